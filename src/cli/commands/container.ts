@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { removeContainer, startContainer, stopContainer } from '../../pod/containers.js';
+import { DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+
+/** `barepod stop|start|rm POD CONTAINER`: one container's lifecycle. */
+export function registerContainerVerbs(program: Command): void {
+  program
+    .command('stop')
+    .argument('<pod>')
+    .argument('<container>')
+    .description('stop a container: SIGTERM, then SIGKILL after the grace period; the pod and its other containers stay')
+    .option('-t, --time <seconds>', `grace period (default ${DEFAULT_GRACE_SECONDS})`)
+    .addHelpText('after', '\nExamples:\n  barepod stop web app\n  barepod stop web app --time 5')
+    .action(async (pod: string, name: string, o: { time?: string }, cmd: Command) => {
+      const grace = parseSeconds(o.time, '--time', DEFAULT_GRACE_SECONDS);
+      const c = await stopContainer(runtimeFor(cmd), pod, name, grace);
+      process.stdout.write(`${pod}/${name} stopped${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}\n`);
+    });
+
+  program
+    .command('start')
+    .argument('<pod>')
+    .argument('<container>')
+    .description('start a stopped container again, in the same pod namespaces')
+    .addHelpText('after', '\nExample:\n  barepod start web app')
+    .action(async (pod: string, name: string, _o: unknown, cmd: Command) => {
+      const c = await startContainer(runtimeFor(cmd), pod, name);
+      process.stdout.write(`${pod}/${name} running (pid ${c.process?.pid})\n`);
+    });
+
+  program
+    .command('rm')
+    .argument('<pod>')
+    .argument('<container>')
+    .description('remove a container from its pod (its bundle, rootfs overlay and cgroup)')
+    .option('-f, --force', 'stop it first if it is running')
+    .option('-t, --time <seconds>', 'grace period when stopping with --force (default 0)')
+    .addHelpText('after', '\nExamples:\n  barepod rm web app\n  barepod rm -f web app')
+    .action(async (pod: string, name: string, o: { force?: boolean; time?: string }, cmd: Command) => {
+      await removeContainer(runtimeFor(cmd), pod, name, { force: o.force === true, graceSeconds: parseSeconds(o.time, '--time', 0) });
+      process.stdout.write(`${pod}/${name} removed\n`);
+    });
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode } from '../../errors.js';
+import { SECCOMP_PROFILE } from '../../pod/runtime.js';
+import { detectCgroupVersion, readCgroupMounts } from '../../runtime/cgroupfs.js';
+import { runTool } from '../../runtime/exec.js';
+import { findBinary, resolveSettings } from '../../runtime/host.js';
+import { pauseRootfs, builtinDir } from '../../runtime/images.js';
+import { printJson } from '../output.js';
+
+/** One finding of `doctor`: what was checked, what was seen, and the fix when it is wrong. */
+interface Check {
+  name: string;
+  ok: boolean;
+  /** a failed required check makes barepod unusable; an optional one only limits it */
+  required: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+const CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'firewall', 'loopback'];
+
+async function version(bin: string | undefined, args: string[]): Promise<string | undefined> {
+  if (!bin) return undefined;
+  try {
+    return (await runTool([bin, ...args])).split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Gathers every check; pure reads of the host, nothing changed. */
+export async function runChecks(root?: string): Promise<Check[]> {
+  const settings = resolveSettings({ root });
+  const checks: Check[] = [];
+  const add = (c: Check) => checks.push(c);
+  const isRoot = process.getuid?.() === 0;
+  add({ name: 'root', ok: isRoot, required: true, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`, ...(isRoot ? {} : { fix: 'run barepod with sudo' }) });
+
+  const runc = findBinary('runc', 'BAREPOD_RUNC');
+  const runcV = await version(runc, ['--version']);
+  add({ name: 'runc', ok: !!runcV, required: true, detail: runcV ? `${runc}: ${runcV}` : 'not found', ...(runcV ? {} : { fix: 'apt-get install runc (or run scripts/setup)' }) });
+  const conmon = findBinary('conmon', 'BAREPOD_CONMON');
+  const conmonV = await version(conmon, ['--version']);
+  add({ name: 'conmon', ok: !!conmonV, required: true, detail: conmonV ? `${conmon}: ${conmonV}` : 'not found', ...(conmonV ? {} : { fix: 'apt-get install conmon (or run scripts/setup)' }) });
+
+  const cgv = detectCgroupVersion();
+  const mounts = readCgroupMounts();
+  const v1 = mounts.filter((m) => m.version === 1).map((m) => m.controllers.join(','));
+  const hasMemory = cgv === 2 || v1.some((c) => c.split(',').includes('memory'));
+  add({
+    name: 'cgroups',
+    ok: mounts.length > 0 && hasMemory,
+    required: true,
+    detail: cgv === 2 ? 'cgroup v2 (unified) at /sys/fs/cgroup' : `cgroup v1${mounts.some((m) => m.version === 2) ? ' (hybrid: cgroup2 also mounted)' : ''}: ${v1.join(' ')}`,
+    ...(mounts.length > 0 && hasMemory ? {} : { fix: 'mount cgroup2 at /sys/fs/cgroup (or the v1 memory controller)' }),
+  });
+
+  const overlay = fs.readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n');
+  add({ name: 'overlayfs', ok: overlay, required: false, detail: overlay ? 'available' : 'not listed in /proc/filesystems (it may load on first use)', ...(overlay ? {} : { fix: 'modprobe overlay, or use run --rootfs DIR' }) });
+
+  const pause = path.join(pauseRootfs(settings.dataDir), 'pause');
+  const pauseV = await version(fs.existsSync(pause) ? pause : undefined, ['-v']);
+  add({ name: 'pause', ok: !!pauseV, required: true, detail: pauseV ? `${pause}: ${pauseV}` : `${pause} missing`, ...(pauseV ? {} : { fix: 'run scripts/setup (builds bundles/pause/pause.c statically)' }) });
+
+  const busybox = path.join(builtinDir(settings.dataDir), 'busybox', 'rootfs', 'bin', 'busybox');
+  const bb = fs.existsSync(busybox);
+  add({ name: 'busybox image', ok: bb, required: false, detail: bb ? path.dirname(path.dirname(busybox)) : `${busybox} missing`, ...(bb ? {} : { fix: 'run scripts/setup (builds it from Debian busybox-static)' }) });
+
+  const seccomp = fs.existsSync(process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE);
+  add({ name: 'seccomp profile', ok: seccomp, required: false, detail: seccomp ? SECCOMP_PROFILE : `${SECCOMP_PROFILE} missing: containers need --security-opt seccomp=unconfined`, ...(seccomp ? {} : { fix: 'apt-get install golang-github-containers-common' }) });
+
+  const cniDir = CNI_DIRS.find((d) => CNI_PLUGINS.every((p) => fs.existsSync(path.join(d, p))));
+  add({ name: 'CNI plugins', ok: !!cniDir, required: false, detail: cniDir ? `${cniDir}: ${CNI_PLUGINS.join(', ')}` : `missing some of ${CNI_PLUGINS.join(', ')} in ${CNI_DIRS.join(' or ')} (pod networking beyond a private netns needs them)`, ...(cniDir ? {} : { fix: 'apt-get install containernetworking-plugins' }) });
+
+  let writable = false;
+  try {
+    fs.mkdirSync(settings.stateRoot, { recursive: true, mode: 0o700 });
+    fs.accessSync(settings.stateRoot, fs.constants.W_OK);
+    writable = true;
+  } catch {
+    writable = false;
+  }
+  add({ name: 'state root', ok: writable, required: true, detail: `${settings.stateRoot} ${writable ? 'writable' : 'not writable'}`, ...(writable ? {} : { fix: 'run as root, or choose --root / BAREPOD_ROOT' }) });
+  return checks;
+}
+
+/** `barepod doctor`: is this host ready, and what to do where it is not. */
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check the host: root, runc and conmon, cgroup v1/v2, pause, the busybox image, seccomp, CNI plugins')
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', '\nExample:\n  sudo barepod doctor')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const checks = await runChecks(cmd.optsWithGlobals<{ root?: string }>().root);
+      if (o.json) printJson(checks);
+      else {
+        for (const c of checks) {
+          process.stdout.write(`${c.ok ? 'ok  ' : c.required ? 'FAIL' : 'warn'}  ${c.name.padEnd(16)} ${c.detail}\n`);
+          if (!c.ok && c.fix) process.stdout.write(`      ${''.padEnd(16)} fix: ${c.fix}\n`);
+        }
+      }
+      if (checks.some((c) => c.required && !c.ok)) process.exitCode = ExitCode.prerequisite;
+    });
+}

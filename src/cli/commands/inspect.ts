@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { inspectPod } from '../../pod/views.js';
+import { runtimeFor } from '../common.js';
+import { printJson } from '../output.js';
+
+/** `barepod inspect`: the pod record with live namespace inodes, cgroup paths and limits. */
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .argument('<pod>', 'pod name')
+    .description('show a pod: pause pid, namespace inodes per container, cgroup paths, limits')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  barepod inspect web\n  barepod inspect web --json | jq .containers[0].namespaces')
+    .action((pod: string, o: { json?: boolean }, cmd: Command) => {
+      const view = inspectPod(runtimeFor(cmd), pod);
+      if (o.json) return printJson(view);
+      const out: string[] = [];
+      out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
+      out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
+      out.push(`Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`);
+      out.push(`Sandbox:    pause pid ${view.sandbox.pid} (${view.sandbox.alive ? 'alive' : 'gone'}), runc id ${view.sandbox.id}`);
+      const members = [{ name: '(sandbox)', ns: view.sandbox.namespaces, cgroupPath: view.sandbox.cgroupPath, state: view.sandbox.alive ? 'running' : 'exited', pid: view.sandbox.pid as number | null }, ...view.containers.map((c) => ({ name: c.name, ns: c.namespaces, cgroupPath: c.cgroupPath, state: c.state, pid: c.pid }))];
+      const types = ['net', 'ipc', 'uts', 'pid', 'mnt', 'cgroup'];
+      out.push('', 'Namespaces (inode; * = shared with the sandbox, h = the host\'s):');
+      out.push(['MEMBER'.padEnd(14), ...types.map((t) => t.padEnd(13))].join(' '));
+      for (const m of members) {
+        const cells = types.map((t) => {
+          const v = (m.ns as Record<string, { inode: number; shared: boolean; host: boolean }>)[t];
+          return (v ? `${v.inode}${v.host ? 'h' : m.name !== '(sandbox)' && v.shared ? '*' : ''}` : '-').padEnd(13);
+        });
+        out.push([m.name.padEnd(14), ...cells].join(' '));
+      }
+      out.push('', 'Containers:');
+      for (const c of view.containers) {
+        out.push(`  ${c.name}: ${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.exitCode !== null ? ` exit ${c.exitCode}` : ''}, pid namespace ${c.pidMode}, cgroup ${c.cgroupPath}, memory=${c.limits.memory ?? 'none'} cpu=${c.limits.cpu ?? 'none'} pids=${c.limits.pids ?? 'none'}`);
+      }
+      if (view.containers.length === 0) out.push('  (none)');
+      process.stdout.write(out.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import { podDefinition } from '../../pod/definitions.js';
+import { createPod, removePod } from '../../pod/sandbox.js';
+import { listMembers } from '../../pod/views.js';
+import { DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { age, printJson, printTable } from '../output.js';
+
+/** `barepod pod create|rm|ls`: the pod sandbox (RunPodSandbox / RemovePodSandbox). */
+export function registerPod(program: Command): void {
+  const pod = program.command('pod').description('create, list and remove pods (the pause sandbox and its cgroup parent)');
+
+  pod
+    .command('create')
+    .argument('<name>', 'pod name (DNS-1123 label)')
+    .description('start a pod sandbox: a pause process holding the shared namespaces, and the pod cgroup parent')
+    .option('--share <list>', 'namespaces the containers share: net,ipc,uts and optionally pid', 'net,ipc,uts')
+    .option('--hostname <name>', 'hostname of the pod (default: the pod name)')
+    .option('--memory <quantity>', 'pod memory limit on the cgroup parent (e.g. 256Mi)')
+    .option('--cpus <quantity>', 'pod CPU limit (e.g. 1.5 or 500m)')
+    .option('--pids-limit <n>', 'pod limit on the number of tasks')
+    .option('--json', 'print the pod record as JSON')
+    .addHelpText('after', '\nExamples:\n  barepod pod create web\n  barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1')
+    .action(async (name: string, o: { share?: string; hostname?: string; memory?: string; cpus?: string; pidsLimit?: string; json?: boolean }, cmd: Command) => {
+      const def = podDefinition({ name, share: o.share, hostname: o.hostname, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit });
+      const rt = runtimeFor(cmd);
+      const rec = await createPod(rt, def);
+      if (o.json) printJson(rec);
+      else process.stdout.write(`pod/${name} created (pause pid ${rec.sandbox.pid}, shares ${def.share.join(',')})\n`);
+    });
+
+  pod
+    .command('rm')
+    .alias('remove')
+    .argument('<names...>', 'pods to remove')
+    .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
+    .option('-t, --time <seconds>', `grace period before SIGKILL (default ${DEFAULT_GRACE_SECONDS})`)
+    .option('-f, --force', 'no grace period: SIGKILL at once')
+    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db')
+    .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
+      const grace = o.force ? 0 : parseSeconds(o.time, '--time', DEFAULT_GRACE_SECONDS);
+      const rt = runtimeFor(cmd);
+      for (const name of names) {
+        await removePod(rt, name, grace);
+        process.stdout.write(`pod/${name} removed\n`);
+      }
+    });
+
+  pod
+    .command('ls')
+    .alias('list')
+    .description('list pods')
+    .option('--json', 'print as JSON')
+    .action((o: { json?: boolean }, cmd: Command) => {
+      const { pods } = listMembers(runtimeFor(cmd));
+      const rows = pods.map((p) => ({
+        name: p.name,
+        state: p.state,
+        containers: p.containers.length - 1,
+        running: p.containers.filter((c) => c.state === 'running').length - (p.state === 'Running' ? 1 : 0),
+        createdAt: p.createdAt,
+      }));
+      if (o.json) printJson(rows);
+      else printTable(['POD', 'STATE', 'READY', 'AGE'], rows.map((r) => [r.name, r.state, `${r.running}/${r.containers}`, age(r.createdAt)]));
+    });
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import { BarepodError } from '../../errors.js';
+import { containerDefinition } from '../../pod/definitions.js';
+import { runContainer } from '../../pod/containers.js';
+import { resolveSettings } from '../../runtime/host.js';
+import { resolveImage } from '../../runtime/images.js';
+import { collect, runtimeFor } from '../common.js';
+import { printJson } from '../output.js';
+
+/** `barepod run`: CreateContainer + StartContainer in an existing pod. */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('create and start a container in a pod; it joins the pod\'s shared namespaces')
+    .requiredOption('--pod <pod>', 'the pod to run in')
+    .requiredOption('--name <name>', 'container name (DNS-1123 label)')
+    .option('--image <image>', 'image (built-in: busybox)')
+    .option('--rootfs <dir>', 'a prepared root filesystem directory, used as-is (instead of --image)')
+    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <uid[:gid]>', 'numeric user (and group) to run as')
+    .option('--memory <quantity>', 'container memory limit (e.g. 64Mi)')
+    .option('--cpus <quantity>', 'container CPU limit (e.g. 0.5 or 500m)')
+    .option('--pids-limit <n>', 'container limit on the number of tasks')
+    .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
+    .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
+    .option('--json', 'print the container record as JSON')
+    .argument('[command...]', 'command and arguments (after --); default: the image\'s')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  barepod run --pod web --name app --image busybox -- httpd -f -p 8080
+  barepod run --pod web --name side --memory 64Mi -- sh -c 'while :; do wget -qO- 127.0.0.1:8080; sleep 5; done'
+  barepod run --pod web --name tool --pid private -- sleep 3600`,
+    )
+    .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
+      const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      if (o.image !== undefined && o.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
+      const dataDir = resolveSettings().dataDir;
+      const defaultArgs = o.rootfs === undefined && command.length === 0 ? resolveImage(dataDir, str('image') ?? 'busybox').defaults.args : ['sh'];
+      const def = containerDefinition({
+        name: str('name') ?? '',
+        image: str('image'),
+        rootfs: str('rootfs'),
+        command,
+        env: o.env as string[],
+        workdir: str('workdir'),
+        user: str('user'),
+        memory: str('memory'),
+        cpus: str('cpus'),
+        pidsLimit: str('pidsLimit'),
+        pid: str('pid'),
+        securityOpt: o.securityOpt as string[],
+        defaultArgs,
+      });
+      const rt = runtimeFor(cmd);
+      const c = await runContainer(rt, str('pod') ?? '', def);
+      if (o.json) printJson(c);
+      else process.stdout.write(`${str('pod')}/${def.name} running (pid ${c.process?.pid})\n`);
+    });
+}

@@ -1,0 +1,17 @@
+import { BarepodError } from './errors.js';
+
+/** Kubernetes' DNS-1123 label: the rule every pod and container name follows before it touches a path. */
+export const DNS1123_LABEL_RULE =
+  "a DNS-1123 label: at most 63 characters, lower-case letters, digits and '-', starting and ending with a letter or digit";
+
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Throws a usage error naming the rule when `name` is not a valid DNS-1123 label. */
+export function validateName(kind: 'pod' | 'container', name: string): string {
+  if (name.length === 0) throw new BarepodError('invalid-name', `invalid ${kind} name "": must be ${DNS1123_LABEL_RULE}`);
+  if (name.length > 63) {
+    throw new BarepodError('invalid-name', `invalid ${kind} name "${name}": ${name.length} characters, must be ${DNS1123_LABEL_RULE}`);
+  }
+  if (!LABEL.test(name)) throw new BarepodError('invalid-name', `invalid ${kind} name "${name}": must be ${DNS1123_LABEL_RULE}`);
+  return name;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+
+/** Where a pod's state lives under the state root; pure, so tests and the planner agree. */
+export interface PodPaths {
+  dir: string;
+  record: string;
+  /** outside the pod dir, so removing the pod never races a waiter re-creating it */
+  lock: string;
+  /** conmon writes one exit file per container id here */
+  exits: string;
+  containers: string;
+}
+
+export interface ContainerPaths {
+  /** the OCI bundle directory (config.json; conmon adds its ctl/winsz fifos) */
+  bundle: string;
+  config: string;
+  /** mount point of the container's root filesystem (an overlay for images) */
+  rootfs: string;
+  upper: string;
+  work: string;
+  log: string;
+  pidFile: string;
+  conmonPidFile: string;
+}
+
+/** Directory under the state root that holds every pod. */
+export const podsDir = (stateRoot: string): string => path.join(stateRoot, 'pods');
+
+/** runc's own state directory (always passed as `runc --root`). */
+export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'runc');
+
+export function podPaths(stateRoot: string, pod: string): PodPaths {
+  const dir = path.join(podsDir(stateRoot), pod);
+  return {
+    dir,
+    record: path.join(dir, 'pod.json'),
+    lock: path.join(stateRoot, 'locks', pod),
+    exits: path.join(dir, 'exits'),
+    containers: path.join(dir, 'containers'),
+  };
+}
+
+/** Paths of one container (or of the sandbox, under its reserved name). */
+export function containerPaths(stateRoot: string, pod: string, name: string): ContainerPaths {
+  const bundle = path.join(podPaths(stateRoot, pod).containers, name);
+  return {
+    bundle,
+    config: path.join(bundle, 'config.json'),
+    rootfs: path.join(bundle, 'rootfs'),
+    upper: path.join(bundle, 'upper'),
+    work: path.join(bundle, 'work'),
+    log: path.join(bundle, 'ctr.log'),
+    pidFile: path.join(bundle, 'pid'),
+    conmonPidFile: path.join(bundle, 'conmon.pid'),
+  };
+}

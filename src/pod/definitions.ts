@@ -1,0 +1,106 @@
+import { BarepodError } from '../errors.js';
+import { DEFAULT_SHARE, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import { validateName } from '../names.js';
+import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
+
+/** Limit flags as the CLI receives them (Kubernetes quantities). */
+export interface LimitFlags {
+  memory?: string | undefined;
+  cpus?: string | undefined;
+  pidsLimit?: string | undefined;
+}
+
+/** Parses limit flags; each error names the flag. */
+export function parseLimits(flags: LimitFlags): Limits {
+  const limits: Limits = {};
+  if (flags.memory !== undefined) limits.memoryBytes = parseBytes(flags.memory, '--memory');
+  if (flags.cpus !== undefined) limits.cpuMillis = parseMilliCpu(flags.cpus, '--cpus');
+  if (flags.pidsLimit !== undefined) limits.pids = parseCount(flags.pidsLimit, '--pids-limit');
+  return limits;
+}
+
+/** Parses `--share net,ipc,uts[,pid]`. */
+export function parseShare(text: string | undefined): SharedNamespace[] {
+  if (text === undefined) return [...DEFAULT_SHARE];
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const out: SharedNamespace[] = [];
+  for (const item of items) {
+    const ns = item === 'network' ? 'net' : item;
+    if (!SHAREABLE.includes(ns as SharedNamespace)) {
+      throw new BarepodError('invalid-value', `--share: unknown namespace "${item}" (choose from ${SHAREABLE.join(', ')})`);
+    }
+    if (!out.includes(ns as SharedNamespace)) out.push(ns as SharedNamespace);
+  }
+  return SHAREABLE.filter((ns) => out.includes(ns));
+}
+
+/** A validated pod definition from CLI input. */
+export function podDefinition(input: { name: string; share?: string | undefined; hostname?: string | undefined } & LimitFlags): PodDefinition {
+  const name = validateName('pod', input.name);
+  const hostname = input.hostname ?? name;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(hostname) || hostname.length > 63) {
+    throw new BarepodError('invalid-value', `--hostname "${hostname}": must be a DNS name of at most 63 characters`);
+  }
+  return { name, hostname, share: parseShare(input.share), limits: parseLimits(input) };
+}
+
+/** Parses `--user UID[:GID]` (numeric: names need the image's /etc/passwd, which comes with image support). */
+export function parseUser(text: string | undefined): { uid: number; gid: number } {
+  if (text === undefined) return { uid: 0, gid: 0 };
+  const m = /^(\d+)(?::(\d+))?$/.exec(text);
+  if (!m) throw new BarepodError('invalid-value', `--user "${text}": must be UID or UID:GID (numbers)`);
+  const uid = Number(m[1]);
+  return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
+}
+
+/** Parses `-e KEY=VALUE` (a bare KEY takes the value from barepod's own environment, as podman does). */
+export function parseEnv(items: string[]): string[] {
+  return items.map((item) => {
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? item : item.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) throw new BarepodError('invalid-value', `--env "${item}": "${key}" is not a valid variable name`);
+    return eq < 0 ? `${key}=${process.env[key] ?? ''}` : item;
+  });
+}
+
+export interface ContainerInput extends LimitFlags {
+  name: string;
+  image?: string | undefined;
+  rootfs?: string | undefined;
+  command: string[];
+  env?: string[] | undefined;
+  workdir?: string | undefined;
+  user?: string | undefined;
+  pid?: string | undefined;
+  securityOpt?: string[] | undefined;
+  /** the image's default command, used when `command` is empty */
+  defaultArgs?: string[];
+}
+
+/** A validated container definition from CLI input. */
+export function containerDefinition(input: ContainerInput): ContainerDefinition {
+  const name = validateName('container', input.name);
+  if (input.image !== undefined && input.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
+  const workdir = input.workdir ?? '/';
+  if (!workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${workdir}": must be an absolute path`);
+  const pid = input.pid ?? 'pod';
+  if (pid !== 'pod' && pid !== 'private') throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
+  let seccomp: 'default' | 'unconfined' = 'default';
+  for (const opt of input.securityOpt ?? []) {
+    if (opt === 'seccomp=unconfined') seccomp = 'unconfined';
+    else throw new BarepodError('invalid-value', `--security-opt "${opt}": only seccomp=unconfined is supported`);
+  }
+  const args = input.command.length > 0 ? input.command : (input.defaultArgs ?? ['sh']);
+  return {
+    name,
+    image: input.rootfs === undefined ? (input.image ?? 'busybox') : null,
+    rootfs: input.rootfs ?? null,
+    args,
+    env: parseEnv(input.env ?? []),
+    workdir,
+    user: parseUser(input.user),
+    limits: parseLimits(input),
+    pidMode: pid,
+    seccomp,
+  };
+}

@@ -1,0 +1,38 @@
+import { describeError, withUndoFailures } from '../errors.js';
+
+/**
+ * The undo stack of one command: every step that acquires something pushes
+ * how to release it; on failure the undos run in reverse, and their own
+ * failures are joined to the error instead of being swallowed.
+ */
+export class Rollback {
+  private steps: { what: string; undo: () => Promise<void> | void }[] = [];
+
+  push(what: string, undo: () => Promise<void> | void): void {
+    this.steps.push({ what, undo });
+  }
+
+  /** Runs every undo, newest first; returns the failures, each naming its step. */
+  async unwind(): Promise<Error[]> {
+    const failures: Error[] = [];
+    for (const step of this.steps.reverse()) {
+      try {
+        await step.undo();
+      } catch (e) {
+        failures.push(new Error(`${step.what}: ${describeError(e).message}`));
+      }
+    }
+    this.steps = [];
+    return failures;
+  }
+}
+
+/** Runs `fn` with an undo stack that is unwound if it throws. */
+export async function transaction<T>(fn: (rb: Rollback) => Promise<T>): Promise<T> {
+  const rb = new Rollback();
+  try {
+    return await fn(rb);
+  } catch (e) {
+    throw withUndoFailures(e, await rb.unwind());
+  }
+}

@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { BarepodError } from '../errors.js';
+import { runcRoot } from '../plan/paths.js';
+import type { PlanContext } from '../plan/pod-plan.js';
+import { DEFAULT_CAPABILITIES } from '../spec/default-spec.js';
+import { seccompFromProfile, type LinuxSeccomp } from '../spec/seccomp.js';
+import { CgroupFs } from '../runtime/cgroupfs.js';
+import { requireBinary, requireRoot, type Settings } from '../runtime/host.js';
+import { Runc } from '../runtime/runc.js';
+import { StateStore } from '../runtime/state.js';
+
+/** The seccomp profile Debian's containers-common ships (podman's and CRI-O's default). */
+export const SECCOMP_PROFILE = '/usr/share/containers/seccomp.json';
+
+/** Everything a lifecycle command needs: settings and one adapter per real component. */
+export interface Runtime {
+  settings: Settings;
+  runc: Runc;
+  conmon: string;
+  cgroups: CgroupFs;
+  store: StateStore;
+  /** host facts for the planner; the seccomp filter is loaded only when a container needs it */
+  planContext(needSeccomp: boolean): PlanContext;
+}
+
+/** Opens the runtime: checks root and the tools, without touching any pod. */
+export function openRuntime(settings: Settings): Runtime {
+  requireRoot();
+  const runcBin = requireBinary('runc', 'BAREPOD_RUNC');
+  const conmon = requireBinary('conmon', 'BAREPOD_CONMON');
+  const cgroups = CgroupFs.forHost();
+  let seccomp: LinuxSeccomp | undefined;
+  fs.mkdirSync(runcRoot(settings.stateRoot), { recursive: true, mode: 0o700 });
+  return {
+    settings,
+    runc: new Runc(runcBin, runcRoot(settings.stateRoot)),
+    conmon,
+    cgroups,
+    store: new StateStore(settings.stateRoot),
+    planContext(needSeccomp) {
+      if (needSeccomp && !seccomp) seccomp = loadSeccomp();
+      return { cgroupVersion: cgroups.version, cgroupRoot: settings.cgroupRoot, ...(needSeccomp ? { seccomp: seccomp! } : {}) };
+    },
+  };
+}
+
+function loadSeccomp(): LinuxSeccomp {
+  const file = process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE;
+  let profile: unknown;
+  try {
+    profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new BarepodError('missing-tool', `cannot read the default seccomp profile ${file}: ${(e as Error).message}`, {
+      hint: 'run scripts/setup (apt-get install golang-github-containers-common), or run the container with --security-opt seccomp=unconfined',
+    });
+  }
+  return seccompFromProfile(profile, { arch: process.arch, capabilities: DEFAULT_CAPABILITIES, kernel: os.release() });
+}

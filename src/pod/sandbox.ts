@@ -1,0 +1,157 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError, describeError } from '../errors.js';
+import type { ContainerRecord, PodDefinition, PodRecord } from '../model.js';
+import { podPaths } from '../plan/paths.js';
+import { NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
+import { requirePause } from '../runtime/images.js';
+import { unmountAll } from '../runtime/mounts.js';
+import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
+import { withPodLock } from '../runtime/state.js';
+import { createMember, terminateMember } from './member.js';
+import { transaction } from './rollback.js';
+import type { Runtime } from './runtime.js';
+
+const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
+
+/**
+ * RunPodSandbox: the pod directory, its cgroup parent with the pod limits,
+ * and the pause process holding the pod's namespaces. All or nothing.
+ */
+export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRecord> {
+  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const pauseRoot = requirePause(rt.settings.dataDir);
+  return withPodLock(paths.lock, def.name, () =>
+    transaction(async (rb) => {
+      fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
+      try {
+        fs.mkdirSync(paths.dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const complete = rt.store.tryRead(def.name) !== undefined;
+        throw new BarepodError('already-exists', `pod "${def.name}" already exists${complete ? '' : ' (left incomplete by an earlier failure)'}`, {
+          hint: complete ? `remove it first: barepod pod rm ${def.name}` : `clean it up: barepod pod rm -f ${def.name}`,
+        });
+      }
+      rb.push(`remove ${paths.dir}`, async () => {
+        await unmountAll(paths.dir);
+        fs.rmSync(paths.dir, { recursive: true, force: true });
+      });
+
+      const cgroup = podCgroup(rt.planContext(false), def.name);
+      rb.push(`remove cgroup ${cgroup}`, async () => {
+        const left = await rt.cgroups.removeTree(cgroup, `/${rt.settings.cgroupRoot}`);
+        if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
+      });
+      rt.cgroups.createParent(cgroup, def.limits);
+
+      const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
+      const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec);
+      await rt.runc.start(launched.id);
+      const namespaces = namespaceInodes(launched.process.pid);
+      const record: PodRecord = {
+        version: 1,
+        def,
+        createdAt: new Date().toISOString(),
+        cgroupVersion: rt.cgroups.version,
+        sandbox: {
+          id: launched.id,
+          ...launched.process,
+          namespaces,
+          conmon: launched.conmon,
+          startedAt: new Date().toISOString(),
+        },
+        containers: [],
+      };
+      rt.store.write(record);
+      return record;
+    }),
+  );
+}
+
+/**
+ * The PID-reuse guard: the recorded pause must still be the same process
+ * (pid + start time) with the same namespaces before anything joins them;
+ * otherwise a new container could land in a stranger's namespaces.
+ */
+export function verifySandbox(rec: PodRecord): void {
+  const { pid, startTime, namespaces } = rec.sandbox;
+  const name = rec.def.name;
+  const gone = (why: string) =>
+    new BarepodError('sandbox-gone', `pod "${name}": its sandbox is gone (${why}); nothing was started in its namespaces`, {
+      hint: `remove the pod with \`barepod pod rm ${name}\` and create it again`,
+    });
+  const now = readStartTime(pid);
+  if (now === undefined) throw gone(`pause pid ${pid} has exited`);
+  if (now !== startTime) throw gone(`pid ${pid} now belongs to another process`);
+  if (!isAlive(rec.sandbox)) throw gone(`pause pid ${pid} has exited`);
+  const live = namespaceInodes(pid, SANDBOX_NS);
+  for (const ns of SANDBOX_NS) {
+    if (live[ns] !== namespaces[ns]) throw gone(`the ${ns} namespace of pid ${pid} changed`);
+  }
+}
+
+/** Checks that a freshly created container really joined the sandbox's namespaces, before it runs anything. */
+export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): void {
+  const live = namespaceInodes(pid, joined);
+  for (const ns of joined) {
+    if (live[ns] !== rec.sandbox.namespaces[ns]) {
+      throw new BarepodError('sandbox-gone', `pod "${rec.def.name}": the new container joined a different ${ns} namespace than the sandbox's; it was not started`, {
+        hint: `remove the pod with \`barepod pod rm ${rec.def.name}\` and create it again`,
+      });
+    }
+  }
+}
+
+/**
+ * StopPodSandbox + RemovePodSandbox: stops every container (gracefully, up to
+ * `graceSeconds`), then the pause, and removes runc state, mounts, cgroups
+ * and the pod directory. Goes on past failures so as much as possible is
+ * cleaned, then reports them all. Works on a pod whose sandbox died and on
+ * the leftovers of a command that crashed half-way.
+ */
+export async function removePod(rt: Runtime, name: string, graceSeconds: number): Promise<void> {
+  const paths = podPaths(rt.settings.stateRoot, name);
+  await withPodLock(paths.lock, name, async () => {
+    const rec = rt.store.tryRead(name);
+    if (!rec && !fs.existsSync(paths.dir)) {
+      throw new BarepodError('not-found', `pod "${name}" not found`, { hint: 'list pods with `barepod ps`' });
+    }
+    const errors: string[] = [];
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (e) {
+        errors.push(`${what}: ${describeError(e).message}`);
+      }
+    };
+    const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
+    const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
+    const pidShared = rec?.def.share.includes('pid') ?? false;
+    for (const c of members) {
+      await attempt(`stop ${c.id}`, () =>
+        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
+      );
+    }
+    // Members the record does not know: left by a command killed between create and record.
+    const prefix = `${name}.`;
+    for (const id of (await rt.runc.list().catch(() => [] as string[])).filter((i) => i.startsWith(prefix) && !known.has(i))) {
+      await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }));
+    }
+    await attempt('stop the sandbox', () =>
+      terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+    );
+    await attempt('unmount', () => unmountAll(paths.dir));
+    await attempt('remove cgroups', async () => {
+      const left = await rt.cgroups.removeTree(podCgroup(rt.planContext(false), name), `/${rt.settings.cgroupRoot}`);
+      if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
+    });
+    if (errors.length === 0) fs.rmSync(paths.dir, { recursive: true, force: true });
+    if (errors.length) {
+      throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {
+        hint: `fix the cause and run \`barepod pod rm ${name}\` again`,
+      });
+    }
+  });
+}
+

@@ -1,0 +1,221 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError } from '../errors.js';
+import type { Limits } from '../model.js';
+import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
+
+/** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
+export interface CgroupMount {
+  mountpoint: string;
+  version: 1 | 2;
+  /** v1: the controllers (and name=...) of this hierarchy; v2: empty */
+  controllers: string[];
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/** Reads the cgroup hierarchies mounted in this mount namespace from /proc/self/mountinfo. */
+export function readCgroupMounts(mountinfo = '/proc/self/mountinfo'): CgroupMount[] {
+  const out: CgroupMount[] = [];
+  for (const line of fs.readFileSync(mountinfo, 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const mountpoint = unescapeMount(left.split(' ')[4] ?? '');
+    const [fstype, , superOpts = ''] = right.split(' ');
+    if (fstype === 'cgroup2') out.push({ mountpoint, version: 2, controllers: [] });
+    else if (fstype === 'cgroup') {
+      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'hugetlb', 'net_cls', 'net_prio', 'perf_event', 'rdma', 'misc'];
+      const controllers = superOpts.split(',').filter((o) => known.includes(o) || o.startsWith('name='));
+      out.push({ mountpoint, version: 1, controllers });
+    }
+  }
+  return out;
+}
+
+/** Mount points in mountinfo escape spaces and the like as octal (\040). */
+export function unescapeMount(p: string): string {
+  return p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** cgroup v2 when /sys/fs/cgroup itself is cgroup2 (unified mode); otherwise v1 (legacy or hybrid), as runc decides. */
+export function detectCgroupVersion(root = '/sys/fs/cgroup'): 1 | 2 {
+  try {
+    return fs.statfsSync(root).type === CGROUP2_SUPER_MAGIC ? 2 : 1;
+  } catch {
+    return 1;
+  }
+}
+
+/** The pod-parent files barepod writes for a set of limits, per controller: pure, so v2 and v1 are unit-tested. */
+export function limitFiles(version: 1 | 2, limits: Limits): { controller: string; file: string; value: string }[] {
+  const files: { controller: string; file: string; value: string }[] = [];
+  if (version === 2) {
+    if (limits.memoryBytes !== undefined) files.push({ controller: 'memory', file: 'memory.max', value: String(limits.memoryBytes) });
+    if (limits.cpuMillis !== undefined) files.push({ controller: 'cpu', file: 'cpu.max', value: `${cpuQuota(limits.cpuMillis)} ${CPU_PERIOD}` });
+    if (limits.pids !== undefined) files.push({ controller: 'pids', file: 'pids.max', value: String(limits.pids) });
+  } else {
+    if (limits.memoryBytes !== undefined) files.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(limits.memoryBytes) });
+    if (limits.cpuMillis !== undefined) {
+      files.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(CPU_PERIOD) });
+      files.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(cpuQuota(limits.cpuMillis)) });
+    }
+    if (limits.pids !== undefined) files.push({ controller: 'pids', file: 'pids.max', value: String(limits.pids) });
+  }
+  return files;
+}
+
+/**
+ * The cgroupfs adapter: creates pod parents with their limits and removes
+ * them bottom-up. runc creates the per-container children (and any missing
+ * intermediate directory), but never writes a parent's limits and never
+ * removes more than the leaf: both are barepod's job.
+ */
+export class CgroupFs {
+  constructor(
+    readonly version: 1 | 2,
+    readonly mounts: CgroupMount[],
+  ) {}
+
+  /** The adapter for this host's mount namespace. */
+  static forHost(): CgroupFs {
+    const version = detectCgroupVersion();
+    const all = readCgroupMounts();
+    const mounts = version === 2 ? all.filter((m) => m.version === 2 && m.mountpoint === '/sys/fs/cgroup') : all;
+    return new CgroupFs(version, mounts);
+  }
+
+  /** The directory of a cgroup path in the hierarchy holding `controller` (v2: the unified one). */
+  dirFor(controller: string, cgroupPath: string): string | undefined {
+    const mount = this.version === 2 ? this.mounts.find((m) => m.version === 2) : this.mounts.find((m) => m.version === 1 && m.controllers.includes(controller));
+    return mount ? path.join(mount.mountpoint, cgroupPath) : undefined;
+  }
+
+  /** Every directory a cgroup path has across the hierarchies (for inspection and teardown). */
+  dirsOf(cgroupPath: string): string[] {
+    return this.mounts.map((m) => path.join(m.mountpoint, cgroupPath)).filter((d) => fs.existsSync(d));
+  }
+
+  /** Creates the pod parent and writes the pod-level limits on it. */
+  createParent(cgroupPath: string, limits: Limits): void {
+    const files = limitFiles(this.version, limits);
+    if (this.version === 2) {
+      const unified = this.mounts.find((m) => m.version === 2);
+      if (!unified) throw new BarepodError('missing-tool', 'no cgroup2 hierarchy is mounted at /sys/fs/cgroup');
+      this.createV2(unified.mountpoint, cgroupPath, [...new Set(files.map((f) => f.controller))]);
+    }
+    for (const f of files) {
+      const dir = this.dirFor(f.controller, cgroupPath);
+      if (!dir) {
+        throw new BarepodError('missing-tool', `the ${f.controller} cgroup controller is not mounted: cannot set the pod's ${f.controller} limit`, {
+          hint: 'mount the controller or drop the limit',
+        });
+      }
+      fs.mkdirSync(dir, { recursive: true });
+      writeCgroupFile(path.join(dir, f.file), f.value);
+    }
+  }
+
+  /** v2: make every level down to the pod parent, enabling the needed controllers in each ancestor's subtree_control. */
+  private createV2(mountpoint: string, cgroupPath: string, needed: string[]): void {
+    const parts = cgroupPath.split('/').filter(Boolean);
+    let dir = mountpoint;
+    for (const part of parts) {
+      const available = readWords(path.join(dir, 'cgroup.controllers'));
+      const enabled = new Set(readWords(path.join(dir, 'cgroup.subtree_control')));
+      for (const c of needed) {
+        if (enabled.has(c)) continue;
+        if (!available.includes(c)) {
+          throw new BarepodError('missing-tool', `the ${c} controller is not available in ${dir} (cgroup v2): cannot set the pod's ${c} limit`, {
+            hint: 'enable it in the parent cgroup (cgroup.subtree_control) or drop the limit',
+          });
+        }
+        writeCgroupFile(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
+      }
+      dir = path.join(dir, part);
+      fs.mkdirSync(dir, { recursive: true });
+    }
+  }
+
+  /**
+   * Removes a cgroup path and everything below it in every hierarchy,
+   * deepest first; then the top-level directory if no other pod uses it.
+   * Returns the directories that could not be removed.
+   */
+  async removeTree(cgroupPath: string, alsoTop?: string): Promise<string[]> {
+    const failed: string[] = [];
+    for (const dir of this.dirsOf(cgroupPath)) {
+      for (const d of subdirsDeepestFirst(dir)) {
+        if (!(await rmdirRetry(d))) failed.push(d);
+      }
+    }
+    if (alsoTop) {
+      for (const dir of this.dirsOf(alsoTop)) {
+        try {
+          fs.rmdirSync(dir);
+        } catch {
+          // still used by another pod (ENOTEMPTY/EBUSY) or already gone: fine
+        }
+      }
+    }
+    return failed;
+  }
+
+  /** Reads a cgroup file of a controller, trimmed, or undefined. */
+  read(controller: string, cgroupPath: string, file: string): string | undefined {
+    const dir = this.dirFor(controller, cgroupPath);
+    if (!dir) return undefined;
+    try {
+      return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function readWords(file: string): string[] {
+  try {
+    return fs.readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function writeCgroupFile(file: string, value: string): void {
+  try {
+    fs.writeFileSync(file, value);
+  } catch (e) {
+    throw new BarepodError('tool-failed', `cannot write "${value}" to ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+function subdirsDeepestFirst(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(d, e.name));
+    out.push(d);
+  };
+  walk(dir);
+  return out;
+}
+
+/** rmdir that waits out EBUSY while the last tasks of a cgroup finish exiting. */
+async function rmdirRetry(dir: string): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      fs.rmdirSync(dir);
+      return true;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return true;
+      if (code !== 'EBUSY') return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return false;
+}

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import { BarepodError, ToolError } from '../errors.js';
+
+export interface ConmonCreate {
+  conmon: string;
+  runc: string;
+  runcRoot: string;
+  id: string;
+  name: string;
+  bundle: string;
+  pidFile: string;
+  conmonPidFile: string;
+  exitDir: string;
+  logPath: string;
+  logSizeMax: number;
+}
+
+/** What a successful create gives back: the container's init pid and its monitor's pid. */
+export interface Created {
+  pid: number;
+  conmonPid: number;
+}
+
+/**
+ * Creates a container through conmon, the monitor podman and CRI-O use: conmon
+ * runs `runc create`, becomes the container's subreaper, keeps its stdout and
+ * stderr in a CRI log, and writes the exit code to `<exitDir>/<id>`.
+ * Protocol: env _OCI_SYNCPIPE=3/_OCI_STARTPIPE=4; closing fd 4 lets conmon go
+ * on; it answers one JSON line on fd 3: {"data": pid} or {"data": -1, "message"}.
+ * conmon keeps fd 3 open afterwards, so we stop reading after that line.
+ */
+export async function conmonCreate(o: ConmonCreate): Promise<Created> {
+  const argv = [
+    o.conmon,
+    '--api-version', '1',
+    '-c', o.id,
+    '-u', o.id,
+    '-n', o.name,
+    '-r', o.runc,
+    '-b', o.bundle,
+    '-p', o.pidFile,
+    '-P', o.conmonPidFile,
+    '--exit-dir', o.exitDir,
+    '-l', `k8s-file:${o.logPath}`,
+    '--log-size-max', String(o.logSizeMax),
+    '--full-attach',
+    '--runtime-arg', '--root',
+    '--runtime-arg', o.runcRoot,
+  ];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
+    detached: true,
+  });
+  const sync = child.stdio[3] as Readable;
+  const start = child.stdio[4] as Writable;
+  const spawnError = new Promise<never>((_, reject) =>
+    child.once('error', (e) =>
+      reject(new BarepodError('missing-tool', `cannot run conmon (${o.conmon}): ${e.message}`, { hint: 'run scripts/setup (installs conmon)' })),
+    ),
+  );
+  start.end();
+  try {
+    const line = await Promise.race([readLine(sync, 120_000), spawnError]);
+    let reply: { data?: number; message?: string };
+    try {
+      reply = JSON.parse(line) as { data?: number; message?: string };
+    } catch {
+      throw new ToolError(argv, line, `conmon gave an unreadable reply for ${o.id}: ${line.slice(0, 200) || '(nothing)'}`);
+    }
+    if (typeof reply.data !== 'number' || reply.data <= 0) {
+      const msg = cleanRuncMessage(reply.message ?? '');
+      throw new ToolError(argv, reply.message ?? '', `runc create ${o.id} failed: ${msg || 'no reason given'}`);
+    }
+    return { pid: reply.data, conmonPid: readPidFile(o.conmonPidFile) ?? -1 };
+  } finally {
+    sync.destroy();
+    child.unref();
+  }
+}
+
+/** runc's logrus line ('time=... level=error msg="..."') down to its message. */
+export function cleanRuncMessage(message: string): string {
+  const m = /msg="((?:[^"\\]|\\.)*)"/.exec(message);
+  const text = m ? m[1]!.replace(/\\"/g, '"').replace(/\\\\/g, '\\') : message;
+  return text.trim();
+}
+
+function readLine(stream: Readable, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const done = (fn: () => void) => {
+      clearTimeout(timer);
+      stream.removeAllListeners('data');
+      stream.removeAllListeners('end');
+      fn();
+    };
+    const timer = setTimeout(() => done(() => reject(new BarepodError('tool-failed', `conmon did not answer within ${timeoutMs / 1000}s`))), timeoutMs);
+    stream.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) done(() => resolve(buf.slice(0, nl)));
+    });
+    stream.on('end', () => done(() => resolve(buf)));
+    stream.on('error', (e) => done(() => reject(e)));
+  });
+}
+
+/** A pid file's number, or undefined. */
+export function readPidFile(file: string): number | undefined {
+  try {
+    const n = Number(fs.readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The exit code conmon recorded for a container, or undefined while it has not exited. */
+export function readExitFile(exitDir: string, id: string): number | undefined {
+  try {
+    const text = fs.readFileSync(`${exitDir}/${id}`, 'utf8').trim();
+    if (text === '') return undefined;
+    const n = Number(text);
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}

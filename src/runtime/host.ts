@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError } from '../errors.js';
+
+/** Where barepod keeps things; every path can be moved (tests use their own state root). */
+export interface Settings {
+  /** runtime state: pods, runc state, exit files (tmpfs, gone at reboot) */
+  stateRoot: string;
+  /** what survives reboots: built-in images, the pause rootfs */
+  dataDir: string;
+  /** the top-level cgroup directory every pod parent lives under */
+  cgroupRoot: string;
+  /** per-container log cap handed to conmon, in bytes */
+  logSizeMax: number;
+}
+
+/** Settings from flags, then environment (BAREPOD_ROOT, BAREPOD_DATA), then defaults. */
+export function resolveSettings(flags: { root?: string | undefined } = {}): Settings {
+  const env = process.env;
+  return {
+    stateRoot: path.resolve(flags.root ?? env.BAREPOD_ROOT ?? '/run/barepod'),
+    dataDir: path.resolve(env.BAREPOD_DATA ?? '/var/lib/barepod'),
+    cgroupRoot: 'barepod',
+    logSizeMax: 10 * 1024 * 1024,
+  };
+}
+
+const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
+
+/** Finds an executable on PATH (and the sbin directories root's PATH may lack); an env var may name it directly. */
+export function findBinary(name: string, envVar?: string): string | undefined {
+  const forced = envVar ? process.env[envVar] : undefined;
+  if (forced) return isExecutable(forced) ? forced : undefined;
+  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SBIN_DIRS];
+  for (const d of dirs) {
+    const p = path.join(d, name);
+    if (isExecutable(p)) return p;
+  }
+  return undefined;
+}
+
+function isExecutable(p: string): boolean {
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The Debian package that provides each tool barepod drives. */
+export const PACKAGE_OF: Record<string, string> = {
+  runc: 'runc',
+  conmon: 'conmon',
+  mount: 'mount',
+  umount: 'mount',
+};
+
+/** Finds a required tool or fails naming the fix. */
+export function requireBinary(name: string, envVar?: string): string {
+  const found = findBinary(name, envVar);
+  if (!found) {
+    throw new BarepodError('missing-tool', `${name} not found${envVar && process.env[envVar] ? ` at ${process.env[envVar]} (${envVar})` : ''}`, {
+      hint: `run scripts/setup, or: apt-get install ${PACKAGE_OF[name] ?? name}`,
+    });
+  }
+  return found;
+}
+
+/** barepod drives namespaces, cgroups and mounts: it must run as root. */
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new BarepodError('not-root', 'barepod must run as root (it creates namespaces, cgroups and mounts)', {
+      hint: 'run it with sudo',
+    });
+  }
+}

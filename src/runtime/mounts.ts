@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import { unescapeMount } from './cgroupfs.js';
+import { runTool } from './exec.js';
+
+/** Mount points in this mount namespace at or below `prefix`, deepest first. */
+export function mountsUnder(prefix: string, mountinfo = '/proc/self/mountinfo'): string[] {
+  const base = prefix.replace(/\/+$/, '');
+  const out: string[] = [];
+  for (const line of fs.readFileSync(mountinfo, 'utf8').split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const p = unescapeMount(mp);
+    if (p === base || p.startsWith(base + '/')) out.push(p);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** Whether something is mounted exactly at `target`. */
+export function isMounted(target: string): boolean {
+  return mountsUnder(target).includes(target.replace(/\/+$/, ''));
+}
+
+/**
+ * Mounts an overlay: the image's read-only layers below, a per-container
+ * upper and work dir on top, so creating a container copies nothing.
+ */
+export async function mountOverlay(lower: string[], upper: string, work: string, target: string): Promise<void> {
+  for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true });
+  const options = `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
+  await runTool(['mount', '-t', 'overlay', 'overlay', '-o', options, target], {
+    hint: 'overlayfs must be available (modprobe overlay); or use --rootfs DIR',
+  });
+}
+
+/** Unmounts everything at or below `target` (deepest first); a no-op when nothing is mounted. */
+export async function unmountAll(target: string): Promise<void> {
+  for (const mp of mountsUnder(target)) await runTool(['umount', mp]);
+}

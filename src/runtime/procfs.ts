@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import type { ProcessIdentity } from '../model.js';
+
+/** Fields of /proc/<pid>/stat after the command name; field N of proc(5) is at index N-3. */
+function statFields(pid: number): string[] | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The process start time (field 22), or undefined when no such process exists. */
+export function readStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** Reads a live process's identity (pid + start time), or undefined if it is gone. */
+export function identify(pid: number): ProcessIdentity | undefined {
+  const startTime = readStartTime(pid);
+  return startTime === undefined ? undefined : { pid, startTime };
+}
+
+/** True while the very process recorded (not a reuse of its pid) is alive and not a zombie. */
+export function isAlive(id: ProcessIdentity | undefined): boolean {
+  if (!id || id.pid <= 0) return false;
+  const fields = statFields(id.pid);
+  return fields !== undefined && fields[19] === id.startTime && fields[0] !== 'Z' && fields[0] !== 'X';
+}
+
+/** Inode of /proc/<pid>/ns/<type>, the identity of a namespace; undefined when unreadable. */
+export function namespaceInode(pid: number, type: string): number | undefined {
+  try {
+    return fs.statSync(`/proc/${pid}/ns/${type}`).ino;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Namespace types shown for every pod member. */
+export const NAMESPACE_TYPES = ['net', 'ipc', 'uts', 'pid', 'mnt', 'cgroup', 'user'] as const;
+
+/** Inodes of every namespace of a process, by /proc/<pid>/ns name. */
+export function namespaceInodes(pid: number, types: readonly string[] = NAMESPACE_TYPES): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of types) {
+    const ino = namespaceInode(pid, t);
+    if (ino !== undefined) out[t] = ino;
+  }
+  return out;
+}
+
+/** The cgroup paths of a process, by controller list ("" for the unified hierarchy). */
+export function readProcCgroups(pid: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  let text = '';
+  try {
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) out[m[1] ?? ''] = m[2] ?? '';
+  }
+  return out;
+}
+
+/** Whether a signal has a handler installed in a process (SigCgt of /proc/<pid>/status). */
+export function catchesSignal(pid: number, signal: number): boolean | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status);
+    if (!m) return undefined;
+    return (BigInt('0x' + m[1]) & (1n << BigInt(signal - 1))) !== 0n;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of a process as seen in its innermost pid namespace (last NSpid column). */
+export function innermostPid(pid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^NSpid:\s*(.+)$/m.exec(status);
+    const last = m?.[1]?.trim().split(/\s+/).pop();
+    return last === undefined ? undefined : Number(last);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError } from '../errors.js';
+import type { PodRecord } from '../model.js';
+import { podPaths, podsDir } from '../plan/paths.js';
+import { identify, isAlive } from './procfs.js';
+
+/** Writes a file atomically: temp file, fsync, rename; readers see the old or the new content, never half. */
+export function writeFileAtomic(file: string, data: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** The pod records under one state root. */
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  /** Reads a pod's record; a missing pod is a not-found error. */
+  read(pod: string): PodRecord {
+    const rec = this.tryRead(pod);
+    if (!rec) throw new BarepodError('not-found', `pod "${pod}" not found`, { hint: 'list pods with `barepod ps`' });
+    return rec;
+  }
+
+  /** Reads a pod's record, or undefined when there is none (or it was never completed). */
+  tryRead(pod: string): PodRecord | undefined {
+    try {
+      return JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new BarepodError('internal', `pod "${pod}": its record is unreadable: ${(e as Error).message}`, {
+        hint: `remove it with \`barepod pod rm -f ${pod}\``,
+      });
+    }
+  }
+
+  write(rec: PodRecord): void {
+    writeFileAtomic(podPaths(this.root, rec.def.name).record, JSON.stringify(rec, null, 2) + '\n');
+  }
+
+  /** Names of every pod directory (with or without a complete record). */
+  list(): string[] {
+    try {
+      return fs.readdirSync(podsDir(this.root)).filter((n) => !n.startsWith('.')).sort();
+    } catch {
+      return [];
+    }
+  }
+}
+
+/**
+ * One lock per pod, so two CLIs never interleave on it: an O_EXCL lock file
+ * holding the owner's pid and start time. A lock whose owner is gone (a
+ * killed CLI) is taken over; a live one is waited for, then reported busy.
+ */
+export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
+  const me = identify(process.pid);
+  const deadline = Date.now() + waitMs;
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx', 0o600);
+      fs.writeSync(fd, JSON.stringify(me));
+      fs.closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let owner: { pid: number; startTime: string } | undefined;
+      try {
+        owner = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { pid: number; startTime: string };
+      } catch {
+        owner = undefined; // being written right now, or torn: look again
+      }
+      if (owner && !isAlive(owner)) {
+        fs.rmSync(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new BarepodError('busy', `pod "${pod}" is busy: another barepod command (pid ${owner?.pid ?? '?'}) holds its lock`, {
+          hint: 'wait for it to finish and try again',
+        });
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lockFile, { force: true });
+  }
+}

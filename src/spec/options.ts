@@ -1,0 +1,112 @@
+import type { LinuxSeccomp } from './seccomp.js';
+import type { LinuxResources, Mount, NamespaceType, Spec } from './types.js';
+
+/** A change to a spec; options are pure and tolerate a partial spec. */
+export type SpecOpt = (spec: Spec) => Spec;
+
+/** Folds options over a spec, in order: the one place specs are composed. */
+export function applyOpts(spec: Spec, ...opts: SpecOpt[]): Spec {
+  return opts.reduce((s, opt) => opt(s), spec);
+}
+
+const linux = (spec: Spec, patch: Partial<Spec['linux']>): Spec => ({ ...spec, linux: { ...spec.linux, ...patch } });
+const resources = (spec: Spec, patch: Partial<LinuxResources>): Spec =>
+  linux(spec, { resources: { ...spec.linux.resources, ...patch } });
+const process = (spec: Spec, patch: Partial<Spec['process']>): Spec => ({ ...spec, process: { ...spec.process, ...patch } });
+
+/** The command line (argv) the container runs. */
+export const withArgs = (args: string[]): SpecOpt => (s) => process(s, { args: [...args] });
+
+/** Sets environment variables, replacing any of the same name. */
+export const withEnv =
+  (env: string[]): SpecOpt =>
+  (s) => {
+    const key = (e: string) => e.split('=', 1)[0];
+    const added = new Set(env.map(key));
+    return process(s, { env: [...s.process.env.filter((e) => !added.has(key(e))), ...env] });
+  };
+
+/** The working directory of the process. */
+export const withCwd = (cwd: string): SpecOpt => (s) => process(s, { cwd });
+
+/** The uid/gid the process runs as. */
+export const withUser = (uid: number, gid: number): SpecOpt => (s) => process(s, { user: { uid, gid } });
+
+/** The root filesystem path and whether it is mounted read-only. */
+export const withRoot = (path: string, readonly = false): SpecOpt => (s) => ({ ...s, root: { path, readonly } });
+
+/** Sets the UTS hostname: only for a spec that owns a new UTS namespace. */
+export const withHostname = (hostname: string): SpecOpt => (s) => ({ ...s, hostname });
+
+/** Removes the hostname: a container joining the pod's UTS namespace must never set one (runc would rename the whole pod). */
+export const withoutHostname: SpecOpt = (s) => {
+  const { hostname: _drop, ...rest } = s;
+  return rest;
+};
+
+/** Adds a namespace, or replaces the one of the same type; a path joins an existing one. */
+export const withNamespace =
+  (type: NamespaceType, path?: string): SpecOpt =>
+  (s) =>
+    linux(s, {
+      namespaces: [...s.linux.namespaces.filter((n) => n.type !== type), path === undefined ? { type } : { type, path }],
+    });
+
+/** Removes a namespace type: the container uses the host's. */
+export const withoutNamespace =
+  (type: NamespaceType): SpecOpt =>
+  (s) =>
+    linux(s, { namespaces: s.linux.namespaces.filter((n) => n.type !== type) });
+
+/** The cgroup path runc creates (absolute from the hierarchy root). */
+export const withCgroupsPath = (cgroupsPath: string): SpecOpt => (s) => linux(s, { cgroupsPath });
+
+/** A memory limit in bytes (swap capped to the same: no extra swap). */
+export const withMemoryLimit =
+  (bytes: number | undefined): SpecOpt =>
+  (s) =>
+    bytes === undefined ? s : resources(s, { memory: { limit: bytes, swap: bytes } });
+
+/** A CPU limit in millicores, as a CFS quota over a 100 ms period. */
+export const withCpuLimit =
+  (millis: number | undefined): SpecOpt =>
+  (s) =>
+    millis === undefined ? s : resources(s, { cpu: { quota: cpuQuota(millis), period: CPU_PERIOD } });
+
+/** A limit on the number of tasks. */
+export const withPidsLimit =
+  (limit: number | undefined): SpecOpt =>
+  (s) =>
+    limit === undefined ? s : resources(s, { pids: { limit } });
+
+/** The seccomp filter; undefined leaves the process unconfined. */
+export const withSeccomp =
+  (seccomp: LinuxSeccomp | undefined): SpecOpt =>
+  (s) => {
+    if (seccomp) return linux(s, { seccomp });
+    const { seccomp: _drop, ...rest } = s.linux;
+    return { ...s, linux: rest };
+  };
+
+/** Adds a mount, replacing any at the same destination. */
+export const withMount =
+  (mount: Mount): SpecOpt =>
+  (s) => ({ ...s, mounts: [...s.mounts.filter((m) => m.destination !== mount.destination), mount] });
+
+/** Removes mounts by destination. */
+export const withoutMounts =
+  (...destinations: string[]): SpecOpt =>
+  (s) => ({ ...s, mounts: s.mounts.filter((m) => !destinations.includes(m.destination)) });
+
+/** Annotations recorded in the bundle (who made it, for which pod). */
+export const withAnnotations =
+  (annotations: Record<string, string>): SpecOpt =>
+  (s) => ({ ...s, annotations: { ...s.annotations, ...annotations } });
+
+/** The CFS period barepod uses for CPU limits, in microseconds. */
+export const CPU_PERIOD = 100_000;
+
+/** Millicores to a CFS quota over CPU_PERIOD (at least 1 ms, the kernel's floor). */
+export function cpuQuota(millis: number): number {
+  return Math.max(1000, Math.round((millis * CPU_PERIOD) / 1000));
+}
