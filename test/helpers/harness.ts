@@ -1,0 +1,214 @@
+/**
+ * Integration-test harness: every test gets its own state root and pod-name
+ * prefix, runs the real CLI against real runc/conmon, and proves afterwards
+ * that it left nothing on the host (runc containers, cgroups, mounts,
+ * processes, state).
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(REPO, 'bin', 'barepod.js');
+export const isRoot = process.getuid?.() === 0;
+/** Why integration tests are skipped here, or '' when they can run. */
+export const skipReason = !isRoot
+  ? 'integration tests need root (run: sudo npm test)'
+  : !fs.existsSync(path.join(REPO, 'dist', 'cli', 'main.js'))
+    ? 'barepod is not built (run: npm run build)'
+    : '';
+if (skipReason) console.warn(`skipping integration tests: ${skipReason}`);
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface TestEnv {
+  root: string;
+  prefix: string;
+  env: NodeJS.ProcessEnv;
+  /** a pod name unique to this test */
+  pod(name: string): string;
+  /** runs the CLI with this test's state root */
+  bp(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Result>;
+  /** like bp, but throws with the output when the exit code is not 0 */
+  ok(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<string>;
+  /** what this test left on the host; empty when clean */
+  leaks(): string[];
+  /** removes whatever is left (best effort) and the state root */
+  cleanup(): Promise<void>;
+}
+
+/** Runs a program and collects its output without throwing. */
+export function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Result> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
+
+/** A fresh state root and name prefix for one test. */
+export function newEnv(): TestEnv {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-'));
+  const prefix = `it${Math.random().toString(36).slice(2, 8)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root };
+  delete env.BAREPOD_DEBUG;
+  const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { ...env, ...extraEnv });
+  const t: TestEnv = {
+    root,
+    prefix,
+    env,
+    pod: (name) => `${prefix}-${name}`,
+    bp,
+    async ok(args, extraEnv) {
+      const r = await bp(args, extraEnv);
+      if (r.code !== 0) throw new Error(`barepod ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
+      return r.stdout;
+    },
+    leaks: () => leaksOf(root, prefix),
+    async cleanup() {
+      const pods = path.join(root, 'pods');
+      for (const p of fs.existsSync(pods) ? fs.readdirSync(pods) : []) await bp(['pod', 'rm', '-f', p]);
+      // anything still left after barepod's own cleanup: remove by hand so the host stays clean
+      const runcRoot = path.join(root, 'runc');
+      if (fs.existsSync(runcRoot)) {
+        for (const id of listRunc(runcRoot)) {
+          spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL']);
+          spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id]);
+        }
+      }
+      for (const m of mountsUnder(root)) spawnSync('umount', ['-l', m]);
+      for (const d of cgroupDirs(prefix)) removeCgroupTree(d);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return t;
+}
+
+function listRunc(runcRoot: string): string[] {
+  const r = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+}
+
+/** Mount points at or below a directory, from this mount namespace's mountinfo. */
+export function mountsUnder(dir: string): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m === dir || m.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Every cgroup directory of this test's pods in every mounted hierarchy. */
+export function cgroupDirs(prefix: string): string[] {
+  const out: string[] = [];
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right || !/^cgroup2? /.test(right)) continue;
+    const top = path.join(left.split(' ')[4] ?? '', 'barepod');
+    if (!fs.existsSync(top)) continue;
+    for (const d of fs.readdirSync(top)) if (d.startsWith(prefix)) out.push(path.join(top, d));
+  }
+  return out;
+}
+
+function removeCgroupTree(dir: string): void {
+  for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+    if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
+  }
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    /* best effort */
+  }
+}
+
+/** Processes whose command line mentions this test's prefix or state root (conmon, pause, containers). */
+export function processesOf(root: string, prefix: string): string[] {
+  const out: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    if (Number(pid) === process.pid) continue;
+    let cmd = '';
+    let stat = '';
+    let cgroup = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      cgroup = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+    const mine = cmd.includes(root) || cmd.includes(` ${prefix}-`) || cgroup.includes(`/barepod/${prefix}-`);
+    if (mine && !cmd.includes('vitest')) out.push(`${pid}: ${cmd.trim()}`);
+  }
+  return out;
+}
+
+function leaksOf(root: string, prefix: string): string[] {
+  const leaks: string[] = [];
+  const runcRoot = path.join(root, 'runc');
+  if (fs.existsSync(runcRoot)) leaks.push(...listRunc(runcRoot).map((id) => `runc container ${id}`));
+  leaks.push(...cgroupDirs(prefix).map((d) => `cgroup ${d}`));
+  leaks.push(...mountsUnder(root).map((m) => `mount ${m}`));
+  leaks.push(...processesOf(root, prefix).map((p) => `process ${p}`));
+  const pods = path.join(root, 'pods');
+  if (fs.existsSync(pods)) leaks.push(...fs.readdirSync(pods).map((p) => `pod state ${path.join(pods, p)}`));
+  return leaks;
+}
+
+/** Polls until `fn` returns a truthy value (or throws after `ms`). Not a timing assertion: only a bound on waiting. */
+export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Inode of /proc/<pid>/ns/<type>. */
+export const nsInode = (pid: number, type: string): number => fs.statSync(`/proc/${pid}/ns/${type}`).ino;
+
+/** The pod as `barepod inspect --json` shows it. */
+export async function inspect(t: TestEnv, pod: string): Promise<InspectView> {
+  return JSON.parse(await t.ok(['inspect', pod, '--json'])) as InspectView;
+}
+
+export interface InspectView {
+  name: string;
+  state: string;
+  cgroupParent: string;
+  sandbox: { pid: number; alive: boolean; id: string };
+  containers: { name: string; pid: number | null; state: string; exitCode: number | null; cgroupPath: string; bundle: string }[];
+}
+
+/** The pid of a running container, from inspect. */
+export async function pidOf(t: TestEnv, pod: string, container: string): Promise<number> {
+  const v = await inspect(t, pod);
+  const c = v.containers.find((x) => x.name === container);
+  if (!c?.pid) throw new Error(`${pod}/${container} has no pid: ${JSON.stringify(c)}`);
+  return c.pid;
+}
+
+/** Reads a file inside a running container through /proc/<pid>/root. */
+export function readInContainer(pid: number, file: string): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/root${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
