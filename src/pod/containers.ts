@@ -8,7 +8,7 @@ import { resolveImage } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
-import { createMember, terminateMember, type Launched } from './member.js';
+import { createMember, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { verifyJoined, verifySandbox } from './sandbox.js';
@@ -83,7 +83,7 @@ async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec);
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
-  await rt.runc.start(launched.id);
+  await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
 }
 

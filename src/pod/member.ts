@@ -5,7 +5,7 @@ import { containerPaths, podPaths } from '../plan/paths.js';
 import { runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../spec/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
-import { catchesSignal, identify, innermostPid, isAlive } from '../runtime/procfs.js';
+import { catchesSignal, identify, innermostPid, isAlive, readComm } from '../runtime/procfs.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -47,6 +47,19 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
   rb.push(`remove container ${id}`, () => terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0 }).then(() => undefined));
   return { id, process: proc, conmon };
+}
+
+/**
+ * Starts a created member and waits until runc's init has exec'd the user's
+ * program (or died): `runc start` returns before execve, so an exec failure
+ * (a non-executable file, a wrong architecture) shows only as a dead process.
+ * Returns whether the process is still alive.
+ */
+export async function startMember(rt: Runtime, launched: Launched): Promise<boolean> {
+  await rt.runc.start(launched.id);
+  const { pid } = launched.process;
+  await waitFor(() => !isAlive(launched.process) || !readComm(pid)?.startsWith('runc:'), 5_000);
+  return isAlive(launched.process);
 }
 
 export interface TerminateOptions {

@@ -8,7 +8,8 @@ import { requirePause } from '../runtime/images.js';
 import { unmountAll } from '../runtime/mounts.js';
 import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
-import { createMember, terminateMember } from './member.js';
+import { createMember, startMember, terminateMember } from './member.js';
+import { readExitFile } from '../runtime/conmon.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 
@@ -47,7 +48,12 @@ export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRec
 
       const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
       const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec);
-      await rt.runc.start(launched.id);
+      if (!(await startMember(rt, launched))) {
+        const code = readExitFile(paths.exits, launched.id);
+        throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
+          hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
+        });
+      }
       const namespaces = namespaceInodes(launched.process.pid);
       const record: PodRecord = {
         version: 1,

@@ -91,3 +91,12 @@ export function innermostPid(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** The command name (comm) of a process, or undefined when it is gone. */
+export function readComm(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Bad input gets a clear one-line error with a stable exit code and no stack
+ * trace; a failure half-way rolls back and leaves nothing.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLI, inspect, newEnv, run, skipReason, type Result, type TestEnv } from '../helpers/harness.js';
+
+function expectCleanError(r: Result, code: number, message: RegExp): void {
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(3);
+}
+
+describe.skipIf(skipReason)('errors and rollback', () => {
+  let t: TestEnv;
+  beforeEach(() => {
+    t = newEnv();
+  });
+  afterEach(async () => {
+    const leaks = t.leaks();
+    await t.cleanup();
+    expect(leaks, 'the test left these on the host').toEqual([]);
+  });
+
+  it.each([
+    ['../x', /invalid pod name "\.\.\/x": must be a DNS-1123 label/],
+    ['Web', /invalid pod name "Web"/],
+    ['a'.repeat(64), /64 characters, must be a DNS-1123 label: at most 63 characters/],
+    ['', /invalid pod name "": must be a DNS-1123 label/],
+    ['a-', /invalid pod name "a-"/],
+    ['a_b', /invalid pod name "a_b"/],
+  ])('pod name %j is refused with the rule (exit 2)', async (name, message) => {
+    expectCleanError(await t.bp(['pod', 'create', name]), 2, message);
+    expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
+  });
+
+  it('invalid container names, limits and flags exit 2 naming the flag', async () => {
+    const pod = t.pod('bad');
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'App', '--', 'true']), 2, /invalid container name "App"/);
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--memory', '12Qi', '--', 'true']), 2, /--memory: "12Qi" is not a Kubernetes quantity/);
+    expectCleanError(await t.bp(['pod', 'create', pod, '--share', 'net,mnt']), 2, /--share: unknown namespace "mnt"/);
+    expectCleanError(await t.bp(['pod', 'create', pod, '--cpus', '0']), 2, /--cpus: "0" must be greater than zero/);
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--pid', 'host', '--', 'true']), 2, /--pid "host"/);
+    expectCleanError(await t.bp(['pod', 'rm', pod, '--time', 'soon']), 2, /--time "soon": must be a whole number/);
+    const unknown = await t.bp(['pod', 'create', pod, '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'/);
+  });
+
+  it('unknown pods and containers exit 3; duplicates exit 4', async () => {
+    const pod = t.pod('dup');
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--', 'true']), 3, new RegExp(`pod "${pod}" not found`));
+    expectCleanError(await t.bp(['pod', 'rm', pod]), 3, /not found/);
+    expectCleanError(await t.bp(['inspect', pod]), 3, /not found/);
+    await t.ok(['pod', 'create', pod]);
+    expectCleanError(await t.bp(['pod', 'create', pod]), 4, new RegExp(`pod "${pod}" already exists`));
+    await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sleep', '3600']);
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--', 'sleep', '1']), 4, /container "a" already exists/);
+    expectCleanError(await t.bp(['stop', pod, 'nope']), 3, /container "nope" not found in pod/);
+    expectCleanError(await t.bp(['spec', pod, 'nope']), 3, /container "nope" not found in pod/);
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--', 'true']), 3, /image "nginx" not found/);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('missing runc, conmon or pause name the fix (exit 5)', async () => {
+    const pod = t.pod('tools');
+    expectCleanError(await t.bp(['pod', 'create', pod], { BAREPOD_RUNC: '/nonexistent/runc' }), 5, /runc not found[^\n]*\n.*hint: run scripts\/setup, or: apt-get install runc/);
+    expectCleanError(await t.bp(['pod', 'create', pod], { BAREPOD_CONMON: '/nonexistent/conmon' }), 5, /conmon not found/);
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-data-'));
+    try {
+      expectCleanError(await t.bp(['pod', 'create', pod], { BAREPOD_DATA: empty }), 5, /pause is not built[^\n]*\n.*hint: run scripts\/setup/);
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+  });
+
+  it('not root: a clear error (exit 5)', async () => {
+    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
+    expectCleanError(r, 5, /barepod must run as root/);
+  });
+
+  it('a container whose command cannot start is rolled back: no runc state, mount, cgroup or bundle left', async () => {
+    const pod = t.pod('rb');
+    await t.ok(['pod', 'create', pod]);
+    const r = await t.bp(['run', '--pod', pod, '--name', 'broken', '--', '/no/such/binary']);
+    expectCleanError(r, 1, /runc create [^ ]+\.broken failed: .*no such file or directory/);
+    expect(fs.existsSync(path.join(t.root, 'pods', pod, 'containers', 'broken'))).toBe(false);
+    expect((await inspect(t, pod)).containers).toEqual([]);
+    // the pod itself is untouched and still usable
+    await t.ok(['run', '--pod', pod, '--name', 'ok', '--', 'sleep', '3600']);
+    expect((await inspect(t, pod)).containers.map((c) => c.name)).toEqual(['ok']);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('a sandbox that cannot start is rolled back: no pod dir, no cgroup, no runc state', async () => {
+    const data = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-data-'));
+    try {
+      const rootfs = path.join(data, 'builtin', 'pause', 'rootfs');
+      fs.mkdirSync(rootfs, { recursive: true });
+      for (const d of ['proc', 'dev', 'sys']) fs.mkdirSync(path.join(rootfs, d));
+      fs.writeFileSync(path.join(rootfs, 'pause'), 'not a program\n', { mode: 0o755 });
+      const pod = t.pod('rbpod');
+      const r = await t.bp(['pod', 'create', pod, '--memory', '64Mi'], { BAREPOD_DATA: data });
+      expectCleanError(r, 1, /pause exited right after it started/);
+      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    } finally {
+      fs.rmSync(data, { recursive: true, force: true });
+    }
+  });
+
+  it('doctor reports every check and exits 0 on a ready host', async () => {
+    const r = await t.bp(['doctor', '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    const checks = JSON.parse(r.stdout) as { name: string; ok: boolean }[];
+    expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['root', 'runc', 'conmon', 'cgroups', 'pause', 'busybox image', 'CNI plugins']));
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    const broken = await t.bp(['doctor'], { BAREPOD_RUNC: '/nonexistent/runc' });
+    expect(broken.code).toBe(5);
+    expect(broken.stdout).toMatch(/FAIL\s+runc\s+not found\n\s+fix: apt-get install runc/);
+  });
+});
