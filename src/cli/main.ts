@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BarepodError, describeError, ExitCode } from '../errors.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerLogs } from './commands/logs.js';
 import { registerContainerVerbs } from './commands/container.js';
 import { registerPod } from './commands/pod.js';
 import { registerPs } from './commands/ps.js';
@@ -39,6 +40,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerInspect(program);
   registerSpec(program);
   registerContainerVerbs(program);
+  registerLogs(program);
   registerDoctor(program);
   return program;
 }
