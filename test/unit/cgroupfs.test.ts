@@ -1,0 +1,327 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, it, expect, vi } from 'vitest';
+import { BarepodError } from '../../src/errors.js';
+import type { Limits } from '../../src/model.js';
+import { CgroupFs, detectCgroupVersion, limitFiles, readCgroupMounts, unescapeMount } from '../../src/runtime/cgroupfs.js';
+
+const Mi = 1024 * 1024;
+const ALL: Limits = { memoryBytes: 64 * Mi, cpuMillis: 500, pids: 32 };
+
+describe('limitFiles', () => {
+  it.each<[string, 1 | 2, Limits, { controller: string; file: string; value: string }[]]>([
+    [
+      'v2, every limit',
+      2,
+      ALL,
+      [
+        { controller: 'memory', file: 'memory.max', value: '67108864' },
+        { controller: 'cpu', file: 'cpu.max', value: '50000 100000' },
+        { controller: 'pids', file: 'pids.max', value: '32' },
+      ],
+    ],
+    [
+      'v1, every limit (period before quota)',
+      1,
+      ALL,
+      [
+        { controller: 'memory', file: 'memory.limit_in_bytes', value: '67108864' },
+        { controller: 'cpu', file: 'cpu.cfs_period_us', value: '100000' },
+        { controller: 'cpu', file: 'cpu.cfs_quota_us', value: '50000' },
+        { controller: 'pids', file: 'pids.max', value: '32' },
+      ],
+    ],
+    ['v2, no limits', 2, {}, []],
+    ['v1, no limits', 1, {}, []],
+    ['v2, cpu 1m hits the 1ms floor', 2, { cpuMillis: 1 }, [{ controller: 'cpu', file: 'cpu.max', value: '1000 100000' }]],
+    ['v2, 2.5 cpus', 2, { cpuMillis: 2500 }, [{ controller: 'cpu', file: 'cpu.max', value: '250000 100000' }]],
+    ['v1, pids only', 1, { pids: 1 }, [{ controller: 'pids', file: 'pids.max', value: '1' }]],
+    ['v1, memory only', 1, { memoryBytes: 1 }, [{ controller: 'memory', file: 'memory.limit_in_bytes', value: '1' }]],
+  ])('%s', (_what, version, limits, files) => {
+    expect(limitFiles(version, limits)).toEqual(files);
+  });
+});
+
+/** A fresh temp dir per test, removed after it. */
+let tmp = '';
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-cgroupfs-'));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const rel = (p: string) => path.relative(tmp, p);
+
+/**
+ * A fake unified (v2) hierarchy in a plain directory. The kernel fills every
+ * new cgroup's cgroup.controllers from its parent's subtree_control; a plain
+ * directory does not, so the intermediate `barepod` level gets its
+ * cgroup.controllers written here by hand, as the kernel would have it.
+ */
+function fakeV2(controllers = 'cpu memory pids hugetlb'): CgroupFs {
+  fs.writeFileSync(path.join(tmp, 'cgroup.controllers'), `${controllers}\n`);
+  fs.writeFileSync(path.join(tmp, 'cgroup.subtree_control'), '');
+  fs.mkdirSync(path.join(tmp, 'barepod'));
+  fs.writeFileSync(path.join(tmp, 'barepod', 'cgroup.controllers'), `${controllers}\n`);
+  return new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+}
+
+describe('CgroupFs.createParent on a fake v2 tree', () => {
+  it('enables each needed controller in every ancestor, then writes the limits in the pod parent', () => {
+    const cg = fakeV2();
+    // The kernel reads each write to cgroup.subtree_control as one command ("+memory"), so the
+    // honest check is the sequence of writes; a plain file only keeps the last one.
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    cg.createParent('/barepod/web', ALL);
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([
+      ['cgroup.subtree_control', '+memory'],
+      ['cgroup.subtree_control', '+cpu'],
+      ['cgroup.subtree_control', '+pids'],
+      ['barepod/cgroup.subtree_control', '+memory'],
+      ['barepod/cgroup.subtree_control', '+cpu'],
+      ['barepod/cgroup.subtree_control', '+pids'],
+      ['barepod/web/memory.max', '67108864'],
+      ['barepod/web/cpu.max', '50000 100000'],
+      ['barepod/web/pids.max', '32'],
+    ]);
+    const read = (p: string) => fs.readFileSync(path.join(tmp, p), 'utf8');
+    expect(read('cgroup.subtree_control')).toBe('+pids');
+    expect(read('barepod/cgroup.subtree_control')).toBe('+pids');
+    expect(read('barepod/web/memory.max')).toBe('67108864');
+    expect(read('barepod/web/cpu.max')).toBe('50000 100000');
+    expect(read('barepod/web/pids.max')).toBe('32');
+    expect(cg.read('memory', '/barepod/web', 'memory.max')).toBe('67108864');
+    expect(cg.read('cpu', '/barepod/web', 'cpu.max')).toBe('50000 100000');
+  });
+
+  it('skips controllers an ancestor already has enabled', () => {
+    const cg = fakeV2();
+    fs.writeFileSync(path.join(tmp, 'cgroup.subtree_control'), 'cpu memory pids\n');
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    cg.createParent('/barepod/web', { pids: 4 });
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([
+      ['barepod/cgroup.subtree_control', '+pids'],
+      ['barepod/web/pids.max', '4'],
+    ]);
+  });
+
+  it('only creates the directories when there are no limits', () => {
+    const cg = fakeV2();
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    cg.createParent('/barepod/web', {});
+    expect(writes).not.toHaveBeenCalled();
+    expect(fs.statSync(path.join(tmp, 'barepod', 'web')).isDirectory()).toBe(true);
+  });
+
+  it.each([
+    ['pids', 'cpu memory', { pids: 1 }],
+    ['memory', 'cpu pids hugetlb', { memoryBytes: Mi }],
+    ['cpu', 'memory', { cpuMillis: 100 }],
+  ])('refuses a limit whose controller (%s) is not available, naming it', (controller, available, limits) => {
+    const cg = fakeV2(available);
+    let err: unknown;
+    try {
+      cg.createParent('/barepod/web', limits);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BarepodError);
+    const e = err as BarepodError;
+    expect(e.code).toBe('missing-tool');
+    expect(e.message).toBe(`the ${controller} controller is not available in ${tmp} (cgroup v2): cannot set the pod's ${controller} limit`);
+    expect(e.hint).toMatch(/subtree_control/);
+    expect(fs.existsSync(path.join(tmp, 'barepod', 'web'))).toBe(false);
+  });
+
+  it('refuses when no cgroup2 hierarchy is known', () => {
+    expect(() => new CgroupFs(2, []).createParent('/barepod/web', ALL)).toThrow(/no cgroup2 hierarchy is mounted/);
+  });
+
+  it('reports a failed write with the file and value, keeping the cause', () => {
+    const cg = fakeV2();
+    fs.mkdirSync(path.join(tmp, 'barepod', 'web', 'pids.max'), { recursive: true }); // EISDIR on write
+    let err: unknown;
+    try {
+      cg.createParent('/barepod/web', { pids: 8 });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as BarepodError).code).toBe('tool-failed');
+    expect((err as BarepodError).message).toContain(`cannot write "8" to ${path.join(tmp, 'barepod', 'web', 'pids.max')}`);
+    expect((err as BarepodError).cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('CgroupFs.createParent on fake v1 hierarchies', () => {
+  function fakeV1(): CgroupFs {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'memory'), version: 1 as const, controllers: ['memory'] },
+      { mountpoint: path.join(tmp, 'cpu,cpuacct'), version: 1 as const, controllers: ['cpu', 'cpuacct'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
+    ];
+    for (const m of mounts) fs.mkdirSync(m.mountpoint);
+    return new CgroupFs(1, mounts);
+  }
+
+  it('writes each limit in the hierarchy of its controller', () => {
+    const cg = fakeV1();
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    cg.createParent('/barepod/web', ALL);
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([
+      ['memory/barepod/web/memory.limit_in_bytes', '67108864'],
+      ['cpu,cpuacct/barepod/web/cpu.cfs_period_us', '100000'],
+      ['cpu,cpuacct/barepod/web/cpu.cfs_quota_us', '50000'],
+      ['pids/barepod/web/pids.max', '32'],
+    ]);
+    expect(cg.dirFor('cpu', '/barepod/web')).toBe(path.join(tmp, 'cpu,cpuacct', 'barepod', 'web'));
+    expect(cg.dirFor('cpuacct', '/barepod/web')).toBe(path.join(tmp, 'cpu,cpuacct', 'barepod', 'web'));
+    expect(cg.dirFor('hugetlb', '/barepod/web')).toBeUndefined();
+    expect(cg.read('hugetlb', '/barepod/web', 'hugetlb.2MB.limit_in_bytes')).toBeUndefined();
+    expect(cg.read('memory', '/barepod/web', 'memory.usage_in_bytes')).toBeUndefined();
+    expect(cg.dirsOf('/barepod/web').map(rel)).toEqual(['memory/barepod/web', 'cpu,cpuacct/barepod/web', 'pids/barepod/web']);
+  });
+
+  it('refuses a limit whose controller is not mounted, naming it', () => {
+    const cg = new CgroupFs(1, [{ mountpoint: path.join(tmp, 'memory'), version: 1, controllers: ['memory'] }]);
+    let err: unknown;
+    try {
+      cg.createParent('/barepod/web', { pids: 3 });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BarepodError);
+    expect(err).toMatchObject({ code: 'missing-tool', message: "the pids cgroup controller is not mounted: cannot set the pod's pids limit" });
+  });
+});
+
+describe('CgroupFs.removeTree', () => {
+  function mkdirs(...dirs: string[]): void {
+    for (const d of dirs) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+  }
+
+  it('removes every directory below the pod, deepest first, then the top dir when empty', async () => {
+    mkdirs('barepod/web/_pause', 'barepod/web/app/nested/deeper', 'barepod/web/conmon');
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    const rmdirs = vi.spyOn(fs, 'rmdirSync');
+    expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
+    const order = rmdirs.mock.calls.map(([d]) => rel(String(d)));
+    expect(order.slice(0, -1).sort()).toEqual([
+      'barepod/web',
+      'barepod/web/_pause',
+      'barepod/web/app',
+      'barepod/web/app/nested',
+      'barepod/web/app/nested/deeper',
+      'barepod/web/conmon',
+    ]);
+    // every directory goes after everything below it
+    for (const [i, d] of order.entries()) {
+      for (const later of order.slice(i + 1)) expect(later.startsWith(`${d}/`), `${later} after ${d}`).toBe(false);
+    }
+    expect(order.at(-2)).toBe('barepod/web');
+    expect(order.at(-1)).toBe('barepod');
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  it('leaves the top dir when another pod still uses it', async () => {
+    mkdirs('barepod/web/app', 'barepod/db/app');
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'barepod'))).toEqual(['db']);
+    expect(fs.existsSync(path.join(tmp, 'barepod', 'db', 'app'))).toBe(true);
+  });
+
+  it('removes the pod in every v1 hierarchy that has it and ignores those that do not', async () => {
+    mkdirs('memory/barepod/web/app', 'pids/barepod/web/app', 'cpu/barepod');
+    const cg = new CgroupFs(1, [
+      { mountpoint: path.join(tmp, 'memory'), version: 1, controllers: ['memory'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'cpu'), version: 1, controllers: ['cpu'] },
+    ]);
+    expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'memory'))).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'pids'))).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'cpu'))).toEqual([]);
+  });
+
+  it('keeps the top dir when alsoTop is not given', async () => {
+    mkdirs('barepod/web');
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    expect(await cg.removeTree('/barepod/web')).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'barepod'))).toEqual([]);
+  });
+
+  it('returns nothing for a pod that has no cgroup', async () => {
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    expect(await cg.removeTree('/barepod/gone', '/barepod')).toEqual([]);
+  });
+
+  it('reports the directories it could not remove (ENOTEMPTY is not retried) and keeps going', async () => {
+    mkdirs('barepod/web/stuck', 'barepod/web/app');
+    // A plain file makes rmdir fail with ENOTEMPTY, standing in for a cgroup that still has tasks.
+    fs.writeFileSync(path.join(tmp, 'barepod/web/stuck/file'), '');
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    const failed = await cg.removeTree('/barepod/web', '/barepod');
+    expect(failed.map(rel).sort()).toEqual(['barepod/web', 'barepod/web/stuck']);
+    expect(fs.existsSync(path.join(tmp, 'barepod/web/app'))).toBe(false);
+    expect(fs.existsSync(path.join(tmp, 'barepod'))).toBe(true);
+  });
+});
+
+describe('readCgroupMounts', () => {
+  const FIXTURE = fileURLToPath(new URL('./golden/mountinfo-v1-hybrid.txt', import.meta.url));
+
+  it('lists every cgroup hierarchy of a v1 hybrid host with its controllers, unescaping mount points', () => {
+    expect(readCgroupMounts(FIXTURE)).toEqual([
+      { mountpoint: '/sys/fs/cgroup/unified', version: 2, controllers: [] },
+      { mountpoint: '/sys/fs/cgroup/systemd', version: 1, controllers: ['name=systemd'] },
+      { mountpoint: '/sys/fs/cgroup/cpu,cpuacct', version: 1, controllers: ['cpu', 'cpuacct'] },
+      { mountpoint: '/sys/fs/cgroup/cpuset', version: 1, controllers: ['cpuset'] },
+      { mountpoint: '/sys/fs/cgroup/memory', version: 1, controllers: ['memory'] },
+      { mountpoint: '/sys/fs/cgroup/devices', version: 1, controllers: ['devices'] },
+      { mountpoint: '/sys/fs/cgroup/freezer', version: 1, controllers: ['freezer'] },
+      { mountpoint: '/sys/fs/cgroup/net_cls,net_prio', version: 1, controllers: ['net_cls', 'net_prio'] },
+      { mountpoint: '/sys/fs/cgroup/pids', version: 1, controllers: ['pids'] },
+      { mountpoint: '/sys/fs/cgroup/blkio', version: 1, controllers: ['blkio'] },
+      { mountpoint: '/sys/fs/cgroup/perf_event', version: 1, controllers: ['perf_event'] },
+      { mountpoint: '/sys/fs/cgroup/hugetlb', version: 1, controllers: ['hugetlb'] },
+      { mountpoint: '/mnt/my cgroups', version: 1, controllers: ['name=test'] },
+      { mountpoint: '/mnt/back\\slash\ttab', version: 2, controllers: [] },
+    ]);
+  });
+
+  it('returns nothing for a mountinfo without cgroup mounts, and skips malformed lines', () => {
+    const file = path.join(tmp, 'mountinfo');
+    fs.writeFileSync(file, '22 1 8:1 / / rw - ext4 /dev/sda1 rw\ngarbage\n\n');
+    expect(readCgroupMounts(file)).toEqual([]);
+  });
+
+  it('reads this process’s own mountinfo without throwing', () => {
+    for (const m of readCgroupMounts()) {
+      expect([1, 2]).toContain(m.version);
+      expect(m.mountpoint.startsWith('/')).toBe(true);
+    }
+  });
+
+  it.each([
+    ['/plain', '/plain'],
+    ['/a\\040b', '/a b'],
+    ['/tab\\011x', '/tab\tx'],
+    ['/nl\\012x', '/nl\nx'],
+    ['/bs\\134x', '/bs\\x'],
+    ['/not\\8escape', '/not\\8escape'],
+  ])('unescapeMount(%j) = %j', (escaped, plain) => {
+    expect(unescapeMount(escaped)).toBe(plain);
+  });
+});
+
+describe('detectCgroupVersion', () => {
+  it('says v1 for a directory that is not cgroup2 and for a missing path', () => {
+    expect(detectCgroupVersion(tmp)).toBe(1);
+    expect(detectCgroupVersion(path.join(tmp, 'missing'))).toBe(1);
+  });
+});
