@@ -28,9 +28,9 @@ export function parseQuantity(text: string, field: string): Quantity {
   let num = BigInt((whole || '0') + frac);
   let den = 10n ** BigInt(frac.length);
   if (sign === '-') num = -num;
-  if (suffix in BINARY) {
+  if (Object.hasOwn(BINARY, suffix)) {
     num *= 2n ** BigInt(BINARY[suffix]!);
-  } else if (suffix in DECIMAL) {
+  } else if (Object.hasOwn(DECIMAL, suffix)) {
     const e = DECIMAL[suffix]!;
     if (e >= 0) num *= 10n ** BigInt(e);
     else den *= 10n ** BigInt(-e);

@@ -107,7 +107,7 @@ export function planContainerSpec(
   return applyOpts(
     defaultSpec(),
     withArgs(ctr.args),
-    withEnv([`HOSTNAME=${pod.hostname}`, ...ctr.env]),
+    withEnv([`HOSTNAME=${joined.has('uts') ? pod.hostname : ctr.name}`, ...ctr.env]),
     withCwd(ctr.workdir),
     withUser(ctr.user.uid, ctr.user.gid),
     withRoot(rootfsPath, false),

@@ -50,17 +50,22 @@ export function parseUser(text: string | undefined): { uid: number; gid: number 
   const m = /^(\d+)(?::(\d+))?$/.exec(text);
   if (!m) throw new BarepodError('invalid-value', `--user "${text}": must be UID or UID:GID (numbers)`);
   const uid = Number(m[1]);
-  return { uid, gid: m[2] === undefined ? uid : Number(m[2]) };
+  const gid = m[2] === undefined ? uid : Number(m[2]);
+  if (uid > 0xfffffffe || gid > 0xfffffffe) throw new BarepodError('invalid-value', `--user "${text}": uid and gid must be at most 4294967294`);
+  return { uid, gid };
 }
 
-/** Parses `-e KEY=VALUE` (a bare KEY takes the value from barepod's own environment, as podman does). */
+/** Parses `-e KEY=VALUE`; a bare KEY takes the value from barepod's own environment and is left out when unset, as podman does. */
 export function parseEnv(items: string[]): string[] {
-  return items.map((item) => {
+  const out: string[] = [];
+  for (const item of items) {
     const eq = item.indexOf('=');
     const key = eq < 0 ? item : item.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) throw new BarepodError('invalid-value', `--env "${item}": "${key}" is not a valid variable name`);
-    return eq < 0 ? `${key}=${process.env[key] ?? ''}` : item;
-  });
+    if (eq >= 0) out.push(item);
+    else if (process.env[key] !== undefined) out.push(`${key}=${process.env[key]}`);
+  }
+  return out;
 }
 
 export interface ContainerInput extends LimitFlags {

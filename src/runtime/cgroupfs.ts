@@ -122,15 +122,14 @@ export class CgroupFs {
     for (const part of parts) {
       const available = readWords(path.join(dir, 'cgroup.controllers'));
       const enabled = new Set(readWords(path.join(dir, 'cgroup.subtree_control')));
-      for (const c of needed) {
-        if (enabled.has(c)) continue;
-        if (!available.includes(c)) {
-          throw new BarepodError('missing-tool', `the ${c} controller is not available in ${dir} (cgroup v2): cannot set the pod's ${c} limit`, {
-            hint: 'enable it in the parent cgroup (cgroup.subtree_control) or drop the limit',
-          });
-        }
-        writeCgroupFile(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
+      const missing = needed.filter((c) => !available.includes(c));
+      if (missing.length) {
+        // checked before any write, so a refused pod leaves no controller enabled behind it
+        throw new BarepodError('missing-tool', `the ${missing.join(', ')} controller is not available in ${dir} (cgroup v2): cannot set the pod's ${missing.join(', ')} limit`, {
+          hint: 'enable it in the parent cgroup (cgroup.subtree_control) or drop the limit',
+        });
       }
+      for (const c of needed) if (!enabled.has(c)) writeCgroupFile(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
       dir = path.join(dir, part);
       fs.mkdirSync(dir, { recursive: true });
     }

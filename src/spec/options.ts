@@ -22,8 +22,10 @@ export const withEnv =
   (env: string[]): SpecOpt =>
   (s) => {
     const key = (e: string) => e.split('=', 1)[0];
-    const added = new Set(env.map(key));
-    return process(s, { env: [...s.process.env.filter((e) => !added.has(key(e))), ...env] });
+    // the last value of a name wins, as in a shell: keep only the last occurrence of each
+    const last = new Map(env.map((e, i) => [key(e), i]));
+    const added = env.filter((e, i) => last.get(key(e)) === i);
+    return process(s, { env: [...s.process.env.filter((e) => !last.has(key(e))), ...added] });
   };
 
 /** The working directory of the process. */

@@ -139,10 +139,10 @@ describe('parseEnv', () => {
     expect(parseEnv(items)).toEqual(env);
   });
 
-  it('takes a bare KEY from barepod’s own environment, and empty when unset', () => {
+  it('takes a bare KEY from barepod’s own environment, and leaves it out when unset (as podman does)', () => {
     vi.stubEnv('BAREPOD_TEST_VAR', 'from-host');
     vi.stubEnv('BAREPOD_TEST_UNSET', undefined);
-    expect(parseEnv(['BAREPOD_TEST_VAR', 'BAREPOD_TEST_UNSET'])).toEqual(['BAREPOD_TEST_VAR=from-host', 'BAREPOD_TEST_UNSET=']);
+    expect(parseEnv(['BAREPOD_TEST_VAR', 'BAREPOD_TEST_UNSET'])).toEqual(['BAREPOD_TEST_VAR=from-host']);
   });
 
   it.each<[string, string]>([
