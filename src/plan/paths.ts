@@ -9,6 +9,8 @@ export interface PodPaths {
   /** conmon writes one exit file per container id here */
   exits: string;
   containers: string;
+  /** the pod's /dev/shm: a tmpfs every container sharing IPC binds in */
+  shm: string;
 }
 
 export interface ContainerPaths {
@@ -38,6 +40,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     lock: path.join(stateRoot, 'locks', pod),
     exits: path.join(dir, 'exits'),
     containers: path.join(dir, 'containers'),
+    shm: path.join(dir, 'shm'),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   withCwd,
   withEnv,
   withHostname,
+  withMount,
   withMemoryLimit,
   withNamespace,
   withoutHostname,
@@ -91,7 +92,8 @@ export function joinedNamespaces(pod: PodDefinition, ctr: Pick<ContainerDefiniti
  * A container's spec: it joins the sandbox's shared namespaces by
  * /proc/<pausePid>/ns path, keeps its own mount namespace (and pid unless
  * shared), never sets a hostname when it joins the pod's UTS namespace, and
- * lives in its own cgroup under the pod's.
+ * lives in its own cgroup under the pod's. `podShm` is the pod's /dev/shm
+ * tmpfs, bound in when the container shares the pod's IPC namespace.
  */
 export function planContainerSpec(
   pod: PodDefinition,
@@ -99,8 +101,11 @@ export function planContainerSpec(
   pausePid: number,
   ctx: PlanContext,
   rootfsPath: string,
+  podShm?: string,
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
+  // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
+  const shm = joined.has('ipc') && podShm ? [withMount({ destination: '/dev/shm', type: 'bind', source: podShm, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
   const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[]).map((ns) =>
     withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined),
   );
@@ -115,6 +120,7 @@ export function planContainerSpec(
     ...namespaces,
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
+    ...shm,
     withCgroupsPath(containerCgroup(ctx, pod.name, ctr.name)),
     withMemoryLimit(ctr.limits.memoryBytes),
     withCpuLimit(ctr.limits.cpuMillis),

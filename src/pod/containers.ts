@@ -79,7 +79,8 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def);
-  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs);
+  const shm = podPaths(rt.settings.stateRoot, rec.def.name).shm;
+  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm);
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec);
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));

@@ -5,13 +5,16 @@ import type { ContainerRecord, PodDefinition, PodRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
-import { unmountAll } from '../runtime/mounts.js';
+import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
 import { createMember, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
+
+/** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
+const POD_SHM_BYTES = 64 * 1024 * 1024;
 
 const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
 
@@ -38,6 +41,11 @@ export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRec
         await unmountAll(paths.dir);
         fs.rmSync(paths.dir, { recursive: true, force: true });
       });
+
+      if (def.share.includes('ipc')) {
+        await mountTmpfs(paths.shm, POD_SHM_BYTES);
+        rb.push(`unmount ${paths.shm}`, () => unmountAll(paths.shm));
+      }
 
       const cgroup = podCgroup(rt.planContext(false), def.name);
       rb.push(`remove cgroup ${cgroup}`, async () => {

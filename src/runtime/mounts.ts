@@ -32,6 +32,12 @@ export async function mountOverlay(lower: string[], upper: string, work: string,
   });
 }
 
+/** Mounts a tmpfs (the pod's /dev/shm: sticky, world-writable, capped). */
+export async function mountTmpfs(target: string, sizeBytes: number): Promise<void> {
+  fs.mkdirSync(target, { recursive: true });
+  await runTool(['mount', '-t', 'tmpfs', '-o', `mode=1777,nosuid,nodev,noexec,size=${sizeBytes}`, 'shm', target]);
+}
+
 /** Unmounts everything at or below `target` (deepest first); a no-op when nothing is mounted. */
 export async function unmountAll(target: string): Promise<void> {
   for (const mp of mountsUnder(target)) await runTool(['umount', mp]);

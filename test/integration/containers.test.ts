@@ -8,6 +8,12 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, inspect, newEnv, nsInode, pidOf, readInContainer, skipReason, type TestEnv } from '../helpers/harness.js';
 
+/** A container's pid read straight from its pod record (for use inside a synchronous poll). */
+function pidOfSync(t: TestEnv, pod: string, name: string): number {
+  const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { containers: { def: { name: string }; process: { pid: number } }[] };
+  return rec.containers.find((c) => c.def.name === name)?.process.pid ?? -1;
+}
+
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
 describe.skipIf(skipReason)('containers', () => {
@@ -89,6 +95,22 @@ describe.skipIf(skipReason)('containers', () => {
     expect(readInContainer(b, '/etc/who')).toBeUndefined();
     expect(fs.existsSync('/var/lib/barepod/builtin/busybox/rootfs/etc/who')).toBe(false);
     await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('the pod shares one /dev/shm when it shares IPC, and not otherwise', async () => {
+    const shared = t.pod('shm');
+    await t.ok(['pod', 'create', shared]);
+    await t.ok(['run', '--pod', shared, '--name', 'w', '--', 'sh', '-c', 'echo posix-shm > /dev/shm/seg; exec sleep 3600']);
+    await t.ok(['run', '--pod', shared, '--name', 'r', '--', 'sleep', '3600']);
+    const r = await pidOf(t, shared, 'r');
+    expect(await eventually(() => readInContainer(r, '/dev/shm/seg'))).toBe('posix-shm\n');
+    const own = t.pod('noshm');
+    await t.ok(['pod', 'create', own, '--share', 'net,uts']);
+    await t.ok(['run', '--pod', own, '--name', 'w', '--', 'sh', '-c', 'echo mine > /dev/shm/seg; echo done > /tmp/done; exec sleep 3600']);
+    await t.ok(['run', '--pod', own, '--name', 'r', '--', 'sleep', '3600']);
+    await eventually(() => readInContainer(pidOfSync(t, own, 'w'), '/tmp/done'));
+    expect(readInContainer(await pidOf(t, own, 'r'), '/dev/shm/seg')).toBeUndefined();
+    await t.ok(['pod', 'rm', '-f', shared, own]);
   });
 
   it('concurrent commands on one pod take turns: every run lands in the record; a second pod rm finds nothing', async () => {

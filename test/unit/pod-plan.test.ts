@@ -91,6 +91,24 @@ describe('golden config.json', () => {
   it('(f) container in a pod that does not share uts', () => {
     expectGolden('container-app-own-uts-v1', planContainerSpec(pod(['net', 'ipc']), app(), PAUSE_PID, V1, APP_ROOTFS));
   });
+
+  it('(g) container binding the pod /dev/shm (IPC shared)', () => {
+    expectGolden('container-app-pod-shm-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm'));
+  });
+});
+
+describe('planContainerSpec: the pod /dev/shm', () => {
+  const shmOf = (spec: Spec) => spec.mounts.filter((m) => m.destination === '/dev/shm');
+  it('binds the pod shm over /dev/shm when the container joins the pod IPC namespace', () => {
+    expect(shmOf(planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/x/shm'))).toEqual([
+      { destination: '/dev/shm', type: 'bind', source: '/x/shm', options: ['rbind', 'nosuid', 'nodev', 'noexec'] },
+    ]);
+  });
+  it('keeps a private /dev/shm tmpfs when IPC is not shared', () => {
+    const m = shmOf(planContainerSpec(pod(['net', 'uts']), app(), PAUSE_PID, V1, APP_ROOTFS, '/x/shm'));
+    expect(m).toHaveLength(1);
+    expect(m[0]?.type).toBe('tmpfs');
+  });
 });
 
 describe('planSandboxSpec', () => {
