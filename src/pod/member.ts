@@ -29,7 +29,8 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   fs.mkdirSync(exits, { recursive: true });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
   for (const stale of [`${exits}/${id}`, paths.pidFile, paths.conmonPidFile]) fs.rmSync(stale, { force: true });
-  if (await rt.runc.state(id)) await rt.runc.delete(id); // a leftover of a crash: stopped, or delete fails loudly
+  // a leftover of a crashed command under the same id would make runc create fail: clear it first
+  if (rt.runc.knows(id)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0 });
   const created = await conmonCreate({
     conmon: rt.conmon,
     runc: rt.runc.bin,
@@ -78,9 +79,14 @@ export interface TerminateOptions {
 export async function terminateMember(rt: Runtime, pod: string, name: string, o: TerminateOptions): Promise<number | undefined> {
   const id = runcId(pod, name);
   const exits = podPaths(rt.settings.stateRoot, pod).exits;
-  const state = await rt.runc.state(id);
-  if (state && (state.status === 'running' || state.status === 'created' || state.status === 'paused')) {
-    const proc = o.process ?? identify(state.pid);
+  const known = rt.runc.knows(id);
+  // Our record usually says whether the process lives; only without one do we ask runc.
+  let proc = o.process;
+  if (known && !proc) {
+    const state = await rt.runc.state(id);
+    proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
+  }
+  if (known && isAlive(proc)) {
     const exited = () => readExitFile(exits, id) !== undefined || !isAlive(proc);
     if (o.graceSeconds > 0 && !termIsIgnored(proc, o.all)) {
       await signal(rt, id, 'TERM', o.all);
@@ -96,7 +102,7 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   // conmon writes the exit file after reaping; give it a moment, then wait it out.
   const conmon = o.conmon;
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
-  if (state) await rt.runc.delete(id);
+  if (known) await rt.runc.delete(id);
   if (conmon) await waitFor(() => !isAlive(conmon), 5_000);
   return readExitFile(exits, id);
 }

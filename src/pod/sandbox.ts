@@ -142,14 +142,17 @@ export async function removePod(rt: Runtime, name: string, graceSeconds: number)
     const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
     const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
     const pidShared = rec?.def.share.includes('pid') ?? false;
-    for (const c of members) {
-      await attempt(`stop ${c.id}`, () =>
-        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
-      );
-    }
+    // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container.
+    await Promise.all(
+      members.map((c) =>
+        attempt(`stop ${c.id}`, () =>
+          terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
+        ),
+      ),
+    );
     // Members the record does not know: left by a command killed between create and record.
     const prefix = `${name}.`;
-    for (const id of (await rt.runc.list().catch(() => [] as string[])).filter((i) => i.startsWith(prefix) && !known.has(i))) {
+    for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
       await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }));
     }
     await attempt('stop the sandbox', () =>

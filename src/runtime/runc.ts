@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
 import { runTool } from './exec.js';
 
@@ -49,7 +51,24 @@ export class Runc {
     }
   }
 
-  /** Every container id under this root. */
+  /**
+   * Whether runc holds state for a container: its directory under --root.
+   * A file check, not a `runc state` process: this sits on every teardown path.
+   */
+  knows(id: string): boolean {
+    return fs.existsSync(path.join(this.root, id, 'state.json'));
+  }
+
+  /** Every container id under this root (runc's own state directories; no process spawned). */
+  ids(): string[] {
+    try {
+      return fs.readdirSync(this.root).filter((id) => fs.existsSync(path.join(this.root, id, 'state.json')));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Every container id under this root, as `runc list` reports them. */
   async list(): Promise<string[]> {
     const out = await this.run(['list', '-q']);
     return out.split('\n').filter(Boolean);
