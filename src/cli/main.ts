@@ -69,3 +69,12 @@ export async function main(argv: string[]): Promise<number> {
     return d.exitCode;
   }
 }
+
+// Run when this module is the program (the bundle's entry), not when a test imports it.
+if (process.argv[1] && /barepod\.mjs$/.test(process.argv[1])) {
+  if (process.env.BAREPOD_EXTRA_CA_CERTS) {
+    process.env.NODE_EXTRA_CA_CERTS = process.env.BAREPOD_EXTRA_CA_CERTS;
+    delete process.env.BAREPOD_EXTRA_CA_CERTS;
+  }
+  process.exitCode = await main(process.argv);
+}

@@ -11,12 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CLI = path.join(REPO, 'bin', 'barepod.js');
+export const CLI = path.join(REPO, 'bin', 'barepod');
 export const isRoot = process.getuid?.() === 0;
 /** Why integration tests are skipped here, or '' when they can run. */
 export const skipReason = !isRoot
   ? 'integration tests need root (run: sudo npm test)'
-  : !fs.existsSync(path.join(REPO, 'dist', 'cli', 'main.js'))
+  : !fs.existsSync(path.join(REPO, 'dist', 'barepod.mjs'))
     ? 'barepod is not built (run: npm run build)'
     : '';
 if (skipReason) console.warn(`skipping integration tests: ${skipReason}`);
@@ -59,7 +59,7 @@ export function newEnv(): TestEnv {
   const prefix = `it${Math.random().toString(36).slice(2, 8)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root };
   delete env.BAREPOD_DEBUG;
-  const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(process.execPath, [CLI, ...args], { ...env, ...extraEnv });
+  const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(CLI, args, { ...env, ...extraEnv });
   const t: TestEnv = {
     root,
     prefix,

@@ -128,7 +128,7 @@ describe.skipIf(skipReason || isV2)('pod cgroups on cgroup v2 (private mount nam
     const script = `
 set -eu
 mount -t cgroup2 none /sys/fs/cgroup
-bp() { "${process.execPath}" "${CLI}" "$@"; }
+bp() { "${CLI}" "$@"; }
 bp pod create ${pod} >/dev/null
 bp run --pod ${pod} --name app -- sleep 3600 >/dev/null
 pid=$(bp inspect ${pod} --json | "${process.execPath}" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).containers[0].pid))')

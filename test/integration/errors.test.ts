@@ -80,7 +80,7 @@ describe.skipIf(skipReason)('errors and rollback', () => {
   });
 
   it('not root: a clear error (exit 5)', async () => {
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
+    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
     expectCleanError(r, 5, /barepod must run as root/);
   });
 
