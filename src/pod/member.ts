@@ -89,11 +89,11 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (known && isAlive(proc)) {
     const exited = () => readExitFile(exits, id) !== undefined || !isAlive(proc);
     if (o.graceSeconds > 0 && !termIsIgnored(proc, o.all)) {
-      await signal(rt, id, 'TERM', o.all);
+      await signal(rt, id, proc, 'SIGTERM', o.all);
       await waitFor(exited, o.graceSeconds * 1000);
     }
     if (!exited()) {
-      await signal(rt, id, 'KILL', o.all);
+      await signal(rt, id, proc, 'SIGKILL', o.all);
       if (!(await waitFor(exited, 10_000))) {
         throw new BarepodError('tool-failed', `container ${id} did not exit after SIGKILL (pid ${proc?.pid})`);
       }
@@ -113,9 +113,23 @@ function termIsIgnored(proc: ProcessIdentity | undefined, all: boolean | undefin
   return innermostPid(proc.pid) === 1 && catchesSignal(proc.pid, 15) === false;
 }
 
-async function signal(rt: Runtime, id: string, sig: string, all?: boolean): Promise<void> {
+/**
+ * Signals a member. One process we know (pid + start time, checked just now)
+ * is signalled directly, as runc itself does after the same check; every
+ * process of the cgroup (a shared pid namespace) goes through `runc kill --all`.
+ */
+async function signal(rt: Runtime, id: string, proc: ProcessIdentity | undefined, sig: NodeJS.Signals, all?: boolean): Promise<void> {
+  if (!all && proc && isAlive(proc)) {
+    try {
+      process.kill(proc.pid, sig);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return; // exited meanwhile: that is success
+      throw e;
+    }
+  }
   try {
-    await rt.runc.kill(id, sig, all);
+    await rt.runc.kill(id, sig.replace(/^SIG/, ''), all);
   } catch (e) {
     // The process may exit between our check and the signal: that is success.
     const state = await rt.runc.state(id);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BarepodError, ToolError } from '../errors.js';
+import { trace } from './exec.js';
 
 export interface ConmonCreate {
   conmon: string;
@@ -49,6 +50,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     '--runtime-arg', '--root',
     '--runtime-arg', o.runcRoot,
   ];
+  const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
@@ -74,6 +76,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
       const msg = cleanRuncMessage(reply.message ?? '');
       throw new ToolError(argv, reply.message ?? '', `runc create ${o.id} failed: ${msg || 'no reason given'}`);
     }
+    trace(`conmon (runc create) ${o.id}`, started);
     return { pid: reply.data, conmonPid: readPidFile(o.conmonPidFile) ?? -1 };
   } finally {
     sync.destroy();

@@ -7,9 +7,19 @@ import { BarepodError, ToolError } from '../errors.js';
  * purpose: this is the hot path of every command, and execa's import alone
  * costs more than a `runc start` (measured: ~160 ms of CPU per CLI call).
  */
+/** With BAREPOD_TRACE=1, every external program and its duration go to stderr (what barepod really does, and what it costs). */
+export const tracing = process.env.BAREPOD_TRACE === '1';
+const t0 = performance.now();
+
+/** Writes one trace line: ms since start, duration, what ran. */
+export function trace(what: string, startedAt: number): void {
+  if (tracing) process.stderr.write(`[trace ${(performance.now() - t0).toFixed(1)}ms +${(performance.now() - startedAt).toFixed(1)}ms] ${what}\n`);
+}
+
 export function runTool(argv: string[], options: { input?: string; hint?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error('runTool: empty argv'));
+  const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -26,6 +36,7 @@ export function runTool(argv: string[], options: { input?: string; hint?: string
     child.once('close', (code, signal) => {
       const stdout = Buffer.concat(out).toString('utf8').replace(/\n$/, '');
       const stderr = Buffer.concat(err).toString('utf8');
+      trace(argv.join(' '), started);
       if (code === 0) resolve(stdout);
       else reject(new ToolError(argv, stderr || stdout || `exited with ${signal ?? code}`, undefined, options.hint));
     });
