@@ -110,6 +110,25 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
+  it('exit codes and logs land where conmon puts them: ps shows the code, logs both streams in order', async () => {
+    const pod = t.pod('logs');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'job', '--', 'sh', '-c', 'echo one; echo two >&2; echo three; exit 7']);
+    const ps = await eventually(async () => {
+      const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; state: string; exitCode: number | null }[] }[] };
+      const job = v.pods[0]?.containers.find((c) => c.container === 'job');
+      return job?.state === 'exited' ? job : undefined;
+    });
+    expect(ps.exitCode).toBe(7);
+    const lines = JSON.parse(await t.ok(['logs', pod, 'job', '--json'])) as { stream: string; text: string }[];
+    expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(['one', 'three']);
+    expect(lines.filter((l) => l.stream === 'stderr').map((l) => l.text)).toEqual(['two']);
+    const plain = await t.bp(['logs', pod]);
+    expect(plain.stdout).toBe('[job] one\n[job] three\n');
+    expect(plain.stderr).toBe('[job] two\n');
+    await t.ok(['pod', 'rm', pod]);
+  });
+
   it('stop, start and rm a container; a restarted container joins the same namespaces', async () => {
     const pod = t.pod('cycle');
     await t.ok(['pod', 'create', pod]);
