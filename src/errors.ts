@@ -12,6 +12,7 @@ export const ExitCode = {
   conflict: 4,
   prerequisite: 5,
   sandboxGone: 6,
+  interrupted: 130,
 } as const;
 
 export type ErrorCode =
@@ -27,6 +28,7 @@ export type ErrorCode =
   | 'sandbox-gone'
   | 'tool-failed'
   | 'rollback-failed'
+  | 'interrupted'
   | 'internal';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -42,6 +44,7 @@ const exitFor: Record<ErrorCode, number> = {
   'sandbox-gone': ExitCode.sandboxGone,
   'tool-failed': ExitCode.failure,
   'rollback-failed': ExitCode.failure,
+  interrupted: ExitCode.interrupted,
   internal: ExitCode.failure,
 };
 

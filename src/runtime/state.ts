@@ -90,9 +90,38 @@ export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Pr
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+  const release = deferSignals();
   try {
-    return await fn();
+    const result = await fn();
+    release.check();
+    return result;
   } finally {
+    release.done();
     fs.rmSync(lockFile, { force: true });
   }
+}
+
+/**
+ * While a pod is being changed, Ctrl-C and SIGTERM do not cut a step in
+ * half (a runc container without a record, a mount without an owner): the
+ * first one lets the current command finish or roll back, then exits 130; a
+ * second one exits at once.
+ */
+function deferSignals(): { check(): void; done(): void } {
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (received) process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    received = sig;
+    process.stderr.write(`barepod: ${sig}: finishing the current step so nothing is left half-done (again to abort at once)\n`);
+  };
+  for (const s of signals) process.on(s, onSignal);
+  return {
+    check() {
+      if (received) throw new BarepodError('interrupted', `interrupted by ${received}; the last step completed`);
+    },
+    done() {
+      for (const s of signals) process.off(s, onSignal);
+    },
+  };
 }

@@ -2,6 +2,7 @@
  * Bad input gets a clear one-line error with a stable exit code and no stack
  * trace; a failure half-way rolls back and leaves nothing.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,6 +112,21 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     } finally {
       fs.rmSync(data, { recursive: true, force: true });
     }
+  });
+
+  it.each([[30], [90], [150]])('SIGINT %i ms into `run` leaves the pod consistent: every runc container recorded, none half-made', async (delay) => {
+    const pod = t.pod(`int${delay}`);
+    await t.ok(['pod', 'create', pod]);
+    const child = spawn(CLI, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], { env: t.env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, delay));
+    child.kill('SIGINT');
+    // killed outright before it took the pod lock (nothing done yet), or finished/rolled back then exited 130
+    expect([0, 130, null]).toContain(await exited);
+    const recorded = (await inspect(t, pod)).containers.map((c) => `${pod}.${c.name}`);
+    const inRunc = fs.readdirSync(path.join(t.root, 'runc')).filter((id) => id !== `${pod}._pause`);
+    expect(inRunc.sort()).toEqual(recorded.sort());
+    await t.ok(['pod', 'rm', '-f', pod]);
   });
 
   it('doctor reports every check and exits 0 on a ready host', async () => {
