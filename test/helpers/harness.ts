@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'bin', 'barepod');
@@ -41,6 +42,31 @@ export interface TestEnv {
   leaks(): string[];
   /** removes whatever is left (best effort) and the state root */
   cleanup(): Promise<void>;
+}
+
+/**
+ * Registers a fresh TestEnv before each test of the enclosing describe and,
+ * after it, the leak check (asserted) and a best-effort cleanup (so a
+ * failing test still leaves the host clean). The returned object always
+ * stands for the current test's env.
+ */
+export function useTestEnv(): TestEnv {
+  let current: TestEnv | undefined;
+  beforeEach(() => {
+    current = newEnv();
+  });
+  afterEach(async () => {
+    const t = current!;
+    const leaks = t.leaks();
+    await t.cleanup();
+    expect(leaks, 'the test left these on the host').toEqual([]);
+  });
+  return new Proxy({} as TestEnv, {
+    get: (_target, key) => {
+      if (!current) throw new Error('useTestEnv: used outside a test');
+      return current[key as keyof TestEnv];
+    },
+  });
 }
 
 /** Runs a program and collects its output without throwing. */

@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, cgroupDirs, inspect, newEnv, pidOf, run, skipReason, type TestEnv } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, cgroupDirs, inspect, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 const isV2 = (() => {
   try {
@@ -25,15 +25,7 @@ function procCgroups(pid: number): Record<string, string> {
 }
 
 describe.skipIf(skipReason)('pod cgroups on this host', () => {
-  let t: TestEnv;
-  beforeEach(() => {
-    t = newEnv();
-  });
-  afterEach(async () => {
-    const leaks = t.leaks();
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
-  });
+  const t = useTestEnv();
 
   it('each member lives in /barepod/<pod>/<container>; pod limits on the parent, container limits on the child', async () => {
     const pod = t.pod('cg');
@@ -113,15 +105,7 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
  * a fake tree; hierarchy, cgroup namespace and teardown are checked here.
  */
 describe.skipIf(skipReason || isV2)('pod cgroups on cgroup v2 (private mount namespace)', () => {
-  let t: TestEnv;
-  beforeEach(() => {
-    t = newEnv();
-  });
-  afterEach(async () => {
-    const leaks = t.leaks();
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
-  });
+  const t = useTestEnv();
 
   it('creates /barepod/<pod>/<container> in the unified hierarchy, an own cgroup namespace, and removes it all', async () => {
     const pod = t.pod('v2');

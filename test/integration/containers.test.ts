@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, inspect, newEnv, nsInode, pidOf, readInContainer, skipReason, type TestEnv } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, inspect, nsInode, pidOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** A container's pid read straight from its pod record (for use inside a synchronous poll). */
 function pidOfSync(t: TestEnv, pod: string, name: string): number {
@@ -17,15 +17,7 @@ function pidOfSync(t: TestEnv, pod: string, name: string): number {
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
 describe.skipIf(skipReason)('containers', () => {
-  let t: TestEnv;
-  beforeEach(() => {
-    t = newEnv();
-  });
-  afterEach(async () => {
-    const leaks = t.leaks();
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
-  });
+  const t = useTestEnv();
 
   it('security defaults: seccomp filter, no_new_privs, the default capability set; pause has no capabilities', async () => {
     const pod = t.pod('sec');

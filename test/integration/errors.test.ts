@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, inspect, newEnv, run, skipReason, type Result, type TestEnv } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, inspect, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 function expectCleanError(r: Result, code: number, message: RegExp): void {
   expect(r.code, r.stderr).toBe(code);
@@ -17,15 +17,7 @@ function expectCleanError(r: Result, code: number, message: RegExp): void {
 }
 
 describe.skipIf(skipReason)('errors and rollback', () => {
-  let t: TestEnv;
-  beforeEach(() => {
-    t = newEnv();
-  });
-  afterEach(async () => {
-    const leaks = t.leaks();
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
-  });
+  const t = useTestEnv();
 
   it.each([
     ['../x', /invalid pod name "\.\.\/x": must be a DNS-1123 label/],

@@ -4,19 +4,11 @@
  * stop/start/rm, and a leak check after every test.
  */
 import fs from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventually, inspect, newEnv, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv } from '../helpers/harness.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 describe.skipIf(skipReason)('pods on runc', () => {
-  let t: TestEnv;
-  beforeEach(() => {
-    t = newEnv();
-  });
-  afterEach(async () => {
-    const leaks = t.leaks();
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
-  });
+  const t = useTestEnv();
 
   it('pause + 2 containers: net, ipc, uts shared; mnt and pid their own; one hostname', async () => {
     const pod = t.pod('web');

@@ -15,6 +15,7 @@ describe('BarepodError: exit code per code', () => {
     ['sandbox-gone', 6],
     ['tool-failed', 1],
     ['rollback-failed', 1],
+    ['interrupted', 130],
     ['internal', 1],
   ])('%s exits %i', (code, exit) => {
     const e = new BarepodError(code, 'boom');
@@ -25,7 +26,7 @@ describe('BarepodError: exit code per code', () => {
   });
 
   it('keeps the documented ExitCode table stable', () => {
-    expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4, prerequisite: 5, sandboxGone: 6 });
+    expect(ExitCode).toEqual({ ok: 0, failure: 1, usage: 2, notFound: 3, conflict: 4, prerequisite: 5, sandboxGone: 6, interrupted: 130 });
   });
 
   it('keeps hint and cause, and sets no cause when none is given', () => {

@@ -1,16 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
 import { formatBytes, parseBytes, parseCount, parseMilliCpu, parseQuantity } from '../../src/quantity.js';
+import { thrown } from '../helpers/thrown.js';
 
-/** Calls `fn` and returns what it threw, failing the test when it did not throw. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a throw');
-}
 
 const Ki = 1024;
 const Mi = 1024 * Ki;
