@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
@@ -58,8 +59,16 @@ export async function runChecks(root?: string): Promise<Check[]> {
     ...(mounts.length > 0 && hasMemory ? {} : { fix: 'mount cgroup2 at /sys/fs/cgroup (or the v1 memory controller)' }),
   });
 
-  const overlay = fs.readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n');
-  add({ name: 'overlayfs', ok: overlay, required: false, detail: overlay ? 'available' : 'not listed in /proc/filesystems (it may load on first use)', ...(overlay ? {} : { fix: 'modprobe overlay, or use run --rootfs DIR' }) });
+  const listed = fs.readFileSync('/proc/filesystems', 'utf8').includes('\toverlay\n');
+  const module = fs.existsSync(`/lib/modules/${os.release()}/kernel/fs/overlayfs`);
+  const overlay = listed || module;
+  add({
+    name: 'overlayfs',
+    ok: overlay,
+    required: false,
+    detail: listed ? 'available' : module ? 'module present (loads on first use)' : 'not in /proc/filesystems and no module found',
+    ...(overlay ? {} : { fix: 'modprobe overlay, or use run --rootfs DIR' }),
+  });
 
   const pause = path.join(pauseRootfs(settings.dataDir), 'pause');
   const pauseV = await version(fs.existsSync(pause) ? pause : undefined, ['-v']);
