@@ -47,6 +47,13 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
 
 /** The one top-level handler: runs the CLI and sets the exit code; commands never call process.exit. */
 export async function main(argv: string[]): Promise<number> {
+  // `barepod ps | head`: a reader that goes away is not an error
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
