@@ -95,13 +95,16 @@ export class CgroupFs {
     return this.mounts.map((m) => path.join(m.mountpoint, cgroupPath)).filter((d) => fs.existsSync(d));
   }
 
-  /** Creates the pod parent and writes the pod-level limits on it. */
+  /** Creates the pod parent (in every hierarchy) and writes the pod-level limits on it. */
   createParent(cgroupPath: string, limits: Limits): void {
     const files = limitFiles(this.version, limits);
     if (this.version === 2) {
       const unified = this.mounts.find((m) => m.version === 2);
       if (!unified) throw new BarepodError('missing-tool', 'no cgroup2 hierarchy is mounted at /sys/fs/cgroup');
       this.createV2(unified.mountpoint, cgroupPath, [...new Set(files.map((f) => f.controller))]);
+    } else {
+      // the pod parent exists in every hierarchy runc will use (in hybrid mode, the unified one too)
+      for (const m of this.mounts) fs.mkdirSync(path.join(m.mountpoint, cgroupPath), { recursive: true });
     }
     for (const f of files) {
       const dir = this.dirFor(f.controller, cgroupPath);

@@ -183,7 +183,8 @@ describe('CgroupFs.createParent on fake v1 hierarchies', () => {
     expect(cg.dirFor('hugetlb', '/barepod/web')).toBeUndefined();
     expect(cg.read('hugetlb', '/barepod/web', 'hugetlb.2MB.limit_in_bytes')).toBeUndefined();
     expect(cg.read('memory', '/barepod/web', 'memory.usage_in_bytes')).toBeUndefined();
-    expect(cg.dirsOf('/barepod/web').map(rel)).toEqual(['memory/barepod/web', 'cpu,cpuacct/barepod/web', 'pids/barepod/web']);
+    // the parent exists in every hierarchy runc uses, the hybrid unified one included
+    expect(cg.dirsOf('/barepod/web').map(rel)).toEqual(['memory/barepod/web', 'cpu,cpuacct/barepod/web', 'pids/barepod/web', 'unified/barepod/web']);
   });
 
   it('refuses a limit whose controller is not mounted, naming it', () => {
