@@ -25,7 +25,8 @@ async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Prom
   });
 }
 
-function findContainer(rec: PodRecord, name: string): ContainerRecord {
+/** A container of a pod's record, or a not-found error listing the pod's containers. */
+export function findContainer(rec: PodRecord, name: string): ContainerRecord {
   const c = rec.containers.find((x) => x.def.name === name);
   if (!c) {
     throw new BarepodError('not-found', `container "${name}" not found in pod "${rec.def.name}"`, {
@@ -124,7 +125,6 @@ export async function startContainer(rt: Runtime, pod: string, name: string): Pr
     if (c.state === 'running' || c.state === 'created') {
       throw new BarepodError('invalid-state', `container "${name}" in pod "${pod}" is already running`);
     }
-    await terminateMember(rt, pod, name, { process: c.process, conmon: c.conmon, graceSeconds: 0 }); // clear any runc leftover
     const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def));
     Object.assign(c, { state: 'running', startedAt: new Date().toISOString(), process: launched.process, conmon: launched.conmon });
     delete c.exitCode;

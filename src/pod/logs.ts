@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { BarepodError } from '../errors.js';
+import { findContainer } from './containers.js';
 import { containerPaths } from '../plan/paths.js';
 import type { Runtime } from './runtime.js';
 
@@ -39,9 +39,7 @@ export function parseCriLog(content: string): LogLine[] {
 export function readLogs(rt: Runtime, pod: string, container?: string): (LogLine & { container: string })[] {
   const rec = rt.store.read(pod);
   const names = container ? [container] : rec.containers.map((c) => c.def.name);
-  if (container && !rec.containers.some((c) => c.def.name === container)) {
-    throw new BarepodError('not-found', `container "${container}" not found in pod "${pod}"`);
-  }
+  if (container) findContainer(rec, container);
   const all: (LogLine & { container: string })[] = [];
   for (const name of names) {
     let content = '';

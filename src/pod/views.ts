@@ -1,11 +1,10 @@
 import fs from 'node:fs';
-import { BarepodError } from '../errors.js';
 import type { ContainerRecord, PodRecord } from '../model.js';
 import { containerCgroup, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
 import { isAlive, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
-import { reconcile } from './containers.js';
+import { findContainer, reconcile } from './containers.js';
 import type { Runtime } from './runtime.js';
 
 /** One row of `barepod ps`: a pod member with its live state. */
@@ -152,11 +151,7 @@ function describeLimits(l: PodRecord['def']['limits']) {
 /** `spec`: the config.json barepod wrote for a member. */
 export function readSpec(rt: Runtime, pod: string, container: string): string {
   const rec = rt.store.read(pod);
-  if (container !== SANDBOX_NAME && !rec.containers.some((c) => c.def.name === container)) {
-    throw new BarepodError('not-found', `container "${container}" not found in pod "${pod}"`, {
-      hint: `omit the container name for the sandbox's spec; containers: ${rec.containers.map((c) => c.def.name).join(', ') || 'none'}`,
-    });
-  }
+  if (container !== SANDBOX_NAME) findContainer(rec, container);
   const file = containerPaths(rt.settings.stateRoot, pod, container).config;
   return fs.readFileSync(file, 'utf8');
 }

@@ -67,10 +67,4 @@ export class Runc {
       return [];
     }
   }
-
-  /** Every container id under this root, as `runc list` reports them. */
-  async list(): Promise<string[]> {
-    const out = await this.run(['list', '-q']);
-    return out.split('\n').filter(Boolean);
-  }
 }
