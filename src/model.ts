@@ -4,6 +4,8 @@
  * record adds what barepod observed while running it.
  */
 
+import { DEFAULT_BACKOFF, type BackoffConfig, type ExitReason, type RestartPolicy } from './plan/restart.js';
+
 /** Namespaces a pod can share between its containers, as podman's --share names them. */
 export type SharedNamespace = 'net' | 'ipc' | 'uts' | 'pid';
 export const SHAREABLE: readonly SharedNamespace[] = ['net', 'ipc', 'uts', 'pid'];
@@ -23,6 +25,13 @@ export interface PodDefinition {
   share: SharedNamespace[];
   /** limits on the pod cgroup parent: the hierarchical ceiling of every container */
   limits: Limits;
+  /** the pod's restart policy (Kubernetes restartPolicy): the default of each container, and what a sandbox death does */
+  restartPolicy: RestartPolicy;
+  backoff: BackoffConfig;
+  /** SIGTERM-to-SIGKILL grace period of stops and pod removal (terminationGracePeriodSeconds) */
+  graceSeconds: number;
+  /** cap of each container's log file, in bytes */
+  logSizeMax: number;
 }
 
 export interface ContainerDefinition {
@@ -39,6 +48,8 @@ export interface ContainerDefinition {
   /** 'pod' joins the pod's pid namespace when the pod shares it; 'private' opts out */
   pidMode: 'pod' | 'private';
   seccomp: 'default' | 'unconfined';
+  /** overrides the pod's restart policy for this container */
+  restartPolicy?: RestartPolicy;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */
@@ -55,9 +66,30 @@ export interface SandboxRecord extends ProcessIdentity {
   /** the conmon monitoring the pause */
   conmon?: ProcessIdentity;
   startedAt: string;
+  /** names this launch in conmon's exit command, so a late exit of an old instance is recognised */
+  launchId?: string;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+/** How a container's previous instance ended (Kubernetes lastState.terminated). */
+export interface Termination {
+  exitCode: number | null;
+  reason: ExitReason;
+  startedAt?: string;
+  finishedAt: string;
+}
+
+/** A restart waiting out its crash-loop delay (CrashLoopBackOff). */
+export interface PendingRestart {
+  /** when the restart fires */
+  until: string;
+  delayMs: number;
+  /** the delayed `_restart` call carries it; a cancelled or superseded wait no longer matches */
+  token: string;
+  /** the `sleep` process that fires it */
+  sleeper?: ProcessIdentity;
+}
 
 export interface ContainerRecord {
   def: ContainerDefinition;
@@ -67,10 +99,21 @@ export interface ContainerRecord {
   startedAt?: string;
   finishedAt?: string;
   exitCode?: number;
+  reason?: ExitReason;
   process?: ProcessIdentity;
   conmon?: ProcessIdentity;
   restarts: number;
+  /** what the user last asked for: a user's stop keeps a container down whatever its restart policy */
+  desired?: 'running' | 'stopped';
+  launchId?: string;
+  /** restarts of the current crash loop, for the backoff delay */
+  crashLoop?: number;
+  backoff?: PendingRestart;
+  lastTermination?: Termination;
 }
+
+/** Running; Failed when the sandbox died and the policy does not recreate it; Removing while `pod rm` runs (gc finishes it). */
+export type PodPhase = 'Running' | 'Failed' | 'Removing';
 
 export interface PodRecord {
   version: 1;
@@ -79,4 +122,25 @@ export interface PodRecord {
   cgroupVersion: 1 | 2;
   sandbox: SandboxRecord;
   containers: ContainerRecord[];
+  phase?: PodPhase;
+  /** times the sandbox was recreated after it died */
+  sandboxRestarts?: number;
+  /** why the pod is Failed */
+  message?: string;
 }
+
+/** Kubernetes' default terminationGracePeriodSeconds. */
+export const DEFAULT_GRACE_SECONDS = 30;
+/** Default cap of one container's log file (10 MiB, as CRI-O's). */
+export const DEFAULT_LOG_SIZE_MAX = 10 * 1024 * 1024;
+
+/** Pod settings a definition may omit (a record written by an older barepod): podman's "no restart" for CLI pods. */
+export const POD_DEFAULTS = {
+  restartPolicy: 'Never' as RestartPolicy,
+  backoff: DEFAULT_BACKOFF,
+  graceSeconds: DEFAULT_GRACE_SECONDS,
+  logSizeMax: DEFAULT_LOG_SIZE_MAX,
+};
+
+/** The restart policy a container runs under: its own, else the pod's. */
+export const restartPolicyOf = (pod: PodDefinition, c: ContainerDefinition): RestartPolicy => c.restartPolicy ?? pod.restartPolicy;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { BarepodError } from '../errors.js';
+import { parseWholeSeconds } from '../pod/definitions.js';
 import { openRuntime, type Runtime } from '../pod/runtime.js';
 import { resolveSettings } from '../runtime/host.js';
 
@@ -9,15 +9,15 @@ export function runtimeFor(cmd: Command): Runtime {
   return openRuntime(resolveSettings({ root: opts.root }));
 }
 
-/** Parses a --time/--grace-period value in whole seconds. */
-export function parseSeconds(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new BarepodError('invalid-value', `${flag} "${text}": must be a whole number of seconds`);
-  return Number(text);
+/** Parses a --time value in whole seconds. */
+export function parseSeconds(text: string, flag: string): number;
+export function parseSeconds(text: string | undefined, flag: string, fallback: number): number;
+export function parseSeconds(text: string | undefined, flag: string, fallback?: number): number {
+  if (text === undefined) return fallback ?? 0;
+  return parseWholeSeconds(text, flag);
 }
 
 /** Collects a repeatable option into a list. */
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** Kubernetes' default terminationGracePeriodSeconds. */
-export const DEFAULT_GRACE_SECONDS = 30;
+export { DEFAULT_GRACE_SECONDS } from '../model.js';

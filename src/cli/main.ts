@@ -8,6 +8,7 @@ import { registerPod } from './commands/pod.js';
 import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerSpec } from './commands/spec.js';
+import { registerSupervision } from './commands/supervise.js';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +42,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerSpec(program);
   registerContainerVerbs(program);
   registerLogs(program);
+  registerSupervision(program);
   registerDoctor(program);
   return program;
 }

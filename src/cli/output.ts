@@ -5,10 +5,10 @@ export function printJson(value: unknown): void {
 }
 
 /** Prints rows as a table with a header, columns padded to their widest cell. */
-export function printTable(header: string[], rows: string[][]): void {
+export function printTable(header: string[], rows: string[][], withHeader = true): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('   ').trimEnd();
-  process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
+  process.stdout.write([...(withHeader ? [line(header)] : []), ...rows.map(line)].join('\n') + '\n');
 }
 
 /** "3s", "5m", "2h", "4d": the age column kubectl and podman show. */

@@ -24,10 +24,20 @@ export interface ContainerPaths {
   log: string;
   pidFile: string;
   conmonPidFile: string;
+  /** conmon creates it when the container's cgroup saw an OOM kill */
+  oom: string;
+  /** present while barepod itself stops the member: its exit command then skips the restart handler */
+  stopping: string;
 }
 
 /** Directory under the state root that holds every pod. */
 export const podsDir = (stateRoot: string): string => path.join(stateRoot, 'pods');
+
+/** One lock file per pod. */
+export const locksDir = (stateRoot: string): string => path.join(stateRoot, 'locks');
+
+/** The event log of every pod under a state root (JSON lines). */
+export const eventsFile = (stateRoot: string): string => path.join(stateRoot, 'events.jsonl');
 
 /** runc's own state directory (always passed as `runc --root`). */
 export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'runc');
@@ -37,7 +47,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
   return {
     dir,
     record: path.join(dir, 'pod.json'),
-    lock: path.join(stateRoot, 'locks', pod),
+    lock: path.join(locksDir(stateRoot), pod),
     exits: path.join(dir, 'exits'),
     containers: path.join(dir, 'containers'),
     shm: path.join(dir, 'shm'),
@@ -56,5 +66,7 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
     log: path.join(bundle, 'ctr.log'),
     pidFile: path.join(bundle, 'pid'),
     conmonPidFile: path.join(bundle, 'conmon.pid'),
+    oom: path.join(bundle, 'oom'),
+    stopping: path.join(bundle, 'stopping'),
   };
 }

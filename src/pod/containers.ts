@@ -1,23 +1,33 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
-import { containerCgroup, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
+import { containerCgroup, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { exitReason } from '../plan/restart.js';
+import { appendEvent } from '../runtime/events.js';
+import { cancelRestart } from './backoff.js';
 import { containerPaths, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
-import { createMember, startMember, terminateMember, type Launched } from './member.js';
+import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { verifyJoined, verifySandbox } from './sandbox.js';
 
-/** Runs `fn` on a pod's record under the pod's lock, after reconciling it with reality; saves what it returns. */
-async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on a pod's record under the pod's lock, after reconciling it with
+ * reality (exits recorded as events, strays of crashed commands removed);
+ * saves the record however `fn` ends.
+ */
+export async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
   return withPodLock(podPaths(rt.settings.stateRoot, pod).lock, pod, async () => {
-    const rec = reconcile(rt, rt.store.read(pod));
+    const rec = rt.store.read(pod);
+    recordExits(rt, rec, reconcile(rt, rec));
     try {
+      await removeStrays(rt, rec);
       return await fn(rec);
     } finally {
       if (rt.store.tryRead(pod)) rt.store.write(rec);
@@ -38,31 +48,72 @@ export function findContainer(rec: PodRecord, name: string): ContainerRecord {
 
 /**
  * Updates the record from what conmon and /proc say: an exit file means the
- * container exited (with that code); a process that is gone with no exit
- * file and no monitor is 'unknown'. Pure reads, no locks: `ps` uses it too.
+ * container exited (with that code, OOMKilled when conmon saw its cgroup's
+ * OOM kill); a process that is gone with no exit file and no monitor is
+ * 'unknown'. Pure reads, no locks (`ps` uses it too); returns the containers
+ * whose state changed.
  */
-export function reconcile(rt: Runtime, rec: PodRecord): PodRecord {
+export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
   const exits = podPaths(rt.settings.stateRoot, rec.def.name).exits;
+  const changed: ContainerRecord[] = [];
   for (const c of rec.containers) {
     if (c.state !== 'running' && c.state !== 'created') continue;
     const code = readExitFile(exits, c.id);
     if (code !== undefined) {
       c.state = 'exited';
       c.exitCode = code;
+      c.reason = exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
       try {
         c.finishedAt = fs.statSync(`${exits}/${c.id}`).mtime.toISOString();
       } catch {
         c.finishedAt = new Date().toISOString();
       }
+      changed.push(c);
     } else if (!isAlive(c.process) && !isAlive(c.conmon)) {
       c.state = 'unknown';
+      changed.push(c);
     }
   }
-  return rec;
+  return changed;
 }
 
-/** Mounts the container's root filesystem (an overlay on the image) and returns its path. */
-async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: ContainerDefinition): Promise<string> {
+/** Writes the `died` (and `oom`) events of containers reconcile found exited; only under the pod's lock, so once each. */
+function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): void {
+  for (const c of changed) {
+    const base = { pod: rec.def.name, container: c.def.name, ...(c.finishedAt ? { time: c.finishedAt } : {}) };
+    if (c.reason === 'OOMKilled') appendEvent(rt.settings.stateRoot, { ...base, type: 'oom', message: 'killed by its cgroup memory limit' });
+    appendEvent(rt.settings.stateRoot, { ...base, type: 'died', exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
+  }
+}
+
+/**
+ * Removes what a command killed half-way left in a pod (a runc container or
+ * a bundle the record never got): safe only under the pod's lock, where no
+ * other command can be in the middle of creating them.
+ */
+async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
+  const pod = rec.def.name;
+  const names = new Set([SANDBOX_NAME, ...rec.containers.map((c) => c.def.name)]);
+  const prefix = `${pod}.`;
+  for (const id of rt.runc.ids()) {
+    const name = id.slice(prefix.length);
+    if (id.startsWith(prefix) && !names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });
+  }
+  const dir = podPaths(rt.settings.stateRoot, pod).containers;
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (names.has(name)) continue;
+    await unmountAll(path.join(dir, name));
+    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    fs.rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Mounts the container's root filesystem (an overlay on the image) and returns
+ * its path. `fresh` empties the writable layer first: a restart by policy is a
+ * new container, as in Kubernetes; `barepod start` keeps it, as podman does.
+ */
+async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: ContainerDefinition, fresh: boolean): Promise<string> {
   if (def.rootfs) {
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
       throw new BarepodError('invalid-value', `--rootfs ${def.rootfs}: not a directory`);
@@ -71,19 +122,21 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
   }
   const paths = containerPaths(rt.settings.stateRoot, pod, def.name);
   const image = resolveImage(rt.settings.dataDir, def.image ?? 'busybox');
+  await unmountAll(paths.rootfs); // the previous instance's, when it crashed
+  if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
   rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
   return paths.rootfs;
 }
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
-async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition): Promise<Launched> {
+async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   verifySandbox(rec);
-  const rootfs = await prepareRootfs(rt, rb, rec.def.name, def);
+  const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const shm = podPaths(rt.settings.stateRoot, rec.def.name).shm;
   const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm);
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
-  const launched = await createMember(rt, rb, rec.def.name, def.name, spec);
+  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
@@ -97,10 +150,12 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
         hint: `pick another --name, or remove it: barepod rm -f ${pod} ${def.name}`,
       });
     }
+    if (rec.phase === 'Failed') throw podFailed(rec);
     const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
+    const launchId = newLaunchId();
     const launched = await transaction(async (rb) => {
       rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
-      return launchContainer(rt, rb, rec, def);
+      return launchContainer(rt, rb, rec, def, launchId);
     });
     const now = new Date().toISOString();
     const c: ContainerRecord = {
@@ -112,8 +167,12 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
       process: launched.process,
       ...(launched.conmon ? { conmon: launched.conmon } : {}),
       restarts: 0,
+      desired: 'running',
+      launchId,
+      crashLoop: 0,
     };
     rec.containers.push(c);
+    appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: def.name, time: now });
     return c;
   });
 }
@@ -125,31 +184,66 @@ export async function startContainer(rt: Runtime, pod: string, name: string): Pr
     if (c.state === 'running' || c.state === 'created') {
       throw new BarepodError('invalid-state', `container "${name}" in pod "${pod}" is already running`);
     }
-    const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def));
-    Object.assign(c, { state: 'running', startedAt: new Date().toISOString(), process: launched.process, conmon: launched.conmon });
-    delete c.exitCode;
-    delete c.finishedAt;
+    if (rec.phase === 'Failed') throw podFailed(rec);
+    cancelRestart(c);
+    await launchInto(rt, rec, c, false);
+    c.desired = 'running';
+    c.crashLoop = 0;
+    appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: name });
     return c;
   });
 }
 
+/**
+ * Launches a new instance of a recorded container (start, or a restart) and
+ * updates its record: the previous run becomes its last termination.
+ */
+export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord, fresh: boolean): Promise<void> {
+  const launchId = newLaunchId();
+  const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def, launchId, fresh));
+  if (c.finishedAt) {
+    c.lastTermination = {
+      exitCode: c.exitCode ?? null,
+      reason: c.reason ?? exitReason(c.exitCode, false),
+      ...(c.startedAt ? { startedAt: c.startedAt } : {}),
+      finishedAt: c.finishedAt,
+    };
+  }
+  Object.assign(c, { state: 'running', startedAt: new Date().toISOString(), process: launched.process, conmon: launched.conmon, launchId });
+  delete c.exitCode;
+  delete c.finishedAt;
+  delete c.reason;
+}
+
+/** The error for changing a pod whose sandbox died for good. */
+function podFailed(rec: PodRecord): BarepodError {
+  return new BarepodError('invalid-state', `pod "${rec.def.name}" has failed: ${rec.message ?? 'its sandbox died'}`, {
+    hint: `remove it (barepod pod rm ${rec.def.name}) and create it again`,
+  });
+}
+
 /** Stops a container of a record (already locked): graceful, then forced; unmounts its rootfs. */
-async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number): Promise<void> {
+export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number): Promise<void> {
+  cancelRestart(c);
   const all = rec.def.share.includes('pid') && c.def.pidMode === 'pod';
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   if (c.state !== 'exited' || c.exitCode === undefined) {
     c.state = 'exited';
     if (code !== undefined) c.exitCode = code;
+    c.reason = exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
     c.finishedAt = new Date().toISOString();
   }
 }
 
 /** `barepod stop`: SIGTERM, up to the grace period, then SIGKILL; idempotent on a stopped container. */
-export async function stopContainer(rt: Runtime, pod: string, name: string, graceSeconds: number): Promise<ContainerRecord> {
+export async function stopContainer(rt: Runtime, pod: string, name: string, graceSeconds: number | undefined): Promise<ContainerRecord> {
   return withPod(rt, pod, async (rec) => {
     const c = findContainer(rec, name);
-    await stopLocked(rt, rec, c, graceSeconds);
+    const wasRunning = c.state === 'running' || c.state === 'created';
+    c.desired = 'stopped'; // a user's stop: no restart policy brings it back
+    await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds);
+    if (wasRunning) appendEvent(rt.settings.stateRoot, { type: 'stopped', pod, container: name, exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
     return c;
   });
 }

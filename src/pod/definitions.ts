@@ -1,5 +1,7 @@
 import { BarepodError } from '../errors.js';
-import { DEFAULT_SHARE, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import { parseDuration } from '../duration.js';
+import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
+import { DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
@@ -34,14 +36,55 @@ export function parseShare(text: string | undefined): SharedNamespace[] {
   return SHAREABLE.filter((ns) => out.includes(ns));
 }
 
+/** Pod flags as the CLI receives them. */
+export interface PodInput extends LimitFlags {
+  name: string;
+  share?: string | undefined;
+  hostname?: string | undefined;
+  restart?: string | undefined;
+  backoff?: string | undefined;
+  backoffMax?: string | undefined;
+  backoffReset?: string | undefined;
+  gracePeriod?: string | undefined;
+  logSizeMax?: string | undefined;
+}
+
 /** A validated pod definition from CLI input. */
-export function podDefinition(input: { name: string; share?: string | undefined; hostname?: string | undefined } & LimitFlags): PodDefinition {
+export function podDefinition(input: PodInput): PodDefinition {
   const name = validateName('pod', input.name);
   const hostname = input.hostname ?? name;
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(hostname) || hostname.length > 63) {
     throw new BarepodError('invalid-value', `--hostname "${hostname}": must be a DNS name of at most 63 characters`);
   }
-  return { name, hostname, share: parseShare(input.share), limits: parseLimits(input) };
+  const d = POD_DEFAULTS;
+  const backoff = validateBackoff({
+    initialMs: input.backoff === undefined ? d.backoff.initialMs : parseDuration(input.backoff, '--backoff'),
+    maxMs: input.backoffMax === undefined ? d.backoff.maxMs : parseDuration(input.backoffMax, '--backoff-max'),
+    resetMs: input.backoffReset === undefined ? d.backoff.resetMs : parseDuration(input.backoffReset, '--backoff-reset'),
+  });
+  return {
+    name,
+    hostname,
+    share: parseShare(input.share),
+    limits: parseLimits(input),
+    restartPolicy: input.restart === undefined ? d.restartPolicy : parseRestartPolicy(input.restart, '--restart'),
+    backoff,
+    graceSeconds: input.gracePeriod === undefined ? d.graceSeconds : parseWholeSeconds(input.gracePeriod, '--grace-period'),
+    logSizeMax: input.logSizeMax === undefined ? d.logSizeMax : parseLogSize(input.logSizeMax),
+  };
+}
+
+/** A whole number of seconds (a grace period). */
+export function parseWholeSeconds(text: string, flag: string): number {
+  if (!/^\d+$/.test(text)) throw new BarepodError('invalid-value', `${flag} "${text}": must be a whole number of seconds`);
+  return Number(text);
+}
+
+/** A log cap: a Kubernetes byte quantity of at least 4 KiB (conmon needs room for one buffer). */
+function parseLogSize(text: string): number {
+  const bytes = parseBytes(text, '--log-size-max');
+  if (bytes < 4096) throw new BarepodError('invalid-value', `--log-size-max "${text}": must be at least 4Ki`);
+  return bytes;
 }
 
 /** Parses `--user UID[:GID]` (numeric: names need the image's /etc/passwd, which comes with image support). */
@@ -78,6 +121,7 @@ export interface ContainerInput extends LimitFlags {
   user?: string | undefined;
   pid?: string | undefined;
   securityOpt?: string[] | undefined;
+  restart?: string | undefined;
   /** the image's default command, used when `command` is empty */
   defaultArgs?: string[];
 }
@@ -107,5 +151,6 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     limits: parseLimits(input),
     pidMode: pid,
     seccomp,
+    ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
 import type { ProcessIdentity } from '../model.js';
@@ -5,7 +6,8 @@ import { containerPaths, podPaths } from '../plan/paths.js';
 import { runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../spec/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
-import { catchesSignal, identify, innermostPid, isAlive, readComm } from '../runtime/procfs.js';
+import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
+import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -20,17 +22,33 @@ export interface Launched {
   conmon: ProcessIdentity | undefined;
 }
 
+export interface MemberOptions {
+  /** names this launch; the exit command carries it */
+  launchId: string;
+  logSizeMax: number;
+}
+
+/**
+ * conmon's exit command for a member: barepod's `_exited` handler, unless
+ * barepod itself is stopping the member (the `stopping` marker), which
+ * spares a Node start on every stop and removal.
+ */
+export function exitCommand(rt: Runtime, pod: string, name: string, launchId: string): string[] {
+  const marker = containerPaths(rt.settings.stateRoot, pod, name).stopping;
+  return ['/bin/sh', '-c', 'test -e "$0" || exec "$@"', marker, ...selfArgv(), '--root', rt.settings.stateRoot, '_exited', pod, name, launchId];
+}
+
 /** Writes the bundle and creates the member through conmon (not started yet); pushes its teardown. */
-export async function createMember(rt: Runtime, rb: Rollback, pod: string, name: string, spec: Spec): Promise<Launched> {
+export async function createMember(rt: Runtime, rb: Rollback, pod: string, name: string, spec: Spec, o: MemberOptions): Promise<Launched> {
   const id = runcId(pod, name);
   const paths = containerPaths(rt.settings.stateRoot, pod, name);
   const exits = podPaths(rt.settings.stateRoot, pod).exits;
   fs.mkdirSync(paths.bundle, { recursive: true });
   fs.mkdirSync(exits, { recursive: true });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
-  for (const stale of [`${exits}/${id}`, paths.pidFile, paths.conmonPidFile]) fs.rmSync(stale, { force: true });
-  // a leftover of a crashed command under the same id would make runc create fail: clear it first
+  // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0 });
+  for (const stale of [`${exits}/${id}`, paths.pidFile, paths.conmonPidFile, paths.oom, paths.stopping]) fs.rmSync(stale, { force: true });
   const created = await conmonCreate({
     conmon: rt.conmon,
     runc: rt.runc.bin,
@@ -42,13 +60,17 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     conmonPidFile: paths.conmonPidFile,
     exitDir: exits,
     logPath: paths.log,
-    logSizeMax: rt.settings.logSizeMax,
+    logSizeMax: o.logSizeMax,
+    exitCommand: exitCommand(rt, pod, name, o.launchId),
   });
   const proc = identify(created.pid) ?? { pid: created.pid, startTime: '' };
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
   rb.push(`remove container ${id}`, () => terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0 }).then(() => undefined));
   return { id, process: proc, conmon };
 }
+
+/** A fresh id for one launch of a member. */
+export const newLaunchId = (): string => randomBytes(6).toString('hex');
 
 /**
  * Starts a created member and waits until runc's init has exec'd the user's
@@ -80,6 +102,9 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   const id = runcId(pod, name);
   const exits = podPaths(rt.settings.stateRoot, pod).exits;
   const known = rt.runc.knows(id);
+  const bundle = containerPaths(rt.settings.stateRoot, pod, name);
+  // tell the exit command this exit is ours, not a crash to restart
+  if (fs.existsSync(bundle.bundle)) fs.writeFileSync(bundle.stopping, '');
   // Our record usually says whether the process lives; only without one do we ask runc.
   let proc = o.process;
   if (known && !proc) {
@@ -103,8 +128,15 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   const conmon = o.conmon;
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
   if (known) await rt.runc.delete(id);
-  if (conmon) await waitFor(() => !isAlive(conmon), 5_000);
+  // conmon ends once its exit command has: wait for that, unless the command is a
+  // restart handler, which may be waiting for the very lock this caller holds
+  if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid), 5_000);
   return readExitFile(exits, id);
+}
+
+/** Whether a conmon is running barepod's exit handler (`_exited`) rather than the marker's no-op. */
+function runsExitHandler(conmonPid: number): boolean {
+  return childrenOf(conmonPid).some((child) => readCmdline(child).includes('_exited'));
 }
 
 /** SIGTERM to a PID 1 without a handler is dropped by the kernel: waiting the grace period out would change nothing. */

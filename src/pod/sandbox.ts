@@ -1,16 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, describeError } from '../errors.js';
-import type { ContainerRecord, PodDefinition, PodRecord } from '../model.js';
+import { DEFAULT_GRACE_SECONDS, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
-import { createMember, startMember, terminateMember } from './member.js';
+import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
-import { transaction } from './rollback.js';
+import { transaction, type Rollback } from './rollback.js';
+import { cancelRestart } from './backoff.js';
 import type { Runtime } from './runtime.js';
 
 /** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
@@ -24,7 +25,7 @@ const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
  */
 export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
-  const pauseRoot = requirePause(rt.settings.dataDir);
+  requirePause(rt.settings.dataDir);
   return withPodLock(paths.lock, def.name, () =>
     transaction(async (rb) => {
       fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
@@ -54,33 +55,43 @@ export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRec
       });
       rt.cgroups.createParent(cgroup, def.limits);
 
-      const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
-      const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec);
-      if (!(await startMember(rt, launched))) {
-        const code = readExitFile(paths.exits, launched.id);
-        throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
-          hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
-        });
-      }
-      const namespaces = namespaceInodes(launched.process.pid);
+      const sandbox = await launchSandbox(rt, rb, def);
       const record: PodRecord = {
         version: 1,
         def,
         createdAt: new Date().toISOString(),
         cgroupVersion: rt.cgroups.version,
-        sandbox: {
-          id: launched.id,
-          ...launched.process,
-          namespaces,
-          conmon: launched.conmon,
-          startedAt: new Date().toISOString(),
-        },
+        sandbox,
         containers: [],
+        phase: 'Running',
       };
       rt.store.write(record);
       return record;
     }),
   );
+}
+
+/** Starts the pause process of a pod whose directory and cgroup parent exist; pushes its teardown. */
+export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition): Promise<SandboxRecord> {
+  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const pauseRoot = requirePause(rt.settings.dataDir);
+  const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
+  const launchId = newLaunchId();
+  const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax });
+  if (!(await startMember(rt, launched))) {
+    const code = readExitFile(paths.exits, launched.id);
+    throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
+      hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
+    });
+  }
+  return {
+    id: launched.id,
+    ...launched.process,
+    namespaces: namespaceInodes(launched.process.pid),
+    ...(launched.conmon ? { conmon: launched.conmon } : {}),
+    startedAt: new Date().toISOString(),
+    launchId,
+  };
 }
 
 /**
@@ -124,12 +135,19 @@ export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): voi
  * cleaned, then reports them all. Works on a pod whose sandbox died and on
  * the leftovers of a command that crashed half-way.
  */
-export async function removePod(rt: Runtime, name: string, graceSeconds: number): Promise<void> {
+export async function removePod(rt: Runtime, name: string, grace?: number): Promise<void> {
   const paths = podPaths(rt.settings.stateRoot, name);
   await withPodLock(paths.lock, name, async () => {
     const rec = rt.store.tryRead(name);
     if (!rec && !fs.existsSync(paths.dir)) {
       throw new BarepodError('not-found', `pod "${name}" not found`, { hint: 'list pods with `barepod ps`' });
+    }
+    const graceSeconds = grace ?? rec?.def.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+    if (rec) {
+      // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
+      rec.phase = 'Removing';
+      rt.store.write(rec);
+      for (const c of rec.containers) cancelRestart(c);
     }
     const errors: string[] = [];
     const attempt = async (what: string, fn: () => Promise<unknown>) => {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { ContainerRecord, PodRecord } from '../model.js';
+import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { containerCgroup, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
@@ -13,9 +13,16 @@ export interface MemberStatus {
   container: string;
   id: string;
   state: string;
+  /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown */
+  status: string;
+  reason: string | null;
   pid: number | null;
   restarts: number;
   exitCode: number | null;
+  restartPolicy: string;
+  /** a pending restart: when it fires */
+  backoff: { until: string; delayMs: number } | null;
+  lastTermination: ContainerRecord['lastTermination'] | null;
   startedAt: string | null;
   createdAt: string;
   image: string;
@@ -44,30 +51,55 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       container: SANDBOX_NAME,
       id: rec.sandbox.id,
       state: alive ? 'running' : 'exited',
+      status: alive ? 'Running' : 'Dead',
+      reason: null,
       pid: alive ? rec.sandbox.pid : null,
-      restarts: 0,
+      restarts: rec.sandboxRestarts ?? 0,
       exitCode: null,
+      restartPolicy: rec.def.restartPolicy,
+      backoff: null,
+      lastTermination: null,
       startedAt: rec.sandbox.startedAt,
       createdAt: rec.createdAt,
       image: 'pause',
       command: ['/pause'],
     };
-    const containers = rec.containers.map((c) => memberStatus(name, c));
-    pods.push({ name, state: alive ? 'Running' : 'SandboxDead', createdAt: rec.createdAt, containers: [sandbox, ...containers] });
+    const containers = rec.containers.map((c) => memberStatus(rec, c));
+    pods.push({ name, state: podState(rec, alive), createdAt: rec.createdAt, containers: [sandbox, ...containers] });
   }
   return { pods };
 }
 
-function memberStatus(pod: string, c: ContainerRecord): MemberStatus {
+/** The pod's state for people: Running, SandboxDead (until a handler or gc acts), Failed, Removing. */
+function podState(rec: PodRecord, alive: boolean): string {
+  if (rec.phase && rec.phase !== 'Running') return rec.phase;
+  return alive ? 'Running' : 'SandboxDead';
+}
+
+/** kubectl's status words for a container. */
+export function containerStatus(c: ContainerRecord): string {
+  if (c.state === 'running') return 'Running';
+  if (c.state === 'created') return 'Created';
+  if (c.state === 'unknown') return 'Unknown';
+  if (c.backoff) return 'CrashLoopBackOff';
+  return c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error');
+}
+
+function memberStatus(rec: PodRecord, c: ContainerRecord): MemberStatus {
   const running = c.state === 'running' || c.state === 'created';
   return {
-    pod,
+    pod: rec.def.name,
     container: c.def.name,
     id: c.id,
     state: c.state,
+    status: containerStatus(c),
+    reason: c.reason ?? null,
     pid: running && c.process ? c.process.pid : null,
     restarts: c.restarts,
     exitCode: c.exitCode ?? null,
+    restartPolicy: restartPolicyOf(rec.def, c.def),
+    backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
+    lastTermination: c.lastTermination ?? null,
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
     image: c.def.image ?? `rootfs:${c.def.rootfs}`,
@@ -77,7 +109,8 @@ function memberStatus(pod: string, c: ContainerRecord): MemberStatus {
 
 /** `inspect`: the pod record plus what the host says now: namespace inodes, cgroup dirs, limits. */
 export function inspectPod(rt: Runtime, name: string) {
-  const rec = reconcile(rt, rt.store.read(name));
+  const rec = rt.store.read(name);
+  reconcile(rt, rec);
   const ctx = rt.planContext(false);
   const alive = sandboxAlive(rec);
   const sandboxNs = alive ? namespaceInodes(rec.sandbox.pid) : {};
@@ -104,7 +137,12 @@ export function inspectPod(rt: Runtime, name: string) {
   };
   return {
     name,
-    state: alive ? 'Running' : 'SandboxDead',
+    state: podState(rec, alive),
+    message: rec.message ?? null,
+    restartPolicy: rec.def.restartPolicy,
+    backoff: rec.def.backoff,
+    graceSeconds: rec.def.graceSeconds,
+    sandboxRestarts: rec.sandboxRestarts ?? 0,
     createdAt: rec.createdAt,
     hostname: rec.def.hostname,
     share: rec.def.share,
@@ -127,8 +165,13 @@ export function inspectPod(rt: Runtime, name: string) {
         id: c.id,
         state: c.state,
         pid: running ? c.process?.pid ?? null : null,
+        status: containerStatus(c),
         exitCode: c.exitCode ?? null,
+        reason: c.reason ?? null,
         restarts: c.restarts,
+        restartPolicy: restartPolicyOf(rec.def, c.def),
+        backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
+        lastTermination: c.lastTermination ?? null,
         image: c.def.image,
         rootfs: c.def.rootfs,
         command: c.def.args,

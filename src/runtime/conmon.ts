@@ -16,6 +16,8 @@ export interface ConmonCreate {
   exitDir: string;
   logPath: string;
   logSizeMax: number;
+  /** run by conmon once the container has exited and its exit file is written (conmon waits for it) */
+  exitCommand?: string[];
 }
 
 /** What a successful create gives back: the container's init pid and its monitor's pid. */
@@ -49,10 +51,15 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     '--full-attach',
     '--runtime-arg', '--root',
     '--runtime-arg', o.runcRoot,
+    // conmon drops its "oom" file in its working directory (the bundle, below) and here
+    '--persist-dir', o.bundle,
   ];
+  const [exitBin, ...exitArgs] = o.exitCommand ?? [];
+  if (exitBin) argv.push('--exit-command', exitBin, ...exitArgs.flatMap((a) => ['--exit-command-arg', a]));
   const started = performance.now();
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
+    cwd: o.bundle,
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
     detached: true,
   });

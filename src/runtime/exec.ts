@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { BarepodError, ToolError } from '../errors.js';
 
 /**
@@ -7,13 +8,21 @@ import { BarepodError, ToolError } from '../errors.js';
  * purpose: this is the hot path of every command, and execa's import alone
  * costs more than a `runc start` (measured: ~160 ms of CPU per CLI call).
  */
-/** With BAREPOD_TRACE=1, every external program and its duration go to stderr (what barepod really does, and what it costs). */
-export const tracing = process.env.BAREPOD_TRACE === '1';
+/**
+ * With BAREPOD_TRACE=1, every external program and its duration go to stderr
+ * (what barepod really does, and what it costs); BAREPOD_TRACE=FILE appends
+ * them to that file instead, which also traces the exit handlers conmon runs.
+ */
+const traceTo = process.env.BAREPOD_TRACE ?? '';
+export const tracing = traceTo !== '' && traceTo !== '0';
 const t0 = performance.now();
 
 /** Writes one trace line: ms since start, duration, what ran. */
 export function trace(what: string, startedAt: number): void {
-  if (tracing) process.stderr.write(`[trace ${(performance.now() - t0).toFixed(1)}ms +${(performance.now() - startedAt).toFixed(1)}ms] ${what}\n`);
+  if (!tracing) return;
+  const line = `[trace ${process.pid} ${(performance.now() - t0).toFixed(1)}ms +${(performance.now() - startedAt).toFixed(1)}ms] ${what}\n`;
+  if (traceTo === '1') process.stderr.write(line);
+  else fs.appendFileSync(traceTo, line);
 }
 
 export function runTool(argv: string[], options: { input?: string; hint?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {

@@ -10,8 +10,6 @@ export interface Settings {
   dataDir: string;
   /** the top-level cgroup directory every pod parent lives under */
   cgroupRoot: string;
-  /** per-container log cap handed to conmon, in bytes */
-  logSizeMax: number;
 }
 
 /** Settings from flags, then environment (BAREPOD_ROOT, BAREPOD_DATA), then defaults. */
@@ -21,7 +19,6 @@ export function resolveSettings(flags: { root?: string | undefined } = {}): Sett
     stateRoot: path.resolve(flags.root ?? env.BAREPOD_ROOT ?? '/run/barepod'),
     dataDir: path.resolve(env.BAREPOD_DATA ?? '/var/lib/barepod'),
     cgroupRoot: 'barepod',
-    logSizeMax: 10 * 1024 * 1024,
   };
 }
 

@@ -100,3 +100,26 @@ export function readComm(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** Direct children of a process (every thread's), from /proc/<pid>/task/<tid>/children. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+      for (const p of text.split(' ')) if (p.trim()) out.push(Number(p));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/** A process's argv, or [] when it is gone. */
+export function readCmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { PodRecord } from '../model.js';
+import { POD_DEFAULTS, type PodRecord } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
 
@@ -32,7 +32,9 @@ export class StateStore {
   /** Reads a pod's record, or undefined when there is none (or it was never completed). */
   tryRead(pod: string): PodRecord | undefined {
     try {
-      return JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
+      const rec = JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
+      rec.def = { ...POD_DEFAULTS, ...rec.def };
+      return rec;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new BarepodError('internal', `pod "${pod}": its record is unreadable: ${(e as Error).message}`, {

@@ -9,10 +9,20 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<pod>')
     .argument('<container>')
     .description('stop a container: SIGTERM, then SIGKILL after the grace period; the pod and its other containers stay')
-    .option('-t, --time <seconds>', `grace period (default ${DEFAULT_GRACE_SECONDS})`)
-    .addHelpText('after', '\nExamples:\n  barepod stop web app\n  barepod stop web app --time 5')
+    .option('-t, --time <seconds>', `grace period (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
+    .addHelpText(
+      'after',
+      `
+A stopped container stays stopped whatever its restart policy, and a pending
+restart (CrashLoopBackOff) is cancelled. In a pod sharing its pid namespace,
+only the container's own processes (its cgroup) are signalled.
+
+Examples:
+  barepod stop web app
+  barepod stop web app --time 5`,
+    )
     .action(async (pod: string, name: string, o: { time?: string }, cmd: Command) => {
-      const grace = parseSeconds(o.time, '--time', DEFAULT_GRACE_SECONDS);
+      const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const c = await stopContainer(runtimeFor(cmd), pod, name, grace);
       process.stdout.write(`${pod}/${name} stopped${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}\n`);
     });

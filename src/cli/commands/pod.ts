@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
+import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -18,10 +19,37 @@ export function registerPod(program: Command): void {
     .option('--memory <quantity>', 'pod memory limit on the cgroup parent (e.g. 256Mi)')
     .option('--cpus <quantity>', 'pod CPU limit (e.g. 1.5 or 500m)')
     .option('--pids-limit <n>', 'pod limit on the number of tasks')
+    .option('--restart <policy>', 'restart policy of the containers (always, on-failure, never); with always or on-failure a dead sandbox is recreated', 'never')
+    .option('--backoff <duration>', 'first crash-loop delay (Kubernetes: 10s); doubles per restart', '10s')
+    .option('--backoff-max <duration>', 'cap of the crash-loop delay', '5m')
+    .option('--backoff-reset <duration>', 'a container that ran this long restarts with the first delay again', '10m')
+    .option('--grace-period <seconds>', `SIGTERM-to-SIGKILL grace of stop and pod rm (default ${DEFAULT_GRACE_SECONDS})`)
+    .option('--log-size-max <quantity>', 'cap of each container log file; conmon starts a fresh file past it', '10Mi')
     .option('--json', 'print the pod record as JSON')
-    .addHelpText('after', '\nExamples:\n  barepod pod create web\n  barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1')
-    .action(async (name: string, o: { share?: string; hostname?: string; memory?: string; cpus?: string; pidsLimit?: string; json?: boolean }, cmd: Command) => {
-      const def = podDefinition({ name, share: o.share, hostname: o.hostname, memory: o.memory, cpus: o.cpus, pidsLimit: o.pidsLimit });
+    .addHelpText(
+      'after',
+      `
+Examples:
+  barepod pod create web
+  barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1
+  barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10`,
+    )
+    .action(async (name: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
+      const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      const def = podDefinition({
+        name,
+        share: str('share'),
+        hostname: str('hostname'),
+        memory: str('memory'),
+        cpus: str('cpus'),
+        pidsLimit: str('pidsLimit'),
+        restart: str('restart'),
+        backoff: str('backoff'),
+        backoffMax: str('backoffMax'),
+        backoffReset: str('backoffReset'),
+        gracePeriod: str('gracePeriod'),
+        logSizeMax: str('logSizeMax'),
+      });
       const rt = runtimeFor(cmd);
       const rec = await createPod(rt, def);
       if (o.json) printJson(rec);
@@ -33,11 +61,11 @@ export function registerPod(program: Command): void {
     .alias('remove')
     .argument('<names...>', 'pods to remove')
     .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
-    .option('-t, --time <seconds>', `grace period before SIGKILL (default ${DEFAULT_GRACE_SECONDS})`)
+    .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
     .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db')
     .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
-      const grace = o.force ? 0 : parseSeconds(o.time, '--time', DEFAULT_GRACE_SECONDS);
+      const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
       for (const name of names) {
         await removePod(rt, name, grace);
@@ -56,7 +84,7 @@ export function registerPod(program: Command): void {
         name: p.name,
         state: p.state,
         containers: p.containers.length - 1,
-        running: p.containers.filter((c) => c.state === 'running').length - (p.state === 'Running' ? 1 : 0),
+        running: p.containers.filter((c) => c.state === 'running' && c.container !== SANDBOX_NAME).length,
         createdAt: p.createdAt,
       }));
       if (o.json) printJson(rows);

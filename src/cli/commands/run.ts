@@ -24,6 +24,7 @@ export function registerRun(program: Command): void {
     .option('--pids-limit <n>', 'container limit on the number of tasks')
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
+    .option('--restart <policy>', 'restart policy: always, on-failure or never (default: the pod\'s)')
     .option('--json', 'print the container record as JSON')
     .argument('[command...]', 'command and arguments (after --); default: the image\'s')
     .addHelpText(
@@ -32,7 +33,8 @@ export function registerRun(program: Command): void {
 Examples:
   barepod run --pod web --name app --image busybox -- httpd -f -p 8080
   barepod run --pod web --name side --memory 64Mi -- sh -c 'while :; do wget -qO- 127.0.0.1:8080; sleep 5; done'
-  barepod run --pod web --name tool --pid private -- sleep 3600`,
+  barepod run --pod web --name tool --pid private -- sleep 3600
+  barepod run --pod web --name app --restart always -- sh -c 'httpd -f -p 8080'`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -52,6 +54,7 @@ Examples:
         pidsLimit: str('pidsLimit'),
         pid: str('pid'),
         securityOpt: o.securityOpt as string[],
+        restart: str('restart'),
         defaultArgs,
       });
       const rt = runtimeFor(cmd);

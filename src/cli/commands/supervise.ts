@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { describeError } from '../../errors.js';
+import { formatDuration, parseDuration } from '../../duration.js';
+import { eventsFile } from '../../plan/paths.js';
+import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
+import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
+import { appendEvent } from '../../runtime/events.js';
+import { runtimeFor } from '../common.js';
+import { printJson, printTable } from '../output.js';
+
+/** `barepod events`, `barepod gc`, and the hidden handlers conmon and the backoff timer call. */
+export function registerSupervision(program: Command): void {
+  program
+    .command('events')
+    .argument('[pod]', 'only this pod')
+    .description('what happened to pods: started, died (exit code, reason), oom, backoff, restarted, stopped, sandbox-died, sandbox-recreated, pod-failed')
+    .option('--since <duration>', 'only events newer than this (e.g. 10m)')
+    .option('-f, --follow', 'keep printing new events until interrupted')
+    .option('--json', 'one JSON object per line')
+    .addHelpText('after', '\nExamples:\n  barepod events\n  barepod events web --since 10m\n  barepod events --json -f')
+    .action(async (pod: string | undefined, o: { since?: string; follow?: boolean; json?: boolean }, cmd: Command) => {
+      const rt = runtimeFor(cmd);
+      const since = o.since === undefined ? 0 : Date.now() - parseDuration(o.since, '--since');
+      const keep = (e: PodEvent) => (pod === undefined || e.pod === pod) && Date.parse(e.time) >= since;
+      const print = (evs: PodEvent[]) => {
+        if (o.json) for (const e of evs) process.stdout.write(JSON.stringify(e) + '\n');
+        else if (evs.length) printTable(['TIME', 'POD', 'CONTAINER', 'EVENT', 'DETAILS'], evs.map(eventRow), !o.follow);
+      };
+      const file = eventsFile(rt.settings.stateRoot);
+      let offset = fileSize(file);
+      print(readEvents(rt.settings.stateRoot).filter(keep));
+      if (!o.follow) return;
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        const timer = setInterval(() => {
+          const size = fileSize(file);
+          if (size < offset) offset = 0; // trimmed
+          if (size === offset) return;
+          const fd = fs.openSync(file, 'r');
+          const buf = Buffer.alloc(size - offset);
+          fs.readSync(fd, buf, 0, buf.length, offset);
+          fs.closeSync(fd);
+          const text = buf.toString('utf8');
+          const end = text.lastIndexOf('\n') + 1; // a line still being written waits for the next poll
+          offset += Buffer.byteLength(text.slice(0, end));
+          print(parseEvents(text.slice(0, end)).filter(keep));
+        }, 250);
+        process.once('SIGINT', () => clearInterval(timer));
+      });
+    });
+
+  program
+    .command('gc')
+    .description('reconcile every pod with reality and remove what crashes or a reboot left: interrupted removals, dead sandboxes, lost restarts, runc state, cgroups, mounts, stale locks; idempotent')
+    .option('--json', 'print the actions as JSON')
+    .addHelpText('after', '\nRun it after a crash or at boot (the systemd unit of `generate systemd` does).\n\nExamples:\n  barepod gc\n  barepod gc --json')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const actions = await gc(runtimeFor(cmd));
+      if (o.json) return printJson(actions);
+      if (actions.length === 0) process.stdout.write('nothing to do\n');
+      for (const a of actions) process.stdout.write(`${a.pod}: ${a.action}\n`);
+    });
+
+  // conmon's exit command and the backoff timer: not for people, so hidden from --help
+  program
+    .command('_exited', { hidden: true })
+    .argument('<pod>')
+    .argument('<member>')
+    .argument('<launch>')
+    .action((pod: string, member: string, launch: string, _o: unknown, cmd: Command) =>
+      quietHandler(cmd, pod, member, () => handleExit(runtimeFor(cmd), pod, member, launch)),
+    );
+  program
+    .command('_restart', { hidden: true })
+    .argument('<pod>')
+    .argument('<container>')
+    .argument('<token>')
+    .action((pod: string, name: string, token: string, _o: unknown, cmd: Command) =>
+      quietHandler(cmd, pod, name, () => handleDelayedRestart(runtimeFor(cmd), pod, name, token)),
+    );
+}
+
+/** Handlers run with no one watching (conmon gives them /dev/null): a failure becomes an event. A pod removed meanwhile is not one. */
+async function quietHandler(cmd: Command, pod: string, container: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    const d = describeError(e);
+    if (d.code === 'not-found') return;
+    try {
+      appendEvent(runtimeFor(cmd).settings.stateRoot, { type: 'restart-failed', pod, container, message: d.message });
+    } catch {
+      // nowhere left to report it
+    }
+    process.exitCode = d.exitCode;
+  }
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function eventRow(e: PodEvent): string[] {
+  const details: string[] = [];
+  if (e.exitCode !== undefined) details.push(`exit ${e.exitCode ?? '?'}`);
+  if (e.reason) details.push(e.reason);
+  if (e.restarts !== undefined) details.push(`restarts ${e.restarts}`);
+  if (e.delayMs !== undefined) details.push(`delay ${formatDuration(e.delayMs)}`);
+  if (e.message) details.push(e.message);
+  return [e.time, e.pod, e.container ?? '-', e.type, details.join(', ')];
+}

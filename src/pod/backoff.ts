@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { ContainerRecord, PendingRestart } from '../model.js';
+import { identify, isAlive } from '../runtime/procfs.js';
+import { selfArgv } from '../runtime/self.js';
+
+/**
+ * A restart waiting out its crash-loop delay needs no daemon: a detached
+ * `sleep` that then runs `barepod _restart POD CTR TOKEN`. The token in the
+ * record is what makes it count; cancelling kills the sleeper and drops the
+ * token, so a sleeper that fires anyway finds nothing to do.
+ */
+export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number): PendingRestart {
+  const token = randomBytes(6).toString('hex');
+  const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
+  const child = spawn('/bin/sh', ['-c', 'sleep "$0" && exec "$@"', (delayMs / 1000).toFixed(3), ...argv], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  const sleeper = child.pid ? identify(child.pid) : undefined;
+  const pending: PendingRestart = {
+    until: new Date(Date.now() + delayMs).toISOString(),
+    delayMs,
+    token,
+    ...(sleeper ? { sleeper } : {}),
+  };
+  c.backoff = pending;
+  return pending;
+}
+
+/** Drops a pending restart (a user's stop, a removal) and ends its sleeper. */
+export function cancelRestart(c: ContainerRecord): void {
+  const sleeper = c.backoff?.sleeper;
+  if (sleeper && isAlive(sleeper)) {
+    try {
+      process.kill(-sleeper.pid, 'SIGKILL'); // its process group: the shell and its sleep
+    } catch {
+      // gone meanwhile
+    }
+  }
+  delete c.backoff;
+}

@@ -1,0 +1,197 @@
+/**
+ * Supervision without a daemon: conmon runs `barepod _exited POD MEMBER
+ * LAUNCH` when a member exits; that handler applies the restart policy with
+ * the crash-loop backoff, or, when the pause died, stops the pod and
+ * recreates it (or marks it Failed). `gc` repeats every decision for what a
+ * lost handler, a crash or a reboot left undone.
+ */
+import fs from 'node:fs';
+import { BarepodError, describeError } from '../errors.js';
+import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { locksDir, podPaths } from '../plan/paths.js';
+import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
+import { appendEvent } from '../runtime/events.js';
+import { trace } from '../runtime/exec.js';
+import { isAlive } from '../runtime/procfs.js';
+import { cancelRestart, scheduleRestart } from './backoff.js';
+import { launchInto, stopLocked, withPod } from './containers.js';
+import { terminateMember } from './member.js';
+import { transaction } from './rollback.js';
+import type { Runtime } from './runtime.js';
+import { launchSandbox, removePod } from './sandbox.js';
+
+/** A retry after a failed restart never comes sooner than this, even with a zero backoff. */
+const MIN_RETRY_MS = 1000;
+
+/** `_exited`: conmon's exit command for one launch of a member. */
+export async function handleExit(rt: Runtime, pod: string, member: string, launchId: string): Promise<void> {
+  const started = performance.now();
+  trace(`exit handler ${pod}/${member}: node up ${process.uptime().toFixed(3)}s`, started);
+  await withPod(rt, pod, async (rec) => {
+    trace(`exit handler ${pod}/${member}: locked`, started);
+    if (rec.phase !== 'Running') return;
+    if (member === SANDBOX_NAME) {
+      if (rec.sandbox.launchId === launchId && !isAlive(rec.sandbox)) await sandboxDied(rt, rec);
+      return;
+    }
+    const c = rec.containers.find((x) => x.def.name === member);
+    if (!c || c.launchId !== launchId) return; // an older instance, or one never recorded
+    if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
+    await afterExit(rt, rec, c);
+  });
+}
+
+/** `_restart`: a crash-loop delay has passed. */
+export async function handleDelayedRestart(rt: Runtime, pod: string, name: string, token: string): Promise<void> {
+  await withPod(rt, pod, async (rec) => {
+    const c = rec.containers.find((x) => x.def.name === name);
+    if (!c || c.backoff?.token !== token) return; // cancelled or superseded
+    const delayMs = c.backoff.delayMs;
+    delete c.backoff;
+    if (rec.phase !== 'Running' || c.desired === 'stopped') return;
+    if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec);
+    await restartNow(rt, rec, c, delayMs);
+  });
+}
+
+/** The restart policy applied to a container that has exited: restart now, after a delay, or not at all. */
+async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<void> {
+  if (c.state === 'running' || c.state === 'created' || c.backoff || c.desired === 'stopped') return;
+  if (!shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) return;
+  const ranMs = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : 0;
+  c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
+  const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
+  if (delayMs === 0) return restartNow(rt, rec, c, 0);
+  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs);
+  appendEvent(rt.settings.stateRoot, { type: 'backoff', pod: rec.def.name, container: c.def.name, delayMs, restarts: c.restarts, reason: 'CrashLoopBackOff' });
+}
+
+/** Starts a new instance of an exited container in the same sandbox; a failure is retried after a delay. */
+async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delayMs: number): Promise<void> {
+  const pod = rec.def.name;
+  try {
+    const started = performance.now();
+    await launchInto(rt, rec, c, true);
+    trace(`restart ${pod}/${c.def.name}`, started);
+    c.restarts += 1;
+    c.crashLoop = (c.crashLoop ?? 0) + 1;
+    appendEvent(rt.settings.stateRoot, { type: 'restarted', pod, container: c.def.name, restarts: c.restarts, delayMs });
+  } catch (e) {
+    c.crashLoop = (c.crashLoop ?? 0) + 1;
+    const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
+    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, delayMs: retryMs });
+    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
+  }
+}
+
+/**
+ * The pause died, so the pod is dead (as in Kubernetes): every container is
+ * stopped, nothing runs on in orphaned namespaces. Under restart policy
+ * Always or OnFailure the sandbox is recreated and the containers the policy
+ * restarts start in it; under Never the pod is marked Failed.
+ */
+export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
+  const pod = rec.def.name;
+  const root = rt.settings.stateRoot;
+  appendEvent(root, { type: 'sandbox-died', pod, container: SANDBOX_NAME, message: `pause pid ${rec.sandbox.pid} is gone` });
+  await Promise.all(
+    rec.containers.map(async (c) => {
+      const wasRunning = c.state === 'running' || c.state === 'created';
+      await stopLocked(rt, rec, c, rec.def.graceSeconds);
+      if (wasRunning) appendEvent(root, { type: 'stopped', pod, container: c.def.name, exitCode: c.exitCode ?? null, message: 'its sandbox died' });
+    }),
+  );
+  await terminateMember(rt, pod, SANDBOX_NAME, { process: rec.sandbox, conmon: rec.sandbox.conmon, graceSeconds: 0 });
+  if (rec.def.restartPolicy === 'Never') {
+    rec.phase = 'Failed';
+    rec.message = `its sandbox (pause pid ${rec.sandbox.pid}) died and the pod's restart policy is Never`;
+    appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
+    return;
+  }
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def));
+  rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
+  appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}` });
+  for (const c of rec.containers) {
+    if (c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
+    await restartNow(rt, rec, c, 0);
+  }
+}
+
+export interface GcAction {
+  pod: string;
+  action: string;
+}
+
+/**
+ * `gc`: reconciles every pod of the state root with reality and finishes
+ * what crashes or a reboot left: removals cut short, incomplete pods, dead
+ * sandboxes, restarts whose handler or timer was lost, runc containers of
+ * pods that no longer exist, stale locks. Idempotent.
+ */
+export async function gc(rt: Runtime): Promise<GcAction[]> {
+  const actions: GcAction[] = [];
+  const pods = rt.store.list();
+  for (const pod of pods) {
+    let rec: PodRecord | undefined;
+    try {
+      rec = rt.store.tryRead(pod);
+    } catch {
+      rec = undefined; // unreadable: remove what is there
+    }
+    if (!rec || rec.phase === 'Removing') {
+      await removePod(rt, pod, 0);
+      actions.push({ pod, action: rec ? 'finished an interrupted removal' : 'removed an incomplete pod' });
+      continue;
+    }
+    await withPod(rt, pod, async (r) => {
+      if (r.phase === 'Running' && !isAlive(r.sandbox)) {
+        await sandboxDied(rt, r);
+        actions.push({ pod, action: r.phase === 'Running' ? 'recreated the dead sandbox' : 'marked Failed: the sandbox died' });
+        return;
+      }
+      if (r.phase !== 'Running') return;
+      for (const c of r.containers) {
+        if (c.backoff) {
+          if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
+          const delayMs = c.backoff.delayMs;
+          cancelRestart(c);
+          await restartNow(rt, r, c, delayMs);
+          actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
+        } else if (c.state === 'exited' || c.state === 'unknown') {
+          if (isAlive(c.conmon)) continue; // its exit handler is still to run
+          const before = c.restarts;
+          const hadBackoff = c.backoff;
+          await afterExit(rt, r, c);
+          if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
+          else if (c.backoff && !hadBackoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
+        }
+      }
+    });
+  }
+  // runc containers of pods this state root no longer has
+  const known = new Set(pods);
+  for (const id of rt.runc.ids()) {
+    const dot = id.indexOf('.');
+    const pod = id.slice(0, dot);
+    if (dot > 0 && known.has(pod)) continue;
+    await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
+    await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
+    actions.push({ pod, action: `removed runc container ${id}` });
+  }
+  // locks of commands that were killed
+  const locks = locksDir(rt.settings.stateRoot);
+  for (const name of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
+    const file = podPaths(rt.settings.stateRoot, name).lock;
+    try {
+      const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; startTime: string };
+      if (!isAlive(owner)) {
+        fs.rmSync(file, { force: true });
+        actions.push({ pod: name, action: 'removed a stale lock' });
+      }
+    } catch {
+      // being written, or gone: leave it
+    }
+  }
+  return actions;
+}
