@@ -57,7 +57,12 @@ export function useTestEnv(): TestEnv {
   });
   afterEach(async () => {
     const t = current!;
-    const leaks = t.leaks();
+    // an exit handler conmon started may still be finishing (it exits on its own once it has the pod's lock): allow it a moment
+    let leaks = t.leaks();
+    for (let i = 0; i < 30 && leaks.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      leaks = t.leaks();
+    }
     await t.cleanup();
     expect(leaks, 'the test left these on the host').toEqual([]);
   });

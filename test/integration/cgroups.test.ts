@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cgroupDirs, inspect, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cgroupDirs, eventually, inspect, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 const isV2 = (() => {
   try {
@@ -65,19 +65,37 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
     expect(cgroupDirs(t.prefix)).toEqual([]);
   });
 
-  it('killing the pause: run is refused with the sandbox-gone error; pod rm still cleans everything', async () => {
+  it('killing the pause (restart policy never): the pod is marked Failed and run is refused; pod rm still cleans everything', async () => {
     const pod = t.pod('dead');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
     const pause = (await inspect(t, pod)).sandbox.pid;
     process.kill(pause, 'SIGKILL');
+    type Ps = { pods: { state: string; containers: { container: string; state: string }[] }[] };
+    const ps = await eventually(async () => {
+      const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as Ps;
+      return v.pods[0]?.state === 'Failed' && v;
+    });
+    expect(ps.pods[0]?.containers.map((c) => [c.container, c.state])).toEqual([['_pause', 'exited'], ['app', 'exited']]);
     const r = await t.bp(['run', '--pod', pod, '--name', 'late', '--', 'sleep', '3600']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/pod "[^"]+" has failed: its sandbox \(pause pid \d+\) died and the pod's restart policy is Never/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    await t.ok(['pod', 'rm', pod, '--time', '1']);
+  });
+
+  it('a sandbox that died unseen (no exit handler ran): run is refused with the sandbox-gone error', async () => {
+    const pod = t.pod('unseen');
+    await t.ok(['pod', 'create', pod]);
+    const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { sandbox: { pid: number; conmon: { pid: number } } };
+    process.kill(rec.sandbox.conmon.pid, 'SIGKILL'); // the monitor first: no exit command will run
+    process.kill(rec.sandbox.pid, 'SIGKILL');
+    const r = await eventually(async () => {
+      const res = await t.bp(['run', '--pod', pod, '--name', 'late', '--', 'sleep', '3600']);
+      return res.code !== 0 && res;
+    });
     expect(r.code).toBe(6);
     expect(r.stderr).toMatch(/sandbox is gone \(pause pid \d+ has exited\)/);
-    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { state: string; containers: { container: string }[] }[] };
-    expect(ps.pods[0]?.state).toBe('SandboxDead');
-    expect(ps.pods[0]?.containers.map((c) => c.container)).toEqual(['_pause', 'app']); // "late" was never recorded
     await t.ok(['pod', 'rm', pod, '--time', '1']);
   });
 

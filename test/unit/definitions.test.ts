@@ -1,5 +1,6 @@
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
+import { POD_DEFAULTS } from '../../src/model.js';
 import {
   containerDefinition,
   parseEnv,
@@ -73,7 +74,27 @@ describe('parseLimits', () => {
 
 describe('podDefinition', () => {
   it('defaults the hostname to the name and the share to net,ipc,uts', () => {
-    expect(podDefinition({ name: 'web' })).toEqual({ name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {} });
+    expect(podDefinition({ name: 'web' })).toEqual({ name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, ...POD_DEFAULTS });
+  });
+
+  it('takes the restart policy, backoff, grace period and log cap', () => {
+    const def = podDefinition({ name: 'web', restart: 'on-failure', backoff: '500ms', backoffMax: '1m', backoffReset: '2m', gracePeriod: '5', logSizeMax: '1Mi' });
+    expect(def.restartPolicy).toBe('OnFailure');
+    expect(def.backoff).toEqual({ initialMs: 500, maxMs: 60_000, resetMs: 120_000 });
+    expect(def.graceSeconds).toBe(5);
+    expect(def.logSizeMax).toBe(1 << 20);
+  });
+
+  it.each([
+    [{ restart: 'sometimes' }, '--restart "sometimes": must be always, on-failure or never'],
+    [{ backoff: '10 parsecs' }, '--backoff "10 parsecs": not a duration (examples: 500ms, 10s, 5m, 1h30m)'],
+    [{ backoff: '2m', backoffMax: '1m' }, '--backoff-max (60000 ms) must not be below --backoff (120000 ms)'],
+    [{ gracePeriod: '-1' }, '--grace-period "-1": must be a whole number of seconds'],
+    [{ logSizeMax: '1Ki' }, '--log-size-max "1Ki": must be at least 4Ki'],
+  ])('rejects pod flags %j', (flags, message) => {
+    const e = thrown(() => podDefinition({ name: 'web', ...flags }));
+    expect(e.code).toBe('invalid-value');
+    expect(e.message).toBe(message);
   });
 
   it('takes hostname, share and limits', () => {
@@ -82,6 +103,7 @@ describe('podDefinition', () => {
       hostname: 'www.example.org',
       share: ['net', 'pid'],
       limits: { memoryBytes: 1 << 30 },
+      ...POD_DEFAULTS,
     });
   });
 
