@@ -1,13 +1,14 @@
 /**
  * `barepod logs` on real conmon CRI logs: both streams, prefixes, --tail,
  * --since, long lines, and -f across new lines, restarts, added containers
- * and conmon's log rotation.
+ * and conmon's log rotation. `barepod exec` on real runc: output and exit
+ * status, the container's environment and cgroup, a pty, errors, no lock.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, eventually, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { cgroupDirs, CLI, eventually, pidOf, readInContainer, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** A CLI left running in the background (`logs -f`), its output collected as it comes. */
 interface Background {
@@ -225,6 +226,138 @@ describe.skipIf(skipReason)('logs', () => {
       expect(fs.statSync(path.join(t.root, 'pods', pod, 'containers', 'big', 'ctr.log')).size).toBeLessThan(11_000_000);
     } finally {
       await f.kill();
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+});
+
+/** Runs the CLI with `input` on its stdin. */
+function withInput(t: TestEnv, args: string[], input: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(CLI, args, { env: t.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** Pids in a container's cgroup (in the first hierarchy that has it). */
+function cgroupProcs(t: TestEnv, pod: string, container: string): number[] {
+  for (const dir of cgroupDirs(t.prefix).filter((d) => path.basename(d) === pod)) {
+    try {
+      return fs.readFileSync(path.join(dir, container, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    } catch {
+      /* not in this hierarchy */
+    }
+  }
+  return [];
+}
+
+const cmdline = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    return '';
+  }
+};
+
+describe.skipIf(skipReason)('exec', () => {
+  const t = useTestEnv();
+
+  it('passes output and exit status through; runs with the container\'s filesystem, env and workdir, plus -e, -w, -u, -i', async () => {
+    const pod = t.pod('exec');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '-e', 'FOO=bar', '-w', '/tmp', '--', 'sh', '-c', 'echo mine > /tmp/mark; exec sleep 3600']);
+    const app = await pidOf(t, pod, 'app');
+    await eventually(() => readInContainer(app, '/tmp/mark'));
+
+    expect(await t.bp(['exec', pod, 'app', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 7'])).toEqual({ code: 7, stdout: 'hi\n', stderr: 'oops\n' });
+    expect(await t.ok(['exec', pod, 'app', '--', 'sh', '-c', 'echo $FOO; pwd; cat /tmp/mark; hostname'])).toBe(`bar\n/tmp\nmine\n${pod}\n`);
+    expect(await t.ok(['exec', '-e', 'X=1', '-e', 'FOO=baz', '-w', '/', pod, 'app', '--', 'sh', '-c', 'echo $X $FOO; pwd'])).toBe('1 baz\n/\n');
+    expect(await t.ok(['exec', '-u', '1000:1001', pod, 'app', '--', 'sh', '-c', 'echo $(id -u):$(id -g)'])).toBe('1000:1001\n');
+    // stdin only with -i
+    expect(await withInput(t, ['exec', '-i', pod, 'app', '--', 'cat'], 'piped\n')).toEqual({ code: 0, stdout: 'piped\n', stderr: '' });
+    expect(await withInput(t, ['exec', pod, 'app', '--', 'cat'], 'piped\n')).toEqual({ code: 0, stdout: '', stderr: '' });
+    // a command runc cannot start: runc's own status and message
+    const missing = await t.bp(['exec', pod, 'app', '--', 'no-such-command']);
+    expect(missing.code).toBe(255);
+    expect(missing.stderr).toMatch(/no-such-command.*not found/);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('errors: no command, unknown pod or container, a stopped container, -t without a terminal, bad flags', async () => {
+    const pod = t.pod('execerr');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    await t.ok(['run', '--pod', pod, '--name', 'done', '--', 'true']);
+    const noCommand = await t.bp(['exec', pod, 'app']);
+    expect(noCommand.code).toBe(2);
+    expect(noCommand.stderr).toMatch(/no command given/);
+    const unknown = await t.bp(['exec', pod, 'nope', '--', 'true']);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/container "nope" not found in pod/);
+    expect((await t.bp(['exec', t.pod('nopod'), 'app', '--', 'true'])).code).toBe(3);
+    await eventually(async () => (await t.ok(['ps', pod])).includes('exited (0)'));
+    const stopped = await t.bp(['exec', pod, 'done', '--', 'true']);
+    expect(stopped.code).toBe(4);
+    expect(stopped.stderr).toMatch(/container "done" in pod "\S+" is not running \(exited, exit 0\)/);
+    expect(stopped.stderr).toMatch(/hint: start it first: barepod start/);
+    const noTty = await t.bp(['exec', '-t', pod, 'app', '--', 'true']);
+    expect(noTty.code).toBe(2);
+    expect(noTty.stderr).toMatch(/the input device is not a TTY/);
+    expect((await t.bp(['exec', '-w', 'tmp', pod, 'app', '--', 'true'])).code).toBe(2);
+    expect((await t.bp(['exec', '-u', 'root', pod, 'app', '--', 'true'])).code).toBe(2);
+    expect((await t.bp(['exec', '-e', '1X=2', pod, 'app', '--', 'true'])).code).toBe(2);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('the process runs in the container\'s cgroup; a signal that kills it is the exit status (128+n)', async () => {
+    const pod = t.pod('execcg');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    const session = background(t, ['exec', pod, 'app', '--', 'sleep', '2345']);
+    try {
+      const pid = await eventually(() => cgroupProcs(t, pod, 'app').find((p) => cmdline(p) === 'sleep 2345'), 15_000, 'the exec\'d sleep in app\'s cgroup');
+      process.kill(pid, 'SIGTERM');
+      await eventually(() => session.code() !== undefined, 15_000, 'exec to end');
+      expect(session.code()).toBe(128 + 15);
+      expect(session.err()).toBe(''); // barepod adds nothing of its own
+    } finally {
+      await session.kill();
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('-t gives the command a terminal (runc allocates a pty)', async () => {
+    const pod = t.pod('exectty');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    // script(1) runs the CLI on a pseudo-terminal
+    const tty = await run('script', ['-qec', `${CLI} exec -t ${pod} app -- tty`, '/dev/null'], t.env);
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toMatch(/\/dev\/pts\/\d+/);
+    const plain = await t.bp(['exec', pod, 'app', '--', 'tty']);
+    expect(plain.code).toBe(1);
+    expect(plain.stdout).toMatch(/not a tty/);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('takes no pod lock: it works while another command holds the pod', async () => {
+    const pod = t.pod('execlock');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    // the lock as a live barepod command holds it: this test process's pid and start time
+    const stat = fs.readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const lock = path.join(t.root, 'locks', pod);
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, startTime }));
+    try {
+      expect(await t.bp(['exec', pod, 'app', '--', 'echo', 'in'])).toEqual({ code: 0, stdout: 'in\n', stderr: '' });
+    } finally {
+      fs.rmSync(lock, { force: true });
     }
     await t.ok(['pod', 'rm', '-f', pod]);
   });
