@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BarepodError, describeError, ExitCode } from '../errors.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerExec } from './commands/exec.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogs } from './commands/logs.js';
 import { registerContainerVerbs } from './commands/container.js';
@@ -42,6 +43,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerSpec(program);
   registerContainerVerbs(program);
   registerLogs(program);
+  registerExec(program);
   registerSupervision(program);
   registerDoctor(program);
   return program;

@@ -11,6 +11,7 @@ import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
+import type { ExecOptions } from '../runtime/runc.js';
 import { withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
@@ -266,4 +267,23 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
   });
+}
+
+/**
+ * `barepod exec`: runs a command in a running container (`runc exec`: the
+ * container's namespaces, cgroup, environment, user, working directory and
+ * security settings, with options added on top) and returns its exit status.
+ * No pod lock: it reads the record and changes nothing, so it works while
+ * other commands run, and a long session never blocks the pod.
+ */
+export async function execInContainer(rt: Runtime, pod: string, name: string, command: string[], o: ExecOptions): Promise<number> {
+  const rec = rt.store.read(pod);
+  reconcile(rt, rec);
+  const c = findContainer(rec, name);
+  if (c.state !== 'running') {
+    throw new BarepodError('invalid-state', `container "${name}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`, {
+      hint: `start it first: barepod start ${pod} ${name}`,
+    });
+  }
+  return rt.runc.exec(runcId(pod, name), command, o);
 }

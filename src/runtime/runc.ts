@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
-import { runTool } from './exec.js';
+import { runTool, trace } from './exec.js';
 
 /** What `runc state` reports for one container. */
 export interface RuncState {
@@ -9,6 +11,18 @@ export interface RuncState {
   pid: number;
   status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
   bundle: string;
+}
+
+/** What `runc exec` runs besides the command; unset fields keep the container's own (config.json's process). */
+export interface ExecOptions {
+  /** a pseudo-terminal for the process (runc allocates it and puts ours in raw mode meanwhile) */
+  tty: boolean;
+  /** pass our stdin on (otherwise the process reads /dev/null) */
+  stdin: boolean;
+  /** KEY=VALUE added to the container's environment */
+  env: string[];
+  cwd?: string | undefined;
+  user?: { uid: number; gid: number } | undefined;
 }
 
 /**
@@ -33,6 +47,45 @@ export class Runc {
   /** Sends a signal; `all` signals every process of the container's cgroup. */
   async kill(id: string, signal: string, all = false): Promise<void> {
     await this.run(['kill', ...(all ? ['--all'] : []), id, signal]);
+  }
+
+  /**
+   * `runc exec` in the foreground, stdio inherited: runc relays the output and
+   * the signals it gets to the process, and exits with its status. Resolves
+   * with that status (128 + n when runc itself died of signal n). Meanwhile
+   * barepod ignores SIGINT, SIGTERM and SIGHUP (quietly): Ctrl-C reaches runc
+   * too, being in the terminal's foreground process group, and runc forwards
+   * it. Not runTool: nothing is captured.
+   */
+  async exec(id: string, command: string[], o: ExecOptions): Promise<number> {
+    const argv = [
+      this.bin,
+      '--root', this.root,
+      'exec',
+      ...(o.tty ? ['--tty'] : []),
+      ...o.env.flatMap((e) => ['--env', e]),
+      ...(o.cwd ? ['--cwd', o.cwd] : []),
+      ...(o.user ? ['--user', `${o.user.uid}:${o.user.gid}`] : []),
+      id,
+      ...command,
+    ];
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const ignore = () => {};
+    for (const s of signals) process.on(s, ignore);
+    const started = performance.now();
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        const child = spawn(argv[0]!, argv.slice(1), { stdio: [o.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
+        child.once('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') reject(new BarepodError('missing-tool', `${this.bin} not found`, { hint: 'run scripts/setup' }));
+          else reject(new ToolError(argv, e.message));
+        });
+        child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
+      });
+    } finally {
+      trace(argv.join(' '), started);
+      for (const s of signals) process.off(s, ignore);
+    }
   }
 
   /** Deletes a stopped container's state and leaf cgroup (plain delete: no -f, which sleeps 100 ms first). */

@@ -1,29 +1,99 @@
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
-import { readLogs } from '../../pod/logs.js';
+import { followLogs, parseSince, readLogs, type ContainerLogLine } from '../../pod/logs.js';
 import { runtimeFor } from '../common.js';
 import { printJson } from '../output.js';
 
-/** `barepod logs`: what the containers wrote to stdout and stderr (conmon's CRI logs). */
+interface LogsFlags {
+  container?: string;
+  follow?: boolean;
+  tail?: string;
+  since?: string;
+  timestamps?: boolean;
+  json?: boolean;
+}
+
+/** ANSI colours for the [container] prefixes, one per container in the order they are met. */
+const PALETTE = [36, 33, 32, 35, 34, 31];
+
+/** Whether to colour what goes to a stream: a terminal, and no NO_COLOR (https://no-color.org). */
+const colourFor = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && !process.env.NO_COLOR;
+
+/**
+ * Writes log lines as people read them: stdout lines to stdout and stderr
+ * lines to stderr (each stream in order), optionally with the time and a
+ * `[container]` prefix, coloured per container on a terminal.
+ */
+function linePrinter(o: { prefix: boolean; timestamps: boolean }): (lines: ContainerLogLine[]) => void {
+  const colours = new Map<string, number>();
+  const tag = (name: string, colour: boolean) => {
+    if (!colour) return `[${name}] `;
+    if (!colours.has(name)) colours.set(name, PALETTE[colours.size % PALETTE.length]!);
+    return `\x1b[${colours.get(name)}m[${name}]\x1b[0m `;
+  };
+  const colour = { stdout: colourFor(process.stdout), stderr: colourFor(process.stderr) };
+  return (lines) => {
+    // one write per stream for a batch (a followed log can bring many lines at once)
+    const text = { stdout: '', stderr: '' };
+    for (const l of lines) text[l.stream] += `${o.timestamps ? `${l.time} ` : ''}${o.prefix ? tag(l.container, colour[l.stream]) : ''}${l.text}\n`;
+    if (text.stdout) process.stdout.write(text.stdout);
+    if (text.stderr) process.stderr.write(text.stderr);
+  };
+}
+
+/** `barepod logs`: what the containers wrote to stdout and stderr (conmon's CRI logs), once or followed. */
 export function registerLogs(program: Command): void {
   program
     .command('logs')
     .argument('<pod>')
-    .argument('[container]', 'one container (default: all, lines prefixed by container name)')
-    .description('print the stdout and stderr of a pod\'s containers')
-    .option('--tail <n>', 'only the last n lines')
-    .option('--timestamps', 'show each line\'s time')
-    .option('--json', 'print the lines as JSON')
-    .addHelpText('after', '\nExamples:\n  barepod logs web\n  barepod logs web app --tail 20 --timestamps')
-    .action((pod: string, container: string | undefined, o: { tail?: string; timestamps?: boolean; json?: boolean }, cmd: Command) => {
+    .argument('[container]', 'one container (same as -c)')
+    .description('print the stdout and stderr of a pod\'s containers (all of them, each line prefixed [name], unless one is named)')
+    .option('-c, --container <name>', 'only this container')
+    .option('-f, --follow', 'keep printing new lines, of containers added later too, until the pod is removed or its containers have exited (Ctrl-C ends it)')
+    .option('--tail <n>', 'only the last n lines of each container')
+    .option('--since <when>', 'only lines written since a duration ago (10s, 5m, 1h30m) or an RFC3339 time')
+    .option('--timestamps', 'show each line\'s time (RFC3339, nanoseconds)')
+    .option('--json', 'print the lines as JSON ({time, stream, text, container}): an array; with -f, one object per line')
+    .addHelpText(
+      'after',
+      `
+stdout lines go to stdout and stderr lines to stderr. The [name] prefix is
+coloured when the output is a terminal and NO_COLOR is not set.
+
+Examples:
+  barepod logs web
+  barepod logs web app --tail 20 --timestamps
+  barepod logs web -c app --since 5m
+  barepod logs web -f --tail 0
+  barepod logs web --since 2026-01-02T15:04:05Z --json`,
+    )
+    .action(async (pod: string, positional: string | undefined, o: LogsFlags, cmd: Command) => {
+      if (positional !== undefined && o.container !== undefined && positional !== o.container) {
+        throw new BarepodError('usage', `two containers named: "${positional}" and -c "${o.container}"`, { hint: 'name one container, either way' });
+      }
+      const container = o.container ?? positional;
       if (o.tail !== undefined && !/^\d+$/.test(o.tail)) throw new BarepodError('invalid-value', `--tail "${o.tail}": must be a whole number`);
-      let lines = readLogs(runtimeFor(cmd), pod, container);
-      if (o.tail !== undefined) lines = lines.slice(Math.max(0, lines.length - Number(o.tail)));
-      if (o.json) return printJson(lines);
-      const prefix = container === undefined;
-      for (const l of lines) {
-        const out = l.stream === 'stderr' ? process.stderr : process.stdout;
-        out.write(`${o.timestamps ? `${l.time} ` : ''}${prefix ? `[${l.container}] ` : ''}${l.text}\n`);
+      const sel = {
+        container,
+        tail: o.tail === undefined ? undefined : Number(o.tail),
+        sinceMs: o.since === undefined ? undefined : parseSince(o.since),
+      };
+      const rt = runtimeFor(cmd);
+      const print = o.json
+        ? (lines: ContainerLogLine[]) => lines.length > 0 && process.stdout.write(lines.map((l) => JSON.stringify(l) + '\n').join(''))
+        : linePrinter({ prefix: container === undefined, timestamps: o.timestamps === true });
+      if (!o.follow) {
+        const lines = readLogs(rt, pod, sel);
+        return o.json ? printJson(lines) : print(lines);
+      }
+      // Ctrl-C (or SIGTERM) ends following normally: exit 0, nothing half-printed
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      for (const s of ['SIGINT', 'SIGTERM'] as const) process.on(s, onSignal);
+      try {
+        await followLogs(rt, pod, { ...sel, signal: stop.signal }, print);
+      } finally {
+        for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
       }
     });
 }

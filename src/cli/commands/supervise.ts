@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { describeError } from '../../errors.js';
-import { formatDuration, parseDuration } from '../../duration.js';
+import { formatDuration } from '../../duration.js';
+import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
 import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
@@ -15,13 +16,13 @@ export function registerSupervision(program: Command): void {
     .command('events')
     .argument('[pod]', 'only this pod')
     .description('what happened to pods: started, died (exit code, reason), oom, backoff, restarted, stopped, sandbox-died, sandbox-recreated, pod-failed')
-    .option('--since <duration>', 'only events newer than this (e.g. 10m)')
+    .option('--since <time>', 'only events newer than a duration ago (10m) or an RFC3339 time')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--json', 'one JSON object per line')
     .addHelpText('after', '\nExamples:\n  barepod events\n  barepod events web --since 10m\n  barepod events --json -f')
     .action(async (pod: string | undefined, o: { since?: string; follow?: boolean; json?: boolean }, cmd: Command) => {
       const rt = runtimeFor(cmd);
-      const since = o.since === undefined ? 0 : Date.now() - parseDuration(o.since, '--since');
+      const since = o.since === undefined ? 0 : parseSince(o.since);
       const keep = (e: PodEvent) => (pod === undefined || e.pod === pod) && Date.parse(e.time) >= since;
       const print = (evs: PodEvent[]) => {
         if (o.json) for (const e of evs) process.stdout.write(JSON.stringify(e) + '\n');
