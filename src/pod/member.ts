@@ -107,7 +107,8 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (fs.existsSync(bundle.bundle)) fs.writeFileSync(bundle.stopping, '');
   // Our record usually says whether the process lives; only without one do we ask runc.
   let proc = o.process;
-  if (known && !proc) {
+  // no record of the process: ask runc, unless conmon's exit file already says it is gone
+  if (known && !proc && readExitFile(exits, id) === undefined) {
     const state = await rt.runc.state(id);
     proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
   }

@@ -331,4 +331,28 @@ describe.skipIf(skipReason)('supervision', () => {
     expect(table).toMatch(/died\s+exit 4, Error/);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
+
+  it('two concurrent stops of one pod: the second waits for the first\'s lock; both succeed and the record stays whole', async () => {
+    const pod = t.pod('twostops');
+    await t.ok(['pod', 'create', pod, '--restart', 'always']);
+    await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.2; done"]);
+    await t.ok(['run', '--pod', pod, '--name', 'b', '--', 'sleep', '3600']);
+    const [ra, rb] = await Promise.all([t.bp(['stop', pod, 'a', '--time', '5']), t.bp(['stop', pod, 'b', '--time', '5'])]);
+    expect([ra.code, rb.code, ra.stderr + rb.stderr]).toEqual([0, 0, '']);
+    const v = await ps(t, pod);
+    expect(v.containers.map((c) => [c.container, c.state])).toEqual([['_pause', 'running'], ['a', 'exited'], ['b', 'exited']]);
+    // stopped by the user: the always policy does not bring them back
+    expect((await events(t, pod)).some((e) => e.type === 'restarted')).toBe(false);
+    await t.ok(['pod', 'rm', pod]);
+  });
+
+  it('the pod\'s --log-size-max caps each container log: conmon starts a fresh file past it', async () => {
+    const pod = t.pod('logcap');
+    await t.ok(['pod', 'create', pod, '--log-size-max', '64Ki']);
+    await t.ok(['run', '--pod', pod, '--name', 'chatty', '--', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i of a chatty container"; i=$((i+1)); done; echo last; exec sleep 3600']);
+    const log = path.join(t.root, 'pods', pod, 'containers', 'chatty', 'ctr.log');
+    await eventually(async () => (await t.ok(['logs', pod, 'chatty', '--tail', '1'])) === 'last\n', 15_000, 'the last line');
+    expect(fs.statSync(log).size).toBeLessThanOrEqual(64 * 1024 + 4096);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
 });
