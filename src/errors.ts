@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'tool-failed'
   | 'rollback-failed'
   | 'interrupted'
+  | 'timeout'
   | 'internal';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -45,6 +46,7 @@ const exitFor: Record<ErrorCode, number> = {
   'tool-failed': ExitCode.failure,
   'rollback-failed': ExitCode.failure,
   interrupted: ExitCode.interrupted,
+  timeout: ExitCode.failure,
   internal: ExitCode.failure,
 };
 

@@ -19,6 +19,42 @@ export interface Limits {
   pids?: number;
 }
 
+/** A pod volume: emptyDir (one directory per pod, tmpfs for medium Memory) or hostPath. */
+export interface VolumeDefinition {
+  name: string;
+  emptyDir?: { medium: '' | 'Memory'; sizeLimitBytes?: number };
+  hostPath?: { path: string; type: HostPathType };
+}
+
+/** Kubernetes' hostPath types: what must be at the path (the empty type checks nothing). */
+export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly: boolean;
+  subPath?: string;
+}
+
+/** A container's securityContext, as it maps onto the OCI process. */
+export interface SecurityDefinition {
+  capAdd: string[];
+  capDrop: string[];
+  /** every capability, no seccomp filter, the host's devices */
+  privileged: boolean;
+  readOnlyRootfs: boolean;
+  /** allowPrivilegeEscalation (default true in Kubernetes, no_new_privs off); barepod's CLI default keeps no_new_privs on */
+  noNewPrivileges: boolean;
+}
+
+export interface ContainerPort {
+  containerPort: number;
+  protocol: 'TCP' | 'UDP';
+  hostPort?: number;
+  hostIP?: string;
+  name?: string;
+}
+
 export interface PodDefinition {
   name: string;
   hostname: string;
@@ -32,6 +68,12 @@ export interface PodDefinition {
   graceSeconds: number;
   /** cap of each container's log file, in bytes */
   logSizeMax: number;
+  /** namespaces taken from the host (hostNetwork, hostPID, hostIPC): neither the pause nor any container gets its own */
+  host?: SharedNamespace[];
+  volumes?: VolumeDefinition[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  hostAliases?: { ip: string; hostnames: string[] }[];
 }
 
 export interface ContainerDefinition {
@@ -50,6 +92,13 @@ export interface ContainerDefinition {
   seccomp: 'default' | 'unconfined';
   /** overrides the pod's restart policy for this container */
   restartPolicy?: RestartPolicy;
+  mounts?: VolumeMount[];
+  security?: SecurityDefinition;
+  ports?: ContainerPort[];
+  tty?: boolean;
+  stdin?: boolean;
+  /** an init container (runs to completion before the app containers) */
+  init?: boolean;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */
@@ -127,6 +176,8 @@ export interface PodRecord {
   sandboxRestarts?: number;
   /** why the pod is Failed */
   message?: string;
+  /** the manifest `up` made the pod from: its canonical text and what the user wrote */
+  manifest?: { hash: string; source: unknown };
 }
 
 /** Kubernetes' default terminationGracePeriodSeconds. */

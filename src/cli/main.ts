@@ -10,6 +10,7 @@ import { registerPs } from './commands/ps.js';
 import { registerRun } from './commands/run.js';
 import { registerSpec } from './commands/spec.js';
 import { registerSupervision } from './commands/supervise.js';
+import { registerManifest } from './commands/manifest.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerLogs(program);
   registerExec(program);
   registerSupervision(program);
+  registerManifest(program);
   registerDoctor(program);
   return program;
 }

@@ -11,6 +11,8 @@ export interface PodPaths {
   containers: string;
   /** the pod's /dev/shm: a tmpfs every container sharing IPC binds in */
   shm: string;
+  /** one directory per emptyDir volume */
+  volumes: string;
 }
 
 export interface ContainerPaths {
@@ -51,6 +53,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     exits: path.join(dir, 'exits'),
     containers: path.join(dir, 'containers'),
     shm: path.join(dir, 'shm'),
+    volumes: path.join(dir, 'volumes'),
   };
 }
 

@@ -1,9 +1,12 @@
-import type { ContainerDefinition, PodDefinition, SharedNamespace } from '../model.js';
-import { defaultSpec } from '../spec/default-spec.js';
+import type { ContainerDefinition, PodDefinition, SecurityDefinition, SharedNamespace, VolumeMount } from '../model.js';
+import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, defaultSpec } from '../spec/default-spec.js';
 import {
   applyOpts,
   withAnnotations,
   withArgs,
+  withCapabilities,
+  withNoNewPrivileges,
+  withPrivileged,
   withCgroupsPath,
   withCpuLimit,
   withCwd,
@@ -20,7 +23,7 @@ import {
   type SpecOpt,
 } from '../spec/options.js';
 import type { LinuxSeccomp } from '../spec/seccomp.js';
-import type { NamespaceType, Spec } from '../spec/types.js';
+import type { Mount, NamespaceType, Spec } from '../spec/types.js';
 
 /** Host facts the planner needs; gathered by adapters, passed in so planning stays pure. */
 export interface PlanContext {
@@ -74,7 +77,8 @@ export function planSandboxSpec(pod: PodDefinition, ctx: PlanContext, pauseRootf
     withRoot(pauseRootfs, true),
     withHostname(pod.hostname),
     noCaps,
-    ...(['pid', 'net', 'ipc', 'uts'] as const).map((ns) => withNamespace(NAMESPACES[ns].oci)),
+    // hostNetwork / hostPID / hostIPC: no namespace of that type at all (the host's)
+    ...(['pid', 'net', 'ipc', 'uts'] as const).filter((ns) => !pod.host?.includes(ns)).map((ns) => withNamespace(NAMESPACES[ns].oci)),
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
     withCgroupsPath(containerCgroup(ctx, pod.name, SANDBOX_NAME)),
@@ -85,7 +89,28 @@ export function planSandboxSpec(pod: PodDefinition, ctx: PlanContext, pauseRootf
 
 /** Which of the pod's shared namespaces this container joins. */
 export function joinedNamespaces(pod: PodDefinition, ctr: Pick<ContainerDefinition, 'pidMode'>): SharedNamespace[] {
-  return pod.share.filter((ns) => ns !== 'pid' || ctr.pidMode === 'pod');
+  return pod.share.filter((ns) => (ns !== 'pid' || ctr.pidMode === 'pod') && !pod.host?.includes(ns));
+}
+
+/** The capability set of a container: the default set (every one when privileged), minus drop (ALL empties it), plus add. */
+export function containerCapabilities(sec: SecurityDefinition | undefined): string[] {
+  if (!sec) return [...DEFAULT_CAPABILITIES];
+  if (sec.capAdd.includes('ALL')) return [...CAPABILITY_NAMES];
+  const base = sec.privileged ? CAPABILITY_NAMES : DEFAULT_CAPABILITIES;
+  const kept = sec.capDrop.includes('ALL') ? [] : base.filter((c) => !sec.capDrop.includes(c));
+  return [...kept, ...sec.capAdd.filter((c) => !kept.includes(c))];
+}
+
+/** A volume mount as an OCI bind mount; `sources` maps each pod volume to its directory on the host. */
+export function volumeMount(m: VolumeMount, sources: Record<string, string>): Mount {
+  const base = sources[m.name];
+  if (base === undefined) throw new Error(`volume "${m.name}" has no source`);
+  return {
+    destination: m.mountPath,
+    type: 'bind',
+    source: m.subPath ? `${base}/${m.subPath}` : base,
+    options: ['rbind', m.readOnly ? 'ro' : 'rw', 'nosuid', 'nodev'],
+  };
 }
 
 /**
@@ -102,30 +127,37 @@ export function planContainerSpec(
   ctx: PlanContext,
   rootfsPath: string,
   podShm?: string,
+  volumeSources: Record<string, string> = {},
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
   // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
   const shm = joined.has('ipc') && podShm ? [withMount({ destination: '/dev/shm', type: 'bind', source: podShm, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
-  const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[]).map((ns) =>
-    withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined),
-  );
+  const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[])
+    .filter((ns) => !pod.host?.includes(ns))
+    .map((ns) => withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined));
+  const sec = ctr.security;
+  const security: SpecOpt[] = sec
+    ? [withCapabilities(containerCapabilities(sec)), withNoNewPrivileges(sec.noNewPrivileges), ...(sec.privileged ? [withPrivileged] : [])]
+    : [];
   return applyOpts(
     defaultSpec(),
     withArgs(ctr.args),
     withEnv([`HOSTNAME=${joined.has('uts') ? pod.hostname : ctr.name}`, ...ctr.env]),
     withCwd(ctr.workdir),
     withUser(ctr.user.uid, ctr.user.gid),
-    withRoot(rootfsPath, false),
-    joined.has('uts') ? withoutHostname : withHostname(ctr.name),
+    withRoot(rootfsPath, sec?.readOnlyRootfs ?? false),
+    joined.has('uts') || pod.host?.includes('uts') ? withoutHostname : withHostname(ctr.name),
     ...namespaces,
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
     ...shm,
+    ...(ctr.mounts ?? []).map((m) => withMount(volumeMount(m, volumeSources))),
+    ...security,
     withCgroupsPath(containerCgroup(ctx, pod.name, ctr.name)),
     withMemoryLimit(ctr.limits.memoryBytes),
     withCpuLimit(ctr.limits.cpuMillis),
     withPidsLimit(ctr.limits.pids),
-    withSeccomp(ctr.seccomp === 'default' ? ctx.seccomp : undefined),
+    withSeccomp(ctr.seccomp === 'default' && !sec?.privileged ? ctx.seccomp : undefined),
     withAnnotations({ 'io.barepod.pod': pod.name, 'io.barepod.container': ctr.name }),
   );
 }

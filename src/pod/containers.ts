@@ -6,6 +6,7 @@ import { containerCgroup, joinedNamespaces, NAMESPACES, planContainerSpec, runcI
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
+import { volumeSources } from './volumes.js';
 import { containerPaths, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage } from '../runtime/images.js';
@@ -135,7 +136,7 @@ async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const shm = podPaths(rt.settings.stateRoot, rec.def.name).shm;
-  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm);
+  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def));
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));

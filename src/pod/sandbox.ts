@@ -12,6 +12,7 @@ import { createMember, newLaunchId, startMember, terminateMember } from './membe
 import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
 import { cancelRestart } from './backoff.js';
+import { prepareVolumes } from './volumes.js';
 import type { Runtime } from './runtime.js';
 
 /** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
@@ -47,6 +48,8 @@ export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRec
         await mountTmpfs(paths.shm, POD_SHM_BYTES);
         rb.push(`unmount ${paths.shm}`, () => unmountAll(paths.shm));
       }
+
+      await prepareVolumes(rt.settings.stateRoot, rb, def);
 
       const cgroup = podCgroup(rt.planContext(false), def.name);
       rb.push(`remove cgroup ${cgroup}`, async () => {

@@ -58,6 +58,7 @@ export async function handleDelayedRestart(rt: Runtime, pod: string, name: strin
 /** The restart policy applied to a container that has exited: restart now, after a delay, or not at all. */
 async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<void> {
   if (c.state === 'running' || c.state === 'created' || c.backoff || c.desired === 'stopped') return;
+  if (c.def.init) return; // init containers run to completion under `up`, which retries them itself
   if (!shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) return;
   const ranMs = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : 0;
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
@@ -113,7 +114,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}` });
   for (const c of rec.containers) {
-    if (c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
+    if (c.def.init || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
     await restartNow(rt, rec, c, 0);
   }
 }

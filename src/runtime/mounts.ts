@@ -32,10 +32,11 @@ export async function mountOverlay(lower: string[], upper: string, work: string,
   });
 }
 
-/** Mounts a tmpfs (the pod's /dev/shm: sticky, world-writable, capped). */
-export async function mountTmpfs(target: string, sizeBytes: number): Promise<void> {
+/** Mounts a tmpfs (the pod's /dev/shm: sticky, world-writable, capped, noexec; an emptyDir of medium Memory: exec allowed). */
+export async function mountTmpfs(target: string, sizeBytes: number | undefined, o: { exec?: boolean; source?: string } = {}): Promise<void> {
   fs.mkdirSync(target, { recursive: true });
-  await runTool(['mount', '-t', 'tmpfs', '-o', `mode=1777,nosuid,nodev,noexec,size=${sizeBytes}`, 'shm', target]);
+  const options = ['mode=1777', 'nosuid', 'nodev', ...(o.exec ? [] : ['noexec']), ...(sizeBytes ? [`size=${sizeBytes}`] : [])];
+  await runTool(['mount', '-t', 'tmpfs', '-o', options.join(','), o.source ?? 'shm', target]);
 }
 
 /** Unmounts everything at or below `target` (deepest first); a no-op when nothing is mounted. */

@@ -112,3 +112,18 @@ export const CPU_PERIOD = 100_000;
 export function cpuQuota(millis: number): number {
   return Math.max(1000, Math.round((millis * CPU_PERIOD) / 1000));
 }
+
+/** The process's capability sets (bounding, effective, permitted), all the same list. */
+export const withCapabilities =
+  (caps: readonly string[]): SpecOpt =>
+  (s) => process(s, { capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps] } });
+
+/** Whether the process may gain privileges through execve (no_new_privs off when false). */
+export const withNoNewPrivileges = (on: boolean): SpecOpt => (s) => process(s, { noNewPrivileges: on });
+
+/** privileged: every device allowed by the devices cgroup, nothing masked or read-only under /proc, /sys writable. */
+export const withPrivileged: SpecOpt = (s) => ({
+  ...resources(s, { devices: [{ allow: true, access: 'rwm' }] }),
+  mounts: s.mounts.map((m) => (m.destination === '/sys' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m)),
+  linux: { ...resources(s, { devices: [{ allow: true, access: 'rwm' }] }).linux, maskedPaths: [], readonlyPaths: [] },
+});

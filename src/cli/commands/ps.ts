@@ -41,7 +41,7 @@ export function registerPs(program: Command): void {
           lastText(c, now),
           age(c.startedAt ?? c.createdAt),
           c.image,
-          c.command.join(' ').slice(0, 40),
+          c.command.join(' ').replace(/\s+/g, ' ').slice(0, 40),
         ]),
       );
       printTable(['POD', 'CONTAINER', 'STATUS', 'PID', 'RESTARTS', 'LAST EXIT', 'AGE', 'IMAGE', 'COMMAND'], rows);

@@ -1,0 +1,451 @@
+/**
+ * Kubernetes v1/Pod manifests → barepod definitions: a documented subset of
+ * the Pod API, read strictly. Every problem names its field path and the
+ * rule; fields outside the subset are errors (warnings with `lenient`), so a
+ * pod file never runs differently here than it reads.
+ */
+import { parseAllDocuments } from 'yaml';
+import { BarepodError } from '../errors.js';
+import {
+  DEFAULT_SHARE,
+  POD_DEFAULTS,
+  type ContainerDefinition,
+  type ContainerPort,
+  type HostPathType,
+  type Limits,
+  type PodDefinition,
+  type SecurityDefinition,
+  type SharedNamespace,
+  type VolumeDefinition,
+  type VolumeMount,
+} from '../model.js';
+import { validateName } from '../names.js';
+import type { RestartPolicy } from '../plan/restart.js';
+import { parseBytes, parseMilliCpu } from '../quantity.js';
+import { CAPABILITY_NAMES } from '../spec/default-spec.js';
+import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
+
+/** One pod from a manifest, ready for the lifecycle code. */
+export interface ManifestPod {
+  pod: PodDefinition;
+  /** init containers first (in order, `init: true`), then the app containers */
+  containers: ContainerDefinition[];
+  /** what the user wrote, for `up`'s change detection and `export` */
+  source: Obj;
+}
+
+/** An image's defaults, as the command/args rules need them (Kubernetes: command replaces the entrypoint, args the cmd). */
+export interface ImageDefaults {
+  entrypoint: string[];
+  cmd: string[];
+}
+
+export interface ParseOptions {
+  /** unsupported fields become warnings */
+  lenient?: boolean;
+  /** the defaults of an image by name (the built-in busybox: no entrypoint, cmd sh) */
+  imageDefaults?: (image: string) => ImageDefaults;
+  /** where the text came from, for messages */
+  file?: string;
+}
+
+const SUPPORTED_POD_SPEC = [
+  'containers',
+  'initContainers',
+  'restartPolicy',
+  'terminationGracePeriodSeconds',
+  'shareProcessNamespace',
+  'hostNetwork',
+  'hostPID',
+  'hostIPC',
+  'hostname',
+  'volumes',
+  'hostAliases',
+  'resources',
+];
+const UNSUPPORTED_POD_SPEC = [
+  'nodeName', 'nodeSelector', 'affinity', 'tolerations', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken',
+  'securityContext', 'dnsPolicy', 'dnsConfig', 'priorityClassName', 'priority', 'schedulerName', 'subdomain', 'setHostnameAsFQDN',
+  'imagePullSecrets', 'runtimeClassName', 'topologySpreadConstraints', 'ephemeralContainers', 'activeDeadlineSeconds',
+  'enableServiceLinks', 'preemptionPolicy', 'overhead', 'readinessGates', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims',
+];
+const SUPPORTED_CONTAINER = [
+  'name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'tty',
+  'imagePullPolicy', 'restartPolicy',
+];
+const UNSUPPORTED_CONTAINER = [
+  'livenessProbe', 'readinessProbe', 'startupProbe', 'envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy',
+  'stdinOnce', 'volumeDevices', 'resizePolicy',
+];
+
+/** A manifest problem list as one usage error (exit 2): one line per field. */
+export class ManifestError extends BarepodError {
+  constructor(
+    readonly file: string,
+    readonly issues: FieldIssue[],
+  ) {
+    super('invalid-value', `${file}: ${issues.length === 1 ? 'invalid manifest' : `${issues.length} problems`}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, {
+      hint: 'barepod supports a subset of v1/Pod: see the manifest table in the README (--lenient turns unsupported fields into warnings)',
+    });
+  }
+}
+
+/** Parses every YAML document of a file into pods; throws a ManifestError listing every problem. */
+export function parseManifests(text: string, o: ParseOptions = {}): { pods: ManifestPod[]; warnings: FieldIssue[] } {
+  const file = o.file ?? 'manifest';
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const issues: FieldIssue[] = [];
+  const warnings: FieldIssue[] = [];
+  const pods: ManifestPod[] = [];
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const where = list.length > 1 ? `document ${i + 1}` : '';
+    for (const e of doc.errors) issues.push({ path: where || '(yaml)', message: e.message.split('\n')[0] ?? e.message });
+    if (doc.errors.length) return;
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return; // an empty document (a trailing ---)
+    const is = new Issues(o.lenient);
+    const pod = parsePod(is, value, o);
+    const prefix = (p: FieldIssue) => ({ path: where ? `${where}: ${p.path}` : p.path, message: p.message });
+    issues.push(...is.errors.map(prefix));
+    warnings.push(...is.warnings.map(prefix));
+    if (pod && is.errors.length === 0) pods.push(pod);
+  });
+  if (issues.length === 0 && pods.length === 0) issues.push({ path: '(file)', message: 'holds no Pod' });
+  const names = pods.map((p) => p.pod.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) issues.push({ path: `document ${i + 1}: metadata.name`, message: `"${n}" is defined twice in this file` });
+  });
+  if (issues.length) throw new ManifestError(file, issues);
+  return { pods, warnings };
+}
+
+function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | undefined {
+  if (!isObj(value)) return is.error('(document)', 'must be a v1/Pod object');
+  checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
+  if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);
+  if (value.kind !== 'Pod') {
+    is.error('kind', `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`);
+  }
+  const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
+  checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
+  const name = str(is, meta.name, 'metadata.name', true);
+  if (name !== undefined) is.attempt('metadata.name', () => validateName('pod', name));
+  const labels = stringMap(is, meta.labels, 'metadata.labels');
+  const annotations = stringMap(is, meta.annotations, 'metadata.annotations');
+  if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');
+
+  const spec = obj(is, value.spec, 'spec') ?? (is.error('spec', 'is required'), {});
+  checkKeys(is, spec, 'spec', SUPPORTED_POD_SPEC, UNSUPPORTED_POD_SPEC);
+  const restartPolicy = oneOf<RestartPolicy>(is, spec.restartPolicy, 'spec.restartPolicy', ['Always', 'OnFailure', 'Never']) ?? 'Always';
+  const grace = int(is, spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 0, 86_400) ?? POD_DEFAULTS.graceSeconds;
+  const hostname = str(is, spec.hostname, 'spec.hostname');
+  if (hostname !== undefined) is.attempt('spec.hostname', () => validateName('pod', hostname));
+
+  const share: SharedNamespace[] = [...DEFAULT_SHARE];
+  if (bool(is, spec.shareProcessNamespace, 'spec.shareProcessNamespace')) share.push('pid');
+  const host: SharedNamespace[] = [];
+  if (bool(is, spec.hostNetwork, 'spec.hostNetwork')) host.push('net');
+  if (bool(is, spec.hostPID, 'spec.hostPID')) host.push('pid');
+  if (bool(is, spec.hostIPC, 'spec.hostIPC')) host.push('ipc');
+  if (host.includes('pid') && share.includes('pid')) is.error('spec.shareProcessNamespace', 'cannot be true together with hostPID');
+
+  const volumes = parseVolumes(is, spec.volumes);
+  const volumeNames = new Set(volumes.map((v) => v.name));
+  const hostAliases = parseHostAliases(is, spec.hostAliases);
+  const podLimits = parseResources(is, spec.resources, 'spec.resources');
+
+  const seen = new Set<string>();
+  const containers: ContainerDefinition[] = [];
+  const initItems = list(is, spec.initContainers, 'spec.initContainers') ?? [];
+  initItems.forEach((c, i) => {
+    const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o);
+    if (def) containers.push(def);
+  });
+  const appItems = list(is, spec.containers, 'spec.containers');
+  if (!appItems || appItems.length === 0) is.error('spec.containers', 'must list at least one container');
+  (appItems ?? []).forEach((c, i) => {
+    const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o);
+    if (def) containers.push(def);
+  });
+  checkHostPorts(is, containers);
+
+  if (is.errors.length || name === undefined) return undefined;
+  const pod: PodDefinition = {
+    name,
+    hostname: hostname ?? name,
+    share: share.filter((ns) => !host.includes(ns)),
+    limits: podLimits,
+    restartPolicy,
+    backoff: POD_DEFAULTS.backoff,
+    graceSeconds: grace,
+    logSizeMax: POD_DEFAULTS.logSizeMax,
+    ...(host.length ? { host } : {}),
+    ...(volumes.length ? { volumes } : {}),
+    ...(labels && Object.keys(labels).length ? { labels } : {}),
+    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
+    ...(hostAliases.length ? { hostAliases } : {}),
+  };
+  return { pod, containers, source: value };
+}
+
+function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
+  const out: VolumeDefinition[] = [];
+  (list(is, v, 'spec.volumes') ?? []).forEach((item, i) => {
+    const path = `spec.volumes[${i}]`;
+    const o = obj(is, item, path);
+    if (!o) return;
+    checkKeys(is, o, path, ['name', 'emptyDir', 'hostPath'], ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
+    const name = str(is, o.name, `${path}.name`, true);
+    if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
+    if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);
+    const sources = ['emptyDir', 'hostPath'].filter((k) => o[k] !== undefined);
+    if (sources.length !== 1 && Object.keys(o).every((k) => ['name', 'emptyDir', 'hostPath'].includes(k))) {
+      is.error(path, sources.length ? 'must have exactly one source (emptyDir or hostPath)' : 'needs a source: emptyDir or hostPath');
+    }
+    const vol: VolumeDefinition = { name: name ?? '' };
+    if (o.emptyDir !== undefined) {
+      const e = o.emptyDir === null ? {} : obj(is, o.emptyDir, `${path}.emptyDir`);
+      if (e) {
+        checkKeys(is, e, `${path}.emptyDir`, ['medium', 'sizeLimit']);
+        const medium = oneOf(is, e.medium, `${path}.emptyDir.medium`, ['', 'Memory']) ?? '';
+        const size = e.sizeLimit === undefined ? undefined : is.attempt(`${path}.emptyDir.sizeLimit`, () => parseBytes(String(e.sizeLimit), 'sizeLimit'), 'sizeLimit');
+        vol.emptyDir = { medium, ...(size !== undefined ? { sizeLimitBytes: size } : {}) };
+      }
+    }
+    if (o.hostPath !== undefined) {
+      const h = obj(is, o.hostPath, `${path}.hostPath`);
+      if (h) {
+        checkKeys(is, h, `${path}.hostPath`, ['path', 'type']);
+        const p = str(is, h.path, `${path}.hostPath.path`, true);
+        if (p !== undefined && !p.startsWith('/')) is.error(`${path}.hostPath.path`, `"${p}" must be an absolute path`);
+        const type = oneOf<HostPathType>(is, h.type, `${path}.hostPath.type`, ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']) ?? '';
+        vol.hostPath = { path: p ?? '', type };
+      }
+    }
+    out.push(vol);
+  });
+  return out;
+}
+
+function parseHostAliases(is: Issues, v: unknown): { ip: string; hostnames: string[] }[] {
+  const out: { ip: string; hostnames: string[] }[] = [];
+  (list(is, v, 'spec.hostAliases') ?? []).forEach((item, i) => {
+    const path = `spec.hostAliases[${i}]`;
+    const o = obj(is, item, path);
+    if (!o) return;
+    checkKeys(is, o, path, ['ip', 'hostnames']);
+    const ip = str(is, o.ip, `${path}.ip`, true);
+    if (ip !== undefined && !isIp(ip)) is.error(`${path}.ip`, `"${ip}" is not an IP address`);
+    const hostnames = strings(is, o.hostnames, `${path}.hostnames`) ?? [];
+    if (hostnames.length === 0) is.error(`${path}.hostnames`, 'must list at least one name');
+    out.push({ ip: ip ?? '', hostnames });
+  });
+  return out;
+}
+
+const isIp = (s: string) => /^(\d{1,3})(\.\d{1,3}){3}$/.test(s) ? s.split('.').every((p) => Number(p) <= 255) : /^[0-9a-fA-F:]+$/.test(s) && s.includes(':');
+
+function parseResources(is: Issues, v: unknown, path: string): Limits {
+  const o = obj(is, v, path);
+  const limits: Limits = {};
+  if (!o) return limits;
+  checkKeys(is, o, path, ['limits', 'requests'], ['claims']);
+  for (const kind of ['limits', 'requests'] as const) {
+    const m = obj(is, o[kind], `${path}.${kind}`);
+    if (!m) continue;
+    for (const [res, q] of Object.entries(m)) {
+      const at = `${path}.${kind}.${res}`;
+      if (res !== 'cpu' && res !== 'memory') {
+        is.unsupported(at, `resource "${res}" is not supported (cpu and memory are)`);
+        continue;
+      }
+      const text = typeof q === 'number' ? String(q) : q;
+      if (typeof text !== 'string') {
+        is.error(at, `must be a quantity (a string or a number), got ${q === null ? 'null' : typeof q}`);
+        continue;
+      }
+      const value = is.attempt(at, () => (res === 'memory' ? parseBytes(text, res) : parseMilliCpu(text, res)), res);
+      if (value === undefined || kind === 'requests') continue; // requests are checked; one host schedules nothing
+      if (res === 'memory') limits.memoryBytes = value;
+      else limits.cpuMillis = value;
+    }
+  }
+  return limits;
+}
+
+function parseContainer(
+  is: Issues,
+  item: unknown,
+  path: string,
+  init: boolean,
+  volumes: Set<string>,
+  seen: Set<string>,
+  o: ParseOptions,
+): ContainerDefinition | undefined {
+  const c = obj(is, item, path);
+  if (!c) return undefined;
+  checkKeys(is, c, path, SUPPORTED_CONTAINER, UNSUPPORTED_CONTAINER);
+  const name = str(is, c.name, `${path}.name`, true);
+  if (name !== undefined && is.attempt(`${path}.name`, () => validateName('container', name)) !== undefined) {
+    if (seen.has(name)) is.error(`${path}.name`, `"${name}" is already the name of another container of this pod`);
+    seen.add(name);
+  }
+  const image = str(is, c.image, `${path}.image`, true);
+  const command = strings(is, c.command, `${path}.command`);
+  const args = strings(is, c.args, `${path}.args`);
+  const env: string[] = [];
+  (list(is, c.env, `${path}.env`) ?? []).forEach((e, i) => {
+    const at = `${path}.env[${i}]`;
+    const eo = obj(is, e, at);
+    if (!eo) return;
+    checkKeys(is, eo, at, ['name', 'value'], ['valueFrom']);
+    const key = str(is, eo.name, `${at}.name`, true);
+    if (key !== undefined && !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) is.error(`${at}.name`, `"${key}" is not a valid environment variable name`);
+    const val = eo.value === undefined ? '' : typeof eo.value === 'string' ? eo.value : (is.error(`${at}.value`, `must be a string (quote numbers and booleans), got ${typeof eo.value}`), '');
+    if (key !== undefined) env.push(`${key}=${val}`);
+  });
+  const workdir = str(is, c.workingDir, `${path}.workingDir`);
+  if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
+  oneOf(is, c.imagePullPolicy, `${path}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never']);
+  let restartPolicy: RestartPolicy | undefined;
+  if (c.restartPolicy !== undefined) {
+    if (!init) is.error(`${path}.restartPolicy`, 'is only allowed on init containers (Always makes a native sidecar)');
+    else {
+      oneOf(is, c.restartPolicy, `${path}.restartPolicy`, ['Always']);
+      is.unsupported(`${path}.restartPolicy`, 'native sidecars (restartPolicy: Always on an init container) are not supported yet');
+    }
+  }
+  const ports = parsePorts(is, c.ports, `${path}.ports`);
+  if (init && ports.length) is.error(`${path}.ports`, 'init containers may not declare ports');
+  const mounts = parseMounts(is, c.volumeMounts, `${path}.volumeMounts`, volumes);
+  const limits = parseResources(is, c.resources, `${path}.resources`);
+  const { security, user } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
+  const tty = bool(is, c.tty, `${path}.tty`);
+  const stdin = bool(is, c.stdin, `${path}.stdin`);
+  if (name === undefined || image === undefined) return undefined;
+  const defaults = o.imageDefaults?.(image) ?? { entrypoint: [], cmd: ['sh'] };
+  // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd
+  const argv = command ? [...command, ...(args ?? [])] : [...defaults.entrypoint, ...(args ?? defaults.cmd)];
+  if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
+  return {
+    name,
+    image,
+    rootfs: null,
+    args: argv,
+    env,
+    workdir: workdir ?? '/',
+    user,
+    limits,
+    pidMode: 'pod',
+    seccomp: security?.privileged ? 'unconfined' : 'default',
+    ...(restartPolicy ? { restartPolicy } : {}),
+    ...(init ? { init: true } : {}),
+    ...(mounts.length ? { mounts } : {}),
+    ...(security ? { security } : {}),
+    ...(ports.length ? { ports } : {}),
+    ...(tty ? { tty } : {}),
+    ...(stdin ? { stdin } : {}),
+  };
+}
+
+function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
+  const out: ContainerPort[] = [];
+  (list(is, v, path) ?? []).forEach((item, i) => {
+    const at = `${path}[${i}]`;
+    const o = obj(is, item, at);
+    if (!o) return;
+    checkKeys(is, o, at, ['containerPort', 'hostPort', 'protocol', 'name', 'hostIP']);
+    const containerPort = int(is, o.containerPort, `${at}.containerPort`, 1, 65535, true);
+    const hostPort = int(is, o.hostPort, `${at}.hostPort`, 1, 65535);
+    let protocol: 'TCP' | 'UDP' = 'TCP';
+    if (o.protocol === 'SCTP') is.unsupported(`${at}.protocol`, 'SCTP is not supported (TCP and UDP are)');
+    else protocol = oneOf(is, o.protocol, `${at}.protocol`, ['TCP', 'UDP']) ?? 'TCP';
+    const name = str(is, o.name, `${at}.name`);
+    if (name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(`${at}.name`, `"${name}" must be an IANA service name (lower-case letters, digits, '-')`);
+    if (name !== undefined && name.length > 15) is.error(`${at}.name`, `"${name}" is longer than 15 characters`);
+    const hostIP = str(is, o.hostIP, `${at}.hostIP`);
+    if (hostIP !== undefined && !isIp(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
+    if (hostIP !== undefined && hostPort === undefined) is.error(`${at}.hostIP`, 'needs a hostPort');
+    if (containerPort === undefined) return;
+    out.push({ containerPort, protocol, ...(hostPort !== undefined ? { hostPort } : {}), ...(hostIP ? { hostIP } : {}), ...(name ? { name } : {}) });
+  });
+  return out;
+}
+
+function checkHostPorts(is: Issues, containers: ContainerDefinition[]): void {
+  const used = new Map<string, string>();
+  for (const c of containers) {
+    (c.ports ?? []).forEach((p) => {
+      if (p.hostPort === undefined) return;
+      const key = `${p.hostIP ?? '0.0.0.0'}:${p.hostPort}/${p.protocol}`;
+      const other = used.get(key);
+      if (other) is.error(`spec.containers[name=${c.name}].ports`, `hostPort ${key} is already mapped by container "${other}"`);
+      used.set(key, c.name);
+    });
+  }
+}
+
+function parseMounts(is: Issues, v: unknown, path: string, volumes: Set<string>): VolumeMount[] {
+  const out: VolumeMount[] = [];
+  (list(is, v, path) ?? []).forEach((item, i) => {
+    const at = `${path}[${i}]`;
+    const o = obj(is, item, at);
+    if (!o) return;
+    checkKeys(is, o, at, ['name', 'mountPath', 'readOnly', 'subPath'], ['mountPropagation', 'subPathExpr', 'recursiveReadOnly']);
+    const name = str(is, o.name, `${at}.name`, true);
+    if (name !== undefined && !volumes.has(name)) is.error(`${at}.name`, `"${name}" is not a volume of this pod (spec.volumes)`);
+    const mountPath = str(is, o.mountPath, `${at}.mountPath`, true);
+    if (mountPath !== undefined && !mountPath.startsWith('/')) is.error(`${at}.mountPath`, `"${mountPath}" must be an absolute path`);
+    if (mountPath !== undefined && out.some((m) => m.mountPath === mountPath)) is.error(`${at}.mountPath`, `"${mountPath}" is already mounted by another volumeMount`);
+    const subPath = str(is, o.subPath, `${at}.subPath`);
+    if (subPath !== undefined && (subPath.startsWith('/') || subPath.split('/').includes('..'))) {
+      is.error(`${at}.subPath`, `"${subPath}" must be a relative path without ".."`);
+    }
+    const readOnly = bool(is, o.readOnly, `${at}.readOnly`) ?? false;
+    if (name === undefined || mountPath === undefined) return;
+    out.push({ name, mountPath, readOnly, ...(subPath ? { subPath } : {}) });
+  });
+  return out;
+}
+
+function parseSecurity(is: Issues, v: unknown, path: string): { security?: SecurityDefinition; user: { uid: number; gid: number } } {
+  const o = obj(is, v, path);
+  if (!o) return { user: { uid: 0, gid: 0 } };
+  checkKeys(
+    is,
+    o,
+    path,
+    ['capabilities', 'privileged', 'runAsUser', 'runAsGroup', 'readOnlyRootFilesystem', 'allowPrivilegeEscalation'],
+    ['runAsNonRoot', 'seLinuxOptions', 'seccompProfile', 'appArmorProfile', 'procMount', 'windowsOptions'],
+  );
+  const capAdd: string[] = [];
+  const capDrop: string[] = [];
+  const caps = obj(is, o.capabilities, `${path}.capabilities`);
+  if (caps) {
+    checkKeys(is, caps, `${path}.capabilities`, ['add', 'drop']);
+    for (const [kind, into] of [['add', capAdd], ['drop', capDrop]] as const) {
+      (strings(is, caps[kind], `${path}.capabilities.${kind}`) ?? []).forEach((cap, i) => {
+        const full = cap === 'ALL' ? 'ALL' : `CAP_${cap.toUpperCase().replace(/^CAP_/, '')}`;
+        if (full !== 'ALL' && !CAPABILITY_NAMES.includes(full)) is.error(`${path}.capabilities.${kind}[${i}]`, `"${cap}" is not a Linux capability`);
+        else into.push(full);
+      });
+    }
+  }
+  const uid = int(is, o.runAsUser, `${path}.runAsUser`, 0, 0xfffffffe);
+  const gid = int(is, o.runAsGroup, `${path}.runAsGroup`, 0, 0xfffffffe);
+  const privileged = bool(is, o.privileged, `${path}.privileged`) ?? false;
+  const escalation = bool(is, o.allowPrivilegeEscalation, `${path}.allowPrivilegeEscalation`);
+  if (privileged && escalation === false) is.error(`${path}.allowPrivilegeEscalation`, 'cannot be false when privileged is true');
+  return {
+    security: {
+      capAdd,
+      capDrop,
+      privileged,
+      readOnlyRootfs: bool(is, o.readOnlyRootFilesystem, `${path}.readOnlyRootFilesystem`) ?? false,
+      // barepod's default keeps no_new_privs on; only an explicit allowPrivilegeEscalation: true (or privileged) lifts it
+      noNewPrivileges: !(escalation === true || privileged),
+    },
+    user: { uid: uid ?? 0, gid: gid ?? uid ?? 0 },
+  };
+}

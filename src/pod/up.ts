@@ -1,0 +1,158 @@
+/**
+ * Declarative pods: `up` makes a manifest's pods real in one process (the
+ * sandbox, init containers one by one to completion, then the app
+ * containers), `down` removes them, `export` writes a pod back as a v1/Pod.
+ */
+import { createHash } from 'node:crypto';
+import { BarepodError } from '../errors.js';
+import type { ContainerDefinition, PodRecord } from '../model.js';
+import type { ManifestPod } from '../manifest/pod.js';
+import { backoffDelay } from '../plan/restart.js';
+import { resolveImage } from '../runtime/images.js';
+import { findContainer, reconcile, runContainer, startContainer, withPod } from './containers.js';
+import type { Runtime } from './runtime.js';
+import { createPod, removePod } from './sandbox.js';
+
+export type UpOutcome = 'created' | 'unchanged' | 'replaced';
+
+export interface UpOptions {
+  /** replace a pod whose manifest changed (down, then up) */
+  replace?: boolean;
+  /** how long init containers may take, retries included */
+  initTimeoutMs?: number;
+  /** progress lines for people */
+  say?: (line: string) => void;
+}
+
+/** A stable hash of what the user wrote: key order does not matter, values do. */
+export function manifestHash(source: unknown): string {
+  const canon = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
+  return createHash('sha256').update(JSON.stringify(canon(source))).digest('hex');
+}
+
+/** Top-level fields that differ between two manifests, as dotted paths (for "what changed"). */
+export function manifestDiff(a: unknown, b: unknown, at = ''): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [];
+  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+    return keys.flatMap((k) => manifestDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) return a.flatMap((x, i) => manifestDiff(x, b[i], `${at}[${i}]`));
+  return [at || '(document)'];
+}
+
+/** Checks what can be checked before anything is made: every image resolves. */
+function preflight(rt: Runtime, mp: ManifestPod): void {
+  mp.containers.forEach((c) => {
+    try {
+      resolveImage(rt.settings.dataDir, c.image ?? 'busybox');
+    } catch (e) {
+      const where = c.init ? 'initContainers' : 'containers';
+      throw new BarepodError((e as BarepodError).code ?? 'not-found', `pod "${mp.pod.name}", ${where} "${c.name}": ${(e as Error).message}`, { hint: (e as BarepodError).hint });
+    }
+  });
+}
+
+/**
+ * `up` for one pod: a no-op when it runs from the same manifest; an error
+ * naming the changed fields when it differs (or a replacement when told to);
+ * otherwise the pod, made whole or not at all: a failure before the app
+ * containers run removes everything again. A failing init container is the
+ * one exception: the pod stays, Failed, so its logs can be read.
+ */
+export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Promise<UpOutcome> {
+  const name = mp.pod.name;
+  const hash = manifestHash(mp.source);
+  const existing = rt.store.tryRead(name);
+  let outcome: UpOutcome = 'created';
+  if (existing) {
+    if (existing.manifest?.hash === hash && existing.phase === 'Running') return 'unchanged';
+    if (!o.replace) {
+      const changed = existing.manifest ? manifestDiff(existing.manifest.source, mp.source) : ['(the pod was not made from a manifest)'];
+      throw new BarepodError('already-exists', `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`, {
+        hint: `replace it with \`barepod up --replace -f FILE\`, or remove it first: barepod down ${name}`,
+      });
+    }
+    o.say?.(`pod/${name}: the manifest changed, replacing it`);
+    await removePod(rt, name);
+    outcome = 'replaced';
+  }
+  preflight(rt, mp);
+  await createPod(rt, mp.pod);
+  try {
+    await withPod(rt, name, async (rec) => {
+      rec.manifest = { hash, source: mp.source };
+    });
+    const inits = mp.containers.filter((c) => c.init);
+    for (const c of inits) await runInit(rt, name, c, o);
+    for (const c of mp.containers.filter((x) => !x.init)) await runContainer(rt, name, c);
+  } catch (e) {
+    if (e instanceof InitFailed) throw e.error;
+    await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
+    throw e;
+  }
+  return outcome;
+}
+
+class InitFailed extends Error {
+  constructor(readonly error: BarepodError) {
+    super(error.message);
+  }
+}
+
+/**
+ * Runs one init container to completion. A failure is retried with the
+ * pod's crash-loop backoff under restart policy Always or OnFailure (as the
+ * kubelet does), until the time is up; under Never it fails the pod.
+ */
+async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOptions): Promise<void> {
+  const deadline = Date.now() + (o.initTimeoutMs ?? 300_000);
+  await runContainer(rt, pod, c);
+  for (let attempt = 0; ; attempt++) {
+    const code = await waitExit(rt, pod, c.name, deadline);
+    if (code === 0) return;
+    const rec = rt.store.read(pod);
+    const retry = rec.def.restartPolicy !== 'Never' && code !== undefined;
+    const delay = backoffDelay(rec.def.backoff, attempt);
+    if (!retry || Date.now() + delay > deadline) {
+      const why = code === undefined ? 'did not finish in time' : `exited with ${code}`;
+      await withPod(rt, pod, async (r) => {
+        r.phase = 'Failed';
+        r.message = `init container "${c.name}" ${why}`;
+      });
+      throw new InitFailed(
+        new BarepodError('tool-failed', `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started`, {
+          hint: `see its output: barepod logs ${pod} ${c.name}; remove the pod: barepod down ${pod}`,
+        }),
+      );
+    }
+    o.say?.(`pod/${pod}: init container ${c.name} exited with ${code}, retrying in ${delay / 1000}s`);
+    await new Promise((r) => setTimeout(r, delay));
+    await startContainer(rt, pod, c.name);
+  }
+}
+
+/** Waits until a container has exited; its exit code, or undefined at the deadline. */
+async function waitExit(rt: Runtime, pod: string, name: string, deadline: number): Promise<number | undefined> {
+  for (;;) {
+    const rec = rt.store.read(pod);
+    reconcile(rt, rec);
+    const c = findContainer(rec, name);
+    if (c.state === 'exited' || c.state === 'unknown') return c.exitCode ?? -1;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Ready as Kubernetes means it without readiness probes: the sandbox and every app container running. */
+export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: string } {
+  reconcile(rt, rec);
+  if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
+  const notRunning = rec.containers.filter((c) => !c.def.init && c.state !== 'running');
+  if (notRunning.length) {
+    return { ready: false, why: notRunning.map((c) => `${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`).join('; ') };
+  }
+  return { ready: true, why: '' };
+}
