@@ -32,6 +32,8 @@ export interface PlanContext {
   cgroupRoot: string;
   /** the default seccomp filter, already converted for the default capabilities */
   seccomp?: LinuxSeccomp;
+  /** the capabilities barepod may hand out (its own bounding set); `privileged` gets these, not more */
+  hostCapabilities?: readonly string[];
 }
 
 /** Reserved name of the sandbox: a leading '_' is never a valid container name, so it cannot collide. */
@@ -93,10 +95,10 @@ export function joinedNamespaces(pod: PodDefinition, ctr: Pick<ContainerDefiniti
 }
 
 /** The capability set of a container: the default set (every one when privileged), minus drop (ALL empties it), plus add. */
-export function containerCapabilities(sec: SecurityDefinition | undefined): string[] {
+export function containerCapabilities(sec: SecurityDefinition | undefined, host: readonly string[] = CAPABILITY_NAMES): string[] {
   if (!sec) return [...DEFAULT_CAPABILITIES];
-  if (sec.capAdd.includes('ALL')) return [...CAPABILITY_NAMES];
-  const base = sec.privileged ? CAPABILITY_NAMES : DEFAULT_CAPABILITIES;
+  if (sec.capAdd.includes('ALL')) return [...host];
+  const base = sec.privileged ? host : DEFAULT_CAPABILITIES;
   const kept = sec.capDrop.includes('ALL') ? [] : base.filter((c) => !sec.capDrop.includes(c));
   return [...kept, ...sec.capAdd.filter((c) => !kept.includes(c))];
 }
@@ -137,7 +139,7 @@ export function planContainerSpec(
     .map((ns) => withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined));
   const sec = ctr.security;
   const security: SpecOpt[] = sec
-    ? [withCapabilities(containerCapabilities(sec)), withNoNewPrivileges(sec.noNewPrivileges), ...(sec.privileged ? [withPrivileged] : [])]
+    ? [withCapabilities(containerCapabilities(sec, ctx.hostCapabilities)), withNoNewPrivileges(sec.noNewPrivileges), ...(sec.privileged ? [withPrivileged] : [])]
     : [];
   return applyOpts(
     defaultSpec(),

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { BarepodError } from '../errors.js';
 import { runcRoot } from '../plan/paths.js';
 import type { PlanContext } from '../plan/pod-plan.js';
-import { DEFAULT_CAPABILITIES } from '../spec/default-spec.js';
+import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from '../spec/default-spec.js';
 import { seccompFromProfile, type LinuxSeccomp } from '../spec/seccomp.js';
 import { CgroupFs } from '../runtime/cgroupfs.js';
 import { requireBinary, requireRoot, type Settings } from '../runtime/host.js';
@@ -40,9 +40,21 @@ export function openRuntime(settings: Settings): Runtime {
     store: new StateStore(settings.stateRoot),
     planContext(needSeccomp) {
       if (needSeccomp && !seccomp) seccomp = loadSeccomp();
-      return { cgroupVersion: cgroups.version, cgroupRoot: settings.cgroupRoot, ...(needSeccomp ? { seccomp: seccomp! } : {}) };
+      return {
+        cgroupVersion: cgroups.version,
+        cgroupRoot: settings.cgroupRoot,
+        hostCapabilities: boundingCapabilities(),
+        ...(needSeccomp ? { seccomp: seccomp! } : {}),
+      };
     },
   };
+}
+
+/** The capabilities in this process's bounding set (CapBnd): what barepod can give a container at most. */
+function boundingCapabilities(): string[] {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  const mask = BigInt(`0x${m?.[1] ?? '0'}`);
+  return CAPABILITY_NAMES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
 function loadSeccomp(): LinuxSeccomp {
