@@ -146,36 +146,56 @@ async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
 
 /** `barepod run`: a new container in an existing pod, created and started. */
 export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition): Promise<ContainerRecord> {
+  const [c] = await runContainers(rt, pod, [def]);
+  return c!;
+}
+
+/**
+ * Creates and starts several containers of a pod under one lock, launched in
+ * parallel (`up`'s app containers): all of them, or none. Every launch is
+ * settled before a failure rolls back, so no launch outlives the rollback.
+ */
+export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[]): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
-    if (rec.containers.some((c) => c.def.name === def.name)) {
-      throw new BarepodError('already-exists', `container "${def.name}" already exists in pod "${pod}"`, {
-        hint: `pick another --name, or remove it: barepod rm -f ${pod} ${def.name}`,
-      });
+    for (const def of defs) {
+      if (rec.containers.some((c) => c.def.name === def.name)) {
+        throw new BarepodError('already-exists', `container "${def.name}" already exists in pod "${pod}"`, {
+          hint: `pick another --name, or remove it: barepod rm -f ${pod} ${def.name}`,
+        });
+      }
     }
     if (rec.phase === 'Failed') throw podFailed(rec);
-    const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
-    const launchId = newLaunchId();
+    const launchIds = defs.map(() => newLaunchId());
     const launched = await transaction(async (rb) => {
-      rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
-      return launchContainer(rt, rb, rec, def, launchId);
+      for (const def of defs) {
+        const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
+        rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
+      }
+      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!)));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);
     });
     const now = new Date().toISOString();
-    const c: ContainerRecord = {
-      def,
-      id: launched.id,
-      state: 'running',
-      createdAt: now,
-      startedAt: now,
-      process: launched.process,
-      ...(launched.conmon ? { conmon: launched.conmon } : {}),
-      restarts: 0,
-      desired: 'running',
-      launchId,
-      crashLoop: 0,
-    };
-    rec.containers.push(c);
-    appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: def.name, time: now });
-    return c;
+    return defs.map((def, i) => {
+      const l = launched[i]!;
+      const c: ContainerRecord = {
+        def,
+        id: l.id,
+        state: 'running',
+        createdAt: now,
+        startedAt: now,
+        process: l.process,
+        ...(l.conmon ? { conmon: l.conmon } : {}),
+        restarts: 0,
+        desired: 'running',
+        launchId: launchIds[i]!,
+        crashLoop: 0,
+      };
+      rec.containers.push(c);
+      appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: def.name, time: now });
+      return c;
+    });
   });
 }
 

@@ -24,7 +24,7 @@ const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
  * RunPodSandbox: the pod directory, its cgroup parent with the pod limits,
  * and the pause process holding the pod's namespaces. All or nothing.
  */
-export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRecord> {
+export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest']): Promise<PodRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   requirePause(rt.settings.dataDir);
   return withPodLock(paths.lock, def.name, () =>
@@ -67,6 +67,7 @@ export async function createPod(rt: Runtime, def: PodDefinition): Promise<PodRec
         sandbox,
         containers: [],
         phase: 'Running',
+        ...(manifest ? { manifest } : {}),
       };
       rt.store.write(record);
       return record;

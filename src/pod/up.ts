@@ -9,7 +9,7 @@ import type { ContainerDefinition, PodRecord } from '../model.js';
 import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay } from '../plan/restart.js';
 import { resolveImage } from '../runtime/images.js';
-import { findContainer, reconcile, runContainer, startContainer, withPod } from './containers.js';
+import { findContainer, reconcile, runContainer, runContainers, startContainer, withPod } from './containers.js';
 import type { Runtime } from './runtime.js';
 import { createPod, removePod } from './sandbox.js';
 
@@ -80,14 +80,11 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
     outcome = 'replaced';
   }
   preflight(rt, mp);
-  await createPod(rt, mp.pod);
+  await createPod(rt, mp.pod, { hash, source: mp.source });
   try {
-    await withPod(rt, name, async (rec) => {
-      rec.manifest = { hash, source: mp.source };
-    });
     const inits = mp.containers.filter((c) => c.init);
     for (const c of inits) await runInit(rt, name, c, o);
-    for (const c of mp.containers.filter((x) => !x.init)) await runContainer(rt, name, c);
+    await runContainers(rt, name, mp.containers.filter((x) => !x.init));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
     await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
