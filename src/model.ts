@@ -99,6 +99,8 @@ export interface ContainerDefinition {
   stdin?: boolean;
   /** an init container (runs to completion before the app containers) */
   init?: boolean;
+  /** a native sidecar (an init container with restartPolicy Always): started in order before the app containers, keeps running, stopped after them */
+  sidecar?: boolean;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */

@@ -11,6 +11,7 @@ import { registerRun } from './commands/run.js';
 import { registerSpec } from './commands/spec.js';
 import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerGenerate } from './commands/generate.js';
 
 export const VERSION = '0.1.0';
 
@@ -47,6 +48,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerExec(program);
   registerSupervision(program);
   registerManifest(program);
+  registerGenerate(program);
   registerDoctor(program);
   return program;
 }

@@ -20,9 +20,9 @@ export function exportPod(rec: PodRecord): Obj {
   spec.restartPolicy = d.restartPolicy;
   spec.terminationGracePeriodSeconds = d.graceSeconds;
   if (d.limits.memoryBytes !== undefined || d.limits.cpuMillis !== undefined) spec.resources = { limits: limitsOf(d.limits) };
-  const inits = rec.containers.filter((c) => c.def.init).map((c) => container(c.def));
+  const inits = rec.containers.filter((c) => c.def.init || c.def.sidecar).map((c) => ({ ...container(c.def), ...(c.def.sidecar ? { restartPolicy: 'Always' } : {}) }));
   if (inits.length) spec.initContainers = inits;
-  spec.containers = rec.containers.filter((c) => !c.def.init).map((c) => container(c.def));
+  spec.containers = rec.containers.filter((c) => !c.def.init && !c.def.sidecar).map((c) => container(c.def));
   if (d.volumes?.length) {
     spec.volumes = d.volumes.map((v) => ({
       name: v.name,

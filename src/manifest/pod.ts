@@ -28,7 +28,7 @@ import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, 
 /** One pod from a manifest, ready for the lifecycle code. */
 export interface ManifestPod {
   pod: PodDefinition;
-  /** init containers first (in order, `init: true`), then the app containers */
+  /** init containers and native sidecars first, in their order (`init` / `sidecar`), then the app containers */
   containers: ContainerDefinition[];
   /** what the user wrote, for `up`'s change detection and `export` */
   source: Obj;
@@ -308,16 +308,14 @@ function parseContainer(
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
   oneOf(is, c.imagePullPolicy, `${path}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never']);
-  let restartPolicy: RestartPolicy | undefined;
+  let sidecar = false;
   if (c.restartPolicy !== undefined) {
     if (!init) is.error(`${path}.restartPolicy`, 'is only allowed on init containers (Always makes a native sidecar)');
-    else {
-      oneOf(is, c.restartPolicy, `${path}.restartPolicy`, ['Always']);
-      is.unsupported(`${path}.restartPolicy`, 'native sidecars (restartPolicy: Always on an init container) are not supported yet');
-    }
+    else sidecar = oneOf(is, c.restartPolicy, `${path}.restartPolicy`, ['Always']) === 'Always';
   }
+  const restartPolicy: RestartPolicy | undefined = sidecar ? 'Always' : undefined;
   const ports = parsePorts(is, c.ports, `${path}.ports`);
-  if (init && ports.length) is.error(`${path}.ports`, 'init containers may not declare ports');
+  if (init && !sidecar && ports.length) is.error(`${path}.ports`, 'init containers may not declare ports (a native sidecar, restartPolicy: Always, may)');
   const mounts = parseMounts(is, c.volumeMounts, `${path}.volumeMounts`, volumes);
   const limits = parseResources(is, c.resources, `${path}.resources`);
   const { security, user } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
@@ -340,7 +338,8 @@ function parseContainer(
     pidMode: 'pod',
     seccomp: security?.privileged ? 'unconfined' : 'default',
     ...(restartPolicy ? { restartPolicy } : {}),
-    ...(init ? { init: true } : {}),
+    ...(init && !sidecar ? { init: true } : {}),
+    ...(sidecar ? { sidecar: true } : {}),
     ...(mounts.length ? { mounts } : {}),
     ...(security ? { security } : {}),
     ...(ports.length ? { ports } : {}),

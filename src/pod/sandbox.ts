@@ -164,14 +164,14 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
     const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
     const pidShared = rec?.def.share.includes('pid') ?? false;
-    // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container.
-    await Promise.all(
-      members.map((c) =>
-        attempt(`stop ${c.id}`, () =>
-          terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
-        ),
-      ),
-    );
+    const stop = (c: ContainerRecord) =>
+      attempt(`stop ${c.id}`, () =>
+        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
+      );
+    // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
+    // native sidecars after them, last started first stopped
+    await Promise.all(members.filter((c) => !c.def.sidecar).map(stop));
+    for (const c of members.filter((x) => x.def.sidecar)) await stop(c);
     // Members the record does not know: left by a command killed between create and record.
     const prefix = `${name}.`;
     for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {

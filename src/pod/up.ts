@@ -82,9 +82,12 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   preflight(rt, mp);
   await createPod(rt, mp.pod, { hash, source: mp.source });
   try {
-    const inits = mp.containers.filter((c) => c.init);
-    for (const c of inits) await runInit(rt, name, c, o);
-    await runContainers(rt, name, mp.containers.filter((x) => !x.init));
+    // init containers to completion and native sidecars started, one by one in their order; then the app containers
+    for (const c of mp.containers.filter((x) => x.init || x.sidecar)) {
+      if (c.sidecar) await runContainer(rt, name, c);
+      else await runInit(rt, name, c, o);
+    }
+    await runContainers(rt, name, mp.containers.filter((x) => !x.init && !x.sidecar));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
     await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
@@ -147,7 +150,7 @@ async function waitExit(rt: Runtime, pod: string, name: string, deadline: number
 export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: string } {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
-  const notRunning = rec.containers.filter((c) => !c.def.init && c.state !== 'running');
+  const notRunning = rec.containers.filter((c) => !c.def.init && c.state !== 'running'); // native sidecars count, init containers do not
   if (notRunning.length) {
     return { ready: false, why: notRunning.map((c) => `${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`).join('; ') };
   }

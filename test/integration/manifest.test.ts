@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually, inspect, nsInode, pidOf, readInContainer, REPO, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { eventually, inspect, nsInode, pidOf, readInContainer, REPO, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** An example manifest with the pod renamed into this test's prefix. */
 function example(t: TestEnv, file: string, name: string): string {
@@ -221,5 +221,65 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(plan[0]!.members.map((m) => m.name)).toEqual(['_pause', 'seed', 'web', 'downloader', 'ambassador']);
     expect(plan[0]!.members[2]!.joins).toEqual(['/proc/<pause pid>/ns/net', '/proc/<pause pid>/ns/ipc', '/proc/<pause pid>/ns/uts']);
     expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
+  });
+
+  it('a native sidecar (init container, restartPolicy Always) runs before the app\'s first line, and stops after the app', async () => {
+    const pod = t.pod('natside');
+    const order = path.join(t.root, 'order');
+    fs.mkdirSync(order, { recursive: true });
+    const file = manifest(
+      t,
+      pod,
+      `  shareProcessNamespace: true
+  terminationGracePeriodSeconds: 10
+  volumes: [{name: log, hostPath: {path: ${order}, type: Directory}}]
+  initContainers:
+    - name: proxy
+      image: busybox
+      restartPolicy: Always
+      command: [sh, -c, "trap 'sleep 1; echo proxy >> /log/order; exit 0' TERM; while :; do sleep 0.2; done"]
+      volumeMounts: [{name: log, mountPath: /log}]
+  containers:
+    - name: app
+      image: busybox
+      command: [sh, -c, "ps -o comm,args | grep -q 'sleep 0.2' && echo proxy-was-running || echo proxy-missing; trap 'echo app >> /log/order; exit 0' TERM; while :; do sleep 0.2; done"]
+      volumeMounts: [{name: log, mountPath: /log}]
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    expect(await eventually(async () => (await t.ok(['logs', pod, 'app'])) || undefined)).toBe('proxy-was-running\n');
+    const exported = await t.ok(['export', pod]);
+    expect(exported).toMatch(/initContainers:\n\s+- name: proxy[\s\S]*restartPolicy: Always/);
+    await t.ok(['down', pod]);
+    // the app got its SIGTERM first; the sidecar only once the app was gone (its own trap sleeps first, so a parallel stop would show it anyway)
+    expect(fs.readFileSync(path.join(order, 'order'), 'utf8')).toBe('app\nproxy\n');
+  });
+
+  it('hostNetwork uses the host\'s network namespace', async () => {
+    const pod = t.pod('hostnet');
+    const file = manifest(t, pod, '  hostNetwork: true\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
+    await t.ok(['up', '-f', file]);
+    const app = await pidOf(t, pod, 'app');
+    expect(nsInode(app, 'net')).toBe(nsInode(process.pid, 'net'));
+    expect(nsInode(app, 'uts')).not.toBe(nsInode(process.pid, 'uts'));
+    await t.ok(['down', pod]);
+  });
+
+  it('generate systemd: a unit systemd-analyze accepts, running up on a stored copy of the manifest and down on stop', async () => {
+    const pod = t.pod('unit');
+    const file = manifest(t, pod, '  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
+    await t.ok(['up', '-f', file]);
+    const store = path.join(t.root, 'manifests');
+    const unit = await t.ok(['generate', 'systemd', pod, '--manifest-dir', store]);
+    expect(unit).toContain(`ExecStart=${path.join(REPO, 'bin', 'barepod')} --root ${t.root} up -f ${path.join(store, `${pod}.yaml`)} --wait --timeout 120s`);
+    expect(unit).toContain(`ExecStop=${path.join(REPO, 'bin', 'barepod')} --root ${t.root} down ${pod}`);
+    const unitFile = path.join(t.root, `barepod-${pod}.service`);
+    fs.writeFileSync(unitFile, unit);
+    const verify = await run('systemd-analyze', ['verify', unitFile]);
+    expect(verify.stderr).toBe('');
+    expect(verify.code).toBe(0);
+    // the stored copy is the pod's manifest: up from it is a no-op
+    expect(await t.ok(['up', '-f', path.join(store, `${pod}.yaml`)])).toBe(`pod/${pod} unchanged\n`);
+    await t.ok(['down', pod]);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifests, ManifestError } from '../../src/manifest/pod.js';
 import { exportPod } from '../../src/manifest/export.js';
+import { systemdUnit } from '../../src/manifest/systemd.js';
 import { manifestDiff, manifestHash } from '../../src/pod/up.js';
 import type { PodRecord } from '../../src/model.js';
 import { thrown } from '../helpers/thrown.js';
@@ -186,6 +187,7 @@ const INVALID: [string, string, string[]][] = [
   ['an unknown capability', base(ctr('      securityContext: {capabilities: {add: [FLY]}}\n')), ['spec.containers[0].securityContext.capabilities.add[0]: "FLY" is not a Linux capability']],
   ['runAsUser negative', base(ctr('      securityContext: {runAsUser: -1}\n')), ['spec.containers[0].securityContext.runAsUser: -1 is out of range (0–4294967294)']],
   ['privileged without escalation', base(ctr('      securityContext: {privileged: true, allowPrivilegeEscalation: false}\n')), ['spec.containers[0].securityContext.allowPrivilegeEscalation: cannot be false when privileged is true']],
+  ['an init container restartPolicy other than Always', base(ctr(''), '  initContainers: [{name: i, image: busybox, restartPolicy: OnFailure}]\n'), ['spec.initContainers[0].restartPolicy: "OnFailure" must be one of Always']],
   ['a probe (not supported yet)', base(ctr('      readinessProbe: {httpGet: {port: 80}}\n')), ['spec.containers[0].readinessProbe: is not supported by barepod']],
   ['ports on an init container', base(ctr(''), '  initContainers: [{name: i, image: busybox, ports: [{containerPort: 80}]}]\n'), ['spec.initContainers[0].ports: init containers may not declare ports']],
   ['a status block', `${base()}status: {phase: Running}\n`, ['status: is not supported by barepod']],
@@ -213,6 +215,28 @@ describe('manifest: invalid pods', () => {
       'pod.yaml: 2 problems:\n  spec.containers[0].workingDir: "x" must be an absolute path\n  spec.containers[0].resources.limits.memory: "12Qi" is not a Kubernetes quantity',
     );
     expect(e.hint).toMatch(/--lenient/);
+  });
+});
+
+describe('manifest: native sidecars', () => {
+  it('an init container with restartPolicy Always is a sidecar that keeps its place in the order', () => {
+    const { pods } = parseManifests(base(ctr(''), '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n'));
+    expect(pods[0]!.containers.map((c) => [c.name, c.init ?? false, c.sidecar ?? false, c.restartPolicy ?? null])).toEqual([
+      ['migrate', true, false, null],
+      ['proxy', false, true, 'Always'],
+      ['app', false, false, null],
+    ]);
+  });
+});
+
+describe('systemd unit', () => {
+  it('is a oneshot that runs up on the stored manifest and down on stop, quoting what needs it', () => {
+    const unit = systemdUnit({ pod: 'web', barepod: ['/opt/barepod/bin/barepod'], manifest: '/var/lib/barepod/manifests/web.yaml', root: '/srv/my state', graceSeconds: 30 });
+    expect(unit).toContain('Type=oneshot\nRemainAfterExit=yes');
+    expect(unit).toContain('ExecStart=/opt/barepod/bin/barepod --root "/srv/my state" up -f /var/lib/barepod/manifests/web.yaml --wait --timeout 120s');
+    expect(unit).toContain('ExecStop=/opt/barepod/bin/barepod --root "/srv/my state" down web');
+    expect(unit).toContain('TimeoutStopSec=90');
+    expect(unit).toContain('WantedBy=multi-user.target');
   });
 });
 
