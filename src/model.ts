@@ -47,6 +47,24 @@ export interface SecurityDefinition {
   noNewPrivileges: boolean;
 }
 
+/** A Kubernetes probe: one handler, and its timing. */
+export interface ProbeDefinition {
+  exec?: { command: string[] };
+  tcpSocket?: { port: number; host?: string };
+  httpGet?: { port: number; path: string; host?: string; headers?: Record<string, string> };
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+export interface ContainerProbes {
+  liveness?: ProbeDefinition;
+  readiness?: ProbeDefinition;
+  startup?: ProbeDefinition;
+}
+
 export interface ContainerPort {
   containerPort: number;
   protocol: 'TCP' | 'UDP';
@@ -101,6 +119,7 @@ export interface ContainerDefinition {
   init?: boolean;
   /** a native sidecar (an init container with restartPolicy Always): started in order before the app containers, keeps running, stopped after them */
   sidecar?: boolean;
+  probes?: ContainerProbes;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */
@@ -178,6 +197,8 @@ export interface PodRecord {
   sandboxRestarts?: number;
   /** why the pod is Failed */
   message?: string;
+  /** the pod's prober (only when a container has probes), running in the pod's network namespace */
+  prober?: ProcessIdentity;
   /** the manifest `up` made the pod from: its canonical text and what the user wrote */
   manifest?: { hash: string; source: unknown };
 }

@@ -11,6 +11,8 @@ import {
   POD_DEFAULTS,
   type ContainerDefinition,
   type ContainerPort,
+  type ContainerProbes,
+  type ProbeDefinition,
   type HostPathType,
   type Limits,
   type PodDefinition,
@@ -71,10 +73,10 @@ const UNSUPPORTED_POD_SPEC = [
 ];
 const SUPPORTED_CONTAINER = [
   'name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'tty',
-  'imagePullPolicy', 'restartPolicy',
+  'imagePullPolicy', 'restartPolicy', 'livenessProbe', 'readinessProbe', 'startupProbe',
 ];
 const UNSUPPORTED_CONTAINER = [
-  'livenessProbe', 'readinessProbe', 'startupProbe', 'envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy',
+  'envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy',
   'stdinOnce', 'volumeDevices', 'resizePolicy',
 ];
 
@@ -319,6 +321,16 @@ function parseContainer(
   const mounts = parseMounts(is, c.volumeMounts, `${path}.volumeMounts`, volumes);
   const limits = parseResources(is, c.resources, `${path}.resources`);
   const { security, user } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
+  const probes: ContainerProbes = {};
+  for (const [key, kind] of [['livenessProbe', 'liveness'], ['readinessProbe', 'readiness'], ['startupProbe', 'startup']] as const) {
+    if (c[key] === undefined) continue;
+    if (init && !sidecar) {
+      is.error(`${path}.${key}`, 'init containers may not have probes (a native sidecar may)');
+      continue;
+    }
+    const p = parseProbe(is, c[key], `${path}.${key}`, ports, kind);
+    if (p) probes[kind] = p;
+  }
   const tty = bool(is, c.tty, `${path}.tty`);
   const stdin = bool(is, c.stdin, `${path}.stdin`);
   if (name === undefined || image === undefined) return undefined;
@@ -345,7 +357,66 @@ function parseContainer(
     ...(ports.length ? { ports } : {}),
     ...(tty ? { tty } : {}),
     ...(stdin ? { stdin } : {}),
+    ...(Object.keys(probes).length ? { probes } : {}),
   };
+}
+
+/** A probe: exactly one of exec, tcpSocket, httpGet; a port by number or by the name of a container port. */
+function parseProbe(is: Issues, v: unknown, path: string, ports: ContainerPort[], kind: keyof ContainerProbes): ProbeDefinition | undefined {
+  const o = obj(is, v, path);
+  if (!o) return undefined;
+  checkKeys(is, o, path, ['exec', 'tcpSocket', 'httpGet', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'], ['grpc', 'terminationGracePeriodSeconds']);
+  const handlers = ['exec', 'tcpSocket', 'httpGet', 'grpc'].filter((k) => o[k] !== undefined);
+  if (handlers.length !== 1) is.error(path, handlers.length ? `must have exactly one handler, got ${handlers.join(' and ')}` : 'needs a handler: exec, tcpSocket or httpGet');
+  const port = (pv: unknown, at: string): number | undefined => {
+    if (typeof pv === 'string') {
+      const named = ports.find((p) => p.name === pv);
+      return named ? named.containerPort : is.error(at, `"${pv}" is not the name of a port of this container`);
+    }
+    return int(is, pv, at, 1, 65535, true);
+  };
+  const probe: ProbeDefinition = {
+    initialDelaySeconds: int(is, o.initialDelaySeconds, `${path}.initialDelaySeconds`, 0, 86_400) ?? 0,
+    periodSeconds: int(is, o.periodSeconds, `${path}.periodSeconds`, 1, 86_400) ?? 10,
+    timeoutSeconds: int(is, o.timeoutSeconds, `${path}.timeoutSeconds`, 1, 86_400) ?? 1,
+    successThreshold: int(is, o.successThreshold, `${path}.successThreshold`, 1, 1000) ?? 1,
+    failureThreshold: int(is, o.failureThreshold, `${path}.failureThreshold`, 1, 1000) ?? 3,
+  };
+  if (kind !== 'readiness' && probe.successThreshold !== 1) is.error(`${path}.successThreshold`, `must be 1 for a ${kind} probe`);
+  const e = obj(is, o.exec, `${path}.exec`);
+  if (e) {
+    checkKeys(is, e, `${path}.exec`, ['command']);
+    const command = strings(is, e.command, `${path}.exec.command`);
+    if (!command?.length) is.error(`${path}.exec.command`, 'must list the command to run');
+    else probe.exec = { command };
+  }
+  const t = obj(is, o.tcpSocket, `${path}.tcpSocket`);
+  if (t) {
+    checkKeys(is, t, `${path}.tcpSocket`, ['port', 'host']);
+    const p = port(t.port, `${path}.tcpSocket.port`);
+    const host = str(is, t.host, `${path}.tcpSocket.host`);
+    if (p !== undefined) probe.tcpSocket = { port: p, ...(host ? { host } : {}) };
+  }
+  const h = obj(is, o.httpGet, `${path}.httpGet`);
+  if (h) {
+    checkKeys(is, h, `${path}.httpGet`, ['port', 'path', 'host', 'httpHeaders', 'scheme']);
+    const p = port(h.port, `${path}.httpGet.port`);
+    const reqPath = str(is, h.path, `${path}.httpGet.path`) ?? '/';
+    if (!reqPath.startsWith('/')) is.error(`${path}.httpGet.path`, `"${reqPath}" must start with /`);
+    if (h.scheme !== undefined && h.scheme !== 'HTTP') is.unsupported(`${path}.httpGet.scheme`, 'only HTTP is supported');
+    const host = str(is, h.host, `${path}.httpGet.host`);
+    const headers: Record<string, string> = {};
+    (list(is, h.httpHeaders, `${path}.httpGet.httpHeaders`) ?? []).forEach((hv, i) => {
+      const ho = obj(is, hv, `${path}.httpGet.httpHeaders[${i}]`);
+      if (!ho) return;
+      checkKeys(is, ho, `${path}.httpGet.httpHeaders[${i}]`, ['name', 'value']);
+      const n = str(is, ho.name, `${path}.httpGet.httpHeaders[${i}].name`, true);
+      const val = str(is, ho.value, `${path}.httpGet.httpHeaders[${i}].value`) ?? '';
+      if (n) headers[n] = val;
+    });
+    if (p !== undefined) probe.httpGet = { port: p, path: reqPath, ...(host ? { host } : {}), ...(Object.keys(headers).length ? { headers } : {}) };
+  }
+  return probe;
 }
 
 function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {

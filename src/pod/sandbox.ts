@@ -13,6 +13,7 @@ import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
 import { cancelRestart } from './backoff.js';
 import { prepareVolumes } from './volumes.js';
+import { stopProber } from './prober.js';
 import type { Runtime } from './runtime.js';
 
 /** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
@@ -150,6 +151,7 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     if (rec) {
       // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
       rec.phase = 'Removing';
+      stopProber(rec);
       rt.store.write(rec);
       for (const c of rec.containers) cancelRestart(c);
     }

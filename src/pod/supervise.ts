@@ -16,6 +16,7 @@ import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { launchInto, stopLocked, withPod } from './containers.js';
+import { hasProbes, startProber, stopProber } from './prober.js';
 import { terminateMember } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -104,6 +105,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     }),
   );
   await terminateMember(rt, pod, SANDBOX_NAME, { process: rec.sandbox, conmon: rec.sandbox.conmon, graceSeconds: 0 });
+  stopProber(rec);
   if (rec.def.restartPolicy === 'Never') {
     rec.phase = 'Failed';
     rec.message = `its sandbox (pause pid ${rec.sandbox.pid}) died and the pod's restart policy is Never`;
@@ -117,6 +119,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     if (c.def.init || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
     await restartNow(rt, rec, c, 0);
   }
+  startProber(rt, rec); // the old one probed the old network namespace
 }
 
 export interface GcAction {
@@ -152,6 +155,10 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
         return;
       }
       if (r.phase !== 'Running') return;
+      if (hasProbes(r) && !isAlive(r.prober)) {
+        startProber(rt, r);
+        actions.push({ pod, action: 'started the prober again' });
+      }
       for (const c of r.containers) {
         if (c.backoff) {
           if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;

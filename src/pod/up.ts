@@ -11,6 +11,7 @@ import { backoffDelay } from '../plan/restart.js';
 import { resolveImage } from '../runtime/images.js';
 import { findContainer, reconcile, runContainer, runContainers, startContainer, withPod } from './containers.js';
 import type { Runtime } from './runtime.js';
+import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod } from './sandbox.js';
 
 export type UpOutcome = 'created' | 'unchanged' | 'replaced';
@@ -88,6 +89,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       else await runInit(rt, name, c, o);
     }
     await runContainers(rt, name, mp.containers.filter((x) => !x.init && !x.sidecar));
+    await withPod(rt, name, async (rec) => startProber(rt, rec));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
     await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
@@ -150,9 +152,14 @@ async function waitExit(rt: Runtime, pod: string, name: string, deadline: number
 export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: string } {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
-  const notRunning = rec.containers.filter((c) => !c.def.init && c.state !== 'running'); // native sidecars count, init containers do not
-  if (notRunning.length) {
-    return { ready: false, why: notRunning.map((c) => `${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`).join('; ') };
+  const status = readProbeStatus(rt.settings.stateRoot, rec.def.name);
+  const why: string[] = [];
+  for (const c of rec.containers.filter((x) => !x.def.init)) { // native sidecars count, init containers do not
+    if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
+    else {
+      const r = containerReady(c, status);
+      if (!r.ready) why.push(`${c.def.name} is not ready (${r.why})`);
+    }
   }
-  return { ready: true, why: '' };
+  return why.length ? { ready: false, why: why.join('; ') } : { ready: true, why: '' };
 }

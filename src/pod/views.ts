@@ -5,6 +5,7 @@ import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
 import { isAlive, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
 import { findContainer, reconcile } from './containers.js';
+import { containerReady, readProbeStatus } from './prober.js';
 import type { Runtime } from './runtime.js';
 
 /** One row of `barepod ps`: a pod member with its live state. */
@@ -20,6 +21,8 @@ export interface MemberStatus {
   restarts: number;
   exitCode: number | null;
   restartPolicy: string;
+  /** running and, with a readiness (or startup) probe, passing it */
+  ready: boolean;
   /** a pending restart: when it fires */
   backoff: { until: string; delayMs: number } | null;
   lastTermination: ContainerRecord['lastTermination'] | null;
@@ -57,6 +60,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       restarts: rec.sandboxRestarts ?? 0,
       exitCode: null,
       restartPolicy: rec.def.restartPolicy,
+      ready: alive,
       backoff: null,
       lastTermination: null,
       startedAt: rec.sandbox.startedAt,
@@ -64,7 +68,8 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       image: 'pause',
       command: ['/pause'],
     };
-    const containers = rec.containers.map((c) => memberStatus(rec, c));
+    const probes = readProbeStatus(rt.settings.stateRoot, name);
+    const containers = rec.containers.map((c) => memberStatus(rec, c, containerReady(c, probes).ready));
     pods.push({ name, state: podState(rec, alive), createdAt: rec.createdAt, containers: [sandbox, ...containers] });
   }
   return { pods };
@@ -85,7 +90,7 @@ export function containerStatus(c: ContainerRecord): string {
   return c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error');
 }
 
-function memberStatus(rec: PodRecord, c: ContainerRecord): MemberStatus {
+function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): MemberStatus {
   const running = c.state === 'running' || c.state === 'created';
   return {
     pod: rec.def.name,
@@ -98,6 +103,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord): MemberStatus {
     restarts: c.restarts,
     exitCode: c.exitCode ?? null,
     restartPolicy: restartPolicyOf(rec.def, c.def),
+    ready,
     backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
     lastTermination: c.lastTermination ?? null,
     startedAt: c.startedAt ?? null,

@@ -10,6 +10,7 @@ export type EventType =
   | 'restarted'
   | 'restart-failed'
   | 'stopped'
+  | 'unhealthy'
   | 'sandbox-died'
   | 'sandbox-recreated'
   | 'pod-failed';

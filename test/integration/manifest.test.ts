@@ -282,4 +282,66 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(await t.ok(['up', '-f', path.join(store, `${pod}.yaml`)])).toBe(`pod/${pod} unchanged\n`);
     await t.ok(['down', pod]);
   });
+
+  it('readiness (httpGet): wait --for ready returns once the probe succeeds; a probe that never succeeds fails wait at its timeout, saying why', async () => {
+    const pod = t.pod('ready');
+    const file = manifest(
+      t,
+      pod,
+      `  containers:
+    - name: web
+      image: busybox
+      command: [sh, -c, "mkdir -p /www && sleep 2 && echo ok > /www/healthz && exec httpd -f -p 127.0.0.1:8080 -h /www"]
+      readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
+    - name: broken
+      image: busybox
+      command: [sh, -c, "mkdir -p /www && exec httpd -f -p 127.0.0.1:9090 -h /www"]
+      readinessProbe: {httpGet: {path: /missing, port: 9090}, periodSeconds: 1, failureThreshold: 1}
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    const notYet = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; ready: boolean }[] }[] };
+    expect(notYet.pods[0]!.containers.find((c) => c.container === 'web')!.ready).toBe(false); // httpd is not up for 2 s
+    const w = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '8s']);
+    expect(w.code).toBe(1);
+    expect(w.stderr).toMatch(/not ready after 8s: broken is not ready \(readiness probe: HTTP 404 from \/missing\)/);
+    const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; ready: boolean }[] }[] };
+    expect(ps.pods[0]!.containers.map((c) => [c.container, c.ready])).toEqual([['_pause', true], ['web', true], ['broken', false]]);
+    expect(await t.ok(['ps', pod])).toMatch(/broken\s+Running \(not ready\)/);
+    await t.ok(['rm', '-f', pod, 'broken']);
+    expect(await t.ok(['wait', pod, '--for', 'ready', '--timeout', '10s'])).toBe(`pod/${pod} ready\n`);
+    await t.ok(['down', pod]);
+  });
+
+  it('liveness (exec): a failing probe kills the container and its policy restarts it; a pod without probes has no prober', async () => {
+    const pod = t.pod('live');
+    const file = manifest(
+      t,
+      pod,
+      `  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: busybox
+      command: [sh, -c, "touch /tmp/healthy; sleep 1; rm /tmp/healthy; exec sleep 3600"]
+      livenessProbe: {exec: {command: [test, -e, /tmp/healthy]}, periodSeconds: 1, failureThreshold: 2}
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { prober?: { pid: number } };
+    expect(rec.prober?.pid).toBeGreaterThan(0);
+    // the prober lives in the pod's network namespace
+    expect(nsInode(rec.prober!.pid, 'net')).toBe(nsInode((await inspect(t, pod)).sandbox.pid, 'net'));
+    await eventually(async () => {
+      const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; restarts: number }[] }[] };
+      return ps.pods[0]!.containers[1]!.restarts >= 1;
+    }, 30_000, 'a restart after the liveness probe failed');
+    const evs = (await t.ok(['events', pod, '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; message?: string });
+    expect(evs.find((e) => e.type === 'unhealthy')?.message).toMatch(/liveness probe failed 2 times: test -e \/tmp\/healthy exited with 1/);
+    await t.ok(['down', pod]);
+    const plain = t.pod('noprobe');
+    await t.ok(['up', '-f', manifest(t, plain, '  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n')]);
+    const rec2 = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', plain, 'pod.json'), 'utf8')) as { prober?: unknown };
+    expect(rec2.prober).toBeUndefined();
+    await t.ok(['down', plain]);
+  });
 });

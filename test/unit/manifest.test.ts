@@ -115,9 +115,9 @@ spec:
   });
 
   it('lenient turns unsupported fields into warnings', () => {
-    const r = parseManifests(base(ctr('      livenessProbe: {exec: {command: ["true"]}}\n'), '  nodeName: n1\n'), { lenient: true });
+    const r = parseManifests(base(ctr('      envFrom: [{configMapRef: {name: x}}]\n'), '  nodeName: n1\n'), { lenient: true });
     expect(r.pods).toHaveLength(1);
-    expect(r.warnings.map((w) => w.path)).toEqual(['spec.nodeName', 'spec.containers[0].livenessProbe']);
+    expect(r.warnings.map((w) => w.path)).toEqual(['spec.nodeName', 'spec.containers[0].envFrom']);
   });
 });
 
@@ -188,7 +188,13 @@ const INVALID: [string, string, string[]][] = [
   ['runAsUser negative', base(ctr('      securityContext: {runAsUser: -1}\n')), ['spec.containers[0].securityContext.runAsUser: -1 is out of range (0–4294967294)']],
   ['privileged without escalation', base(ctr('      securityContext: {privileged: true, allowPrivilegeEscalation: false}\n')), ['spec.containers[0].securityContext.allowPrivilegeEscalation: cannot be false when privileged is true']],
   ['an init container restartPolicy other than Always', base(ctr(''), '  initContainers: [{name: i, image: busybox, restartPolicy: OnFailure}]\n'), ['spec.initContainers[0].restartPolicy: "OnFailure" must be one of Always']],
-  ['a probe (not supported yet)', base(ctr('      readinessProbe: {httpGet: {port: 80}}\n')), ['spec.containers[0].readinessProbe: is not supported by barepod']],
+  ['a probe with two handlers', base(ctr('      readinessProbe: {httpGet: {port: 80}, tcpSocket: {port: 80}}\n')), ['spec.containers[0].readinessProbe: must have exactly one handler, got tcpSocket and httpGet']],
+  ['a probe without a handler', base(ctr('      livenessProbe: {periodSeconds: 5}\n')), ['spec.containers[0].livenessProbe: needs a handler: exec, tcpSocket or httpGet']],
+  ['a probe on an unknown named port', base(ctr('      readinessProbe: {httpGet: {port: web}}\n')), ['spec.containers[0].readinessProbe.httpGet.port: "web" is not the name of a port of this container']],
+  ['a liveness successThreshold above 1', base(ctr('      livenessProbe: {exec: {command: ["true"]}, successThreshold: 2}\n')), ['spec.containers[0].livenessProbe.successThreshold: must be 1 for a liveness probe']],
+  ['a zero probe period', base(ctr('      readinessProbe: {tcpSocket: {port: 80}, periodSeconds: 0}\n')), ['spec.containers[0].readinessProbe.periodSeconds: 0 is out of range (1–86400)']],
+  ['a grpc probe', base(ctr('      livenessProbe: {grpc: {port: 80}}\n')), ['spec.containers[0].livenessProbe.grpc: is not supported by barepod']],
+  ['a probe on an init container', base(ctr(''), '  initContainers: [{name: i, image: busybox, readinessProbe: {exec: {command: ["true"]}}}]\n'), ['spec.initContainers[0].readinessProbe: init containers may not have probes (a native sidecar may)']],
   ['ports on an init container', base(ctr(''), '  initContainers: [{name: i, image: busybox, ports: [{containerPort: 80}]}]\n'), ['spec.initContainers[0].ports: init containers may not declare ports']],
   ['a status block', `${base()}status: {phase: Running}\n`, ['status: is not supported by barepod']],
   ['the same pod twice in one file', `${base()}---\n${base()}`, ['document 2: metadata.name: "web" is defined twice in this file']],
@@ -215,6 +221,23 @@ describe('manifest: invalid pods', () => {
       'pod.yaml: 2 problems:\n  spec.containers[0].workingDir: "x" must be an absolute path\n  spec.containers[0].resources.limits.memory: "12Qi" is not a Kubernetes quantity',
     );
     expect(e.hint).toMatch(/--lenient/);
+  });
+});
+
+describe('manifest: probes', () => {
+  it('reads the three kinds with Kubernetes\' defaults and named ports', () => {
+    const { pods } = parseManifests(
+      base(ctr(`      ports: [{name: web, containerPort: 8080}]
+      startupProbe: {tcpSocket: {port: web}, failureThreshold: 30, periodSeconds: 1}
+      readinessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-Probe, value: "1"}]}, successThreshold: 2}
+      livenessProbe: {exec: {command: [cat, /tmp/healthy]}, initialDelaySeconds: 5}
+`)),
+    );
+    expect(pods[0]!.containers[0]!.probes).toEqual({
+      startup: { tcpSocket: { port: 8080 }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 30 },
+      readiness: { httpGet: { port: 8080, path: '/healthz', headers: { 'X-Probe': '1' } }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 2, failureThreshold: 3 },
+      liveness: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+    });
   });
 });
 

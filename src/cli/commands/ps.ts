@@ -9,6 +9,7 @@ import { age, printJson, printTable } from '../output.js';
 function statusText(c: MemberStatus, now: number): string {
   if (c.backoff) return `CrashLoopBackOff (restart in ${formatDuration(Math.max(0, Date.parse(c.backoff.until) - now))})`;
   if (c.state === 'exited' && c.exitCode !== null) return `${c.status} (${c.exitCode})`;
+  if (c.state === 'running' && !c.ready) return `${c.status} (not ready)`;
   return c.status;
 }
 

@@ -5,6 +5,7 @@ import { formatDuration } from '../../duration.js';
 import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
 import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
+import { runProber } from '../../pod/prober.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
 import { appendEvent } from '../../runtime/events.js';
 import { runtimeFor } from '../common.js';
@@ -72,6 +73,10 @@ export function registerSupervision(program: Command): void {
     .action((pod: string, member: string, launch: string, _o: unknown, cmd: Command) =>
       quietHandler(cmd, pod, member, () => handleExit(runtimeFor(cmd), pod, member, launch)),
     );
+  program
+    .command('_prober', { hidden: true })
+    .argument('<pod>')
+    .action((pod: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => runProber(runtimeFor(cmd), pod)));
   program
     .command('_restart', { hidden: true })
     .argument('<pod>')
