@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { INVALID } from '../fixtures/manifests.js';
 import { eventually, inspect, nsInode, pidOf, readInContainer, REPO, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** An example manifest with the pod renamed into this test's prefix. */
@@ -344,4 +345,18 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(rec2.prober).toBeUndefined();
     await t.ok(['down', plain]);
   });
+
+  it(`every invalid manifest of the table (${INVALID.length}) through the CLI: exit 2, its problems with their field paths, no stack trace, nothing created`, async () => {
+    fs.mkdirSync(t.root, { recursive: true });
+    for (const [what, text, expected] of INVALID) {
+      const file = path.join(t.root, 'invalid.yaml');
+      // the pod names become this test's, so a wrongly accepted manifest would be caught by the leak check too
+      fs.writeFileSync(file, text.replace(/name: web\b/g, `name: ${t.pod('web')}`).replace(/name: db\b/g, `name: ${t.pod('db')}`));
+      const r = await t.bp(['up', '-f', file]);
+      expect(r.code, what).toBe(2);
+      expect(r.stderr, what).not.toMatch(/\n\s+at /);
+      for (const want of expected) expect(r.stderr, what).toContain(want.replace(/"web"/g, `"${t.pod('web')}"`).split(': ')[0]!);
+      expect(fs.existsSync(path.join(t.root, 'pods')), what).toBe(false);
+    }
+  }, 120_000);
 });
