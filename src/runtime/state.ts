@@ -34,6 +34,7 @@ export class StateStore {
     try {
       const rec = JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
       rec.def = { ...POD_DEFAULTS, ...rec.def };
+      rec.phase ??= 'Running'; // a record of an older barepod
       return rec;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
