@@ -38,6 +38,7 @@ import {
   unpinNetns,
   type NetworkConfig,
 } from '../runtime/cni.js';
+import { isMounted } from '../runtime/mounts.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -127,7 +128,8 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
   const stored = readStored(paths.network);
   if (stored) {
     const a = stored.attachment;
-    const netns = fs.existsSync(a.netns) ? a.netns : '';
+    // a pin that never got mounted (a crash right before) is no netns: DEL without one
+    const netns = isMounted(a.netns) ? a.netns : '';
     const cfg: NetworkConfig = { file: stored.file, list: stored.config };
     await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, { portMappings: portMappingsOf(a.ports) }, stored.result);
     if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), a.ip);
@@ -169,7 +171,7 @@ export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | unde
  * rules); the masquerade chain bridge then leaves is removed by name.
  * Other roots' and other tools' entries are never touched.
  */
-export async function sweepNetworks(rt: Runtime, livePods: Set<string>): Promise<string[]> {
+export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Promise<string[]> {
   const done: string[] = [];
   const prefix = cniIdPrefix(rt.settings.stateRoot);
   const podOf = (cid: string) => (cid.startsWith(prefix) ? cid.slice(prefix.length) : undefined);
@@ -179,9 +181,13 @@ export async function sweepNetworks(rt: Runtime, livePods: Set<string>): Promise
   } catch {
     networks = []; // an unreadable conflist: nothing to release through it
   }
-  for (const cfg of networks) {
+  // reservations are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
+  const found = networks.map((cfg) => ({ cfg, reserved: reservations(cfg.list.name) }));
+  const links = labelledLinks();
+  const livePods = new Set(listPods());
+  for (const { cfg, reserved } of found) {
     const name = cfg.list.name;
-    for (const [ip, cid] of reservations(name)) {
+    for (const [ip, cid] of reserved) {
       const pod = podOf(cid);
       if (!pod || livePods.has(pod)) continue;
       const ipam = cfg.list.plugins.find((p) => p.ipam)?.ipam as { ranges?: { subnet: string }[][] } | undefined;
@@ -196,7 +202,7 @@ export async function sweepNetworks(rt: Runtime, livePods: Set<string>): Promise
       done.push(`released ${ip} of ${cid} on network ${name}`);
     }
   }
-  for (const [dev, cid] of labelledLinks()) {
+  for (const [dev, cid] of links) {
     const pod = podOf(cid);
     if (!pod || livePods.has(pod)) continue;
     await deleteLink(dev).catch(() => undefined);

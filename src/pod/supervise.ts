@@ -200,7 +200,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     actions.push({ pod, action: `removed runc container ${id}` });
   }
   // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
-  for (const what of await sweepNetworks(rt, new Set(rt.store.list()))) {
+  for (const what of await sweepNetworks(rt, () => rt.store.list())) {
     const pod = /barepod-[0-9a-f]{8}-([a-z0-9-]+)/.exec(what)?.[1] ?? '-';
     actions.push({ pod, action: what });
   }

@@ -279,8 +279,12 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     const lost = t.pod('lost');
     await t.ok(['pod', 'create', lost, '-p', `${freePort()}:80`]);
     const v = await view(t, lost);
+    // the monitor first, so no exit handler runs: a reboot runs none either
+    const conmon = (JSON.parse(fs.readFileSync(path.join(t.root, 'pods', lost, 'pod.json'), 'utf8')) as { sandbox: { conmon: { pid: number } } }).sandbox.conmon.pid;
+    const gone = (pid: number) => !fs.existsSync(`/proc/${pid}/stat`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+    process.kill(conmon, 'SIGKILL');
     process.kill(v.sandbox.pid, 'SIGKILL');
-    await eventually(() => !fs.existsSync(`/proc/${v.sandbox.pid}/stat`) || fs.readFileSync(`/proc/${v.sandbox.pid}/stat`, 'utf8').includes(') Z'));
+    await eventually(() => gone(conmon) && gone(v.sandbox.pid));
     await eventually(() => spawnSync('runc', ['--root', path.join(t.root, 'runc'), 'delete', '-f', `${lost}._pause`]).status === 0 || true);
     for (const m of mountsUnder(t.root)) spawnSync('umount', ['-l', m]);
     for (const d of cgroupDirs(t.prefix)) removeCgroupTree(d);
