@@ -39,6 +39,7 @@ export interface RuntimeConfig {
 
 /** Names that are not CNI networks. */
 export const SPECIAL_NETWORKS = ['none', 'host'] as const;
+/** Whether a --network value names a CNI conflist (not none or host). */
 export const isCniNetwork = (name: string): boolean => !(SPECIAL_NETWORKS as readonly string[]).includes(name);
 
 /** The interface name inside the pod, as Kubernetes uses. */
@@ -123,6 +124,7 @@ export const portMappingsOf = (ports: PortMapping[]): NonNullable<RuntimeConfig[
 export function cniContainerId(stateRoot: string, pod: string): string {
   return `${cniIdPrefix(stateRoot)}${pod}`;
 }
+/** The part of every container id that names the state root: gc's test of "mine". */
 export const cniIdPrefix = (stateRoot: string): string => `barepod-${createHash('sha256').update(stateRoot).digest('hex').slice(0, 8)}-`;
 
 /**
@@ -159,6 +161,7 @@ export function resultForAddress(ifname: string, cidr: string): CniResult {
 
 // --- IPv4 subnets -----------------------------------------------------------
 
+/** An IPv4 subnet: its base address as an unsigned 32-bit number and its prefix length. */
 export interface Cidr4 {
   base: number;
   bits: number;
@@ -183,6 +186,7 @@ export function overlaps(a: Cidr4, b: Cidr4): boolean {
   return ((a.base & maskOf(bits)) >>> 0) === ((b.base & maskOf(bits)) >>> 0);
 }
 
+/** "a.b.c.d/n" of a subnet. */
 export const formatCidr4 = (c: Cidr4): string => `${[24, 16, 8, 0].map((s) => (c.base >>> s) & 255).join('.')}/${c.bits}`;
 
 /** The IPv4 subnets a conflist's IPAM hands out (host-local `ranges` or `subnet`). */

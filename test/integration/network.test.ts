@@ -99,6 +99,12 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     expect(await t.ok(['exec', pod, 'app', '--', 'cat', '/etc/hostname'])).toBe(`${pod}\n`);
     const resolv = await t.ok(['exec', pod, 'app', '--', 'cat', '/etc/resolv.conf']);
     expect(resolv).not.toMatch(/nameserver 127\./);
+    // the network command shows the conflist in use and this pod's reservation
+    const nets = JSON.parse(await t.ok(['network', 'ls', '--json'])) as { name: string; plugins: string[]; subnets: string[] }[];
+    expect(nets.find((x) => x.name === 'barepod')).toMatchObject({ plugins: ['bridge', 'portmap', 'firewall'] });
+    const inspected = JSON.parse(await t.ok(['network', 'inspect', 'barepod'])) as { reservations: { ip: string; containerId: string }[] };
+    expect(inspected.reservations).toContainEqual({ ip: n.ip, containerId: expect.stringMatching(new RegExp(`-${pod}$`)) });
+    expect(await t.ok(['inspect', pod])).toMatch(new RegExp(`IP: +${n.cidr!.replace(/\./g, '\\.')} gateway ${n.gateway!.replace(/\./g, '\\.')}`));
     // a second pod cannot take the same host port: refused before anything is made
     const other = t.pod('web2');
     const r = await t.bp(['pod', 'create', other, '-p', `${port}:80`]);
