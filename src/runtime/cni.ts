@@ -350,8 +350,12 @@ async function forwardedPorts(): Promise<Set<string>> {
  */
 export async function removeRulesOf(network: string, containerId: string, chains: string[], ip?: string): Promise<string[]> {
   const save = findBinary('iptables-save');
+  const restore = findBinary('iptables-restore');
   const ipt = findBinary('iptables');
-  if (!save || !ipt) return [];
+  if (!save || !restore || !ipt) return [];
+  // a saved rule goes back through iptables-restore as a -D line: its quoting is iptables-save's own, no shell in between
+  const del = (table: string, rule: string) =>
+    runTool([restore, '-w', '--noflush'], { input: `*${table}\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` }).catch(() => undefined);
   const removed: string[] = [];
   const comment = ruleComment(network, containerId).replace(/"/g, '\\"');
   for (const table of ['nat', 'filter']) {
@@ -366,13 +370,13 @@ export async function removeRulesOf(network: string, containerId: string, chains
       (l) => l.startsWith('-A ') && (l.includes(comment) || (table === 'filter' && ip && l.startsWith('-A CNI-FORWARD ') && (l.includes(` -d ${ip}/32 `) || l.includes(` -s ${ip}/32 `)))),
     );
     for (const rule of rules) {
-      await runTool(['sh', '-c', `${ipt} -w -t ${table} ${rule.replace(/^-A /, '-D ')}`]).catch(() => undefined);
+      await del(table, rule);
       removed.push(`${table}: ${rule}`);
     }
     for (const chain of chains) {
       if (!lines.includes(`:${chain} - [0:0]`) && !lines.some((l) => l.startsWith(`:${chain} `))) continue;
       for (const l of lines.filter((x) => x.startsWith('-A ') && x.includes(`-j ${chain}`))) {
-        await runTool(['sh', '-c', `${ipt} -w -t ${table} ${l.replace(/^-A /, '-D ')}`]).catch(() => undefined);
+        await del(table, l);
       }
       await runTool([ipt, '-w', '-t', table, '-F', chain]).catch(() => undefined);
       await runTool([ipt, '-w', '-t', table, '-X', chain]).catch(() => undefined);
