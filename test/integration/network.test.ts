@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { cgroupDirs, eventually, ipamReservations, mountsUnder, nsInode, pidOf, removeCgroupTree, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 interface NetView {
@@ -83,16 +83,17 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
   it('httpd in a bridged pod answers on the pod IP and on 127.0.0.1:hostPort; inspect, ip addr and /etc/hosts agree on the IP', async () => {
     const pod = t.pod('web');
     const port = freePort();
-    await t.ok(['pod', 'create', pod, '-p', `${port}:80`, '--add-host', 'db.local:10.89.254.7']);
+    await t.ok(['pod', 'create', pod, '-p', `${port}:80`, '-p', `127.0.0.1:${port + 1}:80`, '--add-host', 'db.local:10.89.254.7']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', ...SERVE(80, 'hello-from-pod')]);
     const n = (await view(t, pod)).network;
-    expect(n).toMatchObject({ name: 'barepod', mode: 'cni', ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+    expect(n).toMatchObject({ name: 'barepod', mode: 'cni', ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }, { hostIP: '127.0.0.1', hostPort: port + 1 }] });
     expect(n.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(n.gateway).toMatch(/^\d+\.\d+\.\d+\.1$/);
     expect(n.interfaces.map((i) => i.where)).toEqual(['host (bridge)', 'host (veth)', 'pod']);
     expect(await ipInside(t, pod, 'app')).toBe(n.ip);
     expect(await eventually(() => httpGet(`http://${n.ip}/index.html`).catch(() => undefined), 15_000, 'the pod IP to answer')).toBe('hello-from-pod\n');
     expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the host port to answer')).toBe('hello-from-pod\n');
+    expect(await httpGet(`http://127.0.0.1:${port + 1}/index.html`)).toBe('hello-from-pod\n');
     const hosts = await t.ok(['exec', pod, 'app', '--', 'cat', '/etc/hosts']);
     expect(hosts).toContain(`${n.ip}\t${pod}\n`);
     expect(hosts).toContain('10.89.254.7\tdb.local\n');
@@ -298,9 +299,14 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     fs.rmSync(path.join(t.root, 'runc'), { recursive: true, force: true });
     fs.rmSync(path.join(t.root, 'locks'), { recursive: true, force: true });
     expect(ipamReservations().filter(([, , cid]) => cid.endsWith(`-${lost}`)).length).toBe(1);
+    // reservations that are not this root's (another root's, another tool's) must survive the sweep
+    const foreign = ['barepod-00000000-other', 'not-barepod'].map((id, i) => [path.join('/var/lib/cni/networks/barepod', `10.88.255.${250 + i}`), id] as const);
+    for (const [file, id] of foreign) fs.writeFileSync(file, `${id}\r\neth0`);
+    onTestFinished(() => foreign.forEach(([file]) => fs.rmSync(file, { force: true })));
     const swept = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];
     expect(swept).toContainEqual({ pod: lost, action: expect.stringMatching(new RegExp(`^released ${v.network.ip!.replace(/\./g, '\\.')} of barepod-[0-9a-f]{8}-${lost} on network barepod$`)) });
     expect(JSON.parse(await t.ok(['gc', '--json']))).toEqual([]);
+    for (const [file, id] of foreign) expect(fs.readFileSync(file, 'utf8')).toBe(`${id}\r\neth0`);
   });
 });
 
