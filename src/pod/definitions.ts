@@ -71,10 +71,14 @@ export function podDefinition(input: PodInput): PodDefinition {
   const hostAliases = (input.addHost ?? []).map(parseAddHost);
   // --network host is hostNetwork: neither the pause nor a container gets a network namespace of its own
   const hostNet = network.name === 'host';
+  const share = parseShare(input.share).filter((ns) => !hostNet || ns !== 'net');
+  if (network.ports.length && !share.includes('net')) {
+    throw new BarepodError('invalid-value', '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP');
+  }
   return {
     name,
     hostname,
-    share: parseShare(input.share).filter((ns) => !hostNet || ns !== 'net'),
+    share,
     limits: parseLimits(input),
     restartPolicy: input.restart === undefined ? d.restartPolicy : parseRestartPolicy(input.restart, '--restart'),
     backoff,

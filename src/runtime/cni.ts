@@ -141,9 +141,9 @@ export function checkPrerequisites(cfg: NetworkConfig): void {
     }
   }
   const needsIptables = cfg.list.plugins.some((p) => p.type === 'portmap' || p.type === 'firewall' || (p.type === 'bridge' && p.ipMasq));
-  if (needsIptables && !findBinary('iptables')) {
+  if (needsIptables && !findBinary('iptables', 'BAREPOD_IPTABLES')) {
     throw new BarepodError('missing-tool', `network "${cfg.list.name}": iptables not found (the bridge masquerade, portmap and firewall plugins need it)`, {
-      hint: 'apt-get install iptables',
+      hint: 'apt-get install iptables (or use --network none or host)',
     });
   }
 }
@@ -351,7 +351,7 @@ async function forwardedPorts(): Promise<Set<string>> {
 export async function removeRulesOf(network: string, containerId: string, chains: string[], ip?: string): Promise<string[]> {
   const save = findBinary('iptables-save');
   const restore = findBinary('iptables-restore');
-  const ipt = findBinary('iptables');
+  const ipt = findBinary('iptables', 'BAREPOD_IPTABLES');
   if (!save || !restore || !ipt) return [];
   // a saved rule goes back through iptables-restore as a -D line: its quoting is iptables-save's own, no shell in between
   const del = (table: string, rule: string) =>

@@ -245,13 +245,16 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
       };
       await bad(['pod', 'create', t.pod('p1'), '--network', noplugin!], 5, 'CNI plugin "no-such-plugin" not found', 'apt-get install containernetworking-plugins');
       await bad(['pod', 'create', t.pod('p2'), '--network', 'broken'], 2, 'broken.conflist: not valid JSON', 'fix or remove');
+      const r = await t.bp(['pod', 'create', t.pod('p6'), '--network', small!], { BAREPOD_IPTABLES: '/nonexistent/iptables' });
+      expect([r.code, r.stderr]).toEqual([5, expect.stringContaining('iptables not found')]);
+      expect(r.stderr).toContain('apt-get install iptables');
       await bad(['pod', 'create', t.pod('p3'), '--network', clash!], 2, /overlaps the host route/, 'choose a free subnet');
       await bad(['pod', 'create', t.pod('p4'), '--network', midfail!], 1, /CNI ADD of plugin tuning failed/, 'network inspect');
       // the bridge plugin's part of the failed ADD was undone: its veth and reservation are gone
       expect(ipamReservations().filter(([n]) => n === midfail)).toEqual([]);
       await t.ok(['pod', 'create', t.pod('fits'), '--network', small!]);
       await bad(['pod', 'create', t.pod('full'), '--network', small!], 1, /no IP addresses available/, 'is full');
-      for (const p of ['p1', 'p2', 'p3', 'p4', 'full']) expect(fs.existsSync(path.join(t.root, 'pods', t.pod(p)))).toBe(false);
+      for (const p of ['p1', 'p2', 'p3', 'p4', 'p6', 'full']) expect(fs.existsSync(path.join(t.root, 'pods', t.pod(p)))).toBe(false);
       await t.ok(['pod', 'rm', t.pod('fits')]);
       expect(mountsUnder(t.root)).toEqual([]);
       // a refused port before anything is made: one the test binds itself

@@ -111,6 +111,7 @@ describe('podDefinition', () => {
     [{ addHost: ['db'] }, '--add-host "db": needs NAME:IP'],
     [{ addHost: ['db:300.1.1.1'] }, '--add-host "db:300.1.1.1": "300.1.1.1" is not an IP address'],
     [{ network: '../x' }, '--network "../x": not a network name'],
+    [{ share: 'ipc,uts', publish: ['80:80'] }, '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP'],
   ])('rejects network flags %j', (flags, message) => {
     const e = thrown(() => podDefinition({ name: 'web', ...flags }));
     expect(e.code).toBe('invalid-value');

@@ -47,7 +47,7 @@ function networkChecks(): Check[] {
     detail: missing.length ? `missing ${missing.join(', ')} in ${cniPath().join(':')} (pods on a CNI network need them; --network none|host do not)` : `${types.map((t) => findPlugin(t)).join(', ')}`,
     ...(missing.length ? { fix: 'apt-get install containernetworking-plugins' } : {}),
   });
-  const ipt = findBinary('iptables');
+  const ipt = findBinary('iptables', 'BAREPOD_IPTABLES');
   out.push({ name: 'iptables', ok: !!ipt, required: false, detail: ipt ? `${ipt} (bridge masquerade, portmap, firewall)` : 'not found: bridged pods cannot get NAT, host ports or firewall rules', ...(ipt ? {} : { fix: 'apt-get install iptables' }) });
   for (const n of networks) {
     try {
