@@ -115,6 +115,23 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
+  it('a manifest: containers[].ports[].hostPort forwarded to the pod IP, hostAliases in /etc/hosts', async () => {
+    const pod = t.pod('mf');
+    const port = freePort();
+    const file = path.join(t.root, `${pod}.yaml`);
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  hostAliases: [{ip: 10.89.254.9, hostnames: [cache.local]}]\n  containers:\n` +
+        `    - name: web\n      image: busybox\n      command: [sh, -c, 'mkdir -p /srv && echo from-manifest > /srv/index.html && exec httpd -f -p 8080 -h /srv']\n` +
+        `      ports: [{containerPort: 8080, hostPort: ${port}}]\n`,
+    );
+    await t.ok(['up', '-f', file]);
+    expect((await view(t, pod)).network).toMatchObject({ name: 'barepod', mode: 'cni', ports: [{ hostPort: port, containerPort: 8080, protocol: 'tcp' }] });
+    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the hostPort to answer')).toBe('from-manifest\n');
+    expect(await t.ok(['exec', pod, 'web', '--', 'cat', '/etc/hosts'])).toContain('10.89.254.9\tcache.local\n');
+    await t.ok(['down', pod]);
+  });
+
   it('two pods reach each other by IP; containers of one pod reach each other on 127.0.0.1 (ambassador)', async () => {
     const a = t.pod('a');
     const b = t.pod('b');

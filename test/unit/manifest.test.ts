@@ -70,6 +70,8 @@ spec:
       limits: { memoryBytes: 1 << 30, cpuMillis: 2000 },
       labels: { app: 'web' },
       hostAliases: [{ ip: '10.0.0.1', hostnames: ['db.local'] }],
+      // the default CNI network, with every container hostPort forwarded to the pod
+      network: { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
     });
     expect(p.pod.volumes).toEqual([
       { name: 'data', emptyDir: { medium: 'Memory', sizeLimitBytes: 64 << 20 } },
