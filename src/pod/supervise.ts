@@ -111,6 +111,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   const oldIp = rec.sandbox.network?.ip;
   try {
     await detachNetwork(rt, pod);
+    delete rec.sandbox.network;
   } catch (e) {
     rec.phase = 'Failed';
     rec.message = detachFailed(pod, e).message;
