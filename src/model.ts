@@ -73,9 +73,41 @@ export interface ContainerPort {
   name?: string;
 }
 
+/** An extra /etc/hosts line (Kubernetes hostAliases). */
+export interface HostAlias {
+  ip: string;
+  hostnames: string[];
+}
+
+/** One host port forwarded to the pod (Kubernetes ports[].hostPort/hostIP/protocol). */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp';
+  /** '' binds every host address */
+  hostIP: string;
+}
+
+/**
+ * The pod's network: `none` a private netns with only `lo`; `host` the
+ * host's netns (always with `host` holding 'net': hostNetwork); any other
+ * name a CNI network of /etc/barepod/net.d ("barepod" by default).
+ */
+export interface NetworkDefinition {
+  name: string;
+  /** host ports forwarded through the portmap plugin (CLI -p, or the containers' ports[].hostPort): only for a CNI network */
+  ports: PortMapping[];
+}
+
+/** The network of CLI pods unless --network says otherwise. */
+export const DEFAULT_NETWORK = 'barepod';
+/** A private network namespace with only loopback: what a record written before networking had. */
+export const NO_NETWORK: NetworkDefinition = { name: 'none', ports: [] };
+
 export interface PodDefinition {
   name: string;
   hostname: string;
+  network: NetworkDefinition;
   share: SharedNamespace[];
   /** limits on the pod cgroup parent: the hierarchical ceiling of every container */
   limits: Limits;
@@ -91,7 +123,7 @@ export interface PodDefinition {
   volumes?: VolumeDefinition[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
-  hostAliases?: { ip: string; hostnames: string[] }[];
+  hostAliases?: HostAlias[];
 }
 
 export interface ContainerDefinition {
@@ -129,6 +161,25 @@ export interface ProcessIdentity {
   startTime: string;
 }
 
+/** What CNI ADD gave the pod; kept so DEL gets exactly the config and result ADD had. */
+export interface NetworkAttachment {
+  network: string;
+  /** CNI_CONTAINERID: unique per state root and pod, so reservations of other roots are never touched */
+  containerId: string;
+  ifname: string;
+  /** the pinned netns (a bind mount of the pause's), CNI_NETNS */
+  netns: string;
+  /** inode of that netns */
+  netnsInode: number;
+  ip?: string;
+  /** with its prefix length */
+  cidr?: string;
+  gateway?: string;
+  /** host end of the veth */
+  hostVeth?: string;
+  ports: PortMapping[];
+}
+
 export interface SandboxRecord extends ProcessIdentity {
   id: string;
   /** inode of each /proc/<pid>/ns/<type> of the pause process when it started */
@@ -138,6 +189,8 @@ export interface SandboxRecord extends ProcessIdentity {
   startedAt: string;
   /** names this launch in conmon's exit command, so a late exit of an old instance is recognised */
   launchId?: string;
+  /** the CNI attachment of this sandbox (a CNI network only) */
+  network?: NetworkAttachment;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
@@ -214,6 +267,7 @@ export const POD_DEFAULTS = {
   backoff: DEFAULT_BACKOFF,
   graceSeconds: DEFAULT_GRACE_SECONDS,
   logSizeMax: DEFAULT_LOG_SIZE_MAX,
+  network: NO_NETWORK,
 };
 
 /** The restart policy a container runs under: its own, else the pod's. */

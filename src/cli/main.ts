@@ -4,6 +4,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogs } from './commands/logs.js';
+import { registerNetwork } from './commands/network.js';
 import { registerContainerVerbs } from './commands/container.js';
 import { registerPod } from './commands/pod.js';
 import { registerPs } from './commands/ps.js';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     'after',
     `
 Examples:
-  barepod pod create web --share net,ipc,uts
+  barepod pod create web -p 8080:80
   barepod run --pod web --name app --image busybox -- httpd -f -p 8080
   barepod ps
   barepod inspect web
@@ -49,6 +50,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerSupervision(program);
   registerManifest(program);
   registerGenerate(program);
+  registerNetwork(program);
   registerDoctor(program);
   return program;
 }

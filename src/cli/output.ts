@@ -20,3 +20,8 @@ export function age(sinceIso: string | undefined, now = Date.now()): string {
   if (s < 172800) return `${Math.floor(s / 3600)}h`;
   return `${Math.floor(s / 86400)}d`;
 }
+
+/** "127.0.0.1:8080->80/tcp", as podman ps shows a port mapping. */
+export function formatPort(p: { hostIP: string; hostPort: number; containerPort: number; protocol: string }): string {
+  return `${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`;
+}

@@ -1,4 +1,4 @@
-import { DEFAULT_SHARE, type ContainerDefinition, type PodRecord } from '../model.js';
+import { DEFAULT_NETWORK, DEFAULT_SHARE, type ContainerDefinition, type PodRecord } from '../model.js';
 import { formatBytes } from '../quantity.js';
 
 type Obj = Record<string, unknown>;
@@ -23,6 +23,16 @@ export function exportPod(rec: PodRecord): Obj {
   const inits = rec.containers.filter((c) => c.def.init || c.def.sidecar).map((c) => ({ ...container(c.def), ...(c.def.sidecar ? { restartPolicy: 'Always' } : {}) }));
   if (inits.length) spec.initContainers = inits;
   spec.containers = rec.containers.filter((c) => !c.def.init && !c.def.sidecar).map((c) => container(c.def));
+  // -p mappings are the pod's (every container shares its IP): in a manifest they are a container's hostPorts, the first app container's here
+  const first = (spec.containers as Obj[])[0];
+  const mapped = new Set(rec.containers.flatMap((c) => (c.def.ports ?? []).map((p) => p.hostPort)));
+  const extra = (d.network?.ports ?? []).filter((p) => !mapped.has(p.hostPort));
+  if (first && extra.length) {
+    first.ports = [
+      ...((first.ports as Obj[] | undefined) ?? []),
+      ...extra.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol.toUpperCase(), ...(p.hostIP ? { hostIP: p.hostIP } : {}) })),
+    ];
+  }
   if (d.volumes?.length) {
     spec.volumes = d.volumes.map((v) => ({
       name: v.name,
@@ -36,6 +46,7 @@ export function exportPod(rec: PodRecord): Obj {
     ...rec.containers.filter((c) => c.def.pidMode === 'private' && d.share.includes('pid')).map((c) => `${c.def.name} opts out of the pid namespace`),
     ...rec.containers.filter((c) => c.def.rootfs).map((c) => `${c.def.name} runs from --rootfs ${c.def.rootfs}`),
     ...(d.limits.pids !== undefined ? ['the pod\'s pids limit'] : []),
+    ...(d.network && d.network.name !== DEFAULT_NETWORK && d.network.name !== 'host' ? [`the pod's network is ${d.network.name}`] : []),
   ];
   return {
     apiVersion: 'v1',

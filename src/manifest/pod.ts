@@ -7,8 +7,10 @@
 import { parseAllDocuments } from 'yaml';
 import { BarepodError } from '../errors.js';
 import {
+  DEFAULT_NETWORK,
   DEFAULT_SHARE,
   POD_DEFAULTS,
+  type PortMapping,
   type ContainerDefinition,
   type ContainerPort,
   type ContainerProbes,
@@ -182,6 +184,8 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
     backoff: POD_DEFAULTS.backoff,
     graceSeconds: grace,
     logSizeMax: POD_DEFAULTS.logSizeMax,
+    // hostNetwork, or the default CNI network with every container's hostPort forwarded by portmap
+    network: host.includes('net') ? { name: 'host', ports: [] } : { name: DEFAULT_NETWORK, ports: hostPortMappings(containers) },
     ...(host.length ? { host } : {}),
     ...(volumes.length ? { volumes } : {}),
     ...(labels && Object.keys(labels).length ? { labels } : {}),
@@ -441,6 +445,15 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
     out.push({ containerPort, protocol, ...(hostPort !== undefined ? { hostPort } : {}), ...(hostIP ? { hostIP } : {}), ...(name ? { name } : {}) });
   });
   return out;
+}
+
+/** The containers' ports[].hostPort as the pod's port mappings (portmap forwards to the pod IP, which every container shares). */
+function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
+  return containers.flatMap((c) =>
+    (c.ports ?? []).flatMap((p) =>
+      p.hostPort === undefined ? [] : [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const), hostIP: p.hostIP ?? '' }],
+    ),
+  );
 }
 
 function checkHostPorts(is: Issues, containers: ContainerDefinition[]): void {

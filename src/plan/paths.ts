@@ -13,6 +13,12 @@ export interface PodPaths {
   shm: string;
   /** one directory per emptyDir volume */
   volumes: string;
+  /** the pinned netns: a bind mount of the pause's, so CNI DEL works after the pause is gone */
+  netns: string;
+  /** the CNI attachment (config, container id, result), written before ADD so a crash mid-ADD can still be undone */
+  network: string;
+  /** the pod's hosts, resolv.conf and hostname, bind-mounted into every container */
+  etc: string;
 }
 
 export interface ContainerPaths {
@@ -54,6 +60,9 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     containers: path.join(dir, 'containers'),
     shm: path.join(dir, 'shm'),
     volumes: path.join(dir, 'volumes'),
+    netns: path.join(dir, 'netns'),
+    network: path.join(dir, 'network.json'),
+    etc: path.join(dir, 'etc'),
   };
 }
 

@@ -121,6 +121,10 @@ export function volumeMount(m: VolumeMount, sources: Record<string, string>): Mo
  * shared), never sets a hostname when it joins the pod's UTS namespace, and
  * lives in its own cgroup under the pod's. `podShm` is the pod's /dev/shm
  * tmpfs, bound in when the container shares the pod's IPC namespace.
+ * `podEtc` holds the pod's hosts, resolv.conf and hostname, bound over the
+ * rootfs's (hostname only with the pod's UTS namespace): runc resolves a
+ * symlinked destination inside the rootfs, so a rootfs whose /etc/hosts
+ * points at a host file never reaches that file.
  */
 export function planContainerSpec(
   pod: PodDefinition,
@@ -130,10 +134,13 @@ export function planContainerSpec(
   rootfsPath: string,
   podShm?: string,
   volumeSources: Record<string, string> = {},
+  podEtc?: string,
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
   // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
   const shm = joined.has('ipc') && podShm ? [withMount({ destination: '/dev/shm', type: 'bind', source: podShm, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
+  const etcFile = (name: string): SpecOpt => withMount({ destination: `/etc/${name}`, type: 'bind', source: `${podEtc}/${name}`, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
+  const etc = podEtc ? [etcFile('hosts'), etcFile('resolv.conf'), ...(joined.has('uts') ? [etcFile('hostname')] : [])] : [];
   const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[])
     .filter((ns) => !pod.host?.includes(ns))
     .map((ns) => withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined));
@@ -155,6 +162,7 @@ export function planContainerSpec(
     ...shm,
     ...(ctr.mounts ?? []).map((m) => withMount(volumeMount(m, volumeSources))),
     ...security,
+    ...etc,
     withCgroupsPath(containerCgroup(ctx, pod.name, ctr.name)),
     withMemoryLimit(ctr.limits.memoryBytes),
     withCpuLimit(ctr.limits.cpuMillis),

@@ -135,8 +135,10 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
-  const shm = podPaths(rt.settings.stateRoot, rec.def.name).shm;
-  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def));
+  const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
+  // pods made before per-pod /etc files keep the rootfs's own
+  const podEtc = fs.existsSync(etc) ? etc : undefined;
+  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));

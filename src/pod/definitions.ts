@@ -1,8 +1,9 @@
 import { BarepodError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
-import { DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import { DEFAULT_NETWORK, DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
+import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
 /** Limit flags as the CLI receives them (Kubernetes quantities). */
@@ -47,6 +48,10 @@ export interface PodInput extends LimitFlags {
   backoffReset?: string | undefined;
   gracePeriod?: string | undefined;
   logSizeMax?: string | undefined;
+  /** barepod (default), none, host, or a conflist's name */
+  network?: string | undefined;
+  publish?: string[] | undefined;
+  addHost?: string[] | undefined;
 }
 
 /** A validated pod definition from CLI input. */
@@ -62,15 +67,26 @@ export function podDefinition(input: PodInput): PodDefinition {
     maxMs: input.backoffMax === undefined ? d.backoff.maxMs : parseDuration(input.backoffMax, '--backoff-max'),
     resetMs: input.backoffReset === undefined ? d.backoff.resetMs : parseDuration(input.backoffReset, '--backoff-reset'),
   });
+  const network = validateNetwork({ name: input.network ?? DEFAULT_NETWORK, ports: (input.publish ?? []).map(parsePublish) });
+  const hostAliases = (input.addHost ?? []).map(parseAddHost);
+  // --network host is hostNetwork: neither the pause nor a container gets a network namespace of its own
+  const hostNet = network.name === 'host';
+  const share = parseShare(input.share).filter((ns) => !hostNet || ns !== 'net');
+  if (network.ports.length && !share.includes('net')) {
+    throw new BarepodError('invalid-value', '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP');
+  }
   return {
     name,
     hostname,
-    share: parseShare(input.share),
+    share,
     limits: parseLimits(input),
     restartPolicy: input.restart === undefined ? d.restartPolicy : parseRestartPolicy(input.restart, '--restart'),
     backoff,
     graceSeconds: input.gracePeriod === undefined ? d.graceSeconds : parseWholeSeconds(input.gracePeriod, '--grace-period'),
     logSizeMax: input.logSizeMax === undefined ? d.logSizeMax : parseLogSize(input.logSizeMax),
+    network,
+    ...(hostNet ? { host: ['net'] as SharedNamespace[] } : {}),
+    ...(hostAliases.length ? { hostAliases } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
+import { attachNetwork, detachNetwork, prepareNetwork } from './network.js';
+import { checkHostPorts } from '../runtime/cni.js';
 import { cancelRestart } from './backoff.js';
 import { prepareVolumes } from './volumes.js';
 import { stopProber } from './prober.js';
@@ -28,6 +30,9 @@ const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
 export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest']): Promise<PodRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   requirePause(rt.settings.dataDir);
+  // a missing plugin, a broken conflist, a subnet clash or a taken host port fail here, before anything is made
+  prepareNetwork(def);
+  await checkHostPorts(def.network.ports, def.name);
   return withPodLock(paths.lock, def.name, () =>
     transaction(async (rb) => {
       fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
@@ -76,8 +81,12 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
   );
 }
 
-/** Starts the pause process of a pod whose directory and cgroup parent exist; pushes its teardown. */
-export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition): Promise<SandboxRecord> {
+/**
+ * Starts the pause process of a pod whose directory and cgroup parent exist
+ * and attaches its netns to the pod's network (asking for `preferIp`, the
+ * address of the sandbox it replaces); pushes its teardown.
+ */
+export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string): Promise<SandboxRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
@@ -89,6 +98,7 @@ export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinitio
       hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
     });
   }
+  const network = await attachNetwork(rt, rb, def, launched.process.pid, preferIp);
   return {
     id: launched.id,
     ...launched.process,
@@ -96,6 +106,7 @@ export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinitio
     ...(launched.conmon ? { conmon: launched.conmon } : {}),
     startedAt: new Date().toISOString(),
     launchId,
+    ...(network ? { network } : {}),
   };
 }
 
@@ -179,10 +190,18 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
       await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }));
     }
+    // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
+    let networkDown = true;
+    await attempt('network teardown', () =>
+      detachNetwork(rt, name).catch((e: unknown) => {
+        networkDown = false;
+        throw e;
+      }),
+    );
     await attempt('stop the sandbox', () =>
       terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
     );
-    await attempt('unmount', () => unmountAll(paths.dir));
+    await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]));
     await attempt('remove cgroups', async () => {
       const left = await rt.cgroups.removeTree(podCgroup(rt.planContext(false), name), `/${rt.settings.cgroupRoot}`);
       if (left.length) throw new Error(`could not remove ${left.join(', ')}`);

@@ -21,6 +21,7 @@ import { terminateMember } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { launchSandbox, removePod } from './sandbox.js';
+import { detachFailed, detachNetwork, sweepNetworks } from './network.js';
 
 /** A retry after a failed restart never comes sooner than this, even with a zero backoff. */
 const MIN_RETRY_MS = 1000;
@@ -106,15 +107,27 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   );
   await terminateMember(rt, pod, SANDBOX_NAME, { process: rec.sandbox, conmon: rec.sandbox.conmon, graceSeconds: 0 });
   stopProber(rec);
+  // the old netns is still pinned: DEL it now (a new sandbox is a new netns, as in Kubernetes), or the pod cannot go on
+  const oldIp = rec.sandbox.network?.ip;
+  try {
+    await detachNetwork(rt, pod);
+    delete rec.sandbox.network;
+  } catch (e) {
+    rec.phase = 'Failed';
+    rec.message = detachFailed(pod, e).message;
+    appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
+    return;
+  }
   if (rec.def.restartPolicy === 'Never') {
     rec.phase = 'Failed';
     rec.message = `its sandbox (pause pid ${rec.sandbox.pid}) died and the pod's restart policy is Never`;
     appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
     return;
   }
-  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def));
+  // the new netns asks for the old address back, so the pod keeps its IP when it is free
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
-  appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}` });
+  appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {
     if (c.def.init || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
     await restartNow(rt, rec, c, 0);
@@ -186,6 +199,11 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
     await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
     actions.push({ pod, action: `removed runc container ${id}` });
+  }
+  // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
+  for (const what of await sweepNetworks(rt, () => rt.store.list())) {
+    const pod = /barepod-[0-9a-f]{8}-([a-z0-9-]+)/.exec(what)?.[1] ?? '-';
+    actions.push({ pod, action: what });
   }
   // locks of commands that were killed
   const locks = locksDir(rt.settings.stateRoot);

@@ -7,6 +7,7 @@ import { isAlive, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js'
 import { findContainer, reconcile } from './containers.js';
 import { containerReady, readProbeStatus } from './prober.js';
 import type { Runtime } from './runtime.js';
+import { storedResult } from './network.js';
 
 /** One row of `barepod ps`: a pod member with its live state. */
 export interface MemberStatus {
@@ -152,6 +153,7 @@ export function inspectPod(rt: Runtime, name: string) {
     createdAt: rec.createdAt,
     hostname: rec.def.hostname,
     share: rec.def.share,
+    network: networkView(rt, rec, alive ? sandboxNs.net : undefined),
     cgroupVersion: rec.cgroupVersion,
     cgroupParent: podCgroup(ctx, name),
     cgroupParentDirs: rt.cgroups.dirsOf(podCgroup(ctx, name)),
@@ -186,6 +188,29 @@ export function inspectPod(rt: Runtime, name: string) {
         ...member(c.def.name, running ? c.process?.pid : undefined),
       };
     }),
+  };
+}
+
+/** The pod's network for inspect: the address CNI gave, the interfaces, the port mappings, the pinned netns. */
+function networkView(rt: Runtime, rec: PodRecord, liveNetns: number | undefined) {
+  const def = rec.def.network;
+  const a = rec.sandbox.network;
+  const result = a ? storedResult(rt, rec.def.name) : undefined;
+  const mode = rec.def.host?.includes('net') ? 'host' : def.name === 'none' ? 'none' : 'cni';
+  return {
+    name: def.name,
+    mode,
+    ip: a?.ip ?? null,
+    cidr: a?.cidr ?? null,
+    gateway: a?.gateway ?? null,
+    interfaces: (result?.interfaces ?? []).map((i) => ({ name: i.name, mac: i.mac ?? null, where: i.sandbox ? 'pod' : i.name === a?.hostVeth ? 'host (veth)' : 'host (bridge)' })),
+    ports: def.ports,
+    hostAliases: rec.def.hostAliases ?? [],
+    containerId: a?.containerId ?? null,
+    netns: a?.netns ?? null,
+    /** the netns inode when CNI ADD ran, and the pause's now: equal while the pod keeps its network */
+    netnsInode: a?.netnsInode ?? rec.sandbox.namespaces.net ?? null,
+    liveNetnsInode: liveNetns ?? null,
   };
 }
 

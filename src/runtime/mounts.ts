@@ -39,7 +39,7 @@ export async function mountTmpfs(target: string, sizeBytes: number | undefined, 
   await runTool(['mount', '-t', 'tmpfs', '-o', options.join(','), o.source ?? 'shm', target]);
 }
 
-/** Unmounts everything at or below `target` (deepest first); a no-op when nothing is mounted. */
-export async function unmountAll(target: string): Promise<void> {
-  for (const mp of mountsUnder(target)) await runTool(['umount', mp]);
+/** Unmounts everything at or below `target` (deepest first) but `keep`; a no-op when nothing is mounted. */
+export async function unmountAll(target: string, keep: string[] = []): Promise<void> {
+  for (const mp of mountsUnder(target)) if (!keep.includes(mp)) await runTool(['umount', mp]);
 }

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect } from 'vitest';
+import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'bin', 'barepod');
@@ -91,21 +92,27 @@ export function newEnv(): TestEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root };
   delete env.BAREPOD_DEBUG;
   const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(CLI, args, { ...env, ...extraEnv });
+  const pods = new Set<string>();
   const t: TestEnv = {
     root,
     prefix,
     env,
-    pod: (name) => `${prefix}-${name}`,
+    pod: (name) => {
+      pods.add(`${prefix}-${name}`);
+      return `${prefix}-${name}`;
+    },
     bp,
     async ok(args, extraEnv) {
       const r = await bp(args, extraEnv);
       if (r.code !== 0) throw new Error(`barepod ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
       return r.stdout;
     },
-    leaks: () => leaksOf(root, prefix),
+    leaks: () => leaksOf(root, prefix, [...pods]),
     async cleanup() {
       const pods = path.join(root, 'pods');
       for (const p of fs.existsSync(pods) ? fs.readdirSync(pods) : []) await bp(['pod', 'rm', '-f', p]);
+      // network leftovers of this root (reservations, rules, veths) go through barepod's own gc sweep
+      await bp(['gc']);
       // anything still left after barepod's own cleanup: remove by hand so the host stays clean
       const runcRoot = path.join(root, 'runc');
       if (fs.existsSync(runcRoot)) {
@@ -150,7 +157,7 @@ export function cgroupDirs(prefix: string): string[] {
   return out;
 }
 
-function removeCgroupTree(dir: string): void {
+export function removeCgroupTree(dir: string): void {
   for (const e of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
     if (e.isDirectory()) removeCgroupTree(path.join(dir, e.name));
   }
@@ -183,7 +190,66 @@ export function processesOf(root: string, prefix: string): string[] {
   return out;
 }
 
-function leaksOf(root: string, prefix: string): string[] {
+const IPAM = '/var/lib/cni/networks';
+
+/** host-local reservations of every network: [network, ip, container id]. */
+export function ipamReservations(): [string, string, string][] {
+  const out: [string, string, string][] = [];
+  for (const net of fs.existsSync(IPAM) ? fs.readdirSync(IPAM) : []) {
+    for (const f of fs.readdirSync(path.join(IPAM, net))) {
+      if (!/^[0-9a-f.:]+$/.test(f)) continue;
+      try {
+        out.push([net, f, fs.readFileSync(path.join(IPAM, net, f), 'utf8').split(/\r?\n/)[0]!.trim()]);
+      } catch {
+        // released meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** `iptables-save -t TABLE` lines, or [] without iptables. */
+function iptablesSave(table: string): string[] {
+  const r = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n') : [];
+}
+
+/**
+ * What the CNI plugins left of this test's pods: host-local reservations
+ * and labelled host veths carrying this state root's container ids, rules
+ * whose comment names them (bridge masquerade, portmap DNAT), the chains
+ * named after them, and firewall rules of addresses no longer reserved.
+ */
+export function networkLeaks(root: string, pods: string[]): string[] {
+  const leaks: string[] = [];
+  const idPrefix = cniIdPrefix(root);
+  for (const [net, ip, cid] of ipamReservations()) if (cid.startsWith(idPrefix)) leaks.push(`IPAM reservation ${net}/${ip} of ${cid}`);
+  for (const dev of fs.existsSync('/sys/class/net') ? fs.readdirSync('/sys/class/net') : []) {
+    let alias = '';
+    try {
+      alias = fs.readFileSync(`/sys/class/net/${dev}/ifalias`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (alias.startsWith(`barepod:${idPrefix}`)) leaks.push(`host link ${dev} (${alias})`);
+  }
+  const reserved = new Set(ipamReservations().map(([, ip]) => ip));
+  const networks = ['barepod', ...(fs.existsSync(IPAM) ? fs.readdirSync(IPAM) : [])];
+  const chains = new Set(pods.flatMap((p) => networks.flatMap((n) => Object.values(chainNames(n, cniContainerId(root, p))))));
+  for (const table of ['nat', 'filter']) {
+    for (const line of iptablesSave(table)) {
+      if (line.includes(`id: \\"${idPrefix}`)) leaks.push(`iptables ${table}: ${line}`);
+      else if (line.startsWith(':') && chains.has(line.slice(1).split(' ')[0]!)) leaks.push(`iptables ${table} chain ${line}`);
+      else if (table === 'filter' && line.startsWith('-A CNI-FORWARD ')) {
+        const ip = / -[ds] (\d+\.\d+\.\d+\.\d+)\/32 /.exec(line)?.[1];
+        if (ip && !reserved.has(ip)) leaks.push(`iptables filter (firewall rule of a released address): ${line}`);
+      }
+    }
+  }
+  return leaks;
+}
+
+function leaksOf(root: string, prefix: string, podNames: string[]): string[] {
   const leaks: string[] = [];
   const runcRoot = path.join(root, 'runc');
   if (fs.existsSync(runcRoot)) leaks.push(...listRunc(runcRoot).map((id) => `runc container ${id}`));
@@ -192,6 +258,7 @@ function leaksOf(root: string, prefix: string): string[] {
   leaks.push(...processesOf(root, prefix).map((p) => `process ${p}`));
   const pods = path.join(root, 'pods');
   if (fs.existsSync(pods)) leaks.push(...fs.readdirSync(pods).map((p) => `pod state ${path.join(pods, p)}`));
+  leaks.push(...networkLeaks(root, podNames));
   return leaks;
 }
 

@@ -74,7 +74,48 @@ describe('parseLimits', () => {
 
 describe('podDefinition', () => {
   it('defaults the hostname to the name and the share to net,ipc,uts', () => {
-    expect(podDefinition({ name: 'web' })).toEqual({ name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, ...POD_DEFAULTS });
+    expect(podDefinition({ name: 'web' })).toEqual({
+      name: 'web',
+      hostname: 'web',
+      share: ['net', 'ipc', 'uts'],
+      limits: {},
+      ...POD_DEFAULTS,
+      network: { name: 'barepod', ports: [] },
+    });
+  });
+
+  it('takes the network, port mappings and host aliases', () => {
+    const def = podDefinition({ name: 'web', network: 'barepod', publish: ['8080:80', '127.0.0.1:5353:53/udp'], addHost: ['db;db.local:10.88.0.7'] });
+    expect(def.network).toEqual({
+      name: 'barepod',
+      ports: [
+        { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+        { hostIP: '127.0.0.1', hostPort: 5353, containerPort: 53, protocol: 'udp' },
+      ],
+    });
+    expect(def.hostAliases).toEqual([{ ip: '10.88.0.7', hostnames: ['db', 'db.local'] }]);
+    expect(podDefinition({ name: 'db', network: 'none' }).network.name).toBe('none');
+    // --network host is hostNetwork: the host's namespace, not a shared one of the pod's
+    const host = podDefinition({ name: 'mon', network: 'host' });
+    expect([host.network.name, host.host, host.share]).toEqual(['host', ['net'], ['ipc', 'uts']]);
+  });
+
+  it.each([
+    [{ network: 'host', publish: ['80:80'] }, '--publish needs a CNI network, not --network host'],
+    [{ network: 'none', publish: ['80:80'] }, '--publish needs a CNI network, not --network none'],
+    [{ publish: ['80:80', '80:81'] }, '--publish: host port 80/tcp is mapped twice'],
+    [{ publish: ['80'] }, '--publish "80": needs hostPort:containerPort'],
+    [{ publish: ['80:80/sctp'] }, '--publish "80:80/sctp": the protocol must be tcp or udp'],
+    [{ publish: ['0:80'] }, '--publish "0:80": hostPort "0" must be a port number 1-65535'],
+    [{ publish: ['x.y:1:2'] }, '--publish "x.y:1:2": "x.y" is not an IPv4 address'],
+    [{ addHost: ['db'] }, '--add-host "db": needs NAME:IP'],
+    [{ addHost: ['db:300.1.1.1'] }, '--add-host "db:300.1.1.1": "300.1.1.1" is not an IP address'],
+    [{ network: '../x' }, '--network "../x": not a network name'],
+    [{ share: 'ipc,uts', publish: ['80:80'] }, '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP'],
+  ])('rejects network flags %j', (flags, message) => {
+    const e = thrown(() => podDefinition({ name: 'web', ...flags }));
+    expect(e.code).toBe('invalid-value');
+    expect(e.message).toBe(message);
   });
 
   it('takes the restart policy, backoff, grace period and log cap', () => {
@@ -104,6 +145,7 @@ describe('podDefinition', () => {
       share: ['net', 'pid'],
       limits: { memoryBytes: 1 << 30 },
       ...POD_DEFAULTS,
+      network: { name: 'barepod', ports: [] },
     });
   });
 

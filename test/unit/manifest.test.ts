@@ -70,6 +70,8 @@ spec:
       limits: { memoryBytes: 1 << 30, cpuMillis: 2000 },
       labels: { app: 'web' },
       hostAliases: [{ ip: '10.0.0.1', hostnames: ['db.local'] }],
+      // the default CNI network, with every container hostPort forwarded to the pod
+      network: { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
     });
     expect(p.pod.volumes).toEqual([
       { name: 'data', emptyDir: { medium: 'Memory', sizeLimitBytes: 64 << 20 } },
@@ -196,5 +198,16 @@ describe('manifest: change detection and export', () => {
     const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod).toEqual(p.pod);
     expect(again.containers).toEqual(p.containers);
+  });
+
+  it('exports a CLI pod\'s -p mappings as hostPorts of its first app container, which read back as the same mappings', () => {
+    const { pods } = parseManifests(base(ctr('      command: [sleep, "60"]\n')));
+    const p = pods[0]!;
+    const def = { ...p.pod, network: { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] } };
+    const rec = { version: 1, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
+    const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
+    expect(again.pod.network).toEqual(def.network);
+    const none = { ...rec, def: { ...p.pod, network: { name: 'none', ports: [] } } } as unknown as PodRecord;
+    expect((exportPod(none).metadata as { annotations: Record<string, string> }).annotations['barepod.io/not-exported']).toContain("the pod's network is none");
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
-import type { ContainerDefinition, PodDefinition, SharedNamespace } from '../../src/model.js';
+import { NO_NETWORK, type ContainerDefinition, type PodDefinition, type SharedNamespace } from '../../src/model.js';
 import {
   NAMESPACES,
   SANDBOX_NAME,
@@ -26,7 +26,7 @@ const PAUSE_ROOTFS = '/var/lib/barepod/rootfs/pause';
 const APP_ROOTFS = '/run/barepod/pods/web/containers/app/rootfs';
 
 function pod(share: SharedNamespace[] = ['net', 'ipc', 'uts'], extra: Partial<PodDefinition> = {}): PodDefinition {
-  return { name: 'web', hostname: 'web', share, limits: {}, ...extra };
+  return { name: 'web', hostname: 'web', share, limits: {}, network: NO_NETWORK, ...extra } as PodDefinition;
 }
 
 function app(extra: Partial<ContainerDefinition> = {}): ContainerDefinition {
@@ -94,6 +94,10 @@ describe('golden config.json', () => {
 
   it('(g) container binding the pod /dev/shm (IPC shared)', () => {
     expectGolden('container-app-pod-shm-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm'));
+  });
+
+  it('with the pod /etc files (hosts, resolv.conf, hostname) bound in', () => {
+    expectGolden('container-app-pod-files-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm', {}, '/run/barepod/pods/web/etc'));
   });
 });
 

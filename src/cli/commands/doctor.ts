@@ -9,6 +9,9 @@ import { runTool } from '../../runtime/exec.js';
 import { findBinary, resolveSettings } from '../../runtime/host.js';
 import { pauseRootfs, builtinDir } from '../../runtime/images.js';
 import { printJson } from '../output.js';
+import { DEFAULT_NETWORK } from '../../model.js';
+import { DEFAULT_SUBNET, defaultConflist, subnetsOf } from '../../plan/network.js';
+import { checkRoutes, cniPath, findPlugin, listNetworks, netConfDir, type NetworkConfig } from '../../runtime/cni.js';
 
 /** One finding of `doctor`: what was checked, what was seen, and the fix when it is wrong. */
 interface Check {
@@ -20,8 +23,43 @@ interface Check {
   fix?: string;
 }
 
-const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
-const CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'firewall', 'loopback'];
+/**
+ * Networking: the plugins every conflist names (the default one's unless it
+ * was edited), iptables for the masquerade/portmap/firewall rules, and each
+ * network's subnet against the host routes. Optional: --network none|host
+ * pods need none of it.
+ */
+function networkChecks(): Check[] {
+  const out: Check[] = [];
+  let networks: NetworkConfig[] = [];
+  try {
+    networks = fs.existsSync(netConfDir()) ? listNetworks() : [];
+  } catch (e) {
+    out.push({ name: 'CNI networks', ok: false, required: false, detail: (e as Error).message, fix: `fix the conflist in ${netConfDir()}` });
+  }
+  const lists = networks.length ? networks.map((n) => n.list) : [defaultConflist(DEFAULT_NETWORK, process.env.BAREPOD_SUBNET ?? DEFAULT_SUBNET)];
+  const types = [...new Set(lists.flatMap((l) => l.plugins.flatMap((p) => [p.type, ...(p.ipam && typeof (p.ipam as { type?: unknown }).type === 'string' ? [(p.ipam as { type: string }).type] : [])])))];
+  const missing = types.filter((t) => !findPlugin(t));
+  out.push({
+    name: 'CNI plugins',
+    ok: missing.length === 0,
+    required: false,
+    detail: missing.length ? `missing ${missing.join(', ')} in ${cniPath().join(':')} (pods on a CNI network need them; --network none|host do not)` : `${types.map((t) => findPlugin(t)).join(', ')}`,
+    ...(missing.length ? { fix: 'apt-get install containernetworking-plugins' } : {}),
+  });
+  const ipt = findBinary('iptables', 'BAREPOD_IPTABLES');
+  out.push({ name: 'iptables', ok: !!ipt, required: false, detail: ipt ? `${ipt} (bridge masquerade, portmap, firewall)` : 'not found: bridged pods cannot get NAT, host ports or firewall rules', ...(ipt ? {} : { fix: 'apt-get install iptables' }) });
+  for (const n of networks) {
+    try {
+      checkRoutes(n.list, n.file);
+      out.push({ name: `network ${n.list.name}`, ok: true, required: false, detail: `${subnetsOf(n.list).join(', ') || 'no IPv4 subnet'} (${n.file})` });
+    } catch (e) {
+      out.push({ name: `network ${n.list.name}`, ok: false, required: false, detail: (e as Error).message, fix: `choose a free subnet in ${n.file}` });
+    }
+  }
+  if (!networks.length) out.push({ name: 'network barepod', ok: true, required: false, detail: `not created yet: the first bridged pod writes ${netConfDir()}/${DEFAULT_NETWORK}.conflist` });
+  return out;
+}
 
 async function version(bin: string | undefined, args: string[]): Promise<string | undefined> {
   if (!bin) return undefined;
@@ -81,8 +119,7 @@ export async function runChecks(root?: string): Promise<Check[]> {
   const seccomp = fs.existsSync(process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE);
   add({ name: 'seccomp profile', ok: seccomp, required: false, detail: seccomp ? SECCOMP_PROFILE : `${SECCOMP_PROFILE} missing: containers need --security-opt seccomp=unconfined`, ...(seccomp ? {} : { fix: 'apt-get install golang-github-containers-common' }) });
 
-  const cniDir = CNI_DIRS.find((d) => CNI_PLUGINS.every((p) => fs.existsSync(path.join(d, p))));
-  add({ name: 'CNI plugins', ok: !!cniDir, required: false, detail: cniDir ? `${cniDir}: ${CNI_PLUGINS.join(', ')}` : `missing some of ${CNI_PLUGINS.join(', ')} in ${CNI_DIRS.join(' or ')} (pod networking beyond a private netns needs them)`, ...(cniDir ? {} : { fix: 'apt-get install containernetworking-plugins' }) });
+  for (const c of networkChecks()) add(c);
 
   let writable = false;
   try {

@@ -1,16 +1,16 @@
 import type { Command } from 'commander';
 import { inspectPod } from '../../pod/views.js';
 import { runtimeFor } from '../common.js';
-import { printJson } from '../output.js';
+import { formatPort, printJson } from '../output.js';
 
 /** `barepod inspect`: the pod record with live namespace inodes, cgroup paths and limits. */
 export function registerInspect(program: Command): void {
   program
     .command('inspect')
     .argument('<pod>', 'pod name')
-    .description('show a pod: pause pid, namespace inodes per container, cgroup paths, limits')
+    .description('show a pod: network (IP, gateway, interfaces, ports), pause pid, namespace inodes per container, cgroup paths, limits')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  barepod inspect web\n  barepod inspect web --json | jq .containers[0].namespaces')
+    .addHelpText('after', '\nExamples:\n  barepod inspect web\n  barepod inspect web --json | jq .containers[0].namespaces\n  barepod inspect web --json | jq -r .network.ip')
     .action((pod: string, o: { json?: boolean }, cmd: Command) => {
       const view = inspectPod(runtimeFor(cmd), pod);
       if (o.json) return printJson(view);
@@ -18,6 +18,13 @@ export function registerInspect(program: Command): void {
       out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
       out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
       out.push(`Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`);
+      const n = view.network;
+      out.push(`Network:    ${n.name}${n.mode === 'cni' ? ` (CNI)` : n.mode === 'host' ? ' (the host\'s network namespace)' : ' (loopback only)'}`);
+      if (n.ip) out.push(`IP:         ${n.cidr} gateway ${n.gateway ?? '-'}`);
+      if (n.interfaces.length) out.push(`Interfaces: ${n.interfaces.map((i) => `${i.name} (${i.where}${i.mac ? ` ${i.mac}` : ''})`).join(', ')}`);
+      if (n.ports.length) out.push(`Ports:      ${n.ports.map(formatPort).join(', ')}`);
+      if (n.hostAliases.length) out.push(`Aliases:    ${n.hostAliases.map((h: { ip: string; hostnames: string[] }) => `${h.ip} ${h.hostnames.join(',')}`).join('; ')}`);
+      if (n.netns) out.push(`Netns:      ${n.netns} (inode ${n.netnsInode}${n.liveNetnsInode !== null && n.liveNetnsInode !== n.netnsInode ? `, the pause's is now ${n.liveNetnsInode}` : ''})`);
       out.push(`Sandbox:    pause pid ${view.sandbox.pid} (${view.sandbox.alive ? 'alive' : 'gone'}), runc id ${view.sandbox.id}`);
       const members = [{ name: '(sandbox)', ns: view.sandbox.namespaces, cgroupPath: view.sandbox.cgroupPath, state: view.sandbox.alive ? 'running' : 'exited', pid: view.sandbox.pid as number | null }, ...view.containers.map((c) => ({ name: c.name, ns: c.namespaces, cgroupPath: c.cgroupPath, state: c.state, pid: c.pid }))];
       const types = ['net', 'ipc', 'uts', 'pid', 'mnt', 'cgroup'];

@@ -3,7 +3,8 @@ import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
 /** `barepod pod create|rm|ls`: the pod sandbox (RunPodSandbox / RemovePodSandbox). */
@@ -25,12 +26,19 @@ export function registerPod(program: Command): void {
     .option('--backoff-reset <duration>', 'a container that ran this long restarts with the first delay again', '10m')
     .option('--grace-period <seconds>', `SIGTERM-to-SIGKILL grace of stop and pod rm (default ${DEFAULT_GRACE_SECONDS})`)
     .option('--log-size-max <quantity>', 'cap of each container log file; conmon starts a fresh file past it', '10Mi')
+    .option('--network <name>', 'the pod network: barepod (CNI bridge, the default), none (loopback only), host (the host\'s), or a conflist name from `barepod network ls`', 'barepod')
+    .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
+    .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
     .option('--json', 'print the pod record as JSON')
     .addHelpText(
       'after',
       `
 Examples:
   barepod pod create web
+  barepod pod create web -p 8080:80 -p 127.0.0.1:5353:53/udp
+  barepod pod create db --network none
+  barepod pod create mon --network host
+  barepod pod create app --add-host db.local:10.88.0.7
   barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1
   barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10`,
     )
@@ -49,11 +57,18 @@ Examples:
         backoffReset: str('backoffReset'),
         gracePeriod: str('gracePeriod'),
         logSizeMax: str('logSizeMax'),
+        network: str('network'),
+        publish: o.publish as unknown as string[] | undefined,
+        addHost: o.addHost as unknown as string[] | undefined,
       });
       const rt = runtimeFor(cmd);
       const rec = await createPod(rt, def);
       if (o.json) printJson(rec);
-      else process.stdout.write(`pod/${name} created (pause pid ${rec.sandbox.pid}, shares ${def.share.join(',')})\n`);
+      else {
+        const n = rec.sandbox.network;
+        const where = n?.ip ? `, IP ${n.ip} on ${n.network}${n.ports.length ? `, ports ${n.ports.map(formatPort).join(' ')}` : ''}` : `, network ${def.network.name}`;
+        process.stdout.write(`pod/${name} created (pause pid ${rec.sandbox.pid}, shares ${def.share.join(',')}${where})\n`);
+      }
     });
 
   pod

@@ -1,0 +1,219 @@
+/**
+ * A pod's network: the pinned netns, CNI ADD/DEL with the stored config and
+ * result, and the per-pod /etc files. The attachment is written to the pod
+ * dir before ADD, so a crash mid-ADD, a failed DEL or a dead pause can
+ * always be undone later (by `pod rm` or `gc`).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError } from '../errors.js';
+import type { NetworkAttachment, PodDefinition } from '../model.js';
+import { podPaths } from '../plan/paths.js';
+import {
+  chainNames,
+  cniContainerId,
+  cniIdPrefix,
+  isCniNetwork,
+  POD_IFNAME,
+  portMappingsOf,
+  resultForAddress,
+  summarizeResult,
+  type CniResult,
+  type Conflist,
+} from '../plan/network.js';
+import { hostsFile, hostsWithAliases, resolvConf } from '../plan/pod-files.js';
+import {
+  checkPrerequisites,
+  checkRoutes,
+  cniAdd,
+  cniDel,
+  deleteLink,
+  labelledLinks,
+  labelLink,
+  listNetworks,
+  loadNetwork,
+  pinNetns,
+  removeRulesOf,
+  reservations,
+  unpinNetns,
+  type NetworkConfig,
+} from '../runtime/cni.js';
+import { isMounted } from '../runtime/mounts.js';
+import { writeFileAtomic } from '../runtime/state.js';
+import type { Rollback } from './rollback.js';
+import type { Runtime } from './runtime.js';
+
+/** network.json: what DEL needs, whatever happened to the conflist file or the pause since. */
+interface StoredAttachment {
+  attachment: NetworkAttachment;
+  file: string;
+  config: Conflist;
+  result?: CniResult;
+}
+
+/** Loads the pod's network and checks it can be used, before anything is created. */
+export function prepareNetwork(def: PodDefinition): NetworkConfig | undefined {
+  if (!isCniNetwork(def.network.name)) return undefined;
+  const cfg = loadNetwork(def.network.name);
+  checkPrerequisites(cfg);
+  checkRoutes(cfg.list, cfg.file);
+  return cfg;
+}
+
+/**
+ * Attaches a freshly started sandbox to its network: pins the pause's netns,
+ * runs CNI ADD (asking for `preferIp`, the pod's previous address, when the
+ * IPAM takes an "ips" request) and writes the pod's /etc files. Pushes the
+ * undo (DEL, unpin) before ADD: DEL is idempotent and cleans a partial ADD.
+ */
+export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, pausePid: number, preferIp?: string): Promise<NetworkAttachment | undefined> {
+  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const cfg = prepareNetwork(def);
+  if (!cfg) {
+    writePodFiles(rt, def, undefined);
+    return undefined;
+  }
+  const netnsInode = await pinNetns(pausePid, paths.netns);
+  rb.push(`unpin ${paths.netns}`, () => unpinNetns(paths.netns));
+  const attachment: NetworkAttachment = {
+    network: cfg.list.name,
+    containerId: cniContainerId(rt.settings.stateRoot, def.name),
+    ifname: POD_IFNAME,
+    netns: paths.netns,
+    netnsInode,
+    ports: def.network.ports,
+  };
+  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list };
+  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  rb.push(`CNI DEL ${attachment.containerId}`, () => detachNetwork(rt, def.name));
+  const args = { containerId: attachment.containerId, netns: paths.netns, ifname: POD_IFNAME };
+  const rc = { portMappings: portMappingsOf(def.network.ports) };
+  let result: CniResult;
+  try {
+    result = await cniAdd(cfg, args, { ...rc, ...(preferIp ? { ips: [preferIp] } : {}) });
+  } catch (e) {
+    if (!preferIp) throw e;
+    // the old address is taken meanwhile (or the IPAM refuses requests): any address will do
+    await cniDel(cfg, args, rc, undefined);
+    result = await cniAdd(cfg, args, rc);
+  }
+  Object.assign(attachment, summarizeResult(result, POD_IFNAME));
+  stored.result = result;
+  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);
+  writePodFiles(rt, def, attachment.ip);
+  return attachment;
+}
+
+/** The interfaces of the pod's CNI result (inspect). */
+export function storedResult(rt: Runtime, pod: string): CniResult | undefined {
+  return readStored(podPaths(rt.settings.stateRoot, pod).network)?.result;
+}
+
+function readStored(file: string): StoredAttachment | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as StoredAttachment;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CNI DEL of a pod's attachment, with the config and result ADD had, while
+ * the pinned netns still exists (without it bridge's DEL leaks the
+ * masquerade chain); then the pin goes. A failure keeps both for a retry.
+ */
+export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
+  const paths = podPaths(rt.settings.stateRoot, pod);
+  const stored = readStored(paths.network);
+  if (stored) {
+    const a = stored.attachment;
+    // a pin that never got mounted (a crash right before) is no netns: DEL without one
+    const netns = isMounted(a.netns) ? a.netns : '';
+    const cfg: NetworkConfig = { file: stored.file, list: stored.config };
+    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, { portMappings: portMappingsOf(a.ports) }, stored.result);
+    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), a.ip);
+    fs.rmSync(paths.network, { force: true });
+  }
+  await unpinNetns(paths.netns);
+}
+
+/** The pod's /etc/hosts, resolv.conf and hostname, in its state dir (rewritten when the sandbox and its IP change). */
+export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | undefined): void {
+  const dir = podPaths(rt.settings.stateRoot, def.name).etc;
+  fs.mkdirSync(dir, { recursive: true });
+  const read = (f: string) => {
+    try {
+      return fs.readFileSync(f, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const hostNet = def.host?.includes('net') ?? false;
+  const aliases = def.hostAliases ?? [];
+  // a host-network pod sees the host's names (as the kubelet does), plus its aliases
+  const hosts = hostNet ? hostsWithAliases(read('/etc/hosts') ?? '', aliases) : hostsFile(def.name, def.hostname, ip, aliases);
+  const resolv = resolvConf(read('/etc/resolv.conf') ?? '', read('/run/systemd/resolve/resolv.conf'), hostNet);
+  const write = (name: string, text: string) => {
+    writeFileAtomic(path.join(dir, name), text);
+    fs.chmodSync(path.join(dir, name), 0o644);
+  };
+  write('hosts', hosts);
+  write('resolv.conf', resolv.text);
+  write('hostname', `${def.hostname}\n`);
+}
+
+/**
+ * gc's network sweep: reservations, veths and iptables rules that carry a
+ * container id of this state root (barepod-<root hash>-<pod>) for a pod the
+ * root no longer has, e.g. after a reboot emptied /run/barepod. DEL without
+ * a netns releases the IPAM reservation (and portmap's and firewall's
+ * rules); the masquerade chain bridge then leaves is removed by name.
+ * Other roots' and other tools' entries are never touched.
+ */
+export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Promise<string[]> {
+  const done: string[] = [];
+  const prefix = cniIdPrefix(rt.settings.stateRoot);
+  const podOf = (cid: string) => (cid.startsWith(prefix) ? cid.slice(prefix.length) : undefined);
+  let networks: NetworkConfig[] = [];
+  try {
+    networks = listNetworks();
+  } catch {
+    networks = []; // an unreadable conflist: nothing to release through it
+  }
+  // reservations are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
+  const found = networks.map((cfg) => ({ cfg, reserved: reservations(cfg.list.name) }));
+  const links = labelledLinks();
+  const livePods = new Set(listPods());
+  for (const { cfg, reserved } of found) {
+    const name = cfg.list.name;
+    for (const [ip, cid] of reserved) {
+      const pod = podOf(cid);
+      if (!pod || livePods.has(pod)) continue;
+      const ipam = cfg.list.plugins.find((p) => p.ipam)?.ipam as { ranges?: { subnet: string }[][] } | undefined;
+      const bits = ipam?.ranges?.[0]?.[0]?.subnet.split('/')[1] ?? '32';
+      try {
+        await cniDel(cfg, { containerId: cid, netns: '', ifname: POD_IFNAME }, {}, resultForAddress(POD_IFNAME, `${ip}/${bits}`));
+      } catch (e) {
+        done.push(`could not release ${ip} of ${cid}: ${(e as Error).message}`);
+        continue;
+      }
+      await removeRulesOf(name, cid, Object.values(chainNames(name, cid)), ip);
+      done.push(`released ${ip} of ${cid} on network ${name}`);
+    }
+  }
+  for (const [dev, cid] of links) {
+    const pod = podOf(cid);
+    if (!pod || livePods.has(pod)) continue;
+    await deleteLink(dev).catch(() => undefined);
+    done.push(`removed link ${dev} of ${cid}`);
+  }
+  return done;
+}
+
+/** The error for a pod whose network teardown failed: what stays, and how to retry. */
+export function detachFailed(pod: string, e: unknown): BarepodError {
+  return new BarepodError('tool-failed', `pod "${pod}": CNI DEL failed: ${(e as Error).message}`, {
+    hint: `the pinned netns and network.json stay in the pod dir; fix the cause and run \`barepod gc\` or \`barepod pod rm ${pod}\``,
+  });
+}
