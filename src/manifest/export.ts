@@ -1,3 +1,4 @@
+import { NETWORK_ANNOTATION } from './pod.js';
 import { DEFAULT_NETWORK, DEFAULT_SHARE, type ContainerDefinition, type PodRecord } from '../model.js';
 import { formatBytes } from '../quantity.js';
 
@@ -46,15 +47,16 @@ export function exportPod(rec: PodRecord): Obj {
     ...rec.containers.filter((c) => c.def.pidMode === 'private' && d.share.includes('pid')).map((c) => `${c.def.name} opts out of the pid namespace`),
     ...rec.containers.filter((c) => c.def.rootfs).map((c) => `${c.def.name} runs from --rootfs ${c.def.rootfs}`),
     ...(d.limits.pids !== undefined ? ['the pod\'s pids limit'] : []),
-    ...(d.network && d.network.name !== DEFAULT_NETWORK && d.network.name !== 'host' ? [`the pod's network is ${d.network.name}`] : []),
   ];
+  const network = d.network && d.network.name !== DEFAULT_NETWORK && d.network.name !== 'host' ? { [NETWORK_ANNOTATION]: d.network.name } : {};
+  const annotations = { ...d.annotations, ...network, ...(unexportable.length ? { 'barepod.io/not-exported': unexportable.join('; ') } : {}) };
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: d.name,
       ...(d.labels ? { labels: d.labels } : {}),
-      ...(unexportable.length || d.annotations ? { annotations: { ...d.annotations, ...(unexportable.length ? { 'barepod.io/not-exported': unexportable.join('; ') } : {}) } } : {}),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
     },
     spec,
   };

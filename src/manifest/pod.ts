@@ -10,6 +10,7 @@ import {
   DEFAULT_NETWORK,
   DEFAULT_SHARE,
   POD_DEFAULTS,
+  type NetworkDefinition,
   type PortMapping,
   type ContainerDefinition,
   type ContainerPort,
@@ -173,6 +174,7 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
     if (def) containers.push(def);
   });
   checkHostPorts(is, containers);
+  const network = podNetwork(is, annotations?.[NETWORK_ANNOTATION], host.includes('net'), containers);
 
   if (is.errors.length || name === undefined) return undefined;
   const pod: PodDefinition = {
@@ -184,8 +186,7 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
     backoff: POD_DEFAULTS.backoff,
     graceSeconds: grace,
     logSizeMax: POD_DEFAULTS.logSizeMax,
-    // hostNetwork, or the default CNI network with every container's hostPort forwarded by portmap
-    network: host.includes('net') ? { name: 'host', ports: [] } : { name: DEFAULT_NETWORK, ports: hostPortMappings(containers) },
+    network,
     ...(host.length ? { host } : {}),
     ...(volumes.length ? { volumes } : {}),
     ...(labels && Object.keys(labels).length ? { labels } : {}),
@@ -193,6 +194,27 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
     ...(hostAliases.length ? { hostAliases } : {}),
   };
   return { pod, containers, source: value };
+}
+
+/** The annotation that picks a pod's network: a CNI network of /etc/barepod/net.d, or `none` (loopback only). */
+export const NETWORK_ANNOTATION = 'barepod.io/network';
+
+/**
+ * hostNetwork, or the CNI network (default, or named by the annotation) with
+ * every container's hostPort forwarded by portmap, or `none`.
+ */
+function podNetwork(is: Issues, annotation: string | undefined, hostNetwork: boolean, containers: ContainerDefinition[]): NetworkDefinition {
+  const at = `metadata.annotations.${NETWORK_ANNOTATION}`;
+  if (hostNetwork) {
+    if (annotation !== undefined) is.error(at, 'cannot be set together with spec.hostNetwork');
+    return { name: 'host', ports: [] };
+  }
+  const name = annotation ?? DEFAULT_NETWORK;
+  if (name === 'host') is.error(at, '"host": use spec.hostNetwork: true');
+  else if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(at, `"${name}" is not a network name (a DNS-1123 label, or none)`);
+  const ports = hostPortMappings(containers);
+  if (name === 'none' && ports.length) is.error(at, '"none" has no host ports to forward: remove the hostPorts or pick a CNI network');
+  return { name, ports: name === 'none' ? [] : ports };
 }
 
 function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {

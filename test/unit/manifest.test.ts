@@ -208,6 +208,18 @@ describe('manifest: change detection and export', () => {
     const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod.network).toEqual(def.network);
     const none = { ...rec, def: { ...p.pod, network: { name: 'none', ports: [] } } } as unknown as PodRecord;
-    expect((exportPod(none).metadata as { annotations: Record<string, string> }).annotations['barepod.io/not-exported']).toContain("the pod's network is none");
+    const exported = exportPod(none);
+    expect((exported.metadata as { annotations: Record<string, string> }).annotations).toEqual({ 'barepod.io/network': 'none' });
+    expect(parseManifests(JSON.stringify(exported)).pods[0]!.pod.network).toEqual({ name: 'none', ports: [] });
+  });
+
+  it('the barepod.io/network annotation picks the network; none has no host ports; host is spec.hostNetwork', () => {
+    const net = (meta: string, c = ctr('')) => parseManifests(base(c, '', `  annotations: {${meta}}\n`)).pods[0]!.pod.network;
+    expect(net('barepod.io/network: none')).toEqual({ name: 'none', ports: [] });
+    expect(net('barepod.io/network: lab')).toEqual({ name: 'lab', ports: [] });
+    expect(problems(base(ctr('      ports: [{containerPort: 80, hostPort: 8080}]\n'), '', '  annotations: {barepod.io/network: none}\n'))).toEqual([
+      'metadata.annotations.barepod.io/network: "none" has no host ports to forward: remove the hostPorts or pick a CNI network',
+    ]);
+    expect(problems(base(ctr(''), '', '  annotations: {barepod.io/network: host}\n'))).toEqual(['metadata.annotations.barepod.io/network: "host": use spec.hostNetwork: true']);
   });
 });
