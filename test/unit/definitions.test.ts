@@ -200,8 +200,13 @@ describe('containerDefinition', () => {
 
   it.each<[Partial<ContainerInput>, string[]]>([
     [{ command: ['httpd', '-f'] }, ['httpd', '-f']],
-    [{ command: [], defaultArgs: ['httpd', '-f', '-p', '8080'] }, ['httpd', '-f', '-p', '8080']],
-    [{ command: ['sleep', '1'], defaultArgs: ['httpd'] }, ['sleep', '1']],
+    [{ command: [], imageDefaults: { entrypoint: [], cmd: ['httpd', '-f', '-p', '8080'], env: [], workdir: '/', user: '' } }, ['httpd', '-f', '-p', '8080']],
+    [{ command: ['sleep', '1'], imageDefaults: { entrypoint: [], cmd: ['httpd'], env: [], workdir: '/', user: '' } }, ['sleep', '1']],
+    // Kubernetes semantics: the words after -- replace entrypoint and cmd; --entrypoint replaces the entrypoint and drops cmd
+    [{ command: [], imageDefaults: { entrypoint: ['/ep', '-x'], cmd: ['a', 'b'], env: [], workdir: '/', user: '' } }, ['/ep', '-x', 'a', 'b']],
+    [{ command: ['c'], imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['c']],
+    [{ command: [], entrypoint: '/bin/echo', imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['/bin/echo']],
+    [{ command: ['hi'], entrypoint: '/bin/echo', imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['/bin/echo', 'hi']],
     [{ command: [] }, ['sh']],
   ])('command %j → args %j', (input, args) => {
     expect(containerDefinition({ ...base, ...input }).args).toEqual(args);
