@@ -270,8 +270,20 @@ describe('containerDefinition', () => {
 
   it('passes on invalid env, user and limits', () => {
     expect(thrown(() => containerDefinition({ ...base, env: ['9=x'] })).message).toMatch(/^--env "9=x"/);
-    expect(thrown(() => containerDefinition({ ...base, user: 'nobody' })).message).toMatch(/^--user "nobody"/);
+    expect(thrown(() => containerDefinition({ ...base, user: 'no body' })).message).toMatch(/^--user "no body"/);
+    expect(thrown(() => containerDefinition({ ...base, user: '99999999999' })).message).toMatch(/^--user "99999999999:99999999999": uid and gid must be at most/);
     expect(thrown(() => containerDefinition({ ...base, memory: '-1Mi' })).message).toMatch(/^--memory: "-1Mi" must be greater than zero/);
+  });
+
+  it('takes a user name (resolved at launch through the rootfs\'s /etc/passwd), and the image\'s defaults under the user\'s', () => {
+    const image = { entrypoint: ['/ep'], cmd: ['x'], env: ['PATH=/img', 'A=img'], workdir: '/app', user: 'app:staff' };
+    const d = containerDefinition({ ...base, imageDefaults: image, env: ['A=mine'] });
+    expect(d.userName).toBe('app:staff');
+    expect(d.env).toEqual(['PATH=/img', 'A=mine']);
+    expect(d.workdir).toBe('/app');
+    expect(containerDefinition({ ...base, imageDefaults: image, user: '7', workdir: '/w' })).toMatchObject({ user: { uid: 7, gid: 7 }, workdir: '/w' });
+    expect(containerDefinition({ ...base, imageDefaults: image, user: '7' }).userName).toBeUndefined();
+    expect(thrown(() => containerDefinition({ ...base, imageDefaults: { ...image, entrypoint: [], cmd: [] } })).code).toBe('usage');
   });
 
   it.each([['/'], ['/srv/www'], ['/a/../b']])('accepts the absolute workdir %j', (workdir) => {
