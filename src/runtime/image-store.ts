@@ -183,6 +183,11 @@ export class ImageStore {
     fs.mkdirSync(tmp, { mode: 0o700 });
     try {
       return await fn(tmp);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
+        throw new BarepodError('disk-full', `no space left on the device of the image store ${this.dir}`, { hint: 'free some space (barepod rmi unused images) and try again; nothing partial was kept', cause: e });
+      }
+      throw e;
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

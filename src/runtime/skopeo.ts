@@ -60,7 +60,7 @@ export async function copyImage(src: string, destDir: string, tag: string, name:
 /** Turns skopeo's error text into an error with a stable code and a hint naming the fix. */
 export function classifyCopyError(argv: string[], stderr: string, name: string): BarepodError {
   const text = stderr.trim().split('\n').filter(Boolean).pop() ?? 'no error output';
-  const detail = text.replace(/^time="[^"]*" level=\w+ msg="?/, '').replace(/"$/, '');
+  const detail = text.replace(/^time="[^"]*" level=\w+ msg="?/, '').replace(/"$/, '').replace(/\\"/g, '"');
   const src = argv.find((a) => /^(docker|oci|oci-archive|docker-archive):/.test(a)) ?? name;
   const registry = /^docker:\/\/([^/]+)\//.exec(src)?.[1];
   const withTool = (e: BarepodError) => Object.assign(e, { argv, stderr });

@@ -92,6 +92,8 @@ export interface ImageFixture {
   layers: Buffer[];
   config?: Record<string, unknown>;
   architecture?: string;
+  /** diffIDs to write in the config instead of the true ones (a lying image) */
+  diffIds?: string[];
 }
 
 /** Writes an OCI image layout (gzip layers) with one image tagged `tag`; returns the manifest digest. */
@@ -110,7 +112,7 @@ export function writeOciLayout(dir: string, tag: string, img: ImageFixture): str
       architecture: img.architecture ?? 'amd64',
       os: 'linux',
       config: img.config ?? {},
-      rootfs: { type: 'layers', diff_ids: img.layers.map((l) => sha(l)) },
+      rootfs: { type: 'layers', diff_ids: img.diffIds ?? img.layers.map((l) => sha(l)) },
     }),
   );
   const manifest = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));

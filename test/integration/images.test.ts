@@ -153,6 +153,12 @@ describe.skipIf(skipReason)('images', () => {
     const r = await t.bp(['pull', `oci:${bad}:v1`, '--name', 'bad:1']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/corrupt|did not match/i);
+    // intact blobs, but a config whose diffID does not match what the layer unpacks to
+    const lie = path.join(dir, 'lie');
+    writeOciLayout(lie, 'v1', { layers: [tarBuffer([{ path: 'y', data: 'y' }])], diffIds: [`sha256:${'0'.repeat(64)}`] });
+    const lied = await t.bp(['pull', `oci:${lie}:v1`, '--name', 'lie:1']);
+    expect(lied.code).toBe(1);
+    expect(lied.stderr).toMatch(/unpacks to sha256:[0-9a-f]{64}, but its config says sha256:0{64}/);
     expect((JSON.parse(await t.ok(['images', '--json'])) as { name: string }[]).map((i) => i.name)).not.toContain('docker.io/library/bad:1');
     expect(fs.readdirSync(path.join(t.root, 'images', 'layers'))).toEqual(layers);
   });
