@@ -222,6 +222,7 @@ export class ImageStore {
       fs.mkdirSync(unpacked);
       progress?.(`unpacking ${path.basename(file)} (${mb(fs.statSync(file).size)})`, false);
       const res = await unpackLayer(layerBlob, unpacked);
+      progress?.(`unpacked ${path.basename(file)}: ${res.entries} entries, ${mb(res.bytes)}`, true);
       for (const w of res.warnings) progress?.(`warning: ${w}`, true);
       const head = Buffer.alloc(4);
       const fd = fs.openSync(layerBlob, 'r');
