@@ -141,16 +141,29 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
   /** Removes what is at `rel` (a later entry replaces an earlier one), keeping a directory a directory replaces. */
   const clear = (rel: string, keepDir: boolean): boolean => {
     const abs = path.join(root, rel);
+    const under = (r: string) => r === rel || r.startsWith(`${rel}/`);
+    // what is queued at or below it goes with it: a node, xattr or mtime must never land through what replaces it (a symlink)
     const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (st?.isDirectory() && keepDir) return true;
+    for (let i = nodes.length - 1; i >= 0; i--) if (under(nodes[i]!.rel)) nodes.splice(i, 1);
+    for (const k of [...xattrs.keys()]) if (under(k)) xattrs.delete(k);
+    for (let i = dirTimes.length - 1; i >= 0; i--) if (under(path.relative(root, dirTimes[i]!.abs))) dirTimes.splice(i, 1);
     if (!st) return false;
     if (st.isDirectory()) {
-      if (keepDir) return true;
       fs.rmSync(abs, { recursive: true });
-      for (const d of dirs) if (d === rel || d.startsWith(`${rel}/`)) dirs.delete(d);
+      for (const d of dirs) if (under(d)) dirs.delete(d);
       return false;
     }
     fs.unlinkSync(abs);
     return false;
+  };
+  /** Checks again, without the cache, that every parent of `rel` is a real directory: the last word before a path goes to mknod, setfattr or utimes. */
+  const recheck = (rel: string) => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const st = fs.lstatSync(path.join(root, ...parts.slice(0, i)), { throwIfNoEntry: false });
+      if (!st?.isDirectory() || st.isSymbolicLink()) throw unsafeEntry(rel, `"${parts.slice(0, i).join('/')}" is no longer a directory`);
+    }
   };
 
   const onEntry = (e: ReadEntry) => {
@@ -187,14 +200,15 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
         return void e.resume();
       }
       ensureDirs(parent, entry);
-      if (xa && xa.size > 0) {
-        for (const k of xa.keys()) if (k.startsWith('trusted.overlay.')) throw unsafeEntry(entry, `it carries the overlayfs xattr ${k}`);
-        xattrs.set(rel, xa);
-      }
+      for (const k of xa?.keys() ?? []) if (k.startsWith('trusted.overlay.')) throw unsafeEntry(entry, `it carries the overlayfs xattr ${k}`);
+      const keepXattrs = () => {
+        if (xa && xa.size > 0) xattrs.set(rel, xa); // after clear(), which drops what was queued for the path it replaces
+      };
       switch (e.type) {
         case 'Directory':
         case 'GNUDumpDir': {
           if (!clear(rel, true)) fs.mkdirSync(abs, 0o700);
+          keepXattrs();
           dirs.add(rel);
           fs.chownSync(abs, uid, gid);
           fs.chmodSync(abs, mode);
@@ -205,6 +219,7 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
         case 'OldFile':
         case 'ContiguousFile': {
           clear(rel, false);
+          keepXattrs();
           const fd = fs.openSync(abs, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
           e.on('data', (chunk: Buffer) => {
             if (failed) return;
@@ -234,6 +249,7 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
           const target = String(e.linkpath ?? '');
           if (target === '' || target.includes('\0')) throw unsafeEntry(entry, 'an empty or invalid symlink target');
           clear(rel, false);
+          keepXattrs();
           fs.symlinkSync(target, abs);
           fs.lchownSync(abs, uid, gid);
           if (e.mtime) fs.lutimesSync(abs, e.mtime, e.mtime);
@@ -250,6 +266,7 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
           if (st.isDirectory()) throw unsafeEntry(entry, `a hardlink to the directory "${linkpath}"`);
           if (to.join('/') === rel) return void e.resume();
           clear(rel, false);
+          keepXattrs();
           fs.linkSync(from, abs);
           return void e.resume();
         }
@@ -257,6 +274,7 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
         case 'BlockDevice':
         case 'FIFO': {
           clear(rel, false);
+          keepXattrs();
           const kind = e.type === 'FIFO' ? 'p' : e.type === 'BlockDevice' ? 'b' : 'c';
           nodes.push({ rel, kind, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0, mode, uid, gid, mtime: e.mtime });
           return void e.resume();
@@ -297,6 +315,9 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
   });
   if (failed) throw failed;
 
+  for (const n of nodes) recheck(n.rel);
+  for (const rel of xattrs.keys()) recheck(rel);
+  for (const d of dirTimes) recheck(path.relative(root, d.abs));
   await makeNodes(root, nodes);
   for (const n of nodes) {
     fs.lchownSync(path.join(root, n.rel), n.uid, n.gid);

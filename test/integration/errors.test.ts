@@ -55,7 +55,8 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--', 'sleep', '1']), 4, /container "a" already exists/);
     expectCleanError(await t.bp(['stop', pod, 'nope']), 3, /container "nope" not found in pod/);
     expectCleanError(await t.bp(['spec', pod, 'nope']), 3, /container "nope" not found in pod/);
-    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--', 'true']), 3, /image "nginx" not found/);
+    // --pull never: a missing image is an error, not a pull (the test machine has no internet)
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--pull', 'never', '--', 'true']), 3, /image nginx is not in the image store/);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 

@@ -110,6 +110,22 @@ describe.skipIf(skipReason)('layer unpacking', () => {
     ['a whiteout of ".."', () => [{ path: 'a/' }, { path: 'a/.wh...' }], /"a\/\.wh\.\.\." refused: a whiteout of "\.\."/],
     ['an overlayfs xattr', () => [{ path: 'd/', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/../outside' } }], /"d\/" refused: it carries the overlayfs xattr trusted\.overlay\.redirect/],
   ];
+  it('a directory replaced by a symlink after a device node, an xattr and an mtime were queued in it: nothing lands through the symlink', async () => {
+    const d = dest();
+    await unpackLayer(
+      layer([
+        { path: 'd/' },
+        { path: 'd/sub/', pax: { 'SCHILY.xattr.user.x': 'y' } },
+        { path: 'd/victim', type: 'char', devmajor: 1, devminor: 3 },
+        { path: 'd/.wh.gone' },
+        { path: 'd', type: 'symlink', linkpath: outside },
+      ]),
+      d,
+    );
+    expect(fs.readlinkSync(path.join(d, 'd'))).toBe(outside);
+    untouched();
+  });
+
   it.each(attacks)('refuses %s', async (_what, make, message) => {
     const d = dest();
     await expect(unpackLayer(layer(make(outside)), d)).rejects.toThrow(message);
