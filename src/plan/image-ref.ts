@@ -93,7 +93,8 @@ function localName(file: string, tag: string | undefined): string {
 /**
  * Parses what `pull` was given: `docker://REF` or a bare registry reference,
  * `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`, `docker-archive:FILE`. Images
- * from files are named `localhost/<base name>:<tag>` unless `as` names them.
+ * from files are named `localhost/<base name>:<tag>`; `as` names any image
+ * (a short name is local: `localhost/NAME`).
  */
 export function parseSource(text: string, as?: string): ImageSource {
   const m = /^(oci|oci-archive|docker-archive):(.+)$/.exec(text);
@@ -108,11 +109,11 @@ export function parseSource(text: string, as?: string): ImageSource {
     }
     const resolved = path.resolve(file);
     const skopeoRef = transport === 'docker-archive' ? `${transport}:${resolved}` : `${transport}:${resolved}${tag ? `:${tag}` : ''}`;
-    return { transport, skopeoRef, name: as ? normalizeName(as) : localName(file, tag) };
+    return { transport, skopeoRef, name: as ? localImageName(as) : localName(file, tag) };
   }
   const ref = text.startsWith('docker://') ? text.slice('docker://'.length) : text;
   const name = normalizeName(ref);
-  return { transport: 'docker', skopeoRef: `docker://${name}`, name: as ? normalizeName(as) : name };
+  return { transport: 'docker', skopeoRef: `docker://${name}`, name: as ? localImageName(as) : name };
 }
 
 /** The parts of an OCI image config barepod uses (`config` of the image config JSON). */

@@ -124,6 +124,29 @@ export function writeOciLayout(dir: string, tag: string, img: ImageFixture): str
   return manifest.digest;
 }
 
+/** Writes an OCI layout whose `tag` names an image index (a manifest list) of one image per architecture. */
+export function writeOciIndex(dir: string, tag: string, images: (ImageFixture & { architecture: string })[]): void {
+  const manifests = images.map((img, i) => {
+    const sub = path.join(dir, `.sub${i}`);
+    const digest = writeOciLayout(sub, 'x', img);
+    fs.cpSync(path.join(sub, 'blobs'), path.join(dir, 'blobs'), { recursive: true });
+    const size = fs.statSync(path.join(sub, 'blobs', 'sha256', digest.slice(7))).size;
+    fs.rmSync(sub, { recursive: true });
+    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size, platform: { architecture: img.architecture, os: 'linux' } };
+  });
+  const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
+  const d = sha(index);
+  fs.writeFileSync(path.join(dir, 'blobs', 'sha256', d.slice(7)), index);
+  fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  fs.writeFileSync(
+    path.join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: d, size: Buffer.byteLength(index), annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+  );
+}
+
+/** sha256 digest of a buffer, as OCI writes it. */
+export const digestOf = sha;
+
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

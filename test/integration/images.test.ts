@@ -10,7 +10,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pidOf, readInContainer, skipReason, eventually, useTestEnv } from '../helpers/harness.js';
-import { freePort, startAuthWall, startRegistry, tarBuffer, tarDir, writeOciLayout, type Registry, type TarEntry } from '../helpers/image-fixtures.js';
+import { digestOf, freePort, startAuthWall, startRegistry, tarBuffer, tarDir, writeOciIndex, writeOciLayout, type Registry, type TarEntry } from '../helpers/image-fixtures.js';
 
 const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(\\S+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -110,6 +110,22 @@ describe.skipIf(skipReason)('images', () => {
     await t.ok(['pod', 'rm', '-f', pod2]);
   });
 
+  it('picks the host\'s architecture from a manifest list, or the one --arch names', async () => {
+    registry = await startRegistry(path.join(dir, 'registry'));
+    const layer = (arch: string) => tarBuffer([{ path: 'arch', data: arch }]);
+    writeOciIndex(path.join(dir, 'multi'), 'v1', [
+      { architecture: 'arm64', layers: [layer('arm64')] },
+      { architecture: 'amd64', layers: [layer('amd64')] },
+    ]);
+    const ref = `${registry.host}/test/multi:v1`;
+    skopeo(['copy', '--quiet', '--all', '--dest-tls-verify=false', `oci:${path.join(dir, 'multi')}:v1`, `docker://${ref}`]);
+    const host = JSON.parse(await t.ok(['pull', ref, '--tls-verify=false', '--json']));
+    expect(host.layers.map((l: { diffId: string }) => l.diffId)).toEqual([digestOf(layer(process.arch === 'arm64' ? 'arm64' : 'amd64'))]);
+    const other = process.arch === 'arm64' ? 'amd64' : 'arm64';
+    const picked = JSON.parse(await t.ok(['pull', ref, '--tls-verify=false', '--arch', other, '--name', `multi:${other}`, '--json']));
+    expect(picked.layers.map((l: { diffId: string }) => l.diffId)).toEqual([digestOf(layer(other))]);
+  });
+
   it('registry errors: unknown image, plain HTTP without --tls-verify=false, unreachable, credentials refused', async () => {
     registry = await startRegistry(path.join(dir, 'registry'));
     const unknown = await t.bp(['pull', `${registry.host}/test/none:v1`, '--tls-verify=false']);
@@ -140,7 +156,7 @@ describe.skipIf(skipReason)('images', () => {
     skopeo(['copy', '--quiet', `oci:${layout}:v1`, `docker-archive:${path.join(dir, 'saved.tar')}:saved:v1`]);
     expect(JSON.parse(await t.ok(['pull', `oci:${layout}:v1`, '--json'])).name).toBe('localhost/layout:v1');
     expect(JSON.parse(await t.ok(['pull', `oci-archive:${path.join(dir, 'img.tar')}`, '--json'])).name).toBe('localhost/img:latest');
-    expect(JSON.parse(await t.ok(['pull', `docker-archive:${path.join(dir, 'saved.tar')}`, '--name', 'saved:2', '--json'])).name).toBe('docker.io/library/saved:2');
+    expect(JSON.parse(await t.ok(['pull', `docker-archive:${path.join(dir, 'saved.tar')}`, '--name', 'saved:2', '--json'])).name).toBe('localhost/saved:2');
     // the same busybox layer is unpacked once, whatever the source
     const layers = fs.readdirSync(path.join(t.root, 'images', 'layers'));
     expect(layers).toHaveLength(2);
@@ -159,7 +175,7 @@ describe.skipIf(skipReason)('images', () => {
     const lied = await t.bp(['pull', `oci:${lie}:v1`, '--name', 'lie:1']);
     expect(lied.code).toBe(1);
     expect(lied.stderr).toMatch(/unpacks to sha256:[0-9a-f]{64}, but its config says sha256:0{64}/);
-    expect((JSON.parse(await t.ok(['images', '--json'])) as { name: string }[]).map((i) => i.name)).not.toContain('docker.io/library/bad:1');
+    expect((JSON.parse(await t.ok(['images', '--json'])) as { name: string }[]).map((i) => i.name)).not.toContain('localhost/bad:1');
     expect(fs.readdirSync(path.join(t.root, 'images', 'layers'))).toEqual(layers);
   });
 
@@ -193,6 +209,7 @@ describe.skipIf(skipReason)('images', () => {
     await t.ok(['rmi', 'other:1']);
     expect(fs.readdirSync(path.join(store, 'layers'))).toEqual([path.basename(la!)]);
     expect(JSON.parse(await t.ok(['images', '--json'])).map((i: { name: string }) => i.name)).toEqual(['busybox', 'localhost/bb:1']);
+    await t.ok(['rmi', 'bb:1']); // a short name finds the local image
     expect((await t.bp(['rmi', 'busybox'])).code).toBe(2);
     expect((await t.bp(['rmi', 'nope:1'])).code).toBe(3);
   });

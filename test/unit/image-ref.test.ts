@@ -44,7 +44,8 @@ describe('parseSource', () => {
   it('layouts and archives get a local name unless --name gives one', () => {
     expect(parseSource('oci:/srv/lay:v1')).toEqual({ transport: 'oci', skopeoRef: 'oci:/srv/lay:v1', name: 'localhost/lay:v1' });
     expect(parseSource('oci-archive:/x/App.tar').name).toBe('localhost/app:latest');
-    expect(parseSource('docker-archive:/x/saved.tar', 'saved:2')).toMatchObject({ skopeoRef: 'docker-archive:/x/saved.tar', name: 'docker.io/library/saved:2' });
+    expect(parseSource('docker-archive:/x/saved.tar', 'saved:2')).toMatchObject({ skopeoRef: 'docker-archive:/x/saved.tar', name: 'localhost/saved:2' });
+    expect(parseSource('nginx:1.27', 'web:1').name).toBe('localhost/web:1');
   });
 });
 
