@@ -126,6 +126,29 @@ describe.skipIf(skipReason)('images', () => {
     expect(picked.layers.map((l: { diffId: string }) => l.diffId)).toEqual([digestOf(layer(other))]);
   });
 
+  it('up -f runs a stored image with its entrypoint, cmd, env and workingDir; a missing one is named, nothing made', async () => {
+    const layout = path.join(dir, 'app');
+    writeOciLayout(layout, 'v1', {
+      layers: [tarDir(BUSYBOX)],
+      config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "$GREETING $MINE" > /tmp/out; pwd > /tmp/pwd; exec sleep 3600'], Env: ['GREETING=from-image', 'MINE=image'], WorkingDir: '/tmp' },
+    });
+    await t.ok(['pull', `oci:${layout}:v1`, '--name', 'app:v1']);
+    const pod = t.pod('up');
+    const file = path.join(dir, 'pod.yaml');
+    const yaml = (image: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${image}\n    env:\n    - name: MINE\n      value: manifest\n`;
+    fs.writeFileSync(file, yaml('app:v1'));
+    await t.ok(['up', '-f', file]);
+    const app = await pidOf(t, pod, 'app');
+    expect(await eventually(() => readInContainer(app, '/tmp/pwd'))).toBe('/tmp\n');
+    expect(readInContainer(app, '/tmp/out')).toBe('from-image manifest\n');
+    await t.ok(['down', '-f', file]);
+    fs.writeFileSync(file, yaml('nope:1'));
+    const missing = await t.bp(['up', '-f', file]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(new RegExp(`pod "${pod}", containers "app": image nope:1 is not in the image store`));
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+  });
+
   it('registry errors: unknown image, plain HTTP without --tls-verify=false, unreachable, credentials refused', async () => {
     registry = await startRegistry(path.join(dir, 'registry'));
     const unknown = await t.bp(['pull', `${registry.host}/test/none:v1`, '--tls-verify=false']);
