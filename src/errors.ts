@@ -27,6 +27,11 @@ export type ErrorCode =
   | 'missing-tool'
   | 'sandbox-gone'
   | 'tool-failed'
+  | 'unauthorized'
+  | 'unreachable'
+  | 'corrupt'
+  | 'unsafe-layer'
+  | 'disk-full'
   | 'rollback-failed'
   | 'interrupted'
   | 'timeout'
@@ -44,6 +49,11 @@ const exitFor: Record<ErrorCode, number> = {
   'missing-tool': ExitCode.prerequisite,
   'sandbox-gone': ExitCode.sandboxGone,
   'tool-failed': ExitCode.failure,
+  unauthorized: ExitCode.failure,
+  unreachable: ExitCode.failure,
+  corrupt: ExitCode.failure,
+  'unsafe-layer': ExitCode.failure,
+  'disk-full': ExitCode.failure,
   'rollback-failed': ExitCode.failure,
   interrupted: ExitCode.interrupted,
   timeout: ExitCode.failure,

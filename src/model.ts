@@ -132,10 +132,14 @@ export interface ContainerDefinition {
   image: string | null;
   /** a prepared root filesystem directory used as-is (runc --rootfs style) */
   rootfs: string | null;
+  /** manifest digest of a stored image: every launch uses this exact image, even after its tag was pulled anew */
+  imageId?: string;
   args: string[];
   env: string[];
   workdir: string;
   user: { uid: number; gid: number };
+  /** a user given by name (USER[:GROUP], the image's or --user's): resolved through the rootfs's own /etc/passwd at each launch, replacing `user` */
+  userName?: string;
   limits: Limits;
   /** 'pod' joins the pod's pid namespace when the pod shares it; 'private' opts out */
   pidMode: 'pod' | 'private';

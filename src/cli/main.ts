@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { BarepodError, describeError, ExitCode } from '../errors.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
+import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNetwork } from './commands/network.js';
@@ -46,6 +47,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerSpec(program);
   registerContainerVerbs(program);
   registerLogs(program);
+  registerImages(program);
   registerExec(program);
   registerSupervision(program);
   registerManifest(program);

@@ -25,3 +25,26 @@ export function age(sinceIso: string | undefined, now = Date.now()): string {
 export function formatPort(p: { hostIP: string; hostPort: number; containerPort: number; protocol: string }): string {
   return `${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}->${p.containerPort}/${p.protocol}`;
 }
+
+/**
+ * Progress lines for a long operation, on stderr and only on a terminal
+ * (never with --json or when piped): a line that is not final is rewritten
+ * in place.
+ */
+export function progressPrinter(json: boolean): ((line: string, final: boolean) => void) | undefined {
+  if (json || !process.stderr.isTTY) return undefined;
+  return (line, final) => process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+}
+
+/** "12.3 MB": sizes as registries and podman show them (powers of 1000). */
+export function humanSize(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = -1;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

@@ -25,6 +25,7 @@ import {
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
+import { mergeEnv } from '../plan/image-ref.js';
 import type { RestartPolicy } from '../plan/restart.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { CAPABILITY_NAMES } from '../spec/default-spec.js';
@@ -43,6 +44,10 @@ export interface ManifestPod {
 export interface ImageDefaults {
   entrypoint: string[];
   cmd: string[];
+  /** the image's environment, under the container's env */
+  env?: string[];
+  /** the image's working directory, when workingDir is not set */
+  workdir?: string;
 }
 
 export interface ParseOptions {
@@ -369,8 +374,8 @@ function parseContainer(
     image,
     rootfs: null,
     args: argv,
-    env,
-    workdir: workdir ?? '/',
+    env: mergeEnv(defaults.env ?? [], env),
+    workdir: workdir ?? defaults.workdir ?? '/',
     user,
     limits,
     pidMode: 'pod',

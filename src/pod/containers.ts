@@ -9,7 +9,7 @@ import { cancelRestart } from './backoff.js';
 import { volumeSources } from './volumes.js';
 import { containerPaths, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
-import { resolveImage } from '../runtime/images.js';
+import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
@@ -123,7 +123,7 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
     return def.rootfs;
   }
   const paths = containerPaths(rt.settings.stateRoot, pod, def.name);
-  const image = resolveImage(rt.settings.dataDir, def.image ?? 'busybox');
+  const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
@@ -138,7 +138,7 @@ async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
-  const spec = planContainerSpec(rec.def, def, rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
+  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
   verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));

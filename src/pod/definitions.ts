@@ -4,6 +4,7 @@ import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
 import { DEFAULT_NETWORK, DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
 import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
+import { mergeEnv, numericUser, resolveArgv, type ImageDefaults } from '../plan/image-ref.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
 /** Limit flags as the CLI receives them (Kubernetes quantities). */
@@ -103,7 +104,7 @@ function parseLogSize(text: string): number {
   return bytes;
 }
 
-/** Parses `--user UID[:GID]` (numeric: names need the image's /etc/passwd, which comes with image support). */
+/** Parses a numeric `--user UID[:GID]` (exec; `run` also takes names, resolved through the image's /etc/passwd). */
 export function parseUser(text: string | undefined): { uid: number; gid: number } {
   if (text === undefined) return { uid: 0, gid: 0 };
   const m = /^(\d+)(?::(\d+))?$/.exec(text);
@@ -131,22 +132,35 @@ export interface ContainerInput extends LimitFlags {
   name: string;
   image?: string | undefined;
   rootfs?: string | undefined;
+  /** the words after `--`: the whole command line, or the args when `entrypoint` is given */
   command: string[];
+  /** --entrypoint: replaces the image's entrypoint (Kubernetes `command`); the words after `--` are then its args */
+  entrypoint?: string | undefined;
   env?: string[] | undefined;
   workdir?: string | undefined;
   user?: string | undefined;
   pid?: string | undefined;
   securityOpt?: string[] | undefined;
   restart?: string | undefined;
-  /** the image's default command, used when `command` is empty */
-  defaultArgs?: string[];
+  /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
+  imageDefaults?: ImageDefaults | undefined;
+  /** the manifest digest of the stored image */
+  imageId?: string | undefined;
 }
 
-/** A validated container definition from CLI input. */
+const NO_IMAGE_DEFAULTS: ImageDefaults = { entrypoint: [], cmd: ['sh'], env: [], workdir: '/', user: '' };
+
+/**
+ * A validated container definition from CLI input, on top of the image's
+ * defaults with Kubernetes semantics: an entrypoint replaces the image's
+ * (and drops its cmd), args replace its cmd, env is merged (the user's
+ * wins), workdir and user replace the image's.
+ */
 export function containerDefinition(input: ContainerInput): ContainerDefinition {
   const name = validateName('container', input.name);
   if (input.image !== undefined && input.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
-  const workdir = input.workdir ?? '/';
+  const image = input.imageDefaults ?? NO_IMAGE_DEFAULTS;
+  const workdir = input.workdir ?? image.workdir;
   if (!workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${workdir}": must be an absolute path`);
   const pid = input.pid ?? 'pod';
   if (pid !== 'pod' && pid !== 'private') throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
@@ -155,15 +169,28 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     if (opt === 'seccomp=unconfined') seccomp = 'unconfined';
     else throw new BarepodError('invalid-value', `--security-opt "${opt}": only seccomp=unconfined is supported`);
   }
-  const args = input.command.length > 0 ? input.command : (input.defaultArgs ?? ['sh']);
+  if (input.entrypoint === '') throw new BarepodError('invalid-value', '--entrypoint: must not be empty');
+  const args =
+    input.entrypoint !== undefined ? resolveArgv(image, [input.entrypoint], input.command) : resolveArgv(image, input.command.length > 0 ? input.command : undefined, undefined);
+  if (args.length === 0) {
+    throw new BarepodError('usage', `image ${input.image ?? ''} has no entrypoint or cmd: give the command after --`, { hint: `e.g. barepod run --pod POD --name ${name} --image ${input.image ?? 'IMAGE'} -- /bin/sh` });
+  }
+  const userText = input.user ?? image.user;
+  const user = userText === '' ? { uid: 0, gid: 0 } : numericUser(userText);
+  if (!user && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/.test(userText)) {
+    throw new BarepodError('invalid-value', `--user "${userText}": must be UID[:GID] or NAME[:GROUP]`);
+  }
+  if (user) parseUser(`${user.uid}:${user.gid}`); // range check
   return {
     name,
     image: input.rootfs === undefined ? (input.image ?? 'busybox') : null,
     rootfs: input.rootfs ?? null,
+    ...(input.imageId ? { imageId: input.imageId } : {}),
     args,
-    env: parseEnv(input.env ?? []),
+    env: mergeEnv(image.env, parseEnv(input.env ?? [])),
     workdir,
-    user: parseUser(input.user),
+    user: user ?? { uid: 0, gid: 0 },
+    ...(user ? {} : { userName: userText }),
     limits: parseLimits(input),
     pidMode: pid,
     seccomp,

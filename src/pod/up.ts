@@ -48,7 +48,7 @@ export function manifestDiff(a: unknown, b: unknown, at = ''): string[] {
 function preflight(rt: Runtime, mp: ManifestPod): void {
   mp.containers.forEach((c) => {
     try {
-      resolveImage(rt.settings.dataDir, c.image ?? 'busybox');
+      resolveImage(rt.settings, c.image ?? 'busybox');
     } catch (e) {
       const where = c.init ? 'initContainers' : 'containers';
       throw new BarepodError((e as BarepodError).code ?? 'not-found', `pod "${mp.pod.name}", ${where} "${c.name}": ${(e as Error).message}`, { hint: (e as BarepodError).hint });

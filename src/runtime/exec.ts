@@ -25,7 +25,7 @@ export function trace(what: string, startedAt: number): void {
   else fs.appendFileSync(traceTo, line);
 }
 
-export function runTool(argv: string[], options: { input?: string; hint?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export function runTool(argv: string[], options: { input?: string; hint?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error('runTool: empty argv'));
   const started = performance.now();
@@ -33,6 +33,7 @@ export function runTool(argv: string[], options: { input?: string; hint?: string
     const child = spawn(file, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(options.env ? { env: options.env } : {}),
+      ...(options.cwd ? { cwd: options.cwd } : {}),
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -8,16 +8,20 @@ export interface Settings {
   stateRoot: string;
   /** what survives reboots: built-in images, the pause rootfs */
   dataDir: string;
+  /** the image store (an OCI layout plus unpacked layers): BAREPOD_IMAGES, else <dataDir>/images */
+  imagesDir: string;
   /** the top-level cgroup directory every pod parent lives under */
   cgroupRoot: string;
 }
 
-/** Settings from flags, then environment (BAREPOD_ROOT, BAREPOD_DATA), then defaults. */
+/** Settings from flags, then environment (BAREPOD_ROOT, BAREPOD_DATA, BAREPOD_IMAGES), then defaults. */
 export function resolveSettings(flags: { root?: string | undefined } = {}): Settings {
   const env = process.env;
+  const dataDir = path.resolve(env.BAREPOD_DATA ?? '/var/lib/barepod');
   return {
     stateRoot: path.resolve(flags.root ?? env.BAREPOD_ROOT ?? '/run/barepod'),
-    dataDir: path.resolve(env.BAREPOD_DATA ?? '/var/lib/barepod'),
+    dataDir,
+    imagesDir: path.resolve(env.BAREPOD_IMAGES || path.join(dataDir, 'images')),
     cgroupRoot: 'barepod',
   };
 }
@@ -49,6 +53,9 @@ function isExecutable(p: string): boolean {
 export const PACKAGE_OF: Record<string, string> = {
   runc: 'runc',
   conmon: 'conmon',
+  skopeo: 'skopeo',
+  setfattr: 'attr',
+  zstd: 'zstd',
   mount: 'mount',
   umount: 'mount',
 };

@@ -64,6 +64,11 @@ export class StateStore {
  * killed CLI) is taken over; a live one is waited for, then reported busy.
  */
 export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
+  return withFileLock(lockFile, `pod "${pod}"`, fn, waitMs);
+}
+
+/** The lock behind withPodLock, for anything else one command at a time must change (the image store); `what` names it in errors. */
+export async function withFileLock<T>(lockFile: string, what: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
   const me = identify(process.pid);
   const deadline = Date.now() + waitMs;
   fs.mkdirSync(path.dirname(lockFile), { recursive: true });
@@ -86,7 +91,7 @@ export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Pr
         continue;
       }
       if (Date.now() > deadline) {
-        throw new BarepodError('busy', `pod "${pod}" is busy: another barepod command (pid ${owner?.pid ?? '?'}) holds its lock`, {
+        throw new BarepodError('busy', `${what} is busy: another barepod command (pid ${owner?.pid ?? '?'}) holds its lock`, {
           hint: 'wait for it to finish and try again',
         });
       }

@@ -89,7 +89,8 @@ export function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Prom
 export function newEnv(): TestEnv {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-'));
   const prefix = `it${Math.random().toString(36).slice(2, 8)}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root };
+  // each test has its own image store (inside its state root, removed with it): tests never touch /var/lib/barepod/images
+  const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root, BAREPOD_IMAGES: path.join(root, 'images') };
   delete env.BAREPOD_DEBUG;
   const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(CLI, args, { ...env, ...extraEnv });
   const pods = new Set<string>();
@@ -259,6 +260,19 @@ function leaksOf(root: string, prefix: string, podNames: string[]): string[] {
   const pods = path.join(root, 'pods');
   if (fs.existsSync(pods)) leaks.push(...fs.readdirSync(pods).map((p) => `pod state ${path.join(pods, p)}`));
   leaks.push(...networkLeaks(root, podNames));
+  leaks.push(...imageStoreLeaks(path.join(root, 'images')));
+  return leaks;
+}
+
+/** What an image store must never keep after a command ended: temp dirs (half-done pulls/unpacks), its lock, overlay mounts of its layers. */
+export function imageStoreLeaks(store: string): string[] {
+  const leaks: string[] = [];
+  const tmp = path.join(store, 'tmp');
+  if (fs.existsSync(tmp)) leaks.push(...fs.readdirSync(tmp).map((d) => `image store temp ${path.join(tmp, d)}`));
+  if (fs.existsSync(path.join(store, 'lock'))) leaks.push(`image store lock ${path.join(store, 'lock')}`);
+  for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    if (line.includes(' - overlay ') && line.includes(`${store}/layers/`)) leaks.push(`overlay mount ${line.split(' ')[4]}`);
+  }
   return leaks;
 }
 

@@ -55,7 +55,8 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'a', '--', 'sleep', '1']), 4, /container "a" already exists/);
     expectCleanError(await t.bp(['stop', pod, 'nope']), 3, /container "nope" not found in pod/);
     expectCleanError(await t.bp(['spec', pod, 'nope']), 3, /container "nope" not found in pod/);
-    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--', 'true']), 3, /image "nginx" not found/);
+    // --pull never: a missing image is an error, not a pull (the test machine has no internet)
+    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--pull', 'never', '--', 'true']), 3, /image nginx is not in the image store/);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
@@ -128,7 +129,7 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['root', 'runc', 'conmon', 'cgroups', 'pause', 'busybox image', 'CNI plugins']));
     expect(checks.filter((c) => c.required && !c.ok)).toEqual([]);
     // what scripts/setup installs is there too
-    expect(checks.filter((c) => ['busybox image', 'seccomp profile', 'CNI plugins'].includes(c.name) && !c.ok)).toEqual([]);
+    expect(checks.filter((c) => ['busybox image', 'image pulls', 'seccomp profile', 'CNI plugins'].includes(c.name) && !c.ok)).toEqual([]);
     const broken = await t.bp(['doctor'], { BAREPOD_RUNC: '/nonexistent/runc' });
     expect(broken.code).toBe(5);
     expect(broken.stdout).toMatch(/FAIL\s+runc\s+not found\n\s+fix: apt-get install runc/);

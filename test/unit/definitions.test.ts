@@ -242,8 +242,13 @@ describe('containerDefinition', () => {
 
   it.each<[Partial<ContainerInput>, string[]]>([
     [{ command: ['httpd', '-f'] }, ['httpd', '-f']],
-    [{ command: [], defaultArgs: ['httpd', '-f', '-p', '8080'] }, ['httpd', '-f', '-p', '8080']],
-    [{ command: ['sleep', '1'], defaultArgs: ['httpd'] }, ['sleep', '1']],
+    [{ command: [], imageDefaults: { entrypoint: [], cmd: ['httpd', '-f', '-p', '8080'], env: [], workdir: '/', user: '' } }, ['httpd', '-f', '-p', '8080']],
+    [{ command: ['sleep', '1'], imageDefaults: { entrypoint: [], cmd: ['httpd'], env: [], workdir: '/', user: '' } }, ['sleep', '1']],
+    // Kubernetes semantics: the words after -- replace entrypoint and cmd; --entrypoint replaces the entrypoint and drops cmd
+    [{ command: [], imageDefaults: { entrypoint: ['/ep', '-x'], cmd: ['a', 'b'], env: [], workdir: '/', user: '' } }, ['/ep', '-x', 'a', 'b']],
+    [{ command: ['c'], imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['c']],
+    [{ command: [], entrypoint: '/bin/echo', imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['/bin/echo']],
+    [{ command: ['hi'], entrypoint: '/bin/echo', imageDefaults: { entrypoint: ['/ep'], cmd: ['a'], env: [], workdir: '/', user: '' } }, ['/bin/echo', 'hi']],
     [{ command: [] }, ['sh']],
   ])('command %j → args %j', (input, args) => {
     expect(containerDefinition({ ...base, ...input }).args).toEqual(args);
@@ -307,8 +312,20 @@ describe('containerDefinition', () => {
 
   it('passes on invalid env, user and limits', () => {
     expect(thrown(() => containerDefinition({ ...base, env: ['9=x'] })).message).toMatch(/^--env "9=x"/);
-    expect(thrown(() => containerDefinition({ ...base, user: 'nobody' })).message).toMatch(/^--user "nobody"/);
+    expect(thrown(() => containerDefinition({ ...base, user: 'no body' })).message).toMatch(/^--user "no body"/);
+    expect(thrown(() => containerDefinition({ ...base, user: '99999999999' })).message).toMatch(/^--user "99999999999:99999999999": uid and gid must be at most/);
     expect(thrown(() => containerDefinition({ ...base, memory: '-1Mi' })).message).toMatch(/^--memory: "-1Mi" must be greater than zero/);
+  });
+
+  it('takes a user name (resolved at launch through the rootfs\'s /etc/passwd), and the image\'s defaults under the user\'s', () => {
+    const image = { entrypoint: ['/ep'], cmd: ['x'], env: ['PATH=/img', 'A=img'], workdir: '/app', user: 'app:staff' };
+    const d = containerDefinition({ ...base, imageDefaults: image, env: ['A=mine'] });
+    expect(d.userName).toBe('app:staff');
+    expect(d.env).toEqual(['PATH=/img', 'A=mine']);
+    expect(d.workdir).toBe('/app');
+    expect(containerDefinition({ ...base, imageDefaults: image, user: '7', workdir: '/w' })).toMatchObject({ user: { uid: 7, gid: 7 }, workdir: '/w' });
+    expect(containerDefinition({ ...base, imageDefaults: image, user: '7' }).userName).toBeUndefined();
+    expect(thrown(() => containerDefinition({ ...base, imageDefaults: { ...image, entrypoint: [], cmd: [] } })).code).toBe('usage');
   });
 
   it.each([['/'], ['/srv/www'], ['/a/../b']])('accepts the absolute workdir %j', (workdir) => {

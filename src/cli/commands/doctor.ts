@@ -116,6 +116,18 @@ export async function runChecks(root?: string): Promise<Check[]> {
   const bb = fs.existsSync(busybox);
   add({ name: 'busybox image', ok: bb, required: false, detail: bb ? path.dirname(path.dirname(busybox)) : `${busybox} missing`, ...(bb ? {} : { fix: 'run scripts/setup (builds it from Debian busybox-static)' }) });
 
+  const skopeo = findBinary('skopeo', 'BAREPOD_SKOPEO');
+  const skopeoV = await version(skopeo, ['--version']);
+  const setfattr = findBinary('setfattr');
+  const images = !!skopeoV && !!setfattr;
+  add({
+    name: 'image pulls',
+    ok: images,
+    required: false,
+    detail: images ? `${skopeoV}; setfattr; store ${settings.imagesDir}` : `${skopeoV ? '' : 'skopeo not found (pull) '}${setfattr ? '' : 'setfattr not found (opaque dirs and xattrs of layers)'}`.trim(),
+    ...(images ? {} : { fix: 'apt-get install skopeo attr zstd (or run scripts/setup)' }),
+  });
+
   const seccomp = fs.existsSync(process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE);
   add({ name: 'seccomp profile', ok: seccomp, required: false, detail: seccomp ? SECCOMP_PROFILE : `${SECCOMP_PROFILE} missing: containers need --security-opt seccomp=unconfined`, ...(seccomp ? {} : { fix: 'apt-get install golang-github-containers-common' }) });
 
@@ -137,7 +149,7 @@ export async function runChecks(root?: string): Promise<Check[]> {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the host: root, runc and conmon, cgroup v1/v2, pause, the busybox image, seccomp, CNI plugins')
+    .description('check the host: root, runc and conmon, cgroup v1/v2, pause, the busybox image, image pulls, seccomp, CNI plugins')
     .option('--json', 'print the checks as JSON')
     .addHelpText('after', '\nExample:\n  sudo barepod doctor')
     .action(async (o: { json?: boolean }, cmd: Command) => {

@@ -24,14 +24,13 @@ function readManifest(file: string, lenient: boolean): { pods: ManifestPod[] } {
   } catch (e) {
     throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  const dataDir = resolveSettings().dataDir;
+  const settings = resolveSettings();
   const { pods, warnings } = parseManifests(text, {
     file: file === '-' ? '(stdin)' : file,
     lenient,
     imageDefaults: (image) => {
       try {
-        const d = resolveImage(dataDir, image).defaults;
-        return { entrypoint: [], cmd: d.args };
+        return resolveImage(settings, image).defaults; // an image of the store must be pulled first (up does not pull)
       } catch {
         return { entrypoint: [], cmd: ['sh'] }; // an unknown image is reported by up, naming the container
       }
