@@ -156,6 +156,8 @@ export interface ContainerDefinition {
   /** a native sidecar (an init container with restartPolicy Always): started in order before the app containers, keeps running, stopped after them */
   sidecar?: boolean;
   probes?: ContainerProbes;
+  /** a manifest's imagePullPolicy (`up` pulls by it) */
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */

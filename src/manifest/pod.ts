@@ -48,6 +48,8 @@ export interface ImageDefaults {
   env?: string[];
   /** the image's working directory, when workingDir is not set */
   workdir?: string;
+  /** the image's USER ("", uid[:gid] or name[:group]), when runAsUser is not set */
+  user?: string;
 }
 
 export interface ParseOptions {
@@ -340,7 +342,6 @@ function parseContainer(
   });
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
-  oneOf(is, c.imagePullPolicy, `${path}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never']);
   let sidecar = false;
   if (c.restartPolicy !== undefined) {
     if (!init) is.error(`${path}.restartPolicy`, 'is only allowed on init containers (Always makes a native sidecar)');
@@ -351,7 +352,8 @@ function parseContainer(
   if (init && !sidecar && ports.length) is.error(`${path}.ports`, 'init containers may not declare ports (a native sidecar, restartPolicy: Always, may)');
   const mounts = parseMounts(is, c.volumeMounts, `${path}.volumeMounts`, volumes);
   const limits = parseResources(is, c.resources, `${path}.resources`);
-  const { security, user } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
+  const { security, uid, gid } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
+  const pullPolicy = oneOf(is, c.imagePullPolicy, `${path}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never']);
   const probes: ContainerProbes = {};
   for (const [key, kind] of [['livenessProbe', 'liveness'], ['readinessProbe', 'readiness'], ['startupProbe', 'startup']] as const) {
     if (c[key] === undefined) continue;
@@ -366,6 +368,13 @@ function parseContainer(
   const stdin = bool(is, c.stdin, `${path}.stdin`);
   if (name === undefined || image === undefined) return undefined;
   const defaults = o.imageDefaults?.(image) ?? { entrypoint: [], cmd: ['sh'] };
+  // runAsUser/runAsGroup win; else the image's USER (a name is resolved in the rootfs when the container is made)
+  const imageUser = uid === undefined ? (defaults.user ?? '') : '';
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(imageUser);
+  const user = numeric
+    ? { uid: Number(numeric[1]), gid: gid ?? Number(numeric[2] ?? numeric[1]) }
+    : { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
+  const userName = imageUser !== '' && !numeric ? imageUser : undefined;
   // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd
   const argv = command ? [...command, ...(args ?? [])] : [...defaults.entrypoint, ...(args ?? defaults.cmd)];
   if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
@@ -377,6 +386,7 @@ function parseContainer(
     env: mergeEnv(defaults.env ?? [], env),
     workdir: workdir ?? defaults.workdir ?? '/',
     user,
+    ...(userName ? { userName } : {}),
     limits,
     pidMode: 'pod',
     seccomp: security?.privileged ? 'unconfined' : 'default',
@@ -389,6 +399,7 @@ function parseContainer(
     ...(tty ? { tty } : {}),
     ...(stdin ? { stdin } : {}),
     ...(Object.keys(probes).length ? { probes } : {}),
+    ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
   };
 }
 
@@ -519,9 +530,9 @@ function parseMounts(is: Issues, v: unknown, path: string, volumes: Set<string>)
   return out;
 }
 
-function parseSecurity(is: Issues, v: unknown, path: string): { security?: SecurityDefinition; user: { uid: number; gid: number } } {
+function parseSecurity(is: Issues, v: unknown, path: string): { security?: SecurityDefinition; uid?: number; gid?: number } {
   const o = obj(is, v, path);
-  if (!o) return { user: { uid: 0, gid: 0 } };
+  if (!o) return {};
   checkKeys(
     is,
     o,
@@ -556,6 +567,7 @@ function parseSecurity(is: Issues, v: unknown, path: string): { security?: Secur
       // barepod's default keeps no_new_privs on; only an explicit allowPrivilegeEscalation: true (or privileged) lifts it
       noNewPrivileges: !(escalation === true || privileged),
     },
-    user: { uid: uid ?? 0, gid: gid ?? uid ?? 0 },
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
   };
 }

@@ -142,11 +142,28 @@ describe.skipIf(skipReason)('images', () => {
     expect(await eventually(() => readInContainer(app, '/tmp/pwd'))).toBe('/tmp\n');
     expect(readInContainer(app, '/tmp/out')).toBe('from-image manifest\n');
     await t.ok(['down', '-f', file]);
-    fs.writeFileSync(file, yaml('nope:1'));
+    // imagePullPolicy Never: nothing is pulled (the default, IfNotPresent, would pull nope:1 from Docker Hub)
+    fs.writeFileSync(file, `${yaml('nope:1')}    imagePullPolicy: Never\n`);
     const missing = await t.bp(['up', '-f', file]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(new RegExp(`pod "${pod}", containers "app": image nope:1 is not in the image store`));
     expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+  });
+
+  it('up -f pulls a missing image from a local registry (IfNotPresent), runs its cmd as the image\'s USER by name; runAsUser wins', async () => {
+    registry = await startRegistry(path.join(dir, 'registry'));
+    writeOciLayout(path.join(dir, 'user'), 'v1', { layers: [tarDir(BUSYBOX)], config: { User: 'nobody', Cmd: ['sh', '-c', 'id -u > /tmp/uid; exec sleep 3600'] } });
+    const ref = `${registry.host}/test/user:v1`;
+    skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${path.join(dir, 'user')}:v1`, `docker://${ref}`]);
+    const pod = t.pod('upull');
+    const file = path.join(dir, 'pull.yaml');
+    fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${ref}\n  - name: root\n    image: ${ref}\n    securityContext: {runAsUser: 0}\n`);
+    await t.ok(['up', '-f', file, '--tls-verify=false']);
+    expect(await eventually(() => readInContainer(pidOfSyncLess(t.root, pod), '/tmp/uid'))).toBe('65534\n');
+    const root = await pidOf(t, pod, 'root');
+    expect(await eventually(() => readInContainer(root, '/tmp/uid'))).toBe('0\n');
+    expect(JSON.parse(await t.ok(['images', '--json'])).map((i: { name: string }) => i.name)).toContain(ref);
+    await t.ok(['down', pod]);
   });
 
   it('registry errors: unknown image, plain HTTP without --tls-verify=false, unreachable, credentials refused', async () => {

@@ -324,6 +324,8 @@ describe.skipIf(skipReason)('supervision', () => {
     await t.ok(['pod', 'create', pod, '--restart', 'on-failure', '--backoff', '0s']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', '[ -e /dev/shm/once ] && exit 0; touch /dev/shm/once; exit 4']);
     await eventually(async () => (await member(t, pod, 'app')).status === 'Completed', 30_000);
+    // ps reconciles without the lock; the exit handler writes the last died event a moment later
+    await eventually(async () => (await events(t, pod)).filter((e) => e.type === 'died').length === 2, 15_000, 'the second died event');
     const evs = (await events(t, pod)).filter((e) => e.container === 'app').map((e) => [e.type, e.exitCode ?? null]);
     expect(evs).toEqual([['started', null], ['died', 4], ['restarted', null], ['died', 0]]);
     const table = await t.ok(['events', pod]);

@@ -13,31 +13,70 @@ import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { resolveImage } from '../../runtime/images.js';
+import { ensureImage, type PullPolicy } from '../../pod/images.js';
+import type { ContainerDefinition } from '../../model.js';
+import { parseTlsVerify } from './images.js';
 import { runtimeFor } from '../common.js';
-import { printJson } from '../output.js';
+import { printJson, progressPrinter } from '../output.js';
 
-/** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image. */
-function readManifest(file: string, lenient: boolean): { pods: ManifestPod[] } {
+/** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image store. */
+function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
   let text: string;
   try {
     text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (e) {
     throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
+  return { pods: parseText(text, file, lenient, quiet), text };
+}
+
+function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
   const settings = resolveSettings();
   const { pods, warnings } = parseManifests(text, {
     file: file === '-' ? '(stdin)' : file,
     lenient,
     imageDefaults: (image) => {
       try {
-        return resolveImage(settings, image).defaults; // an image of the store must be pulled first (up does not pull)
+        return resolveImage(settings, image).defaults;
       } catch {
-        return { entrypoint: [], cmd: ['sh'] }; // an unknown image is reported by up, naming the container
+        return { entrypoint: [], cmd: ['sh'] }; // not in the store (yet): up pulls it, or names the container
       }
     },
   });
-  for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
-  return { pods };
+  if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
+  return pods;
+}
+
+/** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
+function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolicy']): PullPolicy {
+  const p = policy ?? (/:[^/]+$/.test(image.replace(/@.*$/, '')) && !image.endsWith(':latest') ? 'IfNotPresent' : 'Always');
+  return p === 'Always' ? 'always' : p === 'Never' ? 'never' : 'missing';
+}
+
+/**
+ * Pulls what the manifest's pods need, by each container's imagePullPolicy
+ * (the built-in busybox is never pulled), then reads the manifest again so
+ * every container gets its image's defaults (entrypoint, cmd, env, workdir, user).
+ */
+async function pullFor(pods: ManifestPod[], text: string, file: string, lenient: boolean, o: { tlsVerify?: boolean | undefined; json: boolean }): Promise<ManifestPod[]> {
+  const settings = resolveSettings();
+  const wanted = new Map<string, { policy: PullPolicy; where: string }>();
+  for (const p of pods) {
+    for (const c of p.containers) {
+      const image = c.image ?? 'busybox';
+      const policy = pullPolicyOf(image, c.imagePullPolicy);
+      if (wanted.get(image)?.policy !== 'always') wanted.set(image, { policy, where: `pod "${p.pod.name}", ${c.init || c.sidecar ? 'initContainers' : 'containers'} "${c.name}"` });
+    }
+  }
+  for (const [image, { policy, where }] of wanted) {
+    try {
+      await ensureImage(settings, image, policy, { ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), progress: progressPrinter(o.json) });
+    } catch (e) {
+      if (!(e instanceof BarepodError)) throw e;
+      throw new BarepodError(e.code, `${where}: ${e.message}`, e.hint ? { hint: e.hint } : {});
+    }
+  }
+  return parseText(text, file, lenient, true);
 }
 
 /** What `up --dry-run` would make, without touching the host. */
@@ -82,6 +121,7 @@ export function registerManifest(program: Command): void {
     .option('--dry-run', 'validate and print the plan (bundles, namespaces, cgroups, volumes) without running anything')
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')
     .option('--lenient', 'unsupported fields are warnings instead of errors')
+    .option('--tls-verify <bool>', 'for pulls: false for a local plain-HTTP registry')
     .option('--wait', 'return once every pod is ready (all its app containers running)')
     .option('--timeout <duration>', 'with --wait, and for init containers: give up after this long', '5m')
     .option('--json', 'print the outcome (or the plan) as JSON')
@@ -95,8 +135,9 @@ Examples:
   barepod up -f pod.yaml --replace
   cat pod.yaml | barepod up -f -`,
     )
-    .action(async (o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean }, cmd: Command) => {
-      const { pods } = readManifest(o.file, o.lenient === true);
+    .action(async (o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string }, cmd: Command) => {
+      const read = readManifest(o.file, o.lenient === true);
+      let pods = read.pods;
       const timeoutMs = parseDuration(o.timeout, '--timeout');
       const rt = runtimeFor(cmd);
       if (o.dryRun) {
@@ -105,6 +146,7 @@ Examples:
         process.stdout.write(stringify(plans));
         return;
       }
+      pods = await pullFor(pods, read.text, o.file, o.lenient === true, { tlsVerify: parseTlsVerify(o.tlsVerify), json: o.json === true });
       const results: { pod: string; outcome: string }[] = [];
       for (const p of pods) {
         const outcome = await upPod(rt, p, { replace: o.replace === true, initTimeoutMs: timeoutMs, say: (l) => process.stderr.write(`${l}\n`) });
