@@ -16,7 +16,7 @@ import { resolveImage } from '../../runtime/images.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import type { ContainerDefinition } from '../../model.js';
 import { parseTlsVerify } from './images.js';
-import { runtimeFor } from '../common.js';
+import { parseSeconds, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
 /** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image store. */
@@ -168,8 +168,7 @@ Examples:
       if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
       if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
       const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
-      const grace = o.time === undefined ? undefined : Number(o.time);
-      if (grace !== undefined && !Number.isInteger(grace)) throw new BarepodError('invalid-value', `--time "${o.time}": must be a whole number of seconds`);
+      const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
       for (const name of targets) {
         if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
