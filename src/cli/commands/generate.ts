@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { stringify } from 'yaml';
-import { exportPod } from '../../manifest/export.js';
 import { systemdUnit } from '../../manifest/systemd.js';
 import { selfArgv } from '../../runtime/self.js';
 import { writeFileAtomic } from '../../runtime/state.js';
@@ -26,7 +24,9 @@ Examples:
   barepod generate systemd web > /etc/systemd/system/barepod-web.service
   systemctl daemon-reload && systemctl enable --now barepod-web.service`,
     )
-    .action((pod: string, o: { manifestDir?: string }, cmd: Command) => {
+    .action(async (pod: string, o: { manifestDir?: string }, cmd: Command) => {
+      // loaded here, not at start-up: the YAML writer and the manifest code
+      const [{ stringify }, { exportPod }] = await Promise.all([import('yaml'), import('../../manifest/export.js')]);
       const rt = runtimeFor(cmd);
       const rec = rt.store.read(pod);
       const dir = path.resolve(o.manifestDir ?? path.join(rt.settings.dataDir, 'manifests'));

@@ -1,0 +1,192 @@
+/**
+ * The manifest commands' work, loaded only when one of them runs: it brings
+ * the YAML parser and the manifest code, which every other command starts without.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { BarepodError } from '../../errors.js';
+import { parseDuration } from '../../duration.js';
+import { exportPod } from '../../manifest/export.js';
+import { parseManifests, type ManifestPod } from '../../manifest/pod.js';
+import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { containerPaths, podPaths } from '../../plan/paths.js';
+import { podReady, upPod } from '../../pod/up.js';
+import { volumeSources } from '../../pod/volumes.js';
+import { removePod } from '../../pod/sandbox.js';
+import type { Runtime } from '../../pod/runtime.js';
+import { resolveSettings } from '../../runtime/host.js';
+import { resolveImage } from '../../runtime/images.js';
+import { ensureImage, type PullPolicy } from '../../pod/images.js';
+import type { ContainerDefinition } from '../../model.js';
+import { parseTlsVerify } from './images.js';
+import { parseSeconds, runtimeFor } from '../common.js';
+import { printJson, progressPrinter } from '../output.js';
+
+/** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image store. */
+function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return { pods: parseText(text, file, lenient, quiet), text };
+}
+
+function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
+  const settings = resolveSettings();
+  const { pods, warnings } = parseManifests(text, {
+    file: file === '-' ? '(stdin)' : file,
+    lenient,
+    imageDefaults: (image) => {
+      try {
+        return resolveImage(settings, image).defaults;
+      } catch {
+        return { entrypoint: [], cmd: ['sh'] }; // not in the store (yet): up pulls it, or names the container
+      }
+    },
+  });
+  if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
+  return pods;
+}
+
+/** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
+function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolicy']): PullPolicy {
+  const p = policy ?? (/:[^/]+$/.test(image.replace(/@.*$/, '')) && !image.endsWith(':latest') ? 'IfNotPresent' : 'Always');
+  return p === 'Always' ? 'always' : p === 'Never' ? 'never' : 'missing';
+}
+
+/**
+ * Pulls what the manifest's pods need, by each container's imagePullPolicy
+ * (the built-in busybox is never pulled), then reads the manifest again so
+ * every container gets its image's defaults (entrypoint, cmd, env, workdir, user).
+ */
+async function pullFor(pods: ManifestPod[], text: string, file: string, lenient: boolean, o: { tlsVerify?: boolean | undefined; json: boolean }): Promise<ManifestPod[]> {
+  const settings = resolveSettings();
+  const wanted = new Map<string, { policy: PullPolicy; where: string }>();
+  for (const p of pods) {
+    for (const c of p.containers) {
+      const image = c.image ?? 'busybox';
+      const policy = pullPolicyOf(image, c.imagePullPolicy);
+      if (wanted.get(image)?.policy !== 'always') wanted.set(image, { policy, where: `pod "${p.pod.name}", ${c.init || c.sidecar ? 'initContainers' : 'containers'} "${c.name}"` });
+    }
+  }
+  for (const [image, { policy, where }] of wanted) {
+    try {
+      await ensureImage(settings, image, policy, { ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), progress: progressPrinter(o.json) });
+    } catch (e) {
+      if (!(e instanceof BarepodError)) throw e;
+      throw new BarepodError(e.code, `${where}: ${e.message}`, e.hint ? { hint: e.hint } : {});
+    }
+  }
+  return parseText(text, file, lenient, true);
+}
+
+/** What `up --dry-run` would make, without touching the host. */
+function plan(rt: Runtime, mp: ManifestPod) {
+  const ctx = rt.planContext(false);
+  const d = mp.pod;
+  const sources = volumeSources(rt.settings.stateRoot, d);
+  return {
+    pod: d.name,
+    exists: rt.store.tryRead(d.name) !== undefined,
+    hostname: d.hostname,
+    restartPolicy: d.restartPolicy,
+    namespaces: { shared: d.share, host: d.host ?? [] },
+    cgroupParent: podCgroup(ctx, d.name),
+    limits: d.limits,
+    podDir: podPaths(rt.settings.stateRoot, d.name).dir,
+    volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: v.emptyDir ? (v.emptyDir.medium === 'Memory' ? 'emptyDir (tmpfs)' : 'emptyDir') : `hostPath (${v.hostPath?.type || 'no check'})`, source: sources[v.name] })),
+    members: [
+      { name: SANDBOX_NAME, runcId: runcId(d.name, SANDBOX_NAME), bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle, cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME), args: ['/pause'] },
+      ...mp.containers.map((c) => ({
+        name: c.name,
+        init: c.init ?? false,
+        runcId: runcId(d.name, c.name),
+        image: c.image,
+        args: c.args,
+        bundle: containerPaths(rt.settings.stateRoot, d.name, c.name).bundle,
+        cgroup: containerCgroup(ctx, d.name, c.name),
+        joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
+        limits: c.limits,
+        mounts: (c.mounts ?? []).map((m) => `${m.name} -> ${m.mountPath}${m.readOnly ? ' (ro)' : ''}`),
+      })),
+    ],
+  };
+}
+
+export async function upAction(o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string }, cmd: Command): Promise<void> {
+      const read = readManifest(o.file, o.lenient === true);
+      let pods = read.pods;
+      const timeoutMs = parseDuration(o.timeout, '--timeout');
+      const rt = runtimeFor(cmd);
+      if (o.dryRun) {
+        const plans = pods.map((p) => plan(rt, p));
+        if (o.json) {
+    printJson(plans);
+    return;
+  }
+        process.stdout.write(stringify(plans));
+        return;
+      }
+      pods = await pullFor(pods, read.text, o.file, o.lenient === true, { tlsVerify: parseTlsVerify(o.tlsVerify), json: o.json === true });
+      const results: { pod: string; outcome: string }[] = [];
+      for (const p of pods) {
+        const outcome = await upPod(rt, p, { replace: o.replace === true, initTimeoutMs: timeoutMs, say: (l) => process.stderr.write(`${l}\n`) });
+        results.push({ pod: p.pod.name, outcome });
+        if (!o.json) process.stdout.write(`pod/${p.pod.name} ${outcome}\n`);
+      }
+      if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
+      if (o.json) printJson(results);
+    }
+
+export async function downAction(names: string[], o: { file?: string; time?: string }, cmd: Command): Promise<void> {
+      if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
+      if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
+      const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
+      const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
+      const rt = runtimeFor(cmd);
+      for (const name of targets) {
+        if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
+          process.stdout.write(`pod/${name} not found (already down)\n`);
+          continue;
+        }
+        await removePod(rt, name, grace);
+        process.stdout.write(`pod/${name} removed\n`);
+      }
+    }
+
+export async function exportAction(pod: string, o: { json?: boolean }, cmd: Command): Promise<void> {
+      const manifest = exportPod(runtimeFor(cmd).store.read(pod));
+      if (o.json) printJson(manifest);
+      else process.stdout.write(stringify(manifest));
+    }
+
+export async function waitAction(pods: string[], o: { for: string; timeout: string }, cmd: Command): Promise<void> {
+      if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
+      const timeoutMs = parseDuration(o.timeout, '--timeout');
+      const rt = runtimeFor(cmd);
+      for (const pod of pods) await waitFor(rt, pod, o.for, timeoutMs);
+      process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
+    }
+
+/** Polls a pod until the condition holds; a timeout (or a pod that can never get there) is an error saying why. */
+async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rec = rt.store.tryRead(pod);
+    if (condition === 'delete') {
+      if (!rec) return;
+    } else {
+      if (!rec) throw new BarepodError('not-found', `pod "${pod}" not found`, { hint: 'list pods with `barepod ps`' });
+      const state = podReady(rt, rec);
+      if (state.ready) return;
+      if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
+      if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${o(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
+    }
+    if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${o(timeoutMs)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const o = (ms: number) => `${ms / 1000}s`;
