@@ -26,13 +26,13 @@ Examples:
     )
     .action(async (pod: string, o: { manifestDir?: string }, cmd: Command) => {
       // loaded here, not at start-up: the YAML writer and the manifest code
-      const [{ stringify }, { exportPod }] = await Promise.all([import('yaml'), import('../../manifest/export.js')]);
+      const { toYaml, exportPod } = await import('./manifest-actions.js');
       const rt = runtimeFor(cmd);
       const rec = rt.store.read(pod);
       const dir = path.resolve(o.manifestDir ?? path.join(rt.settings.dataDir, 'manifests'));
       fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       const manifest = path.join(dir, `${pod}.yaml`);
-      writeFileAtomic(manifest, stringify(exportPod(rec)));
+      writeFileAtomic(manifest, toYaml(exportPod(rec)));
       fs.chmodSync(manifest, 0o644);
       const root = cmd.optsWithGlobals<{ root?: string }>().root ?? process.env.BAREPOD_ROOT;
       process.stdout.write(

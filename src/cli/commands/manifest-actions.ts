@@ -190,3 +190,7 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
   }
 }
 const o = (ms: number) => `${ms / 1000}s`;
+
+/** YAML for people (export, generate systemd's stored copy). */
+export const toYaml = (value: unknown): string => stringify(value);
+export { exportPod };
