@@ -296,6 +296,7 @@ export class ImageStore {
           const label = `unpacking layer ${i + 1}/${manifest.layers.length} ${l.digest.slice(7, 19)} (${mb(l.size)})`;
           let last = 0;
           const res = await unpackLayer(src(l.digest), dir, {
+            verifiedDigest: l.digest, // checked just above
             onBytes: (n) => {
               if (progress && Date.now() - last > 200) {
                 last = Date.now();

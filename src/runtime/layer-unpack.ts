@@ -75,7 +75,8 @@ function components(p: string, entry: string): string[] {
 }
 
 /** Reads a blob as an uncompressed tar stream. */
-function openTarStream(blob: string): Readable {
+/** The compression of a layer blob on disk, from its first bytes. */
+function compressionOf(blob: string): Compression {
   const head = Buffer.alloc(4);
   const fd = fs.openSync(blob, 'r');
   try {
@@ -83,7 +84,11 @@ function openTarStream(blob: string): Readable {
   } finally {
     fs.closeSync(fd);
   }
-  const kind = detectCompression(head);
+  return detectCompression(head);
+}
+
+function openTarStream(blob: string): Readable {
+  const kind = compressionOf(blob);
   const file = fs.createReadStream(blob, { highWaterMark: 1 << 20 });
   if (kind === 'gzip') return file.pipe(zlib.createGunzip({ chunkSize: 1 << 18 }));
   if (kind === 'zstd') {
@@ -108,7 +113,18 @@ function openTarStream(blob: string): Readable {
  * returns its diffID; throws naming the first refused entry. The caller
  * removes `dest` on failure.
  */
-export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: (n: number) => void } = {}): Promise<UnpackResult> {
+export async function unpackLayer(
+  blob: string,
+  dest: string,
+  opts: {
+    onBytes?: (n: number) => void;
+    /**
+     * the blob's digest, already verified by the caller: an uncompressed blob's
+     * diffID is that digest, so it is not hashed a second time
+     */
+    verifiedDigest?: string;
+  } = {},
+): Promise<UnpackResult> {
   const root = path.resolve(dest);
   const dirs = new Set<string>(['']); // relative dirs known to be real directories (not symlinks)
   const dirTimes: { abs: string; mtime: Date }[] = [];
@@ -289,10 +305,11 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
     }
   };
 
-  const hash = createHash('sha256');
+  const uncompressedDigest = opts.verifiedDigest && compressionOf(blob) === 'none' ? opts.verifiedDigest : undefined;
+  const hash = uncompressedDigest ? undefined : createHash('sha256');
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
+      hash?.update(chunk);
       bytes += chunk.length;
       opts.onBytes?.(bytes);
       cb(null, chunk);
@@ -326,7 +343,7 @@ export async function unpackLayer(blob: string, dest: string, opts: { onBytes?: 
   }
   await setXattrs(root, xattrs);
   for (const d of dirTimes.reverse()) fs.utimesSync(d.abs, d.mtime, d.mtime);
-  return { diffId: `sha256:${hash.digest('hex')}`, bytes, entries, warnings };
+  return { diffId: uncompressedDigest ?? `sha256:${hash!.digest('hex')}`, bytes, entries, warnings };
 }
 
 /** `SCHILY.xattr.NAME=VALUE` records of a pax header; a value node-tar could not hand over intact is reported, not guessed. */
