@@ -328,7 +328,9 @@ export async function unpackLayer(
     tap.on('error', fail);
     parser.on('error', fail);
     parser.on('end', () => resolve());
-    input.pipe(tap).pipe(parser as unknown as NodeJS.WritableStream);
+    // nothing to hash or count: straight from the file to the parser, one stream stage fewer
+    if (hash || opts.onBytes) input.pipe(tap).pipe(parser as unknown as NodeJS.WritableStream);
+    else input.pipe(parser as unknown as NodeJS.WritableStream);
   });
   if (failed) throw failed;
 
@@ -343,6 +345,7 @@ export async function unpackLayer(
   }
   await setXattrs(root, xattrs);
   for (const d of dirTimes.reverse()) fs.utimesSync(d.abs, d.mtime, d.mtime);
+  if (!hash && !opts.onBytes) bytes = fs.statSync(blob).size; // not counted on the way: an uncompressed blob is its tar stream
   return { diffId: uncompressedDigest ?? `sha256:${hash!.digest('hex')}`, bytes, entries, warnings };
 }
 
