@@ -12,6 +12,7 @@ import { locksDir, podPaths } from '../plan/paths.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
+import { tornLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
@@ -209,14 +210,15 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   const locks = locksDir(rt.settings.stateRoot);
   for (const name of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
     const file = podPaths(rt.settings.stateRoot, name).lock;
+    let owner: { pid: number; startTime: string } | undefined;
     try {
-      const owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; startTime: string };
-      if (!isAlive(owner)) {
-        fs.rmSync(file, { force: true });
-        actions.push({ pod: name, action: 'removed a stale lock' });
-      }
+      owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; startTime: string };
     } catch {
-      // being written, or gone: leave it
+      owner = undefined; // being written, torn, or gone
+    }
+    if ((owner && !isAlive(owner)) || (!owner && tornLock(file))) {
+      fs.rmSync(file, { force: true });
+      actions.push({ pod: name, action: 'removed a stale lock' });
     }
   }
   return actions;

@@ -86,7 +86,7 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
       } catch {
         owner = undefined; // being written right now, or torn: look again
       }
-      if (owner && !isAlive(owner)) {
+      if ((owner && !isAlive(owner)) || (!owner && tornLock(lockFile))) {
         fs.rmSync(lockFile, { force: true });
         continue;
       }
@@ -106,6 +106,19 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
   } finally {
     release.done();
     fs.rmSync(lockFile, { force: true });
+  }
+}
+
+/**
+ * A lock file with no readable owner for more than a moment: its maker was
+ * killed between creating it and writing its pid (the window is a few
+ * microseconds), so nobody holds it.
+ */
+export function tornLock(lockFile: string, graceMs = 2000): boolean {
+  try {
+    return Date.now() - fs.statSync(lockFile).mtimeMs > graceMs;
+  } catch {
+    return false; // gone meanwhile: the next attempt takes it
   }
 }
 

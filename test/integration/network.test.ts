@@ -46,7 +46,8 @@ async function ipInside(t: TestEnv, pod: string, ctr: string): Promise<string | 
 
 /** A conflist directory of the test's own, with one bridge network on a subnet and bridge of its own. */
 function customNetworks(t: TestEnv, nets: Record<string, (bridge: string, subnet: string) => object>): { dir: string; bridges: string[]; names: string[] } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-net-'));
+  // inside the test's state root: removed with it, whatever recreates the default conflist there meanwhile
+  const dir = fs.mkdtempSync(path.join(t.root, 'net-'));
   const bridges: string[] = [];
   const names: string[] = [];
   let i = 0;

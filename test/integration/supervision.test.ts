@@ -357,4 +357,19 @@ describe.skipIf(skipReason)('supervision', () => {
     expect(fs.statSync(log).size).toBeLessThanOrEqual(64 * 1024 + 4096);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
+
+  it('a torn lock (its maker killed before it wrote its pid) is taken over after a moment, by commands and by gc', async () => {
+    const pod = t.pod('torn');
+    await t.ok(['pod', 'create', pod]);
+    const lock = path.join(t.root, 'locks', pod);
+    fs.writeFileSync(lock, '');
+    const old = new Date(Date.now() - 10_000);
+    fs.utimesSync(lock, old, old);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    fs.writeFileSync(lock, '');
+    fs.utimesSync(lock, old, old);
+    expect(JSON.parse(await t.ok(['gc', '--json']))).toEqual([]); // the pod's own pass takes the torn lock over
+    expect(fs.existsSync(lock)).toBe(false);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
 });
