@@ -25,7 +25,7 @@ import {
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
-import { mergeEnv } from '../plan/image-ref.js';
+import { mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
 import type { RestartPolicy } from '../plan/restart.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { CAPABILITY_NAMES } from '../spec/default-spec.js';
@@ -40,17 +40,8 @@ export interface ManifestPod {
   source: Obj;
 }
 
-/** An image's defaults, as the command/args rules need them (Kubernetes: command replaces the entrypoint, args the cmd). */
-export interface ImageDefaults {
-  entrypoint: string[];
-  cmd: string[];
-  /** the image's environment, under the container's env */
-  env?: string[];
-  /** the image's working directory, when workingDir is not set */
-  workdir?: string;
-  /** the image's USER ("", uid[:gid] or name[:group]), when runAsUser is not set */
-  user?: string;
-}
+/** An image's defaults as a manifest needs them: entrypoint and cmd, and, when known, env, workdir and USER. */
+export type ImageDefaults = Pick<StoredImageDefaults, 'entrypoint' | 'cmd'> & Partial<StoredImageDefaults>;
 
 export interface ParseOptions {
   /** unsupported fields become warnings */
@@ -370,13 +361,11 @@ function parseContainer(
   const defaults = o.imageDefaults?.(image) ?? { entrypoint: [], cmd: ['sh'] };
   // runAsUser/runAsGroup win; else the image's USER (a name is resolved in the rootfs when the container is made)
   const imageUser = uid === undefined ? (defaults.user ?? '') : '';
-  const numeric = /^(\d+)(?::(\d+))?$/.exec(imageUser);
-  const user = numeric
-    ? { uid: Number(numeric[1]), gid: gid ?? Number(numeric[2] ?? numeric[1]) }
-    : { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
+  const numeric = numericUser(imageUser);
+  const user = numeric ? { uid: numeric.uid, gid: gid ?? numeric.gid } : { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
   const userName = imageUser !== '' && !numeric ? imageUser : undefined;
-  // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd
-  const argv = command ? [...command, ...(args ?? [])] : [...defaults.entrypoint, ...(args ?? defaults.cmd)];
+  // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd (the rule `run` uses too)
+  const argv = resolveArgv(defaults, command, args);
   if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
   return {
     name,

@@ -94,6 +94,9 @@ export function joinedNamespaces(pod: PodDefinition, ctr: Pick<ContainerDefiniti
   return pod.share.filter((ns) => (ns !== 'pid' || ctr.pidMode === 'pod') && !pod.host?.includes(ns));
 }
 
+/** Whether a container is in the pod's pid namespace: its stop then signals its whole cgroup (`runc kill --all`), never the pid namespace. */
+export const inPodPidNamespace = (pod: PodDefinition, ctr: Pick<ContainerDefinition, 'pidMode'>): boolean => joinedNamespaces(pod, ctr).includes('pid');
+
 /** The capability set of a container: the default set (every one when privileged), minus drop (ALL empties it), plus add. */
 export function containerCapabilities(sec: SecurityDefinition | undefined, host: readonly string[] = CAPABILITY_NAMES): string[] {
   if (!sec) return [...DEFAULT_CAPABILITIES];

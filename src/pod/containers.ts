@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
-import { containerCgroup, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
@@ -64,7 +64,7 @@ export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
     if (code !== undefined) {
       c.state = 'exited';
       c.exitCode = code;
-      c.reason = exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
+      c.reason = reasonOf(rt, rec, c, code);
       try {
         c.finishedAt = fs.statSync(`${exits}/${c.id}`).mtime.toISOString();
       } catch {
@@ -78,6 +78,10 @@ export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
   }
   return changed;
 }
+
+/** Why a container ended: OOMKilled when conmon saw its cgroup's OOM kill (its `oom` file), else by the exit code. */
+const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined) =>
+  exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
 
 /** Writes the `died` (and `oom`) events of containers reconcile found exited; only under the pod's lock, so once each. */
 function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): void {
@@ -249,13 +253,13 @@ function podFailed(rec: PodRecord): BarepodError {
 /** Stops a container of a record (already locked): graceful, then forced; unmounts its rootfs. */
 export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number): Promise<void> {
   cancelRestart(c);
-  const all = rec.def.share.includes('pid') && c.def.pidMode === 'pod';
+  const all = inPodPidNamespace(rec.def, c.def);
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   if (c.state !== 'exited' || c.exitCode === undefined) {
     c.state = 'exited';
     if (code !== undefined) c.exitCode = code;
-    c.reason = exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
+    c.reason = reasonOf(rt, rec, c, code);
     c.finishedAt = new Date().toISOString();
   }
 }

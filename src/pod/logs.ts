@@ -103,11 +103,12 @@ export function rfc3339Ms(time: string): number {
 export function parseSince(text: string, now = Date.now()): number {
   const at = rfc3339Ms(text);
   if (!Number.isNaN(at)) return at;
+  const bad = new BarepodError('invalid-value', `--since "${text}": must be a duration (10s, 5m, 1h30m) or an RFC3339 time (2026-01-02T15:04:05Z)`);
+  if (/^[\d.]+$/.test(text)) throw bad; // a unit is required, as kubectl requires one
   try {
-    if (/^[\d.]+$/.test(text)) throw new Error('a unit is required, as kubectl requires one');
     return now - parseDuration(text, '--since');
   } catch {
-    throw new BarepodError('invalid-value', `--since "${text}": must be a duration (10s, 5m, 1h30m) or an RFC3339 time (2026-01-02T15:04:05Z)`);
+    throw bad;
   }
 }
 

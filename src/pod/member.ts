@@ -115,11 +115,11 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (known && isAlive(proc)) {
     const exited = () => readExitFile(exits, id) !== undefined || !isAlive(proc);
     if (o.graceSeconds > 0 && !termIsIgnored(proc, o.all)) {
-      await signal(rt, id, proc, 'SIGTERM', o.all);
+      await signalMember(rt, id, proc, 'SIGTERM', o.all);
       await waitFor(exited, o.graceSeconds * 1000);
     }
     if (!exited()) {
-      await signal(rt, id, proc, 'SIGKILL', o.all);
+      await signalMember(rt, id, proc, 'SIGKILL', o.all);
       if (!(await waitFor(exited, 10_000))) {
         throw new BarepodError('tool-failed', `container ${id} did not exit after SIGKILL (pid ${proc?.pid})`);
       }
@@ -151,7 +151,7 @@ function termIsIgnored(proc: ProcessIdentity | undefined, all: boolean | undefin
  * is signalled directly, as runc itself does after the same check; every
  * process of the cgroup (a shared pid namespace) goes through `runc kill --all`.
  */
-async function signal(rt: Runtime, id: string, proc: ProcessIdentity | undefined, sig: NodeJS.Signals, all?: boolean): Promise<void> {
+export async function signalMember(rt: Runtime, id: string, proc: ProcessIdentity | undefined, sig: NodeJS.Signals, all?: boolean): Promise<void> {
   if (!all && proc && isAlive(proc)) {
     try {
       process.kill(proc.pid, sig);

@@ -17,7 +17,9 @@ import { appendEvent } from '../runtime/events.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
+import { inPodPidNamespace } from '../plan/pod-plan.js';
 import { reconcile } from './containers.js';
+import { signalMember } from './member.js';
 import type { Runtime } from './runtime.js';
 
 /** What the prober last concluded about one container instance. */
@@ -211,11 +213,9 @@ function kill(rt: Runtime, rec: PodRecord, c: ContainerRecord, why: string): voi
   appendEvent(rt.settings.stateRoot, { type: 'unhealthy', pod: rec.def.name, container: c.def.name, message: why });
   const proc = c.process;
   if (!proc || !isAlive(proc)) return;
-  const all = rec.def.share.includes('pid') && c.def.pidMode === 'pod';
-  const send = (sig: 'TERM' | 'KILL') =>
-    all ? rt.runc.kill(c.id, sig, true).catch(() => undefined) : Promise.resolve().then(() => { try { process.kill(proc.pid, `SIG${sig}`); } catch { /* gone */ } });
-  void send('TERM');
+  const send = (sig: NodeJS.Signals) => signalMember(rt, c.id, proc, sig, inPodPidNamespace(rec.def, c.def)).catch(() => undefined); // gone meanwhile
+  void send('SIGTERM');
   setTimeout(() => {
-    if (isAlive(proc)) void send('KILL');
+    if (isAlive(proc)) void send('SIGKILL');
   }, rec.def.graceSeconds * 1000);
 }

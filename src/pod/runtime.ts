@@ -31,6 +31,7 @@ export function openRuntime(settings: Settings): Runtime {
   const conmon = requireBinary('conmon', 'BAREPOD_CONMON');
   const cgroups = CgroupFs.forHost();
   let seccomp: LinuxSeccomp | undefined;
+  let hostCapabilities: string[] | undefined; // read once per command, not at every plan
   fs.mkdirSync(runcRoot(settings.stateRoot), { recursive: true, mode: 0o700 });
   return {
     settings,
@@ -43,7 +44,7 @@ export function openRuntime(settings: Settings): Runtime {
       return {
         cgroupVersion: cgroups.version,
         cgroupRoot: settings.cgroupRoot,
-        hostCapabilities: boundingCapabilities(),
+        hostCapabilities: (hostCapabilities ??= boundingCapabilities()),
         ...(needSeccomp ? { seccomp: seccomp! } : {}),
       };
     },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BarepodError, describeError } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
-import { NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
+import { inPodPidNamespace, NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
@@ -176,10 +176,9 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     };
     const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
     const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
-    const pidShared = rec?.def.share.includes('pid') ?? false;
     const stop = (c: ContainerRecord) =>
       attempt(`stop ${c.id}`, () =>
-        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: pidShared && c.def.pidMode === 'pod' }),
+        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: rec ? inPodPidNamespace(rec.def, c.def) : false }),
       );
     // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
     // native sidecars after them, last started first stopped

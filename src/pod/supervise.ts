@@ -12,7 +12,7 @@ import { locksDir, podPaths } from '../plan/paths.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
-import { tornLock } from '../runtime/state.js';
+import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
@@ -183,10 +183,9 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
         } else if (c.state === 'exited' || c.state === 'unknown') {
           if (isAlive(c.conmon)) continue; // its exit handler is still to run
           const before = c.restarts;
-          const hadBackoff = c.backoff;
           await afterExit(rt, r, c);
           if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
-          else if (c.backoff && !hadBackoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
+          else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
         }
       }
     });
@@ -210,13 +209,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   const locks = locksDir(rt.settings.stateRoot);
   for (const name of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
     const file = podPaths(rt.settings.stateRoot, name).lock;
-    let owner: { pid: number; startTime: string } | undefined;
-    try {
-      owner = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; startTime: string };
-    } catch {
-      owner = undefined; // being written, torn, or gone
-    }
-    if ((owner && !isAlive(owner)) || (!owner && tornLock(file))) {
+    if (inspectLock(file).stale) {
       fs.rmSync(file, { force: true });
       actions.push({ pod: name, action: 'removed a stale lock' });
     }

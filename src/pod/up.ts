@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, PodRecord } from '../model.js';
+import { isObj } from '../manifest/fields.js';
 import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay } from '../plan/restart.js';
 import { resolveImage } from '../runtime/images.js';
@@ -35,7 +36,6 @@ export function manifestHash(source: unknown): string {
 /** Top-level fields that differ between two manifests, as dotted paths (for "what changed"). */
 export function manifestDiff(a: unknown, b: unknown, at = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  const isObj = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
   if (isObj(a) && isObj(b)) {
     const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
     return keys.flatMap((k) => manifestDiff((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
@@ -89,7 +89,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       else await runInit(rt, name, c, o);
     }
     await runContainers(rt, name, mp.containers.filter((x) => !x.init && !x.sidecar));
-    await withPod(rt, name, async (rec) => startProber(rt, rec));
+    if (mp.containers.some((c) => c.probes)) await withPod(rt, name, async (rec) => startProber(rt, rec)); // no lock round for a pod without probes
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
     await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays

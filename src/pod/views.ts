@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
-import { containerCgroup, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
 import { isAlive, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
@@ -183,7 +183,7 @@ export function inspectPod(rt: Runtime, name: string) {
         image: c.def.image,
         rootfs: c.def.rootfs,
         command: c.def.args,
-        pidMode: rec.def.share.includes('pid') && c.def.pidMode === 'pod' ? 'pod' : 'private',
+        pidMode: inPodPidNamespace(rec.def, c.def) ? 'pod' : 'private',
         limits: describeLimits(c.def.limits),
         ...member(c.def.name, running ? c.process?.pid : undefined),
       };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import { POD_DEFAULTS, type PodRecord } from '../model.js';
+import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
 
@@ -80,13 +80,8 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner: { pid: number; startTime: string } | undefined;
-      try {
-        owner = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { pid: number; startTime: string };
-      } catch {
-        owner = undefined; // being written right now, or torn: look again
-      }
-      if ((owner && !isAlive(owner)) || (!owner && tornLock(lockFile))) {
+      const { owner, stale } = inspectLock(lockFile);
+      if (stale) {
         fs.rmSync(lockFile, { force: true });
         continue;
       }
@@ -110,15 +105,22 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
 }
 
 /**
- * A lock file with no readable owner for more than a moment: its maker was
- * killed between creating it and writing its pid (the window is a few
- * microseconds), so nobody holds it.
+ * Who holds a lock file, and whether nobody really does: its owner is dead,
+ * or it has had no readable owner for more than a moment (its maker was
+ * killed between creating it and writing its pid, a window of microseconds).
  */
-export function tornLock(lockFile: string, graceMs = 2000): boolean {
+export function inspectLock(lockFile: string, graceMs = 2000): { owner: ProcessIdentity | undefined; stale: boolean } {
+  let owner: ProcessIdentity | undefined;
   try {
-    return Date.now() - fs.statSync(lockFile).mtimeMs > graceMs;
+    owner = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as ProcessIdentity;
   } catch {
-    return false; // gone meanwhile: the next attempt takes it
+    owner = undefined; // being written right now, torn, or gone
+  }
+  if (owner) return { owner, stale: !isAlive(owner) };
+  try {
+    return { owner, stale: Date.now() - fs.statSync(lockFile).mtimeMs > graceMs };
+  } catch {
+    return { owner, stale: false }; // gone meanwhile: the next attempt takes it
   }
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { BarepodError } from '../../errors.js';
-import { parseDuration } from '../../duration.js';
+import { formatDuration, parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { parseManifests, type ManifestPod } from '../../manifest/pod.js';
 import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
@@ -183,13 +183,12 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
       const state = podReady(rt, rec);
       if (state.ready) return;
       if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
-      if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${o(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
+      if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
     }
-    if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${o(timeoutMs)}`);
+    if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-const o = (ms: number) => `${ms / 1000}s`;
 
 /** YAML for people (export, generate systemd's stored copy). */
 export const toYaml = (value: unknown): string => stringify(value);
