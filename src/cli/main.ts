@@ -14,6 +14,7 @@ import { registerSpec } from './commands/spec.js';
 import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerLab } from './commands/lab.js';
 
 export const VERSION = '0.1.0';
 
@@ -54,6 +55,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerGenerate(program);
   registerNetwork(program);
   registerDoctor(program);
+  registerLab(program);
   return program;
 }
 
