@@ -14,6 +14,7 @@ import { registerSpec } from './commands/spec.js';
 import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerObserve } from './commands/observe.js';
 
 export const VERSION = '0.1.0';
 
@@ -44,6 +45,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerRun(program);
   registerPs(program);
   registerInspect(program);
+  registerObserve(program);
   registerSpec(program);
   registerContainerVerbs(program);
   registerLogs(program);
