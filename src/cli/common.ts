@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseWholeSeconds } from '../pod/definitions.js';
 import { openRuntime, type Runtime } from '../pod/runtime.js';
+import { enableExplain } from '../runtime/explain.js';
 import { resolveSettings } from '../runtime/host.js';
 
 /** The runtime for a command, from the global --root flag. */
@@ -15,6 +16,19 @@ export function parseSeconds(text: string | undefined, flag: string, fallback: n
 export function parseSeconds(text: string | undefined, flag: string, fallback?: number): number {
   if (text === undefined) return fallback ?? 0;
   return parseWholeSeconds(text, flag);
+}
+
+/**
+ * Adds `--explain` to a command: the narration of what barepod does (steps,
+ * the programs it runs, each config.json's namespaces), on stderr, turned on
+ * before the action runs.
+ */
+export function withExplain(cmd: Command): Command {
+  return cmd
+    .option('--explain', 'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json')
+    .hook('preAction', (c) => {
+      if (c.opts<{ explain?: boolean }>().explain) enableExplain();
+    });
 }
 
 /** Collects a repeatable option into a list. */

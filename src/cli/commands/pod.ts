@@ -3,7 +3,7 @@ import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { collect, DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor, withExplain } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -11,8 +11,7 @@ import { age, printJson, printTable } from '../output.js';
 export function registerPod(program: Command): void {
   const pod = program.command('pod').description('create, list and remove pods (the pause sandbox and its cgroup parent)');
 
-  pod
-    .command('create')
+  withExplain(pod.command('create'))
     .argument('<name>', 'pod name (DNS-1123 label)')
     .description('start a pod sandbox: a pause process holding the shared namespaces, and the pod cgroup parent')
     .option('--share <list>', 'namespaces the containers share: net,ipc,uts and optionally pid', 'net,ipc,uts')
@@ -40,7 +39,8 @@ Examples:
   barepod pod create mon --network host
   barepod pod create app --add-host db.local:10.88.0.7
   barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1
-  barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10`,
+  barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10
+  barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json`,
     )
     .action(async (name: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -71,14 +71,13 @@ Examples:
       }
     });
 
-  pod
-    .command('rm')
+  withExplain(pod.command('rm'))
     .alias('remove')
     .argument('<names...>', 'pods to remove')
     .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
-    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db')
+    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
     .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);

@@ -5,13 +5,12 @@ import { runContainer } from '../../pod/containers.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { parseTlsVerify } from './images.js';
-import { collect, runtimeFor } from '../common.js';
+import { collect, runtimeFor, withExplain } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {
-  program
-    .command('run')
+  withExplain(program.command('run'))
     .description('create and start a container in a pod; it joins the pod\'s shared namespaces')
     .requiredOption('--pod <pod>', 'the pod to run in')
     .requiredOption('--name <name>', 'container name (DNS-1123 label)')
@@ -42,7 +41,8 @@ Examples:
   barepod run --pod web --name web --image nginx:1.27                      # the image's entrypoint, cmd, env, workdir, user
   barepod run --pod web --name app --image localhost:5000/app:1 --tls-verify=false --pull always
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
-  barepod run --pod web --name app --image app:1 --pull never -u nobody`,
+  barepod run --pod web --name app --image app:1 --pull never -u nobody
+  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
