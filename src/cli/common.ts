@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseWholeSeconds } from '../pod/definitions.js';
 import { openRuntime, type Runtime } from '../pod/runtime.js';
 import { enableExplain } from '../runtime/explain.js';
@@ -18,17 +18,13 @@ export function parseSeconds(text: string | undefined, flag: string, fallback?: 
   return parseWholeSeconds(text, flag);
 }
 
-/**
- * Adds `--explain` to a command: the narration of what barepod does (steps,
- * the programs it runs, each config.json's namespaces), on stderr, turned on
- * before the action runs.
- */
-export function withExplain(cmd: Command): Command {
-  return cmd
-    .option('--explain', 'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json')
-    .hook('preAction', (c) => {
-      if (c.opts<{ explain?: boolean }>().explain) enableExplain();
-    });
+/** `--explain`, the same on every command that has it: the narration of what barepod does, on stderr. */
+export const explainOption = (): Option =>
+  new Option('--explain', 'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json');
+
+/** A preAction hook: turns the narration on before the action runs, when --explain was given. */
+export function explainHook(cmd: Command): void {
+  if (cmd.opts<{ explain?: boolean }>().explain) enableExplain();
 }
 
 /** Collects a repeatable option into a list. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { withExplain } from '../common.js';
+import { explainHook, explainOption } from '../common.js';
 
 /** The commands' work is loaded when one runs (with the YAML parser): other commands start without it. */
 type Actions = typeof import('./manifest-actions.js');
@@ -7,7 +7,8 @@ const load = (): Promise<Actions> => import('./manifest-actions.js');
 
 /** `up`, `down`, `export`, `wait`: Kubernetes Pod manifests. */
 export function registerManifest(program: Command): void {
-  withExplain(program.command('up'))
+  program
+    .command('up')
     .description('create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest')
     .requiredOption('-f, --file <file>', 'the manifest (- for stdin)')
     .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
@@ -17,6 +18,8 @@ export function registerManifest(program: Command): void {
     .option('--wait', 'return once every pod is ready (all its app containers running)')
     .option('--timeout <duration>', 'with --wait, and for init containers: give up after this long', '5m')
     .option('--json', 'print the outcome (or the plan) as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText(
       'after',
       `
@@ -30,11 +33,14 @@ Examples:
     )
     .action(async (...a: Parameters<Actions['upAction']>) => (await load()).upAction(...a));
 
-  withExplain(program.command('down'))
+  program
+    .command('down')
     .description('stop and remove the pods of a manifest, or pods by name: everything they left goes (runc state, mounts, cgroups, volumes of type emptyDir)')
     .argument('[pods...]', 'pod names (instead of -f)')
     .option('-f, --file <file>', 'the manifest whose pods to remove (- for stdin)')
     .option('-t, --time <seconds>', 'grace period (default: each pod\'s terminationGracePeriodSeconds)')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText('after', '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir')
     .action(async (...a: Parameters<Actions['downAction']>) => (await load()).downAction(...a));
 

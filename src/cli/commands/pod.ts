@@ -3,7 +3,7 @@ import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { collect, DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor, withExplain } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, parseSeconds, runtimeFor } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -11,7 +11,8 @@ import { age, printJson, printTable } from '../output.js';
 export function registerPod(program: Command): void {
   const pod = program.command('pod').description('create, list and remove pods (the pause sandbox and its cgroup parent)');
 
-  withExplain(pod.command('create'))
+  pod
+    .command('create')
     .argument('<name>', 'pod name (DNS-1123 label)')
     .description('start a pod sandbox: a pause process holding the shared namespaces, and the pod cgroup parent')
     .option('--share <list>', 'namespaces the containers share: net,ipc,uts and optionally pid', 'net,ipc,uts')
@@ -29,6 +30,8 @@ export function registerPod(program: Command): void {
     .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
     .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
     .option('--json', 'print the pod record as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText(
       'after',
       `
@@ -71,12 +74,15 @@ Examples:
       }
     });
 
-  withExplain(pod.command('rm'))
+  pod
+    .command('rm')
     .alias('remove')
     .argument('<names...>', 'pods to remove')
     .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
     .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');

@@ -5,12 +5,13 @@ import { runContainer } from '../../pod/containers.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { parseTlsVerify } from './images.js';
-import { collect, runtimeFor, withExplain } from '../common.js';
+import { collect, explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {
-  withExplain(program.command('run'))
+  program
+    .command('run')
     .description('create and start a container in a pod; it joins the pod\'s shared namespaces')
     .requiredOption('--pod <pod>', 'the pod to run in')
     .requiredOption('--name <name>', 'container name (DNS-1123 label)')
@@ -29,6 +30,8 @@ export function registerRun(program: Command): void {
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
     .option('--restart <policy>', 'restart policy: always, on-failure or never (default: the pod\'s)')
     .option('--json', 'print the container record as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .argument('[command...]', 'command and arguments (after --); default: the image\'s')
     .addHelpText(
       'after',
