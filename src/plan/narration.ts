@@ -61,7 +61,7 @@ function resourceWords(spec: Spec): string {
 }
 
 /** Pod-level limits in words, or ''. */
-export function limitWords(l: Limits): string {
+function limitWords(l: Limits): string {
   return [
     ...(l.memoryBytes !== undefined ? [`memory ${formatBytes(l.memoryBytes)}`] : []),
     ...(l.cpuMillis !== undefined ? [`cpu ${l.cpuMillis}m`] : []),

@@ -18,8 +18,8 @@ import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { pauseRootfs, resolveImage } from '../../runtime/images.js';
-import { loadNetwork, netConfDir } from '../../runtime/cni.js';
-import { isCniNetwork } from '../../plan/network.js';
+import { netConfDir } from '../../runtime/cni.js';
+import { isCniNetwork, parseConflist } from '../../plan/network.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import type { ContainerDefinition } from '../../model.js';
 import { parseTlsVerify } from './images.js';
@@ -86,11 +86,13 @@ async function pullFor(pods: ManifestPod[], text: string, file: string, lenient:
   return parseText(text, file, lenient, true);
 }
 
-/** The plugin types of a pod's network when its conflist is there to read (a dry run creates none), for the step title. */
+/** The plugin types of a pod's network from its conflist, read only (a dry run writes nothing), for the step title. */
 function pluginsOf(network: string): string[] | undefined {
-  if (!isCniNetwork(network) || !fs.existsSync(`${netConfDir()}/${network}.conflist`)) return undefined;
+  const file = `${netConfDir()}/${network}.conflist`;
+  if (!isCniNetwork(network) || !fs.existsSync(file)) return undefined;
   try {
-    return loadNetwork(network).list.plugins.map((p) => p.type);
+    const list = parseConflist(fs.readFileSync(file, 'utf8'), file);
+    return list.name === network ? list.plugins.map((p) => p.type) : undefined;
   } catch {
     return undefined; // a broken conflist: up itself says what is wrong with it
   }
