@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { parseWholeSeconds } from '../pod/definitions.js';
 import { openRuntime, type Runtime } from '../pod/runtime.js';
+import { enableExplain } from '../runtime/explain.js';
 import { resolveSettings } from '../runtime/host.js';
 
 /** The runtime for a command, from the global --root flag. */
@@ -15,6 +16,15 @@ export function parseSeconds(text: string | undefined, flag: string, fallback: n
 export function parseSeconds(text: string | undefined, flag: string, fallback?: number): number {
   if (text === undefined) return fallback ?? 0;
   return parseWholeSeconds(text, flag);
+}
+
+/** `--explain`, the same on every command that has it: the narration of what barepod does, on stderr. */
+export const explainOption = (): Option =>
+  new Option('--explain', 'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json');
+
+/** A preAction hook: turns the narration on before the action runs, when --explain was given. */
+export function explainHook(cmd: Command): void {
+  if (cmd.opts<{ explain?: boolean }>().explain) enableExplain();
 }
 
 /** Collects a repeatable option into a list. */

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { BarepodError, describeError, ExitCode } from '../errors.js';
+import { disableExplain, explaining } from '../runtime/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
 import { registerImages } from './commands/images.js';
@@ -64,8 +65,16 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
 /** The one top-level handler: runs the CLI and sets the exit code; commands never call process.exit. */
 export async function main(argv: string[]): Promise<number> {
   // `barepod ps | head`: a reader that goes away is not an error
+  let narrationLost = false;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
+      // but `up --explain 2>&1 | head` must not stop a pod change half-way: only the narration stops
+      // (and the writes already under way fail quietly)
+      if (stream === process.stderr && (explaining || narrationLost) && (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED')) {
+        narrationLost = true;
+        disableExplain();
+        return;
+      }
       if (e.code === 'EPIPE') process.exit(0);
       throw e;
     });

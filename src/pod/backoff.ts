@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerRecord, PendingRestart } from '../model.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { selfArgv } from '../runtime/self.js';
+import { explaining, explainRun } from '../runtime/explain.js';
+import { shellWords } from '../plan/narration.js';
 
 /**
  * A restart waiting out its crash-loop delay needs no daemon: a detached
@@ -13,7 +15,9 @@ import { selfArgv } from '../runtime/self.js';
 export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number): PendingRestart {
   const token = randomBytes(6).toString('hex');
   const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
-  const child = spawn('/bin/sh', ['-c', 'sleep "$0" && exec "$@"', (delayMs / 1000).toFixed(3), ...argv], {
+  const shArgs = ['-c', 'sleep "$0" && exec "$@"', (delayMs / 1000).toFixed(3), ...argv];
+  if (explaining) explainRun(`${shellWords(['/bin/sh', ...shArgs])} &`);
+  const child = spawn('/bin/sh', shArgs, {
     detached: true,
     stdio: 'ignore',
   });

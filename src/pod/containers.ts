@@ -18,6 +18,8 @@ import { createMember, newLaunchId, startMember, terminateMember, type Launched 
 import { transaction, type Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { verifyJoined, verifySandbox } from './sandbox.js';
+import { explain, explaining, explainStep } from '../runtime/explain.js';
+import { containerTitle } from '../plan/narration.js';
 
 /**
  * Runs `fn` on a pod's record under the pod's lock, after reconciling it with
@@ -124,26 +126,36 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
       throw new BarepodError('invalid-value', `--rootfs ${def.rootfs}: not a directory`);
     }
+    if (explaining) explain(`rootfs ${def.rootfs}, used as-is`);
     return def.rootfs;
   }
   const paths = containerPaths(rt.settings.stateRoot, pod, def.name);
   const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
+  if (explaining) explain(`rootfs: an overlay of the image's ${image.layers.length} read-only layer${image.layers.length === 1 ? '' : 's'} with this container's own upper dir on top (nothing is copied)`);
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
   rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
   return paths.rootfs;
 }
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
-async function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
+function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
+  return explainStep(
+    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false), rec.def.name, def.name)),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
+  );
+}
+
+/** launchContainer's work: the rootfs, the spec, the checks around runc create, the start. */
+async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh: boolean): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
-  verifySandbox(rec); // again, right before runc joins /proc/<pid>/ns/*
+  verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon

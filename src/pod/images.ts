@@ -11,6 +11,8 @@ import { ImageStore, type Progress, type StoredImage } from '../runtime/image-st
 import { BUSYBOX_NAMES, busyboxRootfs, resolveImage, type ResolvedImage } from '../runtime/images.js';
 import type { CopyOptions } from '../runtime/skopeo.js';
 import { StateStore } from '../runtime/state.js';
+import { explainStep } from '../runtime/explain.js';
+import { imageTitle } from '../plan/narration.js';
 
 export type PullPolicy = 'missing' | 'never' | 'always';
 
@@ -27,12 +29,18 @@ export async function importImage(settings: Settings, file: string, name: string
 
 /** The image `run` uses, pulled first when the policy says so (the built-in busybox is never pulled). */
 export async function ensureImage(settings: Settings, ref: string, policy: PullPolicy, o: CopyOptions & { progress?: Progress | undefined }): Promise<ResolvedImage> {
-  if (BUSYBOX_NAMES.has(ref)) return resolveImage(settings, ref);
+  if (BUSYBOX_NAMES.has(ref)) return explainStep(() => imageTitle(ref, { builtin: busyboxRootfs(settings.dataDir) }), async () => resolveImage(settings, ref));
   if (!['missing', 'never', 'always'].includes(policy)) throw new BarepodError('invalid-value', `--pull "${policy}": must be missing, never or always`);
   const store = new ImageStore(settings.imagesDir);
   const have = candidateNames(ref).some((n) => store.find(n));
-  if (policy === 'always' || (policy === 'missing' && !have)) await pullImage(settings, ref, o);
-  return resolveImage(settings, ref);
+  const pull = policy === 'always' || (policy === 'missing' && !have);
+  return explainStep(
+    () => imageTitle(ref, { have, policy, pull, store: settings.imagesDir }),
+    async () => {
+      if (pull) await pullImage(settings, ref, o);
+      return resolveImage(settings, ref);
+    },
+  );
 }
 
 /** A row of `barepod images`. */

@@ -9,6 +9,8 @@ import { conmonCreate, readExitFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
 import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
+import { explain, explaining, explainResult } from '../runtime/explain.js';
+import { bundleLines } from '../plan/narration.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
 
@@ -46,8 +48,12 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   fs.mkdirSync(paths.bundle, { recursive: true });
   fs.mkdirSync(exits, { recursive: true });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
+  if (explaining) for (const line of bundleLines(spec, paths.config)) explain(line);
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
-  if (rt.runc.knows(id)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0 });
+  if (rt.runc.knows(id)) {
+    if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
+    await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0 });
+  }
   for (const stale of [`${exits}/${id}`, paths.pidFile, paths.conmonPidFile, paths.oom, paths.stopping]) fs.rmSync(stale, { force: true });
   const created = await conmonCreate({
     conmon: rt.conmon,
@@ -82,7 +88,9 @@ export async function startMember(rt: Runtime, launched: Launched): Promise<bool
   await rt.runc.start(launched.id);
   const { pid } = launched.process;
   await waitFor(() => !isAlive(launched.process) || !readComm(pid)?.startsWith('runc:'), 5_000);
-  return isAlive(launched.process);
+  const alive = isAlive(launched.process);
+  if (explaining) explainResult(alive ? `started: pid ${pid} now runs ${readComm(pid) ?? '?'}` : `started, and pid ${pid} has exited already`);
+  return alive;
 }
 
 export interface TerminateOptions {
@@ -116,7 +124,10 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
     const exited = () => readExitFile(exits, id) !== undefined || !isAlive(proc);
     if (o.graceSeconds > 0 && !termIsIgnored(proc, o.all)) {
       await signalMember(rt, id, proc, 'SIGTERM', o.all);
+      if (explaining) explain(`wait up to ${o.graceSeconds}s for it to exit`);
       await waitFor(exited, o.graceSeconds * 1000);
+    } else if (explaining) {
+      explain(o.graceSeconds > 0 ? `no SIGTERM: pid ${proc?.pid} is the PID 1 of its namespace with no handler for it, so the kernel would drop it` : 'no grace period: SIGKILL at once');
     }
     if (!exited()) {
       await signalMember(rt, id, proc, 'SIGKILL', o.all);
@@ -128,6 +139,10 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   // conmon writes the exit file after reaping; give it a moment, then wait it out.
   const conmon = o.conmon;
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
+  if (explaining) {
+    const code = readExitFile(exits, id);
+    explainResult(!known ? `runc does not know ${id}: nothing to stop` : code === undefined ? `${id} has no exit code recorded` : `${id} exited: conmon wrote ${code} to ${exits}/${id}`);
+  }
   if (known) await rt.runc.delete(id);
   // conmon ends once its exit command has: wait for that, unless the command is a
   // restart handler, which may be waiting for the very lock this caller holds
@@ -153,6 +168,7 @@ function termIsIgnored(proc: ProcessIdentity | undefined, all: boolean | undefin
  */
 export async function signalMember(rt: Runtime, id: string, proc: ProcessIdentity | undefined, sig: NodeJS.Signals, all?: boolean): Promise<void> {
   if (!all && proc && isAlive(proc)) {
+    if (explaining) explain(`kill -${sig.replace(/^SIG/, '')} ${proc.pid} (its process, checked by pid and start time first, as runc kill does)`);
     try {
       process.kill(proc.pid, sig);
       return;

@@ -42,6 +42,8 @@ import { isMounted } from '../runtime/mounts.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
+import { explain, explaining, explainResult, explainStep } from '../runtime/explain.js';
+import { networkTitle } from '../plan/narration.js';
 
 /** network.json: what DEL needs, whatever happened to the conflist file or the pause since. */
 interface StoredAttachment {
@@ -69,10 +71,22 @@ export function prepareNetwork(def: PodDefinition): NetworkConfig | undefined {
 export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, pausePid: number, preferIp?: string): Promise<NetworkAttachment | undefined> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const cfg = prepareNetwork(def);
-  if (!cfg) {
-    writePodFiles(rt, def, undefined);
-    return undefined;
-  }
+  return explainStep(
+    () => networkTitle(def, paths.netns, cfg?.list.plugins.map((p) => p.type)),
+    async () => {
+      if (!cfg) {
+        writePodFiles(rt, def, undefined);
+        return undefined;
+      }
+      return addNetwork(rt, rb, def, cfg, pausePid, preferIp);
+    },
+  );
+}
+
+/** CNI ADD for a pod's netns (see attachNetwork). */
+async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: NetworkConfig, pausePid: number, preferIp: string | undefined): Promise<NetworkAttachment> {
+  const paths = podPaths(rt.settings.stateRoot, def.name);
+  if (explaining) explain(`pin the pause's netns with a bind mount, so CNI DEL can enter it even after the pause is gone`);
   const netnsInode = await pinNetns(pausePid, paths.netns);
   rb.push(`unpin ${paths.netns}`, () => unpinNetns(paths.netns));
   const attachment: NetworkAttachment = {
@@ -101,6 +115,10 @@ export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinitio
   stored.result = result;
   writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
   if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);
+  if (explaining) {
+    explainResult(`got ${attachment.cidr ?? 'no IPv4 address'}${attachment.gateway ? ` (gateway ${attachment.gateway})` : ''} on ${POD_IFNAME}${attachment.hostVeth ? `; host end ${attachment.hostVeth}` : ''}`);
+    explain(`config and result kept in ${paths.network}, so DEL gets exactly what ADD had`);
+  }
   writePodFiles(rt, def, attachment.ip);
   return attachment;
 }
@@ -126,16 +144,21 @@ function readStored(file: string): StoredAttachment | undefined {
 export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
   const paths = podPaths(rt.settings.stateRoot, pod);
   const stored = readStored(paths.network);
-  if (stored) {
-    const a = stored.attachment;
+  if (!stored) {
+    await unpinNetns(paths.netns);
+    return;
+  }
+  const a = stored.attachment;
+  const plugins = stored.config.plugins.map((p) => p.type).reverse();
+  await explainStep(`Network: CNI DEL ${a.network} (${plugins.join(' → ')}, the reverse order) with the stored config and result, while the pinned netns ${a.netns} still exists`, async () => {
     // a pin that never got mounted (a crash right before) is no netns: DEL without one
     const netns = isMounted(a.netns) ? a.netns : '';
     const cfg: NetworkConfig = { file: stored.file, list: stored.config };
     await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, { portMappings: portMappingsOf(a.ports) }, stored.result);
     if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), a.ip);
     fs.rmSync(paths.network, { force: true });
-  }
-  await unpinNetns(paths.netns);
+    await unpinNetns(paths.netns);
+  });
 }
 
 /** The pod's /etc/hosts, resolv.conf and hostname, in its state dir (rewritten when the sandbox and its IP change). */
@@ -161,6 +184,7 @@ export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | unde
   write('hosts', hosts);
   write('resolv.conf', resolv.text);
   write('hostname', `${def.hostname}\n`);
+  if (explaining) explain(`wrote hosts, resolv.conf and hostname in ${dir}: every container gets them as bind mounts`);
 }
 
 /**

@@ -21,6 +21,8 @@ import { inPodPidNamespace } from '../plan/pod-plan.js';
 import { reconcile } from './containers.js';
 import { signalMember } from './member.js';
 import type { Runtime } from './runtime.js';
+import { explaining, explainResult, explainRun } from '../runtime/explain.js';
+import { shellWords } from '../plan/narration.js';
 
 /** What the prober last concluded about one container instance. */
 export interface ProbeStatus {
@@ -59,10 +61,12 @@ export function startProber(rt: Runtime, rec: PodRecord): void {
   if (!hasProbes(rec)) return;
   const self = [...selfArgv(), '--root', rt.settings.stateRoot, '_prober', rec.def.name];
   const argv = rec.def.host?.includes('net') ? self : ['nsenter', `--net=/proc/${rec.sandbox.pid}/ns/net`, '--', ...self];
+  if (explaining) explainRun(`${shellWords(argv)} &`);
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
   child.unref();
   const id = child.pid ? identify(child.pid) : undefined;
   if (id) rec.prober = id;
+  if (explaining) explainResult(`prober pid ${child.pid}: it probes every container with probes and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`);
 }
 
 /** Ends the pod's prober, if any. */

@@ -1,4 +1,5 @@
 import { describeError, withUndoFailures } from '../errors.js';
+import { explain, explaining, explainStep } from '../runtime/explain.js';
 
 /**
  * The undo stack of one command: every step that acquires something pushes
@@ -12,10 +13,16 @@ export class Rollback {
     this.steps.push({ what, undo });
   }
 
+  /** How many undos are waiting. */
+  get size(): number {
+    return this.steps.length;
+  }
+
   /** Runs every undo, newest first; returns the failures, each naming its step. */
   async unwind(): Promise<Error[]> {
     const failures: Error[] = [];
     for (const step of this.steps.reverse()) {
+      if (explaining) explain(`undo: ${step.what}`);
       try {
         await step.undo();
       } catch (e) {
@@ -33,6 +40,7 @@ export async function transaction<T>(fn: (rb: Rollback) => Promise<T>): Promise<
   try {
     return await fn(rb);
   } catch (e) {
-    throw withUndoFailures(e, await rb.unwind());
+    const unwind = () => rb.unwind();
+    throw withUndoFailures(e, await (explaining && rb.size > 0 ? explainStep('Rollback: a step failed, so undo what was made, newest first', unwind) : unwind()));
   }
 }

@@ -17,6 +17,8 @@ import { cancelRestart } from './backoff.js';
 import { prepareVolumes } from './volumes.js';
 import { stopProber } from './prober.js';
 import type { Runtime } from './runtime.js';
+import { explain, explaining, explainStep } from '../runtime/explain.js';
+import { checkTitle, podTitle, sandboxTitle } from '../plan/narration.js';
 
 /** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
 const POD_SHM_BYTES = 64 * 1024 * 1024;
@@ -29,41 +31,16 @@ const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
  */
 export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest']): Promise<PodRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
-  requirePause(rt.settings.dataDir);
-  // a missing plugin, a broken conflist, a subnet clash or a taken host port fail here, before anything is made
-  prepareNetwork(def);
-  await checkHostPorts(def.network.ports, def.name);
+  await explainStep(checkTitle(def), async () => {
+    requirePause(rt.settings.dataDir);
+    // a missing plugin, a broken conflist, a subnet clash or a taken host port fail here, before anything is made
+    prepareNetwork(def);
+    await checkHostPorts(def.network.ports, def.name);
+  });
+  const cgroup = podCgroup(rt.planContext(false), def.name);
   return withPodLock(paths.lock, def.name, () =>
     transaction(async (rb) => {
-      fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
-      try {
-        fs.mkdirSync(paths.dir);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const complete = rt.store.tryRead(def.name) !== undefined;
-        throw new BarepodError('already-exists', `pod "${def.name}" already exists${complete ? '' : ' (left incomplete by an earlier failure)'}`, {
-          hint: complete ? `remove it first: barepod pod rm ${def.name}` : `clean it up: barepod pod rm -f ${def.name}`,
-        });
-      }
-      rb.push(`remove ${paths.dir}`, async () => {
-        await unmountAll(paths.dir);
-        fs.rmSync(paths.dir, { recursive: true, force: true });
-      });
-
-      if (def.share.includes('ipc')) {
-        await mountTmpfs(paths.shm, POD_SHM_BYTES);
-        rb.push(`unmount ${paths.shm}`, () => unmountAll(paths.shm));
-      }
-
-      await prepareVolumes(rt.settings.stateRoot, rb, def);
-
-      const cgroup = podCgroup(rt.planContext(false), def.name);
-      rb.push(`remove cgroup ${cgroup}`, async () => {
-        const left = await rt.cgroups.removeTree(cgroup, `/${rt.settings.cgroupRoot}`);
-        if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
-      });
-      rt.cgroups.createParent(cgroup, def.limits);
-
+      await explainStep(() => podTitle(def, paths.dir, cgroup), () => makePodDir(rt, rb, def, cgroup));
       const sandbox = await launchSandbox(rt, rb, def);
       const record: PodRecord = {
         version: 1,
@@ -81,6 +58,40 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
   );
 }
 
+/** The pod's directory, its /dev/shm, its volumes and its cgroup parent with the pod limits; pushes their undos. */
+async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup: string): Promise<void> {
+  const paths = podPaths(rt.settings.stateRoot, def.name);
+  fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
+  try {
+    fs.mkdirSync(paths.dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const complete = rt.store.tryRead(def.name) !== undefined;
+    throw new BarepodError('already-exists', `pod "${def.name}" already exists${complete ? '' : ' (left incomplete by an earlier failure)'}`, {
+      hint: complete ? `remove it first: barepod pod rm ${def.name}` : `clean it up: barepod pod rm -f ${def.name}`,
+    });
+  }
+  if (explaining) explain(`mkdir ${paths.dir}`);
+  rb.push(`remove ${paths.dir}`, async () => {
+    await unmountAll(paths.dir);
+    fs.rmSync(paths.dir, { recursive: true, force: true });
+  });
+
+  if (def.share.includes('ipc')) {
+    if (explaining) explain('the pod shares ipc: one /dev/shm tmpfs for every container (as the CRI does)');
+    await mountTmpfs(paths.shm, POD_SHM_BYTES);
+    rb.push(`unmount ${paths.shm}`, () => unmountAll(paths.shm));
+  }
+
+  await prepareVolumes(rt.settings.stateRoot, rb, def);
+
+  rb.push(`remove cgroup ${cgroup}`, async () => {
+    const left = await rt.cgroups.removeTree(cgroup, `/${rt.settings.cgroupRoot}`);
+    if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
+  });
+  rt.cgroups.createParent(cgroup, def.limits);
+}
+
 /**
  * Starts the pause process of a pod whose directory and cgroup parent exist
  * and attaches its netns to the pod's network (asking for `preferIp`, the
@@ -91,13 +102,20 @@ export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinitio
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
   const launchId = newLaunchId();
-  const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax });
-  if (!(await startMember(rt, launched))) {
-    const code = readExitFile(paths.exits, launched.id);
-    throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
-      hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
-    });
-  }
+  const launched = await explainStep(
+    () => sandboxTitle(spec),
+    async () => {
+      const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax });
+      if (!(await startMember(rt, launched))) {
+        const code = readExitFile(paths.exits, launched.id);
+        throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
+          hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
+        });
+      }
+      if (explaining) explain(`the pod's namespaces are now /proc/${launched.process.pid}/ns/*: every container joins them by that path`);
+      return launched;
+    },
+  );
   const network = await attachNetwork(rt, rb, def, launched.process.pid, preferIp);
   return {
     id: launched.id,
@@ -114,8 +132,9 @@ export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinitio
  * The PID-reuse guard: the recorded pause must still be the same process
  * (pid + start time) with the same namespaces before anything joins them;
  * otherwise a new container could land in a stranger's namespaces.
+ * (`again` only changes what --explain says of a repeated check.)
  */
-export function verifySandbox(rec: PodRecord): void {
+export function verifySandbox(rec: PodRecord, again = false): void {
   const { pid, startTime, namespaces } = rec.sandbox;
   const name = rec.def.name;
   const gone = (why: string) =>
@@ -130,7 +149,13 @@ export function verifySandbox(rec: PodRecord): void {
   for (const ns of SANDBOX_NS) {
     if (live[ns] !== namespaces[ns]) throw gone(`the ${ns} namespace of pid ${pid} changed`);
   }
+  if (explaining) {
+    explain(again ? `checked again, right before runc create joins /proc/${pid}/ns/*` : `checked: pid ${pid} is still the pause (start time ${startTime}, namespace inodes ${inodeWords(live, SANDBOX_NS)}): its /proc/${pid}/ns paths are safe to join`);
+  }
 }
+
+/** "net:[4026532301] ipc:[…]", as `readlink /proc/<pid>/ns/<type>` shows them. */
+const inodeWords = (inodes: Record<string, number | undefined>, types: string[]): string => types.filter((t) => inodes[t] !== undefined).map((t) => `${t}:[${inodes[t]}]`).join(' ');
 
 /** Checks that a freshly created container really joined the sandbox's namespaces, before it runs anything. */
 export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): void {
@@ -142,6 +167,7 @@ export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): voi
       });
     }
   }
+  if (explaining && joined.length) explain(`checked: pid ${pid} is in the pause's namespaces (${inodeWords(live, joined)}), before runc start`);
 }
 
 /**
@@ -161,25 +187,33 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     const graceSeconds = grace ?? rec?.def.graceSeconds ?? DEFAULT_GRACE_SECONDS;
     if (rec) {
       // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
-      rec.phase = 'Removing';
-      stopProber(rec);
-      rt.store.write(rec);
-      for (const c of rec.containers) cancelRestart(c);
+      await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
+        rec.phase = 'Removing';
+        if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
+        stopProber(rec);
+        rt.store.write(rec);
+        for (const c of rec.containers) cancelRestart(c);
+      });
     }
     const errors: string[] = [];
-    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+    /** one part of the removal, a step of --explain; its failure is kept and the removal goes on */
+    const attempt = async (what: string, fn: () => Promise<unknown>, title?: () => string) => {
       try {
-        await fn();
+        await (title ? explainStep(title, fn) : fn());
       } catch (e) {
         errors.push(`${what}: ${describeError(e).message}`);
       }
     };
     const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
     const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
-    const stop = (c: ContainerRecord) =>
-      attempt(`stop ${c.id}`, () =>
-        terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all: rec ? inPodPidNamespace(rec.def, c.def) : false }),
+    const stop = (c: ContainerRecord) => {
+      const all = rec ? inPodPidNamespace(rec.def, c.def) : false;
+      return attempt(
+        `stop ${c.id}`,
+        () => terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all }),
+        () => `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
       );
+    };
     // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
     // native sidecars after them, last started first stopped
     await Promise.all(members.filter((c) => !c.def.sidecar).map(stop));
@@ -187,7 +221,7 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     // Members the record does not know: left by a command killed between create and record.
     const prefix = `${name}.`;
     for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
-      await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }));
+      await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }), () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`);
     }
     // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
     let networkDown = true;
@@ -197,15 +231,24 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
         throw e;
       }),
     );
-    await attempt('stop the sandbox', () =>
-      terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+    await attempt(
+      'stop the sandbox',
+      () => terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+      () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
     );
-    await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]));
-    await attempt('remove cgroups', async () => {
-      const left = await rt.cgroups.removeTree(podCgroup(rt.planContext(false), name), `/${rt.settings.cgroupRoot}`);
-      if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
-    });
-    if (errors.length === 0) fs.rmSync(paths.dir, { recursive: true, force: true });
+    await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);
+    const cgroup = podCgroup(rt.planContext(false), name);
+    await attempt(
+      'remove cgroups',
+      async () => {
+        const left = await rt.cgroups.removeTree(cgroup, `/${rt.settings.cgroupRoot}`);
+        if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
+      },
+      () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,
+    );
+    if (errors.length === 0) {
+      await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    }
     if (errors.length) {
       throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {
         hint: `fix the cause and run \`barepod pod rm ${name}\` again`,

@@ -14,6 +14,8 @@ import { findContainer, reconcile, runContainer, runContainers, startContainer, 
 import type { Runtime } from './runtime.js';
 import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod } from './sandbox.js';
+import { explaining, explainResult, explainStep } from '../runtime/explain.js';
+import { proberTitle } from '../plan/narration.js';
 
 export type UpOutcome = 'created' | 'unchanged' | 'replaced';
 
@@ -69,7 +71,10 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   const existing = rt.store.tryRead(name);
   let outcome: UpOutcome = 'created';
   if (existing) {
-    if (existing.manifest?.hash === hash && existing.phase === 'Running') return 'unchanged';
+    if (existing.manifest?.hash === hash && existing.phase === 'Running') {
+      await explainStep(() => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`, async () => undefined);
+      return 'unchanged';
+    }
     if (!o.replace) {
       const changed = existing.manifest ? manifestDiff(existing.manifest.source, mp.source) : ['(the pod was not made from a manifest)'];
       throw new BarepodError('already-exists', `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`, {
@@ -89,7 +94,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       else await runInit(rt, name, c, o);
     }
     await runContainers(rt, name, mp.containers.filter((x) => !x.init && !x.sidecar));
-    if (mp.containers.some((c) => c.probes)) await withPod(rt, name, async (rec) => startProber(rt, rec)); // no lock round for a pod without probes
+    if (mp.containers.some((c) => c.probes)) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => startProber(rt, rec))); // no lock round for a pod without probes
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
     await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
@@ -114,6 +119,7 @@ async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOp
   await runContainer(rt, pod, c);
   for (let attempt = 0; ; attempt++) {
     const code = await waitExit(rt, pod, c.name, deadline);
+    if (explaining) explainResult(code === undefined ? `init container ${c.name} did not finish in time` : `init container ${c.name} exited with ${code}${code === 0 ? ': the next one may start' : ''}`);
     if (code === 0) return;
     const rec = rt.store.read(pod);
     const retry = rec.def.restartPolicy !== 'Never' && code !== undefined;

@@ -5,6 +5,8 @@ import type { PodDefinition, VolumeDefinition } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import type { Rollback } from './rollback.js';
+import { explain, explaining } from '../runtime/explain.js';
+import { formatBytes } from '../quantity.js';
 
 /** Where each pod volume lives on the host: an emptyDir under the pod's state, a hostPath where it says. */
 export function volumeSources(stateRoot: string, def: PodDefinition): Record<string, string> {
@@ -25,6 +27,10 @@ export async function prepareVolumes(stateRoot: string, rb: Rollback, def: PodDe
   const sources = volumeSources(stateRoot, def);
   for (const v of def.volumes ?? []) {
     const dir = sources[v.name]!;
+    if (explaining) {
+      const size = v.emptyDir?.sizeLimitBytes ? `, capped at ${formatBytes(v.emptyDir.sizeLimitBytes)}` : '';
+      explain(v.emptyDir ? `volume ${v.name}: emptyDir ${dir}${v.emptyDir.medium === 'Memory' ? ` (a tmpfs${size})` : ''}, mode 0777, removed with the pod` : `volume ${v.name}: hostPath ${dir} (type "${v.hostPath?.type}"), never removed by barepod`);
+    }
     if (v.emptyDir) {
       fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
       fs.chmodSync(dir, 0o777);

@@ -4,6 +4,7 @@ import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
 import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
 import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
+import { explain, explaining } from './explain.js';
 
 /** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
 export interface CgroupMount {
@@ -155,6 +156,7 @@ export class CgroupFs {
     } else {
       // the pod parent exists in every hierarchy runc will use (in hybrid mode, the unified one too)
       for (const m of this.mounts) fs.mkdirSync(path.join(m.mountpoint, cgroupPath), { recursive: true });
+      if (explaining) explain(`mkdir ${cgroupPath} in each of the ${this.mounts.length} cgroup hierarchies (${this.mounts.map((m) => path.basename(m.mountpoint)).join(', ')})`);
     }
     for (const f of files) {
       const dir = this.dirFor(f.controller, cgroupPath);
@@ -185,6 +187,7 @@ export class CgroupFs {
       for (const c of needed) if (!enabled.has(c)) writeCgroupFile(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
       dir = path.join(dir, part);
       fs.mkdirSync(dir, { recursive: true });
+      if (explaining) explain(`mkdir ${dir}`);
     }
   }
 
@@ -195,11 +198,15 @@ export class CgroupFs {
    */
   async removeTree(cgroupPath: string, alsoTop?: string): Promise<string[]> {
     const failed: string[] = [];
-    for (const dir of this.dirsOf(cgroupPath)) {
+    const dirs = this.dirsOf(cgroupPath);
+    let removed = 0;
+    for (const dir of dirs) {
       for (const d of subdirsDeepestFirst(dir)) {
         if (!(await rmdirRetry(d))) failed.push(d);
+        else removed++;
       }
     }
+    if (explaining && dirs.length) explain(`rmdir ${cgroupPath} and what is below it, deepest first, in ${dirs.length} hierarchies: ${removed} directories (runc delete removes only a container's own leaf)`);
     if (alsoTop) {
       for (const dir of this.dirsOf(alsoTop)) {
         try {
@@ -294,6 +301,7 @@ function readWords(file: string): string[] {
 }
 
 function writeCgroupFile(file: string, value: string): void {
+  if (explaining) explain(`${file} = ${value}`);
   try {
     fs.writeFileSync(file, value);
   } catch (e) {

@@ -28,6 +28,8 @@ import {
 } from '../plan/network.js';
 import { DEFAULT_NETWORK } from '../model.js';
 import { runTool, trace } from './exec.js';
+import { explaining, explainResult, explainRun } from './explain.js';
+import { shellWords } from '../plan/narration.js';
 import { findBinary } from './host.js';
 import { isMounted } from './mounts.js';
 import { writeFileAtomic } from './state.js';
@@ -175,6 +177,10 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
     PATH: `${process.env.PATH ?? ''}:${SBIN}`,
   };
   const started = performance.now();
+  if (explaining) {
+    const vars = (['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME'] as const).map((k) => `${k}=${shellWords([env[k] ?? ''])}`);
+    explainRun(`${vars.join(' ')} ${bin} < (plugin type ${type}: its config from ${cfg.file}${conf.prevResult ? `, with prevResult: ${command === 'ADD' ? 'the previous plugin\'s result' : 'the stored ADD result'}` : ''})`);
+  }
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -189,7 +195,9 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
   if (code === 0) {
     if (command === 'DEL' || !stdout.trim()) return undefined;
     try {
-      return JSON.parse(stdout) as CniResult;
+      const result = JSON.parse(stdout) as CniResult;
+      if (explaining) explainResult(`${type}: ${JSON.stringify(result) === JSON.stringify(conf.prevResult) ? 'passes the previous result on' : resultWords(result)}`);
+      return result;
     } catch {
       throw new ToolError([bin], stdout, `CNI plugin ${type} (${command}) printed an unreadable result`);
     }
@@ -205,6 +213,13 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
   }
   const err = new ToolError([bin, `(CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId})`], stderr || stdout, `network "${cfg.list.name}": CNI ${command} of plugin ${type} failed: ${msg}${details}`, hintFor(cfg, msg));
   throw err;
+}
+
+/** A CNI result in a few words: the interfaces (where) and addresses it reports. */
+function resultWords(r: CniResult): string {
+  const ifaces = (r.interfaces ?? []).map((i) => `${i.name}${i.sandbox ? ' (in the pod)' : ''}`);
+  const ips = (r.ips ?? []).map((i) => `${i.address}${i.gateway ? ` via ${i.gateway}` : ''}`);
+  return [ifaces.length ? `interfaces ${ifaces.join(', ')}` : '', ips.length ? `addresses ${ips.join(', ')}` : ''].filter(Boolean).join('; ') || 'an empty result';
 }
 
 /** A fix for the plugin errors people meet. */

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { BarepodError, ToolError } from '../errors.js';
 import { trace } from './exec.js';
+import { conmonWords, shellWords } from '../plan/narration.js';
+import { explain, explaining, explainResult, explainRun } from './explain.js';
 
 export interface ConmonCreate {
   conmon: string;
@@ -57,6 +59,10 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   const [exitBin, ...exitArgs] = o.exitCommand ?? [];
   if (exitBin) argv.push('--exit-command', exitBin, ...exitArgs.flatMap((a) => ['--exit-command-arg', a]));
   const started = performance.now();
+  if (explaining) {
+    explainRun(`_OCI_SYNCPIPE=3 _OCI_STARTPIPE=4 ${conmonWords(argv)}`);
+    explain(`conmon runs ${shellWords([o.runc, '--root', o.runcRoot, 'create', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id])}, stays as the container's monitor (subreaper, log ${o.logPath}) and writes its exit code to ${o.exitDir}/${o.id}`);
+  }
   const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
     cwd: o.bundle,
@@ -84,7 +90,9 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
       throw new ToolError(argv, reply.message ?? '', `runc create ${o.id} failed: ${msg || 'no reason given'}`);
     }
     trace(`conmon (runc create) ${o.id}`, started);
-    return { pid: reply.data, conmonPid: readPidFile(o.conmonPidFile) ?? -1 };
+    const conmonPid = readPidFile(o.conmonPidFile) ?? -1;
+    if (explaining) explainResult(`created ${o.id}: its process is pid ${reply.data} (runc init, waiting for \`runc start\`); conmon is pid ${conmonPid}`);
+    return { pid: reply.data, conmonPid };
   } finally {
     sync.destroy();
     child.unref();

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { BarepodError, ToolError } from '../errors.js';
+import { shellWords } from '../plan/narration.js';
+import { explainFailure, explaining, explainRun } from './explain.js';
 
 /**
  * Runs an external program to completion and returns its stdout; a failure
@@ -29,6 +31,7 @@ export function runTool(argv: string[], options: { input?: string; hint?: string
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new Error('runTool: empty argv'));
   const started = performance.now();
+  if (explaining) explainRun(shellWords(argv) + (options.input !== undefined ? ' < (input)' : ''));
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
@@ -48,7 +51,10 @@ export function runTool(argv: string[], options: { input?: string; hint?: string
       const stderr = Buffer.concat(err).toString('utf8');
       trace(argv.join(' '), started);
       if (code === 0) resolve(stdout);
-      else reject(new ToolError(argv, stderr || stdout || `exited with ${signal ?? code}`, undefined, options.hint));
+      else {
+        if (explaining) explainFailure(`${file} exited with ${signal ?? code}: ${(stderr || stdout).trim().split('\n')[0] ?? ''}`);
+        reject(new ToolError(argv, stderr || stdout || `exited with ${signal ?? code}`, undefined, options.hint));
+      }
     });
     if (options.input !== undefined) child.stdin!.end(options.input);
   });

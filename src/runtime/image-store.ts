@@ -20,6 +20,7 @@ import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import { type ImageSource } from '../plan/image-ref.js';
 import { unpackLayer, detectCompression } from './layer-unpack.js';
+import { explain, explaining } from './explain.js';
 import { identify, isAlive } from './procfs.js';
 import { copyImage, ociArch, type CopyOptions } from './skopeo.js';
 import { withFileLock, writeFileAtomic } from './state.js';
@@ -288,7 +289,11 @@ export class ImageStore {
       for (const [i, l] of manifest.layers.entries()) {
         const diffId = diffIds[i]!;
         const final = this.layerDir(diffId);
-        if (fs.existsSync(final)) continue; // unpacked once per diffID, shared by every image that has it
+        if (fs.existsSync(final)) {
+          if (explaining) explain(`layer ${i + 1}/${manifest.layers.length}: already unpacked in ${final} (shared with another image)`);
+          continue; // unpacked once per diffID, shared by every image that has it
+        }
+        if (explaining) explain(`layer ${i + 1}/${manifest.layers.length} ${l.digest}: unpack it into ${final} (an overlay lower dir), its diffID checked`);
         let dir = unpacked.get(diffId);
         if (!dir) {
           dir = path.join(tmp, `layer-${hex(diffId).slice(0, 12)}`);

@@ -24,6 +24,7 @@ import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { BarepodError } from '../errors.js';
 import { runTool } from './exec.js';
+import { explaining, explainRun } from './explain.js';
 
 export interface UnpackResult {
   /** sha256 of the uncompressed tar stream: the layer's diffID */
@@ -94,6 +95,7 @@ function openTarStream(blob: string): Readable {
   if (kind === 'zstd') {
     // Node 20's zlib has no zstd: the zstd program decompresses (Debian package zstd)
     file.destroy();
+    if (explaining) explainRun(`zstd -dcq -- ${blob} | (barepod's tar reader)`);
     const child = spawn('zstd', ['-dcq', '--', blob], { stdio: ['ignore', 'pipe', 'pipe'] });
     const err: Buffer[] = [];
     child.stderr.on('data', (d: Buffer) => err.push(d));

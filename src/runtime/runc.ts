@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
 import { runTool, trace } from './exec.js';
+import { shellWords } from '../plan/narration.js';
+import { explaining, explainRun } from './explain.js';
 
 /** What `runc state` reports for one container. */
 export interface RuncState {
@@ -73,6 +75,7 @@ export class Runc {
     const ignore = () => {};
     for (const s of signals) process.on(s, ignore);
     const started = performance.now();
+    if (explaining) explainRun(shellWords(argv));
     try {
       return await new Promise<number>((resolve, reject) => {
         const child = spawn(argv[0]!, argv.slice(1), { stdio: [o.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });

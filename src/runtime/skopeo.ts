@@ -8,6 +8,8 @@
 import { spawn } from 'node:child_process';
 import { BarepodError, ToolError } from '../errors.js';
 import { trace } from './exec.js';
+import { explaining, explainRun } from './explain.js';
+import { shellWords } from '../plan/narration.js';
 import { requireBinary } from './host.js';
 
 export interface CopyOptions {
@@ -46,6 +48,7 @@ export async function copyImage(src: string, destDir: string, tag: string, name:
   const skopeo = requireBinary('skopeo', 'BAREPOD_SKOPEO');
   const argv = copyArgv(skopeo, src, destDir, tag, o);
   const started = performance.now();
+  if (explaining) explainRun(shellWords(argv.map((a, i) => (argv[i - 1] === '--src-creds' ? '(credentials)' : a))));
   const stderr = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', o.showProgress ? 2 : 'ignore', 'pipe'] });
     const err: Buffer[] = [];

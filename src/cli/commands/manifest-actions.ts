@@ -9,14 +9,17 @@ import { BarepodError } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { parseManifests, type ManifestPod } from '../../manifest/pod.js';
-import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { checkTitle, containerTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../../plan/narration.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
 import { podReady, upPod } from '../../pod/up.js';
 import { volumeSources } from '../../pod/volumes.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
-import { resolveImage } from '../../runtime/images.js';
+import { pauseRootfs, resolveImage } from '../../runtime/images.js';
+import { netConfDir } from '../../runtime/cni.js';
+import { isCniNetwork, parseConflist } from '../../plan/network.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import type { ContainerDefinition } from '../../model.js';
 import { parseTlsVerify } from './images.js';
@@ -83,20 +86,44 @@ async function pullFor(pods: ManifestPod[], text: string, file: string, lenient:
   return parseText(text, file, lenient, true);
 }
 
+/** The plugin types of a pod's network from its conflist, read only (a dry run writes nothing), for the step title. */
+function pluginsOf(network: string): string[] | undefined {
+  const file = `${netConfDir()}/${network}.conflist`;
+  if (!isCniNetwork(network) || !fs.existsSync(file)) return undefined;
+  try {
+    const list = parseConflist(fs.readFileSync(file, 'utf8'), file);
+    return list.name === network ? list.plugins.map((p) => p.type) : undefined;
+  } catch {
+    return undefined; // a broken conflist: up itself says what is wrong with it
+  }
+}
+
 /** What `up --dry-run` would make, without touching the host. */
 function plan(rt: Runtime, mp: ManifestPod) {
   const ctx = rt.planContext(false);
   const d = mp.pod;
   const sources = volumeSources(rt.settings.stateRoot, d);
+  const paths = podPaths(rt.settings.stateRoot, d.name);
+  // the order up goes in: init containers and native sidecars one by one, then the app containers
+  const ordered = [...mp.containers.filter((c) => c.init || c.sidecar), ...mp.containers.filter((c) => !c.init && !c.sidecar)];
   return {
     pod: d.name,
     exists: rt.store.tryRead(d.name) !== undefined,
+    // the steps of `up --explain`, in the same words
+    steps: [
+      checkTitle(d),
+      podTitle(d, paths.dir, podCgroup(ctx, d.name)),
+      sandboxTitle(planSandboxSpec(d, ctx, pauseRootfs(rt.settings.dataDir))),
+      networkTitle(d, paths.netns, pluginsOf(d.network.name)),
+      ...ordered.map((c) => containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name))),
+      ...(mp.containers.some((c) => c.probes) ? [proberTitle(d)] : []),
+    ],
     hostname: d.hostname,
     restartPolicy: d.restartPolicy,
     namespaces: { shared: d.share, host: d.host ?? [] },
     cgroupParent: podCgroup(ctx, d.name),
     limits: d.limits,
-    podDir: podPaths(rt.settings.stateRoot, d.name).dir,
+    podDir: paths.dir,
     volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: v.emptyDir ? (v.emptyDir.medium === 'Memory' ? 'emptyDir (tmpfs)' : 'emptyDir') : `hostPath (${v.hostPath?.type || 'no check'})`, source: sources[v.name] })),
     members: [
       { name: SANDBOX_NAME, runcId: runcId(d.name, SANDBOX_NAME), bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle, cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME), args: ['/pause'] },

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { explainHook, explainOption } from '../common.js';
 
 /** The commands' work is loaded when one runs (with the YAML parser): other commands start without it. */
 type Actions = typeof import('./manifest-actions.js');
@@ -10,13 +11,15 @@ export function registerManifest(program: Command): void {
     .command('up')
     .description('create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest')
     .requiredOption('-f, --file <file>', 'the manifest (- for stdin)')
-    .option('--dry-run', 'validate and print the plan (bundles, namespaces, cgroups, volumes) without running anything')
+    .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')
     .option('--lenient', 'unsupported fields are warnings instead of errors')
     .option('--tls-verify <bool>', 'for pulls: false for a local plain-HTTP registry')
     .option('--wait', 'return once every pod is ready (all its app containers running)')
     .option('--timeout <duration>', 'with --wait, and for init containers: give up after this long', '5m')
     .option('--json', 'print the outcome (or the plan) as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText(
       'after',
       `
@@ -25,6 +28,7 @@ Examples:
   barepod up -f pod.yaml --dry-run
   barepod up -f pod.yaml --wait --timeout 60s
   barepod up -f pod.yaml --replace
+  barepod up -f pod.yaml --explain 2> explain.txt   # what it does, step by step: runc, conmon, CNI, each config.json
   cat pod.yaml | barepod up -f -`,
     )
     .action(async (...a: Parameters<Actions['upAction']>) => (await load()).upAction(...a));
@@ -35,7 +39,9 @@ Examples:
     .argument('[pods...]', 'pod names (instead of -f)')
     .option('-f, --file <file>', 'the manifest whose pods to remove (- for stdin)')
     .option('-t, --time <seconds>', 'grace period (default: each pod\'s terminationGracePeriodSeconds)')
-    .addHelpText('after', '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
+    .addHelpText('after', '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir')
     .action(async (...a: Parameters<Actions['downAction']>) => (await load()).downAction(...a));
 
   program

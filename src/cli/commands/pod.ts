@@ -3,7 +3,7 @@ import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { collect, DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, parseSeconds, runtimeFor } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -30,6 +30,8 @@ export function registerPod(program: Command): void {
     .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
     .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
     .option('--json', 'print the pod record as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .addHelpText(
       'after',
       `
@@ -40,7 +42,8 @@ Examples:
   barepod pod create mon --network host
   barepod pod create app --add-host db.local:10.88.0.7
   barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1
-  barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10`,
+  barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10
+  barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json`,
     )
     .action(async (name: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -78,7 +81,9 @@ Examples:
     .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
-    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
+    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
     .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);

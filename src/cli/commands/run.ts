@@ -5,7 +5,7 @@ import { runContainer } from '../../pod/containers.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { parseTlsVerify } from './images.js';
-import { collect, runtimeFor } from '../common.js';
+import { collect, explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
@@ -30,6 +30,8 @@ export function registerRun(program: Command): void {
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
     .option('--restart <policy>', 'restart policy: always, on-failure or never (default: the pod\'s)')
     .option('--json', 'print the container record as JSON')
+    .addOption(explainOption())
+    .hook('preAction', explainHook)
     .argument('[command...]', 'command and arguments (after --); default: the image\'s')
     .addHelpText(
       'after',
@@ -42,7 +44,8 @@ Examples:
   barepod run --pod web --name web --image nginx:1.27                      # the image's entrypoint, cmd, env, workdir, user
   barepod run --pod web --name app --image localhost:5000/app:1 --tls-verify=false --pull always
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
-  barepod run --pod web --name app --image app:1 --pull never -u nobody`,
+  barepod run --pod web --name app --image app:1 --pull never -u nobody
+  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
