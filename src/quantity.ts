@@ -87,3 +87,15 @@ export function formatBytes(n: number): string {
   }
   return `${v}${units[i]}`;
 }
+
+/** Approximate bytes for usage columns ("3.2Mi", "180Ki", "64Mi"): binary units, one decimal at most. */
+export function formatBytesApprox(n: number): string {
+  const units = ['', 'Ki', 'Mi', 'Gi', 'Ti'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number(v.toFixed(1))}${units[i]}`;
+}

@@ -15,6 +15,7 @@ import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLab } from './commands/lab.js';
+import { registerObserve } from './commands/observe.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,6 +46,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerRun(program);
   registerPs(program);
   registerInspect(program);
+  registerObserve(program);
   registerSpec(program);
   registerContainerVerbs(program);
   registerLogs(program);

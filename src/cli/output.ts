@@ -4,12 +4,34 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
+/**
+ * The lines of a table, columns padded to their widest cell. `paint` may
+ * wrap a body cell (already padded) in colour codes: padding is measured on
+ * the plain text, so colours never break the alignment.
+ */
+export function tableLines(header: string[], rows: string[][], o: { withHeader?: boolean; paint?: (cell: string, row: number, col: number) => string } = {}): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[], row: number) =>
+    cells
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
+        return row >= 0 && o.paint ? o.paint(padded, row, i) : padded;
+      })
+      .join('   ')
+      .trimEnd();
+  return [...(o.withHeader === false ? [] : [line(header, -1)]), ...rows.map((r, i) => line(r, i))];
+}
+
 /** Prints rows as a table with a header, columns padded to their widest cell. */
 export function printTable(header: string[], rows: string[][], withHeader = true): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('   ').trimEnd();
-  process.stdout.write([...(withHeader ? [line(header)] : []), ...rows.map(line)].join('\n') + '\n');
+  process.stdout.write(tableLines(header, rows, { withHeader }).join('\n') + '\n');
 }
+
+/** Whether to colour what goes to a stream: a terminal, and no NO_COLOR (https://no-color.org). */
+export const colourFor = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && !process.env.NO_COLOR;
+
+/** Wraps text in an ANSI colour (30-37) when `on`. */
+export const paintText = (text: string, colour: number, on: boolean): string => (on ? `\x1b[${colour}m${text}\x1b[0m` : text);
 
 /** "3s", "5m", "2h", "4d": the age column kubectl and podman show. */
 export function age(sinceIso: string | undefined, now = Date.now()): string {

@@ -77,7 +77,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
 }
 
 /** The pod's state for people: Running, SandboxDead (until a handler or gc acts), Failed, Removing. */
-function podState(rec: PodRecord, alive: boolean): string {
+export function podState(rec: PodRecord, alive: boolean): string {
   if (rec.phase && rec.phase !== 'Running') return rec.phase;
   return alive ? 'Running' : 'SandboxDead';
 }

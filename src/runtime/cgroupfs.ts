@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
+import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
 import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
 
 /** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
@@ -62,6 +63,55 @@ export function limitFiles(version: 1 | 2, limits: Limits): { controller: string
     if (limits.pids !== undefined) files.push({ controller: 'pids', file: 'pids.max', value: String(limits.pids) });
   }
   return files;
+}
+
+/** The file each reading comes from, per cgroup version: a table, so v1 and v2 are read by the same code. */
+export const RESOURCE_FILES = {
+  1: {
+    memoryLimit: { controller: 'memory', file: 'memory.limit_in_bytes' },
+    memoryUsage: { controller: 'memory', file: 'memory.usage_in_bytes' },
+    cpuQuota: { controller: 'cpu', file: 'cpu.cfs_quota_us' },
+    cpuPeriod: { controller: 'cpu', file: 'cpu.cfs_period_us' },
+    cpuUsage: { controller: 'cpuacct', file: 'cpuacct.usage' },
+    pidsMax: { controller: 'pids', file: 'pids.max' },
+    pidsCurrent: { controller: 'pids', file: 'pids.current' },
+  },
+  2: {
+    memoryLimit: { controller: 'memory', file: 'memory.max' },
+    memoryUsage: { controller: 'memory', file: 'memory.current' },
+    cpuQuota: { controller: 'cpu', file: 'cpu.max' },
+    cpuPeriod: { controller: 'cpu', file: 'cpu.max' },
+    cpuUsage: { controller: 'cpu', file: 'cpu.stat' },
+    pidsMax: { controller: 'pids', file: 'pids.max' },
+    pidsCurrent: { controller: 'pids', file: 'pids.current' },
+  },
+} as const;
+
+/** v1 writes "no limit" as -1 (cpu quota) or as its page-counter maximum (memory, 2^63 rounded to a page): both are 'max'. */
+const V1_UNLIMITED = 2 ** 62;
+
+/** Parses a limit file ("max", "-1", "67108864", v1's 9223372036854771712); undefined for anything else. */
+export function parseCgroupLimit(text: string | undefined): CgroupLimit | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (t === 'max' || t === '-1') return 'max';
+  if (!/^\d+$/.test(t)) return undefined;
+  const n = Number(t);
+  return n >= V1_UNLIMITED ? 'max' : n;
+}
+
+/** Parses v2's cpu.max ("max 100000", "50000 100000"). */
+export function parseCpuMax(text: string | undefined): { quota: CgroupLimit; period: number } | undefined {
+  const [q, p] = (text ?? '').trim().split(/\s+/);
+  const quota = parseCgroupLimit(q);
+  const period = Number(p);
+  return quota === undefined || !Number.isInteger(period) || period <= 0 ? undefined : { quota, period };
+}
+
+/** A key of a flat-keyed cgroup file ("usage_usec 39175" in cpu.stat). */
+export function flatKey(text: string | undefined, key: string): number | undefined {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /**
@@ -162,6 +212,65 @@ export class CgroupFs {
     return failed;
   }
 
+  /** Whether a cgroup path exists in any mounted hierarchy. */
+  exists(cgroupPath: string): boolean {
+    return this.dirsOf(cgroupPath).length > 0;
+  }
+
+  /** The names of a cgroup's child cgroups, across every hierarchy (sorted). */
+  children(cgroupPath: string): string[] {
+    const names = new Set<string>();
+    for (const dir of this.dirsOf(cgroupPath)) {
+      try {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) names.add(e.name);
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return [...names].sort();
+  }
+
+  /** The processes (tgids) in a cgroup itself, not its children: v2's unified tree; on v1 the pids hierarchy (else memory). */
+  procs(cgroupPath: string): number[] {
+    const controller = this.version === 2 || this.mounts.some((m) => m.controllers.includes('pids')) ? 'pids' : 'memory';
+    const text = this.read(controller, cgroupPath, 'cgroup.procs');
+    return (text ?? '').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+  }
+
+  /** The limits and usage of a cgroup, each controller read from its own hierarchy on v1 and from the unified tree on v2. */
+  readResources(cgroupPath: string): CgroupResources {
+    const files = RESOURCE_FILES[this.version];
+    const at = (f: { controller: string; file: string }) => {
+      const dir = this.dirFor(f.controller, cgroupPath);
+      return dir ? path.join(dir, f.file) : undefined;
+    };
+    const get = <T>(f: { controller: string; file: string }, parse: (text: string) => T | undefined): CgroupReading<T> => {
+      const file = at(f);
+      if (!file) return { value: null, file: null };
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        return { value: null, file: null };
+      }
+      return { value: parse(text) ?? null, file };
+    };
+    const count = (text: string) => (/^\d+$/.test(text.trim()) ? Number(text.trim()) : undefined);
+    return {
+      limits: {
+        memoryBytes: get(files.memoryLimit, parseCgroupLimit),
+        cpuQuotaUsec: get(files.cpuQuota, (t) => (this.version === 2 ? parseCpuMax(t)?.quota : parseCgroupLimit(t))),
+        cpuPeriodUsec: get(files.cpuPeriod, (t) => (this.version === 2 ? parseCpuMax(t)?.period : count(t))),
+        pidsMax: get(files.pidsMax, parseCgroupLimit),
+      },
+      usage: {
+        memoryBytes: get(files.memoryUsage, count),
+        cpuUsageUsec: get(files.cpuUsage, (t) => (this.version === 2 ? flatKey(t, 'usage_usec') : mapDefined(count(t), (ns) => Math.floor(ns / 1000)))),
+        pids: get(files.pidsCurrent, count),
+      },
+    };
+  }
+
   /** Reads a cgroup file of a controller, trimmed, or undefined. */
   read(controller: string, cgroupPath: string, file: string): string | undefined {
     const dir = this.dirFor(controller, cgroupPath);
@@ -173,6 +282,8 @@ export class CgroupFs {
     }
   }
 }
+
+const mapDefined = <A, B>(v: A | undefined, f: (a: A) => B): B | undefined => (v === undefined ? undefined : f(v));
 
 function readWords(file: string): string[] {
   try {

@@ -123,3 +123,38 @@ export function readCmdline(pid: number): string[] {
     return [];
   }
 }
+
+/** What `top` shows of a process, from /proc/<pid>/status. */
+export interface ProcStatus {
+  /** one letter: R, S, D, Z, T, I, ... */
+  state: string;
+  /** the parent's pid, as this (host) process sees it */
+  ppid: number;
+  /** real uid */
+  uid: number;
+  /** resident set size (VmRSS); 0 for a zombie or a kernel thread */
+  rssBytes: number;
+  /** the pid in each pid namespace, outermost (the host's) first: the last is the one the process sees itself as */
+  nspid: number[];
+}
+
+/** Parses the text of /proc/<pid>/status; pure, so the format is unit-tested. */
+export function parseProcStatus(text: string): ProcStatus | undefined {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+  const state = field('State')?.[0];
+  const ppid = Number(field('PPid'));
+  const uid = Number(field('Uid')?.split(/\s+/)[0]);
+  if (!state || !Number.isInteger(ppid) || !Number.isInteger(uid)) return undefined;
+  const rss = /^(\d+)\s*kB$/.exec(field('VmRSS') ?? '');
+  const nspid = (field('NSpid') ?? field('Pid') ?? '').split(/\s+/).filter(Boolean).map(Number);
+  return { state, ppid, uid, rssBytes: rss ? Number(rss[1]) * 1024 : 0, nspid };
+}
+
+/** A process's status, or undefined when it is gone. */
+export function readProcStatus(pid: number): ProcStatus | undefined {
+  try {
+    return parseProcStatus(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}

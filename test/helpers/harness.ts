@@ -4,7 +4,7 @@
  * that it left nothing on the host (runc containers, cgroups, mounts,
  * processes, state).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -323,4 +323,45 @@ export function readInContainer(pid: number, file: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A CLI left running in the background (`logs -f`, `stats --watch`), its output collected as it comes. */
+export interface Background {
+  out(): string;
+  err(): string;
+  /** the exit code once it has ended */
+  code(): number | undefined;
+  /** sends it a signal (e.g. SIGINT, as Ctrl-C) */
+  signal(sig: NodeJS.Signals): void;
+  /** resolves once it has ended */
+  closed: Promise<void>;
+  /** ends it (if it still runs) and waits until it is gone */
+  kill(): Promise<void>;
+}
+
+/** Starts the CLI with this test's state root, without waiting for it. */
+export function background(t: TestEnv, args: string[]): Background {
+  const child = spawn(CLI, args, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  const err: string[] = [];
+  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d));
+  let code: number | undefined;
+  const closed = new Promise<void>((resolve) =>
+    child.once('close', (c, signal) => {
+      code = c ?? 128 + (signal ? (({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[signal] ?? 0 : 0);
+      resolve();
+    }),
+  );
+  return {
+    out: () => out.join(''),
+    err: () => err.join(''),
+    code: () => code,
+    signal: (sig) => void child.kill(sig),
+    closed,
+    async kill() {
+      if (code === undefined) child.kill('SIGKILL');
+      await closed;
+    },
+  };
 }

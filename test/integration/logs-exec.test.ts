@@ -8,41 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupDirs, CLI, eventually, pidOf, readInContainer, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
-
-/** A CLI left running in the background (`logs -f`), its output collected as it comes. */
-interface Background {
-  out(): string;
-  err(): string;
-  /** the exit code once it has ended */
-  code(): number | undefined;
-  /** ends it (if it still runs) and waits until it is gone */
-  kill(): Promise<void>;
-}
-
-function background(t: TestEnv, args: string[]): Background {
-  const child = spawn(CLI, args, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  const err: string[] = [];
-  child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d));
-  let code: number | undefined;
-  const closed = new Promise<void>((resolve) =>
-    child.once('close', (c, signal) => {
-      code = c ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[signal] ?? 0 : 0);
-      resolve();
-    }),
-  );
-  return {
-    out: () => out.join(''),
-    err: () => err.join(''),
-    code: () => code,
-    async kill() {
-      if (code === undefined) child.kill('SIGKILL');
-      await closed;
-    },
-  };
-}
+import { background, cgroupDirs, CLI, eventually, pidOf, readInContainer, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 const count = (text: string, line: string) => text.split('\n').filter((l) => l === line).length;
 const linesOf = (text: string) => text.split('\n').filter(Boolean);

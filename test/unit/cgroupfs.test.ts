@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it, expect, vi } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
 import type { Limits } from '../../src/model.js';
-import { CgroupFs, detectCgroupVersion, limitFiles, readCgroupMounts, unescapeMount } from '../../src/runtime/cgroupfs.js';
+import { CgroupFs, detectCgroupVersion, flatKey, limitFiles, parseCgroupLimit, parseCpuMax, readCgroupMounts, unescapeMount } from '../../src/runtime/cgroupfs.js';
 
 const Mi = 1024 * 1024;
 const ALL: Limits = { memoryBytes: 64 * Mi, cpuMillis: 500, pids: 32 };
@@ -324,5 +324,111 @@ describe('detectCgroupVersion', () => {
   it('says v1 for a directory that is not cgroup2 and for a missing path', () => {
     expect(detectCgroupVersion(tmp)).toBe(1);
     expect(detectCgroupVersion(path.join(tmp, 'missing'))).toBe(1);
+  });
+});
+
+describe('reading limits back: parseCgroupLimit, parseCpuMax, flatKey', () => {
+  it.each<[string | undefined, number | 'max' | undefined]>([
+    ['67108864\n', 67108864],
+    ['max\n', 'max'],
+    ['-1\n', 'max'], // v1 cpu.cfs_quota_us
+    ['9223372036854771712\n', 'max'], // v1 memory.limit_in_bytes with no limit
+    ['0', 0],
+    ['', undefined],
+    ['12k', undefined],
+    [undefined, undefined],
+  ])('parseCgroupLimit(%j) = %j', (text, value) => {
+    expect(parseCgroupLimit(text)).toBe(value);
+  });
+
+  it.each<[string | undefined, { quota: number | 'max'; period: number } | undefined]>([
+    ['max 100000\n', { quota: 'max', period: 100000 }],
+    ['50000 100000\n', { quota: 50000, period: 100000 }],
+    ['50000', undefined],
+    ['50000 0', undefined],
+    ['', undefined],
+    [undefined, undefined],
+  ])('parseCpuMax(%j) = %j', (text, value) => {
+    expect(parseCpuMax(text)).toEqual(value);
+  });
+
+  it('flatKey finds one key of a flat-keyed file, whole words only', () => {
+    const stat = 'usage_usec 39175\nuser_usec 28477\nsystem_usec 10698\n';
+    expect(flatKey(stat, 'usage_usec')).toBe(39175);
+    expect(flatKey(stat, 'system_usec')).toBe(10698);
+    expect(flatKey(stat, 'usec')).toBeUndefined();
+    expect(flatKey(undefined, 'usage_usec')).toBeUndefined();
+  });
+});
+
+describe('CgroupFs.readResources, children, procs on fake trees', () => {
+  const write = (file: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(tmp, file)), { recursive: true });
+    fs.writeFileSync(path.join(tmp, file), text);
+  };
+
+  it('v2: every value from the unified tree, with its file; "max" for no limit; a file that is missing is null', () => {
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    write('barepod/web/app/memory.max', '67108864\n');
+    write('barepod/web/app/memory.current', '356352\n');
+    write('barepod/web/app/cpu.max', 'max 100000\n');
+    write('barepod/web/app/cpu.stat', 'usage_usec 39175\nuser_usec 28477\n');
+    write('barepod/web/app/pids.current', '2\n');
+    const f = (name: string) => path.join(tmp, 'barepod/web/app', name);
+    expect(cg.readResources('/barepod/web/app')).toEqual({
+      limits: {
+        memoryBytes: { value: 67108864, file: f('memory.max') },
+        cpuQuotaUsec: { value: 'max', file: f('cpu.max') },
+        cpuPeriodUsec: { value: 100000, file: f('cpu.max') },
+        pidsMax: { value: null, file: null },
+      },
+      usage: {
+        memoryBytes: { value: 356352, file: f('memory.current') },
+        cpuUsageUsec: { value: 39175, file: f('cpu.stat') },
+        pids: { value: 2, file: f('pids.current') },
+      },
+    });
+  });
+
+  it('v1: each controller from its own hierarchy; cpuacct.usage nanoseconds as µs; v1 "no limit" values as max', () => {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'memory'), version: 1 as const, controllers: ['memory'] },
+      { mountpoint: path.join(tmp, 'cpu'), version: 1 as const, controllers: ['cpu'] },
+      { mountpoint: path.join(tmp, 'cpuacct'), version: 1 as const, controllers: ['cpuacct'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+    ];
+    const cg = new CgroupFs(1, mounts);
+    write('memory/barepod/web/memory.limit_in_bytes', '9223372036854771712\n');
+    write('memory/barepod/web/memory.usage_in_bytes', '716800\n');
+    write('cpu/barepod/web/cpu.cfs_quota_us', '50000\n');
+    write('cpu/barepod/web/cpu.cfs_period_us', '100000\n');
+    write('cpuacct/barepod/web/cpuacct.usage', '39175529\n');
+    write('pids/barepod/web/pids.max', 'max\n');
+    write('pids/barepod/web/pids.current', '3\n');
+    const r = cg.readResources('/barepod/web');
+    expect(r.limits.memoryBytes).toEqual({ value: 'max', file: path.join(tmp, 'memory/barepod/web/memory.limit_in_bytes') });
+    expect(r.limits.cpuQuotaUsec).toEqual({ value: 50000, file: path.join(tmp, 'cpu/barepod/web/cpu.cfs_quota_us') });
+    expect(r.limits.cpuPeriodUsec).toEqual({ value: 100000, file: path.join(tmp, 'cpu/barepod/web/cpu.cfs_period_us') });
+    expect(r.limits.pidsMax.value).toBe('max');
+    expect(r.usage.memoryBytes.value).toBe(716800);
+    expect(r.usage.cpuUsageUsec).toEqual({ value: 39175, file: path.join(tmp, 'cpuacct/barepod/web/cpuacct.usage') });
+    expect(r.usage.pids.value).toBe(3);
+  });
+
+  it('children: the union of every hierarchy, sorted; procs: the pids hierarchy on v1', () => {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'memory'), version: 1 as const, controllers: ['memory'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+    ];
+    const cg = new CgroupFs(1, mounts);
+    write('memory/barepod/web/b/cgroup.procs', '');
+    write('memory/barepod/web/_pause/cgroup.procs', '');
+    write('pids/barepod/web/a/cgroup.procs', '12717\n12707\n');
+    write('memory/barepod/web/a/cgroup.procs', '1\n');
+    expect(cg.children('/barepod/web')).toEqual(['_pause', 'a', 'b']);
+    expect(cg.procs('/barepod/web/a')).toEqual([12707, 12717]);
+    expect(cg.procs('/barepod/web/gone')).toEqual([]);
+    expect(cg.exists('/barepod/web')).toBe(true);
+    expect(cg.exists('/barepod/other')).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
-import { formatBytes, parseBytes, parseCount, parseMilliCpu, parseQuantity } from '../../src/quantity.js';
+import { formatBytes, formatBytesApprox, parseBytes, parseCount, parseMilliCpu, parseQuantity } from '../../src/quantity.js';
 import { thrown } from '../helpers/thrown.js';
 
 
@@ -181,5 +181,20 @@ describe('formatBytes', () => {
 
   it.each([['64Mi'], ['1Gi'], ['1Ki'], ['1536Mi'], ['3Ti']])('round-trips %s through parseBytes', (text) => {
     expect(formatBytes(parseBytes(text, 'x'))).toBe(text);
+  });
+});
+
+describe('formatBytesApprox', () => {
+  it.each<[number, string]>([
+    [0, '0'],
+    [512, '512'],
+    [1024, '1Ki'],
+    [311296, '304Ki'],
+    [3354624, '3.2Mi'],
+    [64 * Mi, '64Mi'],
+    [1.5 * Gi, '1.5Gi'],
+    [100_000_000, '95.4Mi'],
+  ])('%i → %s', (n, text) => {
+    expect(formatBytesApprox(n)).toBe(text);
   });
 });

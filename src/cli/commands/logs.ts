@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { followLogs, parseSince, readLogs, type ContainerLogLine } from '../../pod/logs.js';
 import { runtimeFor } from '../common.js';
-import { printJson } from '../output.js';
+import { colourFor, printJson } from '../output.js';
 
 interface LogsFlags {
   container?: string;
@@ -16,8 +16,6 @@ interface LogsFlags {
 /** ANSI colours for the [container] prefixes, one per container in the order they are met. */
 const PALETTE = [36, 33, 32, 35, 34, 31];
 
-/** Whether to colour what goes to a stream: a terminal, and no NO_COLOR (https://no-color.org). */
-const colourFor = (stream: NodeJS.WriteStream): boolean => stream.isTTY === true && !process.env.NO_COLOR;
 
 /**
  * Writes log lines as people read them: stdout lines to stdout and stderr
