@@ -4,18 +4,7 @@
  * kernel's own files, so a claim never rests on barepod's say-so.
  */
 import fs from 'node:fs';
-import { namespaceInode } from '../runtime/procfs.js';
-
-/** A process's state letter and parent pid (fields 3 and 4 of /proc/<pid>/stat), or undefined when it is gone. */
-export function readStateAndParent(pid: number): { state: string; ppid: number } | undefined {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const [state, ppid] = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return state ? { state, ppid: Number(ppid) } : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { namespaceInode, readProcStatus } from '../runtime/procfs.js';
 
 /** Every host pid of the processes in a pid namespace (by its inode), zombies included. */
 export function pidsInPidNamespace(inode: number): number[] {
@@ -29,7 +18,7 @@ export function pidsInPidNamespace(inode: number): number[] {
 
 /** The zombies (state Z) of a pid namespace: exited processes whose parent has not waited for them. */
 export function zombiesInPidNamespace(inode: number): number[] {
-  return pidsInPidNamespace(inode).filter((pid) => readStateAndParent(pid)?.state === 'Z');
+  return pidsInPidNamespace(inode).filter((pid) => readProcStatus(pid)?.state === 'Z');
 }
 
 /**
