@@ -1,8 +1,11 @@
 import type { Lab } from './lab.js';
 import { lab1 } from './lab1-anatomy.js';
+import { lab2 } from './lab2-network.js';
+import { lab3 } from './lab3-pid-sharing.js';
+import { lab4 } from './lab4-pause.js';
 
 /** Every lab, in order. */
-export const LABS: Lab[] = [lab1];
+export const LABS: Lab[] = [lab1, lab2, lab3, lab4];
 
 /** The lab with this number, or undefined. */
 export function findLab(id: number): Lab | undefined {

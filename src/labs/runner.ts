@@ -129,6 +129,7 @@ function makeContext(lab: Lab, opts: RunOptions, dir: string): LabContext {
     },
     vars: {},
     dir,
+    repo: path.dirname(labsDir()),
     async until(fn, what, ms = 20_000) {
       const end = Date.now() + ms;
       for (;;) {

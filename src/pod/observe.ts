@@ -20,7 +20,7 @@ import {
   type StatsReport,
   type StatsSample,
 } from '../plan/pod-views.js';
-import { isAlive, namespaceInode, namespaceInodes, NAMESPACE_TYPES, readCmdline, readComm, readProcStatus } from '../runtime/procfs.js';
+import { childrenOf, isAlive, namespaceInode, namespaceInodes, NAMESPACE_TYPES, readCmdline, readComm, readProcStatus } from '../runtime/procfs.js';
 import { reconcile } from './containers.js';
 import type { Runtime } from './runtime.js';
 import { podState, sandboxAlive } from './views.js';
@@ -145,13 +145,20 @@ export interface TopProcess {
   command: string[];
 }
 
-/** `top`: the processes of each member's cgroup (forked children too), with their pids on the host and in the pod. */
+/**
+ * `top`: the processes of each member's cgroup (forked children too), with
+ * their pids on the host and in the pod; and their zombie children, which a
+ * cgroup no longer lists (a process leaves its cgroup when it exits), shown
+ * under their parent's member.
+ */
 export function topView(rt: Runtime, pod: string): { pod: string; processes: TopProcess[] } {
   const rec = readPod(rt, pod);
   const ctx = rt.planContext(false);
   const processes: TopProcess[] = [];
   for (const m of podMembers(rec)) {
-    for (const pid of rt.cgroups.procs(containerCgroup(ctx, pod, m.name))) {
+    const procs = rt.cgroups.procs(containerCgroup(ctx, pod, m.name));
+    const zombies = procs.flatMap((pid) => childrenOf(pid)).filter((c) => !procs.includes(c) && readProcStatus(c)?.state === 'Z');
+    for (const pid of [...procs, ...zombies]) {
       const st = readProcStatus(pid);
       if (!st) continue; // exited between the two reads
       const parent = readProcStatus(st.ppid);

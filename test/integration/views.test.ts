@@ -306,6 +306,26 @@ describe.skipIf(skipReason)('top', () => {
     expect(text).toMatch(new RegExp(`^solo\\s+${soloMain.pid}\\s+1\\s`, 'm'));
     await t.ok(['pod', 'rm', '-f', pod]);
   });
+
+  it('zombies, which have left their cgroup, under the member of their parent: a PID 1 that never waits', async () => {
+    const pod = t.pod('zombies');
+    await t.ok(['pod', 'create', pod, '--network', 'none']);
+    // three orphans given to the container's PID 1, which then becomes sleep and never waits for them
+    await t.ok(['run', '--pod', pod, '--name', 'lazy', '--', 'sh', '-c', 'mkfifo /tmp/f; for i in 1 2 3; do (cat /tmp/f &); done; exec sleep 3600']);
+    const lazy = await pidOf(t, pod, 'lazy');
+    await eventually(() => fs.readFileSync(`/proc/${lazy}/task/${lazy}/children`, 'utf8').trim().split(' ').filter(Boolean).length === 3, 15_000, 'three orphans of PID 1');
+    await t.ok(['exec', pod, 'lazy', '--', 'killall', 'cat']);
+    const zombies = await eventually(async () => {
+      const v = JSON.parse(await t.ok(['top', pod, '--json'])) as { processes: TopProcess[] };
+      const z = v.processes.filter((p) => p.state === 'Z');
+      return z.length === 3 && z;
+    }, 15_000, 'three zombies in top');
+    for (const z of zombies) {
+      expect(z).toMatchObject({ container: 'lazy', ppid: lazy, podPpid: 1, command: ['[cat]'], rssBytes: 0 });
+      expect(/^State:\s*Z/m.test(fs.readFileSync(`/proc/${z.pid}/status`, 'utf8'))).toBe(true);
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
 });
 
 describe.skipIf(skipReason)('stats', () => {

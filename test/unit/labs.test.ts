@@ -27,11 +27,14 @@ describe('lab catalog', () => {
 });
 
 describe('fillCommand', () => {
-  const ctx = { pod: (s: string) => `lab9-${s}`, pid: async (r: string) => (r.includes('/') ? 42 : 7), dir: '/tmp/x' };
+  const ctx = { pod: (s: string) => `lab9-${s}`, pid: async (r: string) => (r.includes('/') ? 42 : 7), dir: '/tmp/x', repo: '/src/barepod' };
   it('fills pods, pids and the scratch dir', async () => {
     expect(await fillCommand('barepod ns {pod:web}; readlink /proc/{pid:web}/ns/net /proc/{pid:web/app}/ns/net > {dir}/out', ctx)).toBe(
       'barepod ns lab9-web; readlink /proc/7/ns/net /proc/42/ns/net > /tmp/x/out',
     );
+  });
+  it('fills the source tree', async () => {
+    expect(await fillCommand('cc -o {dir}/pause {repo}/bundles/pause/pause.c', ctx)).toBe('cc -o /tmp/x/pause /src/barepod/bundles/pause/pause.c');
   });
   it('leaves other braces alone and refuses a placeholder without a name', async () => {
     expect(await fillCommand("awk '{print $1}'", ctx)).toBe("awk '{print $1}'");

@@ -63,7 +63,7 @@ Examples:
   program
     .command('top')
     .argument('<pod>', 'pod name')
-    .description("list the processes of every member (from its cgroup, so forked children too): host pid, pid inside the pod, ppid, uid, state, RSS, command")
+    .description("list the processes of every member (from its cgroup, so forked children too; and their zombie children): host pid, pid inside the pod, ppid, uid, state, RSS, command")
     .option('--json', 'print as JSON: {pod, processes: [{container, pid, podPid, ppid, podPpid, uid, state, rssBytes, command}]}')
     .addHelpText(
       'after',
