@@ -118,12 +118,16 @@ export function volumeMount(m: VolumeMount, sources: Record<string, string>): Mo
   };
 }
 
+/** The host's POSIX shared memory directory, bound into the containers of a hostIPC pod. */
+export const HOST_SHM = '/dev/shm';
+
 /**
  * A container's spec: it joins the sandbox's shared namespaces by
  * /proc/<pausePid>/ns path, keeps its own mount namespace (and pid unless
  * shared), never sets a hostname when it joins the pod's UTS namespace, and
  * lives in its own cgroup under the pod's. `podShm` is the pod's /dev/shm
- * tmpfs, bound in when the container shares the pod's IPC namespace.
+ * tmpfs, bound in when the container shares the pod's IPC namespace (the
+ * host's /dev/shm in a hostIPC pod).
  * `podEtc` holds the pod's hosts, resolv.conf and hostname, bound over the
  * rootfs's (hostname only with the pod's UTS namespace): runc resolves a
  * symlinked destination inside the rootfs, so a rootfs whose /etc/hosts
@@ -141,7 +145,10 @@ export function planContainerSpec(
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
   // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
-  const shm = joined.has('ipc') && podShm ? [withMount({ destination: '/dev/shm', type: 'bind', source: podShm, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
+  // With the host's (hostIPC), it is the host's: POSIX shared memory lives in /dev/shm, not in the IPC namespace,
+  // and containerd and Docker bind the host's in so shm_open() meets the host's objects as SysV IPC does.
+  const shmSource = pod.host?.includes('ipc') ? HOST_SHM : joined.has('ipc') ? podShm : undefined;
+  const shm = shmSource ? [withMount({ destination: '/dev/shm', type: 'bind', source: shmSource, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
   const etcFile = (name: string): SpecOpt => withMount({ destination: `/etc/${name}`, type: 'bind', source: `${podEtc}/${name}`, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
   const etc = podEtc ? [etcFile('hosts'), etcFile('resolv.conf'), ...(joined.has('uts') ? [etcFile('hostname')] : [])] : [];
   const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[])

@@ -182,6 +182,14 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(v.containers[0]!.namespaces.pid!.host).toBe(true);
     expect(v.containers[0]!.namespaces.ipc!.host).toBe(true);
     expect(v.containers[0]!.namespaces.net!.host).toBe(false);
+    // POSIX shared memory is a file in /dev/shm, not an IPC-namespace object: a hostIPC pod gets the host's /dev/shm, as with containerd
+    const shm = path.join('/dev/shm', `${pod}.txt`);
+    fs.writeFileSync(shm, 'from the host\n');
+    try {
+      expect((await t.bp(['exec', pod, 'app', '--', 'cat', shm])).stdout).toBe('from the host\n');
+    } finally {
+      fs.rmSync(shm, { force: true });
+    }
     await t.ok(['down', pod]);
   });
 

@@ -108,6 +108,13 @@ describe('planContainerSpec: the pod /dev/shm', () => {
       { destination: '/dev/shm', type: 'bind', source: '/x/shm', options: ['rbind', 'nosuid', 'nodev', 'noexec'] },
     ]);
   });
+  it("binds the host's /dev/shm in a hostIPC pod (as containerd and Docker do), never the pod's", () => {
+    const hostIpc = pod(['net', 'uts'], { host: ['ipc'] });
+    expect(shmOf(planContainerSpec(hostIpc, app(), PAUSE_PID, V1, APP_ROOTFS, '/x/shm'))).toEqual([
+      { destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'nosuid', 'nodev', 'noexec'] },
+    ]);
+    expect(shmOf(planContainerSpec(hostIpc, app(), PAUSE_PID, V1, APP_ROOTFS))[0]?.source).toBe('/dev/shm');
+  });
   it('keeps a private /dev/shm tmpfs when IPC is not shared', () => {
     const m = shmOf(planContainerSpec(pod(['net', 'uts']), app(), PAUSE_PID, V1, APP_ROOTFS, '/x/shm'));
     expect(m).toHaveLength(1);
