@@ -5,6 +5,7 @@
  * the cgroup files (never against barepod's own say-so alone), so a lab
  * cannot rot: CI runs every check.
  */
+import type { MemberStatus } from '../pod/views.js';
 
 /** One command a step shows and runs in the student's shell (sh -c). */
 export interface LabCommand {
@@ -101,4 +102,12 @@ export function same(what: string, a: unknown, b: unknown): true | string {
 /** Claim helper: different values hold. */
 export function differ(what: string, a: unknown, b: unknown): true | string {
   return a !== b ? true : `${what}: both ${String(a)}`;
+}
+
+/** Claim helper: a pod member as `barepod ps --json` reports it (status, restarts, pid, exit code). */
+export async function psMember(ctx: LabContext, pod: string, container: string): Promise<MemberStatus> {
+  const view = await ctx.json<{ pods: { containers: MemberStatus[] }[] }>(['ps', ctx.pod(pod)]);
+  const m = view.pods[0]?.containers.find((c) => c.container === container);
+  if (!m) throw new Error(`lab: no container ${container} in pod ${ctx.pod(pod)}`);
+  return m;
 }

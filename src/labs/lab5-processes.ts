@@ -1,27 +1,7 @@
 import fs from 'node:fs';
-import type { MemberStatus } from '../pod/views.js';
-import { childrenOf, identify, isAlive, readComm } from '../runtime/procfs.js';
-import { differ, same, type Lab, type LabContext } from './lab.js';
-
-/** A pod member as `barepod ps --json` reports it. */
-export async function psMember(ctx: LabContext, pod: string, container: string): Promise<MemberStatus> {
-  const view = await ctx.json<{ pods: { containers: MemberStatus[] }[] }>(['ps', ctx.pod(pod)]);
-  const m = view.pods[0]?.containers.find((c) => c.container === container);
-  if (!m) throw new Error(`lab: no container ${container} in pod ${ctx.pod(pod)}`);
-  return m;
-}
-
-/** The live (not zombie) processes at and below a host pid, with their command names. */
-export function liveTree(pid: number): { pid: number; comm: string }[] {
-  const out: { pid: number; comm: string }[] = [];
-  const visit = (p: number) => {
-    if (!isAlive(identify(p))) return;
-    out.push({ pid: p, comm: readComm(p) ?? '?' });
-    for (const c of childrenOf(p)) visit(c);
-  };
-  visit(pid);
-  return out;
-}
+import { identify, isAlive } from '../runtime/procfs.js';
+import { differ, psMember, same, type Lab, type LabContext } from './lab.js';
+import { liveTree } from './probes.js';
 
 /** The host pids of the live httpd processes of a container (its process and everything it started). */
 async function httpdPids(ctx: LabContext, ref: string): Promise<number[]> {
@@ -91,7 +71,7 @@ export const lab5: Lab = {
       title: 'Two processes in one container, the naive way',
       say: 'A shell starts httpd in the background and then loops in the foreground, like the seed\'s `tail -f /dev/null & sleep infinity`. The container\'s process is the shell; httpd is just its child.',
       run: ['barepod pod create {pod:multi} --network none', `barepod run --pod {pod:multi} --name naive -- ${NAIVE}`, 'barepod exec {pod:multi} naive -- ps', 'barepod top {pod:multi}'],
-      look: 'PID 1 is the shell, httpd and sleep are its children.',
+      look: 'PID 1 is the shell, httpd and sleep are its children; top shows them with their host pids (POD PID is the pid inside).',
       claims: [
         {
           says: 'httpd runs as a child of the container\'s shell and answers on the pod\'s 127.0.0.1:8080',

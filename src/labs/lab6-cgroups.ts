@@ -1,15 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SANDBOX_NAME } from '../plan/pod-plan.js';
-import { CgroupFs } from '../runtime/cgroupfs.js';
+import { CgroupFs, flatKey, parseCgroupLimit, RESOURCE_FILES } from '../runtime/cgroupfs.js';
 import { identify, isAlive, readProcCgroups } from '../runtime/procfs.js';
-import { same, type Lab, type LabContext } from './lab.js';
-import { psMember } from './lab5-processes.js';
+import { psMember, same, type Lab, type LabContext } from './lab.js';
 
 const MiB = 1024 * 1024;
 
-/** cgroup v2 (unified): one tree, memory.max and memory.events; else v1: memory.limit_in_bytes and memory.oom_control. */
-const isV2 = () => fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
+/** The cgroup filesystem of this mount namespace (v1 or v2, as runc sees it). */
+const cgroups = () => CgroupFs.forHost();
+const isV2 = () => cgroups().version === 2;
 
 /** The memory cgroup of a live process, as the kernel records it in /proc/<pid>/cgroup. */
 function memoryCgroupOf(pid: number): string | undefined {
@@ -19,27 +19,18 @@ function memoryCgroupOf(pid: number): string | undefined {
 
 /** A file of a memory cgroup, read from the cgroup filesystem. */
 function memoryFile(cgroupPath: string, file: string): string | undefined {
-  return CgroupFs.forHost().read('memory', cgroupPath, file);
-}
-
-/** One `key value` line of a flat-keyed cgroup file (memory.events, memory.oom_control, memory.stat), as a number. */
-function keyed(cgroupPath: string, file: string, key: string): number | undefined {
-  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(memoryFile(cgroupPath, file) ?? '');
-  return m ? Number(m[1]) : undefined;
+  return cgroups().read('memory', cgroupPath, file);
 }
 
 /** The memory limit of a cgroup in bytes; Infinity when it has none (v2 "max", v1 the page-counter maximum). */
 function memoryLimit(cgroupPath: string): number | undefined {
-  const raw = memoryFile(cgroupPath, isV2() ? 'memory.max' : 'memory.limit_in_bytes');
-  if (raw === undefined) return undefined;
-  if (raw === 'max') return Infinity;
-  const n = Number(raw);
-  return n >= 2 ** 62 ? Infinity : n;
+  const limit = parseCgroupLimit(memoryFile(cgroupPath, RESOURCE_FILES[cgroups().version].memoryLimit.file));
+  return limit === 'max' ? Infinity : limit;
 }
 
 /** How many processes the OOM killer killed in a cgroup (v2 memory.events oom_kill, v1 memory.oom_control oom_kill). */
 function oomKills(cgroupPath: string): number | undefined {
-  return keyed(cgroupPath, isV2() ? 'memory.events' : 'memory.oom_control', 'oom_kill');
+  return flatKey(memoryFile(cgroupPath, isV2() ? 'memory.events' : 'memory.oom_control'), 'oom_kill');
 }
 
 /**
@@ -49,7 +40,7 @@ function oomKills(cgroupPath: string): number | undefined {
  * (memory.max_usage_in_bytes) is the limit, else 0.
  */
 function limitHits(cgroupPath: string): number | undefined {
-  if (isV2()) return keyed(cgroupPath, 'memory.events', 'max');
+  if (isV2()) return flatKey(memoryFile(cgroupPath, 'memory.events'), 'max');
   const peak = memoryFile(cgroupPath, 'memory.max_usage_in_bytes');
   const limit = memoryLimit(cgroupPath);
   return peak === undefined || limit === undefined ? undefined : Number(peak) >= limit ? 1 : 0;
@@ -122,7 +113,7 @@ export const lab6: Lab = {
         {
           says: 'in the cgroup filesystem, those three are directories inside the pod\'s',
           holds: async (ctx) => {
-            const dir = CgroupFs.forHost().dirFor('memory', await podCgroupOf(ctx));
+            const dir = cgroups().dirFor('memory', await podCgroupOf(ctx));
             const subdirs = dir ? fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name) : [];
             return [SANDBOX_NAME, 'app', 'side'].every((n) => subdirs.includes(n)) ? true : `${dir} holds ${subdirs.join(', ') || 'nothing'}`;
           },
@@ -151,7 +142,7 @@ export const lab6: Lab = {
           holds: async (ctx) => {
             const app = memoryCgroupOf(await ctx.pid('lim/app')) ?? '';
             const own = memoryLimit(app);
-            const effective = isV2() ? memoryLimit(path.posix.dirname(app)) : keyed(app, 'memory.stat', 'hierarchical_memory_limit');
+            const effective = isV2() ? memoryLimit(path.posix.dirname(app)) : flatKey(memoryFile(app, 'memory.stat'), 'hierarchical_memory_limit');
             await recordSurvivors(ctx);
             return own === Infinity && effective === 96 * MiB ? true : `own ${String(own)}, effective ${String(effective)}`;
           },

@@ -105,7 +105,7 @@ export const lab7: Lab = {
         'readlink /proc/$$/ns/net /proc/{pid:host/box}/ns/net /proc/{pid:own/box}/ns/net',
         'barepod ns {pod:host}',
       ],
-      look: 'no network, pid or ipc entry in host\'s namespaces list; your shell\'s net link and host/box\'s are one number, own/box\'s another.',
+      look: 'no network, pid or ipc entry in host\'s namespaces list; your shell\'s net link and host/box\'s are one number, own/box\'s another; barepod ns says host for net, ipc and pid.',
       claims: [
         ...HOST_NS.map((t) => ({
           says: `the hostNetwork/PID/IPC pod's container is in the host's ${t} namespace (the same inode as barepod's own process); the normal pod's is not`,

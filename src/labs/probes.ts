@@ -4,7 +4,7 @@
  * kernel's own files, so a claim never rests on barepod's say-so.
  */
 import fs from 'node:fs';
-import { namespaceInode, readProcStatus } from '../runtime/procfs.js';
+import { childrenOf, identify, isAlive, namespaceInode, readComm, readProcStatus } from '../runtime/procfs.js';
 
 /** Every host pid of the processes in a pid namespace (by its inode), zombies included. */
 export function pidsInPidNamespace(inode: number): number[] {
@@ -61,5 +61,17 @@ export function socketInodesOf(pid: number): number[] {
       // closed meanwhile
     }
   }
+  return out;
+}
+
+/** The live (not zombie) processes at and below a host pid, with their command names. */
+export function liveTree(pid: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  const visit = (p: number) => {
+    if (!isAlive(identify(p))) return;
+    out.push({ pid: p, comm: readComm(p) ?? '?' });
+    for (const c of childrenOf(p)) visit(c);
+  };
+  visit(pid);
   return out;
 }
