@@ -7,9 +7,9 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { resolveSettings } from '../runtime/host.js';
 import { selfArgv } from '../runtime/self.js';
 import { fillCommand, type Lab, type LabCommand, type LabContext, type ShResult } from './lab.js';
 
@@ -167,7 +167,8 @@ export async function runLab(lab: Lab, opts: RunOptions): Promise<LabOutcome> {
   const tty = !opts.quiet && process.stdout.isTTY === true;
   const c = colour(tty);
   const say = opts.quiet ? () => undefined : opts.print;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `barepod-lab${lab.id}-`));
+  // one scratch dir per lab and prefix, in the state root: a run killed outright leaves it where the next run's tidy-up finds it
+  const dir = path.join(resolveSettings({ root: opts.root }).stateRoot, 'labs', opts.prefix ?? `lab${lab.id}`);
   const ctx = makeContext(lab, opts, dir);
   const outcome: LabOutcome = { lab: lab.id, title: lab.title, claims: [] };
   const interactive = tty && !opts.yes && process.stdin.isTTY === true;
@@ -179,6 +180,8 @@ export async function runLab(lab: Lab, opts: RunOptions): Promise<LabOutcome> {
   process.stdout.on('error', onInterrupt);
   try {
     await tidy(lab, ctx);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     say(c('1', `Lab ${lab.id}: ${lab.title}`) + c('2', `  (seeds ${lab.seeds.join(', ')}; read labs/${lab.page})`));
     say(lab.summary);
     for (const [i, step] of lab.steps.entries()) {
@@ -225,6 +228,11 @@ export async function runLab(lab: Lab, opts: RunOptions): Promise<LabOutcome> {
     for (const l of exitOnEpipe) process.stdout.on('error', l as (e: Error) => void);
     await tidy(lab, ctx);
     fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      fs.rmdirSync(path.dirname(dir)); // <root>/labs, when no other lab runs
+    } catch {
+      /* another lab's scratch is there */
+    }
   }
 }
 
