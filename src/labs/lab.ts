@@ -15,6 +15,8 @@ export interface LabCommand {
   mayFail?: boolean;
   /** give up after this many seconds (default 60): a step must never hang a lab */
   timeoutSeconds?: number;
+  /** what it shows happens asynchronously (a trap runs, a server starts): retry it quietly for up to this many seconds until it succeeds */
+  retrySeconds?: number;
 }
 
 /** A claim the lab makes; holds() returns true, or why it did not hold. */

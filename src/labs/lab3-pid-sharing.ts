@@ -91,7 +91,7 @@ export const lab3: Lab = {
       run: [
         'barepod exec {pod:tls} certbot -- pidof nginx',
         "barepod exec {pod:tls} certbot -- sh -c 'kill -HUP $(pidof nginx)'",
-        'barepod exec {pod:tls} web -- cat /tmp/reloads',
+        { cmd: 'barepod exec {pod:tls} web -- cat /tmp/reloads', retrySeconds: 20 },
         'cat /proc/{pid:tls/web}/root/tmp/reloads',
       ],
       look: '"reloaded": nginx\'s trap ran, in the web container.',

@@ -231,8 +231,8 @@ export const lab5: Lab = {
       run: [
         `cat > {dir}/pod.yaml <<'EOF'\n${SIDECAR_YAML}EOF`,
         'barepod up -f {dir}/pod.yaml --wait --timeout 30s',
-        'barepod exec {pod:sidecar} writer -- cat /data/index.html',
-        'barepod exec {pod:sidecar} writer -- wget -qO- 127.0.0.1:8080/index.html',
+        { cmd: 'barepod exec {pod:sidecar} writer -- cat /data/index.html', retrySeconds: 20 },
+        { cmd: 'barepod exec {pod:sidecar} writer -- wget -qO- 127.0.0.1:8080/index.html', retrySeconds: 20 },
         'ls -l /proc/{pid:sidecar/web}/root/html/ /proc/{pid:sidecar/writer}/root/data/',
       ],
       look: 'the page web serves is the file writer wrote; the two directories list the same file.',

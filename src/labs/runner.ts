@@ -107,6 +107,21 @@ function shell(cmd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number, echo
   });
 }
 
+/** Runs a step's command; one that shows something asynchronous is retried quietly until it succeeds, then its output shown. */
+async function runCommand(line: string, command: LabCommand, env: NodeJS.ProcessEnv, echo: boolean): Promise<ShResult> {
+  const timeout = command.timeoutSeconds ?? 60;
+  if (!command.retrySeconds) return shell(line, env, timeout, echo);
+  const end = Date.now() + command.retrySeconds * 1000;
+  for (;;) {
+    const r = await shell(line, env, timeout, false);
+    if (r.code === 0 || Date.now() > end || interrupted) {
+      if (echo) process.stdout.write(r.stdout + r.stderr);
+      return r;
+    }
+    await new Promise((done) => setTimeout(done, 200));
+  }
+}
+
 /** The context steps and claims use. */
 function makeContext(lab: Lab, opts: RunOptions, dir: string): LabContext {
   const prefix = opts.prefix ?? `lab${lab.id}`;
@@ -192,7 +207,7 @@ export async function runLab(lab: Lab, opts: RunOptions): Promise<LabOutcome> {
         const command: LabCommand = typeof entry === 'string' ? { cmd: entry } : entry;
         const line = await fillCommand(command.cmd, ctx);
         say(c('1', `$ ${line}`));
-        const r = await shell(line, labEnv(opts.root), command.timeoutSeconds ?? 60, !opts.quiet);
+        const r = await runCommand(line, command, labEnv(opts.root), !opts.quiet);
         if (interrupted) {
           outcome.error = 'interrupted';
           return outcome;
