@@ -127,7 +127,7 @@ export async function unpackLayer(
 ): Promise<UnpackResult> {
   const root = path.resolve(dest);
   const dirs = new Set<string>(['']); // relative dirs known to be real directories (not symlinks)
-  const dirTimes: { abs: string; mtime: Date }[] = [];
+  const dirTimes: { rel: string; mtime: Date }[] = [];
   const nodes: Node[] = [];
   const xattrs = new Map<string, Map<string, Buffer>>();
   const warnings: string[] = [];
@@ -163,7 +163,7 @@ export async function unpackLayer(
     if (st?.isDirectory() && keepDir) return true;
     for (let i = nodes.length - 1; i >= 0; i--) if (under(nodes[i]!.rel)) nodes.splice(i, 1);
     for (const k of [...xattrs.keys()]) if (under(k)) xattrs.delete(k);
-    for (let i = dirTimes.length - 1; i >= 0; i--) if (under(path.relative(root, dirTimes[i]!.abs))) dirTimes.splice(i, 1);
+    for (let i = dirTimes.length - 1; i >= 0; i--) if (under(dirTimes[i]!.rel)) dirTimes.splice(i, 1);
     if (!st) return false;
     if (st.isDirectory()) {
       fs.rmSync(abs, { recursive: true });
@@ -228,7 +228,7 @@ export async function unpackLayer(
           dirs.add(rel);
           fs.chownSync(abs, uid, gid);
           fs.chmodSync(abs, mode);
-          if (e.mtime) dirTimes.push({ abs, mtime: e.mtime });
+          if (e.mtime) dirTimes.push({ rel, mtime: e.mtime });
           return void e.resume();
         }
         case 'File':
@@ -336,7 +336,7 @@ export async function unpackLayer(
 
   for (const n of nodes) recheck(n.rel);
   for (const rel of xattrs.keys()) recheck(rel);
-  for (const d of dirTimes) recheck(path.relative(root, d.abs));
+  for (const d of dirTimes) recheck(d.rel);
   await makeNodes(root, nodes);
   for (const n of nodes) {
     fs.lchownSync(path.join(root, n.rel), n.uid, n.gid);
@@ -344,7 +344,7 @@ export async function unpackLayer(
     if (n.mtime) fs.utimesSync(path.join(root, n.rel), n.mtime, n.mtime);
   }
   await setXattrs(root, xattrs);
-  for (const d of dirTimes.reverse()) fs.utimesSync(d.abs, d.mtime, d.mtime);
+  for (const d of dirTimes.reverse()) fs.utimesSync(path.join(root, d.rel), d.mtime, d.mtime);
   if (!hash && !opts.onBytes) bytes = fs.statSync(blob).size; // not counted on the way: an uncompressed blob is its tar stream
   return { diffId: uncompressedDigest ?? `sha256:${hash!.digest('hex')}`, bytes, entries, warnings };
 }
