@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { BarepodError } from '../errors.js';
@@ -91,7 +91,12 @@ function compressionOf(blob: string): Compression {
 function openTarStream(blob: string): Readable {
   const kind = compressionOf(blob);
   const file = fs.createReadStream(blob, { highWaterMark: 1 << 20 });
-  if (kind === 'gzip') return file.pipe(zlib.createGunzip({ chunkSize: 1 << 18 }));
+  if (kind === 'gzip') {
+    const gunzip = zlib.createGunzip({ chunkSize: 1 << 18 });
+    file.once('error', (e) => gunzip.destroy(e)); // a pipe does not pass a read error on
+    gunzip.once('close', () => file.destroy());
+    return file.pipe(gunzip);
+  }
   if (kind === 'zstd') {
     // Node 20's zlib has no zstd: the zstd program decompresses (Debian package zstd)
     file.destroy();
@@ -129,8 +134,8 @@ export async function unpackLayer(
 ): Promise<UnpackResult> {
   const root = path.resolve(dest);
   const dirs = new Set<string>(['']); // relative dirs known to be real directories (not symlinks)
-  const dirTimes: { abs: string; mtime: Date }[] = [];
-  const nodes: Node[] = [];
+  const dirTimes: { rel: string; mtime: Date }[] = [];
+  const nodes = new Map<string, Node>(); // by relative path
   const xattrs = new Map<string, Map<string, Buffer>>();
   const warnings: string[] = [];
   let pendingXattrs: Map<string, Buffer> | undefined;
@@ -159,15 +164,19 @@ export async function unpackLayer(
   /** Removes what is at `rel` (a later entry replaces an earlier one), keeping a directory a directory replaces. */
   const clear = (rel: string, keepDir: boolean): boolean => {
     const abs = path.join(root, rel);
-    const under = (r: string) => r === rel || r.startsWith(`${rel}/`);
-    // what is queued at or below it goes with it: a node, xattr or mtime must never land through what replaces it (a symlink)
     const st = fs.lstatSync(abs, { throwIfNoEntry: false });
     if (st?.isDirectory() && keepDir) return true;
-    for (let i = nodes.length - 1; i >= 0; i--) if (under(nodes[i]!.rel)) nodes.splice(i, 1);
-    for (const k of [...xattrs.keys()]) if (under(k)) xattrs.delete(k);
-    for (let i = dirTimes.length - 1; i >= 0; i--) if (under(path.relative(root, dirTimes[i]!.abs))) dirTimes.splice(i, 1);
+    // what is queued at or below it goes with it: a node, xattr or mtime must never land through what replaces it (a symlink).
+    // Only a directory has anything queued below it (a path under `rel` was queued while `rel` was a directory, and only
+    // this function removes a directory), so for anything else the path itself is all there is to drop.
+    nodes.delete(rel);
+    xattrs.delete(rel);
     if (!st) return false;
     if (st.isDirectory()) {
+      const under = (r: string) => r === rel || r.startsWith(`${rel}/`);
+      for (const k of nodes.keys()) if (under(k)) nodes.delete(k);
+      for (const k of xattrs.keys()) if (under(k)) xattrs.delete(k);
+      for (let i = dirTimes.length - 1; i >= 0; i--) if (under(dirTimes[i]!.rel)) dirTimes.splice(i, 1);
       fs.rmSync(abs, { recursive: true });
       for (const d of dirs) if (under(d)) dirs.delete(d);
       return false;
@@ -213,7 +222,7 @@ export async function unpackLayer(
           if (name === '' || name === '.' || name === '..') throw unsafeEntry(entry, `a whiteout of "${name}"`);
           const target = [...parent, name].join('/');
           clear(target, false);
-          nodes.push({ rel: target, kind: 'c', major: 0, minor: 0, mode: 0, uid, gid });
+          nodes.set(target, { rel: target, kind: 'c', major: 0, minor: 0, mode: 0, uid, gid });
         } // other .wh..wh.* names are aufs bookkeeping: nothing to create
         return void e.resume();
       }
@@ -230,7 +239,7 @@ export async function unpackLayer(
           dirs.add(rel);
           fs.chownSync(abs, uid, gid);
           fs.chmodSync(abs, mode);
-          if (e.mtime) dirTimes.push({ abs, mtime: e.mtime });
+          if (e.mtime) dirTimes.push({ rel, mtime: e.mtime });
           return void e.resume();
         }
         case 'File':
@@ -294,7 +303,7 @@ export async function unpackLayer(
           clear(rel, false);
           keepXattrs();
           const kind = e.type === 'FIFO' ? 'p' : e.type === 'BlockDevice' ? 'b' : 'c';
-          nodes.push({ rel, kind, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0, mode, uid, gid, mtime: e.mtime });
+          nodes.set(rel, { rel, kind, major: e.header.devmaj ?? 0, minor: e.header.devmin ?? 0, mode, uid, gid, mtime: e.mtime });
           return void e.resume();
         }
         default:
@@ -309,44 +318,50 @@ export async function unpackLayer(
 
   const uncompressedDigest = opts.verifiedDigest && compressionOf(blob) === 'none' ? opts.verifiedDigest : undefined;
   const hash = uncompressedDigest ? undefined : createHash('sha256');
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash?.update(chunk);
-      bytes += chunk.length;
-      opts.onBytes?.(bytes);
-      cb(null, chunk);
-    },
-  });
   const { Parser } = await import('tar'); // loaded only when a layer is unpacked: every other command starts without it
   const parser = new Parser({ strict: true });
   parser.on('entry', onEntry);
   parser.on('meta', (meta: string) => {
     pendingXattrs = parseXattrs(meta, warnings);
   });
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => reject(err instanceof BarepodError ? err : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, { hint: 'pull the image again; if it persists, the image itself is broken' }));
-    const input = openTarStream(blob);
-    input.on('error', fail);
-    tap.on('error', fail);
-    parser.on('error', fail);
+  const corrupt = (err: unknown) => (err instanceof BarepodError ? err : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, { hint: 'pull the image again; if it persists, the image itself is broken' }));
+  let parseError: unknown;
+  const parsed = new Promise<void>((resolve, reject) => {
+    parser.on('error', (err: unknown) => reject((parseError ??= corrupt(err))));
     parser.on('end', () => resolve());
-    // nothing to hash or count: straight from the file to the parser, one stream stage fewer
-    if (hash || opts.onBytes) input.pipe(tap).pipe(parser as unknown as NodeJS.WritableStream);
-    else input.pipe(parser as unknown as NodeJS.WritableStream);
   });
+  parsed.catch(() => undefined); // awaited below, or its error is already in parseError
+  const input = openTarStream(blob);
+  try {
+    // Iterated rather than piped: taking a chunk from the stream starts the next read, so the file is read
+    // while the parser and the writer work on this chunk (a pipe reads only after the 'data' handler returns)
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      hash?.update(chunk);
+      bytes += chunk.length;
+      opts.onBytes?.(bytes);
+      if (parseError || failed) break;
+      if (!parser.write(chunk) && !parseError) await Promise.race([new Promise((r) => parser.once('drain', r)), parsed]);
+    }
+  } catch (err) {
+    throw corrupt(err);
+  }
+  if (failed) throw failed;
+  if (parseError) throw parseError;
+  parser.end();
+  await parsed;
   if (failed) throw failed;
 
-  for (const n of nodes) recheck(n.rel);
+  for (const n of nodes.values()) recheck(n.rel);
   for (const rel of xattrs.keys()) recheck(rel);
-  for (const d of dirTimes) recheck(path.relative(root, d.abs));
-  await makeNodes(root, nodes);
-  for (const n of nodes) {
+  for (const d of dirTimes) recheck(d.rel);
+  await makeNodes(root, [...nodes.values()]);
+  for (const n of nodes.values()) {
     fs.lchownSync(path.join(root, n.rel), n.uid, n.gid);
     if (n.mode) fs.chmodSync(path.join(root, n.rel), n.mode); // a device node or FIFO, never a symlink
     if (n.mtime) fs.utimesSync(path.join(root, n.rel), n.mtime, n.mtime);
   }
   await setXattrs(root, xattrs);
-  for (const d of dirTimes.reverse()) fs.utimesSync(d.abs, d.mtime, d.mtime);
+  for (const d of dirTimes.reverse()) fs.utimesSync(path.join(root, d.rel), d.mtime, d.mtime);
   if (!hash && !opts.onBytes) bytes = fs.statSync(blob).size; // not counted on the way: an uncompressed blob is its tar stream
   return { diffId: uncompressedDigest ?? `sha256:${hash!.digest('hex')}`, bytes, entries, warnings };
 }

@@ -93,6 +93,43 @@ describe.skipIf(skipReason)('layer unpacking', () => {
     expect(fs.readdirSync(path.join(d, 'opq'))).toEqual(['c']);
   });
 
+  it('a later entry replaces what was queued at its path; a file larger than a read chunk arrives whole; every byte is counted', async () => {
+    const big = Buffer.alloc(3 * (1 << 20) + 12345);
+    for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const entries: TarEntry[] = [
+      { path: 'a/' },
+      { path: 'a/.wh.x' },
+      { path: 'a/x', data: 'new' },
+      { path: 'dev/' },
+      { path: 'dev/c', type: 'char', devmajor: 1, devminor: 3, pax: { 'SCHILY.xattr.user.k': 'v' } },
+      { path: 'dev/c', data: 'file' },
+      { path: 'big', data: big, mode: 0o600 },
+      { path: 'after', data: 'tail' },
+    ];
+    const size = tarBuffer(entries).length;
+    for (const c of ['gzip', 'none'] as const) {
+      const d = dest();
+      let seen = 0;
+      const r = await unpackLayer(layer(entries, c), d, { onBytes: (n) => (seen = n) });
+      expect([r.bytes, seen, r.entries]).toEqual([size, size, entries.length]);
+      expect(fs.readFileSync(path.join(d, 'a/x'), 'utf8')).toBe('new');
+      expect(fs.lstatSync(path.join(d, 'dev/c')).isFile()).toBe(true);
+      expect(fs.readFileSync(path.join(d, 'dev/c'), 'utf8')).toBe('file');
+      expect(xattr(path.join(d, 'dev/c'), 'user.k')).toBe('');
+      expect(fs.readFileSync(path.join(d, 'big')).equals(big)).toBe(true);
+      expect(fs.readFileSync(path.join(d, 'after'), 'utf8')).toBe('tail');
+    }
+  });
+
+  it('a truncated layer is refused as corrupt (plain and gzip)', async () => {
+    const tar = tarBuffer([{ path: 'f', data: Buffer.alloc(1 << 20, 7) }]);
+    for (const body of [tar.subarray(0, 600_000), zlib.gzipSync(tar).subarray(0, 600)]) {
+      const file = path.join(dir, `cut-${Math.random().toString(36).slice(2)}`);
+      fs.writeFileSync(file, body);
+      await expect(unpackLayer(file, dest())).rejects.toThrow(/is not a valid tar stream/);
+    }
+  });
+
   // One fixture per attack: each is refused, names its entry, writes nothing outside.
   const attacks: [string, (o: string) => TarEntry[], RegExp][] = [
     ['a ".." path', () => [{ path: '../../outside/victim', data: 'pwned' }], /"\.\.\/\.\.\/outside\/victim" refused: '\.\.' in the path/],
