@@ -26,6 +26,8 @@ export interface LabOutcome {
   claims: ClaimOutcome[];
   /** a command that failed and ended the lab early */
   error?: string;
+  /** the student quit (q) after this step */
+  quitAfter?: number;
 }
 
 export interface RunOptions {
@@ -169,10 +171,17 @@ async function tidy(lab: Lab, ctx: LabContext): Promise<void> {
   if (lab.cleanup) await lab.cleanup(ctx).catch(() => undefined);
 }
 
-/** Waits for Enter on a terminal; `q` quits. */
+/** Waits for Enter on a terminal; `q`, Ctrl-D and Ctrl-C quit (the terminal is raw while it waits: Ctrl-C arrives as a key, not a signal). */
 async function pause(): Promise<boolean> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await new Promise<string>((r) => rl.question('[Enter: next step · q: quit] ', r));
+  const answer = await new Promise<string>((done) => {
+    rl.on('SIGINT', () => {
+      interrupted = true;
+      done('q');
+    });
+    rl.on('close', () => done('q'));
+    rl.question('[Enter: next step · q: quit] ', done);
+  });
   rl.close();
   return answer.trim().toLowerCase() !== 'q';
 }
@@ -234,7 +243,11 @@ export async function runLab(lab: Lab, opts: RunOptions): Promise<LabOutcome> {
         outcome.error = 'interrupted';
         return outcome;
       }
-      if (interactive && i < lab.steps.length - 1 && !(await pause())) break;
+      if (interactive && i < lab.steps.length - 1 && !(await pause())) {
+        if (interrupted) outcome.error = 'interrupted';
+        else outcome.quitAfter = i + 1;
+        break;
+      }
     }
     return outcome;
   } finally {

@@ -51,7 +51,8 @@ export function registerLab(program: Command): void {
       const { runLab, passed } = await load();
       const outcome = await runLab(l, { quiet: false, yes: o.yes === true, print: (s) => process.stdout.write(s + '\n'), ...options(o, cmd) });
       const held = outcome.claims.filter((c) => c.held).length;
-      process.stdout.write(`\n${held} of ${outcome.claims.length} claims held${outcome.error ? `; stopped: ${outcome.error}` : ''}\n`);
+      const quit = outcome.quitAfter ? ` (quit after step ${outcome.quitAfter} of ${l.steps.length}; the lab's pods are removed)` : '';
+      process.stdout.write(`\n${held} of ${outcome.claims.length} claims held${quit}${outcome.error ? `; stopped: ${outcome.error}` : ''}\n`);
       if (!passed(outcome)) process.exitCode = ExitCode.failure;
     });
 
