@@ -75,6 +75,27 @@ export function useTestEnv(): TestEnv {
   });
 }
 
+/**
+ * A copy of the built CLI that any local user can run, for the tests that run
+ * barepod as another user: a checkout in a 0700 home (`/root/barepod`) is out
+ * of reach of `nobody`. The copy is the launcher and the bundle (entry and its
+ * chunks), which is all the CLI loads; the returned function removes it.
+ */
+export function cliForAnyUser(): { cli: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-cli-'));
+  fs.chmodSync(dir, 0o755);
+  fs.mkdirSync(path.join(dir, 'bin'), { mode: 0o755 });
+  fs.copyFileSync(CLI, path.join(dir, 'bin', 'barepod'));
+  fs.chmodSync(path.join(dir, 'bin', 'barepod'), 0o755);
+  fs.mkdirSync(path.join(dir, 'dist'), { mode: 0o755 });
+  fs.copyFileSync(path.join(REPO, 'dist', 'barepod.mjs'), path.join(dir, 'dist', 'barepod.mjs'));
+  fs.cpSync(path.join(REPO, 'dist', 'chunks'), path.join(dir, 'dist', 'chunks'), { recursive: true });
+  for (const f of fs.readdirSync(path.join(dir, 'dist'), { recursive: true, withFileTypes: true })) {
+    fs.chmodSync(path.join(f.parentPath, f.name), f.isDirectory() ? 0o755 : 0o644);
+  }
+  return { cli: path.join(dir, 'bin', 'barepod'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** Runs a program and collects its output without throwing. */
 export function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Result> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, inspect, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cliForAnyUser, inspect, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 function expectCleanError(r: Result, code: number, message: RegExp): void {
   expect(r.code, r.stderr).toBe(code);
@@ -74,8 +74,14 @@ describe.skipIf(skipReason)('errors and rollback', () => {
   });
 
   it('not root: a clear error (exit 5)', async () => {
-    const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', CLI, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
-    expectCleanError(r, 5, /barepod must run as root/);
+    // a copy nobody can read: the checkout may sit in a 0700 home (/root)
+    const staged = cliForAnyUser();
+    try {
+      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', staged.cli, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
+      expectCleanError(r, 5, /barepod must run as root/);
+    } finally {
+      staged.remove();
+    }
   });
 
   it('a container whose command cannot start is rolled back: no runc state, mount, cgroup or bundle left', async () => {
