@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { volumeMount } from '../../src/plan/pod-plan.js';
 import { insideRoot, MAX_SYMLINKS, openSubPath, SubPathError } from '../../src/runtime/subpath.js';
 
 let tmp = '';
@@ -142,5 +143,17 @@ describe('insideRoot', () => {
     expect(insideRoot('/etc', ['/v', '/real/v'])).toBeUndefined();
     expect(insideRoot('/real/v/a', ['/v', '/real/v'])).toEqual(['a']);
     expect(insideRoot('/v/../etc', ['/v'])).toEqual(['..', 'etc']); // the walk refuses the ".." above the root
+  });
+});
+
+describe('volumeMount', () => {
+  const sources = { vol: '/run/barepod/pods/p/volumes/vol' };
+  it('hands runc the staged object for a subPath, never the string <volume>/<subPath> a container can turn into a symlink', () => {
+    const m = volumeMount({ name: 'vol', mountPath: '/www', readOnly: true, subPath: 'escape' }, sources, '/run/barepod/pods/p/subpaths/app/0');
+    expect(m).toEqual({ destination: '/www', type: 'bind', source: '/run/barepod/pods/p/subpaths/app/0', options: ['rbind', 'ro', 'nosuid', 'nodev'] });
+    expect(() => volumeMount({ name: 'vol', mountPath: '/www', readOnly: false, subPath: 'escape' }, sources)).toThrow('subPath "escape" was not staged');
+  });
+  it('a whole volume is its own directory, as before', () => {
+    expect(volumeMount({ name: 'vol', mountPath: '/v', readOnly: false }, sources).source).toBe(sources.vol);
   });
 });
