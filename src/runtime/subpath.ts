@@ -127,7 +127,12 @@ export function openSubPath(root: string, subPath: string): OpenedSubPath {
       close(fd);
       if (++links > MAX_SYMLINKS) throw new SubPathError(`more than ${MAX_SYMLINKS} symlinks (a loop?) at ${here()}`, 'invalid');
       // read relative to the parent's fd: whatever the link says now is resolved by the same rules
-      const target = fs.readlinkSync(`/proc/self/fd/${parent}/${c}`);
+      let target: string;
+      try {
+        target = fs.readlinkSync(`/proc/self/fd/${parent}/${c}`);
+      } catch (e) {
+        throw new SubPathError(`${here()} changed while it was resolved (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'invalid');
+      }
       const link = `${here()} is a symlink to ${target}`;
       if (target.startsWith('/')) {
         const inside = insideRoot(target.replace(/\/{2,}/g, '/'), roots);

@@ -3,6 +3,7 @@
  * directories (no root needed: only opens, never mounts): symlinks inside
  * the volume are followed by barepod's own rules, any way out is refused.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -119,6 +120,33 @@ describe('openSubPath', () => {
     link(path.join(vol, 'a'), 'via-real');
     expect(resolve('via-alias/b', alias)[0]).toBe('a/b');
     expect(resolve('via-real/b', alias)[0]).toBe('a/b');
+  });
+
+  it('a path swapped back and forth under it (a directory, then a symlink out) never yields the outside object', async () => {
+    fs.mkdirSync(path.join(vol, 'd'));
+    fs.writeFileSync(path.join(vol, 'd', 'secret'), 'inside\n');
+    const inside = ino(path.join(vol, 'd', 'secret'));
+    const outside = ino(path.join(tmp, 'outside', 'secret'));
+    const swapper = spawn('sh', ['-c', `cd ${vol} && while :; do mv d d.real; ln -s ${tmp}/outside d; rm d; mv d.real d; done`], { stdio: 'ignore' });
+    const seen = new Set<string>();
+    try {
+      for (let i = 0; i < 3000; i++) {
+        try {
+          const got = resolve('d/secret')[2];
+          seen.add(got === inside ? 'inside' : got === outside ? 'OUTSIDE' : `other ${got}`);
+        } catch (e) {
+          seen.add((e as SubPathError).kind ?? String(e));
+        }
+        if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      swapper.kill('SIGKILL');
+      await new Promise((r) => swapper.once('exit', r));
+    }
+    expect(seen.has('OUTSIDE')).toBe(false);
+    // caught mid-swap: refused as an escape, as missing, or as changed while it was resolved; never another kind of throw
+    expect([...seen].filter((k) => !['inside', 'escape', 'missing', 'invalid'].includes(k))).toEqual([]);
+    expect(seen.has('inside')).toBe(true);
   });
 
   it('never leaves an fd open', () => {
