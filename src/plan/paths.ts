@@ -19,6 +19,8 @@ export interface PodPaths {
   network: string;
   /** the pod's hosts, resolv.conf and hostname, bind-mounted into every container */
   etc: string;
+  /** `<container>/<mount index>`: each subPath's resolved object, bind-mounted here and handed to runc (never a path a container can swap) */
+  subpaths: string;
 }
 
 export interface ContainerPaths {
@@ -63,6 +65,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     netns: path.join(dir, 'netns'),
     network: path.join(dir, 'network.json'),
     etc: path.join(dir, 'etc'),
+    subpaths: path.join(dir, 'subpaths'),
   };
 }
 
@@ -82,3 +85,6 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
     stopping: path.join(bundle, 'stopping'),
   };
 }
+
+/** The staging directory of one container's subPath mounts: one entry per mount index. */
+export const subPathStaging = (stateRoot: string, pod: string, container: string): string => path.join(podPaths(stateRoot, pod).subpaths, container);

@@ -106,14 +106,21 @@ export function containerCapabilities(sec: SecurityDefinition | undefined, host:
   return [...kept, ...sec.capAdd.filter((c) => !kept.includes(c))];
 }
 
-/** A volume mount as an OCI bind mount; `sources` maps each pod volume to its directory on the host. */
-export function volumeMount(m: VolumeMount, sources: Record<string, string>): Mount {
+/**
+ * A volume mount as an OCI bind mount; `sources` maps each pod volume to its
+ * directory on the host. A subPath mount takes `staged`: the subPath's
+ * object, resolved inside the volume and bind-mounted under the pod's
+ * directory (runc resolves a source on the host, so `<volume>/<subPath>`
+ * would follow a symlink a container planted there out of the volume).
+ */
+export function volumeMount(m: VolumeMount, sources: Record<string, string>, staged?: string): Mount {
   const base = sources[m.name];
   if (base === undefined) throw new Error(`volume "${m.name}" has no source`);
+  if (m.subPath && staged === undefined) throw new Error(`volume "${m.name}": subPath "${m.subPath}" was not staged`);
   return {
     destination: m.mountPath,
     type: 'bind',
-    source: m.subPath ? `${base}/${m.subPath}` : base,
+    source: m.subPath ? staged! : base,
     options: ['rbind', m.readOnly ? 'ro' : 'rw', 'nosuid', 'nodev'],
   };
 }
@@ -142,6 +149,8 @@ export function planContainerSpec(
   podShm?: string,
   volumeSources: Record<string, string> = {},
   podEtc?: string,
+  /** per index of ctr.mounts: the staged source of a subPath mount (see volumeMount) */
+  stagedSubPaths: readonly (string | undefined)[] = [],
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
   // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
@@ -170,7 +179,7 @@ export function planContainerSpec(
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
     ...shm,
-    ...(ctr.mounts ?? []).map((m) => withMount(volumeMount(m, volumeSources))),
+    ...(ctr.mounts ?? []).map((m, i) => withMount(volumeMount(m, volumeSources, stagedSubPaths[i]))),
     ...security,
     ...etc,
     withCgroupsPath(containerCgroup(ctx, pod.name, ctr.name)),

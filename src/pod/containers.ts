@@ -6,8 +6,8 @@ import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planC
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
-import { volumeSources } from './volumes.js';
-import { containerPaths, podPaths } from '../plan/paths.js';
+import { removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
@@ -114,6 +114,10 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
     await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
+  const staging = podPaths(rt.settings.stateRoot, pod).subpaths;
+  for (const name of fs.existsSync(staging) ? fs.readdirSync(staging) : []) {
+    if (!names.has(name)) await removeSubPathStaging(path.join(staging, name));
+  }
 }
 
 /**
@@ -154,7 +158,9 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
-  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
+  // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
+  const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
+  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
@@ -268,6 +274,7 @@ export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord
   const all = inPodPidNamespace(rec.def, c.def);
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
+  await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
   if (c.state !== 'exited' || c.exitCode === undefined) {
     c.state = 'exited';
     if (code !== undefined) c.exitCode = code;

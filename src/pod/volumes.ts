@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { PodDefinition, VolumeDefinition } from '../model.js';
-import { podPaths } from '../plan/paths.js';
-import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
+import type { ContainerDefinition, PodDefinition, VolumeDefinition } from '../model.js';
+import { podPaths, subPathStaging } from '../plan/paths.js';
+import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
+import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
 import { explain, explaining } from '../runtime/explain.js';
 import { formatBytes } from '../quantity.js';
@@ -73,4 +74,67 @@ function checkHostPath(v: VolumeDefinition): void {
   }
   if (!st) throw fail(`does not exist (type ${type} requires it)`);
   if (!KIND[type]!(st)) throw fail(`is not a ${type}`);
+}
+
+/**
+ * Resolves a container's subPath mounts inside their volumes and binds each
+ * object found to `<pod>/subpaths/<container>/<mount index>`, the source
+ * runc gets (see runtime/subpath.ts). Runs at every start of the container
+ * (restarts and sandbox recreation included): what a container changed in a
+ * volume since is checked again. Returns the staged source per mount index;
+ * a subPath that leaves its volume is refused and nothing of it is left.
+ */
+export async function stageSubPaths(stateRoot: string, rb: Rollback, def: PodDefinition, ctr: ContainerDefinition): Promise<(string | undefined)[]> {
+  const dir = subPathStaging(stateRoot, def.name, ctr.name);
+  await removeSubPathStaging(dir); // the previous instance's
+  const mounts = ctr.mounts ?? [];
+  if (!mounts.some((m) => m.subPath)) return [];
+  const sources = volumeSources(stateRoot, def);
+  rb.push(`unmount ${dir}`, () => removeSubPathStaging(dir));
+  const out: (string | undefined)[] = [];
+  for (const [i, m] of mounts.entries()) {
+    if (!m.subPath) {
+      out.push(undefined);
+      continue;
+    }
+    const volume = sources[m.name]!;
+    let opened;
+    try {
+      opened = openSubPath(volume, m.subPath);
+    } catch (e) {
+      if (!(e instanceof SubPathError)) throw e;
+      throw new BarepodError('invalid-value', `pod "${def.name}", container "${ctr.name}": subPath "${m.subPath}" of volume "${m.name}" (${volume}): ${e.message}; the container was not started`, {
+        hint: e.kind === 'escape'
+          ? 'a subPath must stay inside its volume: a symlink in it is followed only when its target is inside the volume too (a container may have made it: remove it, or mount the volume without subPath)'
+          : e.kind === 'missing'
+            ? 'create it in the volume first (an init container can); barepod does not create a subPath'
+            : 'fix the volume\'s content, or the volumeMount\'s subPath',
+      });
+    }
+    const target = path.join(dir, String(i));
+    try {
+      await bindOpened(opened.fd, opened.isDirectory, target);
+    } finally {
+      fs.closeSync(opened.fd);
+    }
+    if (explaining) explain(`volume ${m.name}, subPath ${m.subPath}: resolved inside ${volume} without following a symlink out of it (${opened.resolved || '.'}), bound to ${target}, the source runc gets`);
+    out.push(target);
+  }
+  return out;
+}
+
+/**
+ * Unmounts and removes a container's subPath staging directory; never
+ * recursive (a mount still there makes it fail, never delete into a volume).
+ */
+export async function removeSubPathStaging(dir: string): Promise<void> {
+  if (!fs.existsSync(dir)) return;
+  await unmountAll(dir);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (isMounted(p)) throw new BarepodError('tool-failed', `${p} is still mounted`, { hint: `unmount it (umount ${p}) and try again` });
+    if (e.isDirectory()) fs.rmdirSync(p);
+    else fs.unlinkSync(p);
+  }
+  fs.rmdirSync(dir);
 }
