@@ -11,6 +11,7 @@ import { containerPaths, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { withPodLock } from '../runtime/state.js';
@@ -155,6 +156,8 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
+  // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
+  verifyRootfs(rootfs, spec, { pod: rec.def.name, container: def.name, source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}` });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
