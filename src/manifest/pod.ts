@@ -334,7 +334,7 @@ function parseContainer(
   });
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
-  else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: ${procWorkdir(workdir)}`);
+  else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: it is ${procWorkdir(workdir)}`);
   let sidecar = false;
   if (c.restartPolicy !== undefined) {
     if (!init) is.error(`${path}.restartPolicy`, 'is only allowed on init containers (Always makes a native sidecar)');

@@ -156,7 +156,7 @@ export function imageWorkdir(workdir: string, image: string): string {
   if (!workdir.startsWith('/')) throw bad('is not an absolute path');
   if (climbsOut(workdir)) throw bad('climbs above the root of the container with ".."');
   const proc = procWorkdir(workdir);
-  if (proc) throw bad(`is refused: ${proc}`);
+  if (proc) throw bad(`is refused: it is ${proc}`);
   return workdir;
 }
 

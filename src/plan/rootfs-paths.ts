@@ -67,7 +67,7 @@ export function checkedPaths(spec: Pick<Spec, 'mounts' | 'process'>): CheckedPat
  * A working directory that reaches runc's own file descriptors (CVE-2024-21626):
  * anything under /proc (/proc/self/fd/N, /proc/<pid>/cwd, /proc/thread-self/…)
  * or /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr (links into /proc/self/fd).
- * Lexical, after `.` and `..` are applied; undefined when the path is fine.
+ * Lexical, after `.` and `..` are applied; says where ("inside /proc, …"), or undefined when the path is fine.
  */
 export function procWorkdir(p: string): string | undefined {
   const parts: string[] = [];
@@ -75,8 +75,8 @@ export function procWorkdir(p: string): string | undefined {
     if (c === '..') parts.pop();
     else parts.push(c);
   }
-  if (parts[0] === 'proc') return 'it is inside /proc, where runc\'s own file descriptors can be reached (CVE-2024-21626)';
-  if (parts[0] === 'dev' && ['fd', 'stdin', 'stdout', 'stderr'].includes(parts[1] ?? '')) return `/dev/${parts[1]} leads into /proc/self/fd, where runc's own file descriptors can be reached (CVE-2024-21626)`;
+  if (parts[0] === 'proc') return 'inside /proc, where runc\'s own file descriptors can be reached (CVE-2024-21626)';
+  if (parts[0] === 'dev' && ['fd', 'stdin', 'stdout', 'stderr'].includes(parts[1] ?? '')) return `under /dev/${parts[1]}, a link into /proc/self/fd, where runc's own file descriptors can be reached (CVE-2024-21626)`;
   return undefined;
 }
 
@@ -136,7 +136,7 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusa
   if (c.cwd) {
     const resolved = `/${done.join('/')}`;
     const why = procWorkdir(resolved);
-    if (why) return refuse(resolved, why);
+    if (why) return refuse(resolved, `is ${why}`);
   }
   return undefined;
 }

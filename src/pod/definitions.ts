@@ -165,7 +165,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   const workdir = input.workdir ?? imageWorkdir(image.workdir, imageName);
   if (!workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${workdir}": must be an absolute path`);
   const proc = procWorkdir(workdir);
-  if (proc) throw new BarepodError('invalid-value', `--workdir "${workdir}": refused: ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
+  if (proc) throw new BarepodError('invalid-value', `--workdir "${workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
   const pid = input.pid ?? 'pod';
   if (pid !== 'pod' && pid !== 'private') throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
   let seccomp: 'default' | 'unconfined' = 'default';

@@ -22,7 +22,7 @@ export function rootfsLookup(rootfs: string): Lookup {
 /** The error for a rootfs path the runtime would write through out of the rootfs. */
 export function unsafeRootfsError(r: Refusal, where: { pod: string; container: string; source: string }): BarepodError {
   const cwd = r.role === 'the working directory';
-  const needed = cwd ? `the working directory ${r.path}` : `${r.role}${r.at === r.path ? '' : ` at ${r.path}`}`;
+  const needed = cwd ? `the working directory ${r.path}` : r.role;
   return new BarepodError('unsafe-rootfs', `container "${where.container}" in pod "${where.pod}" refused: ${where.source}: ${r.at} ${r.why} (needed by ${needed})`, {
     hint: cwd
       ? 'choose a working directory inside the container\'s own files'

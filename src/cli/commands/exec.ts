@@ -45,7 +45,7 @@ Examples:
       if (o.tty && !isatty(0)) throw new BarepodError('usage', 'the input device is not a TTY', { hint: 'drop -t, or run from a terminal' });
       if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": must be an absolute path`);
       const proc = o.workdir === undefined ? undefined : procWorkdir(o.workdir);
-      if (proc) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": refused: ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
+      if (proc) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
       const status = await execInContainer(runtimeFor(cmd), pod, container, command, {
         tty: o.tty === true,
         stdin: o.interactive === true || o.tty === true,
