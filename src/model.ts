@@ -140,6 +140,8 @@ export interface ContainerDefinition {
   user: { uid: number; gid: number };
   /** a user given by name (USER[:GROUP], the image's or --user's): resolved through the rootfs's own /etc/passwd at each launch, replacing `user` */
   userName?: string;
+  /** the user name is the image config's USER (not --user): errors name the image config */
+  userFromImage?: boolean;
   limits: Limits;
   /** 'pod' joins the pod's pid namespace when the pod shares it; 'private' opts out */
   pidMode: 'pod' | 'private';

@@ -25,7 +25,8 @@ import {
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
-import { mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
+import { imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
+import { procWorkdir } from '../plan/rootfs-paths.js';
 import type { RestartPolicy } from '../plan/restart.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { CAPABILITY_NAMES } from '../spec/default-spec.js';
@@ -333,6 +334,7 @@ function parseContainer(
   });
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
+  else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: it is ${procWorkdir(workdir)}`);
   let sidecar = false;
   if (c.restartPolicy !== undefined) {
     if (!init) is.error(`${path}.restartPolicy`, 'is only allowed on init containers (Always makes a native sidecar)');
@@ -364,6 +366,15 @@ function parseContainer(
   const numeric = numericUser(imageUser);
   const user = numeric ? { uid: numeric.uid, gid: gid ?? numeric.gid } : { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
   const userName = imageUser !== '' && !numeric ? imageUser : undefined;
+  // the image's WorkingDir, when the container has none: a bad one is an error naming the image config, never silently /
+  let imageDir: string | undefined;
+  if (workdir === undefined && defaults.workdir !== undefined) {
+    try {
+      imageDir = imageWorkdir(defaults.workdir, image);
+    } catch (e) {
+      is.error(`${path}.image`, (e as Error).message);
+    }
+  }
   // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd (the rule `run` uses too)
   const argv = resolveArgv(defaults, command, args);
   if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
@@ -373,9 +384,9 @@ function parseContainer(
     rootfs: null,
     args: argv,
     env: mergeEnv(defaults.env ?? [], env),
-    workdir: workdir ?? defaults.workdir ?? '/',
+    workdir: workdir ?? imageDir ?? '/',
     user,
-    ...(userName ? { userName } : {}),
+    ...(userName ? { userName, userFromImage: true } : {}),
     limits,
     pidMode: 'pod',
     seccomp: security?.privileged ? 'unconfined' : 'default',

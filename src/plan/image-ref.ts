@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { climbsOut, procWorkdir } from './rootfs-paths.js';
 
 /** Where an image comes from: skopeo's transports that barepod accepts. */
 export type Transport = 'docker' | 'oci' | 'oci-archive' | 'docker-archive';
@@ -134,9 +135,36 @@ export function imageDefaults(config: unknown): ImageDefaults {
     entrypoint: strings(c.Entrypoint),
     cmd: strings(c.Cmd),
     env: strings(c.Env),
-    workdir: typeof c.WorkingDir === 'string' && c.WorkingDir.startsWith('/') ? c.WorkingDir : '/',
+    // kept as the image says (checked by imageWorkdir when a container uses it): a bad one is an error, never silently /
+    workdir: typeof c.WorkingDir === 'string' && c.WorkingDir !== '' ? c.WorkingDir : '/',
     user: typeof c.User === 'string' ? c.User : '',
   };
+}
+
+/** Where an image default came from, for messages: `image NAME: its config's FIELD "VALUE"`. */
+export const imageConfigField = (image: string, field: 'WorkingDir' | 'User', value: string): string => `image ${image}: its config's ${field} "${value}"`;
+
+const IMAGE_FIX = 'fix the image (its Dockerfile\'s WORKDIR or USER), or override it for the container (run -w/-u, or workingDir/securityContext.runAsUser in a manifest)';
+
+/**
+ * An image's WorkingDir, when a container uses it: an absolute path that
+ * stays inside the container (no `..` above `/`) and out of /proc (CVE-2024-21626);
+ * anything else is an error naming the image config, never silently `/`.
+ */
+export function imageWorkdir(workdir: string, image: string): string {
+  const bad = (why: string) => new BarepodError('invalid-value', `${imageConfigField(image, 'WorkingDir', workdir)} ${why}`, { hint: IMAGE_FIX });
+  if (!workdir.startsWith('/')) throw bad('is not an absolute path');
+  if (climbsOut(workdir)) throw bad('climbs above the root of the container with ".."');
+  const proc = procWorkdir(workdir);
+  if (proc) throw bad(`is refused: it is ${proc}`);
+  return workdir;
+}
+
+/** An error about a user name, restated for where the name came from: the image's config, or --user. */
+export function userError(e: unknown, userName: string, image: string | undefined): unknown {
+  if (!(e instanceof BarepodError)) return e;
+  const from = image !== undefined ? imageConfigField(image, 'User', userName) : `--user "${userName}"`;
+  return new BarepodError(e.code, `${from}: ${e.message}`, { hint: image !== undefined ? IMAGE_FIX : (e.hint ?? 'use a numeric --user UID[:GID]'), cause: e });
 }
 
 /**

@@ -11,6 +11,7 @@ import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { withPodLock } from '../runtime/state.js';
@@ -161,6 +162,8 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
   const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
   const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
+  // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
+  verifyRootfs(rootfs, spec, { pod: rec.def.name, container: def.name, source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}` });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));

@@ -4,7 +4,8 @@ import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
 import { DEFAULT_NETWORK, DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
 import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
-import { mergeEnv, numericUser, resolveArgv, type ImageDefaults } from '../plan/image-ref.js';
+import { imageConfigField, imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults } from '../plan/image-ref.js';
+import { procWorkdir } from '../plan/rootfs-paths.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
 /** Limit flags as the CLI receives them (Kubernetes quantities). */
@@ -160,8 +161,11 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   const name = validateName('container', input.name);
   if (input.image !== undefined && input.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
   const image = input.imageDefaults ?? NO_IMAGE_DEFAULTS;
-  const workdir = input.workdir ?? image.workdir;
+  const imageName = input.image ?? 'busybox';
+  const workdir = input.workdir ?? imageWorkdir(image.workdir, imageName);
   if (!workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${workdir}": must be an absolute path`);
+  const proc = procWorkdir(workdir);
+  if (proc) throw new BarepodError('invalid-value', `--workdir "${workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
   const pid = input.pid ?? 'pod';
   if (pid !== 'pod' && pid !== 'private') throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
   let seccomp: 'default' | 'unconfined' = 'default';
@@ -176,10 +180,13 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     throw new BarepodError('usage', `image ${input.image ?? ''} has no entrypoint or cmd: give the command after --`, { hint: `e.g. barepod run --pod POD --name ${name} --image ${input.image ?? 'IMAGE'} -- /bin/sh` });
   }
   const userText = input.user ?? image.user;
+  const userFromImage = input.user === undefined && image.user !== '';
+  const userLabel = userFromImage ? imageConfigField(imageName, 'User', userText) : `--user "${userText}"`;
   const user = userText === '' ? { uid: 0, gid: 0 } : numericUser(userText);
   if (!user && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/.test(userText)) {
-    throw new BarepodError('invalid-value', `--user "${userText}": must be UID[:GID] or NAME[:GROUP]`);
+    throw new BarepodError('invalid-value', `${userLabel}: must be UID[:GID] or NAME[:GROUP]`, userFromImage ? { hint: 'fix the image\'s USER, or run as another user: -u UID[:GID]' } : {});
   }
+  if (user && userFromImage && (user.uid > 0xfffffffe || user.gid > 0xfffffffe)) throw new BarepodError('invalid-value', `${userLabel}: uid and gid must be at most 4294967294`, { hint: 'fix the image\'s USER, or run as another user: -u UID[:GID]' });
   if (user) parseUser(`${user.uid}:${user.gid}`); // range check
   return {
     name,
@@ -190,7 +197,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     env: mergeEnv(image.env, parseEnv(input.env ?? [])),
     workdir,
     user: user ?? { uid: 0, gid: 0 },
-    ...(user ? {} : { userName: userText }),
+    ...(user ? {} : { userName: userText, ...(userFromImage ? { userFromImage: true } : {}) }),
     limits: parseLimits(input),
     pidMode: pid,
     seccomp,

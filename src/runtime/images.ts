@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import { candidateNames, imageDefaults, resolveUserSpec, type ImageDefaults } from '../plan/image-ref.js';
+import { candidateNames, imageDefaults, resolveUserSpec, userError, type ImageDefaults } from '../plan/image-ref.js';
 import { readFileInRoot } from './rootfs-files.js';
 import type { Settings } from './host.js';
 import { ImageStore } from './image-store.js';
@@ -70,9 +70,14 @@ export function requirePause(dataDir: string): string {
  * container's own /etc/passwd and /etc/group (read inside the rootfs, never
  * following a symlink out of it); others are returned as they are.
  */
-export function withRootfsUser<T extends { userName?: string; user: { uid: number; gid: number } }>(def: T, rootfs: string): T {
+export function withRootfsUser<T extends { userName?: string; userFromImage?: boolean; image?: string | null; user: { uid: number; gid: number } }>(def: T, rootfs: string): T {
   if (!def.userName) return def;
   const passwd = readFileInRoot(rootfs, '/etc/passwd') ?? '';
   const group = readFileInRoot(rootfs, '/etc/group') ?? '';
-  return { ...def, user: resolveUserSpec(def.userName, passwd, group) };
+  try {
+    return { ...def, user: resolveUserSpec(def.userName, passwd, group) };
+  } catch (e) {
+    // say where the name came from: the image's USER, or --user
+    throw userError(e, def.userName, def.userFromImage ? (def.image ?? 'busybox') : undefined);
+  }
 }

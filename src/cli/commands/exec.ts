@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { execInContainer } from '../../pod/containers.js';
 import { parseEnv, parseUser } from '../../pod/definitions.js';
+import { procWorkdir } from '../../plan/rootfs-paths.js';
 import { collect, runtimeFor } from '../common.js';
 
 interface ExecFlags {
@@ -43,6 +44,8 @@ Examples:
       // fd 0 checked directly: reading process.stdin would open a stream on the terminal runc is about to own
       if (o.tty && !isatty(0)) throw new BarepodError('usage', 'the input device is not a TTY', { hint: 'drop -t, or run from a terminal' });
       if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": must be an absolute path`);
+      const proc = o.workdir === undefined ? undefined : procWorkdir(o.workdir);
+      if (proc) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
       const status = await execInContainer(runtimeFor(cmd), pod, container, command, {
         tty: o.tty === true,
         stdin: o.interactive === true || o.tty === true,

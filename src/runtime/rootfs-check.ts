@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BarepodError } from '../errors.js';
+import { checkRootfsPaths, type Lookup, type Refusal } from '../plan/rootfs-paths.js';
+import type { Spec } from '../spec/types.js';
+
+/**
+ * The rootfs as the checks of plan/rootfs-paths see it: `lstat` of a path
+ * built from components that were each found not to be a symlink (the walk
+ * never asks through a link), so nothing outside the rootfs is looked at.
+ */
+export function rootfsLookup(rootfs: string): Lookup {
+  return (parts) => {
+    const p = path.join(rootfs, ...parts);
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return { kind: 'missing' };
+    if (st.isSymbolicLink()) return { kind: 'link', target: fs.readlinkSync(p) };
+    return { kind: st.isDirectory() ? 'dir' : 'other' };
+  };
+}
+
+/** The error for a rootfs path the runtime would write through out of the rootfs. */
+export function unsafeRootfsError(r: Refusal, where: { pod: string; container: string; source: string }): BarepodError {
+  const cwd = r.role === 'the working directory';
+  const needed = cwd ? `the working directory ${r.path}` : r.role;
+  return new BarepodError('unsafe-rootfs', `container "${where.container}" in pod "${where.pod}" refused: ${where.source}: ${r.at} ${r.why} (needed by ${needed})`, {
+    hint: cwd
+      ? 'choose a working directory inside the container\'s own files'
+      : '/dev, /proc and /sys must be plain directories (or absent) in a rootfs, and no link may climb above it with "..": fix the image (or the rootfs directory)',
+  });
+}
+
+/**
+ * Checks an assembled rootfs (the overlay mount or a `--rootfs` directory)
+ * against the spec runc will be given, right before `runc create`; throws
+ * naming the path, the container and where the rootfs came from.
+ */
+export function verifyRootfs(rootfs: string, spec: Pick<Spec, 'mounts' | 'process'>, where: { pod: string; container: string; source: string }): void {
+  const [first] = checkRootfsPaths(spec, rootfsLookup(rootfs));
+  if (first) throw unsafeRootfsError(first, where);
+}
