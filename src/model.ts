@@ -185,6 +185,8 @@ export interface NetworkAttachment {
   gateway?: string;
   /** host end of the veth */
   hostVeth?: string;
+  /** MAC of the pod's interface: the one of the pod's first ADD, asked for again by every later ADD (a recreated sandbox) */
+  mac?: string;
   ports: PortMapping[];
 }
 

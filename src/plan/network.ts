@@ -35,6 +35,8 @@ export interface CniResult {
 export interface RuntimeConfig {
   portMappings?: { hostPort: number; containerPort: number; protocol: string; hostIP?: string }[];
   ips?: string[];
+  /** the MAC the pod's interface gets (bridge: capability `mac`), so a recreated sandbox keeps the one of its first ADD */
+  mac?: string;
 }
 
 /** Names that are not CNI networks. */
@@ -61,7 +63,7 @@ export function defaultConflist(name: string, subnet: string, bridge = DEFAULT_B
         isGateway: true,
         ipMasq: true,
         hairpinMode: true,
-        capabilities: { ips: true },
+        capabilities: { ips: true, mac: true },
         ipam: { type: 'host-local', ranges: [[{ subnet }]], routes: [{ dst: '0.0.0.0/0' }] },
       },
       { type: 'portmap', capabilities: { portMappings: true } },
@@ -105,12 +107,29 @@ export function pluginConfig(list: Conflist, plugin: PluginConf, rc: RuntimeConf
   }
   return {
     ...plugin,
+    ...macArgs(plugin, rc.mac),
     cniVersion: list.cniVersion,
     name: list.name,
     ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
     ...(prevResult ? { prevResult } : {}),
   };
 }
+
+/**
+ * A bridge plugin whose conflist does not declare the `mac` capability (a
+ * conflist barepod wrote before it did, or a user's) still takes a MAC in
+ * `args.cni.mac` (CNI CONVENTIONS.md; bridge reads it since plugins 1.0):
+ * it gets the pod's MAC there, merged with any args of its own.
+ */
+function macArgs(plugin: PluginConf, mac: string | undefined): { args?: Record<string, unknown> } {
+  if (!mac || plugin.type !== 'bridge' || plugin.capabilities?.mac) return {};
+  const args = typeof plugin.args === 'object' && plugin.args !== null ? (plugin.args as Record<string, unknown>) : {};
+  const cni = typeof args.cni === 'object' && args.cni !== null ? (args.cni as Record<string, unknown>) : {};
+  return { args: { ...args, cni: { ...cni, mac } } };
+}
+
+/** Whether a text is a unicast MAC address as the plugins report it ("0a:58:…", lower-case hex). */
+export const isUnicastMac = (mac: string): boolean => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
 
 /** Port mappings as the portmap plugin's runtimeConfig wants them. */
 export const portMappingsOf = (ports: PortMapping[]): NonNullable<RuntimeConfig['portMappings']> =>
@@ -141,17 +160,50 @@ export function chainNames(network: string, containerId: string): { masq: string
 export const ruleComment = (network: string, containerId: string): string => `name: "${network}" id: "${containerId}"`;
 
 /** What inspect shows from a result: the pod's address, gateway and the host end of its veth. */
-export function summarizeResult(result: CniResult, ifname: string): { ip?: string; cidr?: string; gateway?: string; hostVeth?: string } {
+export function summarizeResult(result: CniResult, ifname: string): { ip?: string; cidr?: string; gateway?: string; hostVeth?: string; mac?: string } {
   const ifaces = result.interfaces ?? [];
   const podIf = ifaces.findIndex((i) => i.name === ifname && i.sandbox);
   const v4 = (result.ips ?? []).find((x) => x.address.includes('.') && (podIf < 0 || x.interface === undefined || x.interface === podIf));
   // the bridge comes first, then the veth (no sandbox), then the pod's interface
   const hostVeth = ifaces.filter((i) => !i.sandbox).map((i) => i.name).find((n) => n.startsWith('veth'));
+  const mac = podIf >= 0 ? ifaces[podIf]!.mac?.toLowerCase() : undefined;
   return {
     ...(v4 ? { ip: v4.address.split('/')[0]!, cidr: v4.address } : {}),
     ...(v4?.gateway ? { gateway: v4.gateway } : {}),
     ...(hostVeth ? { hostVeth } : {}),
+    ...(mac && isUnicastMac(mac) ? { mac } : {}),
   };
+}
+
+/** One entry of the host's neighbour table (/proc/net/arp). */
+export interface Neighbour {
+  ip: string;
+  mac: string;
+  dev: string;
+  /** set by an administrator (ATF_PERM): never barepod's to remove */
+  permanent: boolean;
+}
+
+/** Parses /proc/net/arp ("IP address  HW type  Flags  HW address  Mask  Device"). */
+export function parseProcArp(text: string): Neighbour[] {
+  const out: Neighbour[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 6) continue;
+    out.push({ ip: f[0]!, mac: f[3]!.toLowerCase(), dev: f[5]!, permanent: (parseInt(f[2]!, 16) & 0x4) !== 0 });
+  }
+  return out;
+}
+
+/**
+ * The host's neighbour entries for a pod's address that name another MAC
+ * than the pod's interface has now (a sandbox recreated with a new veth, or
+ * an address that belonged to another pod): until they go, the host sends
+ * the pod's traffic to a MAC nobody has. Incomplete entries (no MAC yet)
+ * are harmless, and permanent ones an administrator's: both are left alone.
+ */
+export function staleNeighbours(table: Neighbour[], ip: string, mac: string | undefined): Neighbour[] {
+  return table.filter((n) => n.ip === ip && !n.permanent && n.mac !== '00:00:00:00:00:00' && n.mac !== mac?.toLowerCase());
 }
 
 /** A minimal prevResult for a DEL when only the address is known (gc after a reboot: the IPAM file's name). */

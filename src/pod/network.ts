@@ -14,6 +14,7 @@ import {
   cniContainerId,
   cniIdPrefix,
   isCniNetwork,
+  isUnicastMac,
   POD_IFNAME,
   portMappingsOf,
   resultForAddress,
@@ -39,6 +40,7 @@ import {
   type NetworkConfig,
 } from '../runtime/cni.js';
 import { isMounted } from '../runtime/mounts.js';
+import { forgetStaleNeighbours } from '../runtime/neighbour.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -64,11 +66,12 @@ export function prepareNetwork(def: PodDefinition): NetworkConfig | undefined {
 
 /**
  * Attaches a freshly started sandbox to its network: pins the pause's netns,
- * runs CNI ADD (asking for `preferIp`, the pod's previous address, when the
- * IPAM takes an "ips" request) and writes the pod's /etc files. Pushes the
- * undo (DEL, unpin) before ADD: DEL is idempotent and cleans a partial ADD.
+ * runs CNI ADD (asking for `preferIp` and `preferMac`, the pod's previous
+ * address and MAC, so a recreated sandbox looks the same to its neighbours)
+ * and writes the pod's /etc files. Pushes the undo (DEL, unpin) before ADD:
+ * DEL is idempotent and cleans a partial ADD.
  */
-export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, pausePid: number, preferIp?: string): Promise<NetworkAttachment | undefined> {
+export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, pausePid: number, preferIp?: string, preferMac?: string): Promise<NetworkAttachment | undefined> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const cfg = prepareNetwork(def);
   return explainStep(
@@ -78,13 +81,13 @@ export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinitio
         writePodFiles(rt, def, undefined);
         return undefined;
       }
-      return addNetwork(rt, rb, def, cfg, pausePid, preferIp);
+      return addNetwork(rt, rb, def, cfg, pausePid, preferIp, preferMac);
     },
   );
 }
 
 /** CNI ADD for a pod's netns (see attachNetwork). */
-async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: NetworkConfig, pausePid: number, preferIp: string | undefined): Promise<NetworkAttachment> {
+async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: NetworkConfig, pausePid: number, preferIp: string | undefined, preferMac: string | undefined): Promise<NetworkAttachment> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   if (explaining) explain(`pin the pause's netns with a bind mount, so CNI DEL can enter it even after the pause is gone`);
   const netnsInode = await pinNetns(pausePid, paths.netns);
@@ -103,15 +106,22 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
   const args = { containerId: attachment.containerId, netns: paths.netns, ifname: POD_IFNAME };
   const rc = { portMappings: portMappingsOf(def.network.ports) };
   let result: CniResult;
+  const mac = preferMac && isUnicastMac(preferMac) ? preferMac : undefined;
+  if (explaining && mac) explain(`ask the bridge for the pod's MAC ${mac} again (CNI mac), so the host's neighbour entry for its address stays right`);
   try {
-    result = await cniAdd(cfg, args, { ...rc, ...(preferIp ? { ips: [preferIp] } : {}) });
+    result = await cniAdd(cfg, args, { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) });
   } catch (e) {
-    if (!preferIp) throw e;
-    // the old address is taken meanwhile (or the IPAM refuses requests): any address will do
+    if (!preferIp && !mac) throw e;
+    // the old address is taken meanwhile (or the IPAM or a plugin refuses the request): any address and MAC will do
     await cniDel(cfg, args, rc, undefined);
     result = await cniAdd(cfg, args, rc);
   }
   Object.assign(attachment, summarizeResult(result, POD_IFNAME));
+  // the host may still map this address to a MAC nobody has now (a new MAC, or an address another pod had): forget it
+  if (attachment.ip) {
+    const stale = await forgetStaleNeighbours(attachment.ip, attachment.mac);
+    if (explaining && stale.length) explain(`removed the host's neighbour entry ${stale.map((n) => `${n.ip} → ${n.mac} on ${n.dev}`).join(', ')}: the next packet resolves ${attachment.ip} afresh`);
+  }
   stored.result = result;
   writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
   if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);

@@ -94,10 +94,11 @@ async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup:
 
 /**
  * Starts the pause process of a pod whose directory and cgroup parent exist
- * and attaches its netns to the pod's network (asking for `preferIp`, the
- * address of the sandbox it replaces); pushes its teardown.
+ * and attaches its netns to the pod's network (asking for `preferIp` and
+ * `preferMac`, the address and MAC of the sandbox it replaces); pushes its
+ * teardown.
  */
-export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string): Promise<SandboxRecord> {
+export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string, preferMac?: string): Promise<SandboxRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
@@ -116,7 +117,7 @@ export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinitio
       return launched;
     },
   );
-  const network = await attachNetwork(rt, rb, def, launched.process.pid, preferIp);
+  const network = await attachNetwork(rt, rb, def, launched.process.pid, preferIp, preferMac);
   return {
     id: launched.id,
     ...launched.process,

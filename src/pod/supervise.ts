@@ -110,6 +110,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   stopProber(rec);
   // the old netns is still pinned: DEL it now (a new sandbox is a new netns, as in Kubernetes), or the pod cannot go on
   const oldIp = rec.sandbox.network?.ip;
+  const oldMac = rec.sandbox.network?.mac;
   try {
     await detachNetwork(rt, pod);
     delete rec.sandbox.network;
@@ -125,8 +126,8 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
     return;
   }
-  // the new netns asks for the old address back, so the pod keeps its IP when it is free
-  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp));
+  // the new netns asks for the old address and MAC back, so the pod keeps its IP when it is free and the host's neighbour entry stays right
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {

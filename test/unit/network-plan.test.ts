@@ -5,10 +5,13 @@ import {
   cniContainerId,
   conflictingRoutes,
   defaultConflist,
+  isUnicastMac,
   parseCidr4,
   parseConflist,
+  parseProcArp,
   parseProcRoutes,
   pluginConfig,
+  staleNeighbours,
   subnetsOf,
   summarizeResult,
 } from '../../src/plan/network.js';
@@ -46,6 +49,26 @@ describe('conflists', () => {
     expect(pluginConfig(list, list.plugins[2]!, rc)).not.toHaveProperty('runtimeConfig');
     expect(pluginConfig(list, list.plugins[1]!, { portMappings: [] })).not.toHaveProperty('runtimeConfig');
   });
+
+  it('the pod\'s MAC: runtimeConfig.mac for a bridge declaring the capability, args.cni.mac for one that does not, nothing for other plugins', () => {
+    const list = defaultConflist('barepod', '10.88.0.0/16');
+    const mac = '0a:58:0a:58:00:09';
+    expect(list.plugins[0]!.capabilities).toEqual({ ips: true, mac: true });
+    const bridge = pluginConfig(list, list.plugins[0]!, { ips: ['10.88.0.9'], mac });
+    expect(bridge.runtimeConfig).toEqual({ ips: ['10.88.0.9'], mac });
+    expect(bridge).not.toHaveProperty('args');
+    const older = { ...list.plugins[0]!, capabilities: { ips: true }, args: { cni: { other: 1 }, mine: true } };
+    const cfg = pluginConfig(list, older, { mac });
+    expect(cfg.args).toEqual({ cni: { other: 1, mac }, mine: true });
+    expect(cfg).not.toHaveProperty('runtimeConfig');
+    expect(older.args).toEqual({ cni: { other: 1 }, mine: true }); // the conflist itself is not changed
+    expect(pluginConfig(list, older, {})).not.toHaveProperty('args.cni.mac');
+    for (const p of list.plugins.slice(1)) {
+      const c = pluginConfig(list, p, { mac });
+      expect(c).not.toHaveProperty('args');
+      expect(c).not.toHaveProperty('runtimeConfig.mac');
+    }
+  });
 });
 
 describe('names the plugins derive', () => {
@@ -63,6 +86,37 @@ describe('names the plugins derive', () => {
       ips: [{ interface: 2, address: '10.88.0.2/16', gateway: '10.88.0.1' }],
     };
     expect(summarizeResult(r, 'eth0')).toEqual({ ip: '10.88.0.2', cidr: '10.88.0.2/16', gateway: '10.88.0.1', hostVeth: 'veth1234' });
+  });
+  it('reads the MAC of the pod\'s interface, not the bridge\'s or the veth\'s', () => {
+    const r = {
+      interfaces: [{ name: 'barepod0', mac: '02:00:00:00:00:01' }, { name: 'veth1234', mac: '02:00:00:00:00:02' }, { name: 'eth0', mac: '0A:58:0A:58:00:02', sandbox: '/x/netns' }],
+      ips: [{ interface: 2, address: '10.88.0.2/16' }],
+    };
+    expect(summarizeResult(r, 'eth0').mac).toBe('0a:58:0a:58:00:02');
+    expect(summarizeResult({ ...r, interfaces: r.interfaces.slice(0, 2) }, 'eth0')).not.toHaveProperty('mac');
+  });
+  it.each([
+    ['0a:58:0a:58:00:02', true],
+    ['01:00:5e:00:00:01', false], // multicast
+    ['00:00:00:00:00:00', false],
+    ['0a:58:0a:58:00', false],
+    ['0a:58:0a:58:00:02; rm', false],
+  ])('isUnicastMac(%s) is %s', (mac, ok) => expect(isUnicastMac(mac)).toBe(ok));
+  it('stale neighbour entries: the pod\'s address with another MAC, never an incomplete or a permanent one', () => {
+    const table = parseProcArp(
+      [
+        'IP address       HW type     Flags       HW address            Mask     Device',
+        '10.88.0.2        0x1         0x2         02:00:00:00:00:99     *        barepod0',
+        '10.88.0.2        0x1         0x2         0a:58:0a:58:00:02     *        other0',
+        '10.88.0.2        0x1         0x0         00:00:00:00:00:00     *        third0',
+        '10.88.0.2        0x1         0x6         02:00:00:00:00:77     *        perm0',
+        '10.88.0.3        0x1         0x2         02:00:00:00:00:98     *        barepod0',
+      ].join('\n'),
+    );
+    expect(table[3]).toEqual({ ip: '10.88.0.2', mac: '02:00:00:00:00:77', dev: 'perm0', permanent: true });
+    expect(staleNeighbours(table, '10.88.0.2', '0A:58:0A:58:00:02').map((n) => n.dev)).toEqual(['barepod0']);
+    expect(staleNeighbours(table, '10.88.0.2', undefined).map((n) => n.dev)).toEqual(['barepod0', 'other0']);
+    expect(staleNeighbours(table, '10.88.0.9', undefined)).toEqual([]);
   });
 });
 
