@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'unreachable'
   | 'corrupt'
   | 'unsafe-layer'
+  | 'unsafe-dir'
   | 'disk-full'
   | 'rollback-failed'
   | 'interrupted'
@@ -53,6 +54,7 @@ const exitFor: Record<ErrorCode, number> = {
   unreachable: ExitCode.failure,
   corrupt: ExitCode.failure,
   'unsafe-layer': ExitCode.failure,
+  'unsafe-dir': ExitCode.prerequisite,
   'disk-full': ExitCode.failure,
   'rollback-failed': ExitCode.failure,
   interrupted: ExitCode.interrupted,
