@@ -24,7 +24,7 @@ import { explain, explaining } from './explain.js';
 import { identify, isAlive } from './procfs.js';
 import { copyImage, ociArch, type CopyOptions } from './skopeo.js';
 import { withFileLock, writeFileAtomic } from './state.js';
-import { ensurePrivateDir, requireTrustedDir } from './private-fs.js';
+import { ensurePrivateDir, privateSubdir, requireTrustedDir } from './private-fs.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
@@ -320,10 +320,11 @@ export class ImageStore {
             throw new BarepodError('corrupt', `layer ${l.digest} of ${name} unpacks to ${res.diffId}, but its config says ${diffId}`, { hint: 'the image is broken: pull it again or rebuild it' });
           }
         }
-        fs.mkdirSync(path.dirname(final), { recursive: true });
+        privateSubdir(path.dirname(final));
         fs.renameSync(dir, final);
       }
-      fs.mkdirSync(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
+      privateSubdir(path.join(this.dir, 'blobs'));
+      privateSubdir(path.join(this.dir, 'blobs', 'sha256'));
       for (const d of [...manifest.layers.map((l) => l.digest), manifest.config.digest, desc.digest]) {
         if (!fs.existsSync(this.blob(d))) {
           fs.chmodSync(src(d), 0o600); // skopeo writes 0644; a config blob holds the image's env

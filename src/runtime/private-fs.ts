@@ -70,6 +70,16 @@ export function requireTrustedDir(dir: string, what: string): void {
     if (up === existing) break;
     existing = up;
   }
+  // a symlink on the way, in a dir others can write to, may have been planted by one of them (/tmp/x → /etc)
+  for (let p = existing; p !== path.dirname(p); p = path.dirname(p)) {
+    if (!fs.lstatSync(p).isSymbolicLink()) continue;
+    const parent = fs.statSync(path.dirname(p));
+    if ((parent.mode & 0o022) !== 0 || !trustedOwner(parent.uid)) {
+      throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${p} is a symlink in ${path.dirname(p)}, which others can write to: one of them could have planted it`, {
+        hint: `give the real path (${fs.realpathSync(p)}) if it is yours, or pick another ${what}`,
+      });
+    }
+  }
   const real = fs.realpathSync(existing);
   const chain: string[] = [];
   for (let p = real; ; p = path.dirname(p)) {
@@ -106,6 +116,8 @@ export function requireTrustedDir(dir: string, what: string): void {
 export function ensurePrivateDir(dir: string, what: string): void {
   requireTrustedDir(dir, what);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // again, now that it exists: another user may have made it (or a symlink there) between the check and mkdir
+  requireTrustedDir(dir, what);
   tighten(dir);
 }
 
