@@ -35,7 +35,9 @@ export function openRuntime(settings: Settings): Runtime {
   let hostCapabilities: string[] | undefined; // read once per command, not at every plan
   // the state root holds every pod's env values (records, config.json, logs): root's alone, and nobody else may plant files in it
   ensurePrivateDir(settings.stateRoot, 'state root');
-  for (const d of [runcRoot(settings.stateRoot), podsDir(settings.stateRoot), locksDir(settings.stateRoot)]) privateSubdir(d);
+  privateSubdir(runcRoot(settings.stateRoot));
+  // made 0700 when first needed; an older barepod's are tightened here
+  for (const d of [podsDir(settings.stateRoot), locksDir(settings.stateRoot)]) if (fs.existsSync(d)) privateSubdir(d);
   // the data dir holds the pause and busybox root filesystems every pod runs: nobody else may change them
   if (fs.existsSync(settings.dataDir)) requireTrustedDir(settings.dataDir, 'data dir');
   return {
