@@ -65,22 +65,31 @@ export function requireTrustedDir(dir: string, what: string): void {
   // judge the real path: a symlinked component is judged where it leads
   let existing = abs;
   for (;;) {
-    if (fs.existsSync(existing)) break;
+    if (fs.lstatSync(existing, { throwIfNoEntry: false })) break;
     const up = path.dirname(existing);
     if (up === existing) break;
     existing = up;
   }
-  // a symlink on the way, in a dir others can write to, may have been planted by one of them (/tmp/x → /etc)
+  // a symlink on the way, in a dir others can write to, may have been planted (or swapped) by one of them (/tmp/x → /etc);
+  // in a root-owned sticky dir only its owner can replace it, so one of root's is fine there
   for (let p = existing; p !== path.dirname(p); p = path.dirname(p)) {
-    if (!fs.lstatSync(p).isSymbolicLink()) continue;
+    const link = fs.lstatSync(p);
+    if (!link.isSymbolicLink()) continue;
     const parent = fs.statSync(path.dirname(p));
-    if ((parent.mode & 0o022) !== 0 || !trustedOwner(parent.uid)) {
+    const open = (parent.mode & 0o022) !== 0 || !trustedOwner(parent.uid);
+    const guarded = (parent.mode & S_ISVTX) !== 0 && trustedOwner(parent.uid) && trustedOwner(link.uid);
+    if (open && !guarded) {
       throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${p} is a symlink in ${path.dirname(p)}, which others can write to: one of them could have planted it`, {
-        hint: `give the real path (${fs.realpathSync(p)}) if it is yours, or pick another ${what}`,
+        hint: `give the real path if it is yours, or pick another ${what}`,
       });
     }
   }
-  const real = fs.realpathSync(existing);
+  let real: string;
+  try {
+    real = fs.realpathSync(existing);
+  } catch (e) {
+    throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, { hint: `remove it, or pick another ${what}` });
+  }
   const chain: string[] = [];
   for (let p = real; ; p = path.dirname(p)) {
     chain.push(p);

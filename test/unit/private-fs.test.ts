@@ -99,8 +99,13 @@ describe('requireTrustedDir (as OpenSSH StrictModes)', () => {
     fs.chownSync(sub, 0, 0);
     fs.chmodSync(dir, 0o1777);
     expect(() => requireTrustedDir(sub, 'state root')).not.toThrow();
+    expect(() => requireTrustedDir(link, 'state root')).not.toThrow(); // root's own link in a sticky dir: only root can replace it
+    fs.lchownSync(link, 65534, 65534);
     const e2 = err(() => requireTrustedDir(link, 'state root'));
     expect(e2.message).toContain(`${link} is a symlink in ${dir}, which others can write to`);
+    fs.lchownSync(link, 0, 0);
+    fs.chmodSync(dir, 0o777); // not sticky: anyone may swap even root's link
+    expect(err(() => requireTrustedDir(link, 'state root')).message).toContain(`${link} is a symlink in ${dir}`);
   });
 });
 
