@@ -86,7 +86,10 @@ const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 export class ImageStore {
   /** A store another local user could change (its dir or an ancestor writable by them) is refused, even for reading: its layers become root filesystems. */
   constructor(readonly dir: string) {
-    if (fs.existsSync(dir)) requireTrustedDir(dir, 'image store');
+    if (fs.existsSync(dir)) {
+      requireTrustedDir(dir, 'image store');
+      if (process.geteuid?.() === 0) privateSubdir(dir); // an older barepod's 0755 store: tightened on first use
+    }
   }
 
   get index(): string {
