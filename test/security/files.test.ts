@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, pidOf, readInContainer, skipReason, useTestEnv } from '../helpers/harness.js';
 import { tarDir, writeOciLayout } from '../helpers/image-fixtures.js';
 
@@ -17,17 +17,13 @@ const NOBODY = 65534;
 const mode = (p: string) => fs.statSync(p).mode & 0o7777;
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
-/** Scratch dirs of a test (outside its state root), removed after it. */
-const scratch: string[] = [];
+/** A scratch dir of the running test (outside its state root), removed after it whatever happens. */
 function scratchDir(m = 0o700): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-sec-'));
+  onTestFinished(() => fs.rmSync(d, { recursive: true, force: true }));
   fs.chmodSync(d, m);
-  scratch.push(d);
   return d;
 }
-afterEach(() => {
-  for (const d of scratch.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
 
 /** Runs a system program as nobody:nogroup with no supplementary groups (nothing from the repo: it may be 0700 under /root). */
 function asNobody(argv: string[]): { code: number | null; stdout: string; stderr: string } {
