@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'corrupt'
   | 'unsafe-layer'
   | 'unsafe-rootfs'
+  | 'unsafe-dir'
   | 'disk-full'
   | 'rollback-failed'
   | 'interrupted'
@@ -55,6 +56,7 @@ const exitFor: Record<ErrorCode, number> = {
   corrupt: ExitCode.failure,
   'unsafe-layer': ExitCode.failure,
   'unsafe-rootfs': ExitCode.failure,
+  'unsafe-dir': ExitCode.prerequisite,
   'disk-full': ExitCode.failure,
   'rollback-failed': ExitCode.failure,
   interrupted: ExitCode.interrupted,

@@ -45,8 +45,8 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const id = runcId(pod, name);
   const paths = containerPaths(rt.settings.stateRoot, pod, name);
   const exits = podPaths(rt.settings.stateRoot, pod).exits;
-  fs.mkdirSync(paths.bundle, { recursive: true });
-  fs.mkdirSync(exits, { recursive: true });
+  fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
   if (explaining) for (const line of bundleLines(spec, paths.config)) explain(line);
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BarepodError } from '../errors.js';
-import { runcRoot } from '../plan/paths.js';
+import { locksDir, podsDir, runcRoot } from '../plan/paths.js';
 import type { PlanContext } from '../plan/pod-plan.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from '../spec/default-spec.js';
 import { seccompFromProfile, type LinuxSeccomp } from '../spec/seccomp.js';
@@ -9,6 +9,7 @@ import { CgroupFs } from '../runtime/cgroupfs.js';
 import { requireBinary, requireRoot, type Settings } from '../runtime/host.js';
 import { Runc } from '../runtime/runc.js';
 import { StateStore } from '../runtime/state.js';
+import { ensurePrivateDir, privateSubdir, requireTrustedDir } from '../runtime/private-fs.js';
 
 /** The seccomp profile Debian's containers-common ships (podman's and CRI-O's default). */
 export const SECCOMP_PROFILE = '/usr/share/containers/seccomp.json';
@@ -32,7 +33,13 @@ export function openRuntime(settings: Settings): Runtime {
   const cgroups = CgroupFs.forHost();
   let seccomp: LinuxSeccomp | undefined;
   let hostCapabilities: string[] | undefined; // read once per command, not at every plan
-  fs.mkdirSync(runcRoot(settings.stateRoot), { recursive: true, mode: 0o700 });
+  // the state root holds every pod's env values (records, config.json, logs): root's alone, and nobody else may plant files in it
+  ensurePrivateDir(settings.stateRoot, 'state root');
+  privateSubdir(runcRoot(settings.stateRoot));
+  // made 0700 when first needed; an older barepod's are tightened here
+  for (const d of [podsDir(settings.stateRoot), locksDir(settings.stateRoot)]) if (fs.existsSync(d)) privateSubdir(d);
+  // the data dir holds the pause and busybox root filesystems every pod runs: nobody else may change them
+  if (fs.existsSync(settings.dataDir)) requireTrustedDir(settings.dataDir, 'data dir');
   return {
     settings,
     runc: new Runc(runcBin, runcRoot(settings.stateRoot)),

@@ -61,9 +61,9 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
 /** The pod's directory, its /dev/shm, its volumes and its cgroup parent with the pod limits; pushes their undos. */
 async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup: string): Promise<void> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
-  fs.mkdirSync(path.dirname(paths.dir), { recursive: true });
+  fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
   try {
-    fs.mkdirSync(paths.dir);
+    fs.mkdirSync(paths.dir, { mode: 0o700 }); // records, bundles (env), logs: root's alone
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const complete = rt.store.tryRead(def.name) !== undefined;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { eventsFile } from '../plan/paths.js';
+import { writeFileAtomic } from './private-fs.js';
 
 /** What happened to a pod member; `barepod events` lists them. */
 export type EventType =
@@ -39,7 +40,15 @@ export function appendEvent(stateRoot: string, ev: Omit<PodEvent, 'time'> & { ti
   const file = eventsFile(stateRoot);
   const line = JSON.stringify({ time: ev.time ?? new Date().toISOString(), ...ev }) + '\n';
   try {
-    fs.appendFileSync(file, line, { mode: 0o600 });
+    // never through a symlink; 0600: a message can quote what a container printed
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    try {
+      const st = fs.fstatSync(fd);
+      if ((st.mode & 0o077) !== 0) fs.fchmodSync(fd, 0o600); // the log of an older barepod
+      fs.writeSync(fd, line);
+    } finally {
+      fs.closeSync(fd);
+    }
     if (fs.statSync(file).size > MAX_BYTES) trim(file);
   } catch {
     // events are for people; never fail a lifecycle step because one could not be written
@@ -49,9 +58,7 @@ export function appendEvent(stateRoot: string, ev: Omit<PodEvent, 'time'> & { ti
 function trim(file: string): void {
   const text = fs.readFileSync(file, 'utf8');
   const keep = text.slice(text.indexOf('\n', text.length / 2) + 1);
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, keep, { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, keep);
 }
 
 /** Parses event lines; torn or foreign lines are skipped. */

@@ -24,6 +24,7 @@ import { explain, explaining } from './explain.js';
 import { identify, isAlive } from './procfs.js';
 import { copyImage, ociArch, type CopyOptions } from './skopeo.js';
 import { withFileLock, writeFileAtomic } from './state.js';
+import { ensurePrivateDir, privateSubdir, requireTrustedDir } from './private-fs.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
@@ -83,7 +84,13 @@ export async function sha256File(file: string): Promise<string> {
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
 export class ImageStore {
-  constructor(readonly dir: string) {}
+  /** A store another local user could change (its dir or an ancestor writable by them) is refused, even for reading: its layers become root filesystems. */
+  constructor(readonly dir: string) {
+    if (fs.existsSync(dir)) {
+      requireTrustedDir(dir, 'image store');
+      if (process.geteuid?.() === 0) privateSubdir(dir); // an older barepod's 0755 store: tightened on first use
+    }
+  }
 
   get index(): string {
     return path.join(this.dir, 'index.json');
@@ -160,7 +167,8 @@ export class ImageStore {
 
   /** Runs `fn` holding the store's lock, after removing what killed commands left in tmp/. */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    fs.mkdirSync(this.dir, { recursive: true });
+    // image configs hold env values (ENV lines): the store is root's alone
+    ensurePrivateDir(this.dir, 'image store');
     return withFileLock(path.join(this.dir, 'lock'), `the image store ${this.dir}`, async () => {
       this.removeStaleTemps();
       return fn();
@@ -241,7 +249,7 @@ export class ImageStore {
       };
       const put = (data: string): Descriptor => {
         const d = `sha256:${createHash('sha256').update(data).digest('hex')}`;
-        fs.writeFileSync(path.join(blobs, hex(d)), data);
+        fs.writeFileSync(path.join(blobs, hex(d)), data, { mode: 0o600 });
         return { mediaType: '', digest: d, size: Buffer.byteLength(data) };
       };
       const cfg = put(JSON.stringify(config));
@@ -315,12 +323,16 @@ export class ImageStore {
             throw new BarepodError('corrupt', `layer ${l.digest} of ${name} unpacks to ${res.diffId}, but its config says ${diffId}`, { hint: 'the image is broken: pull it again or rebuild it' });
           }
         }
-        fs.mkdirSync(path.dirname(final), { recursive: true });
+        privateSubdir(path.dirname(final));
         fs.renameSync(dir, final);
       }
-      fs.mkdirSync(path.join(this.dir, 'blobs', 'sha256'), { recursive: true });
+      privateSubdir(path.join(this.dir, 'blobs'));
+      privateSubdir(path.join(this.dir, 'blobs', 'sha256'));
       for (const d of [...manifest.layers.map((l) => l.digest), manifest.config.digest, desc.digest]) {
-        if (!fs.existsSync(this.blob(d))) fs.renameSync(src(d), this.blob(d));
+        if (!fs.existsSync(this.blob(d))) {
+          fs.chmodSync(src(d), 0o600); // skopeo writes 0644; a config blob holds the image's env
+          fs.renameSync(src(d), this.blob(d));
+        }
       }
       if (!fs.existsSync(path.join(this.dir, 'oci-layout'))) writeFileAtomic(path.join(this.dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}\n');
       const entry: Descriptor = {

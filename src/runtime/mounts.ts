@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { unescapeMount } from './cgroupfs.js';
 import { runTool } from './exec.js';
 
@@ -25,6 +26,9 @@ export function isMounted(target: string): boolean {
  * upper and work dir on top, so creating a container copies nothing.
  */
 export async function mountOverlay(lower: string[], upper: string, work: string, target: string): Promise<void> {
+  // their parent (a container's bundle: config.json with its env, the log) is root's alone; the
+  // dirs themselves keep 0755: upper's mode becomes the container's `/`, which a non-root user must traverse
+  for (const d of new Set([upper, work, target].map((p) => path.dirname(p)))) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
   for (const d of [upper, work, target]) fs.mkdirSync(d, { recursive: true });
   const options = `lowerdir=${lower.join(':')},upperdir=${upper},workdir=${work}`;
   await runTool(['mount', '-t', 'overlay', 'overlay', '-o', options, target], {

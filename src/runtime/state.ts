@@ -5,18 +5,9 @@ import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js'
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
 
-/** Writes a file atomically: temp file, fsync, rename; readers see the old or the new content, never half. */
-export function writeFileAtomic(file: string, data: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w', 0o600);
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
+import { writeFileAtomic } from './private-fs.js';
+
+export { writeFileAtomic };
 
 /** The pod records under one state root. */
 export class StateStore {
@@ -71,7 +62,7 @@ export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Pr
 export async function withFileLock<T>(lockFile: string, what: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
   const me = identify(process.pid);
   const deadline = Date.now() + waitMs;
-  fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (;;) {
     try {
       const fd = fs.openSync(lockFile, 'wx', 0o600);

@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ExitCode } from '../../errors.js';
+import { BarepodError, ExitCode } from '../../errors.js';
 import { SECCOMP_PROFILE } from '../../pod/runtime.js';
 import { detectCgroupVersion, readCgroupMounts } from '../../runtime/cgroupfs.js';
 import { runTool } from '../../runtime/exec.js';
 import { findBinary, resolveSettings } from '../../runtime/host.js';
+import { requireTrustedDir } from '../../runtime/private-fs.js';
 import { pauseRootfs, builtinDir } from '../../runtime/images.js';
 import { printJson } from '../output.js';
 import { DEFAULT_NETWORK } from '../../model.js';
@@ -142,6 +143,23 @@ export async function runChecks(root?: string): Promise<Check[]> {
     writable = false;
   }
   add({ name: 'state root', ok: writable, required: true, detail: `${settings.stateRoot} ${writable ? 'writable' : 'not writable'}`, ...(writable ? {} : { fix: 'run as root, or choose --root / BAREPOD_ROOT' }) });
+  // the dirs that hold env values and root filesystems: nobody but root may change them (as OpenSSH's StrictModes)
+  const unsafe: BarepodError[] = [];
+  for (const [dir, what] of [[settings.stateRoot, 'state root'], [settings.dataDir, 'data dir'], [settings.imagesDir, 'image store']] as const) {
+    try {
+      if (fs.existsSync(dir)) requireTrustedDir(dir, what);
+    } catch (e) {
+      if (e instanceof BarepodError) unsafe.push(e);
+      else throw e;
+    }
+  }
+  add({
+    name: 'private dirs',
+    ok: unsafe.length === 0,
+    required: true,
+    detail: unsafe.length ? unsafe.map((e) => e.message).join('; ') : 'state root, data dir and image store owned by root, writable by nobody else',
+    ...(unsafe.length ? { fix: unsafe.map((e) => e.hint).join('; ') } : {}),
+  });
   return checks;
 }
 

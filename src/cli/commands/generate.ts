@@ -1,9 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { systemdUnit } from '../../manifest/systemd.js';
 import { selfArgv } from '../../runtime/self.js';
-import { writeFileAtomic } from '../../runtime/state.js';
+import { ensurePrivateDir, writeFileAtomic } from '../../runtime/private-fs.js';
 import { runtimeFor } from '../common.js';
 
 /** `barepod generate systemd POD`: a unit that runs the pod at boot. */
@@ -30,20 +29,20 @@ Examples:
       const rt = runtimeFor(cmd);
       const rec = rt.store.read(pod);
       const dir = path.resolve(o.manifestDir ?? path.join(rt.settings.dataDir, 'manifests'));
-      fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
       const manifest = path.join(dir, `${pod}.yaml`);
-      writeFileAtomic(manifest, toYaml(exportPod(rec)));
-      fs.chmodSync(manifest, 0o644);
       const root = cmd.optsWithGlobals<{ root?: string }>().root ?? process.env.BAREPOD_ROOT;
-      process.stdout.write(
-        systemdUnit({
-          pod,
-          barepod: selfArgv().map((p) => path.resolve(p)),
-          manifest,
-          ...(root ? { root: path.resolve(root) } : {}),
-          graceSeconds: rec.def.graceSeconds,
-        }),
-      );
+      // the unit first: a value it cannot hold (a newline in a path) is refused before anything is written
+      const unit = systemdUnit({
+        pod,
+        barepod: selfArgv().map((p) => path.resolve(p)),
+        manifest,
+        ...(root ? { root: path.resolve(root) } : {}),
+        graceSeconds: rec.def.graceSeconds,
+      });
+      // the manifest holds the pod's env values: 0600 in a 0700 dir nobody else can write to
+      ensurePrivateDir(dir, 'manifest dir');
+      writeFileAtomic(manifest, toYaml(exportPod(rec)), 0o600);
+      process.stdout.write(unit);
       process.stderr.write(`barepod: stored the manifest as ${manifest}\n`);
     });
 }
