@@ -19,6 +19,8 @@ export interface PodPaths {
   network: string;
   /** the pod's hosts, resolv.conf and hostname, bind-mounted into every container */
   etc: string;
+  /** an empty file marking the pod Removing when its record could not be written (a full disk) */
+  removing: string;
 }
 
 export interface ContainerPaths {
@@ -63,6 +65,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     netns: path.join(dir, 'netns'),
     network: path.join(dir, 'network.json'),
     etc: path.join(dir, 'etc'),
+    removing: path.join(dir, 'removing'),
   };
 }
 
