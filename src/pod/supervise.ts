@@ -170,49 +170,39 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
       actions.push({ pod, action: rec ? 'finished an interrupted removal' : 'removed an incomplete pod' });
       continue;
     }
-    await withPod(rt, pod, (r) => gcPod(rt, r, actions)).catch((e: unknown) => {
+    await withPod(rt, pod, async (r) => {
+      if (r.phase === 'Running' && !isAlive(r.sandbox)) {
+        await sandboxDied(rt, r);
+        actions.push({ pod, action: r.phase === 'Running' ? 'recreated the dead sandbox' : 'marked Failed: the sandbox died' });
+        return;
+      }
+      if (r.phase !== 'Running') return;
+      if (hasProbes(r) && !isAlive(r.prober)) {
+        startProber(rt, r);
+        actions.push({ pod, action: 'started the prober again' });
+      }
+      for (const c of r.containers) {
+        if (c.backoff) {
+          if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
+          const delayMs = c.backoff.delayMs;
+          cancelRestart(c);
+          await restartNow(rt, r, c, delayMs);
+          actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
+        } else if (c.state === 'exited' || c.state === 'unknown') {
+          if (isAlive(c.conmon)) continue; // its exit handler is still to run
+          const before = c.restarts;
+          await afterExit(rt, r, c);
+          if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
+          else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
+        }
+      }
+    }).catch((e: unknown) => {
       if (!isNoSpace(e)) throw e;
-      // one pod's restart finding the disk full must not stop the sweep (which may be what frees it)
+      // a pod whose restart finds the disk full must not stop the sweep (which may be what frees it)
       const d = describeError(e);
       actions.push({ pod, action: `could not finish: ${d.message}`, error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     });
   }
-  await gcSweep(rt, pods, actions);
-  return actions;
-}
-
-/** gc's pass over one pod (under its lock): a dead sandbox, a lost prober, lost restarts. */
-async function gcPod(rt: Runtime, r: PodRecord, actions: GcAction[]): Promise<void> {
-  const pod = r.def.name;
-  if (r.phase === 'Running' && !isAlive(r.sandbox)) {
-    await sandboxDied(rt, r);
-    actions.push({ pod, action: r.phase === 'Running' ? 'recreated the dead sandbox' : 'marked Failed: the sandbox died' });
-    return;
-  }
-  if (r.phase !== 'Running') return;
-  if (hasProbes(r) && !isAlive(r.prober)) {
-    startProber(rt, r);
-    actions.push({ pod, action: 'started the prober again' });
-  }
-  for (const c of r.containers) {
-    if (c.backoff) {
-      if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
-      const delayMs = c.backoff.delayMs;
-      cancelRestart(c);
-      await restartNow(rt, r, c, delayMs);
-      actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
-    } else if (c.state === 'exited' || c.state === 'unknown') {
-      if (isAlive(c.conmon)) continue; // its exit handler is still to run
-      const before = c.restarts;
-      await afterExit(rt, r, c);
-      if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
-      else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
-    }
-  }
-}
-
-/** gc's sweep of what no pod owns any more: runc containers, network leftovers, stale locks. */
-async function gcSweep(rt: Runtime, pods: string[], actions: GcAction[]): Promise<void> {
   // runc containers of pods this state root no longer has
   const known = new Set(pods);
   for (const id of rt.runc.ids()) {
@@ -237,4 +227,5 @@ async function gcSweep(rt: Runtime, pods: string[], actions: GcAction[]): Promis
       actions.push({ pod: name, action: 'removed a stale lock' });
     }
   }
+  return actions;
 }

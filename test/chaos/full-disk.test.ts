@@ -152,6 +152,13 @@ describe.skipIf(skipReason)('a full state root', () => {
     expect(lost.message).toMatch(/its exit code was not recorded: conmon could not write \S+\/exits\/\S+ \(disk full\)/);
     expect(fs.existsSync(path.join(t.root, 'pods', pod, 'exits', `${pod}.app`))).toBe(false);
 
+    // still full: gc cannot restart it, says so naming the pod and the full disk, and goes on
+    const stuck = await t.bp(['gc']);
+    expect(stuck.code).toBe(1);
+    expect(stuck.stdout).toContain(`${pod}: could not finish: disk full: ${t.root}/`);
+    expect(stuck.stderr).toMatch(new RegExp(`^barepod: error: gc could not finish pod "${pod}" \\(disk full: `, 'm'));
+    expect((await member(t, pod, 'app')).state).toBe('unknown');
+
     // space comes back: gc retries the restart the policy asks for
     fs.rmSync(path.join(t.root, 'filler'));
     const gc = await t.bp(['gc']);
