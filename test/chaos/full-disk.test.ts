@@ -103,6 +103,11 @@ describe.skipIf(skipReason)('a full state root', () => {
     expect(create.stderr).not.toContain('unexpected error');
     expect(fs.existsSync(path.join(t.root, 'pods', other))).toBe(false);
     expect(fs.readdirSync(path.join(t.root, 'locks'))).toEqual([]);
+    const run = await t.bp(['run', '--pod', pod, '--name', 'late', '--', 'sleep', '3600']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^barepod: error: disk full: ${t.root}/\\S+`, 'm'));
+    expect(fs.existsSync(path.join(t.root, 'pods', pod, 'containers', 'late'))).toBe(false);
+    expect(fs.readdirSync(path.join(t.root, 'locks'))).toEqual([]);
 
     // removal works on the full disk and frees it
     const rm = await t.bp(['pod', 'rm', '-f', pod]);
