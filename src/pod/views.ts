@@ -16,7 +16,7 @@ export interface MemberStatus {
   container: string;
   id: string;
   state: string;
-  /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown */
+  /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown; Exited (a user's stop), Stopped (SIGSTOP) */
   status: string;
   reason: string | null;
   pid: number | null;
