@@ -119,7 +119,7 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
   fs.mkdirSync(path.dirname(lockFile), { recursive: true });
   for (;;) {
     try {
-      fs.symlinkSync(JSON.stringify(me), lockFile);
+      takeLock(lockFile, JSON.stringify(me));
       break;
     } catch (e) {
       if (isNoSpace(e)) throw diskFull(lockFile, e); // not even an inode left
@@ -145,6 +145,25 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
   } finally {
     release.done();
     fs.rmSync(lockFile, { force: true });
+  }
+}
+
+/** Creates the lock in one step: a symlink; on a file system without symlinks, an O_EXCL file with the owner written in. */
+function takeLock(lockFile: string, owner: string): void {
+  try {
+    fs.symlinkSync(owner, lockFile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+    const fd = fs.openSync(lockFile, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, owner);
+    } catch (w) {
+      fs.rmSync(lockFile, { force: true }); // never leave an empty lock behind
+      throw w;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
