@@ -233,6 +233,8 @@ export interface ContainerRecord {
   finishedAt?: string;
   exitCode?: number;
   reason?: ExitReason;
+  /** why the state is what it is when the exit code alone does not say (Kubernetes' terminated.message): e.g. an exit code conmon could not record */
+  message?: string;
   process?: ProcessIdentity;
   conmon?: ProcessIdentity;
   restarts: number;

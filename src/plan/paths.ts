@@ -21,6 +21,8 @@ export interface PodPaths {
   etc: string;
   /** `<container>/<mount index>`: each subPath's resolved object, bind-mounted here and handed to runc (never a path a container can swap) */
   subpaths: string;
+  /** an empty file marking the pod Removing when its record could not be written (a full disk) */
+  removing: string;
 }
 
 export interface ContainerPaths {
@@ -66,6 +68,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     network: path.join(dir, 'network.json'),
     etc: path.join(dir, 'etc'),
     subpaths: path.join(dir, 'subpaths'),
+    removing: path.join(dir, 'removing'),
   };
 }
 

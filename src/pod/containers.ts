@@ -14,7 +14,7 @@ import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
-import { withPodLock } from '../runtime/state.js';
+import { fileSystemFull, withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -75,16 +75,39 @@ export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
       }
       changed.push(c);
     } else if (!isAlive(c.process) && !isAlive(c.conmon)) {
-      c.state = 'unknown';
+      markLost(c, exits);
       changed.push(c);
     }
   }
   return changed;
 }
 
+/**
+ * A container that is gone with no exit code recorded: conmon could not write
+ * its exit file (a full disk) or died itself. Kept as 'unknown' with the
+ * reason; its restart policy treats it as a failure, so the exit handler or,
+ * once there is space again, `gc` restarts it.
+ */
+export function markLost(c: ContainerRecord, exits: string): void {
+  c.state = 'unknown';
+  delete c.exitCode;
+  delete c.reason;
+  c.finishedAt ??= new Date().toISOString();
+  c.message = lostExitMessage(exits, c.id);
+}
+
+/** Why a container has no exit code: conmon could not write its exit file (a full disk), or died before it could. */
+export function lostExitMessage(exits: string, id: string): string {
+  const file = `${exits}/${id}`;
+  return fileSystemFull(exits)
+    ? `its exit code was not recorded: conmon could not write ${file} (disk full)`
+    : `its exit code was not recorded: its monitor (conmon) ended without writing ${file} (killed, or the disk was full)`;
+}
+
+
 /** Why a container ended: OOMKilled when conmon saw its cgroup's OOM kill (its `oom` file), else by the exit code. */
-const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined) =>
-  exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
+const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined, stoppedByUser = false) =>
+  exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom), stoppedByUser);
 
 /** Writes the `died` (and `oom`) events of containers reconcile found exited; only under the pod's lock, so once each. */
 function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): void {
@@ -262,6 +285,7 @@ export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord
   delete c.exitCode;
   delete c.finishedAt;
   delete c.reason;
+  delete c.message;
 }
 
 /** The error for changing a pod whose sandbox died for good. */
@@ -271,18 +295,24 @@ function podFailed(rec: PodRecord): BarepodError {
   });
 }
 
-/** Stops a container of a record (already locked): graceful, then forced; unmounts its rootfs. */
-export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number): Promise<void> {
+/**
+ * Stops a container of a record (already locked): graceful, then forced;
+ * unmounts its rootfs. `byUser` (a user's `barepod stop`): a non-zero exit
+ * it caused is Exited, not Error.
+ */
+export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number, byUser = false): Promise<void> {
   cancelRestart(c);
   const all = inPodPidNamespace(rec.def, c.def);
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
   if (c.state !== 'exited' || c.exitCode === undefined) {
+    const running = c.state === 'running' || c.state === 'created';
     c.state = 'exited';
     if (code !== undefined) c.exitCode = code;
-    c.reason = reasonOf(rt, rec, c, code);
+    c.reason = reasonOf(rt, rec, c, code, byUser && running);
     c.finishedAt = new Date().toISOString();
+    if (code === undefined && running) c.message = lostExitMessage(podPaths(rt.settings.stateRoot, rec.def.name).exits, c.id);
   }
 }
 
@@ -292,7 +322,7 @@ export async function stopContainer(rt: Runtime, pod: string, name: string, grac
     const c = findContainer(rec, name);
     const wasRunning = c.state === 'running' || c.state === 'created';
     c.desired = 'stopped'; // a user's stop: no restart policy brings it back
-    await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds);
+    await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds, true);
     if (wasRunning) appendEvent(rt.settings.stateRoot, { type: 'stopped', pod, container: name, exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
     return c;
   });

@@ -189,10 +189,10 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     if (rec) {
       // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
       await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
-        rec.phase = 'Removing';
         if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
         stopProber(rec);
-        rt.store.write(rec);
+        // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
+        if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
         for (const c of rec.containers) cancelRestart(c);
       });
     }

@@ -6,9 +6,10 @@
  * lost handler, a crash or a reboot left undone.
  */
 import fs from 'node:fs';
-import { BarepodError, describeError } from '../errors.js';
+import { BarepodError, describeError, isNoSpace } from '../errors.js';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { locksDir, podPaths } from '../plan/paths.js';
+import { readExitFile } from '../runtime/conmon.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
@@ -16,7 +17,7 @@ import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
-import { launchInto, stopLocked, withPod } from './containers.js';
+import { launchInto, markLost, stopLocked, withPod } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
 import { terminateMember } from './member.js';
 import { transaction } from './rollback.js';
@@ -40,6 +41,9 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
     }
     const c = rec.containers.find((x) => x.def.name === member);
     if (!c || c.launchId !== launchId) return; // an older instance, or one never recorded
+    const exits = podPaths(rt.settings.stateRoot, pod).exits;
+    // conmon runs this only once the container has exited: without an exit file, it could not write one (a full disk)
+    if (c.state === 'running' && !isAlive(c.process) && readExitFile(exits, c.id) === undefined) markLost(c, exits);
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
     await afterExit(rt, rec, c);
   });
@@ -84,7 +88,9 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
   } catch (e) {
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
-    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, delayMs: retryMs });
+    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, ...(isNoSpace(e) ? {} : { delayMs: retryMs }) });
+    // a full disk could not keep the timer's token either: `gc` retries once there is space again
+    if (isNoSpace(e)) return;
     if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
   }
 }
@@ -140,6 +146,8 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
 export interface GcAction {
   pod: string;
   action: string;
+  /** set when this part of the sweep failed (e.g. a full disk): the rest of the sweep still ran */
+  error?: { code: string; message: string; exitCode: number };
 }
 
 /**
@@ -189,6 +197,11 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
           else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
         }
       }
+    }).catch((e: unknown) => {
+      if (!isNoSpace(e)) throw e;
+      // a pod whose restart finds the disk full must not stop the sweep (which may be what frees it)
+      const d = describeError(e);
+      actions.push({ pod, action: `could not finish: ${d.message}`, error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     });
   }
   // runc containers of pods this state root no longer has

@@ -290,7 +290,7 @@ export function imageStoreLeaks(store: string): string[] {
   const leaks: string[] = [];
   const tmp = path.join(store, 'tmp');
   if (fs.existsSync(tmp)) leaks.push(...fs.readdirSync(tmp).map((d) => `image store temp ${path.join(tmp, d)}`));
-  if (fs.existsSync(path.join(store, 'lock'))) leaks.push(`image store lock ${path.join(store, 'lock')}`);
+  if (fs.lstatSync(path.join(store, 'lock'), { throwIfNoEntry: false })) leaks.push(`image store lock ${path.join(store, 'lock')}`); // a symlink: existsSync would follow it
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     if (line.includes(' - overlay ') && line.includes(`${store}/layers/`)) leaks.push(`overlay mount ${line.split(' ')[4]}`);
   }

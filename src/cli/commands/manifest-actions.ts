@@ -12,7 +12,7 @@ import { parseManifests, type ManifestPod } from '../../manifest/pod.js';
 import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { checkTitle, containerTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../../plan/narration.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
-import { podReady, upPod } from '../../pod/up.js';
+import { endedForGood, podReady, upPod } from '../../pod/up.js';
 import { volumeSources } from '../../pod/volumes.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
@@ -210,6 +210,8 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
       const state = podReady(rt, rec);
       if (state.ready) return;
       if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
+      const ended = endedForGood(rt, rec);
+      if (ended) throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, { hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}` });
       if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
     }
     if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);
