@@ -1,0 +1,124 @@
+/**
+ * Standing attack suite, input class: names with `..`, YAML bombs and
+ * oversized manifests, and what containers write to their logs. Each test is
+ * judged on the host (a planted file that must not be read, a canary that must
+ * not be deleted, a path that must not appear), not by barepod's word alone.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { skipReason, useTestEnv } from '../helpers/harness.js';
+
+/** Fingerprint of a file or directory tree: names, types, modes, sizes, mtimes and contents. */
+function fingerprint(p: string): string {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return 'absent';
+  const head = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`;
+  if (st.isDirectory()) return `${head} {${fs.readdirSync(p).sort().map((n) => `${n}: ${fingerprint(path.join(p, n))}`).join(', ')}}`;
+  if (st.isFile()) return `${head} ${fs.readFileSync(p, 'base64')}`;
+  return head;
+}
+
+describe.skipIf(skipReason)('security: pod and container names never leave the state root', () => {
+  const t = useTestEnv();
+  /** host paths outside every state root, made fresh per test */
+  let outside: string;
+  let planted: string;
+  let canary: string;
+  let absent: string;
+  beforeEach(() => {
+    outside = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-outside-'));
+    // a pod directory with a record barepod would read (and act on) if a name could climb out
+    planted = path.join(outside, 'planted');
+    fs.mkdirSync(path.join(planted, 'containers', 'app'), { recursive: true });
+    fs.writeFileSync(path.join(planted, 'pod.json'), JSON.stringify({ def: { name: 'planted' }, phase: 'Running', containers: [] }));
+    fs.writeFileSync(path.join(planted, 'containers', 'app', 'ctr.log'), '2026-01-01T00:00:00.000000000Z stdout F planted secret\n');
+    // a host file that a stale-lock takeover or a pod removal would delete
+    canary = path.join(outside, 'canary');
+    fs.writeFileSync(canary, 'must survive\n');
+    const old = new Date(Date.now() - 3600_000);
+    fs.utimesSync(canary, old, old);
+    // a path nothing may create
+    absent = path.join(outside, 'absent');
+  });
+  afterEach(() => fs.rmSync(outside, { recursive: true, force: true }));
+
+  /** `name` as seen from the pods dir (and, the same depth, the locks dir): pods/<rel> is `target` */
+  const podRel = (target: string) => path.relative(path.join(t.root, 'pods'), target);
+
+  type Case = [string, (bad: string) => string[]];
+  const podCommands: Case[] = [
+    ['pod rm', (b) => ['pod', 'rm', b]],
+    ['pod rm -f', (b) => ['pod', 'rm', '-f', b]],
+    ['pod create', (b) => ['pod', 'create', b, '--network', 'none']],
+    ['run --pod', (b) => ['run', '--pod', b, '--name', 'app', '--', 'true']],
+    ['ps', (b) => ['ps', b]],
+    ['inspect', (b) => ['inspect', b]],
+    ['ns', (b) => ['ns', b]],
+    ['cgroups', (b) => ['cgroups', b]],
+    ['top', (b) => ['top', b]],
+    ['stats', (b) => ['stats', b, '--interval', '100ms']],
+    ['spec', (b) => ['spec', b]],
+    ['stop', (b) => ['stop', b, 'app']],
+    ['start', (b) => ['start', b, 'app']],
+    ['rm', (b) => ['rm', '-f', b, 'app']],
+    ['logs', (b) => ['logs', b]],
+    ['logs -f', (b) => ['logs', '-f', b]],
+    ['exec', (b) => ['exec', b, 'app', '--', 'true']],
+    ['events', (b) => ['events', b]],
+    ['generate systemd', (b) => ['generate', 'systemd', b, '--manifest-dir', path.join(t.root, 'manifests')]],
+    ['export', (b) => ['export', b]],
+    ['down', (b) => ['down', b]],
+    ['wait', (b) => ['wait', b, '--for', 'delete', '--timeout', '1s']],
+    ['_exited', (b) => ['_exited', b, 'app', '1']],
+    ['_prober', (b) => ['_prober', b]],
+    ['_restart', (b) => ['_restart', b, 'app', 'x']],
+  ];
+
+  it.each(podCommands)('%s: a pod name with .. is a usage error (exit 2) and nothing outside the state root is read, created or removed', async (_what, args) => {
+    const before = { planted: fingerprint(planted), canary: fingerprint(canary) };
+    for (const target of [planted, canary, absent]) {
+      const r = await t.bp(args(podRel(target)));
+      expect(r.code, `${args(podRel(target)).join(' ')}\n${r.stderr}${r.stdout}`).toBe(2);
+      expect(r.stderr).toMatch(/invalid pod name "(\.\.\/)+.*": must be a DNS-1123 label/);
+      expect(r.stdout).not.toContain('planted');
+      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    }
+    expect(fingerprint(planted)).toBe(before.planted);
+    expect(fingerprint(canary)).toBe(before.canary);
+    expect(fs.existsSync(absent)).toBe(false);
+    expect(fs.readdirSync(outside).sort()).toEqual(['canary', 'planted']);
+  });
+
+  const containerCommands: Case[] = [
+    ['run --name', (b) => ['run', '--pod', 'ok', '--name', b, '--', 'true']],
+    ['spec', (b) => ['spec', 'ok', b]],
+    ['stop', (b) => ['stop', 'ok', b]],
+    ['start', (b) => ['start', 'ok', b]],
+    ['rm', (b) => ['rm', '-f', 'ok', b]],
+    ['logs', (b) => ['logs', 'ok', b]],
+    ['logs -c', (b) => ['logs', 'ok', '-c', b]],
+    ['exec', (b) => ['exec', 'ok', b, '--', 'true']],
+    ['_exited', (b) => ['_exited', 'ok', b, '1']],
+    ['_restart', (b) => ['_restart', 'ok', b, 'x']],
+  ];
+
+  it.each(containerCommands)('%s: a container name with .. is a usage error (exit 2) and the planted files stay untouched', async (_what, args) => {
+    // an existing pod directory, so the container name is the only way out
+    fs.mkdirSync(path.join(t.root, 'pods', 'ok', 'containers'), { recursive: true });
+    const containersDir = path.join(t.root, 'pods', 'ok', 'containers');
+    const before = { planted: fingerprint(planted), canary: fingerprint(canary) };
+    for (const target of [path.join(planted, 'containers', 'app'), canary, absent]) {
+      const bad = path.relative(containersDir, target);
+      const r = await t.bp(args(bad));
+      expect(r.code, `${args(bad).join(' ')}\n${r.stderr}${r.stdout}`).toBe(2);
+      expect(r.stderr).toMatch(/invalid container name "(\.\.\/)+.*": must be a DNS-1123 label/);
+      expect(r.stdout + r.stderr).not.toContain('planted secret');
+    }
+    expect(fingerprint(planted)).toBe(before.planted);
+    expect(fingerprint(canary)).toBe(before.canary);
+    expect(fs.existsSync(absent)).toBe(false);
+    fs.rmSync(path.join(t.root, 'pods', 'ok'), { recursive: true, force: true });
+  });
+});
