@@ -4,6 +4,7 @@
  * rule; fields outside the subset are errors (warnings with `lenient`), so a
  * pod file never runs differently here than it reads.
  */
+import { isIP } from 'node:net';
 import { parseAllDocuments } from 'yaml';
 import { BarepodError } from '../errors.js';
 import {
@@ -25,6 +26,7 @@ import {
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
+import { HOST_NAME_RULE, isHostName } from '../plan/network.js';
 import { imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import type { RestartPolicy } from '../plan/restart.js';
@@ -263,15 +265,18 @@ function parseHostAliases(is: Issues, v: unknown): { ip: string; hostnames: stri
     if (!o) return;
     checkKeys(is, o, path, ['ip', 'hostnames']);
     const ip = str(is, o.ip, `${path}.ip`, true);
-    if (ip !== undefined && !isIp(ip)) is.error(`${path}.ip`, `"${ip}" is not an IP address`);
+    // checked as --add-host is: each value becomes part of an /etc/hosts line, so a line break or a space would add lines or names
+    if (ip !== undefined && !isIP(ip)) is.error(`${path}.ip`, `${JSON.stringify(ip)} is not an IP address`);
     const hostnames = strings(is, o.hostnames, `${path}.hostnames`) ?? [];
     if (hostnames.length === 0) is.error(`${path}.hostnames`, 'must list at least one name');
+    hostnames.forEach((n, j) => {
+      if (!isHostName(n)) is.error(`${path}.hostnames[${j}]`, `${JSON.stringify(n)} is not a host name (${HOST_NAME_RULE})`);
+    });
     out.push({ ip: ip ?? '', hostnames });
   });
   return out;
 }
 
-const isIp = (s: string) => /^(\d{1,3})(\.\d{1,3}){3}$/.test(s) ? s.split('.').every((p) => Number(p) <= 255) : /^[0-9a-fA-F:]+$/.test(s) && s.includes(':');
 
 function parseResources(is: Issues, v: unknown, path: string): Limits {
   const o = obj(is, v, path);
@@ -477,7 +482,7 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
     if (name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(`${at}.name`, `"${name}" must be an IANA service name (lower-case letters, digits, '-')`);
     if (name !== undefined && name.length > 15) is.error(`${at}.name`, `"${name}" is longer than 15 characters`);
     const hostIP = str(is, o.hostIP, `${at}.hostIP`);
-    if (hostIP !== undefined && !isIp(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
+    if (hostIP !== undefined && !isIP(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
     if (hostIP !== undefined && hostPort === undefined) is.error(`${at}.hostIP`, 'needs a hostPort');
     if (containerPort === undefined) return;
     out.push({ containerPort, protocol, ...(hostPort !== undefined ? { hostPort } : {}), ...(hostIP ? { hostIP } : {}), ...(name ? { name } : {}) });
