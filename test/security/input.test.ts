@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { skipReason, useTestEnv } from '../helpers/harness.js';
+import { CLI, run, skipReason, useTestEnv } from '../helpers/harness.js';
 
 /** Fingerprint of a file or directory tree: names, types, modes, sizes, mtimes and contents. */
 function fingerprint(p: string): string {
@@ -120,5 +120,61 @@ describe.skipIf(skipReason)('security: pod and container names never leave the s
     expect(fingerprint(canary)).toBe(before.canary);
     expect(fs.existsSync(absent)).toBe(false);
     fs.rmSync(path.join(t.root, 'pods', 'ok'), { recursive: true, force: true });
+  });
+});
+
+describe.skipIf(skipReason)('security: YAML bombs, deep nesting and oversized manifests are usage errors', () => {
+  const t = useTestEnv();
+  const pod = (extra: { meta?: string; spec?: string; containers?: string } = {}) =>
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${t.pod('y')}\n${extra.meta ?? ''}spec:\n${extra.spec ?? ''}  containers:\n${extra.containers ?? '    - {name: app, image: busybox, command: [sleep, "60"]}\n'}`;
+  const write = (text: string) => {
+    const file = path.join(t.root, 'pod.yaml');
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  /** exit 2 with the message, no stack trace, and no pod made */
+  const refused = async (args: string[], message: RegExp) => {
+    const r = await t.bp(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
+  };
+
+  it('an alias bomb ("billion laughs") is refused with the line of its first alias', async () => {
+    const lol = ['    a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i++) lol.push(`    a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+    const text = pod({ meta: `  labels:\n${lol.join('\n')}\n` });
+    const line = text.split('\n').findIndex((l) => l.includes('*a0')) + 1;
+    for (const args of [['up', '-f', write(text)], ['up', '--dry-run', '-f', write(text)], ['down', '-f', write(text)]]) {
+      await refused(args, new RegExp(`aliases expand too much .*alias bomb.* at line ${line}, column \\d+`));
+    }
+  });
+
+  it('deep nesting is refused with its line and the limit', async () => {
+    const text = pod({ spec: `  x: ${'['.repeat(200_000)}${']'.repeat(200_000)}\n` });
+    await refused(['up', '-f', write(text)], /\(yaml\): nests deeper than 100 levels at line 6, column \d+/);
+  });
+
+  it('a 20 MB annotation is refused by size before it is parsed, from a file and from stdin', async () => {
+    const text = pod({ meta: `  annotations:\n    a: "${'x'.repeat(20 * 1024 * 1024)}"\n` });
+    await refused(['up', '-f', write(text)], /\(file\): is \d+ bytes: more than the limit of 3 MiB \(3145728 bytes\) for a manifest/);
+    const file = write(text);
+    for (const [shell, size] of [[`"${CLI}" up -f - < "${file}"`, String(Buffer.byteLength(text))], [`cat "${file}" | "${CLI}" up -f -`, 'at least \\d+']]) {
+      const r = await run('sh', ['-c', shell!], t.env);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`\\(stdin\\): invalid manifest:\n\\s+\\(file\\): is ${size} bytes: more than the limit of 3 MiB`));
+    }
+  });
+
+  it('annotations over 256 KiB and more than 100 containers are refused, naming the limit', async () => {
+    await refused(['up', '-f', write(pod({ meta: `  annotations:\n    a: "${'x'.repeat(300 * 1024)}"\n` }))], /metadata\.annotations: \d+ bytes in total \(keys and values\): more than the limit of 256 KiB/);
+    const many = Array.from({ length: 101 }, (_, i) => `    - {name: c${i}, image: busybox}\n`).join('');
+    await refused(['up', '-f', write(pod({ containers: many }))], /spec\.containers: 101 containers and init containers: more than the limit of 100 in a pod/);
+  });
+
+  it('a hostAliases hostname or ip with a newline is refused, naming the field (no extra /etc/hosts line)', async () => {
+    await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: 10.0.0.1\n      hostnames: [ok, "db\\n6.6.6.6 bank.example"]\n' }))], /spec\.hostAliases\[0\]\.hostnames\[1\]: "db\\n6\.6\.6\.6 bank\.example" is not a host name/);
+    await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: "10.0.0.1\\n6.6.6.6"\n      hostnames: [ok]\n' }))], /spec\.hostAliases\[0\]\.ip: "10\.0\.0\.1\\n6\.6\.6\.6" is not an IP address/);
   });
 });

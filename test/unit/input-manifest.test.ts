@@ -79,3 +79,74 @@ describe('/etc/hosts never gets a line it was not given', () => {
     }
   });
 });
+
+/** A "billion laughs": ten levels of nine aliases each, 10^9 strings once expanded. */
+export function aliasBomb(): string {
+  const lines = ['  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+  for (let i = 1; i < 10; i++) lines.push(`  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+  return base(undefined, '', `  annotations:\n    note: x\n  labels:\n${lines.join('\n').replace(/^ {2}/gm, '    ')}\n`);
+}
+
+describe('YAML bombs and oversized manifests are usage errors naming the line or the limit', async () => {
+  const { MANIFEST_LIMITS } = await import('../../src/manifest/pod.js');
+
+  it('states limits no real Pod reaches', () => {
+    expect(MANIFEST_LIMITS).toEqual({ bytes: 3 * 1024 * 1024, depth: 100, containers: 100, annotationBytes: 256 * 1024, aliasCount: 100 });
+  });
+
+  it('an alias bomb ("billion laughs") is refused with the line of its first alias', () => {
+    const text = aliasBomb();
+    const line = text.split('\n').findIndex((l) => l.includes('*a0')) + 1;
+    const out = problems(text);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(new RegExp(`^\\(yaml\\): aliases expand too much .*alias bomb.* at line ${line}, column \\d+`));
+    expect(out[0]).toContain('100');
+  });
+
+  it('a document of many documents: the bomb is named in its own document', () => {
+    const out = problems(`${base()}---\n${aliasBomb().replace('name: web', 'name: other')}`);
+    expect(out).toEqual([expect.stringMatching(/^document 2: \(yaml\): aliases expand too much/)]);
+  });
+
+  it('aliases that expand little still work', () => {
+    const text = base('    - &c {name: app, image: busybox, command: [sleep, "1"], env: &e [{name: A, value: "1"}]}\n    - {name: two, image: busybox, env: *e}\n');
+    expect(parseManifests(text).pods[0]!.containers.map((c) => c.name)).toEqual(['app', 'two']);
+  });
+
+  it.each([
+    ['flow sequences', 100_000, 7, (d: number) => `x: ${'['.repeat(d)}${']'.repeat(d)}`],
+    ['flow maps', 100_000, 7, (d: number) => `x: ${'{a: '.repeat(d)}1${'}'.repeat(d)}`],
+    ['compact block sequences', 100_000, 8, (d: number) => `x:\n${'- '.repeat(d)}1`],
+    ['block maps', 300, 107, (d: number) => `x:\n${Array.from({ length: d }, (_, i) => `${' '.repeat(i + 1)}k:`).join('\n')} 1`],
+  ])('nesting of %s deeper than the limit is refused with its line; under the limit it is only an unknown field', (_what, depth, line, nest) => {
+    const at = (d: number) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: [{name: a, image: busybox}]\n${nest(d)}\n`;
+    const deep = problems(at(depth));
+    expect(deep).toHaveLength(1);
+    expect(deep[0]).toMatch(new RegExp(`^\\(yaml\\): nests deeper than 100 levels at line ${line}, column \\d+`));
+    // just under the limit: the parser gets through, and the field is refused as the unknown field it is
+    expect(problems(at(95))).toEqual([expect.stringMatching(/^x: /)]);
+  });
+
+  it(`a manifest larger than 3 MiB is refused before it is parsed`, () => {
+    const text = base(undefined, '', `  annotations:\n    big: "${'x'.repeat(3 * 1024 * 1024)}"\n`);
+    expect(problems(text)).toEqual([`(file): is ${Buffer.byteLength(text)} bytes: more than the limit of 3 MiB (3145728 bytes) for a manifest (Kubernetes' API refuses requests over 3 MiB)`]);
+  });
+
+  it('annotations over 256 KiB in total (keys and values) are refused, naming Kubernetes\' limit', () => {
+    const value = 'x'.repeat(128 * 1024);
+    const ok = base(undefined, '', `  annotations:\n    a: "${value}"\n    b: "${value.slice(2)}"\n`);
+    expect(parseManifests(ok).pods).toHaveLength(1);
+    const tooBig = base(undefined, '', `  annotations:\n    a: "${value}"\n    b: "${value}"\n`);
+    expect(problems(tooBig)).toEqual([`metadata.annotations: ${2 * 128 * 1024 + 2} bytes in total (keys and values): more than the limit of 256 KiB (262144 bytes, as Kubernetes' TotalAnnotationSizeLimitB)`]);
+  });
+
+  it('more than 100 containers and init containers in a pod are refused (each is a conmon and a runc container)', () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `    - {name: c${i}, image: busybox}\n`).join('');
+    expect(parseManifests(base(many(60), `  initContainers:\n${many(40).replace(/name: c/g, 'name: i')}`)).pods[0]!.containers).toHaveLength(100);
+    expect(problems(base(many(61), `  initContainers:\n${many(40).replace(/name: c/g, 'name: i')}`))).toEqual([
+      'spec.containers: 101 containers and init containers: more than the limit of 100 in a pod',
+    ]);
+    // 200,000 containers: refused without building 200,000 definitions (the size limit comes first for a file this large)
+    expect(problems(base(many(200_000)))[0]).toMatch(/^\(file\): is \d+ bytes: more than the limit of 3 MiB/);
+  });
+});
