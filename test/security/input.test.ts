@@ -4,11 +4,12 @@
  * judged on the host (a planted file that must not be read, a canary that must
  * not be deleted, a path that must not appear), not by barepod's word alone.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, run, skipReason, useTestEnv } from '../helpers/harness.js';
+import { CLI, eventually, run, skipReason, useTestEnv } from '../helpers/harness.js';
 
 /** Fingerprint of a file or directory tree: names, types, modes, sizes, mtimes and contents. */
 function fingerprint(p: string): string {
@@ -176,5 +177,66 @@ describe.skipIf(skipReason)('security: YAML bombs, deep nesting and oversized ma
   it('a hostAliases hostname or ip with a newline is refused, naming the field (no extra /etc/hosts line)', async () => {
     await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: 10.0.0.1\n      hostnames: [ok, "db\\n6.6.6.6 bank.example"]\n' }))], /spec\.hostAliases\[0\]\.hostnames\[1\]: "db\\n6\.6\.6\.6 bank\.example" is not a host name/);
     await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: "10.0.0.1\\n6.6.6.6"\n      hostnames: [ok]\n' }))], /spec\.hostAliases\[0\]\.ip: "10\.0\.0\.1\\n6\.6\.6\.6" is not an IP address/);
+  });
+});
+
+describe.skipIf(skipReason)('security: logs show every byte a container writes, and a terminal is not taken over', () => {
+  const t = useTestEnv();
+  // CRLF, U+2028 and U+2029, control and invalid UTF-8 bytes, a title (OSC 0), a clipboard write (OSC 52),
+  // screen clears (CSI 2J, CSI 3J, ESC c) and a colour (SGR), which a terminal keeps
+  const printed = Buffer.concat([
+    Buffer.from('a\r\nb\u2028c\u2029d\n'),
+    Buffer.from([0x01, 0x00, 0xff, 0xfe, 0x20, 0x62, 0x69, 0x6e, 0x0a]),
+    Buffer.from('\x1b]0;pwned\x07 title\n\x1b]52;c;cHduZWQ=\x07 clip\n\x1b[31mred\x1b[0m\n\x1b[2J\x1b[3J\x1bcend\n'),
+  ]);
+  const octal = [...printed].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+
+  it('`logs` gives the exact bytes, `logs --json` every line, and a terminal gets them without the takeover sequences (`--raw` keeps them)', async () => {
+    const pod = t.pod('bytes');
+    await t.ok(['pod', 'create', pod, '--network', 'none']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', `printf '${octal}'; printf 'e\\r\\n' >&2; exec sleep 3600`]);
+    const raw = () => spawnSync(CLI, ['logs', pod, 'app'], { env: t.env, encoding: 'buffer' });
+    const out = await eventually(() => {
+      const r = raw();
+      return r.stdout.includes(Buffer.from('end\n')) && r;
+    });
+    // a pipe: byte for byte what the container wrote
+    expect(out.stdout.toString('hex')).toBe(printed.toString('hex'));
+    expect(out.stderr.toString()).toBe('e\r\n');
+
+    interface Line { stream: string; text: string; bytes?: string }
+    const json = JSON.parse(await t.ok(['logs', pod, '--json'])) as Line[];
+    expect(json.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual([
+      'a\r',
+      'b\u2028c\u2029d',
+      '\x01\x00\ufffd\ufffd bin',
+      '\x1b]0;pwned\x07 title',
+      '\x1b]52;c;cHduZWQ=\x07 clip',
+      '\x1b[31mred\x1b[0m',
+      '\x1b[2J\x1b[3J\x1bcend',
+    ]);
+    expect(json.filter((l) => l.stream === 'stderr').map((l) => l.text)).toEqual(['e\r']);
+    // every line is there; the one that is not UTF-8 also comes as its exact bytes
+    const bin = json.find((l) => l.text.endsWith(' bin'))!;
+    expect(Buffer.from(bin.bytes!, 'base64')).toEqual(Buffer.from([0x01, 0x00, 0xff, 0xfe, 0x20, 0x62, 0x69, 0x6e]));
+    expect(json.filter((l) => l.bytes !== undefined)).toEqual([bin]);
+
+    // a terminal (script(1) gives one): no title, clipboard or clearing sequence reaches it; the colour does
+    const tty = spawnSync('script', ['-qec', `${CLI} logs ${pod} app`, '/dev/null'], { env: t.env, encoding: 'buffer' }).stdout.toString('latin1');
+    for (const takeover of ['\x1b]0;', '\x1b]52;', '\x1b[2J', '\x1b[3J', '\x1bc', '\x00', '\x01']) expect(tty.includes(takeover), JSON.stringify(takeover)).toBe(false);
+    expect(tty).toContain('\x1b[31mred\x1b[0m');
+    expect(tty).toContain('^[]0;pwned^G title');
+    expect(tty).toContain('^[[2J^[[3J^[cend');
+    // --raw on a terminal: as written
+    const rawTty = spawnSync('script', ['-qec', `${CLI} logs --raw ${pod} app`, '/dev/null'], { env: t.env, encoding: 'buffer' }).stdout.toString('latin1');
+    expect(rawTty).toContain('\x1b]0;pwned\x07 title');
+    expect(rawTty).toContain('\x1b[2J\x1b[3J\x1bcend');
+
+    // followed (-f reads the file as it grows, by byte offset): the same lines, to the end of a container that exits
+    await t.ok(['run', '--pod', pod, '--name', 'job', '--', 'sh', '-c', `printf '${octal}'`]);
+    const followed = JSON.parse(`[${(await t.ok(['logs', '-f', '--json', pod, 'job'])).trim().split('\n').join(',')}]`) as Line[];
+    expect(followed.map((l) => l.text)).toEqual(json.filter((l) => l.stream === 'stdout').map((l) => l.text));
+    expect(followed.find((l) => l.bytes)?.bytes).toBe(bin.bytes);
+    await t.ok(['pod', 'rm', '-f', pod]);
   });
 });
