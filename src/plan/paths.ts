@@ -95,4 +95,5 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
 }
 
 /** The staging directory of one container's subPath mounts: one entry per mount index. */
-export const subPathStaging = (stateRoot: string, pod: string, container: string): string => path.join(podPaths(stateRoot, pod).subpaths, container);
+export const subPathStaging = (stateRoot: string, pod: string, container: string): string =>
+  path.join(podPaths(stateRoot, pod).subpaths, validateMemberName(container));
