@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../../src/cli/main.js';
 import { fullName, nameKind } from '../../src/cli/name-args.js';
 import { BarepodError } from '../../src/errors.js';
@@ -58,6 +58,7 @@ describe('every pod and container name on the command line is checked', () => {
   describe('main() refuses a name with .. before any command runs (exit 2, the rule in the message)', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-unit-names-'));
     afterEach(() => vi.restoreAllMocks());
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
     it.each([
       [['inspect', '../../etc'], 'pod'],
       [['pod', 'rm', '-f', 'ok', '../x'], 'pod'],
