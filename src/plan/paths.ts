@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { validateMemberName, validateName } from '../names.js';
 
 /** Where a pod's state lives under the state root; pure, so tests and the planner agree. */
 export interface PodPaths {
@@ -54,7 +55,13 @@ export const eventsFile = (stateRoot: string): string => path.join(stateRoot, 'e
 /** runc's own state directory (always passed as `runc --root`). */
 export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'runc');
 
+/**
+ * The one way from a pod name to a path: a name that is not a DNS-1123 label
+ * (`../../etc`, `a/b`) is refused here, so no command (read, remove or
+ * hidden handler) can reach outside the state root with it.
+ */
 export function podPaths(stateRoot: string, pod: string): PodPaths {
+  validateName('pod', pod);
   const dir = path.join(podsDir(stateRoot), pod);
   return {
     dir,
@@ -74,6 +81,7 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
 
 /** Paths of one container (or of the sandbox, under its reserved name). */
 export function containerPaths(stateRoot: string, pod: string, name: string): ContainerPaths {
+  validateMemberName(name);
   const bundle = path.join(podPaths(stateRoot, pod).containers, name);
   return {
     bundle,
@@ -90,4 +98,5 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
 }
 
 /** The staging directory of one container's subPath mounts: one entry per mount index. */
-export const subPathStaging = (stateRoot: string, pod: string, container: string): string => path.join(podPaths(stateRoot, pod).subpaths, container);
+export const subPathStaging = (stateRoot: string, pod: string, container: string): string =>
+  path.join(podPaths(stateRoot, pod).subpaths, validateMemberName(container));

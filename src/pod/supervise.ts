@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import { BarepodError, describeError, isNoSpace } from '../errors.js';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { isValidName, validateMemberName } from '../names.js';
 import { locksDir, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
@@ -210,6 +211,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
     if (dot > 0 && known.has(pod)) continue;
+    if (!isValidName(pod) || !isValidMember(id.slice(dot + 1))) continue; // not one barepod made: never a path
     await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
     await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
     actions.push({ pod, action: `removed runc container ${id}` });
@@ -221,7 +223,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   }
   // locks of commands that were killed
   const locks = locksDir(rt.settings.stateRoot);
-  for (const name of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
+  for (const name of fs.existsSync(locks) ? fs.readdirSync(locks).filter(isValidName) : []) {
     const file = podPaths(rt.settings.stateRoot, name).lock;
     if (inspectLock(file).stale) {
       fs.rmSync(file, { force: true });
@@ -229,4 +231,14 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     }
   }
   return actions;
+}
+
+/** A member name barepod could have made (a container's or the sandbox's). */
+function isValidMember(name: string): boolean {
+  try {
+    validateMemberName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

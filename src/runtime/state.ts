@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, diskFull, isNoSpace } from '../errors.js';
+import { isValidName } from '../names.js';
 import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
@@ -75,10 +76,10 @@ export class StateStore {
     }
   }
 
-  /** Names of every pod directory (with or without a complete record). */
+  /** Names of every pod directory (with or without a complete record); an entry no pod could have made (not a valid name) is not a pod. */
   list(): string[] {
     try {
-      return fs.readdirSync(podsDir(this.root)).filter((n) => !n.startsWith('.')).sort();
+      return fs.readdirSync(podsDir(this.root)).filter(isValidName).sort();
     } catch {
       return [];
     }
