@@ -14,12 +14,14 @@ import {
   cniContainerId,
   cniIdPrefix,
   isCniNetwork,
+  subnetsOf,
   POD_IFNAME,
   portMappingsOf,
   resultForAddress,
   summarizeResult,
   type CniResult,
   type Conflist,
+  type RuntimeConfig,
 } from '../plan/network.js';
 import { hostsFile, hostsWithAliases, resolvConf } from '../plan/pod-files.js';
 import {
@@ -27,6 +29,7 @@ import {
   checkRoutes,
   cniAdd,
   cniDel,
+  commentedIds,
   deleteLink,
   labelledLinks,
   labelLink,
@@ -34,6 +37,7 @@ import {
   loadNetwork,
   pinNetns,
   removeRulesOf,
+  removeStaleFirewallRules,
   reservations,
   unpinNetns,
   type NetworkConfig,
@@ -50,6 +54,9 @@ interface StoredAttachment {
   attachment: NetworkAttachment;
   file: string;
   config: Conflist;
+  /** the runtime config (capability args: portMappings, ips) of the last ADD: DEL gets the same, as libcni caches it */
+  runtimeConfig?: RuntimeConfig;
+  /** the result of the last plugin of the chain that returned one, stored as soon as it returned */
   result?: CniResult;
 }
 
@@ -97,23 +104,32 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
     netnsInode,
     ports: def.network.ports,
   };
-  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list };
-  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  const rc: RuntimeConfig = { portMappings: portMappingsOf(def.network.ports) };
+  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list, runtimeConfig: { ...rc, ...(preferIp ? { ips: [preferIp] } : {}) } };
+  const save = () => writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  save();
   rb.push(`CNI DEL ${attachment.containerId}`, () => detachNetwork(rt, def.name));
   const args = { containerId: attachment.containerId, netns: paths.netns, ifname: POD_IFNAME };
-  const rc = { portMappings: portMappingsOf(def.network.ports) };
+  // each plugin's result is stored the moment it returns: DEL after a kill mid-chain has what the chain had so far
+  const keep = (r: CniResult) => {
+    stored.result = r;
+    save();
+  };
   let result: CniResult;
   try {
-    result = await cniAdd(cfg, args, { ...rc, ...(preferIp ? { ips: [preferIp] } : {}) });
+    result = await cniAdd(cfg, args, stored.runtimeConfig!, keep);
   } catch (e) {
     if (!preferIp) throw e;
     // the old address is taken meanwhile (or the IPAM refuses requests): any address will do
-    await cniDel(cfg, args, rc, undefined);
-    result = await cniAdd(cfg, args, rc);
+    await cniDel(cfg, args, stored.runtimeConfig!, stored.result);
+    stored.runtimeConfig = rc;
+    delete stored.result;
+    save();
+    result = await cniAdd(cfg, args, rc, keep);
   }
   Object.assign(attachment, summarizeResult(result, POD_IFNAME));
   stored.result = result;
-  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  save();
   if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);
   if (explaining) {
     explainResult(`got ${attachment.cidr ?? 'no IPv4 address'}${attachment.gateway ? ` (gateway ${attachment.gateway})` : ''} on ${POD_IFNAME}${attachment.hostVeth ? `; host end ${attachment.hostVeth}` : ''}`);
@@ -154,8 +170,11 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
     // a pin that never got mounted (a crash right before) is no netns: DEL without one
     const netns = isMounted(a.netns) ? a.netns : '';
     const cfg: NetworkConfig = { file: stored.file, list: stored.config };
-    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, { portMappings: portMappingsOf(a.ports) }, stored.result);
-    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), a.ip);
+    // the runtime config ADD had (a record of an older barepod has only the ports)
+    const rc = stored.runtimeConfig ?? { portMappings: portMappingsOf(a.ports) };
+    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, rc, stored.result);
+    const ip = a.ip ?? (stored.result ? summarizeResult(stored.result, a.ifname).ip : undefined);
+    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), ip);
     fs.rmSync(paths.network, { force: true });
     await unpinNetns(paths.netns);
   });
@@ -205,8 +224,9 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
   } catch {
     networks = []; // an unreadable conflist: nothing to release through it
   }
-  // reservations are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
+  // reservations and rules are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
   const found = networks.map((cfg) => ({ cfg, reserved: reservations(cfg.list.name) }));
+  const commented = await commentedIds(prefix);
   const links = labelledLinks();
   const livePods = new Set(listPods());
   for (const { cfg, reserved } of found) {
@@ -223,9 +243,24 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
         continue;
       }
       await removeRulesOf(name, cid, Object.values(chainNames(name, cid)), ip);
+      commented.get(name)?.delete(cid);
       done.push(`released ${ip} of ${cid} on network ${name}`);
     }
   }
+  // rules and chains named after a container id of this root whose pod is gone, its address released already
+  // (a DEL that could not reach bridge's netns, or ran without the result)
+  for (const [name, cids] of commented) {
+    for (const cid of cids) {
+      const pod = podOf(cid);
+      if (!pod || livePods.has(pod)) continue;
+      const removed = await removeRulesOf(name, cid, Object.values(chainNames(name, cid)));
+      if (removed.length) done.push(`removed ${removed.length} iptables rules and chains of ${cid} on network ${name}`);
+    }
+  }
+  // the firewall plugin's rules of addresses of these networks that nothing reserves any more
+  const subnets = networks.flatMap((cfg) => subnetsOf(cfg.list));
+  const reservedNow = () => new Set(networks.flatMap((cfg) => [...reservations(cfg.list.name).keys()]));
+  for (const rule of await removeStaleFirewallRules(subnets, reservedNow)) done.push(`removed the firewall rule of a released address: ${rule}`);
   for (const [dev, cid] of links) {
     const pod = podOf(cid);
     if (!pod || livePods.has(pod)) continue;
