@@ -13,6 +13,8 @@ export interface UnitInput {
   root?: string;
   /** the pod's grace period: the stop timeout leaves room for it */
   graceSeconds: number;
+  /** the unit's suggested name without `.service` (default `barepod-<pod>`; another state root's pods get the root's tag in it) */
+  unit?: string;
 }
 
 /** systemd's quoting for one word of a command line. */
@@ -21,7 +23,7 @@ const quote = (word: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ?
 export function systemdUnit(u: UnitInput): string {
   const bp = [...u.barepod, ...(u.root ? ['--root', u.root] : [])].map(quote).join(' ');
   return `# barepod pod "${u.pod}": made by \`barepod generate systemd ${u.pod}\`
-# Install: copy to /etc/systemd/system/, then: systemctl daemon-reload && systemctl enable --now barepod-${u.pod}.service
+# Install: copy to /etc/systemd/system/, then: systemctl daemon-reload && systemctl enable --now ${u.unit ?? `barepod-${u.pod}`}.service
 [Unit]
 Description=barepod pod ${u.pod}
 Wants=network-online.target

@@ -111,7 +111,7 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (names.has(name)) continue;
     await unmountAll(path.join(dir, name));
-    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
 }
@@ -142,7 +142,7 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   return explainStep(
-    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false), rec.def.name, def.name)),
+    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false, rec), rec.def.name, def.name)),
     () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
   );
 }
@@ -154,7 +154,7 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
-  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
+  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default', rec), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc);
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
@@ -300,7 +300,7 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     await stopLocked(rt, rec, c, opts.graceSeconds);
     const paths = containerPaths(rt.settings.stateRoot, pod, name);
     await unmountAll(paths.bundle);
-    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });

@@ -126,7 +126,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     return;
   }
   // the new netns asks for the old address back, so the pod keeps its IP when it is free
-  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp));
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, rec));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {
