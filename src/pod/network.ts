@@ -25,6 +25,7 @@ import {
 } from '../plan/network.js';
 import { hostsFile, hostsWithAliases, resolvConf } from '../plan/pod-files.js';
 import {
+  allReservedAddresses,
   checkPrerequisites,
   checkRoutes,
   cniAdd,
@@ -259,8 +260,7 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
   }
   // the firewall plugin's rules of addresses of these networks that nothing reserves any more
   const subnets = networks.flatMap((cfg) => subnetsOf(cfg.list));
-  const reservedNow = () => new Set(networks.flatMap((cfg) => [...reservations(cfg.list.name).keys()]));
-  for (const rule of await removeStaleFirewallRules(subnets, reservedNow)) done.push(`removed the firewall rule of a released address: ${rule}`);
+  for (const rule of await removeStaleFirewallRules(subnets, allReservedAddresses)) done.push(`removed the firewall rule of a released address: ${rule}`);
   for (const [dev, cid] of links) {
     const pod = podOf(cid);
     if (!pod || livePods.has(pod)) continue;

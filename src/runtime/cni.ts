@@ -410,6 +410,14 @@ export async function removeRulesOf(network: string, containerId: string, chains
   return removed;
 }
 
+/** Every address host-local reserves now, in any network of its directory (barepod's or another tool's: a rule of one of them is never a leftover). */
+export function allReservedAddresses(): Set<string> {
+  const base = path.dirname(ipamDir('x'));
+  const out = new Set<string>();
+  for (const net of fs.existsSync(base) ? fs.readdirSync(base) : []) for (const ip of reservations(net).keys()) out.add(ip);
+  return out;
+}
+
 /** host-local reservations of a network: IP → container id. */
 export function reservations(network: string): Map<string, string> {
   const dir = ipamDir(network);
