@@ -125,7 +125,7 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
 describe.skipIf(skipReason || isV2)('pod cgroups on cgroup v2 (private mount namespace)', () => {
   const t = useTestEnv();
 
-  it('creates /barepod/<pod>/<container> in the unified hierarchy, an own cgroup namespace, and removes it all', async () => {
+  it('creates /barepod-<root hash>/<pod>/<container> in the unified hierarchy, an own cgroup namespace, and removes it all', async () => {
     const pod = t.pod('v2');
     const script = `
 set -eu
@@ -141,7 +141,8 @@ echo "cgroupns_host=$(stat -L -c %i /proc/self/ns/cgroup)"
 echo "dirs=$(cd /sys/fs/cgroup/${t.cgroupRoot}/${pod} && ls -d */ | tr -d / | tr '\\n' ,)"
 echo "spec_ns=$(bp spec ${pod} app | grep -c '"type": "cgroup"$')"
 bp pod rm -f ${pod} >/dev/null
-echo "after=$(ls /sys/fs/cgroup/barepod 2>/dev/null | grep -c ${pod} || true)"
+echo "after=$(ls /sys/fs/cgroup/${t.cgroupRoot} 2>/dev/null | grep -c ${pod} || true)"
+echo "top_left=$(test -e /sys/fs/cgroup/${t.cgroupRoot} && echo yes || echo no)"
 `;
     const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], t.env);
     expect(r.code, r.stderr).toBe(0);
@@ -152,5 +153,6 @@ echo "after=$(ls /sys/fs/cgroup/barepod 2>/dev/null | grep -c ${pod} || true)"
     expect(kv.dirs?.split(',').filter(Boolean).sort()).toEqual(['_pause', 'app']);
     expect(kv.spec_ns).toBe('1');
     expect(kv.after).toBe('0');
+    expect(kv.top_left).toBe('no'); // the state root's own top dir goes with its last pod
   });
 });
