@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { BarepodError } from '../errors.js';
 import type { HostAlias, NetworkDefinition, PortMapping } from '../model.js';
+import { rootHash } from './paths.js';
 
 /** One plugin of a conflist: its type and its own keys. */
 export interface PluginConf {
@@ -144,7 +145,7 @@ export function cniContainerId(stateRoot: string, pod: string): string {
   return `${cniIdPrefix(stateRoot)}${pod}`;
 }
 /** The part of every container id that names the state root: gc's test of "mine". */
-export const cniIdPrefix = (stateRoot: string): string => `barepod-${createHash('sha256').update(stateRoot).digest('hex').slice(0, 8)}-`;
+export const cniIdPrefix = (stateRoot: string): string => `barepod-${rootHash(stateRoot)}-`;
 
 /**
  * The iptables chains the plugins name after a network and container id

@@ -1,5 +1,19 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { validateMemberName, validateName } from '../names.js';
+
+/** The default state root: its pods keep the readable cgroup paths `/barepod/<pod>`. */
+export const DEFAULT_STATE_ROOT = '/run/barepod';
+
+/** 8 hex digits naming a state root (sha256 of its path): in CNI container ids and per-root cgroup dirs. */
+export const rootHash = (stateRoot: string): string => createHash('sha256').update(stateRoot).digest('hex').slice(0, 8);
+
+/**
+ * The top cgroup directory of a state root's pods, from the root's real
+ * path: `barepod` for the default root, `barepod-<8 hex>` for any other, so
+ * two roots with a pod of the same name never share a cgroup.
+ */
+export const cgroupRootFor = (realStateRoot: string): string => (realStateRoot === DEFAULT_STATE_ROOT ? 'barepod' : `barepod-${rootHash(realStateRoot)}`);
 
 /** Where a pod's state lives under the state root; pure, so tests and the planner agree. */
 export interface PodPaths {

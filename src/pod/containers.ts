@@ -135,7 +135,7 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (names.has(name)) continue;
     await unmountAll(path.join(dir, name));
-    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
   const staging = podPaths(rt.settings.stateRoot, pod).subpaths;
@@ -170,7 +170,7 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   return explainStep(
-    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false), rec.def.name, def.name)),
+    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false, rec), rec.def.name, def.name)),
     () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
   );
 }
@@ -184,7 +184,7 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
   const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
-  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
+  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default', rec), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
   verifyRootfs(rootfs, spec, { pod: rec.def.name, container: def.name, source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}` });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
@@ -340,7 +340,7 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     await stopLocked(rt, rec, c, opts.graceSeconds);
     const paths = containerPaths(rt.settings.stateRoot, pod, name);
     await unmountAll(paths.bundle);
-    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });

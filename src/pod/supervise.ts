@@ -134,7 +134,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     return;
   }
   // the new netns asks for the old address and MAC back, so the pod keeps its IP when it is free and the host's neighbour entry stays right
-  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac));
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac, rec));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {

@@ -142,7 +142,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
 export function inspectPod(rt: Runtime, name: string) {
   const rec = rt.store.read(name);
   reconcile(rt, rec);
-  const ctx = rt.planContext(false);
+  const ctx = rt.planContext(false, rec);
   const alive = sandboxAlive(rec);
   const sandboxNs = alive ? namespaceInodes(rec.sandbox.pid) : {};
   const nsView = (pid: number | undefined) => {

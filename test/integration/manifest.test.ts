@@ -67,10 +67,10 @@ describe.skipIf(skipReason)('manifests', () => {
     const pod = t.pod('limits');
     const file = example(t, 'memory-limits.yaml', pod);
     await t.ok(['up', '-f', file]);
-    expect(cgroupFile('memory', `barepod/${pod}`, 'memory.limit_in_bytes')).toBe(String(256 << 20));
-    expect(cgroupFile('memory', `barepod/${pod}/app`, 'memory.limit_in_bytes')).toBe(String(64 << 20));
-    expect(cgroupFile('memory', `barepod/${pod}/cache`, 'memory.limit_in_bytes')).toBe(String(128 << 20));
-    expect(cgroupFile('cpu', `barepod/${pod}/app`, 'cpu.cfs_quota_us')).toBe('50000');
+    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}`, 'memory.limit_in_bytes')).toBe(String(256 << 20));
+    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}/app`, 'memory.limit_in_bytes')).toBe(String(64 << 20));
+    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}/cache`, 'memory.limit_in_bytes')).toBe(String(128 << 20));
+    expect(cgroupFile('cpu', `${t.cgroupRoot}/${pod}/app`, 'cpu.cfs_quota_us')).toBe('50000');
     await t.ok(['down', '-f', file]);
   });
 
@@ -226,7 +226,7 @@ describe.skipIf(skipReason)('manifests', () => {
     const file = example(t, 'sidecar.yaml', pod);
     const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { pod: string; cgroupParent: string; members: { name: string; joins?: string[] }[] }[];
     expect(plan[0]!.pod).toBe(pod);
-    expect(plan[0]!.cgroupParent).toBe(`/barepod/${pod}`);
+    expect(plan[0]!.cgroupParent).toBe(`/${t.cgroupRoot}/${pod}`);
     expect(plan[0]!.members.map((m) => m.name)).toEqual(['_pause', 'seed', 'web', 'downloader', 'ambassador']);
     expect(plan[0]!.members[2]!.joins).toEqual(['/proc/<pause pid>/ns/net', '/proc/<pause pid>/ns/ipc', '/proc/<pause pid>/ns/uts']);
     expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
