@@ -30,7 +30,10 @@ interface Killed {
 /** Runs the CLI with --explain and SIGKILLs it when the `at`-th kill point (1-based) is announced. */
 function killAt(t: TestEnv, args: string[], at: number): Promise<Killed> {
   return new Promise((resolve, reject) => {
-    const child = spawn(CLI, [...args, '--explain'], { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    // before a `--` (what follows it is the container's command)
+    const dash = args.indexOf('--');
+    const argv = dash < 0 ? [...args, '--explain'] : [...args.slice(0, dash), '--explain', ...args.slice(dash)];
+    const child = spawn(CLI, argv, { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
     const seen: string[] = [];
     let buf = '';
     let killed = false;
@@ -182,6 +185,61 @@ describe.skipIf(skipReason)('chaos: down -f killed at every step', () => {
       const down = await t.bp(['down', '-f', file(pod)]);
       expect(down.code, `${where}, then down again: ${down.stderr}`).toBe(0);
       expect(t.leaks(), `${where}, then down`).toEqual([]);
+    }
+  });
+});
+
+describe.skipIf(skipReason)('chaos: pod rm and run killed at every step', () => {
+  const t = useTestEnv();
+
+  it('run --pod killed at any step, then gc: the container is running or absent, the pod intact; run again works; pod rm leaves nothing', async () => {
+    const pod = t.pod('run');
+    await t.ok(['pod', 'create', pod]);
+    const runArgs = (name: string) => ['run', '--pod', pod, '--name', name, '--', 'sleep', '3600'];
+    const points = await pointsOf(t, runArgs('probe'));
+    expect(points.length).toBeGreaterThan(2);
+    for (const at of sample(points.length)) {
+      const name = `c${at}`;
+      const where = `run killed at point ${at} (${points[at - 1]!.trim().slice(0, 90)})`;
+      const killed = await killAt(t, runArgs(name), at);
+      expect(killed.finished, where).toBe(false);
+      await t.ok(['gc']);
+      const v = JSON.parse(await t.ok(['inspect', pod, '--json'])) as View;
+      const c = v.containers.find((x) => x.name === name);
+      if (c) expect(c.state, `${where}, then gc: a recorded container runs`).toBe('running');
+      else expect(fs.existsSync(path.join(t.root, 'pods', pod, 'containers', name)), `${where}, then gc: no bundle of an unrecorded container`).toBe(false);
+      // the pod still works, and the name can be used (again)
+      if (c) await t.ok(['rm', '-f', pod, name]);
+      await t.ok(runArgs(name));
+      await t.ok(['rm', '-f', pod, name]);
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+    expect(t.leaks()).toEqual([]);
+  });
+
+  it('pod rm -f killed at any step, then gc: the pod is gone or untouched; pod rm finishes; nothing leaks', async () => {
+    const make = async (pod: string) => {
+      await t.ok(['pod', 'create', pod, '-p', `${21000 + Math.floor(Math.random() * 20000)}:8080`]);
+      await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    };
+    const probe = t.pod('probe');
+    await make(probe);
+    const points = await pointsOf(t, ['pod', 'rm', '-f', probe]);
+    expect(points.length).toBeGreaterThan(3);
+    expect(t.leaks()).toEqual([]);
+    for (const at of sample(points.length)) {
+      const pod = t.pod(`r${at}`);
+      const where = `pod rm killed at point ${at} (${points[at - 1]!.trim().slice(0, 90)})`;
+      await make(pod);
+      const killed = await killAt(t, ['pod', 'rm', '-f', pod], at);
+      expect(killed.finished, where).toBe(false);
+      await t.ok(['gc']);
+      const r = await t.bp(['inspect', pod, '--json']);
+      if (r.code === 3) expect(t.leaks(), `${where}, then gc`).toEqual([]);
+      else expect((JSON.parse(r.stdout) as View).containers.find((c) => c.name === 'app')?.state, `${where}, then gc`).toBe('running');
+      const rm = await t.bp(['pod', 'rm', '-f', pod]);
+      expect([0, 3], `${where}, then pod rm again: ${rm.stderr}`).toContain(rm.code);
+      expect(t.leaks(), `${where}, then pod rm`).toEqual([]);
     }
   });
 });
