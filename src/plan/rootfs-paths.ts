@@ -131,6 +131,11 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusa
       todo.unshift(...components(st.target));
       continue;
     }
+    // a file (or device, socket…) with more of the path below it: runc's mkdir or mount there fails late and unclearly;
+    // /dev, /proc, /sys themselves must be directories too (runc mounts a tmpfs, proc or sysfs on them)
+    if (st.kind === 'other' && (todo.length > 0 || (c.strict && here.length === 1))) {
+      return refuse(`/${here.join('/')}`, `is not a directory${c.strict && here.length === 1 ? ': a mount point of the runtime\'s own must be a plain directory' : ''}`);
+    }
     done.push(part);
   }
   if (c.cwd) {

@@ -12,7 +12,14 @@ import type { Spec } from '../spec/types.js';
 export function rootfsLookup(rootfs: string): Lookup {
   return (parts) => {
     const p = path.join(rootfs, ...parts);
-    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(p, { throwIfNoEntry: false });
+    } catch (e) {
+      // a non-directory on the way (the rules refuse it before asking below it; this keeps a crash out regardless)
+      if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') return { kind: 'missing' };
+      throw e;
+    }
     if (!st) return { kind: 'missing' };
     if (st.isSymbolicLink()) return { kind: 'link', target: fs.readlinkSync(p) };
     return { kind: st.isDirectory() ? 'dir' : 'other' };
@@ -26,7 +33,7 @@ export function unsafeRootfsError(r: Refusal, where: { pod: string; container: s
   return new BarepodError('unsafe-rootfs', `container "${where.container}" in pod "${where.pod}" refused: ${where.source}: ${r.at} ${r.why} (needed by ${needed})`, {
     hint: cwd
       ? 'choose a working directory inside the container\'s own files'
-      : '/dev, /proc and /sys must be plain directories (or absent) in a rootfs, and no link may climb above it with "..": fix the image (or the rootfs directory)',
+      : '/dev, /proc and /sys must be plain directories (or absent) in a rootfs, no file may stand where a directory is needed, and no link may climb above it with "..": fix the image (or the rootfs directory)',
   });
 }
 

@@ -79,6 +79,18 @@ describe('rootfs paths', () => {
     expect(checkPath({ path: '/a', role: 'x', strict: false }, tree(['a -> b', 'b -> a']))).toMatchObject({ why: 'leads through too many levels of symbolic links' });
   });
 
+  it('a file where a directory is needed is refused (not a crash later in runc); a file at a mount point below /dev is not (the tmpfs hides it)', () => {
+    const noDev = BASE.filter((e) => e !== 'dev/');
+    expect(checkRootfsPaths(spec(), tree([...noDev, 'dev']))[0]).toMatchObject({ at: '/dev', why: expect.stringContaining('is not a directory') });
+    expect(checkRootfsPaths(spec(), tree([...BASE.filter((e) => e !== 'proc/'), 'proc']))[0]).toMatchObject({ at: '/proc', why: expect.stringContaining('is not a directory') });
+    expect(checkRootfsPaths(spec(), tree([...BASE.filter((e) => !e.startsWith('etc')), 'etc']))[0]).toMatchObject({ path: '/etc/hosts', at: '/etc', why: 'is not a directory' });
+    expect(checkRootfsPaths(spec('/app/x'), tree([...BASE, 'app']))[0]).toMatchObject({ at: '/app', why: 'is not a directory' });
+    // through a link: the file it names is where the directory is needed
+    expect(checkRootfsPaths(spec('/w/x'), tree([...BASE, 'w -> /etc/hosts']))[0]).toMatchObject({ at: '/etc/hosts', why: 'is not a directory' });
+    expect(checkRootfsPaths(spec(), tree([...BASE, 'dev/shm', 'dev/pts']))).toEqual([]);
+    expect(checkRootfsPaths(spec('/etc/hosts'), tree(BASE))).toEqual([]);
+  });
+
   it('a working directory that lands in /proc or /dev/fd, directly or through a link, is refused (CVE-2024-21626)', () => {
     expect(checkRootfsPaths(spec('/proc/self/fd/7'), tree(BASE))[0]).toMatchObject({ at: '/proc/self/fd/7', role: 'the working directory' });
     const [r] = checkRootfsPaths(spec('/app'), tree([...BASE, 'app -> /proc/self/fd/7']));
