@@ -106,6 +106,83 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       await t.ok(['pod', 'rm', '-f', p]);
     });
 
+    it.each([
+      ['/dev', 'dev', ['ptmx', 'null', 'fd', 'stdin']],
+      ['/sys', 'sys', []],
+      ['/dev/shm', 'dev/shm', []],
+    ])('an image link redirects a volume\'s mountPath onto %s: refused; runc creates, deletes and mknods nothing in the hostPath directory', async (_onto, target, runcWrites) => {
+      // the manifest author mounts a data directory at /data; the image makes /data a link to the runtime's own mount point,
+      // so runc (which resolves the destination inside the rootfs) binds the host directory over the container's /dev and
+      // then builds /dev (ptmx, fd, stdin…, device nodes) in it: on the host
+      const host = path.join(dir, 'data');
+      fs.mkdirSync(host);
+      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+      fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
+      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+      const before = snapshot(host);
+      const ref = await image('redirect', [{ path: 'data', type: 'symlink', linkpath: `/${target}` }]);
+      const pod = t.pod('redirect');
+      const file = manifest(
+        t,
+        pod,
+        `  restartPolicy: Never
+  volumes: [{name: data, hostPath: {path: ${host}, type: Directory}}]
+  containers:
+    - name: app
+      image: ${ref}
+      imagePullPolicy: Never
+      command: [sleep, "3600"]
+      volumeMounts: [{name: data, mountPath: /data}]
+`,
+      );
+      const r = await t.bp(['up', '-f', file]);
+      const after = snapshot(host);
+      if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
+      for (const name of runcWrites) expect(Object.keys(after).includes(name) ? after[name] : undefined).toBe(before[name]);
+      expect(after).toEqual(before);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image ${ref}: /data is a symbolic link (to /${target})`);
+      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    });
+
+    it.each([
+      ['an init container', 'initContainers', '[ln, -s, /dev, /a/config]'],
+      ['an init container, with a relative link', 'initContainers', '[ln, -s, ../dev, /a/config]'],
+    ])('%s plants a link in an emptyDir that carries a hostPath mounted below it onto /dev: refused; runc writes nothing in the host directory', async (_who, kind, plant) => {
+      const host = path.join(dir, 'config');
+      fs.mkdirSync(host);
+      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+      fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
+      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+      const before = snapshot(host);
+      const pod = t.pod('nested');
+      const file = manifest(
+        t,
+        pod,
+        `  restartPolicy: Never
+  volumes: [{name: config, hostPath: {path: ${host}, type: Directory}}, {name: work, emptyDir: {}}]
+  ${kind}:
+    - name: plant
+      image: busybox
+      command: ${plant}
+      volumeMounts: [{name: work, mountPath: /a}]
+  containers:
+    - name: app
+      image: busybox
+      command: [sleep, "3600"]
+      volumeMounts: [{name: work, mountPath: /a}, {name: config, mountPath: /a/config}]
+`,
+      );
+      const r = await t.bp(['up', '-f', file]);
+      const after = snapshot(host);
+      if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
+      expect(after).toEqual(before);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image busybox: /a/config is a symbolic link`);
+      expect(r.stderr).toContain('inside the volume mounted at /a');
+      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    });
+
     it('held: etc -> / (absolute) stays inside the rootfs: the pod\'s hosts file is bound in the rootfs, the host is untouched', async () => {
       const before = snapshot(canary);
       const hostsBefore = fs.readFileSync('/etc/hosts', 'utf8');
