@@ -183,6 +183,44 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
     });
 
+    it('a running sibling that can swap the mount point in the outer volume for a link to /dev (racing runc): the manifest is refused, the host directory untouched', async () => {
+      // measured before: 30 starts of the app against this swapper, 3 made runc build /dev in the host directory
+      const host = path.join(dir, 'config');
+      fs.mkdirSync(host);
+      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+      const before = snapshot(host);
+      const pod = t.pod('race');
+      const file = manifest(
+        t,
+        pod,
+        `  restartPolicy: Never
+  volumes: [{name: config, hostPath: {path: ${host}, type: Directory}}, {name: work, emptyDir: {}}]
+  containers:
+    - name: swapper
+      image: busybox
+      command: [sh, -c, "mkdir -p /a/config; while :; do mv /a/config /a/c2; ln -s /dev /a/config; rm /a/config; mv /a/c2 /a/config; done"]
+      volumeMounts: [{name: work, mountPath: /a}]
+    - name: app
+      image: busybox
+      command: [sh, -c, "exit 0"]
+      volumeMounts: [{name: work, mountPath: /a}, {name: config, mountPath: /a/config}]
+`,
+      );
+      const r = await t.bp(['up', '-f', file]);
+      if (r.code === 0) {
+        for (let i = 0; i < 30; i++) {
+          await eventually(async () => (await inspect(t, pod)).containers.find((c) => c.name === 'app')?.state !== 'running', 15_000, 'the app to end');
+          await t.bp(['start', pod, 'app']);
+        }
+        await t.ok(['pod', 'rm', '-f', pod]);
+      }
+      expect(snapshot(host)).toEqual(before);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`spec.containers[name=app].volumeMounts: "/a/config" lies below "/a" (volume "work"), which container "swapper" can write while this one starts`);
+      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    });
+
     it('held: etc -> / (absolute) stays inside the rootfs: the pod\'s hosts file is bound in the rootfs, the host is untouched', async () => {
       const before = snapshot(canary);
       const hostsBefore = fs.readFileSync('/etc/hosts', 'utf8');
