@@ -221,6 +221,35 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
     });
 
+    it('a container rewrites its own rootfs (mv /p /q; mkdir /p; ln -s /dev /p/x) so that its volume lands on /dev at the next `barepod start` (the upper layer is kept): refused, the host directory untouched', async () => {
+      const host = path.join(dir, 'data');
+      fs.mkdirSync(host);
+      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+      const before = snapshot(host);
+      const pod = t.pod('self');
+      const file = manifest(
+        t,
+        pod,
+        `  restartPolicy: Never
+  volumes: [{name: data, hostPath: {path: ${host}, type: Directory}}]
+  containers:
+    - name: app
+      image: busybox
+      command: [sh, -c, "test -L /p/x || { mv /p /q && mkdir /p && ln -s /dev /p/x; }"]
+      volumeMounts: [{name: data, mountPath: /p/x}]
+`,
+      );
+      await t.ok(['up', '-f', file]);
+      await eventually(async () => (await inspect(t, pod)).containers.find((c) => c.name === 'app')?.state !== 'running', 15_000, 'the app to end');
+      const r = await t.bp(['start', pod, 'app']);
+      expect(snapshot(host)).toEqual(before);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('/p/x is a symbolic link (to /dev) that leads into /dev');
+      await t.ok(['pod', 'rm', '-f', pod]);
+      expect(snapshot(host)).toEqual(before);
+    });
+
     it('held: etc -> / (absolute) stays inside the rootfs: the pod\'s hosts file is bound in the rootfs, the host is untouched', async () => {
       const before = snapshot(canary);
       const hostsBefore = fs.readFileSync('/etc/hosts', 'utf8');
