@@ -282,6 +282,7 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
     if (def) containers.push(def);
   });
   checkHostPorts(is, containers);
+  checkNestedMounts(is, containers);
   const network = podNetwork(is, annotations?.[NETWORK_ANNOTATION], host.includes('net'), containers);
 
   if (is.errors.length || name === undefined) return undefined;
@@ -604,6 +605,33 @@ function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
       p.hostPort === undefined ? [] : [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const), hostIP: p.hostIP ?? '' }],
     ),
   );
+}
+
+/**
+ * A mount below another volume's mountPath is resolved by runc at create time
+ * through that volume's content: a container running at the same time that
+ * can write the volume can swap the mount point for a link to /dev between
+ * barepod's check and runc (which then binds the inner volume over its own
+ * /dev and builds /dev in the host directory). Refused when another container
+ * that can run while this one starts mounts the outer volume read-write.
+ */
+function checkNestedMounts(is: Issues, containers: ContainerDefinition[]): void {
+  const regularInit = (c: ContainerDefinition) => c.init === true && !c.sidecar;
+  // o may be running while c starts: never a regular init (they run alone, before the apps); for a regular init, only a sidecar
+  const concurrent = (c: ContainerDefinition, o: ContainerDefinition) => o !== c && !regularInit(o) && (!regularInit(c) || o.sidecar === true);
+  for (const c of containers) {
+    const at = `${c.init || c.sidecar ? 'spec.initContainers' : 'spec.containers'}[name=${c.name}].volumeMounts`;
+    for (const inner of c.mounts ?? []) {
+      for (const outer of c.mounts ?? []) {
+        const base = outer.mountPath.replace(/\/+$/, '');
+        if (outer === inner || !inner.mountPath.startsWith(`${base}/`)) continue;
+        const writer = containers.find((o) => concurrent(c, o) && (o.mounts ?? []).some((m) => m.name === outer.name && !m.readOnly));
+        if (writer) {
+          is.error(at, `"${inner.mountPath}" lies below "${outer.mountPath}" (volume "${outer.name}"), which container "${writer.name}" can write while this one starts: a link it made there would carry this mount onto the runtime's /dev, in the host directory (runc resolves mount points when it creates the container); mount "${inner.mountPath}" elsewhere, or volume "${outer.name}" readOnly in "${writer.name}"`);
+        }
+      }
+    }
+  }
 }
 
 function checkHostPorts(is: Issues, containers: ContainerDefinition[]): void {
