@@ -2,7 +2,7 @@
  * Red team of the subPath defence (src/runtime/subpath.ts, stageSubPaths)
  * and the rootfs checks (src/plan/rootfs-paths.ts, src/runtime/rootfs-check.ts),
  * as a hostile image author, manifest author, running container and racing
- * process would try them (docs/security-notes/redteam.md lists every attempt).
+ * process would try them (docs/security/redteam.md lists every attempt).
  * Root, real runc/conmon; each attempt is judged ON THE HOST (a canary
  * directory's entries, modes, mtimes and contents; a secret that must not be
  * read out; mounts left under the state root), never by barepod's output alone.

@@ -224,7 +224,7 @@ describe('manifest: change detection and export', () => {
   });
 });
 
-describe('manifest: a mount below a volume another container can write (red team, docs/security-notes/redteam.md)', () => {
+describe('manifest: a mount below a volume another container can write (red team, docs/security/redteam.md)', () => {
   const vols = '  volumes: [{name: work, emptyDir: {}}, {name: cfg, hostPath: {path: /srv/cfg}}]\n';
   const c = (name: string, mounts: string, extra = '') => `    - name: ${name}\n      image: busybox\n${extra}      volumeMounts: ${mounts}\n`;
   const nested = '[{name: work, mountPath: /a}, {name: cfg, mountPath: /a/config}]';
