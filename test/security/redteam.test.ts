@@ -12,29 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, eventually, inspect, mountsUnder, pidOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { tarBuffer, tarDir, writeOciLayout, type TarEntry } from '../helpers/image-fixtures.js';
+import { CLI, eventually, inspect, mountsUnder, pidOf, readInContainer, skipReason, useTestEnv } from '../helpers/harness.js';
+import type { TarEntry } from '../helpers/image-fixtures.js';
+import { hostileImage, podManifest, snapshot } from '../helpers/security.js';
 
-const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';
-
-/** A directory's own mtime and, per entry, its type, mode, size, mtime and content (links: target): what "untouched" means. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = { '.': `${fs.statSync(dir).mtimeMs}` };
-  for (const name of fs.readdirSync(dir).sort()) {
-    const p = path.join(dir, name);
-    const st = fs.lstatSync(p);
-    const body = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isFile() ? fs.readFileSync(p, 'utf8') : '';
-    out[name] = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${body}`;
-  }
-  return out;
-}
-
-/** Writes a manifest of one pod into the test's root. */
-function manifest(t: TestEnv, name: string, body: string): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${body}`);
-  return file;
-}
 
 /** Every file's content below a directory (what a container managed to copy out). */
 function contents(dir: string): string {
@@ -62,13 +43,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Stores an image of busybox plus one layer of `top` entries as NAME:1. */
-  async function image(name: string, top: TarEntry[], config: Record<string, unknown> = { Cmd: ['sleep', '3600'] }): Promise<string> {
-    const layout = path.join(dir, `layout-${name}`);
-    writeOciLayout(layout, 'v1', { layers: [tarDir(BUSYBOX), ...(top.length ? [tarBuffer(top)] : [])], config });
-    await t.ok(['pull', `oci:${layout}:v1`, '--name', `${name}:1`]);
-    return `${name}:1`;
-  }
+  const image = (name: string, top: TarEntry[], config?: Record<string, unknown>) => hostileImage(t, dir, name, top, config);
 
   describe('rootfs', () => {
     it.each([
@@ -122,7 +97,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       const before = snapshot(host);
       const ref = await image('redirect', [{ path: 'data', type: 'symlink', linkpath: `/${target}` }]);
       const pod = t.pod('redirect');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -156,7 +131,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
       const before = snapshot(host);
       const pod = t.pod('nested');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -191,7 +166,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
       const before = snapshot(host);
       const pod = t.pod('race');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -228,7 +203,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
       const before = snapshot(host);
       const pod = t.pod('self');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -282,7 +257,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       const evilBefore = snapshot(`${vol}-evil`);
       const out = path.join(t.root, 'out');
       fs.mkdirSync(out);
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -319,7 +294,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.writeFileSync(path.join(host, 'file'), 'orig\n');
       const before = [snapshot(host), snapshot(path.join(host, 'd'))];
       const pod = t.pod('ro');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -356,7 +331,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.mkdirSync(path.join(host, 'data'), { recursive: true });
       fs.mkdirSync(out);
       const pod = t.pod('race');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
@@ -400,7 +375,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       fs.mkdirSync(path.join(host, 'd'), { recursive: true });
       fs.writeFileSync(path.join(host, 'file'), 'x\n');
       const pod = t.pod('kill');
-      const file = manifest(
+      const file = podManifest(
         t,
         pod,
         `  restartPolicy: Never
