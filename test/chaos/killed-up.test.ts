@@ -1,0 +1,99 @@
+/**
+ * Chaos: `up -f` SIGKILLed after the pod's record is written and before its
+ * app containers are recorded (the moment --explain announces the first
+ * container). The pod must not look healthy: it stays Creating, `wait`
+ * never says ready, the next `up -f` makes the missing containers (never
+ * `unchanged`) and they really run, and `gc` removes what the dead `up` left.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { alive, podCgroups, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
+
+/** Runs `up -f file` and SIGKILLs it as it starts the first app container; checks where it was cut. */
+async function killedUp(t: TestEnv, pod: string, file: string): Promise<void> {
+  const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGKILL');
+  await up.reached;
+  expect(await up.closed).toBe(137);
+  // cut where this test means: the record is written, no container of the manifest is recorded in it
+  expect(record(t, pod).containers).toEqual([]);
+}
+
+/** Every container of the manifest runs, each has written its /served, and runc has nothing else of the pod. */
+async function serving(t: TestEnv, pod: string): Promise<void> {
+  const v = await inspect(t, pod);
+  expect(v.state).toBe('Running');
+  expect(v.containers.map((c) => [c.name, c.state])).toEqual([['app', 'running'], ['side', 'running']]);
+  for (const c of v.containers) {
+    expect(alive(c.pid!)).toBe(true);
+    expect(readInContainer(c.pid!, '/served')).toBe(`${c.name} serving\n`);
+  }
+  expect(runcIds(t)).toEqual([`${pod}._pause`, `${pod}.app`, `${pod}.side`]);
+}
+
+describe.skipIf(skipReason)('chaos: up killed between its record and its containers', () => {
+  const t = useTestEnv();
+
+  it('the pod is Creating, wait never says ready, and the next up -f makes the missing containers, which really run', async () => {
+    const pod = t.pod('killedup');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    expect(record(t, pod).phase).toBe('Creating');
+
+    const wait = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '10s']);
+    expect(wait.code).not.toBe(0);
+    expect(wait.stdout).not.toContain('ready');
+
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    await serving(t, pod);
+    expect(record(t, pod).phase).toBe('Running');
+    expect(await t.ok(['wait', pod, '--for', 'ready', '--timeout', '30s'])).toBe(`pod/${pod} ready\n`);
+    // from now on the pod is whole: another up has nothing to do
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} unchanged\n`);
+    await t.ok(['down', pod]);
+  });
+
+  it('a record of an older barepod (no phase) that lacks containers of its manifest: not ready, and up -f makes them', async () => {
+    const pod = t.pod('oldrec');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    // what a barepod without the Creating phase wrote at this point: a record that says Running (by default) and no containers
+    const rec = record(t, pod) as Record<string, unknown>;
+    delete rec.phase;
+    delete rec.creator;
+    fs.writeFileSync(path.join(t.root, 'pods', pod, 'pod.json'), JSON.stringify(rec));
+
+    const wait = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '2s']);
+    expect(wait.code).not.toBe(0);
+    expect(wait.stderr).toMatch(/app is missing/);
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    await serving(t, pod);
+    await t.ok(['down', pod]);
+  });
+
+  it('gc removes the Creating pod whose up is gone, everything of it, and a following up makes it whole', async () => {
+    const pod = t.pod('killedgc');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    expect(reservationsOf(t)).toHaveLength(1); // its network was attached before the kill
+
+    const actions = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];
+    expect(actions.filter((a) => a.pod === pod).map((a) => a.action)).toEqual([expect.stringMatching(/^removed a pod its up left incomplete/)]);
+    // nothing of it is left on the host
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    expect(runcIds(t)).toEqual([]);
+    expect(podCgroups(t, pod)).toEqual([]);
+    expect(reservationsOf(t)).toEqual([]);
+    expect(processesOf(t.root, t.prefix)).toEqual([]);
+    expect(await t.ok(['gc'])).toBe('nothing to do\n');
+
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} created\n`);
+    await serving(t, pod);
+    await t.ok(['down', pod]);
+  });
+});
