@@ -255,9 +255,6 @@ export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: st
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
   const status = readProbeStatus(rt.settings.stateRoot, rec.def.name);
   const why: string[] = [];
-  // a container of its manifest that was never made (a record of an older barepod whose up was killed) is not ready either
-  const have = new Set(rec.containers.map((c) => c.def.name));
-  for (const name of manifestContainers(rec.manifest?.source)) if (!have.has(name)) why.push(`${name} is missing (run \`barepod up -f\` again to make it)`);
   for (const c of rec.containers.filter((x) => !x.def.init)) { // native sidecars count, init containers do not
     if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
     else {
@@ -268,12 +265,3 @@ export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: st
   return why.length ? { ready: false, why: why.join('; ') } : { ready: true, why: '' };
 }
 
-/** The app containers and native sidecars a manifest (as the user wrote it) names. */
-function manifestContainers(source: unknown): string[] {
-  const spec = isObj(source) ? (source as { spec?: unknown }).spec : undefined;
-  if (!isObj(spec)) return [];
-  const names = (list: unknown, keep: (c: Record<string, unknown>) => boolean) =>
-    Array.isArray(list) ? list.filter((c): c is Record<string, unknown> => isObj(c) && typeof c.name === 'string' && keep(c)).map((c) => c.name as string) : [];
-  const s = spec as { containers?: unknown; initContainers?: unknown };
-  return [...names(s.containers, () => true), ...names(s.initContainers, (c) => c.restartPolicy === 'Always')];
-}
