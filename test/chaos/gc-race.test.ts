@@ -176,6 +176,62 @@ describe.skipIf(skipReason)('chaos: gc racing up and down', () => {
   });
 });
 
+describe.skipIf(skipReason)('chaos: gc at every step of a concurrent up and down', () => {
+  const t = useTestEnv();
+
+  /** gc while `cmd` is stopped at a step: it exits 0, only skips the pod, and leaves runc's containers as they were. */
+  async function gcBeside(pod: string, cmd: ReturnType<typeof runUntilStep>, step: string): Promise<void> {
+    await cmd.reached;
+    const ids = runcIds(t);
+    const gc = await t.bp(['gc', '--json']);
+    expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
+    for (const a of JSON.parse(gc.stdout) as Action[]) expect(a, step).toEqual({ pod, action: expect.stringMatching(/^skipped: /) });
+    expect(runcIds(t), step).toEqual(ids);
+    cmd.child.kill('SIGCONT');
+    expect(await cmd.closed, `${step}: ${cmd.stderr()}`).toBe(0);
+  }
+
+  it('up stopped at each step it announces, gc, up goes on: a whole pod every time, and nothing left after down', { timeout: 300_000 }, async () => {
+    const pod = t.pod('everyup');
+    const file = servingPod(t, pod);
+    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
+    const steps = plan[0]!.steps;
+    expect(steps.length).toBeGreaterThanOrEqual(6); // check, pod, sandbox, network, app, side
+    for (const step of steps) {
+      const up = runUntilStep(t, ['up', '-f', file], step, 'SIGSTOP');
+      try {
+        await gcBeside(pod, up, step);
+        expect(up.stdout(), step).toBe(`pod/${pod} created\n`);
+        await serving(t, pod);
+      } finally {
+        up.child.kill('SIGCONT');
+        await up.closed;
+      }
+      await t.ok(['down', pod]);
+      await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (stopped at ${step}): ${t.leaks().join('; ')}`);
+    }
+  });
+
+  it('down stopped at each step it announces, gc, down goes on: the pod is gone every time, nothing left', { timeout: 300_000 }, async () => {
+    const pod = t.pod('everydown');
+    const file = servingPod(t, pod);
+    const steps = [/^Pod .*: mark it Removing/, /^Container side: stop/, /^Container app: stop/, /^Network: CNI DEL/, /^Sandbox: stop the pause/, /^Mounts: /, /^Cgroups: /, /^State: rm -r /];
+    for (const step of steps) {
+      await t.ok(['up', '-f', file]);
+      const down = runUntilStep(t, ['down', pod], step, 'SIGSTOP');
+      try {
+        await gcBeside(pod, down, String(step));
+        expect(down.stdout()).toBe(`pod/${pod} removed\n`);
+      } finally {
+        down.child.kill('SIGCONT');
+        await down.closed;
+      }
+      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+      await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (stopped at ${step}): ${t.leaks().join('; ')}`);
+    }
+  });
+});
+
 describe.skipIf(skipReason)('chaos: up and down racing each other', () => {
   const t = useTestEnv();
 

@@ -30,7 +30,9 @@ export interface Stepped {
   closed: Promise<number>;
 }
 
-export function runUntilStep(t: TestEnv, args: string[], step: RegExp, signal: NodeJS.Signals, extraEnv: NodeJS.ProcessEnv = {}): Stepped {
+/** `step`: a pattern of the step's title, or the exact title. */
+export function runUntilStep(t: TestEnv, args: string[], step: RegExp | string, signal: NodeJS.Signals, extraEnv: NodeJS.ProcessEnv = {}): Stepped {
+  const matches = (title: string) => (typeof step === 'string' ? title === step : step.test(title));
   const child = spawn(CLI, [...args, '--explain'], { env: { ...t.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
@@ -40,7 +42,7 @@ export function runUntilStep(t: TestEnv, args: string[], step: RegExp, signal: N
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       err += d;
-      if (!sent && err.split('\n').some((l) => /^\d+\. /.test(l) && step.test(l.replace(/^\d+\. /, '')))) {
+      if (!sent && err.split('\n').some((l) => /^\d+\. /.test(l) && matches(l.replace(/^\d+\. /, '')))) {
         sent = true;
         child.kill(signal);
         resolve();
