@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { eventually, inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 import { alive, podCgroups, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
 
 /** Runs `up -f file` and SIGKILLs it as it starts the first app container; checks where it was cut. */
@@ -71,6 +71,31 @@ describe.skipIf(skipReason)('chaos: up killed between its record and its contain
     expect(again.stdout).toBe(`pod/${pod} repaired\n`);
     await serving(t, pod);
     await t.ok(['down', pod]);
+  });
+
+  it('up SIGKILLed at each step it announces, then gc: the pod is entirely absent, the next up makes it whole, and down leaves nothing', { timeout: 300_000 }, async () => {
+    const pod = t.pod('everykill');
+    const file = servingPod(t, pod);
+    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
+    const steps = plan[0]!.steps;
+    expect(steps.length).toBeGreaterThanOrEqual(6); // check, pod, sandbox, network, app, side
+    for (const step of steps) {
+      const up = runUntilStep(t, ['up', '-f', file], step, 'SIGKILL');
+      await up.reached;
+      expect(await up.closed, step).toBe(137);
+      const gc = await t.bp(['gc', '--json']);
+      expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
+      // nothing half-made stays: no pod, no runc container, cgroup, address or process of it
+      expect(fs.existsSync(path.join(t.root, 'pods', pod)), step).toBe(false);
+      expect(runcIds(t), step).toEqual([]);
+      expect(podCgroups(t, pod), step).toEqual([]);
+      expect(reservationsOf(t), step).toEqual([]);
+      await eventually(() => processesOf(t.root, t.prefix).length === 0, 15_000, `no processes left (killed at ${step})`);
+      expect(await t.ok(['up', '-f', file]), step).toBe(`pod/${pod} created\n`);
+      await serving(t, pod);
+      await t.ok(['down', pod]);
+      await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (killed at ${step}): ${t.leaks().join('; ')}`);
+    }
   });
 
   it('gc removes the Creating pod whose up is gone, everything of it, and a following up makes it whole', async () => {
