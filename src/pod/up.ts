@@ -95,12 +95,15 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
         await new Promise((r) => setTimeout(r, 100));
         continue;
       }
-      const missing = missingContainers(existing, mp);
-      if (existing.phase !== 'Creating' && missing.length === 0) {
+      // a pod that was complete once (Running) lacks a container only when one was removed since: init containers that ran to completion are not run again
+      const complete = existing.phase !== 'Creating';
+      const missing = missingContainers(existing, mp, complete);
+      if (complete && missing.length === 0) {
         await explainStep(() => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`, async () => undefined);
         return 'unchanged';
       }
       // its `up` was killed half-way, or a container was removed since: take the pod over (under its lock, so only one `up` does) and make what is missing
+      preflight(rt, mp);
       const adopted = await withPod(rt, name, async (rec) => {
         if ((rec.phase === 'Creating' && isAlive(rec.creator)) || rec.manifest?.hash !== hash || !isActive(rec)) return false;
         rec.phase = 'Creating';
@@ -113,7 +116,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       if (!adopted) continue; // another command got there first: look again
       await explainStep(() => `Pod ${name}: incomplete (${missing.length ? `no ${missing.join(', ')}` : 'its up did not finish'}): make what is missing`, async () => undefined);
       o.say?.(`pod/${name}: incomplete${missing.length ? ` (no ${missing.join(', ')})` : ''}, making what is missing`);
-      await makeContainers(rt, mp, o);
+      await makeContainers(rt, mp, o, complete);
       return 'repaired';
     }
     if (existing) {
@@ -143,10 +146,10 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   }
 }
 
-/** Containers of the manifest the pod's record lacks. */
-function missingContainers(rec: PodRecord, mp: ManifestPod): string[] {
+/** Containers of the manifest the pod's record lacks (of a pod that was complete once, init containers that run to completion do not count). */
+function missingContainers(rec: PodRecord, mp: ManifestPod, complete: boolean): string[] {
   const have = new Set(rec.containers.map((c) => c.def.name));
-  return mp.containers.filter((c) => !have.has(c.name)).map((c) => c.name);
+  return mp.containers.filter((c) => !have.has(c.name) && !(complete && c.init && !c.sidecar)).map((c) => c.name);
 }
 
 /** A pod directory without a record under a free lock was left by a command killed before it wrote one: remove it. */
@@ -162,9 +165,10 @@ async function removeIncomplete(rt: Runtime, name: string): Promise<void> {
  * containers to completion and native sidecars one by one, then the app
  * containers; the pod becomes Running in the same lock round that records
  * the last of them. A failure removes the pod (a failing init container
- * leaves it Failed, for its logs).
+ * leaves it Failed, for its logs), unless the pod was `complete` once (a
+ * container removed since): then it is Running again with what it has.
  */
-async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions): Promise<void> {
+async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions, complete = false): Promise<void> {
   const name = mp.pod.name;
   const has = (c: string) => rt.store.read(name).containers.find((x) => x.def.name === c);
   const running = (rec: PodRecord) => {
@@ -174,7 +178,7 @@ async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions): Promi
   };
   const probes = mp.containers.some((c) => c.probes);
   try {
-    for (const c of mp.containers.filter((x) => x.init || x.sidecar)) {
+    for (const c of mp.containers.filter((x) => x.sidecar || (x.init && !complete))) {
       const made = has(c.name);
       if (c.sidecar) {
         if (!made) await runContainer(rt, name, c);
@@ -192,7 +196,8 @@ async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions): Promi
     else if (!apps.length) await withPod(rt, name, async (rec) => running(rec));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
-    await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
+    if (complete) await withPod(rt, name, async (rec) => running(rec)).catch(() => undefined);
+    else await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
     throw e;
   }
 }

@@ -73,6 +73,26 @@ describe.skipIf(skipReason)('chaos: up killed between its record and its contain
     await t.ok(['down', pod]);
   });
 
+  it('up -f of a pod that lost a container (barepod rm) makes it again (repaired), without running its init container again', async () => {
+    const pod = t.pod('lost');
+    const file = servingPod(t, pod);
+    const init = `  initContainers:\n    - name: init\n      image: busybox\n      imagePullPolicy: Never\n      command: [sh, -c, "exit 0"]\n`;
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('  containers:\n', `${init}  containers:\n`));
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} created\n`);
+    await t.ok(['rm', '-f', pod, 'side']);
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    const v = await inspect(t, pod);
+    expect(v.containers.map((c) => [c.name, c.state])).toEqual([['init', 'exited'], ['app', 'running'], ['side', 'running']]);
+    const side = v.containers.find((c) => c.name === 'side')!;
+    expect(readInContainer(side.pid!, '/served')).toBe('side serving\n');
+    const events = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+    expect(events.filter((e) => e.type === 'started' && e.container === 'init')).toHaveLength(1);
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} unchanged\n`);
+    await t.ok(['down', pod]);
+  });
+
   it('up SIGKILLed at each step it announces, then gc: the pod is entirely absent, the next up makes it whole, and down leaves nothing', { timeout: 300_000 }, async () => {
     const pod = t.pod('everykill');
     const file = servingPod(t, pod);
