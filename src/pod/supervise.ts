@@ -7,6 +7,7 @@
  */
 import fs from 'node:fs';
 import { BarepodError, describeError } from '../errors.js';
+import { isValidName } from '../names.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { locksDir, podPaths } from '../plan/paths.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
@@ -168,17 +169,20 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
     if (dot <= 0 || known.has(pod) || fs.existsSync(podPaths(root, pod).dir)) continue;
-    const held = await tryWithPodLock(podPaths(root, pod).lock, async () => {
+    const remove = async () => {
       // under the lock, again: no pod made it meanwhile, and runc still has it
       if (fs.existsSync(podPaths(root, pod).dir) || !rt.runc.knows(id)) return false;
       await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
       await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
       return true;
-    });
+    };
+    // a name no pod can have has no lock to take
+    const held = isValidName(pod) ? await tryWithPodLock(podPaths(root, pod).lock, remove) : { ran: true as const, value: await remove() };
     if (held.ran && held.value) actions.push({ pod, action: `removed runc container ${id}` });
   }
   // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
   const claim = async (pod: string, fn: () => Promise<void>) => {
+    if (!isValidName(pod)) return (await fn(), true); // no pod can have that name, so none holds it: nothing to lock, no path to build from it
     const held = await tryWithPodLock(podPaths(root, pod).lock, async () => {
       if (fs.existsSync(podPaths(root, pod).dir)) return false; // made meanwhile: the address is its
       await fn();
