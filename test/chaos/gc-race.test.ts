@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually, inspect, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { alive, background, podCgroups, record, reservationsOf, runcGate, runcIds, runcPid, runUntilStep, servingPod } from '../helpers/chaos.js';
+import { alive, background, runcIdle, settled, podCgroups, record, reservationsOf, runcGate, runcIds, runcPid, runUntilStep, servingPod } from '../helpers/chaos.js';
 
 type Action = { pod: string; action: string };
 
@@ -39,7 +39,7 @@ describe.skipIf(skipReason)('chaos: gc racing up and down', () => {
     const file = servingPod(t, pod);
     const up = runUntilStep(t, ['up', '-f', file], /^Network: CNI ADD/, 'SIGSTOP');
     try {
-      await up.reached;
+      await settled(up);
       // the pod directory exists, no record yet, the pause runs: what gc used to call an incomplete pod
       expect(fs.existsSync(path.join(t.root, 'pods', pod, 'pod.json'))).toBe(false);
       const pause = runcPid(t, `${pod}._pause`);
@@ -71,7 +71,7 @@ describe.skipIf(skipReason)('chaos: gc racing up and down', () => {
     // stopped as it starts its first container: the record (Creating, naming it) is written
     const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGSTOP');
     try {
-      await up.reached;
+      await settled(up);
       expect(record(t, pod).phase).toBe('Creating');
       const gc = await t.bp(['gc', '--json']);
       expect(gc.code, gc.stderr).toBe(0);
@@ -93,6 +93,7 @@ describe.skipIf(skipReason)('chaos: gc racing up and down', () => {
     const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGKILL');
     await up.reached;
     await up.closed;
+    await runcIdle(t);
     // the record names its maker: make that a live process (the lock is free, as between two of up's lock rounds)
     const maker = spawn('sleep', ['3600'], { stdio: 'ignore' });
     try {
@@ -181,7 +182,7 @@ describe.skipIf(skipReason)('chaos: gc at every step of a concurrent up and down
 
   /** gc while `cmd` is stopped at a step: it exits 0, only skips the pod, and leaves runc's containers as they were. */
   async function gcBeside(pod: string, cmd: ReturnType<typeof runUntilStep>, step: string): Promise<void> {
-    await cmd.reached;
+    await settled(cmd);
     const ids = runcIds(t);
     const gc = await t.bp(['gc', '--json']);
     expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);

@@ -9,13 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually, inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { alive, podCgroups, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
+import { alive, podCgroups, runcIdle, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
 
 /** Runs `up -f file` and SIGKILLs it as it starts the first app container; checks where it was cut. */
 async function killedUp(t: TestEnv, pod: string, file: string): Promise<void> {
   const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGKILL');
   await up.reached;
   expect(await up.closed).toBe(137);
+  await runcIdle(t);
   // cut where this test means: the record is written, no container of the manifest is recorded in it
   expect(record(t, pod).containers).toEqual([]);
 }
@@ -103,6 +104,7 @@ describe.skipIf(skipReason)('chaos: up killed between its record and its contain
       const up = runUntilStep(t, ['up', '-f', file], step, 'SIGKILL');
       await up.reached;
       expect(await up.closed, step).toBe(137);
+      await runcIdle(t);
       const gc = await t.bp(['gc', '--json']);
       expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
       // nothing half-made stays: no pod, no runc container, cgroup, address or process of it

@@ -55,6 +55,48 @@ export function runUntilStep(t: TestEnv, args: string[], step: RegExp | string, 
   return { child, stderr: () => err, stdout: () => out, reached, closed };
 }
 
+/** Live pids whose parent is `pid` (a stopped CLI's programs still finishing: runc, a CNI plugin, mount). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') out.push(Number(p)); // a zombie has done its work (its stopped parent cannot reap it)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Waits until a CLI stopped at a step has no program of its own still
+ * running (one it started just before the stop finishes on its own), so
+ * what is on the host from then on changes only by what the test does.
+ */
+export async function settled(s: Stepped): Promise<void> {
+  await s.reached;
+  await eventually(() => childrenOf(s.child.pid!).length === 0, 30_000, `the programs of pid ${s.child.pid} to finish`);
+}
+
+/**
+ * Waits until no runc of the test's root runs: after a CLI is SIGKILLed, a
+ * `runc create` that its conmon had begun finishes on its own; only then is
+ * what runc has final.
+ */
+export async function runcIdle(t: TestEnv): Promise<void> {
+  const mine = (p: string) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return path.basename(argv[0] ?? '') === 'runc' && argv.includes(path.join(t.root, 'runc'));
+    } catch {
+      return false;
+    }
+  };
+  await eventually(() => !fs.readdirSync('/proc').some((p) => /^\d+$/.test(p) && mine(p)), 30_000, 'runc calls of a killed command to finish');
+}
+
 /** Runs the CLI in the background with extra environment; its result once it ends. */
 export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result> } {
   const child = spawn(CLI, args, { env: { ...t.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
