@@ -337,14 +337,17 @@ export function imageStoreLeaks(store: string): string[] {
   return leaks;
 }
 
+/** What a truthy check leaves of T (`a && b` chains type as `'' | null | B`). */
+export type Truthy<T> = Exclude<T, false | '' | 0 | 0n | null | undefined>;
+
 /** Polls until `fn` returns a truthy value (or throws after `ms`). Not a timing assertion: only a bound on waiting. */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, ms = 15_000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Truthy<T>;
     } catch (e) {
       last = e;
     }
