@@ -9,9 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect } from 'vitest';
+import { afterEach, beforeEach, expect, test as baseTest } from 'vitest';
 import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
 import { cgroupRootFor } from '../../src/plan/paths.js';
+import { detectCgroupVersion, RESOURCE_FILES } from '../../src/runtime/cgroupfs.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'bin', 'barepod');
@@ -24,7 +25,36 @@ export const skipReason = !isRoot
     : '';
 if (skipReason) console.warn(`skipping integration tests: ${skipReason}`);
 
+/**
+ * This host's cgroup version, as barepod (and runc) decide it: 2 when
+ * /sys/fs/cgroup is cgroup2 (a unified host, or a private mount namespace
+ * with cgroup2 mounted there), else 1. Tests derive what they expect from it.
+ */
+export const cgroupVersion: 1 | 2 = detectCgroupVersion();
+
+/**
+ * A limit file of a cgroup path (relative to the hierarchy's root), read
+ * where this host keeps it: v1 `/sys/fs/cgroup/<controller>/<rel>/<file>`,
+ * v2 `/sys/fs/cgroup/<rel>/<file>`; the file name per version from barepod's
+ * own table (memoryLimit: memory.limit_in_bytes or memory.max).
+ */
+export function cgroupLimit(rel: string, what: keyof (typeof RESOURCE_FILES)[1]): string {
+  const { controller, file } = RESOURCE_FILES[cgroupVersion][what];
+  const dir = cgroupVersion === 2 ? path.join('/sys/fs/cgroup', rel) : path.join('/sys/fs/cgroup', controller, rel);
+  return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+}
+
 export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** One CLI call a test made through its env's bp/ok: the transcript printed when the test fails. */
+export interface CliCall {
+  argv: string[];
+  /** the variables the call added to the test's env (names only: values may be long) */
+  extraEnv: string[];
   code: number;
   stdout: string;
   stderr: string;
@@ -42,6 +72,8 @@ export interface TestEnv {
   bp(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<Result>;
   /** like bp, but throws with the output when the exit code is not 0 */
   ok(args: string[], extraEnv?: NodeJS.ProcessEnv): Promise<string>;
+  /** every CLI call made through bp/ok so far, in order */
+  calls: CliCall[];
   /** what this test left on the host; empty when clean */
   leaks(): string[];
   /** removes whatever is left (best effort) and the state root */
@@ -49,26 +81,64 @@ export interface TestEnv {
 }
 
 /**
+ * The end of a test's env: the leak check, then a best-effort cleanup (so a
+ * failing test still leaves the host clean), then the assertion that
+ * nothing had leaked.
+ */
+async function finishEnv(t: TestEnv): Promise<void> {
+  // an exit handler conmon started may still be finishing (it exits on its own once it has the pod's lock): allow it a moment
+  let leaks = t.leaks();
+  for (let i = 0; i < 30 && leaks.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    leaks = t.leaks();
+  }
+  await t.cleanup();
+  expect(leaks, 'the test left these on the host').toEqual([]);
+}
+
+const TAIL_LINES = 15;
+
+/** The last lines of a program's output, indented under its call. */
+function tail(label: string, text: string): string {
+  if (!text.trim()) return '';
+  const lines = text.replace(/\n$/, '').split('\n');
+  const cut = lines.length > TAIL_LINES ? [`… ${lines.length - TAIL_LINES} lines before`, ...lines.slice(-TAIL_LINES)] : lines;
+  return `    ${label}:\n${cut.map((l) => `      ${l}`).join('\n')}\n`;
+}
+
+const quoteArg = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
+/** Every CLI call of a test as a readable transcript: argv, exit code, the tails of stderr and stdout. */
+export function transcript(calls: readonly CliCall[]): string {
+  if (calls.length === 0) return 'no barepod calls';
+  return calls
+    .map((c, i) => {
+      const env = c.extraEnv.length ? `${c.extraEnv.map((k) => `${k}=…`).join(' ')} ` : '';
+      return `[${i + 1}] $ ${env}barepod ${c.argv.map(quoteArg).join(' ')}  → exit ${c.code}\n${tail('stderr', c.stderr)}${tail('stdout', c.stdout)}`;
+    })
+    .join('');
+}
+
+function printTranscript(t: TestEnv): void {
+  console.error(`barepod calls of this failed test (state root ${t.root}):\n${transcript(t.calls)}`);
+}
+
+/**
  * Registers a fresh TestEnv before each test of the enclosing describe and,
  * after it, the leak check (asserted) and a best-effort cleanup (so a
- * failing test still leaves the host clean). The returned object always
- * stands for the current test's env.
+ * failing test still leaves the host clean); a failing test prints the
+ * transcript of its CLI calls. The returned object always stands for the
+ * current test's env. New tests use the `test` below and its `t` fixture.
  */
 export function useTestEnv(): TestEnv {
   let current: TestEnv | undefined;
-  beforeEach(() => {
-    current = newEnv();
+  beforeEach(({ onTestFailed }) => {
+    const t = newEnv();
+    current = t;
+    onTestFailed(() => printTranscript(t));
   });
   afterEach(async () => {
-    const t = current!;
-    // an exit handler conmon started may still be finishing (it exits on its own once it has the pod's lock): allow it a moment
-    let leaks = t.leaks();
-    for (let i = 0; i < 30 && leaks.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      leaks = t.leaks();
-    }
-    await t.cleanup();
-    expect(leaks, 'the test left these on the host').toEqual([]);
+    await finishEnv(current!);
   });
   return new Proxy({} as TestEnv, {
     get: (_target, key) => {
@@ -77,6 +147,26 @@ export function useTestEnv(): TestEnv {
     },
   });
 }
+
+/**
+ * vitest's `test` with a `t` fixture: a fresh TestEnv (own state root, image
+ * store and pod-name prefix) made for each test that asks for it, the leak
+ * check (asserted) and cleanup after it, and the transcript of every CLI
+ * call printed when the test fails.
+ *
+ *     test('…', async ({ t }) => { await t.ok(['pod', 'create', t.pod('a')]); });
+ */
+export const test = baseTest.extend<{ t: TestEnv }>({
+  t: async ({ onTestFailed, onTestFinished }, use) => {
+    const t = newEnv();
+    // the leak check as the test's first-registered finish hook: it runs after any the test adds itself (they run in
+    // reverse), and a leak is reported once (a throw in a fixture's own teardown is reported twice by vitest 4.1)
+    onTestFinished(() => finishEnv(t));
+    onTestFailed(() => printTranscript(t));
+    await use(t);
+  },
+});
+export const it = test;
 
 /**
  * A copy of the built CLI that any local user can run, for the tests that run
@@ -116,7 +206,14 @@ export function newEnv(): TestEnv {
   // each test has its own image store (inside its state root, removed with it): tests never touch /var/lib/barepod/images
   const env: NodeJS.ProcessEnv = { ...process.env, BAREPOD_ROOT: root, BAREPOD_IMAGES: path.join(root, 'images') };
   delete env.BAREPOD_DEBUG;
-  const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(CLI, args, { ...env, ...extraEnv });
+  const calls: CliCall[] = [];
+  const bp = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
+    const r = await run(CLI, args, { ...env, ...extraEnv });
+    calls.push({ argv: [...args], extraEnv: Object.keys(extraEnv), ...r });
+    return r;
+  };
+  // cleanup's own calls stay out of the transcript (it runs before a failed test's transcript is printed)
+  const quiet = (args: string[]) => run(CLI, args, env);
   const pods = new Set<string>();
   const cgroupRoot = cgroupRootOf(root);
   const t: TestEnv = {
@@ -129,6 +226,7 @@ export function newEnv(): TestEnv {
       return `${prefix}-${name}`;
     },
     bp,
+    calls,
     async ok(args, extraEnv) {
       const r = await bp(args, extraEnv);
       if (r.code !== 0) throw new Error(`barepod ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
@@ -137,9 +235,9 @@ export function newEnv(): TestEnv {
     leaks: () => leaksOf(root, prefix, [...pods], cgroupRoot),
     async cleanup() {
       const pods = path.join(root, 'pods');
-      for (const p of fs.existsSync(pods) ? fs.readdirSync(pods) : []) await bp(['pod', 'rm', '-f', p]);
+      for (const p of fs.existsSync(pods) ? fs.readdirSync(pods) : []) await quiet(['pod', 'rm', '-f', p]);
       // network leftovers of this root (reservations, rules, veths) go through barepod's own gc sweep
-      await bp(['gc']);
+      await quiet(['gc']);
       // anything still left after barepod's own cleanup: remove by hand so the host stays clean
       const runcRoot = path.join(root, 'runc');
       if (fs.existsSync(runcRoot)) {
@@ -337,14 +435,17 @@ export function imageStoreLeaks(store: string): string[] {
   return leaks;
 }
 
+/** What a truthy check leaves of T (`a && b` chains type as `'' | null | B`). */
+export type Truthy<T> = Exclude<T, false | '' | 0 | 0n | null | undefined>;
+
 /** Polls until `fn` returns a truthy value (or throws after `ms`). Not a timing assertion: only a bound on waiting. */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(fn: () => T | Promise<T>, ms = 15_000, what = 'condition'): Promise<Truthy<T>> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as Truthy<T>;
     } catch (e) {
       last = e;
     }

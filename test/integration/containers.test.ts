@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { eventually, inspect, nsInode, pidOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { eventually, inspect, nsInode, pidOf, readInContainer, skipReason, type TestEnv, test } from '../helpers/harness.js';
 
 /** A container's pid read straight from its pod record (for use inside a synchronous poll). */
 function pidOfSync(t: TestEnv, pod: string, name: string): number {
@@ -17,9 +17,7 @@ function pidOfSync(t: TestEnv, pod: string, name: string): number {
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
 describe.skipIf(skipReason)('containers', () => {
-  const t = useTestEnv();
-
-  it('security defaults: seccomp filter, no_new_privs, the default capability set; pause has no capabilities', async () => {
+  test('security defaults: seccomp filter, no_new_privs, the default capability set; pause has no capabilities', async ({ t }) => {
     const pod = t.pod('sec');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
@@ -41,7 +39,7 @@ describe.skipIf(skipReason)('containers', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('--user, --env and --workdir reach the process; --pid private opts out of a shared pid namespace', async () => {
+  test('--user, --env and --workdir reach the process; --pid private opts out of a shared pid namespace', async ({ t }) => {
     const pod = t.pod('opts');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '-u', '1000:1001', '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING $HOSTNAME $(pwd)" > /tmp/out; exec sleep 3600']);
@@ -58,7 +56,7 @@ describe.skipIf(skipReason)('containers', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('--rootfs runs a prepared directory as-is', async () => {
+  test('--rootfs runs a prepared directory as-is', async ({ t }) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-rootfs-'));
     try {
       fs.mkdirSync(path.join(dir, 'bin'));
@@ -76,7 +74,7 @@ describe.skipIf(skipReason)('containers', () => {
     }
   });
 
-  it('two containers from the built-in image do not see each other\'s writes (an overlay each)', async () => {
+  test('two containers from the built-in image do not see each other\'s writes (an overlay each)', async ({ t }) => {
     const pod = t.pod('ovl');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sh', '-c', 'echo a > /etc/who; exec sleep 3600']);
@@ -89,7 +87,7 @@ describe.skipIf(skipReason)('containers', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('the pod shares one /dev/shm when it shares IPC, and not otherwise', async () => {
+  test('the pod shares one /dev/shm when it shares IPC, and not otherwise', async ({ t }) => {
     const shared = t.pod('shm');
     await t.ok(['pod', 'create', shared]);
     await t.ok(['run', '--pod', shared, '--name', 'w', '--', 'sh', '-c', 'echo posix-shm > /dev/shm/seg; exec sleep 3600']);
@@ -105,7 +103,7 @@ describe.skipIf(skipReason)('containers', () => {
     await t.ok(['pod', 'rm', '-f', shared, own]);
   });
 
-  it('concurrent commands on one pod take turns: every run lands in the record; a second pod rm finds nothing', async () => {
+  test('concurrent commands on one pod take turns: every run lands in the record; a second pod rm finds nothing', async ({ t }) => {
     const pod = t.pod('lock');
     await t.ok(['pod', 'create', pod]);
     const names = ['c1', 'c2', 'c3', 'c4'];

@@ -7,8 +7,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CLI, inspect, nsInode, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { cgroupVersion, CLI, inspect, nsInode, pidOf, run, skipReason, test, type TestEnv } from '../helpers/harness.js';
+
+/** On cgroup v2 every member, the pause included, also gets a cgroup namespace of its own (runc makes one); v1 has none. */
+const newCgroupNs: Record<string, string> = cgroupVersion === 2 ? { cgroup: 'new' } : {};
+const pauseNamespaces = cgroupVersion === 2 ? 'pid, net, ipc, uts, mnt, cgroup' : 'pid, net, ipc, uts, mnt';
 
 /** A v1/Pod of two busybox containers (never pulled) in the test's root. */
 function twoContainers(t: TestEnv, name: string): string {
@@ -40,9 +44,7 @@ function narratedNamespaces(lines: string[]): Record<string, string> {
 const stepNumbers = (stderr: string) => [...stderr.matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]));
 
 describe.skipIf(skipReason)('--explain', () => {
-  const t = useTestEnv();
-
-  it('up narrates the sandbox, CNI, and each container joining the real pause\'s namespaces; stdout is unchanged', async () => {
+  test('up narrates the sandbox, CNI, and each container joining the real pause\'s namespaces; stdout is unchanged', async ({ t }) => {
     const pod = t.pod('explain');
     const file = twoContainers(t, pod);
     const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
@@ -57,7 +59,7 @@ describe.skipIf(skipReason)('--explain', () => {
     // steps numbered 1, 2, 3, … in order
     const numbers = stepNumbers(r.stderr);
     expect(numbers).toEqual(numbers.map((_, i) => i + 1));
-    expect(section(r.stderr, 'Sandbox: start pause in new pid, net, ipc, uts, mnt namespaces').join('\n')).toContain(`→ started: pid ${pausePid} now runs pause`);
+    expect(section(r.stderr, `Sandbox: start pause in new ${pauseNamespaces} namespaces`).join('\n')).toContain(`→ started: pid ${pausePid} now runs pause`);
 
     // CNI ADD of every plugin of the default network, in the pod's pinned netns
     const network = section(r.stderr, 'Network: CNI ADD barepod').join('\n');
@@ -76,7 +78,7 @@ describe.skipIf(skipReason)('--explain', () => {
 
       // exactly the live pause's namespaces, by path; its own pid and mount namespaces
       const narrated = narratedNamespaces(lines);
-      expect(narrated).toEqual({ network: `/proc/${pausePid}/ns/net`, ipc: `/proc/${pausePid}/ns/ipc`, uts: `/proc/${pausePid}/ns/uts`, pid: 'new', mount: 'new' });
+      expect(narrated).toEqual({ network: `/proc/${pausePid}/ns/net`, ipc: `/proc/${pausePid}/ns/ipc`, uts: `/proc/${pausePid}/ns/uts`, pid: 'new', mount: 'new', ...newCgroupNs });
       // and that is what the container got, and what the config.json it names says
       const pid = await pidOf(t, pod, name);
       for (const ns of ['net', 'ipc', 'uts']) expect(nsInode(pid, ns)).toBe(nsInode(pausePid, ns));
@@ -102,7 +104,7 @@ describe.skipIf(skipReason)('--explain', () => {
     expect(down.stderr).toMatch(new RegExp(`^\\d+\\. Cgroups: remove /${t.cgroupRoot}/${pod} `, 'm'));
   });
 
-  it('without --explain, stderr has none of it, and stdout is the same', async () => {
+  test('without --explain, stderr has none of it, and stdout is the same', async ({ t }) => {
     const pod = t.pod('quiet');
     const r = await t.bp(['up', '-f', twoContainers(t, pod), '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -113,7 +115,7 @@ describe.skipIf(skipReason)('--explain', () => {
     expect(down.stderr).toBe('');
   });
 
-  it('a reader of the narration that goes away (| head -1) ends the narration, not the command: up and down still finish', async () => {
+  test('a reader of the narration that goes away (| head -1) ends the narration, not the command: up and down still finish', async ({ t }) => {
     const pod = t.pod('headed');
     const file = twoContainers(t, pod);
     const up = await run('/bin/sh', ['-c', `"${CLI}" up -f "${file}" --explain 2>&1 | head -1`], t.env);
@@ -124,20 +126,20 @@ describe.skipIf(skipReason)('--explain', () => {
     expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
   });
 
-  it('pod create and run take --explain too: the pause\'s new namespaces, the container\'s joins, stdout JSON intact', async () => {
+  test('pod create and run take --explain too: the pause\'s new namespaces, the container\'s joins, stdout JSON intact', async ({ t }) => {
     const pod = t.pod('cli');
     const created = await t.bp(['pod', 'create', pod, '--network', 'none', '--share', 'net,ipc,uts,pid', '--explain', '--json']);
     expect(created.code, created.stderr).toBe(0);
     const rec = JSON.parse(created.stdout) as { sandbox: { pid: number } };
     const pause = rec.sandbox.pid;
-    expect(narratedNamespaces(section(created.stderr, 'Sandbox:'))).toEqual({ pid: 'new', network: 'new', ipc: 'new', uts: 'new', mount: 'new' });
+    expect(narratedNamespaces(section(created.stderr, 'Sandbox:'))).toEqual({ pid: 'new', network: 'new', ipc: 'new', uts: 'new', mount: 'new', ...newCgroupNs });
     expect(created.stderr).toMatch(/^\d+\. Network: none/m);
 
     const run = await t.bp(['run', '--pod', pod, '--name', 'app', '--explain', '--json', '--', 'sleep', '3600']);
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { def: { name: string } }).def.name).toBe('app');
     const joined = narratedNamespaces(section(run.stderr, 'Container app:'));
-    expect(joined).toEqual({ network: `/proc/${pause}/ns/net`, ipc: `/proc/${pause}/ns/ipc`, uts: `/proc/${pause}/ns/uts`, pid: `/proc/${pause}/ns/pid`, mount: 'new' });
+    expect(joined).toEqual({ network: `/proc/${pause}/ns/net`, ipc: `/proc/${pause}/ns/ipc`, uts: `/proc/${pause}/ns/uts`, pid: `/proc/${pause}/ns/pid`, mount: 'new', ...newCgroupNs });
     expect(nsInode(await pidOf(t, pod, 'app'), 'pid')).toBe(nsInode(pause, 'pid'));
 
     const rm = await t.bp(['pod', 'rm', pod, '--explain']);

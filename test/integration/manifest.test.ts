@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INVALID } from '../fixtures/manifests.js';
-import { eventually, inspect, nsInode, pidOf, readInContainer, REPO, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { cgroupLimit, cgroupVersion, eventually, inspect, nsInode, pidOf, readInContainer, REPO, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** An example manifest with the pod renamed into this test's prefix. */
 function example(t: TestEnv, file: string, name: string): string {
@@ -27,7 +27,6 @@ function manifest(t: TestEnv, name: string, body: string): string {
 }
 
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
-const cgroupFile = (hierarchy: string, rel: string, file: string) => fs.readFileSync(path.join('/sys/fs/cgroup', hierarchy, rel, file), 'utf8').trim();
 
 describe.skipIf(skipReason)('manifests', () => {
   const t = useTestEnv();
@@ -67,10 +66,11 @@ describe.skipIf(skipReason)('manifests', () => {
     const pod = t.pod('limits');
     const file = example(t, 'memory-limits.yaml', pod);
     await t.ok(['up', '-f', file]);
-    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}`, 'memory.limit_in_bytes')).toBe(String(256 << 20));
-    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}/app`, 'memory.limit_in_bytes')).toBe(String(64 << 20));
-    expect(cgroupFile('memory', `${t.cgroupRoot}/${pod}/cache`, 'memory.limit_in_bytes')).toBe(String(128 << 20));
-    expect(cgroupFile('cpu', `${t.cgroupRoot}/${pod}/app`, 'cpu.cfs_quota_us')).toBe('50000');
+    // the files of this host's cgroup version (v1: memory.limit_in_bytes, cpu.cfs_quota_us; v2: memory.max, cpu.max)
+    expect(cgroupLimit(`${t.cgroupRoot}/${pod}`, 'memoryLimit')).toBe(String(256 << 20));
+    expect(cgroupLimit(`${t.cgroupRoot}/${pod}/app`, 'memoryLimit')).toBe(String(64 << 20));
+    expect(cgroupLimit(`${t.cgroupRoot}/${pod}/cache`, 'memoryLimit')).toBe(String(128 << 20));
+    expect(cgroupLimit(`${t.cgroupRoot}/${pod}/app`, 'cpuQuota')).toBe(cgroupVersion === 2 ? '50000 100000' : '50000');
     await t.ok(['down', '-f', file]);
   });
 

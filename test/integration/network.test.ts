@@ -246,11 +246,14 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
   });
 
   it('failures: a missing plugin, a broken conflist, a subnet on a host route, a failing plugin mid-ADD, an exhausted range: clear errors, nothing left', async () => {
+    // the host route to clash with is one the test makes: any host has it, whatever its own routes
+    const route = hostLinkRoute(t);
+    onTestFinished(route.remove);
     const nets = customNetworks(t, {
       small: bridgeNet('10.89.253.0/30'),
       midfail: bridgeNet(undefined, [{ type: 'tuning', sysctl: { 'net.ipv4.barepod_no_such_key': '1' } }]),
       noplugin: (bridge) => ({ plugins: [{ type: 'bridge', bridge }, { type: 'no-such-plugin' }] }),
-      clash: bridgeNet(routeOverlappingSubnet()),
+      clash: bridgeNet(route.subnet),
     });
     fs.writeFileSync(path.join(nets.dir, 'broken.conflist'), '{"name": "broken", ');
     try {
@@ -266,7 +269,7 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
       const r = await t.bp(['pod', 'create', t.pod('p6'), '--network', small!], { BAREPOD_IPTABLES: '/nonexistent/iptables' });
       expect([r.code, r.stderr]).toEqual([5, expect.stringContaining('iptables not found')]);
       expect(r.stderr).toContain('apt-get install iptables');
-      await bad(['pod', 'create', t.pod('p3'), '--network', clash!], 2, /overlaps the host route/, 'choose a free subnet');
+      await bad(['pod', 'create', t.pod('p3'), '--network', clash!], 2, `overlaps the host route ${route.subnet} on ${route.dev}`, 'choose a free subnet');
       await bad(['pod', 'create', t.pod('p4'), '--network', midfail!], 1, /CNI ADD of plugin tuning failed/, 'network inspect');
       // the bridge plugin's part of the failed ADD was undone: its veth and reservation are gone
       expect(ipamReservations().filter(([n]) => n === midfail)).toEqual([]);
@@ -332,9 +335,30 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
   });
 });
 
-/** A subnet inside a host route that is not barepod's: the default route's link network. */
-function routeOverlappingSubnet(): string {
-  const out = spawnSync('ip', ['-4', '-o', 'route', 'show', 'scope', 'link'], { encoding: 'utf8' }).stdout;
-  const line = out.split('\n').find((l) => /^\d+\.\d+\.\d+\.\d+\/\d+ dev (?!barepod|bp)/.test(l));
-  return line ? line.split(' ')[0]! : '127.0.0.0/8';
+/**
+ * A host route that is not barepod's, made by the test so the clash does not
+ * depend on the host's own routes (a host may have no link route at all): a
+ * veth pair of the test's own (a kernel without the dummy module has veth:
+ * CNI's bridge needs it), one end with an address in a /24 of 198.18.0.0/15
+ * (RFC 2544's benchmarking range, routed nowhere), both up, so the kernel
+ * adds its link route. Returns the subnet, the device and the function that
+ * deletes the pair (and with it the address and the route).
+ */
+function hostLinkRoute(t: TestEnv): { subnet: string; dev: string; remove: () => void } {
+  const dev = `tdm${t.prefix.slice(2, 8)}`;
+  const subnet = `198.18.${Math.floor(Math.random() * 256)}.0/24`;
+  const remove = () => void spawnSync('ip', ['link', 'del', dev]);
+  const ip = (...args: string[]) => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) {
+      remove();
+      throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+    }
+  };
+  const peer = `tdn${t.prefix.slice(2, 8)}`;
+  ip('link', 'add', dev, 'type', 'veth', 'peer', 'name', peer);
+  ip('addr', 'add', subnet.replace(/0\/24$/, '1/24'), 'dev', dev);
+  ip('link', 'set', peer, 'up');
+  ip('link', 'set', dev, 'up');
+  return { subnet, dev, remove };
 }

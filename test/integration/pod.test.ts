@@ -4,13 +4,11 @@
  * stop/start/rm, and a leak check after every test.
  */
 import fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { describe, expect } from 'vitest';
+import { eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv, test } from '../helpers/harness.js';
 
 describe.skipIf(skipReason)('pods on runc', () => {
-  const t = useTestEnv();
-
-  it('pause + 2 containers: net, ipc, uts shared; mnt and pid their own; one hostname', async () => {
+  test('pause + 2 containers: net, ipc, uts shared; mnt and pid their own; one hostname', async ({ t }) => {
     const pod = t.pod('web');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--image', 'busybox', '--', 'sh', '-c', 'hostname > /tmp/h; exec sleep 3600']);
@@ -46,7 +44,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', pod, '--time', '1']);
   });
 
-  it('the pod localhost is shared: a sidecar fetches from the app on 127.0.0.1', async () => {
+  test('the pod localhost is shared: a sidecar fetches from the app on 127.0.0.1', async ({ t }) => {
     const pod = t.pod('lo');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'httpd', '-f', '-p', '8080', '-h', '/var/www']);
@@ -56,7 +54,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('shared pid namespace: pause is PID 1, ps sees the neighbour, SIGHUP crosses containers', async () => {
+  test('shared pid namespace: pause is PID 1, ps sees the neighbour, SIGHUP crosses containers', async ({ t }) => {
     const pod = t.pod('pid');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
     await t.ok(['run', '--pod', pod, '--name', 'web', '--', 'sh', '-c', 'trap "echo got-hup > /tmp/hup" HUP; while :; do sleep 0.1; done']);
@@ -76,7 +74,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('pause reaps an orphan of another container when it is PID 1 of a shared pid namespace', async () => {
+  test('pause reaps an orphan of another container when it is PID 1 of a shared pid namespace', async ({ t }) => {
     const pod = t.pod('reap');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
     // the inner shell starts a background sleep and exits: the sleep is orphaned into the pod's pid namespace
@@ -102,7 +100,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('exit codes and logs land where conmon puts them: ps shows the code, logs both streams in order', async () => {
+  test('exit codes and logs land where conmon puts them: ps shows the code, logs both streams in order', async ({ t }) => {
     const pod = t.pod('logs');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'job', '--', 'sh', '-c', 'echo one; echo two >&2; echo three; exit 7']);
@@ -121,7 +119,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'rm', pod]);
   });
 
-  it('stop, start and rm a container; a restarted container joins the same namespaces', async () => {
+  test('stop, start and rm a container; a restarted container joins the same namespaces', async ({ t }) => {
     const pod = t.pod('cycle');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'trap "exit 3" TERM; while :; do sleep 0.1; done']);

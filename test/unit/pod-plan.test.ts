@@ -1,4 +1,3 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { NO_NETWORK, type ContainerDefinition, type PodDefinition, type SharedNamespace } from '../../src/model.js';
@@ -48,56 +47,50 @@ function app(extra: Partial<ContainerDefinition> = {}): ContainerDefinition {
 const GOLDEN_DIR = fileURLToPath(new URL('./golden/', import.meta.url));
 
 /**
- * Compares a spec with its golden config.json; UPDATE_GOLDEN=1 rewrites the
- * file instead. The spec goes through JSON first: what runc reads is the JSON,
- * so an `undefined` field must compare as absent.
+ * Compares a spec with its golden config.json, byte for byte, through
+ * vitest's file snapshots: `npx vitest run test/unit/pod-plan.test.ts -u`
+ * rewrites the files (review the diff). The spec goes through JSON first:
+ * what runc reads is the JSON, so an `undefined` field is absent.
  */
-function expectGolden(name: string, spec: Spec): void {
-  const file = `${GOLDEN_DIR}${name}.json`;
-  const actual: unknown = JSON.parse(JSON.stringify(spec));
-  if (process.env.UPDATE_GOLDEN === '1') {
-    writeFileSync(file, `${JSON.stringify(actual, null, 2)}\n`);
-    return;
-  }
-  if (!existsSync(file)) throw new Error(`golden ${file} is missing: run UPDATE_GOLDEN=1 npx vitest run test/unit/pod-plan.test.ts`);
-  expect(actual).toEqual(JSON.parse(readFileSync(file, 'utf8')));
+async function expectGolden(name: string, spec: Spec): Promise<void> {
+  await expect(`${JSON.stringify(spec, null, 2)}\n`).toMatchFileSnapshot(`${GOLDEN_DIR}${name}.json`);
 }
 
 const ns = (spec: Spec, type: string) => spec.linux.namespaces.filter((n) => n.type === type);
 
-describe('golden config.json', () => {
-  it('(a) sandbox of pod web sharing net,ipc,uts on cgroup v1', () => {
-    expectGolden('sandbox-web-v1', planSandboxSpec(pod(), V1, PAUSE_ROOTFS));
+describe('golden config.json', async () => {
+  it('(a) sandbox of pod web sharing net,ipc,uts on cgroup v1', async () => {
+    await expectGolden('sandbox-web-v1', planSandboxSpec(pod(), V1, PAUSE_ROOTFS));
   });
 
-  it('(b) container app joining the pod (pidMode pod, no limits), pause pid 4242', () => {
-    expectGolden('container-app-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS));
+  it('(b) container app joining the pod (pidMode pod, no limits), pause pid 4242', async () => {
+    await expectGolden('container-app-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS));
   });
 
-  it('(c) container app in a pod that shares pid too', () => {
-    expectGolden('container-app-share-pid-v1', planContainerSpec(pod(['net', 'ipc', 'uts', 'pid']), app(), PAUSE_PID, V1, APP_ROOTFS));
+  it('(c) container app in a pod that shares pid too', async () => {
+    await expectGolden('container-app-share-pid-v1', planContainerSpec(pod(['net', 'ipc', 'uts', 'pid']), app(), PAUSE_PID, V1, APP_ROOTFS));
   });
 
-  it('(d) container with memory 64Mi, cpu 500m and pids 32', () => {
+  it('(d) container with memory 64Mi, cpu 500m and pids 32', async () => {
     const ctr = app({ limits: { memoryBytes: 64 * 1024 * 1024, cpuMillis: 500, pids: 32 } });
-    expectGolden('container-app-limits-v1', planContainerSpec(pod(), ctr, PAUSE_PID, V1, APP_ROOTFS));
+    await expectGolden('container-app-limits-v1', planContainerSpec(pod(), ctr, PAUSE_PID, V1, APP_ROOTFS));
   });
 
-  it('(e) sandbox and container on cgroup v2', () => {
-    expectGolden('sandbox-web-v2', planSandboxSpec(pod(), V2, PAUSE_ROOTFS));
-    expectGolden('container-app-v2', planContainerSpec(pod(), app(), PAUSE_PID, V2, APP_ROOTFS));
+  it('(e) sandbox and container on cgroup v2', async () => {
+    await expectGolden('sandbox-web-v2', planSandboxSpec(pod(), V2, PAUSE_ROOTFS));
+    await expectGolden('container-app-v2', planContainerSpec(pod(), app(), PAUSE_PID, V2, APP_ROOTFS));
   });
 
-  it('(f) container in a pod that does not share uts', () => {
-    expectGolden('container-app-own-uts-v1', planContainerSpec(pod(['net', 'ipc']), app(), PAUSE_PID, V1, APP_ROOTFS));
+  it('(f) container in a pod that does not share uts', async () => {
+    await expectGolden('container-app-own-uts-v1', planContainerSpec(pod(['net', 'ipc']), app(), PAUSE_PID, V1, APP_ROOTFS));
   });
 
-  it('(g) container binding the pod /dev/shm (IPC shared)', () => {
-    expectGolden('container-app-pod-shm-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm'));
+  it('(g) container binding the pod /dev/shm (IPC shared)', async () => {
+    await expectGolden('container-app-pod-shm-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm'));
   });
 
-  it('with the pod /etc files (hosts, resolv.conf, hostname) bound in', () => {
-    expectGolden('container-app-pod-files-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm', {}, '/run/barepod/pods/web/etc'));
+  it('with the pod /etc files (hosts, resolv.conf, hostname) bound in', async () => {
+    await expectGolden('container-app-pod-files-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm', {}, '/run/barepod/pods/web/etc'));
   });
 });
 

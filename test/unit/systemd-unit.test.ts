@@ -37,11 +37,12 @@ const base: UnitInput = { pod: 'web', barepod: ['/opt/barepod/bin/barepod'], man
 describe('systemd unit: hostile values', () => {
   it('a newline in the manifest path, the state root or the launcher path is refused, naming the value (no ExecStartPost= injected)', () => {
     const inject = '\nExecStartPost=/bin/sh -c "touch /tmp/pwned"\n';
-    for (const [input, what] of [
+    const cases: [UnitInput, string][] = [
       [{ ...base, manifest: `/srv/m${inject}x.yaml` }, 'manifest path'],
       [{ ...base, root: `/srv/state${inject}` }, 'state root'],
       [{ ...base, barepod: [`/opt/bp${inject}`] }, 'barepod command'],
-    ] as const) {
+    ];
+    for (const [input, what] of cases) {
       const e = err(() => systemdUnit(input));
       expect(e.code).toBe('invalid-value');
       expect(e.message).toContain(`the ${what} `);
