@@ -160,12 +160,24 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
  * `CONTEXT: MESSAGE`, its code and hint are those of `err` (or of its first
  * classified cause), and its cause is `err`. `fallback` gives the code (and
  * hint) when nothing along the chain is classified (a plain fs error, say);
- * without one, such an error stays `internal`.
+ * without one, such an error stays `internal`. The fallback hint also serves
+ * a classified error that has none.
  */
 export function wrap(err: unknown, context: string, fallback: { code?: ErrorCode; hint?: string } = {}): BarepodError {
   const inner = classified(err);
-  const hint = inner ? inner.hint : fallback.hint;
-  return new BarepodError(inner?.code ?? fallback.code ?? 'internal', `${context}: ${describeError(err).message}`, { ...(hint === undefined ? {} : { hint }), cause: err });
+  const hint = inner?.hint ?? fallback.hint;
+  const wrapped = new BarepodError(inner?.code ?? fallback.code ?? 'internal', `${context}: ${describeError(err).message}`, { ...(hint === undefined ? {} : { hint }), cause: err });
+  if (inner ? unclassified.has(inner) : fallback.code === undefined) unclassified.add(wrapped);
+  return wrapped;
+}
+
+/** Errors made by wrap around an error nobody classified: still unexpected, only with context. */
+const unclassified = new WeakSet<object>();
+
+/** Whether nothing along the chain classified the error (a bug, or a case barepod does not know): the CLI says so. */
+export function isUnexpected(err: unknown): boolean {
+  const inner = classified(err);
+  return inner === undefined || unclassified.has(inner);
 }
 
 /**

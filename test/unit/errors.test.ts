@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BarepodError, ExitCode, RollbackError, ToolError, causeChain, describeChain, describeError, diskFull, errorJson, findCause, hasCode, withUndoFailures, wrap, type ErrorCode } from '../../src/errors.js';
+import { BarepodError, ExitCode, RollbackError, ToolError, causeChain, describeChain, describeError, diskFull, errorJson, findCause, hasCode, isUnexpected, withUndoFailures, wrap, type ErrorCode } from '../../src/errors.js';
 
 describe('BarepodError: exit code per code', () => {
   it.each<[ErrorCode, number]>([
@@ -149,8 +149,17 @@ describe('wrap and hasCode', () => {
     expect(wrap(fsErr, 'x').code).toBe('internal');
     const e = wrap(fsErr, 'cannot read m.yaml', { code: 'not-found', hint: 'check the path' });
     expect([e.code, e.exitCode, e.hint, e.message]).toEqual(['not-found', 3, 'check the path', 'cannot read m.yaml: ENOENT: no such file']);
-    // a classified error's own code wins over the fallback
-    expect(wrap(new BarepodError('busy', 'locked'), 'x', { code: 'not-found' }).code).toBe('busy');
+    // a classified error's own code wins over the fallback; its hint too, the fallback's serves when it has none
+    expect(wrap(new BarepodError('busy', 'locked', { hint: 'wait' }), 'x', { code: 'not-found', hint: 'other' })).toMatchObject({ code: 'busy', hint: 'wait' });
+    expect(wrap(new BarepodError('busy', 'locked'), 'x', { hint: 'other' }).hint).toBe('other');
+  });
+
+  it('an unclassified error stays unexpected (the CLI says so) through any number of wraps, a classified one never', () => {
+    expect(isUnexpected(new TypeError('x'))).toBe(true);
+    expect(isUnexpected(wrap(wrap(new TypeError('x'), 'a'), 'b'))).toBe(true);
+    expect(isUnexpected(wrap(new TypeError('x'), 'a', { code: 'not-found' }))).toBe(false);
+    expect(isUnexpected(new BarepodError('internal', 'record unreadable', { cause: new SyntaxError('y') }))).toBe(false);
+    expect(isUnexpected(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }))).toBe(false);
   });
 
   it('wrap of a full disk is disk-full', () => {
