@@ -256,7 +256,8 @@ export function describeChain(err: unknown, indent = ''): string[] {
     if (e instanceof ToolError) {
       lines.push(`${indent}  command: ${e.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`);
       const stderr = e.stderr.trimEnd();
-      lines.push(stderr ? `${indent}  stderr:\n${stderr.split('\n').map((l) => `${indent}    ${l}`).join('\n')}` : `${indent}  stderr: (empty)`);
+      if (stderr) lines.push(`${indent}  stderr:`, ...stderr.split('\n').map((l) => `${indent}    ${l}`));
+      else lines.push(`${indent}  stderr: (empty)`);
     }
     if (e instanceof RollbackError) {
       for (const u of e.undoErrors) lines.push(`${indent}  undo failed:`, ...describeChain(u, `${indent}    `));
