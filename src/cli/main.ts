@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .description('Kubernetes-style pods on one Linux host, on runc and conmon: no Docker, no Kubernetes.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('--root <dir>', 'state root (default /run/barepod; env BAREPOD_ROOT)'))
-    .option('--debug', 'show stack traces and the failing command of an error')
+    .option('--debug', 'on an error, show its chain of causes, a failed program\'s argv and stderr, and the stack')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride()
