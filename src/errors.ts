@@ -262,6 +262,9 @@ export function describeChain(err: unknown, indent = ''): string[] {
     if (e instanceof RollbackError) {
       for (const u of e.undoErrors) lines.push(`${indent}  undo failed:`, ...describeChain(u, `${indent}    `));
     }
+    if (e instanceof AggregateError) {
+      for (const u of e.errors) lines.push(`${indent}  failed:`, ...describeChain(u, `${indent}    `));
+    }
   });
   return lines;
 }

@@ -204,6 +204,15 @@ describe('wrap and hasCode', () => {
     expect(lines).toContain('umount: target is busy');
   });
 
+  it('describeChain shows each failed step of an aggregate (a removal that failed in several places)', () => {
+    const e = new BarepodError('tool-failed', 'pod "web" was not removed completely: a; b', { cause: new AggregateError([wrap(tool, 'stop web.app'), new Error('EBUSY')], 'the removal steps that failed') });
+    const lines = describeChain(e).join('\n');
+    expect(lines).toContain('caused by: AggregateError: the removal steps that failed');
+    expect(lines).toMatch(/failed:\n\s+BarepodError \[tool-failed\]: stop web.app: runc failed/);
+    expect(lines).toContain('command: /usr/sbin/runc create web.app');
+    expect(lines).toMatch(/failed:\n\s+Error: EBUSY/);
+  });
+
   it('errorJson is the --json object: code, message, hint (when any), exit code', () => {
     expect(errorJson(new BarepodError('not-found', 'pod "x" not found', { hint: 'barepod ps' }))).toEqual({ error: { code: 'not-found', message: 'pod "x" not found', hint: 'barepod ps', exitCode: 3 } });
     expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', exitCode: 1 } });
