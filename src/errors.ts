@@ -135,12 +135,15 @@ export function hasCode(err: unknown, code: ErrorCode): boolean {
   return causeChain(err).some((e) => e instanceof BarepodError && e.code === code);
 }
 
-/** Whether an error is the kernel saying the file system (or the quota) is full (anywhere along its causes). */
+/**
+ * Whether an error is the kernel saying the file system (or the quota) is
+ * full: an ENOSPC itself, or an error classified `disk-full` anywhere along
+ * the causes. An ENOSPC deep under another classification is not: a cgroup
+ * file answers ENOSPC for an empty cpuset, and cgroupfs calls that tool-failed.
+ */
 export function isNoSpace(err: unknown): boolean {
-  return causeChain(err).some((e) => {
-    const code = (e as NodeJS.ErrnoException | undefined)?.code;
-    return code === 'ENOSPC' || code === 'EDQUOT' || (e instanceof BarepodError && e.code === 'disk-full');
-  });
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || hasCode(err, 'disk-full');
 }
 
 /** The first error of the chain barepod classified (a full disk counts: it becomes `disk-full`). */

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BarepodError, ExitCode, RollbackError, ToolError, causeChain, describeChain, describeError, diskFull, errorJson, findCause, hasCode, isUnexpected, withUndoFailures, wrap, type ErrorCode } from '../../src/errors.js';
+import { BarepodError, ExitCode, RollbackError, ToolError, causeChain, describeChain, describeError, diskFull, errorJson, findCause, hasCode, isNoSpace, isUnexpected, withUndoFailures, wrap, type ErrorCode } from '../../src/errors.js';
 
 describe('BarepodError: exit code per code', () => {
   it.each<[ErrorCode, number]>([
@@ -160,6 +160,14 @@ describe('wrap and hasCode', () => {
     expect(isUnexpected(wrap(new TypeError('x'), 'a', { code: 'not-found' }))).toBe(false);
     expect(isUnexpected(new BarepodError('internal', 'record unreadable', { cause: new SyntaxError('y') }))).toBe(false);
     expect(isUnexpected(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }))).toBe(false);
+  });
+
+  it('isNoSpace: a bare ENOSPC or disk-full along the causes; not an ENOSPC another classification explains', () => {
+    const enospc = Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' });
+    expect(isNoSpace(enospc)).toBe(true);
+    expect(isNoSpace(wrap(enospc, 'pod "web"'))).toBe(true);
+    expect(isNoSpace(wrap(diskFull('/x'), 'pod "web"'))).toBe(true);
+    expect(isNoSpace(new BarepodError('tool-failed', 'cannot write "1" to cgroup.procs', { cause: enospc }))).toBe(false);
   });
 
   it('wrap of a full disk is disk-full', () => {
