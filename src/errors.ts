@@ -1,6 +1,27 @@
 /**
  * One error hierarchy for the whole tool: a stable `code` for scripts, an
  * exit status for the shell, and a hint that says what to do next.
+ *
+ * Errors keep their class as context is added: `wrap(e, 'pod "web"')` makes
+ * a new error whose message starts with the context, whose code and hint are
+ * those of `e` (or of the first classified error among its causes), and whose
+ * `cause` is `e` (ES2022), so the failing program's argv and stderr stay
+ * reachable. `hasCode(e, code)` walks the causes: test codes with it, never
+ * with `e.code ===` on the outermost object. A rollback whose own undo steps
+ * fail keeps the primary error's code (and so its exit status); the undo
+ * failures are joined to the message and kept in `undoErrors`.
+ *
+ * What a user (or a script) sees of an error (src/cli/main.ts):
+ * - stderr: `barepod: error: MESSAGE` and `barepod: hint: HINT`; with
+ *   `--debug`, the whole chain too: every cause's message and, for a program
+ *   that failed, its argv and stderr; and every failed undo step's.
+ * - the exit status: `exitCode` of the code (the table below, in the README).
+ * - with `--json`: also one line on stdout,
+ *   `{"error":{"code":CODE,"message":MESSAGE,"hint":HINT,"exitCode":N}}`
+ *   (`hint` only when there is one), so a script reads the code without
+ *   parsing English. The human text stays on stderr, as kubectl does with
+ *   `-o json`. A usage error found while parsing the command line (an
+ *   unknown option) has code `usage`.
  */
 
 /** Exit statuses; stable, documented in the README. */
@@ -94,10 +115,72 @@ export class ToolError extends BarepodError {
   }
 }
 
-/** Whether an error is the kernel saying the file system (or the quota) is full. */
+/** The error and its causes (`cause`, ES2022), outermost first; stops at a loop or after 32. */
+export function causeChain(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 32 && !chain.includes(e); ) {
+    chain.push(e);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return chain;
+}
+
+/** The first error of the chain that is an instance of `cls` (a ToolError deep down, say). */
+export function findCause<T>(err: unknown, cls: abstract new (...args: never[]) => T): T | undefined {
+  return causeChain(err).find((e): e is T => e instanceof cls);
+}
+
+/** Whether the error, or any of its causes, is a BarepodError with this code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return causeChain(err).some((e) => e instanceof BarepodError && e.code === code);
+}
+
+/**
+ * Whether an error is the kernel saying the file system (or the quota) is
+ * full: an ENOSPC itself, or an error classified `disk-full` anywhere along
+ * the causes. An ENOSPC deep under another classification is not: a cgroup
+ * file answers ENOSPC for an empty cpuset, and cgroupfs calls that tool-failed.
+ */
 export function isNoSpace(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof BarepodError && err.code === 'disk-full');
+  return code === 'ENOSPC' || code === 'EDQUOT' || hasCode(err, 'disk-full');
+}
+
+/** The first error of the chain barepod classified (a full disk counts: it becomes `disk-full`). */
+function classified(err: unknown): BarepodError | undefined {
+  for (const e of causeChain(err)) {
+    if (e instanceof BarepodError) return e;
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (code === 'ENOSPC' || code === 'EDQUOT') return noSpaceError(e as NodeJS.ErrnoException);
+  }
+  return undefined;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Adds context to an error without losing its class: the result's message is
+ * `CONTEXT: MESSAGE`, its code and hint are those of `err` (or of its first
+ * classified cause), and its cause is `err`. `fallback` gives the code (and
+ * hint) when nothing along the chain is classified (a plain fs error, say);
+ * without one, such an error stays `internal`. The fallback hint also serves
+ * a classified error that has none.
+ */
+export function wrap(err: unknown, context: string, fallback: { code?: ErrorCode; hint?: string } = {}): BarepodError {
+  const inner = classified(err);
+  const hint = inner?.hint ?? fallback.hint;
+  const wrapped = new BarepodError(inner?.code ?? fallback.code ?? 'internal', `${context}: ${describeError(err).message}`, { ...(hint === undefined ? {} : { hint }), cause: err });
+  if (inner ? unclassified.has(inner) : fallback.code === undefined) unclassified.add(wrapped);
+  return wrapped;
+}
+
+/** Errors made by wrap around an error nobody classified: still unexpected, only with context. */
+const unclassified = new WeakSet<object>();
+
+/** Whether nothing along the chain classified the error (a bug, or a case barepod does not know): the CLI says so. */
+export function isUnexpected(err: unknown): boolean {
+  const inner = classified(err);
+  return inner === undefined || unclassified.has(inner);
 }
 
 /**
@@ -112,23 +195,79 @@ export function diskFull(file: string, cause?: unknown, detail?: string): Barepo
   });
 }
 
-/** Turns anything thrown into a one-line message (plus hint) for the user. */
+const noSpaceError = (e: NodeJS.ErrnoException): BarepodError => diskFull(e.path ?? `no space left on device (${e.syscall ?? 'write'})`, e);
+
+/**
+ * Turns anything thrown into a one-line message (plus hint) for the user: the
+ * code, hint and exit status of the first classified error along the causes;
+ * the message of the outermost one, which carries the context.
+ */
 export function describeError(err: unknown): { message: string; hint?: string; exitCode: number; code: string } {
-  if (err instanceof BarepodError) {
-    return { message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode, code: err.code };
-  }
-  if (isNoSpace(err)) return describeError(diskFull((err as NodeJS.ErrnoException).path ?? `no space left on device (${(err as NodeJS.ErrnoException).syscall ?? 'write'})`, err));
-  const message = err instanceof Error ? err.message : String(err);
-  return { message, exitCode: ExitCode.failure, code: 'internal' };
+  const inner = classified(err);
+  if (!inner) return { message: messageOf(err), exitCode: ExitCode.failure, code: 'internal' };
+  // a bare ENOSPC is told as "disk full: PATH"; a wrapped one keeps its context
+  const message = err instanceof BarepodError || inner.cause !== err ? messageOf(err) : inner.message;
+  return { message, ...(inner.hint ? { hint: inner.hint } : {}), exitCode: inner.exitCode, code: inner.code };
 }
 
-/** Joins the primary failure with the failures of its undo steps, so neither is hidden. */
+/** The object `--json` prints on stdout for an error: `{"error": {code, message, hint?, exitCode}}`. */
+export function errorJson(err: unknown): { error: { code: string; message: string; hint?: string; exitCode: number } } {
+  const d = describeError(err);
+  return { error: { code: d.code, message: d.message, ...(d.hint ? { hint: d.hint } : {}), exitCode: d.exitCode } };
+}
+
+/** A primary failure whose rollback failed too: the primary's code and exit status, the undo failures in the message and in `undoErrors`. */
+export class RollbackError extends BarepodError {
+  readonly undoErrors: unknown[];
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause: unknown; undoErrors: unknown[] }) {
+    super(code, message, { ...(options.hint === undefined ? {} : { hint: options.hint }), cause: options.cause });
+    this.name = 'RollbackError';
+    this.undoErrors = options.undoErrors;
+  }
+}
+
+const CLEANUP_HINT = 'run `barepod pod rm -f <pod>` or `barepod doctor` to clean up what is left';
+
+/**
+ * Joins the primary failure with the failures of its undo steps, so neither is
+ * hidden. The primary error keeps its class: its code (so a missing image
+ * still exits 3, a gone sandbox 6), with the clean-up hint added to its own;
+ * only a primary barepod did not classify becomes `rollback-failed`.
+ */
 export function withUndoFailures(primary: unknown, undoErrors: unknown[]): unknown {
   if (undoErrors.length === 0) return primary;
   const first = describeError(primary);
   const undo = undoErrors.map((e) => describeError(e).message).join('; ');
-  return new BarepodError('rollback-failed', `${first.message} (and rollback failed: ${undo})`, {
-    hint: 'run `barepod pod rm -f <pod>` or `barepod doctor` to clean up what is left',
+  const code = first.code === 'internal' ? 'rollback-failed' : (first.code as ErrorCode);
+  return new RollbackError(code, `${first.message} (and rollback failed: ${undo})`, {
+    hint: first.hint ? `${first.hint}; then ${CLEANUP_HINT}` : CLEANUP_HINT,
     cause: primary,
+    undoErrors,
   });
+}
+
+/**
+ * What `--debug` prints of an error: the outermost message, then every cause
+ * (`caused by:`), a failed program's argv and stderr under it, and each failed
+ * undo step of a rollback with its own causes.
+ */
+export function describeChain(err: unknown, indent = ''): string[] {
+  const lines: string[] = [];
+  causeChain(err).forEach((e, i) => {
+    const label = e instanceof BarepodError ? `${e.name} [${e.code}]` : e instanceof Error ? e.name : typeof e;
+    lines.push(`${indent}${i === 0 ? '' : 'caused by: '}${label}: ${messageOf(e)}`);
+    if (e instanceof ToolError) {
+      lines.push(`${indent}  command: ${e.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ')}`);
+      const stderr = e.stderr.trimEnd();
+      if (stderr) lines.push(`${indent}  stderr:`, ...stderr.split('\n').map((l) => `${indent}    ${l}`));
+      else lines.push(`${indent}  stderr: (empty)`);
+    }
+    if (e instanceof RollbackError) {
+      for (const u of e.undoErrors) lines.push(`${indent}  undo failed:`, ...describeChain(u, `${indent}    `));
+    }
+    if (e instanceof AggregateError) {
+      for (const u of e.errors) lines.push(`${indent}  failed:`, ...describeChain(u, `${indent}    `));
+    }
+  });
+  return lines;
 }

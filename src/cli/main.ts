@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { BarepodError, describeError, ExitCode } from '../errors.js';
+import { causeChain, describeChain, describeError, errorJson, ExitCode, isUnexpected } from '../errors.js';
 import { disableExplain, explaining } from '../runtime/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
@@ -21,18 +21,37 @@ import { validateNameArgs } from './name-args.js';
 
 export const VERSION = '0.1.0';
 
+/** The command that runs, per program, kept by the preAction hook (for its --json when it fails). */
+const running = new WeakMap<Command, Command>();
+
+/**
+ * Whether the failed command was asked for JSON: the running command's own
+ * --json, or (for an error commander found while parsing, before any command
+ * ran) a `--json` word before `--`.
+ */
+function wantsJson(program: Command, argv: string[]): boolean {
+  const action = running.get(program);
+  if (action) return action.opts().json === true;
+  const words = argv.slice(2);
+  const end = words.indexOf('--');
+  return (end < 0 ? words : words.slice(0, end)).includes('--json');
+}
+
 /** Builds the command tree; commands are thin: parse, call the pod layer, print. */
 export function buildProgram(): Command {
   const program = new Command('barepod')
     .description('Kubernetes-style pods on one Linux host, on runc and conmon: no Docker, no Kubernetes.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('--root <dir>', 'state root (default /run/barepod; env BAREPOD_ROOT)'))
-    .option('--debug', 'show stack traces and the failing command of an error')
+    .option('--debug', 'on an error, show its chain of causes, a failed program\'s argv and stderr, and the stack')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride()
     // every pod and container name on the command line is a DNS-1123 label before any command runs
-    .hook('preAction', (_program, action) => validateNameArgs(action));
+    .hook('preAction', (_program, action) => {
+      running.set(program, action);
+      validateNameArgs(action);
+    });
   program.addHelpText(
     'after',
     `
@@ -89,6 +108,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // commander already said it on stderr; a script asked for JSON gets the object too
+      if (wantsJson(program, argv)) {
+        printErrorJson({ error: { code: 'usage', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', exitCode: ExitCode.usage } });
+      }
       return ExitCode.usage;
     }
     const debug = program.opts().debug === true || process.env.BAREPOD_DEBUG === '1';
@@ -96,13 +119,30 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`barepod: error: ${d.message}\n`);
     if (d.hint) process.stderr.write(`barepod: hint: ${d.hint}\n`);
     if (debug) {
-      if (err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-      const tool = err as { argv?: string[]; stderr?: string };
-      if (tool.argv) process.stderr.write(`command: ${tool.argv.join(' ')}\n${tool.stderr ?? ''}\n`);
+      // the whole chain: each cause, a failed program's argv and stderr, each failed undo; then where it was thrown
+      process.stderr.write(describeChain(err).map((l) => `barepod: debug: ${l}`).join('\n') + '\n');
+      const innermost = causeChainEnd(err);
+      if (innermost instanceof Error && innermost.stack) process.stderr.write(innermost.stack + '\n');
     }
-    if (!(err instanceof BarepodError) && !debug) process.stderr.write('barepod: (an unexpected error: run with --debug for details)\n');
+    if (isUnexpected(err) && !debug) process.stderr.write('barepod: (an unexpected error: run with --debug for details)\n');
+    if (wantsJson(program, argv)) printErrorJson(errorJson(err));
     return d.exitCode;
   }
+}
+
+/** The --json error object, one line on stdout (after whatever the command printed before it failed). */
+function printErrorJson(value: ReturnType<typeof errorJson>): void {
+  try {
+    process.stdout.write(JSON.stringify(value) + '\n');
+  } catch {
+    // stdout is gone: the exit status still says it
+  }
+}
+
+/** The deepest error of the chain: its stack says where the failure began. */
+function causeChainEnd(err: unknown): unknown {
+  const chain = causeChain(err);
+  return chain[chain.length - 1];
 }
 
 // Run when this module is the program (the bundle's entry), not when a test imports it.

@@ -79,7 +79,7 @@ export function parseConflist(text: string, file: string): Conflist {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new BarepodError('invalid-value', `${file}: not valid JSON: ${(e as Error).message}`, { hint: `fix or remove ${file}` });
+    throw new BarepodError('invalid-value', `${file}: not valid JSON: ${(e as Error).message}`, { hint: `fix or remove ${file}`, cause: e });
   }
   const bad = (what: string) => new BarepodError('invalid-value', `${file}: ${what}`, { hint: `fix ${file} (a CNI conflist: {"cniVersion", "name", "plugins": [{"type": ...}]})` });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('must be a JSON object');

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError } from '../errors.js';
+import { BarepodError, describeError } from '../errors.js';
 import type { NetworkAttachment, PodDefinition } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import {
@@ -286,7 +286,8 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[], claim
 
 /** The error for a pod whose network teardown failed: what stays, and how to retry. */
 export function detachFailed(pod: string, e: unknown): BarepodError {
-  return new BarepodError('tool-failed', `pod "${pod}": CNI DEL failed: ${(e as Error).message}`, {
+  return new BarepodError('tool-failed', `pod "${pod}": CNI DEL failed: ${describeError(e).message}`, {
     hint: `the pinned netns and network.json stay in the pod dir; fix the cause and run \`barepod gc\` or \`barepod pod rm ${pod}\``,
+    cause: e, // the plugin's argv and stderr, for --debug
   });
 }

@@ -1,10 +1,11 @@
-import { describeError, withUndoFailures } from '../errors.js';
+import { withUndoFailures, wrap } from '../errors.js';
 import { explain, explaining, explainStep } from '../runtime/explain.js';
 
 /**
  * The undo stack of one command: every step that acquires something pushes
  * how to release it; on failure the undos run in reverse, and their own
- * failures are joined to the error instead of being swallowed.
+ * failures are joined to the error instead of being swallowed; the error
+ * keeps its code (and so its exit status), see withUndoFailures.
  */
 export class Rollback {
   private steps: { what: string; undo: () => Promise<void> | void }[] = [];
@@ -26,7 +27,7 @@ export class Rollback {
       try {
         await step.undo();
       } catch (e) {
-        failures.push(new Error(`${step.what}: ${describeError(e).message}`));
+        failures.push(wrap(e, step.what)); // names its step, keeps its cause (a failed program's argv and stderr)
       }
     }
     this.steps = [];

@@ -78,6 +78,7 @@ function loadSeccomp(): LinuxSeccomp {
   } catch (e) {
     throw new BarepodError('missing-tool', `cannot read the default seccomp profile ${file}: ${(e as Error).message}`, {
       hint: 'run scripts/setup (apt-get install golang-github-containers-common), or run the container with --security-opt seccomp=unconfined',
+      cause: e,
     });
   }
   return seccompFromProfile(profile, { arch: process.arch, capabilities: DEFAULT_CAPABILITIES, kernel: os.release() });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, describeError } from '../errors.js';
+import { BarepodError, wrap } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { inPodPidNamespace, NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
@@ -202,13 +202,13 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
       for (const c of rec.containers) cancelRestart(c);
     });
   }
-  const errors: string[] = [];
-  /** one part of the removal, a step of --explain; its failure is kept and the removal goes on */
+  const errors: BarepodError[] = [];
+  /** one part of the removal, a step of --explain; its failure is kept (with its cause, for --debug) and the removal goes on */
   const attempt = async (what: string, fn: () => Promise<unknown>, title?: () => string) => {
     try {
       await (title ? explainStep(title, fn) : fn());
     } catch (e) {
-      errors.push(`${what}: ${describeError(e).message}`);
+      errors.push(wrap(e, what));
     }
   };
   const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
@@ -259,8 +259,9 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
   }
   if (errors.length) {
-    throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {
+    throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.map((e) => e.message).join('; ')}`, {
       hint: `fix the cause and run \`barepod pod rm ${name}\` again`,
+      cause: new AggregateError(errors, 'the removal steps that failed'),
     });
   }
 }

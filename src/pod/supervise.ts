@@ -6,7 +6,7 @@
  * lost handler, a crash or a reboot left undone.
  */
 import fs from 'node:fs';
-import { BarepodError, describeError, isNoSpace } from '../errors.js';
+import { BarepodError, describeError, hasCode, isNoSpace } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { isValidName, validateMemberName } from '../names.js';
 import { locksDir, podPaths } from '../plan/paths.js';
@@ -92,7 +92,7 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
     appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, ...(isNoSpace(e) ? {} : { delayMs: retryMs }) });
     // a full disk could not keep the timer's token either: `gc` retries once there is space again
     if (isNoSpace(e)) return;
-    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
+    if (!hasCode(e, 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { BarepodError } from '../errors.js';
+import { BarepodError, hasCode, wrap } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { identify, isAlive } from '../runtime/procfs.js';
@@ -59,7 +59,7 @@ function preflight(rt: Runtime, mp: ManifestPod): void {
       resolveImage(rt.settings, c.image ?? 'busybox');
     } catch (e) {
       const where = c.init ? 'initContainers' : 'containers';
-      throw new BarepodError((e as BarepodError).code ?? 'not-found', `pod "${mp.pod.name}", ${where} "${c.name}": ${(e as Error).message}`, { hint: (e as BarepodError).hint });
+      throw wrap(e, `pod "${mp.pod.name}", ${where} "${c.name}"`, { code: 'not-found' });
     }
   });
 }
@@ -111,7 +111,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
         rec.creator = identify(process.pid);
         return true;
       }).catch((e: unknown) => {
-        if (e instanceof BarepodError && e.code === 'not-found') return false; // removed meanwhile
+        if (hasCode(e, 'not-found')) return false; // removed meanwhile
         throw e;
       });
       if (!adopted) continue; // another command got there first: look again

@@ -109,6 +109,7 @@ export async function stageSubPaths(stateRoot: string, rb: Rollback, def: PodDef
           : e.kind === 'missing'
             ? 'create it in the volume first (an init container can); barepod does not create a subPath'
             : 'fix the volume\'s content, or the volumeMount\'s subPath',
+        cause: e,
       });
     }
     const target = path.join(dir, String(i));

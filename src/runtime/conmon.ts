@@ -74,7 +74,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   const start = child.stdio[4] as Writable;
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (e) =>
-      reject(new BarepodError('missing-tool', `cannot run conmon (${o.conmon}): ${e.message}`, { hint: 'run scripts/setup (installs conmon)' })),
+      reject(new BarepodError('missing-tool', `cannot run conmon (${o.conmon}): ${e.message}`, { hint: 'run scripts/setup (installs conmon)', cause: e })),
     ),
   );
   start.end();

@@ -112,7 +112,7 @@ export class ImageStore {
       return (JSON.parse(fs.readFileSync(this.index, 'utf8')) as OciIndex).manifests ?? [];
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new BarepodError('corrupt', `the image store index ${this.index} is unreadable: ${(e as Error).message}`, { hint: 'restore it, or remove the store directory and pull again' });
+      throw new BarepodError('corrupt', `the image store index ${this.index} is unreadable: ${(e as Error).message}`, { hint: 'restore it, or remove the store directory and pull again', cause: e });
     }
   }
 

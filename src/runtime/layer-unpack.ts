@@ -324,7 +324,7 @@ export async function unpackLayer(
   parser.on('meta', (meta: string) => {
     pendingXattrs = parseXattrs(meta, warnings);
   });
-  const corrupt = (err: unknown) => (err instanceof BarepodError ? err : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, { hint: 'pull the image again; if it persists, the image itself is broken' }));
+  const corrupt = (err: unknown) => (err instanceof BarepodError ? err : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, { hint: 'pull the image again; if it persists, the image itself is broken', cause: err }));
   let parseError: unknown;
   const parsed = new Promise<void>((resolve, reject) => {
     parser.on('error', (err: unknown) => reject((parseError ??= corrupt(err))));

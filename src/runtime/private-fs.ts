@@ -88,7 +88,7 @@ export function requireTrustedDir(dir: string, what: string): void {
   try {
     real = fs.realpathSync(existing);
   } catch (e) {
-    throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, { hint: `remove it, or pick another ${what}` });
+    throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, { hint: `remove it, or pick another ${what}`, cause: e });
   }
   const chain: string[] = [];
   for (let p = real; ; p = path.dirname(p)) {

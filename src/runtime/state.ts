@@ -43,6 +43,7 @@ export class StateStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new BarepodError('internal', `pod "${pod}": its record is unreadable: ${(e as Error).message}`, {
         hint: `remove it with \`barepod pod rm -f ${pod}\``,
+        cause: e,
       });
     }
   }

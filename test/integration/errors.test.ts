@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cliForAnyUser, inspect, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cliForAnyUser, inspect, mountsUnder, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 function expectCleanError(r: Result, code: number, message: RegExp): void {
   expect(r.code, r.stderr).toBe(code);
@@ -126,6 +126,70 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     const inRunc = fs.readdirSync(path.join(t.root, 'runc')).filter((id) => id !== `${pod}._pause`);
     expect(inRunc.sort()).toEqual(recorded.sort());
     await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('--json: an error is one object on stdout with its code and exit status; stderr keeps the human text', async () => {
+    const pod = t.pod('nojson');
+    const parse = (r: Result) => JSON.parse(r.stdout) as { error: { code: string; message: string; hint?: string; exitCode: number } };
+    // not found (exit 3)
+    const missing = await t.bp(['inspect', pod, '--json']);
+    expect(missing.code, missing.stderr).toBe(3);
+    expect(parse(missing)).toEqual({ error: { code: 'not-found', message: `pod "${pod}" not found`, hint: 'list pods with `barepod ps`', exitCode: 3 } });
+    expect(missing.stderr).toMatch(new RegExp(`barepod: error: pod "${pod}" not found`));
+    // a usage error found by barepod (exit 2) and one found by the command-line parser (exit 2)
+    const badName = await t.bp(['inspect', 'Bad_Name', '--json']);
+    expect(badName.code).toBe(2);
+    expect(parse(badName).error).toMatchObject({ code: 'invalid-name', exitCode: 2, message: expect.stringMatching(/^invalid pod name "Bad_Name"/) });
+    const unknown = await t.bp(['inspect', pod, '--json', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(parse(unknown)).toEqual({ error: { code: 'usage', message: "unknown option '--bogus'", hint: 'run with --help for usage', exitCode: 2 } });
+    expect(unknown.stderr).toMatch(/unknown option '--bogus'/);
+    // without --json, stdout stays empty
+    expect((await t.bp(['inspect', pod])).stdout).toBe('');
+  });
+
+  it('a rollback that fails too keeps the primary error\'s exit status and code; --debug shows the failed undo\'s argv and stderr', async () => {
+    const pod = t.pod('rbfail');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-umount-'));
+    try {
+      // an umount that unmounts, then says it failed: the undo step fails, nothing stays mounted
+      const bin = path.join(dir, 'bin');
+      fs.mkdirSync(bin);
+      fs.writeFileSync(path.join(bin, 'umount'), '#!/bin/sh\n/usr/bin/umount "$@" || exit $?\necho "umount: $*: target is busy (simulated)" >&2\nexit 32\n', { mode: 0o755 });
+      const file = path.join(dir, 'pod.yaml');
+      // the primary failure comes after the rootfs is mounted: a subPath missing from its volume (invalid-value, exit 2)
+      fs.writeFileSync(file, `apiVersion: v1
+kind: Pod
+metadata: {name: ${pod}}
+spec:
+  restartPolicy: Never
+  volumes: [{name: vol, emptyDir: {}}]
+  containers:
+    - name: app
+      image: busybox
+      command: [sleep, "3600"]
+      volumeMounts: [{name: vol, mountPath: /www, subPath: missing}]
+`);
+      const r = await t.bp(['--debug', 'up', '-f', file, '--json'], { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
+      expect(r.code, r.stderr).toBe(2);
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string; exitCode: number } };
+      expect(error.code).toBe('invalid-value');
+      expect(error.exitCode).toBe(2);
+      expect(error.message).toMatch(/subPath "missing" of volume "vol".*\(and rollback failed: unmount \S+\/containers\/app\/rootfs: umount failed: .*target is busy \(simulated\)\)/);
+      expect(error.hint).toMatch(/create it in the volume first.*; then run `barepod pod rm -f/);
+      // --debug: the chain down to the failed program, with its argv and stderr
+      expect(r.stderr).toMatch(/debug: RollbackError \[invalid-value\]/);
+      expect(r.stderr).toMatch(/debug:\s+undo failed:/);
+      expect(r.stderr).toMatch(/debug:\s+command: umount \S+\/containers\/app\/rootfs/);
+      expect(r.stderr).toMatch(/debug:\s+umount: \S+: target is busy \(simulated\)/);
+      expect(r.stderr).toMatch(/debug: caused by: SubPathError: missing does not exist in the volume/);
+      // what the host keeps: the container's rootfs really is unmounted, no runc container was made
+      expect(mountsUnder(path.join(t.root, 'pods', pod, 'containers'))).toEqual([]);
+      expect(fs.readdirSync(path.join(t.root, 'runc')).filter((id) => id.startsWith(`${pod}.`) && id !== `${pod}._pause`)).toEqual([]);
+      await t.ok(['pod', 'rm', '-f', pod]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('doctor reports every check and exits 0 on a ready host', async () => {

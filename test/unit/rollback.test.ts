@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BarepodError } from '../../src/errors.js';
+import { BarepodError, RollbackError, hasCode } from '../../src/errors.js';
 import { Rollback, transaction } from '../../src/pod/rollback.js';
 
 describe('Rollback.unwind', () => {
@@ -83,7 +83,7 @@ describe('transaction', () => {
     expect(ran).toEqual(['two', 'one']);
   });
 
-  it('joins failing undos to the primary error as rollback-failed, keeping the cause', async () => {
+  it('joins failing undos to the primary error, keeping its code, exit status and cause', async () => {
     const ran: string[] = [];
     const primary = new BarepodError('not-found', 'image "nope" not found');
     const err = await transaction(async (rb) => {
@@ -103,8 +103,8 @@ describe('transaction', () => {
     expect(ran).toEqual(['pause', 'rootfs', 'cgroup']);
     expect(err).toBeInstanceOf(BarepodError);
     const e = err as BarepodError;
-    expect(e.code).toBe('rollback-failed');
-    expect(e.exitCode).toBe(1);
+    expect(e.code).toBe('not-found');
+    expect(e.exitCode).toBe(3);
     expect(e.message).toBe('image "nope" not found (and rollback failed: kill pause: ESRCH; remove cgroup /barepod/web: EBUSY)');
     expect(e.cause).toBe(primary);
     expect(e.hint).toMatch(/barepod pod rm -f/);
@@ -118,5 +118,22 @@ describe('transaction', () => {
       throw 'boom';
     }).catch((e: unknown) => e);
     expect((err as BarepodError).message).toBe('boom (and rollback failed: x: nope)');
+    expect((err as BarepodError).code).toBe('rollback-failed');
+  });
+
+  it('keeps each undo failure with its step and its cause (for --debug)', async () => {
+    const undoCause = new BarepodError('tool-failed', 'umount failed: target is busy');
+    const err = await transaction(async (rb) => {
+      rb.push('unmount rootfs', () => {
+        throw undoCause;
+      });
+      throw new BarepodError('sandbox-gone', 'pod "web": its sandbox is gone');
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RollbackError);
+    const e = err as RollbackError;
+    expect([e.code, e.exitCode]).toEqual(['sandbox-gone', 6]);
+    expect(hasCode(e, 'sandbox-gone')).toBe(true);
+    expect((e.undoErrors[0] as Error).message).toBe('unmount rootfs: umount failed: target is busy');
+    expect((e.undoErrors[0] as Error).cause).toBe(undoCause);
   });
 });

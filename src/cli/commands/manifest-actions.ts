@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { BarepodError } from '../../errors.js';
+import { BarepodError, hasCode, wrap } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
@@ -34,7 +34,7 @@ function readManifest(file: string, lenient: boolean, quiet = false): { pods: Ma
     text = readBounded(file);
   } catch (e) {
     if (e instanceof BarepodError) throw e;
-    throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
   }
   return { pods: parseText(text, file, lenient, quiet), text };
 }
@@ -113,8 +113,7 @@ async function pullFor(pods: ManifestPod[], text: string, file: string, lenient:
     try {
       await ensureImage(settings, image, policy, { ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), progress: progressPrinter(o.json) });
     } catch (e) {
-      if (!(e instanceof BarepodError)) throw e;
-      throw new BarepodError(e.code, `${where}: ${e.message}`, e.hint ? { hint: e.hint } : {});
+      throw wrap(e, where);
     }
   }
   return parseText(text, file, lenient, true);
@@ -217,7 +216,7 @@ export async function downAction(names: string[], o: { file?: string; time?: str
           await removePod(rt, name, grace);
         } catch (e) {
           // another command removed it while this one waited for its lock
-          if (e instanceof BarepodError && e.code === 'not-found') {
+          if (hasCode(e, 'not-found')) {
             process.stdout.write(`pod/${name} not found (already down)\n`);
             continue;
           }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { BarepodError, describeError, type ErrorCode } from '../../errors.js';
+import { BarepodError, describeError, hasCode, type ErrorCode } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
@@ -97,8 +97,8 @@ async function quietHandler(cmd: Command, pod: string, container: string, fn: ()
   try {
     await fn();
   } catch (e) {
+    if (hasCode(e, 'not-found')) return;
     const d = describeError(e);
-    if (d.code === 'not-found') return;
     try {
       appendEvent(runtimeFor(cmd).settings.stateRoot, { type: 'restart-failed', pod, container, message: d.message });
     } catch {
