@@ -19,12 +19,31 @@ export interface Limits {
   pids?: number;
 }
 
-/** A pod volume: emptyDir (one directory per pod, tmpfs for medium Memory) or hostPath. */
-export interface VolumeDefinition {
+/**
+ * A pod volume, one member per kind of source (the `kind` is the manifest's
+ * key). A new kind is one member here, one entry in each handler table
+ * (plan/volume-kinds.ts: source, words, manifest form; pod/volumes.ts:
+ * preparation) and one parser branch (manifest/pod.ts): the compiler finds
+ * every table that misses it.
+ */
+export type VolumeDefinition = EmptyDirVolume | HostPathVolume;
+/** emptyDir: one directory per pod, removed with it (a size-capped tmpfs for medium Memory). */
+export interface EmptyDirVolume {
+  kind: 'emptyDir';
   name: string;
-  emptyDir?: { medium: '' | 'Memory'; sizeLimitBytes?: number };
-  hostPath?: { path: string; type: HostPathType };
+  medium: '' | 'Memory';
+  sizeLimitBytes?: number;
 }
+/** hostPath: a host path used in place, checked by its type, never removed. */
+export interface HostPathVolume {
+  kind: 'hostPath';
+  name: string;
+  path: string;
+  type: HostPathType;
+}
+export type VolumeKind = VolumeDefinition['kind'];
+/** The volume member of one kind. */
+export type VolumeOf<K extends VolumeKind> = Extract<VolumeDefinition, { kind: K }>;
 
 /** Kubernetes' hostPath types: what must be at the path (the empty type checks nothing). */
 export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
@@ -89,20 +108,37 @@ export interface PortMapping {
 }
 
 /**
- * The pod's network: `none` a private netns with only `lo`; `host` the
- * host's netns (always with `host` holding 'net': hostNetwork); any other
- * name a CNI network of /etc/barepod/net.d ("barepod" by default).
+ * The pod's network, one member per mode: `none` a private netns with only
+ * `lo`; `host` the host's netns (always with `host` holding 'net':
+ * hostNetwork); `cni` a CNI network of /etc/barepod/net.d ("barepod" by
+ * default). A new mode is one member here, one entry in the handler tables
+ * (plan/network.ts NETWORK_MODES) and one parser branch.
  */
-export interface NetworkDefinition {
+export type NetworkDefinition = NoNetwork | HostNetwork | CniNetwork;
+export interface NoNetwork {
+  kind: 'none';
+}
+export interface HostNetwork {
+  kind: 'host';
+}
+export interface CniNetwork {
+  kind: 'cni';
+  /** the conflist's name */
   name: string;
-  /** host ports forwarded through the portmap plugin (CLI -p, or the containers' ports[].hostPort): only for a CNI network */
+  /** host ports forwarded through the portmap plugin (CLI -p, or the containers' ports[].hostPort) */
   ports: PortMapping[];
 }
+export type NetworkKind = NetworkDefinition['kind'];
+
+/** The name a user gives a network: `none`, `host`, or the CNI network's. */
+export const networkName = (n: NetworkDefinition): string => (n.kind === 'cni' ? n.name : n.kind);
+/** The host ports forwarded to the pod: only a CNI network has any. */
+export const hostPortsOf = (n: NetworkDefinition): PortMapping[] => (n.kind === 'cni' ? n.ports : []);
 
 /** The network of CLI pods unless --network says otherwise. */
 export const DEFAULT_NETWORK = 'barepod';
 /** A private network namespace with only loopback: what a record written before networking had. */
-export const NO_NETWORK: NetworkDefinition = { name: 'none', ports: [] };
+export const NO_NETWORK: NetworkDefinition = { kind: 'none' };
 
 export interface PodDefinition {
   name: string;
@@ -126,8 +162,20 @@ export interface PodDefinition {
   hostAliases?: HostAlias[];
 }
 
+/**
+ * The members of a pod: the sandbox (the pause), init containers (run to
+ * completion, in order, before the rest), native sidecars (init containers
+ * with restartPolicy Always: started in order before the app containers,
+ * keep running, stopped after them) and app containers.
+ */
+export type MemberKind = 'sandbox' | 'init' | 'sidecar' | 'app';
+/** The kinds a container definition can have (the sandbox has none: it is the pod's). */
+export type ContainerKind = Exclude<MemberKind, 'sandbox'>;
+
 export interface ContainerDefinition {
   name: string;
+  /** init, sidecar or app */
+  kind: ContainerKind;
   /** built-in image name, or null when `rootfs` is a user directory */
   image: string | null;
   /** a prepared root filesystem directory used as-is (runc --rootfs style) */
@@ -153,10 +201,6 @@ export interface ContainerDefinition {
   ports?: ContainerPort[];
   tty?: boolean;
   stdin?: boolean;
-  /** an init container (runs to completion before the app containers) */
-  init?: boolean;
-  /** a native sidecar (an init container with restartPolicy Always): started in order before the app containers, keeps running, stopped after them */
-  sidecar?: boolean;
   probes?: ContainerProbes;
   /** a manifest's imagePullPolicy (`up` pulls by it) */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
@@ -258,8 +302,14 @@ export type PodPhase = 'Creating' | 'Running' | 'Failed' | 'Removing';
 /** A pod whose sandbox and containers are looked after (restarts, probes): Running, or still Creating. */
 export const isActive = (rec: { phase?: PodPhase }): boolean => rec.phase === undefined || rec.phase === 'Running' || rec.phase === 'Creating';
 
+/**
+ * The record format: 2 holds kinds as unions (volumes, network, container
+ * kind); 1 (an older barepod's) is converted on read (runtime/record-version.ts).
+ */
+export const RECORD_VERSION = 2;
+
 export interface PodRecord {
-  version: 1;
+  version: typeof RECORD_VERSION;
   def: PodDefinition;
   createdAt: string;
   cgroupVersion: 1 | 2;
@@ -303,3 +353,8 @@ export const POD_DEFAULTS = {
 
 /** The restart policy a container runs under: its own, else the pod's. */
 export const restartPolicyOf = (pod: PodDefinition, c: ContainerDefinition): RestartPolicy => c.restartPolicy ?? pod.restartPolicy;
+
+/** The `default` of a switch over a kind: the compiler flags the switch when a kind has no case (`x` is then not `never`). */
+export function unreachable(x: never): never {
+  throw new Error(`unhandled kind: ${JSON.stringify(x)}`);
+}

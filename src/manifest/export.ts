@@ -1,6 +1,8 @@
 import { NETWORK_ANNOTATION } from './pod.js';
-import { DEFAULT_NETWORK, DEFAULT_SHARE, type ContainerDefinition, type PodRecord } from '../model.js';
+import { DEFAULT_NETWORK, DEFAULT_SHARE, hostPortsOf, unreachable, type ContainerDefinition, type NetworkDefinition, type PodRecord } from '../model.js';
 import { formatBytes } from '../quantity.js';
+import { memberKind } from '../plan/members.js';
+import { volumeKind } from '../plan/volume-kinds.js';
 
 type Obj = Record<string, unknown>;
 
@@ -21,13 +23,13 @@ export function exportPod(rec: PodRecord): Obj {
   spec.restartPolicy = d.restartPolicy;
   spec.terminationGracePeriodSeconds = d.graceSeconds;
   if (d.limits.memoryBytes !== undefined || d.limits.cpuMillis !== undefined) spec.resources = { limits: limitsOf(d.limits) };
-  const inits = rec.containers.filter((c) => c.def.init || c.def.sidecar).map((c) => ({ ...container(c.def), ...(c.def.sidecar ? { restartPolicy: 'Always' } : {}) }));
+  const inits = rec.containers.filter((c) => memberKind(c.def).manifestList === 'initContainers').map((c) => ({ ...container(c.def), ...(c.def.kind === 'sidecar' ? { restartPolicy: 'Always' } : {}) }));
   if (inits.length) spec.initContainers = inits;
-  spec.containers = rec.containers.filter((c) => !c.def.init && !c.def.sidecar).map((c) => container(c.def));
+  spec.containers = rec.containers.filter((c) => memberKind(c.def).manifestList === 'containers').map((c) => container(c.def));
   // -p mappings are the pod's (every container shares its IP): in a manifest they are a container's hostPorts, the first app container's here
   const first = (spec.containers as Obj[])[0];
   const mapped = new Set(rec.containers.flatMap((c) => (c.def.ports ?? []).map((p) => p.hostPort)));
-  const extra = (d.network?.ports ?? []).filter((p) => !mapped.has(p.hostPort));
+  const extra = hostPortsOf(d.network).filter((p) => !mapped.has(p.hostPort));
   if (first && extra.length) {
     first.ports = [
       ...((first.ports as Obj[] | undefined) ?? []),
@@ -35,11 +37,7 @@ export function exportPod(rec: PodRecord): Obj {
     ];
   }
   if (d.volumes?.length) {
-    spec.volumes = d.volumes.map((v) => ({
-      name: v.name,
-      ...(v.emptyDir ? { emptyDir: { ...(v.emptyDir.medium ? { medium: v.emptyDir.medium } : {}), ...(v.emptyDir.sizeLimitBytes ? { sizeLimit: formatBytes(v.emptyDir.sizeLimitBytes) } : {}) } } : {}),
-      ...(v.hostPath ? { hostPath: { path: v.hostPath.path, ...(v.hostPath.type ? { type: v.hostPath.type } : {}) } } : {}),
-    }));
+    spec.volumes = d.volumes.map((v) => ({ name: v.name, [v.kind]: volumeKind(v).manifest(v) }));
   }
   if (d.hostAliases?.length) spec.hostAliases = d.hostAliases;
   const unexportable = [
@@ -48,7 +46,7 @@ export function exportPod(rec: PodRecord): Obj {
     ...rec.containers.filter((c) => c.def.rootfs).map((c) => `${c.def.name} runs from --rootfs ${c.def.rootfs}`),
     ...(d.limits.pids !== undefined ? ['the pod\'s pids limit'] : []),
   ];
-  const network = d.network && d.network.name !== DEFAULT_NETWORK && d.network.name !== 'host' ? { [NETWORK_ANNOTATION]: d.network.name } : {};
+  const network = networkAnnotation(d.network);
   const annotations = { ...d.annotations, ...network, ...(unexportable.length ? { 'barepod.io/not-exported': unexportable.join('; ') } : {}) };
   return {
     apiVersion: 'v1',
@@ -60,6 +58,20 @@ export function exportPod(rec: PodRecord): Obj {
     },
     spec,
   };
+}
+
+/** The annotation that names the pod's network in a manifest: none for the default network and for hostNetwork (spec.hostNetwork says it). */
+function networkAnnotation(n: NetworkDefinition): Record<string, string> {
+  switch (n.kind) {
+    case 'none':
+      return { [NETWORK_ANNOTATION]: 'none' };
+    case 'host':
+      return {};
+    case 'cni':
+      return n.name !== DEFAULT_NETWORK ? { [NETWORK_ANNOTATION]: n.name } : {};
+    default:
+      return unreachable(n);
+  }
 }
 
 function limitsOf(l: ContainerDefinition['limits']): Obj {

@@ -23,12 +23,15 @@ import {
   type SecurityDefinition,
   type SharedNamespace,
   type VolumeDefinition,
+  type VolumeKind,
+  type VolumeOf,
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
-import { HOST_NAME_RULE, isHostName } from '../plan/network.js';
+import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import { imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
+import { memberKind } from '../plan/members.js';
 import type { RestartPolicy } from '../plan/restart.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { CAPABILITY_NAMES } from '../spec/default-spec.js';
@@ -316,15 +319,37 @@ function podNetwork(is: Issues, annotation: string | undefined, hostNetwork: boo
   const at = `metadata.annotations.${NETWORK_ANNOTATION}`;
   if (hostNetwork) {
     if (annotation !== undefined) is.error(at, 'cannot be set together with spec.hostNetwork');
-    return { name: 'host', ports: [] };
+    return { kind: 'host' };
   }
   const name = annotation ?? DEFAULT_NETWORK;
   if (name === 'host') is.error(at, '"host": use spec.hostNetwork: true');
   else if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(at, `"${name}" is not a network name (a DNS-1123 label, or none)`);
   const ports = hostPortMappings(containers);
   if (name === 'none' && ports.length) is.error(at, '"none" has no host ports to forward: remove the hostPorts or pick a CNI network');
-  return { name, ports: name === 'none' ? [] : ports };
+  return networkNamed(name, ports);
 }
+
+/** One parser per kind of volume source, under the manifest key that is its kind; undefined when its fields have errors. */
+const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string, name: string) => VolumeOf<K> | undefined } = {
+  emptyDir: (is, raw, at, name) => {
+    const e = raw === null ? {} : obj(is, raw, at);
+    if (!e) return undefined;
+    checkKeys(is, e, at, ['medium', 'sizeLimit']);
+    const medium = oneOf(is, e.medium, `${at}.medium`, ['', 'Memory']) ?? '';
+    const size = e.sizeLimit === undefined ? undefined : is.attempt(`${at}.sizeLimit`, () => parseBytes(String(e.sizeLimit), 'sizeLimit'), 'sizeLimit');
+    return { kind: 'emptyDir', name, medium, ...(size !== undefined ? { sizeLimitBytes: size } : {}) };
+  },
+  hostPath: (is, raw, at, name) => {
+    const h = obj(is, raw, at);
+    if (!h) return undefined;
+    checkKeys(is, h, at, ['path', 'type']);
+    const p = str(is, h.path, `${at}.path`, true);
+    if (p !== undefined && !p.startsWith('/')) is.error(`${at}.path`, `"${p}" must be an absolute path`);
+    const type = oneOf<HostPathType>(is, h.type, `${at}.type`, ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']) ?? '';
+    return { kind: 'hostPath', name, path: p ?? '', type };
+  },
+};
+const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
 
 function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
   const out: VolumeDefinition[] = [];
@@ -332,35 +357,17 @@ function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
     const path = `spec.volumes[${i}]`;
     const o = obj(is, item, path);
     if (!o) return;
-    checkKeys(is, o, path, ['name', 'emptyDir', 'hostPath'], ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
+    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
     const name = str(is, o.name, `${path}.name`, true);
     if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
     if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);
-    const sources = ['emptyDir', 'hostPath'].filter((k) => o[k] !== undefined);
-    if (sources.length !== 1 && Object.keys(o).every((k) => ['name', 'emptyDir', 'hostPath'].includes(k))) {
-      is.error(path, sources.length ? 'must have exactly one source (emptyDir or hostPath)' : 'needs a source: emptyDir or hostPath');
+    const sources = VOLUME_KEYS.filter((k) => o[k] !== undefined);
+    if (sources.length !== 1 && Object.keys(o).every((k) => ['name', ...VOLUME_KEYS].includes(k))) {
+      is.error(path, sources.length ? `must have exactly one source (${VOLUME_KEYS.join(' or ')})` : `needs a source: ${VOLUME_KEYS.join(' or ')}`);
     }
-    const vol: VolumeDefinition = { name: name ?? '' };
-    if (o.emptyDir !== undefined) {
-      const e = o.emptyDir === null ? {} : obj(is, o.emptyDir, `${path}.emptyDir`);
-      if (e) {
-        checkKeys(is, e, `${path}.emptyDir`, ['medium', 'sizeLimit']);
-        const medium = oneOf(is, e.medium, `${path}.emptyDir.medium`, ['', 'Memory']) ?? '';
-        const size = e.sizeLimit === undefined ? undefined : is.attempt(`${path}.emptyDir.sizeLimit`, () => parseBytes(String(e.sizeLimit), 'sizeLimit'), 'sizeLimit');
-        vol.emptyDir = { medium, ...(size !== undefined ? { sizeLimitBytes: size } : {}) };
-      }
-    }
-    if (o.hostPath !== undefined) {
-      const h = obj(is, o.hostPath, `${path}.hostPath`);
-      if (h) {
-        checkKeys(is, h, `${path}.hostPath`, ['path', 'type']);
-        const p = str(is, h.path, `${path}.hostPath.path`, true);
-        if (p !== undefined && !p.startsWith('/')) is.error(`${path}.hostPath.path`, `"${p}" must be an absolute path`);
-        const type = oneOf<HostPathType>(is, h.type, `${path}.hostPath.type`, ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']) ?? '';
-        vol.hostPath = { path: p ?? '', type };
-      }
-    }
-    out.push(vol);
+    // every source given is checked by its kind's parser (two are an error above: nothing runs)
+    const vol = sources.map((k): VolumeDefinition | undefined => VOLUME_PARSERS[k](is, o[k], `${path}.${k}`, name ?? '')).find((x) => x !== undefined);
+    out.push(vol ?? { kind: 'emptyDir', name: name ?? '', medium: '' }); // a volume with errors: stands in so mounts of it are checked, never runs
   });
   return out;
 }
@@ -493,6 +500,7 @@ function parseContainer(
   if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
   return {
     name,
+    kind: sidecar ? 'sidecar' : init ? 'init' : 'app',
     image,
     rootfs: null,
     args: argv,
@@ -504,8 +512,6 @@ function parseContainer(
     pidMode: 'pod',
     seccomp: security?.privileged ? 'unconfined' : 'default',
     ...(restartPolicy ? { restartPolicy } : {}),
-    ...(init && !sidecar ? { init: true } : {}),
-    ...(sidecar ? { sidecar: true } : {}),
     ...(mounts.length ? { mounts } : {}),
     ...(security ? { security } : {}),
     ...(ports.length ? { ports } : {}),
@@ -616,11 +622,11 @@ function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
  * that can run while this one starts mounts the outer volume read-write.
  */
 function checkNestedMounts(is: Issues, containers: ContainerDefinition[]): void {
-  const regularInit = (c: ContainerDefinition) => c.init === true && !c.sidecar;
-  // o may be running while c starts: never a regular init (they run alone, before the apps); for a regular init, only a sidecar
-  const concurrent = (c: ContainerDefinition, o: ContainerDefinition) => o !== c && !regularInit(o) && (!regularInit(c) || o.sidecar === true);
+  const alone = (c: ContainerDefinition) => memberKind(c).runsToCompletion;
+  // o may be running while c starts: never one that runs to completion (they run alone, before the apps); for those, only one started before them that keeps running (a sidecar)
+  const concurrent = (c: ContainerDefinition, o: ContainerDefinition) => o !== c && !alone(o) && (!alone(c) || memberKind(o).startsBeforeApps);
   for (const c of containers) {
-    const at = `${c.init || c.sidecar ? 'spec.initContainers' : 'spec.containers'}[name=${c.name}].volumeMounts`;
+    const at = `spec.${memberKind(c).manifestList}[name=${c.name}].volumeMounts`;
     for (const inner of c.mounts ?? []) {
       for (const outer of c.mounts ?? []) {
         const base = outer.mountPath.replace(/\/+$/, '');

@@ -3,7 +3,8 @@
  * pure text from plans, specs and argvs, so a student reads the same
  * description whether barepod is about to do a step or is doing it.
  */
-import type { ContainerDefinition, Limits, PodDefinition, SharedNamespace } from '../model.js';
+import { hostPortsOf, unreachable, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import { memberKind } from './members.js';
 import type { NamespaceType, Spec } from '../spec/types.js';
 import { formatBytes } from '../quantity.js';
 
@@ -102,7 +103,7 @@ export const imageTitle = (ref: string, o: { builtin?: string; have?: boolean; p
 
 /** Step: the checks that come before anything is made. */
 export const checkTitle = (pod: PodDefinition): string =>
-  `Check before making anything: the pause rootfs${pod.network.name !== 'none' && pod.network.name !== 'host' ? `, network ${pod.network.name} (its plugins, its subnet against the host routes)` : ''}${pod.network.ports.length ? `, host ports ${pod.network.ports.map((p) => `${p.hostPort}/${p.protocol}`).join(' ')}` : ''}`;
+  `Check before making anything: the pause rootfs${pod.network.kind === 'cni' ? `, network ${pod.network.name} (its plugins, its subnet against the host routes)` : ''}${hostPortsOf(pod.network).length ? `, host ports ${hostPortsOf(pod.network).map((p) => `${p.hostPort}/${p.protocol}`).join(' ')}` : ''}`;
 
 /** Step: the pod's own directory and cgroup parent. */
 export const podTitle = (pod: PodDefinition, dir: string, cgroup: string): string => {
@@ -117,19 +118,23 @@ export const sandboxTitle = (spec: Spec): string => {
 };
 
 /** Step: the pod's network. */
-export const networkTitle = (pod: PodDefinition, netns: string, plugins?: string[]): string =>
-  pod.network.name === 'none'
-    ? 'Network: none (the pause\'s new net namespace has only lo, which runc brings up)'
-    : pod.network.name === 'host'
-      ? 'Network: host (the pod uses the host\'s net namespace: no CNI)'
-      : `Network: CNI ADD ${pod.network.name}${plugins?.length ? ` (${plugins.join(' → ')})` : ''} for netns ${netns}`;
-
-/** Which kind of member a container is, in words. */
-const kindOf = (c: Pick<ContainerDefinition, 'init' | 'sidecar'>): string => (c.sidecar ? 'Sidecar container' : c.init ? 'Init container' : 'Container');
+export const networkTitle = (pod: PodDefinition, netns: string, plugins?: string[]): string => {
+  const n = pod.network;
+  switch (n.kind) {
+    case 'none':
+      return 'Network: none (the pause\'s new net namespace has only lo, which runc brings up)';
+    case 'host':
+      return 'Network: host (the pod uses the host\'s net namespace: no CNI)';
+    case 'cni':
+      return `Network: CNI ADD ${n.name}${plugins?.length ? ` (${plugins.join(' → ')})` : ''} for netns ${netns}`;
+    default:
+      return unreachable(n);
+  }
+};
 
 /** Step: one container, from the plan: its image, the pod namespaces it joins, its cgroup. */
 export const containerTitle = (c: ContainerDefinition, joined: SharedNamespace[], cgroup: string): string =>
-  `${kindOf(c)} ${c.name}: ${c.image ? `image ${c.image}` : `rootfs ${c.rootfs}`}, ${joined.length ? `joins the pod's ${joined.join(', ')} namespaces` : 'joins none of the pod\'s namespaces'}, cgroup ${cgroup}${c.init && !c.sidecar ? '; runs to completion before the next one starts' : ''}`;
+  `${memberKind(c).title} ${c.name}: ${c.image ? `image ${c.image}` : `rootfs ${c.rootfs}`}, ${joined.length ? `joins the pod's ${joined.join(', ')} namespaces` : 'joins none of the pod\'s namespaces'}, cgroup ${cgroup}${memberKind(c).runsToCompletion ? '; runs to completion before the next one starts' : ''}`;
 
 /** Step: the prober of a pod with probes. */
 export const proberTitle = (pod: PodDefinition): string =>

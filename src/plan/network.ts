@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BarepodError } from '../errors.js';
-import type { HostAlias, NetworkDefinition, PortMapping } from '../model.js';
+import type { HostAlias, NetworkDefinition, NetworkKind, PortMapping } from '../model.js';
 import { rootHash } from './paths.js';
 
 /** One plugin of a conflist: its type and its own keys. */
@@ -40,10 +40,18 @@ export interface RuntimeConfig {
   mac?: string;
 }
 
+/** The network modes a name picks without a conflist: a Record over NetworkKind, so a new mode is named here or does not compile. */
+const MODE_NAMES: Record<NetworkKind, string | undefined> = { none: 'none', host: 'host', cni: undefined };
 /** Names that are not CNI networks. */
-export const SPECIAL_NETWORKS = ['none', 'host'] as const;
+export const SPECIAL_NETWORKS = Object.values(MODE_NAMES).filter((n): n is string => n !== undefined);
 /** Whether a --network value names a CNI conflist (not none or host). */
-export const isCniNetwork = (name: string): boolean => !(SPECIAL_NETWORKS as readonly string[]).includes(name);
+export const isCniNetwork = (name: string): boolean => !SPECIAL_NETWORKS.includes(name);
+
+/** The network a name picks (`none`, `host`, else a CNI network's conflist), with its host ports (a CNI network's only). */
+export function networkNamed(name: string, ports: PortMapping[] = []): NetworkDefinition {
+  if (isCniNetwork(name)) return { kind: 'cni', name, ports };
+  return { kind: name as Exclude<NetworkKind, 'cni'> };
+}
 
 /** The interface name inside the pod, as Kubernetes uses. */
 export const POD_IFNAME = 'eth0';
@@ -331,18 +339,19 @@ export function parseAddHost(text: string): HostAlias {
   return { ip, hostnames: names };
 }
 
-/** Checks a pod's network settings against each other: ports need a CNI network; two mappings never share a host port. */
-export function validateNetwork(net: NetworkDefinition): NetworkDefinition {
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(net.name)) {
-    throw new BarepodError('invalid-value', `--network "${net.name}": not a network name`, { hint: 'use barepod, none, host or a name from `barepod network ls`' });
+/** Checks a pod's network settings (`--network`, `--publish`) against each other: ports need a CNI network; two mappings never share a host port. */
+export function validateNetwork(name: string, ports: PortMapping[]): NetworkDefinition {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) {
+    throw new BarepodError('invalid-value', `--network "${name}": not a network name`, { hint: 'use barepod, none, host or a name from `barepod network ls`' });
   }
-  if (net.ports.length && !isCniNetwork(net.name)) {
-    throw new BarepodError('invalid-value', `--publish needs a CNI network, not --network ${net.name}`, {
-      hint: net.name === 'host' ? 'a host-network pod listens on the host directly: drop -p' : 'use --network barepod (the default)',
+  const net = networkNamed(name, ports);
+  if (ports.length && net.kind !== 'cni') {
+    throw new BarepodError('invalid-value', `--publish needs a CNI network, not --network ${name}`, {
+      hint: net.kind === 'host' ? 'a host-network pod listens on the host directly: drop -p' : 'use --network barepod (the default)',
     });
   }
   const seen = new Set<string>();
-  for (const p of net.ports) {
+  for (const p of ports) {
     const key = `${p.protocol}/${p.hostPort}`;
     if (seen.has(key)) throw new BarepodError('invalid-value', `--publish: host port ${p.hostPort}/${p.protocol} is mapped twice`);
     seen.add(key);

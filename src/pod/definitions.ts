@@ -1,7 +1,7 @@
 import { BarepodError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
-import { DEFAULT_NETWORK, DEFAULT_SHARE, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import { DEFAULT_NETWORK, DEFAULT_SHARE, hostPortsOf, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
 import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
 import { imageConfigField, imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults } from '../plan/image-ref.js';
@@ -69,12 +69,12 @@ export function podDefinition(input: PodInput): PodDefinition {
     maxMs: input.backoffMax === undefined ? d.backoff.maxMs : parseDuration(input.backoffMax, '--backoff-max'),
     resetMs: input.backoffReset === undefined ? d.backoff.resetMs : parseDuration(input.backoffReset, '--backoff-reset'),
   });
-  const network = validateNetwork({ name: input.network ?? DEFAULT_NETWORK, ports: (input.publish ?? []).map(parsePublish) });
+  const network = validateNetwork(input.network ?? DEFAULT_NETWORK, (input.publish ?? []).map(parsePublish));
   const hostAliases = (input.addHost ?? []).map(parseAddHost);
   // --network host is hostNetwork: neither the pause nor a container gets a network namespace of its own
-  const hostNet = network.name === 'host';
+  const hostNet = network.kind === 'host';
   const share = parseShare(input.share).filter((ns) => !hostNet || ns !== 'net');
-  if (network.ports.length && !share.includes('net')) {
+  if (hostPortsOf(network).length && !share.includes('net')) {
     throw new BarepodError('invalid-value', '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP');
   }
   return {
@@ -190,6 +190,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   if (user) parseUser(`${user.uid}:${user.gid}`); // range check
   return {
     name,
+    kind: 'app',
     image: input.rootfs === undefined ? (input.image ?? 'busybox') : null,
     rootfs: input.rootfs ?? null,
     ...(input.imageId ? { imageId: input.imageId } : {}),

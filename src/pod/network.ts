@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, describeError } from '../errors.js';
-import type { NetworkAttachment, PodDefinition } from '../model.js';
+import { hostPortsOf, type NetworkAttachment, type PodDefinition } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import {
   chainNames,
@@ -65,7 +65,7 @@ interface StoredAttachment {
 
 /** Loads the pod's network and checks it can be used, before anything is created. */
 export function prepareNetwork(def: PodDefinition): NetworkConfig | undefined {
-  if (!isCniNetwork(def.network.name)) return undefined;
+  if (def.network.kind !== 'cni') return undefined;
   const cfg = loadNetwork(def.network.name);
   checkPrerequisites(cfg);
   checkRoutes(cfg.list, cfg.file);
@@ -106,9 +106,9 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
     ifname: POD_IFNAME,
     netns: paths.netns,
     netnsInode,
-    ports: def.network.ports,
+    ports: hostPortsOf(def.network),
   };
-  const rc: RuntimeConfig = { portMappings: portMappingsOf(def.network.ports) };
+  const rc: RuntimeConfig = { portMappings: portMappingsOf(hostPortsOf(def.network)) };
   const mac = preferMac && isUnicastMac(preferMac) ? preferMac : undefined;
   const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list, runtimeConfig: { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) } };
   const save = () => writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, wrap } from '../errors.js';
-import { DEFAULT_GRACE_SECONDS, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
+import { BarepodError, describeError, wrap } from '../errors.js';
+import { DEFAULT_GRACE_SECONDS, hostPortsOf, RECORD_VERSION, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { inPodPidNamespace, NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
@@ -12,6 +12,7 @@ import { createMember, newLaunchId, startMember, terminateMember } from './membe
 import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
 import { attachNetwork, detachNetwork, prepareNetwork } from './network.js';
+import { memberKind } from '../plan/members.js';
 import { checkHostPorts } from '../runtime/cni.js';
 import { cancelRestart } from './backoff.js';
 import { prepareVolumes } from './volumes.js';
@@ -35,7 +36,7 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
     requirePause(rt.settings.dataDir);
     // a missing plugin, a broken conflist, a subnet clash or a taken host port fail here, before anything is made
     prepareNetwork(def);
-    await checkHostPorts(def.network.ports, def.name);
+    await checkHostPorts(hostPortsOf(def.network), def.name);
   });
   const cgroup = podCgroup(rt.planContext(false), def.name);
   return withPodLock(paths.lock, def.name, () =>
@@ -43,7 +44,7 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
       await explainStep(() => podTitle(def, paths.dir, cgroup), () => makePodDir(rt, rb, def, cgroup));
       const sandbox = await launchSandbox(rt, rb, def);
       const record: PodRecord = {
-        version: 1,
+        version: RECORD_VERSION,
         def,
         createdAt: new Date().toISOString(),
         cgroupVersion: rt.cgroups.version,
@@ -223,8 +224,8 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   };
   // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
   // native sidecars after them, last started first stopped
-  await Promise.all(members.filter((c) => !c.def.sidecar).map(stop));
-  for (const c of members.filter((x) => x.def.sidecar)) await stop(c);
+  await Promise.all(members.filter((c) => !memberKind(c.def).stopsAfterApps).map(stop));
+  for (const c of members.filter((x) => memberKind(x.def).stopsAfterApps)) await stop(c);
   // Members the record does not know: left by a command killed between create and record.
   const prefix = `${name}.`;
   for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {

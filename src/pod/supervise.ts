@@ -13,6 +13,7 @@ import { locksDir, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
+import { memberKind } from '../plan/members.js';
 import { appendEvent } from '../runtime/events.js';
 import { inspectLock, tryWithPodLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
@@ -66,7 +67,7 @@ export async function handleDelayedRestart(rt: Runtime, pod: string, name: strin
 /** The restart policy applied to a container that has exited: restart now, after a delay, or not at all. */
 async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<void> {
   if (c.state === 'running' || c.state === 'created' || c.backoff || c.desired === 'stopped') return;
-  if (c.def.init) return; // init containers run to completion under `up`, which retries them itself
+  if (memberKind(c.def).runsToCompletion) return; // init containers run to completion under `up`, which retries them itself
   if (!shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) return;
   const ranMs = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : 0;
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
@@ -138,7 +139,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {
-    if (c.def.init || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
+    if (memberKind(c.def).runsToCompletion || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
     await restartNow(rt, rec, c, 0);
   }
   startProber(rt, rec); // the old one probed the old network namespace

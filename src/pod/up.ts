@@ -20,6 +20,7 @@ import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod, removePodLocked } from './sandbox.js';
 import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
+import { memberKind } from '../plan/members.js';
 import { readLogs } from './logs.js';
 
 /** `repaired`: the pod existed from this manifest but lacked containers (its `up` was killed, or one was removed), and they were made. */
@@ -58,7 +59,7 @@ function preflight(rt: Runtime, mp: ManifestPod): void {
     try {
       resolveImage(rt.settings, c.image ?? 'busybox');
     } catch (e) {
-      const where = c.init ? 'initContainers' : 'containers';
+      const where = memberKind(c).manifestList;
       throw wrap(e, `pod "${mp.pod.name}", ${where} "${c.name}"`, { code: 'not-found' });
     }
   });
@@ -150,7 +151,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
 /** Containers of the manifest the pod's record lacks (of a pod that was complete once, init containers that run to completion do not count). */
 function missingContainers(rec: PodRecord, mp: ManifestPod, complete: boolean): string[] {
   const have = new Set(rec.containers.map((c) => c.def.name));
-  return mp.containers.filter((c) => !have.has(c.name) && !(complete && c.init && !c.sidecar)).map((c) => c.name);
+  return mp.containers.filter((c) => !have.has(c.name) && !(complete && memberKind(c).runsToCompletion)).map((c) => c.name);
 }
 
 /** A pod directory without a record under a free lock was left by a command killed before it wrote one: remove it. */
@@ -179,14 +180,14 @@ async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions, comple
   };
   const probes = mp.containers.some((c) => c.probes);
   try {
-    for (const c of mp.containers.filter((x) => x.sidecar || (x.init && !complete))) {
+    for (const c of mp.containers.filter((x) => memberKind(x).startsBeforeApps && !(complete && memberKind(x).runsToCompletion))) {
       const made = has(c.name);
-      if (c.sidecar) {
+      if (!memberKind(c).runsToCompletion) {
         if (!made) await runContainer(rt, name, c);
       } else if (!made) await runInit(rt, name, c, o);
       else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
-    const apps = mp.containers.filter((x) => !x.init && !x.sidecar && !has(x.name));
+    const apps = mp.containers.filter((x) => !memberKind(x).startsBeforeApps && !has(x.name));
     // without probes the pod is Running from the same lock round that records its app containers
     if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
     if (probes) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => {
@@ -268,7 +269,7 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
   const status = readProbeStatus(rt.settings.stateRoot, rec.def.name);
   const why: string[] = [];
-  for (const c of rec.containers.filter((x) => !x.def.init)) { // native sidecars count, init containers do not
+  for (const c of rec.containers.filter((x) => !memberKind(x.def).runsToCompletion)) { // native sidecars count, init containers do not
     if (c.state === 'running' && !isAlive(c.process)) why.push(`${c.def.name} has exited (its exit code is not recorded yet)`); // conmon is still writing it
     else if (c.state === 'running' && now - Date.parse(c.startedAt ?? '') < SETTLE_MS) why.push(`${c.def.name} started less than ${SETTLE_MS / 1000}s ago`);
     else if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
@@ -290,7 +291,7 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
 export function endedForGood(rt: Runtime, rec: PodRecord): string | undefined {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return undefined; // the caller reports the phase itself
-  const ended = rec.containers.find((c) => !c.def.init && isTerminated(c) && !c.backoff && c.desired !== 'stopped' && !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode));
+  const ended = rec.containers.find((c) => !memberKind(c.def).runsToCompletion && isTerminated(c) && !c.backoff && c.desired !== 'stopped' && !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode));
   if (!ended) return undefined;
   const policy = restartPolicyOf(rec.def, ended.def);
   const how = ended.state === 'unknown' ? `ended with no exit code recorded${ended.message ? ` (${ended.message})` : ''}` : `exited with ${ended.exitCode ?? '?'}${ended.reason ? ` (${ended.reason})` : ''}`;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { hostPortsOf, networkName, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { exitReason } from '../plan/restart.js';
 import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
@@ -220,15 +220,14 @@ function networkView(rt: Runtime, rec: PodRecord, liveNetns: number | undefined)
   const def = rec.def.network;
   const a = rec.sandbox.network;
   const result = a ? storedResult(rt, rec.def.name) : undefined;
-  const mode = rec.def.host?.includes('net') ? 'host' : def.name === 'none' ? 'none' : 'cni';
   return {
-    name: def.name,
-    mode,
+    name: networkName(def),
+    mode: def.kind,
     ip: a?.ip ?? null,
     cidr: a?.cidr ?? null,
     gateway: a?.gateway ?? null,
     interfaces: (result?.interfaces ?? []).map((i) => ({ name: i.name, mac: i.mac ?? null, where: i.sandbox ? 'pod' : i.name === a?.hostVeth ? 'host (veth)' : 'host (bridge)' })),
-    ports: def.ports,
+    ports: hostPortsOf(def),
     hostAliases: rec.def.hostAliases ?? [],
     containerId: a?.containerId ?? null,
     netns: a?.netns ?? null,

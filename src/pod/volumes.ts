@@ -1,47 +1,41 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, PodDefinition, VolumeDefinition } from '../model.js';
-import { podPaths, subPathStaging } from '../plan/paths.js';
+import type { ContainerDefinition, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
+import { subPathStaging } from '../plan/paths.js';
+import { volumeKind, volumeSources } from '../plan/volume-kinds.js';
 import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
 import { explain, explaining } from '../runtime/explain.js';
-import { formatBytes } from '../quantity.js';
 
-/** Where each pod volume lives on the host: an emptyDir under the pod's state, a hostPath where it says. */
-export function volumeSources(stateRoot: string, def: PodDefinition): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const v of def.volumes ?? []) {
-    out[v.name] = v.hostPath ? v.hostPath.path : path.join(podPaths(stateRoot, def.name).volumes, v.name);
-  }
-  return out;
-}
+export { volumeSources };
+
+/** How each kind of volume is made on the host before a container mounts it (a Record over VolumeKind: a new kind must say). */
+const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback) => Promise<void> } = {
+  // one directory per pod, world-writable as the kubelet makes it; a size-capped tmpfs for medium Memory
+  emptyDir: async (v, dir, rb) => {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    if (v.medium === 'Memory') {
+      await mountTmpfs(dir, v.sizeLimitBytes, { exec: true, source: `emptydir-${v.name}` });
+      rb.push(`unmount ${dir}`, () => unmountAll(dir));
+    }
+  },
+  // the type checks (…OrCreate creates); a hostPath is never removed
+  hostPath: async (v) => checkHostPath(v),
+};
 
 /**
- * Makes the pod's volumes before any container mounts them: one directory
- * per emptyDir (world-writable, as the kubelet makes them; a size-capped tmpfs
- * for medium Memory), and the hostPath type checks (…OrCreate creates).
- * Everything under the pod dir goes with the pod; a hostPath is never removed.
+ * Makes the pod's volumes before any container mounts them, each by its
+ * kind's handler. Everything under the pod dir goes with the pod.
  */
 export async function prepareVolumes(stateRoot: string, rb: Rollback, def: PodDefinition): Promise<void> {
   const sources = volumeSources(stateRoot, def);
   for (const v of def.volumes ?? []) {
     const dir = sources[v.name]!;
-    if (explaining) {
-      const size = v.emptyDir?.sizeLimitBytes ? `, capped at ${formatBytes(v.emptyDir.sizeLimitBytes)}` : '';
-      explain(v.emptyDir ? `volume ${v.name}: emptyDir ${dir}${v.emptyDir.medium === 'Memory' ? ` (a tmpfs${size})` : ''}, mode 0777, removed with the pod` : `volume ${v.name}: hostPath ${dir} (type "${v.hostPath?.type}"), never removed by barepod`);
-    }
-    if (v.emptyDir) {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
-      fs.chmodSync(dir, 0o777);
-      if (v.emptyDir.medium === 'Memory') {
-        await mountTmpfs(dir, v.emptyDir.sizeLimitBytes, { exec: true, source: `emptydir-${v.name}` });
-        rb.push(`unmount ${dir}`, () => unmountAll(dir));
-      }
-    } else if (v.hostPath) {
-      checkHostPath(v);
-    }
+    if (explaining) explain(volumeKind(v).explain(v, dir));
+    await (PREPARE[v.kind] as (v: VolumeDefinition, dir: string, rb: Rollback) => Promise<void>)(v, dir, rb);
   }
 }
 
@@ -53,8 +47,8 @@ const KIND: Record<string, (s: fs.Stats) => boolean> = {
   BlockDevice: (s) => s.isBlockDevice(),
 };
 
-function checkHostPath(v: VolumeDefinition): void {
-  const { path: p, type } = v.hostPath!;
+function checkHostPath(v: HostPathVolume): void {
+  const { path: p, type } = v;
   const fail = (why: string) =>
     new BarepodError('invalid-value', `volume "${v.name}": hostPath ${p} ${why}`, { hint: `fix the host, or the volume's hostPath.type (now "${type}")` });
   if (type === '') return; // no check, as in Kubernetes

@@ -5,6 +5,7 @@ import { isValidName } from '../names.js';
 import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
+import { upgradeRecord } from './record-version.js';
 
 import { writeFileAtomic } from './private-fs.js';
 
@@ -33,7 +34,7 @@ export class StateStore {
   /** Reads a pod's record, or undefined when there is none (or it was never completed). */
   tryRead(pod: string): PodRecord | undefined {
     try {
-      const rec = JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
+      const rec = upgradeRecord(JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8'))); // an older barepod's, in today's format
       rec.def = { ...POD_DEFAULTS, ...rec.def };
       rec.phase ??= 'Running'; // a record of an older barepod
       // a removal that found the disk full marks the pod with an empty file instead (it needs no data block)

@@ -80,13 +80,14 @@ describe('podDefinition', () => {
       share: ['net', 'ipc', 'uts'],
       limits: {},
       ...POD_DEFAULTS,
-      network: { name: 'barepod', ports: [] },
+      network: { kind: 'cni', name: 'barepod', ports: [] },
     });
   });
 
   it('takes the network, port mappings and host aliases', () => {
     const def = podDefinition({ name: 'web', network: 'barepod', publish: ['8080:80', '127.0.0.1:5353:53/udp'], addHost: ['db;db.local:10.88.0.7'] });
     expect(def.network).toEqual({
+      kind: 'cni',
       name: 'barepod',
       ports: [
         { hostIP: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
@@ -94,10 +95,10 @@ describe('podDefinition', () => {
       ],
     });
     expect(def.hostAliases).toEqual([{ ip: '10.88.0.7', hostnames: ['db', 'db.local'] }]);
-    expect(podDefinition({ name: 'db', network: 'none' }).network.name).toBe('none');
+    expect(podDefinition({ name: 'db', network: 'none' }).network).toEqual({ kind: 'none' });
     // --network host is hostNetwork: the host's namespace, not a shared one of the pod's
     const host = podDefinition({ name: 'mon', network: 'host' });
-    expect([host.network.name, host.host, host.share]).toEqual(['host', ['net'], ['ipc', 'uts']]);
+    expect([host.network, host.host, host.share]).toEqual([{ kind: 'host' }, ['net'], ['ipc', 'uts']]);
   });
 
   it.each([
@@ -145,7 +146,7 @@ describe('podDefinition', () => {
       share: ['net', 'pid'],
       limits: { memoryBytes: 1 << 30 },
       ...POD_DEFAULTS,
-      network: { name: 'barepod', ports: [] },
+      network: { kind: 'cni', name: 'barepod', ports: [] },
     });
   });
 
@@ -228,6 +229,7 @@ describe('containerDefinition', () => {
   it('fills every default: busybox, sh, /, root, no limits, join the pod pid, default seccomp', () => {
     expect(containerDefinition(base)).toEqual({
       name: 'app',
+      kind: 'app',
       image: 'busybox',
       rootfs: null,
       args: ['sh'],

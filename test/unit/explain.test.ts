@@ -16,7 +16,7 @@ const V2: PlanContext = { cgroupVersion: 2, cgroupRoot: 'barepod' };
 const pod = (extra: Partial<PodDefinition> = {}): PodDefinition =>
   ({ name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, network: NO_NETWORK, ...extra }) as PodDefinition;
 const ctr = (extra: Partial<ContainerDefinition> = {}): ContainerDefinition =>
-  ({ name: 'app', image: 'busybox', rootfs: null, args: ['sleep', '3600'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined', ...extra }) as ContainerDefinition;
+  ({ name: 'app', kind: 'app', image: 'busybox', rootfs: null, args: ['sleep', '3600'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined', ...extra }) as ContainerDefinition;
 
 describe('the namespaces section of a config.json', () => {
   it('a container of a pod sharing net, ipc, uts: joins the pause\'s three by path, gets its own pid and mnt', () => {
@@ -88,8 +88,8 @@ describe('words', () => {
   it('step titles say what a student should look for', () => {
     expect(sandboxTitle(planSandboxSpec(pod(), V1, '/p'))).toBe('Sandbox: start pause in new pid, net, ipc, uts, mnt namespaces (cgroup /barepod/web/_pause)');
     expect(containerTitle(ctr(), ['net', 'ipc', 'uts'], '/barepod/web/app')).toBe('Container app: image busybox, joins the pod\'s net, ipc, uts namespaces, cgroup /barepod/web/app');
-    expect(containerTitle(ctr({ name: 'seed', init: true }), [], '/barepod/web/seed')).toBe('Init container seed: image busybox, joins none of the pod\'s namespaces, cgroup /barepod/web/seed; runs to completion before the next one starts');
-    expect(networkTitle(pod({ network: { name: 'barepod', ports: [] } }), '/run/x/netns', ['bridge', 'portmap', 'firewall'])).toBe('Network: CNI ADD barepod (bridge → portmap → firewall) for netns /run/x/netns');
+    expect(containerTitle(ctr({ name: 'seed', kind: 'init' }), [], '/barepod/web/seed')).toBe('Init container seed: image busybox, joins none of the pod\'s namespaces, cgroup /barepod/web/seed; runs to completion before the next one starts');
+    expect(networkTitle(pod({ network: { kind: 'cni', name: 'barepod', ports: [] } }), '/run/x/netns', ['bridge', 'portmap', 'firewall'])).toBe('Network: CNI ADD barepod (bridge → portmap → firewall) for netns /run/x/netns');
     expect(networkTitle(pod(), '/n')).toMatch(/^Network: none/);
   });
 });

@@ -71,15 +71,15 @@ spec:
       labels: { app: 'web' },
       hostAliases: [{ ip: '10.0.0.1', hostnames: ['db.local'] }],
       // the default CNI network, with every container hostPort forwarded to the pod
-      network: { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
+      network: { kind: 'cni', name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
     });
     expect(p.pod.volumes).toEqual([
-      { name: 'data', emptyDir: { medium: 'Memory', sizeLimitBytes: 64 << 20 } },
-      { name: 'host', hostPath: { path: '/srv', type: 'DirectoryOrCreate' } },
+      { kind: 'emptyDir', name: 'data', medium: 'Memory', sizeLimitBytes: 64 << 20 },
+      { kind: 'hostPath', name: 'host', path: '/srv', type: 'DirectoryOrCreate' },
     ]);
-    expect(p.containers.map((c) => [c.name, c.init ?? false, c.args])).toEqual([
-      ['init', true, ['sh', '-c', 'echo hi']],
-      ['app', false, ['httpd', '-f']], // args replace the image's cmd; busybox has no entrypoint
+    expect(p.containers.map((c) => [c.name, c.kind, c.args])).toEqual([
+      ['init', 'init', ['sh', '-c', 'echo hi']],
+      ['app', 'app', ['httpd', '-f']], // args replace the image's cmd; busybox has no entrypoint
     ]);
     const app = p.containers[1]!;
     expect(app).toMatchObject({
@@ -160,10 +160,10 @@ describe('manifest: probes', () => {
 describe('manifest: native sidecars', () => {
   it('an init container with restartPolicy Always is a sidecar that keeps its place in the order', () => {
     const { pods } = parseManifests(base(ctr(''), '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n'));
-    expect(pods[0]!.containers.map((c) => [c.name, c.init ?? false, c.sidecar ?? false, c.restartPolicy ?? null])).toEqual([
-      ['migrate', true, false, null],
-      ['proxy', false, true, 'Always'],
-      ['app', false, false, null],
+    expect(pods[0]!.containers.map((c) => [c.name, c.kind, c.restartPolicy ?? null])).toEqual([
+      ['migrate', 'init', null],
+      ['proxy', 'sidecar', 'Always'],
+      ['app', 'app', null],
     ]);
   });
 });
@@ -194,7 +194,7 @@ describe('manifest: change detection and export', () => {
   it('exports a CLI-made pod as a manifest that parses back to the same definitions', () => {
     const { pods } = parseManifests(base(ctr('      command: [sleep, "60"]\n      env: [{name: A, value: b}]\n      securityContext: {runAsUser: 7, capabilities: {drop: [ALL]}}\n'), '  shareProcessNamespace: true\n  restartPolicy: Never\n'));
     const p = pods[0]!;
-    const rec = { version: 1, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
+    const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
     const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod).toEqual(p.pod);
     expect(again.containers).toEqual(p.containers);
@@ -203,20 +203,20 @@ describe('manifest: change detection and export', () => {
   it('exports a CLI pod\'s -p mappings as hostPorts of its first app container, which read back as the same mappings', () => {
     const { pods } = parseManifests(base(ctr('      command: [sleep, "60"]\n')));
     const p = pods[0]!;
-    const def = { ...p.pod, network: { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] } };
-    const rec = { version: 1, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
+    const def = { ...p.pod, network: { kind: 'cni' as const, name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] } };
+    const rec = { version: 2, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
     const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod.network).toEqual(def.network);
-    const none = { ...rec, def: { ...p.pod, network: { name: 'none', ports: [] } } } as unknown as PodRecord;
+    const none = { ...rec, def: { ...p.pod, network: { kind: 'none' } } } as unknown as PodRecord;
     const exported = exportPod(none);
     expect((exported.metadata as { annotations: Record<string, string> }).annotations).toEqual({ 'barepod.io/network': 'none' });
-    expect(parseManifests(JSON.stringify(exported)).pods[0]!.pod.network).toEqual({ name: 'none', ports: [] });
+    expect(parseManifests(JSON.stringify(exported)).pods[0]!.pod.network).toEqual({ kind: 'none' });
   });
 
   it('the barepod.io/network annotation picks the network; none has no host ports; host is spec.hostNetwork', () => {
     const net = (meta: string, c = ctr('')) => parseManifests(base(c, '', `  annotations: {${meta}}\n`)).pods[0]!.pod.network;
-    expect(net('barepod.io/network: none')).toEqual({ name: 'none', ports: [] });
-    expect(net('barepod.io/network: lab')).toEqual({ name: 'lab', ports: [] });
+    expect(net('barepod.io/network: none')).toEqual({ kind: 'none' });
+    expect(net('barepod.io/network: lab')).toEqual({ kind: 'cni', name: 'lab', ports: [] });
     expect(problems(base(ctr('      ports: [{containerPort: 80, hostPort: 8080}]\n'), '', '  annotations: {barepod.io/network: none}\n'))).toEqual([
       'metadata.annotations.barepod.io/network: "none" has no host ports to forward: remove the hostPorts or pick a CNI network',
     ]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NO_NETWORK, type ContainerDefinition, type PodDefinition } from '../../src/model.js';
+import type { ContainerDefinition, PodDefinition } from '../../src/model.js';
 import { cgroupRootFor } from '../../src/plan/paths.js';
 import {
   chainNames,
@@ -7,6 +7,7 @@ import {
   conflictingRoutes,
   defaultConflist,
   isUnicastMac,
+  networkNamed,
   parseCidr4,
   parseConflist,
   parseProcArp,
@@ -169,9 +170,9 @@ describe('per-pod /etc files', () => {
 describe('planning with a network', () => {
   const pod = (network = 'barepod'): PodDefinition =>
     (network === 'host'
-      ? { name: 'web', hostname: 'web', share: ['ipc', 'uts'], host: ['net'], limits: {}, network: { ...NO_NETWORK, name: network } }
-      : { name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, network: { ...NO_NETWORK, name: network } }) as PodDefinition;
-  const ctr = { name: 'app', image: 'busybox', rootfs: null, args: ['sh'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined' } as ContainerDefinition;
+      ? { name: 'web', hostname: 'web', share: ['ipc', 'uts'], host: ['net'], limits: {}, network: networkNamed(network) }
+      : { name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, network: networkNamed(network) }) as PodDefinition;
+  const ctr = { name: 'app', kind: 'app', image: 'busybox', rootfs: null, args: ['sh'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined' } as ContainerDefinition;
   const ctx = { cgroupVersion: 1 as const, cgroupRoot: 'barepod' };
   it('a host-network sandbox creates no network namespace', () => {
     const types = (n: string) => planSandboxSpec(pod(n), ctx, '/p').linux.namespaces.map((x) => x.type);

@@ -31,6 +31,7 @@ function pod(share: SharedNamespace[] = ['net', 'ipc', 'uts'], extra: Partial<Po
 function app(extra: Partial<ContainerDefinition> = {}): ContainerDefinition {
   return {
     name: 'app',
+    kind: 'app',
     image: 'busybox',
     rootfs: null,
     args: ['httpd', '-f', '-p', '8080'],

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectLock, StateStore, withFileLock } from '../../src/runtime/state.js';
 import { identify } from '../../src/runtime/procfs.js';
 import { POD_DEFAULTS, type PodRecord } from '../../src/model.js';
+import { parseManifests } from '../../src/manifest/pod.js';
 
 let dir: string;
 beforeEach(() => {
@@ -53,7 +54,7 @@ describe('the pod lock', () => {
 
 describe('pod records', () => {
   const record = (): PodRecord => ({
-    version: 1,
+    version: 2,
     def: { ...POD_DEFAULTS, name: 'web', hostname: 'web', share: ['net'], limits: {} },
     createdAt: '2026-01-01T00:00:00.000Z',
     cgroupVersion: 1,
@@ -94,5 +95,69 @@ describe('pod records', () => {
     expect(store.markRemoving(rec)).toBe('record');
     expect(fs.existsSync(path.join(dir, 'pods', 'web', 'removing'))).toBe(false);
     expect((JSON.parse(fs.readFileSync(path.join(dir, 'pods', 'web', 'pod.json'), 'utf8')) as PodRecord).phase).toBe('Removing');
+  });
+});
+
+describe('records of an older barepod (version 1), converted on read', () => {
+  const fixture = path.join(__dirname, '../fixtures/records');
+  const plant = (rec: unknown, pod = 'oldpod') => {
+    fs.mkdirSync(path.join(dir, 'pods', pod), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'pods', pod, 'pod.json'), JSON.stringify(rec));
+    return new StateStore(dir).read(pod);
+  };
+  const v1 = () => JSON.parse(fs.readFileSync(path.join(fixture, 'v1-pod.json'), 'utf8')) as Record<string, unknown> & { def: Record<string, unknown> };
+
+  it('a record written by the previous barepod reads as today\'s: kinds on volumes, network and containers', () => {
+    const rec = plant(v1());
+    expect(rec.version).toBe(2);
+    expect(rec.def.volumes).toEqual([
+      { kind: 'emptyDir', name: 'work', medium: '' },
+      { kind: 'emptyDir', name: 'mem', medium: 'Memory', sizeLimitBytes: 8 << 20 },
+      { kind: 'hostPath', name: 'host', path: '/srv/data', type: 'DirectoryOrCreate' },
+    ]);
+    expect(rec.def.network).toEqual({ kind: 'none' });
+    expect(rec.containers.map((c) => c.def.kind)).toEqual(['init', 'sidecar', 'app']);
+    for (const c of rec.containers) expect(Object.keys(c.def)).not.toEqual(expect.arrayContaining(['init']));
+    expect(rec.containers.some((c) => 'sidecar' in c.def || 'init' in c.def)).toBe(false);
+    // the rest of the record is as it was
+    expect(rec.sandbox.pid).toBe((v1().sandbox as { pid: number }).pid);
+    expect(rec.containers[0]!.exitCode).toBe(0);
+  });
+
+  it('the converted definition is the one today\'s parser makes from the same manifest', () => {
+    const rec = plant(v1());
+    const mp = parseManifests(fs.readFileSync(path.join(fixture, 'v1-pod.yaml'), 'utf8')).pods[0]!;
+    expect(rec.def.volumes).toEqual(mp.pod.volumes);
+    expect(rec.def.network).toEqual(mp.pod.network);
+    expect(rec.containers.map((c) => c.def)).toEqual(mp.containers);
+  });
+
+  it.each<[unknown, unknown]>([
+    [{ name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] }, { kind: 'cni', name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] }],
+    [{ name: 'lab', ports: [] }, { kind: 'cni', name: 'lab', ports: [] }],
+    [{ name: 'host', ports: [] }, { kind: 'host' }],
+    [{ name: 'none', ports: [] }, { kind: 'none' }],
+    [undefined, { kind: 'none' }], // a record from before networking
+  ])('the version 1 network %j reads as %j', (network, want) => {
+    const old = v1();
+    if (network === undefined) delete old.def.network;
+    else old.def.network = network;
+    expect(plant(old).def.network).toEqual(want);
+  });
+
+  it('a record without a version (the oldest) is version 1; a newer barepod\'s is refused, naming the pod', () => {
+    const old = v1();
+    delete old.version;
+    expect(plant(old).containers.map((c) => c.def.kind)).toEqual(['init', 'sidecar', 'app']);
+    expect(() => plant({ ...v1(), version: 3 })).toThrow('pod "oldpod": its record is unreadable: written by a newer barepod (record version 3; this one reads up to 2)');
+  });
+
+  it('a converted record is written back in today\'s format', () => {
+    const store = new StateStore(dir);
+    const rec = plant(v1());
+    store.write(rec);
+    const raw = JSON.parse(fs.readFileSync(path.join(dir, 'pods', 'oldpod', 'pod.json'), 'utf8')) as PodRecord;
+    expect(raw.version).toBe(2);
+    expect(raw.def.volumes?.map((v) => v.kind)).toEqual(['emptyDir', 'emptyDir', 'hostPath']);
   });
 });

@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { inspectPod } from '../../pod/views.js';
 import { runtimeFor } from '../common.js';
+import type { NetworkKind } from '../../model.js';
 import { formatPort, printJson } from '../output.js';
+
+/** Each network mode in inspect's words. */
+const NETWORK_WORDS: Record<NetworkKind, string> = { cni: ' (CNI)', host: " (the host's network namespace)", none: ' (loopback only)' };
 
 /** `barepod inspect`: the pod record with live namespace inodes, cgroup paths and limits. */
 export function registerInspect(program: Command): void {
@@ -19,7 +23,7 @@ export function registerInspect(program: Command): void {
       out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
       out.push(`Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`);
       const n = view.network;
-      out.push(`Network:    ${n.name}${n.mode === 'cni' ? ` (CNI)` : n.mode === 'host' ? ' (the host\'s network namespace)' : ' (loopback only)'}`);
+      out.push(`Network:    ${n.name}${NETWORK_WORDS[n.mode]}`);
       if (n.ip) out.push(`IP:         ${n.cidr} gateway ${n.gateway ?? '-'}`);
       if (n.interfaces.length) out.push(`Interfaces: ${n.interfaces.map((i) => `${i.name} (${i.where}${i.mac ? ` ${i.mac}` : ''})`).join(', ')}`);
       if (n.ports.length) out.push(`Ports:      ${n.ports.map(formatPort).join(', ')}`);

@@ -13,7 +13,8 @@ import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup, runcId, 
 import { checkTitle, containerTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../../plan/narration.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
 import { endedForGood, podReady, upPod } from '../../pod/up.js';
-import { volumeSources } from '../../pod/volumes.js';
+import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
+import { memberKind } from '../../plan/members.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
@@ -106,7 +107,7 @@ async function pullFor(pods: ManifestPod[], text: string, file: string, lenient:
     for (const c of p.containers) {
       const image = c.image ?? 'busybox';
       const policy = pullPolicyOf(image, c.imagePullPolicy);
-      if (wanted.get(image)?.policy !== 'always') wanted.set(image, { policy, where: `pod "${p.pod.name}", ${c.init || c.sidecar ? 'initContainers' : 'containers'} "${c.name}"` });
+      if (wanted.get(image)?.policy !== 'always') wanted.set(image, { policy, where: `pod "${p.pod.name}", ${memberKind(c).manifestList} "${c.name}"` });
     }
   }
   for (const [image, { policy, where }] of wanted) {
@@ -138,7 +139,7 @@ function plan(rt: Runtime, mp: ManifestPod) {
   const sources = volumeSources(rt.settings.stateRoot, d);
   const paths = podPaths(rt.settings.stateRoot, d.name);
   // the order up goes in: init containers and native sidecars one by one, then the app containers
-  const ordered = [...mp.containers.filter((c) => c.init || c.sidecar), ...mp.containers.filter((c) => !c.init && !c.sidecar)];
+  const ordered = [...mp.containers.filter((c) => memberKind(c).startsBeforeApps), ...mp.containers.filter((c) => !memberKind(c).startsBeforeApps)];
   return {
     pod: d.name,
     exists: rt.store.tryRead(d.name) !== undefined,
@@ -147,7 +148,7 @@ function plan(rt: Runtime, mp: ManifestPod) {
       checkTitle(d),
       podTitle(d, paths.dir, podCgroup(ctx, d.name)),
       sandboxTitle(planSandboxSpec(d, ctx, pauseRootfs(rt.settings.dataDir))),
-      networkTitle(d, paths.netns, pluginsOf(d.network.name)),
+      networkTitle(d, paths.netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined),
       ...ordered.map((c) => containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name))),
       ...(mp.containers.some((c) => c.probes) ? [proberTitle(d)] : []),
     ],
@@ -157,12 +158,13 @@ function plan(rt: Runtime, mp: ManifestPod) {
     cgroupParent: podCgroup(ctx, d.name),
     limits: d.limits,
     podDir: paths.dir,
-    volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: v.emptyDir ? (v.emptyDir.medium === 'Memory' ? 'emptyDir (tmpfs)' : 'emptyDir') : `hostPath (${v.hostPath?.type || 'no check'})`, source: sources[v.name] })),
+    volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: volumeKind(v).label(v), source: sources[v.name] })),
     members: [
       { name: SANDBOX_NAME, runcId: runcId(d.name, SANDBOX_NAME), bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle, cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME), args: ['/pause'] },
       ...mp.containers.map((c) => ({
         name: c.name,
-        init: c.init ?? false,
+        kind: c.kind,
+        init: c.kind === 'init',
         runcId: runcId(d.name, c.name),
         image: c.image,
         args: c.args,

@@ -3,6 +3,7 @@ import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { networkName } from '../../model.js';
 import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, parseSeconds, runtimeFor } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
@@ -69,7 +70,7 @@ Examples:
       if (o.json) printJson(rec);
       else {
         const n = rec.sandbox.network;
-        const where = n?.ip ? `, IP ${n.ip} on ${n.network}${n.ports.length ? `, ports ${n.ports.map(formatPort).join(' ')}` : ''}` : `, network ${def.network.name}`;
+        const where = n?.ip ? `, IP ${n.ip} on ${n.network}${n.ports.length ? `, ports ${n.ports.map(formatPort).join(' ')}` : ''}` : `, network ${networkName(def.network)}`;
         process.stdout.write(`pod/${name} created (pause pid ${rec.sandbox.pid}, shares ${def.share.join(',')}${where})\n`);
       }
     });

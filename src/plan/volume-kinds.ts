@@ -1,0 +1,50 @@
+/**
+ * What each kind of volume means, one handler per kind (pure, no I/O): where
+ * its source is on the host, its words in a dry run and --explain, its
+ * manifest form. A `Record` over VolumeKind, so a new kind of volume that
+ * misses a handler does not compile. Making a volume on the host is
+ * pod/volumes.ts's table.
+ */
+import path from 'node:path';
+import type { VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
+import { formatBytes } from '../quantity.js';
+import { podPaths } from './paths.js';
+
+export interface VolumeKindHandler<V extends VolumeDefinition> {
+  /** the host path runc binds from */
+  source(stateRoot: string, pod: string, v: V): string;
+  /** the kind in a few words, as `up --dry-run` lists it */
+  label(v: V): string;
+  /** what preparing it does, for --explain */
+  explain(v: V, source: string): string;
+  /** the volume source as a Kubernetes manifest writes it (the key is the kind) */
+  manifest(v: V): Record<string, unknown>;
+}
+
+export const VOLUME_KINDS: { [K in VolumeKind]: VolumeKindHandler<VolumeOf<K>> } = {
+  emptyDir: {
+    source: (stateRoot, pod, v) => path.join(podPaths(stateRoot, pod).volumes, v.name),
+    label: (v) => (v.medium === 'Memory' ? 'emptyDir (tmpfs)' : 'emptyDir'),
+    explain: (v, dir) => {
+      const size = v.sizeLimitBytes ? `, capped at ${formatBytes(v.sizeLimitBytes)}` : '';
+      return `volume ${v.name}: emptyDir ${dir}${v.medium === 'Memory' ? ` (a tmpfs${size})` : ''}, mode 0777, removed with the pod`;
+    },
+    manifest: (v) => ({ ...(v.medium ? { medium: v.medium } : {}), ...(v.sizeLimitBytes ? { sizeLimit: formatBytes(v.sizeLimitBytes) } : {}) }),
+  },
+  hostPath: {
+    source: (_root, _pod, v) => v.path,
+    label: (v) => `hostPath (${v.type || 'no check'})`,
+    explain: (v, dir) => `volume ${v.name}: hostPath ${dir} (type "${v.type}"), never removed by barepod`,
+    manifest: (v) => ({ path: v.path, ...(v.type ? { type: v.type } : {}) }),
+  },
+};
+
+/** The handler of a volume's kind. */
+export const volumeKind = <V extends VolumeDefinition>(v: V): VolumeKindHandler<V> => VOLUME_KINDS[v.kind] as unknown as VolumeKindHandler<V>;
+
+/** Where each pod volume lives on the host: an emptyDir under the pod's state, a hostPath where it says. */
+export function volumeSources(stateRoot: string, def: { name: string; volumes?: VolumeDefinition[] }): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of def.volumes ?? []) out[v.name] = volumeKind(v).source(stateRoot, def.name, v);
+  return out;
+}
