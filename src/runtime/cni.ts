@@ -346,18 +346,35 @@ function probe(p: PortMapping): Promise<string | undefined> {
   });
 }
 
+/** The lines of `iptables-save -t TABLE` (rules and chain declarations), or none when iptables is missing or fails: the one reader of iptables state. */
+async function savedLines(table: 'nat' | 'filter'): Promise<string[]> {
+  const save = findBinary('iptables-save');
+  if (!save) return [];
+  try {
+    return (await runTool([save, '-t', table])).split('\n');
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Deletes one rule as iptables-save printed it: it goes back through
+ * iptables-restore as a -D line, so its quoting is iptables-save's own, with
+ * no shell in between. Whether it was there to delete.
+ */
+async function deleteSavedRule(table: string, rule: string): Promise<boolean> {
+  const restore = findBinary('iptables-restore');
+  if (!restore) return false;
+  return runTool([restore, '-w', '--noflush'], { input: `*${table}\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` }).then(
+    () => true,
+    () => false, // gone meanwhile
+  );
+}
+
 /** "tcp/8080" for every port portmap forwards now (its CNI-HOSTPORT-DNAT rules). */
 async function forwardedPorts(): Promise<Set<string>> {
   const out = new Set<string>();
-  const bin = findBinary('iptables-save');
-  if (!bin) return out;
-  let text = '';
-  try {
-    text = await runTool([bin, '-t', 'nat']);
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
+  for (const line of await savedLines('nat')) {
     if (!line.startsWith('-A CNI-HOSTPORT-DNAT ')) continue;
     const proto = /-p (tcp|udp)/.exec(line)?.[1];
     const ports = /--dports (\S+)/.exec(line)?.[1];
@@ -373,35 +390,22 @@ async function forwardedPorts(): Promise<Set<string>> {
  * reboot without the netns, bridge's DEL leaves the masquerade chain.
  */
 export async function removeRulesOf(network: string, containerId: string, chains: string[], ip?: string): Promise<string[]> {
-  const save = findBinary('iptables-save');
-  const restore = findBinary('iptables-restore');
   const ipt = findBinary('iptables', 'BAREPOD_IPTABLES');
-  if (!save || !restore || !ipt) return [];
-  // a saved rule goes back through iptables-restore as a -D line: its quoting is iptables-save's own, no shell in between
-  const del = (table: string, rule: string) =>
-    runTool([restore, '-w', '--noflush'], { input: `*${table}\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` }).catch(() => undefined);
+  if (!findBinary('iptables-save') || !findBinary('iptables-restore') || !ipt) return [];
   const removed: string[] = [];
   const comment = ruleComment(network, containerId).replace(/"/g, '\\"');
-  for (const table of ['nat', 'filter']) {
-    let text = '';
-    try {
-      text = await runTool([save, '-t', table]);
-    } catch {
-      continue;
-    }
-    const lines = text.split('\n');
+  for (const table of ['nat', 'filter'] as const) {
+    const lines = await savedLines(table);
     const rules = lines.filter(
       (l) => l.startsWith('-A ') && (l.includes(comment) || (table === 'filter' && ip && l.startsWith('-A CNI-FORWARD ') && (l.includes(` -d ${ip}/32 `) || l.includes(` -s ${ip}/32 `)))),
     );
     for (const rule of rules) {
-      await del(table, rule);
+      await deleteSavedRule(table, rule);
       removed.push(`${table}: ${rule}`);
     }
     for (const chain of chains) {
       if (!lines.includes(`:${chain} - [0:0]`) && !lines.some((l) => l.startsWith(`:${chain} `))) continue;
-      for (const l of lines.filter((x) => x.startsWith('-A ') && x.includes(`-j ${chain}`))) {
-        await del(table, l);
-      }
+      for (const l of lines.filter((x) => x.startsWith('-A ') && x.includes(`-j ${chain}`))) await deleteSavedRule(table, l);
       await runTool([ipt, '-w', '-t', table, '-F', chain]).catch(() => undefined);
       await runTool([ipt, '-w', '-t', table, '-X', chain]).catch(() => undefined);
       removed.push(`${table}: chain ${chain}`);
@@ -443,19 +447,10 @@ export function reservations(network: string): Map<string, string> {
  * again right before it goes.
  */
 export async function removeStaleFirewallRules(subnets: string[], reserved: () => Set<string>): Promise<string[]> {
-  const save = findBinary('iptables-save');
-  const restore = findBinary('iptables-restore');
-  if (!save || !restore) return [];
   const cidrs = subnets.map(parseCidr4).filter((c): c is Cidr4 => c !== undefined);
   if (cidrs.length === 0) return [];
-  let text = '';
-  try {
-    text = await runTool([save, '-t', 'filter']);
-  } catch {
-    return [];
-  }
   const candidates: [string, string][] = [];
-  for (const line of text.split('\n')) {
+  for (const line of await savedLines('filter')) {
     if (!line.startsWith('-A CNI-FORWARD ')) continue;
     const ip = / -[ds] (\d+\.\d+\.\d+\.\d+)\/32 /.exec(line)?.[1];
     const addr = ip ? parseCidr4(`${ip}/32`) : undefined;
@@ -464,10 +459,7 @@ export async function removeStaleFirewallRules(subnets: string[], reserved: () =
   const removed: string[] = [];
   for (const [ip, rule] of candidates) {
     if (reserved().has(ip)) continue;
-    await runTool([restore, '-w', '--noflush'], { input: `*filter\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` }).then(
-      () => removed.push(`filter: ${rule}`),
-      () => undefined, // gone meanwhile
-    );
+    if (await deleteSavedRule('filter', rule)) removed.push(`filter: ${rule}`);
   }
   return removed;
 }
@@ -475,16 +467,8 @@ export async function removeStaleFirewallRules(subnets: string[], reserved: () =
 /** The container ids named by the comments of iptables rules (bridge's masquerade, portmap's DNAT) that start with a prefix: network → ids. */
 export async function commentedIds(idPrefix: string): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  const save = findBinary('iptables-save');
-  if (!save) return out;
-  for (const table of ['nat', 'filter']) {
-    let text = '';
-    try {
-      text = await runTool([save, '-t', table]);
-    } catch {
-      continue;
-    }
-    for (const m of text.matchAll(/name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/g)) {
+  for (const table of ['nat', 'filter'] as const) {
+    for (const m of (await savedLines(table)).join('\n').matchAll(/name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/g)) {
       if (!m[2]!.startsWith(idPrefix)) continue;
       if (!out.has(m[1]!)) out.set(m[1]!, new Set());
       out.get(m[1]!)!.add(m[2]!);
