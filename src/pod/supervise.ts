@@ -16,7 +16,7 @@ import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js'
 import { appendEvent } from '../runtime/events.js';
 import { inspectLock, tryWithPodLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
-import { isAlive } from '../runtime/procfs.js';
+import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { launchInto, markLost, stopLocked, withPod, withRecord } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
@@ -113,7 +113,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
       if (wasRunning) appendEvent(root, { type: 'stopped', pod, container: c.def.name, exitCode: c.exitCode ?? null, message: 'its sandbox died' });
     }),
   );
-  await terminateMember(rt, pod, SANDBOX_NAME, { process: rec.sandbox, conmon: rec.sandbox.conmon, graceSeconds: 0 });
+  await terminateMember(rt, pod, SANDBOX_NAME, { process: liveOrAsk(rec.sandbox), conmon: rec.sandbox.conmon, graceSeconds: 0 });
   stopProber(rec);
   // the old netns is still pinned: DEL it now (a new sandbox is a new netns, as in Kubernetes), or the pod cannot go on
   const oldIp = rec.sandbox.network?.ip;
