@@ -24,6 +24,7 @@ import { terminateMember } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { launchSandbox, removePodLocked } from './sandbox.js';
+import { unsupervised, unsupervisedMessage } from './views.js';
 import { detachFailed, detachNetwork, sweepNetworks } from './network.js';
 
 /** A retry after a failed restart never comes sooner than this, even with a zero backoff. */
@@ -257,6 +258,11 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
       return;
     }
     if (r.phase !== 'Running') return;
+    // a member whose conmon was killed runs on unsupervised: say so (nothing can re-attach a monitor to a running container)
+    if (unsupervised(r.sandbox.conmon)) actions.push({ pod, action: `the sandbox runs ${unsupervisedMessage(r.sandbox.conmon!)}` });
+    for (const c of r.containers) {
+      if ((c.state === 'running' || c.state === 'created') && isAlive(c.process) && unsupervised(c.conmon)) actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
+    }
     if (hasProbes(r) && !isAlive(r.prober)) {
       startProber(rt, r);
       actions.push({ pod, action: 'started the prober again' });
