@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError } from '../errors.js';
+import { BarepodError, isNoSpace } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
 import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
@@ -36,7 +36,14 @@ export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecor
   const rec = rt.store.read(pod);
   const changed = reconcile(rt, rec);
   // the record first, then the events: a command killed in between (an exit handler) must not have the next one record the same exit again
-  if (changed.length) rt.store.write(rec);
+  // (on a full disk it waits for the write at the end, as before: a removal must still work there and frees the space)
+  if (changed.length) {
+    try {
+      rt.store.write(rec);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
+  }
   recordExits(rt, rec, changed);
   try {
     await removeStrays(rt, rec);

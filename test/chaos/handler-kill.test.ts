@@ -142,7 +142,7 @@ describe.skipIf(skipReason)('chaos: the exit handler killed at every step', () =
     }
     await t.ok(['pod', 'rm', '-f', pod]);
     expect(t.leaks()).toEqual([]);
-  });
+  }, 300_000);
 
   it('a sandbox recreation: after SIGKILL of the pause\'s handler at any step and gc, the pod is whole in a new sandbox; pod rm leaves nothing', async () => {
     const pod = t.pod('hs');
@@ -173,5 +173,5 @@ describe.skipIf(skipReason)('chaos: the exit handler killed at every step', () =
     }
     await t.ok(['pod', 'rm', '-f', pod]);
     expect(t.leaks()).toEqual([]);
-  });
+  }, 600_000);
 });
