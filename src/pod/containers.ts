@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError } from '../errors.js';
+import { BarepodError, isNoSpace } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
 import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
@@ -12,7 +12,7 @@ import { readExitFile } from '../runtime/conmon.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
-import { isAlive } from '../runtime/procfs.js';
+import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { fileSystemFull, withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
@@ -34,7 +34,17 @@ export async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) 
 /** withPod's work for a caller that already holds the pod's lock (`gc`). */
 export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
   const rec = rt.store.read(pod);
-  recordExits(rt, rec, reconcile(rt, rec));
+  const changed = reconcile(rt, rec);
+  // the record first, then the events: a command killed in between (an exit handler) must not have the next one record the same exit again
+  // (on a full disk it waits for the write at the end, as before: a removal must still work there and frees the space)
+  if (changed.length) {
+    try {
+      rt.store.write(rec);
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+    }
+  }
+  recordExits(rt, rec, changed);
   try {
     await removeStrays(rt, rec);
     return await fn(rec);
@@ -310,7 +320,7 @@ function podFailed(rec: PodRecord): BarepodError {
 export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number, byUser = false): Promise<void> {
   cancelRestart(c);
   const all = inPodPidNamespace(rec.def, c.def);
-  const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
+  const code = await terminateMember(rt, rec.def.name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
   if (c.state !== 'exited' || c.exitCode === undefined) {

@@ -6,7 +6,7 @@ import { podPaths } from '../plan/paths.js';
 import { inPodPidNamespace, NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
-import { identify, isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
+import { identify, isAlive, liveOrAsk, namespaceInodes, readStartTime } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
@@ -218,7 +218,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     const all = rec ? inPodPidNamespace(rec.def, c.def) : false;
     return attempt(
       `stop ${c.id}`,
-      () => terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all }),
+      () => terminateMember(rt, name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all }),
       () => `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
     );
   };
@@ -241,7 +241,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   );
   await attempt(
     'stop the sandbox',
-    () => terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+    () => terminateMember(rt, name, SANDBOX_NAME, { process: liveOrAsk(rec?.sandbox), conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
     () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
   );
   await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);

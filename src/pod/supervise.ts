@@ -17,7 +17,7 @@ import { memberKind } from '../plan/members.js';
 import { appendEvent } from '../runtime/events.js';
 import { inspectLock, tryWithPodLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
-import { isAlive } from '../runtime/procfs.js';
+import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { launchInto, markLost, stopLocked, withPod, withRecord } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
@@ -25,6 +25,7 @@ import { terminateMember } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { launchSandbox, removePodLocked } from './sandbox.js';
+import { unsupervised, unsupervisedMessage } from './views.js';
 import { detachFailed, detachNetwork, sweepNetworks } from './network.js';
 
 /** A retry after a failed restart never comes sooner than this, even with a zero backoff. */
@@ -114,7 +115,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
       if (wasRunning) appendEvent(root, { type: 'stopped', pod, container: c.def.name, exitCode: c.exitCode ?? null, message: 'its sandbox died' });
     }),
   );
-  await terminateMember(rt, pod, SANDBOX_NAME, { process: rec.sandbox, conmon: rec.sandbox.conmon, graceSeconds: 0 });
+  await terminateMember(rt, pod, SANDBOX_NAME, { process: liveOrAsk(rec.sandbox), conmon: rec.sandbox.conmon, graceSeconds: 0 });
   stopProber(rec);
   // the old netns is still pinned: DEL it now (a new sandbox is a new netns, as in Kubernetes), or the pod cannot go on
   const oldIp = rec.sandbox.network?.ip;
@@ -258,6 +259,11 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
       return;
     }
     if (r.phase !== 'Running') return;
+    // a member whose conmon was killed runs on unsupervised: say so (nothing can re-attach a monitor to a running container)
+    if (unsupervised(r.sandbox.conmon)) actions.push({ pod, action: `the sandbox runs ${unsupervisedMessage(r.sandbox.conmon!)}` });
+    for (const c of r.containers) {
+      if ((c.state === 'running' || c.state === 'created') && isAlive(c.process) && unsupervised(c.conmon)) actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
+    }
     if (hasProbes(r) && !isAlive(r.prober)) {
       startProber(rt, r);
       actions.push({ pod, action: 'started the prober again' });

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { hostPortsOf, networkName, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { hostPortsOf, networkName, restartPolicyOf, type ContainerRecord, type PodRecord, type ProcessIdentity } from '../model.js';
 import { exitReason } from '../plan/restart.js';
 import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
@@ -33,10 +33,26 @@ export interface MemberStatus {
   lastExit: ContainerRecord['lastTermination'] | null;
   /** why, when the state alone does not say (e.g. an exit code conmon could not record) */
   message: string | null;
+  /** for a running member: whether its monitor (conmon) still lives; false when it was killed (the member runs on, unsupervised); null when not running */
+  supervised: boolean | null;
   startedAt: string | null;
   createdAt: string;
   image: string;
   command: string[];
+}
+
+/**
+ * A running member whose conmon is gone (killed): it runs on, but nothing
+ * waits for its exit (no exit code, no exit handler). As podman does, its
+ * state still comes from reality (the process); this says it is unsupervised.
+ */
+export function unsupervised(conmon: ProcessIdentity | undefined): boolean {
+  return conmon !== undefined && !isAlive(conmon);
+}
+
+/** What `ps --json`, `inspect` and `gc` say of an unsupervised member. */
+export function unsupervisedMessage(conmon: ProcessIdentity): string {
+  return `unsupervised: its monitor (conmon pid ${conmon.pid}) is gone; it runs on, but its exit code will not be recorded and its restart policy acts only when \`barepod gc\` notices the exit (stop and start it, or restart the pod, to supervise it again)`;
 }
 
 /** Whether the pod's pause process is the one recorded and alive. */
@@ -72,7 +88,8 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       backoff: null,
       lastTermination: null,
       lastExit: null,
-      message: stopped ? `pause pid ${rec.sandbox.pid} is stopped by a signal (SIGSTOP): send it SIGCONT` : null,
+      message: stopped ? `pause pid ${rec.sandbox.pid} is stopped by a signal (SIGSTOP): send it SIGCONT` : alive && unsupervised(rec.sandbox.conmon) ? unsupervisedMessage(rec.sandbox.conmon!) : null,
+      supervised: alive ? !unsupervised(rec.sandbox.conmon) : null,
       startedAt: rec.sandbox.startedAt,
       createdAt: rec.createdAt,
       image: 'pause',
@@ -130,7 +147,8 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
     lastTermination: c.lastTermination ?? null,
     lastExit: lastExitOf(c),
-    message: c.message ?? null,
+    message: running && unsupervised(c.conmon) ? unsupervisedMessage(c.conmon!) : (c.message ?? null),
+    supervised: running ? !unsupervised(c.conmon) : null,
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
     image: c.def.image ?? `rootfs:${c.def.rootfs}`,

@@ -170,3 +170,13 @@ export function readProcStatus(pid: number): ProcStatus | undefined {
     return undefined;
   }
 }
+
+/**
+ * The process to stop for a member: the recorded one while it lives; once it
+ * is gone, none, so that runc is asked. A command killed half-way through a
+ * restart (an exit handler, gc) may have left a newer instance runc knows and
+ * the record does not: it must be stopped too, or runc delete refuses.
+ */
+export function liveOrAsk(p: ProcessIdentity | undefined): ProcessIdentity | undefined {
+  return isAlive(p) ? p : undefined;
+}

@@ -6,6 +6,7 @@ import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js'
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
 import { upgradeRecord } from './record-version.js';
+import { explain, explaining } from './explain.js';
 
 import { writeFileAtomic } from './private-fs.js';
 
@@ -125,6 +126,7 @@ export async function tryWithPodLock<T>(lockFile: string, fn: () => Promise<T>, 
 async function acquire(lockFile: string, waitMs: number): Promise<'mine' | ProcessIdentity | undefined> {
   const me = identify(process.pid);
   const deadline = Date.now() + waitMs;
+  let said = false;
   fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (;;) {
     try {
@@ -139,6 +141,8 @@ async function acquire(lockFile: string, waitMs: number): Promise<'mine' | Proce
         continue;
       }
       if (Date.now() >= deadline) return owner;
+      if (explaining && !said) explain(`${lockFile} is held by another barepod command (pid ${owner?.pid ?? '?'}): wait up to ${Math.round(waitMs / 1000)}s for it`);
+      said = true;
       await new Promise((r) => setTimeout(r, 25));
     }
   }

@@ -29,7 +29,7 @@ const NOT_NAMES: Record<string, string[]> = {
   _restart: ['token'],
 };
 /** Flags every command may have that are never names. */
-const COMMON = ['version', 'root', 'debug', 'json', 'raw', 'explain', 'time', 'force', 'watch', 'interval', 'follow', 'tail', 'since', 'timestamps', 'file', 'dryRun', 'replace', 'lenient', 'tlsVerify', 'wait', 'timeout', 'for', 'manifestDir'];
+const COMMON = ['version', 'root', 'debug', 'json', 'raw', 'explain', 'time', 'force', 'watch', 'interval', 'follow', 'tail', 'since', 'timestamps', 'file', 'dryRun', 'replace', 'lenient', 'tlsVerify', 'wait', 'timeout', 'for', 'manifestDir', 'ignore'];
 
 describe('every pod and container name on the command line is checked', () => {
   it('each argument and option of every command is either a checked name or known not to be one (a new one must be classified here)', () => {

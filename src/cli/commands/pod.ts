@@ -1,4 +1,7 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { BarepodError } from '../../errors.js';
+import { podPaths } from '../../plan/paths.js';
 import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
@@ -82,14 +85,29 @@ Examples:
     .description('stop every container of the pod and the sandbox, and remove all it left: runc state, mounts, cgroups, files')
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
+    .option('-i, --ignore', 'a pod that does not exist is not an error (as podman pod rm --ignore)')
     .addOption(explainOption())
     .hook('preAction', explainHook)
-    .addHelpText('after', '\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
-    .action(async (names: string[], o: { time?: string; force?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
+    .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
       for (const name of names) {
-        await removePod(rt, name, grace);
+        const there = rt.store.tryRead(name) !== undefined || fs.existsSync(podPaths(rt.settings.stateRoot, name).dir);
+        try {
+          await removePod(rt, name, grace);
+        } catch (e) {
+          if (!(e instanceof BarepodError && e.code === 'not-found')) throw e;
+          if (there) {
+            // it was there when this command began: another one removed it while this one waited for its lock
+            process.stdout.write(`pod/${name} already removed (by another command)\n`);
+          } else if (o.ignore) {
+            process.stdout.write(`pod/${name} not found (ignored)\n`);
+          } else {
+            throw e;
+          }
+          continue;
+        }
         process.stdout.write(`pod/${name} removed\n`);
       }
     });

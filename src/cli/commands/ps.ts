@@ -10,6 +10,7 @@ function statusText(c: MemberStatus, now: number): string {
   if (c.backoff) return `CrashLoopBackOff (restart in ${formatDuration(Math.max(0, Date.parse(c.backoff.until) - now))})`;
   if (c.status === 'Stopped') return 'Stopped (SIGSTOP)';
   if (c.state === 'exited' && c.exitCode !== null) return `${c.status} (${c.exitCode})`;
+  if (c.state === 'running' && c.supervised === false) return `${c.status} (unsupervised: conmon gone)`;
   if (c.state === 'running' && !c.ready) return `${c.status} (not ready)`;
   return c.status;
 }

@@ -8,7 +8,7 @@ import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
 import { runProber } from '../../pod/prober.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
 import { appendEvent } from '../../runtime/events.js';
-import { runtimeFor } from '../common.js';
+import { explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, printTable } from '../output.js';
 
 /** `barepod events`, `barepod gc`, and the hidden handlers conmon and the backoff timer call. */
@@ -75,6 +75,9 @@ export function registerSupervision(program: Command): void {
     .argument('<pod>')
     .argument('<member>')
     .argument('<launch>')
+    // the narration of what the handler does (a restart's runc and conmon calls): for the chaos suite, which kills it at each step
+    .addOption(explainOption().hideHelp())
+    .hook('preAction', explainHook)
     .action((pod: string, member: string, launch: string, _o: unknown, cmd: Command) =>
       quietHandler(cmd, pod, member, () => handleExit(runtimeFor(cmd), pod, member, launch)),
     );

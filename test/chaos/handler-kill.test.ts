@@ -1,0 +1,177 @@
+/**
+ * Chaos: the exit handler (`barepod _exited POD MEMBER LAUNCH`, conmon's exit
+ * command) SIGKILLed at every step its `--explain` narration announces, then
+ * `gc`. Whatever the kill point, the container must be running again under its
+ * restart policy (a new pid, the restart count one up, its exit recorded), or
+ * for the sandbox the pod must be whole again in a new sandbox; and after
+ * `pod rm` the leak check must find nothing.
+ *
+ * Deterministic, and the real code path: the test disarms conmon's own exit
+ * command for this one exit (the bundle's `stopping` marker, which barepod
+ * itself writes when it stops a member), kills the member, waits until its
+ * conmon has written the exit code and ended, and then runs the very handler
+ * conmon would have run, with --explain, SIGKILLing it when the Nth step or
+ * program is announced. BAREPOD_CHAOS_SAMPLE=N runs N points (by the day of
+ * the year, so successive runs visit every point).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cniIdPrefix } from '../../src/plan/network.js';
+import { CLI, eventually, nsInode, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { alive, runcIds } from '../helpers/chaos.js';
+
+const POINT = /^(\d+\. |\s+\$ )/;
+
+/** Runs the CLI with --explain; SIGKILLs it when the `at`-th kill point is announced. */
+function killAt(t: TestEnv, args: string[], at: number): Promise<{ seen: string[]; finished: boolean; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, [...args, '--explain'], { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const seen: string[] = [];
+    let buf = '';
+    let killed = false;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (killed || !POINT.test(line)) continue;
+        seen.push(line);
+        if (seen.length === at) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ seen, finished: !killed, code }));
+  });
+}
+
+function sample(n: number): number[] {
+  const all = Array.from({ length: n }, (_, i) => i + 1);
+  const want = Number(process.env.BAREPOD_CHAOS_SAMPLE ?? 0);
+  if (!want || want >= n) return all;
+  const day = Math.floor(Date.now() / 86_400_000);
+  return all.filter((i) => (i + day) % Math.ceil(n / want) === 0);
+}
+
+/**
+ * Waits until no program a killed command started is still running on this
+ * test's root (runc, mount, umount, a CNI plugin): they finish on their own, and
+ * only then is what is on the host final.
+ */
+async function toolsIdle(t: TestEnv): Promise<void> {
+  const cni = cniIdPrefix(t.root);
+  const busy = (p: string) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      const prog = path.basename(argv[0] ?? '');
+      if (['runc', 'mount', 'umount'].includes(prog) && argv.some((a) => a.includes(t.root))) return true;
+      return fs.readFileSync(`/proc/${p}/environ`, 'utf8').includes(`CNI_CONTAINERID=${cni}`);
+    } catch {
+      return false;
+    }
+  };
+  await eventually(() => !fs.readdirSync('/proc').some((p) => /^\d+$/.test(p) && busy(p)), 30_000, 'the programs of the killed handler to finish');
+}
+
+interface Rec {
+  sandbox: { pid: number; launchId: string; conmon?: { pid: number } };
+  sandboxRestarts?: number;
+  containers: { def: { name: string }; launchId: string; state: string; restarts: number; process?: { pid: number }; conmon?: { pid: number } }[];
+}
+const record = (t: TestEnv, pod: string): Rec => JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as Rec;
+
+/**
+ * Kills a member with its exit handler disarmed, as barepod's own stop does,
+ * and waits until its conmon has recorded the exit and ended: the handler is
+ * then the test's to run. Returns the launch id the handler is called with.
+ */
+async function killDisarmed(t: TestEnv, pod: string, member: string): Promise<string> {
+  const rec = record(t, pod);
+  const m = member === '_pause' ? rec.sandbox : rec.containers.find((c) => c.def.name === member)!;
+  const pid = 'pid' in m ? m.pid : m.process!.pid;
+  fs.writeFileSync(path.join(t.root, 'pods', pod, 'containers', member, 'stopping'), '');
+  process.kill(pid, 'SIGKILL');
+  const exitFile = path.join(t.root, 'pods', pod, 'exits', `${pod}.${member}`);
+  await eventually(() => fs.existsSync(exitFile) && !alive(m.conmon!.pid), 15_000, `conmon of ${member} to record its exit and end`);
+  return m.launchId;
+}
+
+interface View {
+  state: string;
+  sandbox: { pid: number; alive: boolean };
+  containers: { name: string; state: string; pid: number | null; restarts?: number }[];
+}
+
+describe.skipIf(skipReason)('chaos: the exit handler killed at every step', () => {
+  const t = useTestEnv();
+
+  it('a container restart: after SIGKILL of its handler at any step and gc, it runs again (new pid, restarts +1); pod rm leaves nothing', async () => {
+    const pod = t.pod('hx');
+    await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+
+    // the points of one handler run that completes
+    const launch0 = await killDisarmed(t, pod, 'app');
+    const clean = await killAt(t, ['_exited', pod, 'app', launch0], Number.MAX_SAFE_INTEGER);
+    expect(clean.finished && clean.code, clean.seen.join('\n')).toBe(0);
+    const points = clean.seen;
+    expect(points.length, 'the handler narrates the restart (runc, conmon, mounts)').toBeGreaterThan(3);
+    expect(record(t, pod).containers[0]!.restarts).toBe(1);
+
+    for (const at of sample(points.length)) {
+      const where = `handler killed at point ${at} (${points[at - 1]!.trim().slice(0, 90)})`;
+      const before = record(t, pod).containers[0]!;
+      const launch = await killDisarmed(t, pod, 'app');
+      const killed = await killAt(t, ['_exited', pod, 'app', launch], at);
+      expect(killed.finished, where).toBe(false);
+      await toolsIdle(t);
+      await t.ok(['gc']);
+      const after = record(t, pod).containers[0]!;
+      expect(after.state, `${where}, then gc: running again`).toBe('running');
+      expect(after.process!.pid, `${where}, then gc: a new instance`).not.toBe(before.process!.pid);
+      expect(alive(after.process!.pid), `${where}, then gc: its pid lives`).toBe(true);
+      expect(alive(after.conmon!.pid), `${where}, then gc: it is supervised`).toBe(true);
+      expect(after.restarts, `${where}, then gc: the restart is counted once`).toBe(before.restarts + 1);
+      expect(runcIds(t), `${where}, then gc: runc has the pod's members and nothing else`).toEqual([`${pod}._pause`, `${pod}.app`]);
+      const died = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+      expect(died.filter((e) => e.type === 'died' && e.container === 'app').length, `${where}: every exit is recorded`).toBe(before.restarts + 1);
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+    expect(t.leaks()).toEqual([]);
+  }, 300_000);
+
+  it('a sandbox recreation: after SIGKILL of the pause\'s handler at any step and gc, the pod is whole in a new sandbox; pod rm leaves nothing', async () => {
+    const pod = t.pod('hs');
+    await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+
+    const launch0 = await killDisarmed(t, pod, '_pause');
+    const clean = await killAt(t, ['_exited', pod, '_pause', launch0], Number.MAX_SAFE_INTEGER);
+    expect(clean.finished && clean.code, clean.seen.join('\n')).toBe(0);
+    const points = clean.seen;
+    expect(points.length).toBeGreaterThan(5);
+
+    for (const at of sample(points.length)) {
+      const where = `pause handler killed at point ${at} (${points[at - 1]!.trim().slice(0, 90)})`;
+      const before = record(t, pod);
+      const launch = await killDisarmed(t, pod, '_pause');
+      const killed = await killAt(t, ['_exited', pod, '_pause', launch], at);
+      expect(killed.finished, where).toBe(false);
+      await toolsIdle(t);
+      await t.ok(['gc']);
+      const v = JSON.parse(await t.ok(['inspect', pod, '--json'])) as View;
+      expect(v.state, `${where}, then gc`).toBe('Running');
+      expect(v.sandbox.alive && v.sandbox.pid !== before.sandbox.pid, `${where}, then gc: a new pause`).toBe(true);
+      const app = v.containers.find((c) => c.name === 'app')!;
+      expect(app.state, `${where}, then gc: the app runs again`).toBe('running');
+      expect(nsInode(app.pid!, 'net'), `${where}, then gc: in the new sandbox's network namespace`).toBe(nsInode(v.sandbox.pid, 'net'));
+      expect(runcIds(t), `${where}, then gc`).toEqual([`${pod}._pause`, `${pod}.app`]);
+    }
+    await t.ok(['pod', 'rm', '-f', pod]);
+    expect(t.leaks()).toEqual([]);
+  }, 600_000);
+});
