@@ -94,6 +94,18 @@ export class ToolError extends BarepodError {
   }
 }
 
+/** An external program did not finish within its deadline and was killed: keeps its argv. */
+export class DeadlineError extends BarepodError {
+  readonly argv: string[];
+  readonly timeoutMs: number;
+  constructor(argv: string[], timeoutMs: number, message: string, hint?: string) {
+    super('timeout', message, hint === undefined ? {} : { hint });
+    this.name = 'DeadlineError';
+    this.argv = argv;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** Turns anything thrown into a one-line message (plus hint) for the user. */
 export function describeError(err: unknown): { message: string; hint?: string; exitCode: number; code: string } {
   if (err instanceof BarepodError) {

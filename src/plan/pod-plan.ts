@@ -53,6 +53,16 @@ export const runcId = (pod: string, container: string): string => `${pod}.${cont
 /** The pod's cgroup parent, absolute from each hierarchy's root. */
 export const podCgroup = (ctx: PlanContext, pod: string): string => `/${ctx.cgroupRoot}/${pod}`;
 
+/**
+ * The leaf of a pod's monitors: its conmons (and the exit handlers they run),
+ * its prober and its restart timers live here, not in the cgroup of whoever
+ * ran barepod, so stopping that session (a systemd scope, a logout) leaves the
+ * pod supervised. A sibling of the containers' leaves (cgroup v2 allows no
+ * process in an inner cgroup); `_` keeps it apart from any container name.
+ */
+export const MONITOR_LEAF = '_conmon';
+export const monitorCgroup = (ctx: PlanContext, pod: string): string => `${podCgroup(ctx, pod)}/${MONITOR_LEAF}`;
+
 /** A member's own cgroup, a child of the pod's. */
 export const containerCgroup = (ctx: PlanContext, pod: string, container: string): string =>
   `${podCgroup(ctx, pod)}/${container}`;

@@ -18,7 +18,7 @@ import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { launchInto, stopLocked, withPod } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
-import { terminateMember } from './member.js';
+import { terminateMember, tryPlaceMonitor } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { launchSandbox, removePod } from './sandbox.js';
@@ -67,7 +67,7 @@ async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promi
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
   const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
   if (delayMs === 0) return restartNow(rt, rec, c, 0);
-  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs);
+  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs, (pid) => tryPlaceMonitor(rt, rec.def.name, pid));
   appendEvent(rt.settings.stateRoot, { type: 'backoff', pod: rec.def.name, container: c.def.name, delayMs, restarts: c.restarts, reason: 'CrashLoopBackOff' });
 }
 
@@ -85,7 +85,7 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
     appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, delayMs: retryMs });
-    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
+    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, pod, pid));
   }
 }
 
