@@ -171,7 +171,7 @@ function probe(rt: Runtime, rec: PodRecord, c: ContainerRecord, p: ProbeDefiniti
   const timeoutMs = p.timeoutSeconds * 1000;
   if (p.exec) {
     // the probe's timeoutSeconds is runc exec's deadline
-    return launch([rt.runc.bin, '--root', rt.runc.root, 'exec', c.id, ...p.exec.command], { stdio: 'ignore', timeoutMs }).exited.then(
+    return launch([rt.runc.bin, '--root', rt.runc.root, 'exec', c.id, ...p.exec.command], { stdio: 'ignore', program: 'runc', timeoutMs }).exited.then(
       ({ code }) => (code === 0 ? undefined : `${p.exec!.command.join(' ')} exited with ${code}`),
       (e: unknown) => (e instanceof DeadlineError ? `timed out after ${p.timeoutSeconds}s` : (e as Error).message),
     );

@@ -181,7 +181,7 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
     explainRun(`${vars.join(' ')} ${bin} < (plugin type ${type}: its config from ${cfg.file}${conf.prevResult ? `, with prevResult: ${command === 'ADD' ? 'the previous plugin\'s result' : 'the stored ADD result'}` : ''})`);
   }
   // its own process group: the deadline (BAREPOD_TIMEOUT_CNI) kills the iptables it runs too
-  const run = launch([bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, program: 'cni', shown: [bin, `(CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId})`] });
+  const run = launch([bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, program: 'cni', label: `CNI plugin ${path.basename(bin)} (CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId} CNI_IFNAME=${a.ifname})` });
   const out: Buffer[] = [];
   const errOut: Buffer[] = [];
   run.child.stdout!.on('data', (d: Buffer) => out.push(d));

@@ -71,6 +71,8 @@ export interface LaunchOptions {
   timeoutMs?: number;
   /** argv as errors show it (credentials hidden) */
   shown?: string[];
+  /** what errors call the program instead of its argv (a CNI plugin: its name and CNI_COMMAND) */
+  label?: string;
   /** hint for a missing program */
   missingHint?: string;
 }
@@ -118,7 +120,7 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launch {
       timer = setTimeout(() => {
         const shown = o.shown ?? argv;
         killProcess(child, !!o.detached);
-        const words = shellWords([(shown[0] ?? file).split('/').pop()!, ...shown.slice(1)]);
+        const words = o.label ?? shellWords([(shown[0] ?? file).split('/').pop()!, ...shown.slice(1)]);
         reject(
           new DeadlineError(argv, timeoutMs, `${words}: no answer after ${formatDuration(timeoutMs)} (killed)`, `it hung; if it really needs longer, set BAREPOD_TIMEOUT_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')} (e.g. ${formatDuration(timeoutMs * 4)})`),
         );

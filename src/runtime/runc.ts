@@ -37,7 +37,7 @@ export class Runc {
   ) {}
 
   private run(args: string[]): Promise<string> {
-    return runTool([this.bin, '--root', this.root, ...args]);
+    return runTool([this.bin, '--root', this.root, ...args], { program: 'runc' }); // BAREPOD_TIMEOUT_RUNC, whatever BAREPOD_RUNC names
   }
 
   /** Starts a created container (runs the user's process). */
