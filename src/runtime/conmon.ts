@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { BarepodError, ToolError } from '../errors.js';
+import { BarepodError, DeadlineError, ToolError } from '../errors.js';
 import { launch, trace } from './exec.js';
 import { conmonWords, shellWords } from '../plan/narration.js';
 import { explain, explaining, explainResult, explainRun } from './explain.js';
@@ -75,6 +75,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
     detached: true,
     program: 'conmon',
+    label: `conmon -c ${o.id} (running ${o.runc.split('/').pop()} create --bundle ${o.bundle} ${o.id})`,
     missingHint: 'run scripts/setup (installs conmon)',
   });
   const child = run.child;
@@ -97,7 +98,11 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
       }
     }
     start.end();
-    const line = await Promise.race([readLine(sync), failed]);
+    const line = await Promise.race([readLine(sync), failed]).catch((e: unknown) => {
+      // conmon's monitor half (the pid in its pid file) runs in a session of its own (setsid): end it and the runc it runs too
+      if (e instanceof DeadlineError) killSession(readPidFile(o.conmonPidFile));
+      throw e;
+    });
     let reply: { data?: number; message?: string };
     try {
       reply = JSON.parse(line) as { data?: number; message?: string };
@@ -115,6 +120,18 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   } finally {
     sync.destroy();
     run.release();
+  }
+}
+
+/** SIGKILL to a process's own session/process group (conmon after its setsid) and to the process itself. */
+function killSession(pid: number | undefined): void {
+  if (!pid) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 

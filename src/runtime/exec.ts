@@ -32,22 +32,24 @@ export const DEFAULT_TIMEOUT_SECONDS: Record<string, number> = {
   runc: 60,
   conmon: 120, // until its reply: the `runc create` it runs
   cni: 60,
-  iptables: 30,
-  'iptables-save': 30,
+  iptables: 30, // iptables-save, -restore, ip6tables too
   mount: 60,
   umount: 60,
   nsenter: 60,
   skopeo: 30 * 60,
   zstd: 30 * 60,
+  // unpacking a layer: its device nodes and its extended attributes
+  xargs: 30 * 60,
+  setfattr: 30 * 60,
   sh: 60,
 };
 /** Any other program. */
 export const FALLBACK_TIMEOUT_SECONDS = 120;
 
-/** The deadline key of a program: its file name (ip6tables counts as iptables). */
+/** The deadline key of a program: its file name (ip6tables, iptables-save and -restore count as iptables). */
 export function programKey(file: string): string {
   const base = file.split('/').pop() ?? file;
-  return /^ip6?tables(-legacy|-nft)?$/.test(base) ? 'iptables' : base;
+  return /^ip6?tables(-legacy|-nft)?(-save|-restore)?$/.test(base) ? 'iptables' : base;
 }
 
 /** The deadline of a program in ms (0: none): BAREPOD_TIMEOUT_<KEY>, BAREPOD_TIMEOUT, then the default. */

@@ -85,6 +85,42 @@ exec ${realRunc} "$@"
     }
   });
 
+  it('a hung `runc create` under conmon is killed after BAREPOD_TIMEOUT_CONMON, conmon with it', async () => {
+    const pod = t.pod('hangc');
+    await t.ok(['pod', 'create', pod, '--network', 'none']);
+    const realRunc = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc', '/usr/local/bin/runc'].find((p) => fs.existsSync(p))!;
+    const wrapper = path.join(t.root, 'runc-hangs-on-create');
+    const pidFile = path.join(t.root, 'hung.pid');
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh
+for a in "$@"; do
+  if [ "$a" = create ]; then
+    case " $* " in *" ${pod}.app "*) echo "$$ $PPID" > ${pidFile}; exec sleep 100000;; esac
+  fi
+done
+exec ${realRunc} "$@"
+`,
+      { mode: 0o755 },
+    );
+    const r = await bounded(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], { ...t.env, BAREPOD_RUNC: wrapper, BAREPOD_TIMEOUT_CONMON: '2s' }, 60_000);
+    // the hung runc create and its parent, conmon's monitor half
+    const [hung, conmonPid] = fs.readFileSync(pidFile, 'utf8').trim().split(' ').map(Number) as [number, number];
+    try {
+      expect(r.killed, 'barepod run still waiting on conmon').toBe(false);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(`conmon -c ${pod}.app (running runc-hangs-on-create create --bundle ${path.join(t.root, 'pods', pod, 'containers', 'app')} ${pod}.app): no answer after 2s`);
+      expect(alive(hung), 'the hung runc create').toBe(false);
+      expect(alive(conmonPid), 'its conmon').toBe(false);
+      // the lock is free
+      const next = await bounded(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], t.env, 60_000);
+      expect(next.code, next.stderr).toBe(0);
+      await t.ok(['pod', 'rm', '-f', pod]);
+    } finally {
+      for (const p of [hung, conmonPid]) if (alive(p)) process.kill(p, 'SIGKILL');
+    }
+  });
+
   it('a hung CNI plugin is killed after BAREPOD_TIMEOUT_CNI and the pod is not left half-made', async () => {
     const pod = t.pod('cnihang');
     const dir = path.join(t.root, 'cni-bin');

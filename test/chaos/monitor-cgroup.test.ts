@@ -111,6 +111,43 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
       for (const d of session) fs.rmdirSync(d);
     }
   });
+  it('the prober `up` starts leaves the caller\'s cgroup too, and outlives it', async () => {
+    const pod = t.pod('probed');
+    const session = SESSION_HIERARCHIES.map((h) => path.join(h, `${t.prefix}-session`));
+    for (const d of session) fs.mkdirSync(d);
+    try {
+      const file = path.join(t.root, `${pod}.yaml`);
+      fs.writeFileSync(
+        file,
+        `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${pod}
+  annotations: {barepod.io/network: none}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+    - name: app
+      image: busybox
+      command: [sleep, "3600"]
+      readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+`,
+      );
+      const r = await run('sh', ['-c', `for d in "$@"; do echo $$ > "$d/cgroup.procs"; done; exec "${CLI}" up -f ${file}`, 'sh', ...session], t.env);
+      expect(r.code, r.stderr).toBe(0);
+      const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { prober?: { pid: number } };
+      const prober = rec.prober!.pid;
+      expect(prober).toBeGreaterThan(0);
+      await killCgroup(session);
+      expect(alive(prober), 'the prober after the caller\'s cgroup was killed').toBe(true);
+      // it lives in the pod's monitor leaf (systemd's hierarchy names it), beside the conmons
+      expect(fs.readFileSync(`/proc/${prober}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/barepod/${pod}/_conmon$`, 'm'));
+      await t.ok(['down', pod]);
+    } finally {
+      await killCgroup(session).catch(() => []);
+      for (const d of session) fs.rmdirSync(d);
+    }
+  });
 });
 
 describe.skipIf(skipReason || isV2)('monitors outlive the caller\'s cgroup (cgroup v2, private mount namespace)', () => {

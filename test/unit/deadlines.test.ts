@@ -31,16 +31,18 @@ describe('program deadlines', () => {
   it('takes BAREPOD_TIMEOUT_<PROG> first, then BAREPOD_TIMEOUT; 0 means none', () => {
     expect(timeoutFor('runc', { BAREPOD_TIMEOUT_RUNC: '2s', BAREPOD_TIMEOUT: '5m' })).toBe(2000);
     expect(timeoutFor('runc', { BAREPOD_TIMEOUT: '5m' })).toBe(300_000);
-    expect(timeoutFor('iptables-save', { BAREPOD_TIMEOUT_IPTABLES_SAVE: '1500ms' })).toBe(1500);
+    expect(timeoutFor('some-tool', { BAREPOD_TIMEOUT_SOME_TOOL: '1500ms' })).toBe(1500);
     expect(timeoutFor('cni', { BAREPOD_TIMEOUT_CNI: '0' })).toBe(0);
     expect(() => timeoutFor('runc', { BAREPOD_TIMEOUT_RUNC: 'soon' })).toThrow(/BAREPOD_TIMEOUT_RUNC "soon": not a duration/);
   });
 
-  it('keys a program by its file name (ip6tables and iptables-nft count as iptables)', () => {
+  it('keys a program by its file name (the iptables family counts as iptables)', () => {
     expect(programKey('/usr/sbin/runc')).toBe('runc');
     expect(programKey('/usr/sbin/ip6tables')).toBe('iptables');
     expect(programKey('iptables-nft')).toBe('iptables');
-    expect(programKey('/usr/sbin/iptables-save')).toBe('iptables-save');
+    expect(programKey('/usr/sbin/iptables-save')).toBe('iptables');
+    expect(programKey('ip6tables-legacy-restore')).toBe('iptables');
+    expect(programKey('/usr/sbin/iptables-wrapper')).toBe('iptables-wrapper');
   });
 
   it('kills a hung program and its process group, naming the program and its argv', async () => {
