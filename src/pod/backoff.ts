@@ -15,14 +15,21 @@ import { shellWords } from '../plan/narration.js';
 export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number, place?: (pid: number | undefined) => void): PendingRestart {
   const token = randomBytes(6).toString('hex');
   const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
-  const shArgs = ['-c', 'sleep "$0" && exec "$@"', (delayMs / 1000).toFixed(3), ...argv];
+  // `read` holds the shell until its stdin closes, so that it is moved (below) before it forks its sleep:
+  // a child forked earlier would stay in the caller's cgroup (as conmon waits on its start pipe)
+  const shArgs = ['-c', 'read _; sleep "$0" && exec "$@" </dev/null', (delayMs / 1000).toFixed(3), ...argv];
   if (explaining) explainRun(`${shellWords(['/bin/sh', ...shArgs])} &`);
   // a timer, not a tool: its deadline is the delay itself
-  const run = launch(['/bin/sh', ...shArgs], { detached: true, stdio: 'ignore', timeoutMs: 0 });
-  run.release();
+  const run = launch(['/bin/sh', ...shArgs], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], timeoutMs: 0 });
   const child = run.child;
-  // out of the caller's cgroup (a CLI call's session), like the pod's conmons
-  place?.(child.pid);
+  // out of the caller's cgroup (a CLI call's session), like the pod's conmons; then let it go on
+  try {
+    place?.(child.pid);
+  } finally {
+    child.stdin!.on('error', () => {});
+    child.stdin!.end();
+    run.release();
+  }
   const sleeper = child.pid ? identify(child.pid) : undefined;
   const pending: PendingRestart = {
     until: new Date(Date.now() + delayMs).toISOString(),

@@ -148,6 +148,37 @@ spec:
       for (const d of session) fs.rmdirSync(d);
     }
   });
+
+  it('a restart timer a CLI call starts (gc after a lost exit handler) leaves the caller\'s cgroup and still fires', async () => {
+    const pod = t.pod('timer');
+    await t.ok(['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '2s']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    const before = await restartsOf(t, pod, 'app');
+    // the app's monitor dies, then the app: nobody runs its exit handler
+    const appConmon = Number(fs.readFileSync(path.join(t.root, 'pods', pod, 'containers', 'app', 'conmon.pid'), 'utf8').trim());
+    process.kill(appConmon, 'SIGKILL');
+    await eventually(() => !alive(appConmon), 5_000, 'conmon to die');
+    process.kill(before.pid!, 'SIGKILL');
+    await eventually(() => !alive(before.pid!), 5_000, 'app to die');
+    const session = SESSION_HIERARCHIES.map((h) => path.join(h, `${t.prefix}-session`));
+    for (const d of session) fs.mkdirSync(d);
+    try {
+      // gc, run from the "session", finds the lost exit and schedules the restart: a sleeper of 2s
+      const r = await run('sh', ['-c', `for d in "$@"; do echo $$ > "$d/cgroup.procs"; done; exec "${CLI}" gc`, 'sh', ...session], t.env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('scheduled a restart of app');
+      await killCgroup(session); // the session ends while the timer sleeps
+      const after = await eventually(async () => {
+        const now = await restartsOf(t, pod, 'app');
+        return now.restarts === 1 && now.state === 'running' && now.pid !== null && now.pid !== before.pid ? now : undefined;
+      }, 30_000, 'the delayed restart to happen');
+      expect(alive(after.pid!)).toBe(true);
+      await t.ok(['pod', 'rm', '-f', pod]);
+    } finally {
+      await killCgroup(session).catch(() => []);
+      for (const d of session) fs.rmdirSync(d);
+    }
+  });
 });
 
 describe.skipIf(skipReason || isV2)('monitors outlive the caller\'s cgroup (cgroup v2, private mount namespace)', () => {
