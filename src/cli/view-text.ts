@@ -63,7 +63,7 @@ export function cgroupTreeLines(view: CgroupTreeView): string[] {
     .join(', ');
   const out = [`Pod ${view.pod}: cgroup v${view.cgroupVersion} (${where})`, 'usage / limit: memory bytes, cpu seconds used / limit in millicores, tasks'];
   const label = (n: CgroupNode) => {
-    const what = n.role === 'sandbox' ? ' (sandbox)' : n.role === 'monitor' ? ' (monitors: conmon, exit handlers, restart timers, prober)' : n.role === 'other' ? ' (not a member)' : '';
+    const what = n.role === 'sandbox' ? ' (sandbox)' : n.role === 'other' ? ' (not a member)' : '';
     return `${n.name}${what}${n.state && n.state !== 'running' ? ` [${n.state}]` : ''}`;
   };
   const walk = (n: CgroupNode, prefix: string, self: string) => {

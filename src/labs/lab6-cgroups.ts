@@ -99,7 +99,7 @@ export const lab6: Lab = {
         `${CD} ls -d barepod/{pod:lim}/*/`,
         'barepod cgroups {pod:lim}',
       ],
-      look: 'every line of /proc/<pid>/cgroup ends in /barepod/<pod>/<member>; the pod directory holds _pause, app and side, and _conmon: the monitors (conmon, exit handlers), out of the cgroup of whoever ran barepod.',
+      look: 'every line of /proc/<pid>/cgroup ends in /barepod/<pod>/<member>; the pod directory holds _pause, app and side.',
       claims: [
         {
           says: 'the pause, app and side each run in a child of the pod cgroup: /barepod/<pod>/_pause, …/app, …/side',

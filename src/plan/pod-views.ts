@@ -85,7 +85,7 @@ export interface CgroupNode {
   /** the cgroup path, from each hierarchy's root */
   path: string;
   /** pod: the pod parent; sandbox: the pause's; container: a container of the record; other: anything else (e.g. a monitor leaf) */
-  role: 'pod' | 'sandbox' | 'container' | 'monitor' | 'other';
+  role: 'pod' | 'sandbox' | 'container' | 'other';
   /** the container's state for a sandbox or container node, else null */
   state: string | null;
   limits: CgroupResources['limits'] & { cpuMillicores: number | null };

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PodRecord } from '../model.js';
-import { containerCgroup, MONITOR_LEAF, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { containerCgroup, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import {
   cpuMillicores,
   namespaceMatrix,
@@ -106,7 +106,7 @@ export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
   const node = (cgroupPath: string, name: string, role: CgroupNode['role'], depth: number): CgroupNode => {
     const r = rt.cgroups.readResources(cgroupPath);
     const kids = depth < 8 ? rt.cgroups.children(cgroupPath) : [];
-    const roleOf = (n: string): CgroupNode['role'] => (depth > 0 ? 'other' : n === SANDBOX_NAME ? 'sandbox' : n === MONITOR_LEAF ? 'monitor' : containers.includes(n) ? 'container' : 'other');
+    const roleOf = (n: string): CgroupNode['role'] => (depth > 0 ? 'other' : n === SANDBOX_NAME ? 'sandbox' : containers.includes(n) ? 'container' : 'other');
     return {
       name,
       path: cgroupPath,

@@ -4,7 +4,7 @@ import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
 import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
 import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
-import { MONITOR_LEAF } from '../plan/pod-plan.js';
+import { monitorCgroupOf } from '../plan/pod-plan.js';
 import { explain, explaining } from './explain.js';
 
 /** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
@@ -243,13 +243,27 @@ export class CgroupFs {
   /**
    * Removes a cgroup path and everything below it in every hierarchy,
    * deepest first; then the top-level directory if no other pod uses it.
-   * Returns the directories that could not be removed.
+   * A pod's removal (`alsoTop` given) takes its monitor leaf too (emptied
+   * first, see evacuate). Returns the directories that could not be removed.
    */
   async removeTree(cgroupPath: string, alsoTop?: string): Promise<string[]> {
     const failed: string[] = [];
+    if (alsoTop) {
+      const monitors = monitorCgroupOf(cgroupPath);
+      if (this.exists(monitors)) {
+        await this.evacuate(monitors);
+        for (const d of this.dirsOf(monitors)) if (!(await rmdirRetry(d))) failed.push(d);
+        for (const d of this.dirsOf(path.dirname(monitors))) {
+          try {
+            fs.rmdirSync(d); // the last pod's
+          } catch {
+            // other pods' monitors still there
+          }
+        }
+        if (explaining) explain(`rmdir ${monitors} (the pod's monitors)`);
+      }
+    }
     const dirs = this.dirsOf(cgroupPath);
-    const monitors = path.basename(cgroupPath) === MONITOR_LEAF ? cgroupPath : path.join(cgroupPath, MONITOR_LEAF);
-    if (this.exists(monitors)) await this.evacuate(monitors);
     let removed = 0;
     for (const dir of dirs) {
       for (const d of subdirsDeepestFirst(dir)) {

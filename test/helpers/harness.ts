@@ -166,15 +166,17 @@ export function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Every cgroup directory of this test's pods in every mounted hierarchy. */
+/** Every cgroup directory of this test's pods in every mounted hierarchy (their monitors' in barepod/_conmon too). */
 export function cgroupDirs(prefix: string): string[] {
   const out: string[] = [];
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [left, right] = line.split(' - ');
     if (!left || !right || !/^cgroup2? /.test(right)) continue;
     const top = path.join(left.split(' ')[4] ?? '', 'barepod');
-    if (!fs.existsSync(top)) continue;
-    for (const d of fs.readdirSync(top)) if (d.startsWith(prefix)) out.push(path.join(top, d));
+    for (const dir of [top, path.join(top, '_conmon')]) {
+      if (!fs.existsSync(dir)) continue;
+      for (const d of fs.readdirSync(dir)) if (d.startsWith(prefix)) out.push(path.join(dir, d));
+    }
   }
   return out;
 }

@@ -149,7 +149,7 @@ echo "after=$(ls /sys/fs/cgroup/barepod 2>/dev/null | grep -c ${pod} || true)"
     expect(kv.cgroup).toBe(`0::/barepod/${pod}/app`);
     expect(kv.cgroup_inside).toBe('0::/'); // in its own cgroup namespace the container sees itself at the root
     expect(kv.cgroupns_app).not.toBe(kv.cgroupns_host);
-    expect(kv.dirs?.split(',').filter(Boolean).sort()).toEqual(['_conmon', '_pause', 'app']); // _conmon: the pod's monitors, a leaf beside the members
+    expect(kv.dirs?.split(',').filter(Boolean).sort()).toEqual(['_pause', 'app']);
     expect(kv.spec_ns).toBe('1');
     expect(kv.after).toBe('0');
   });
