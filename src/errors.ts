@@ -106,11 +106,30 @@ export class DeadlineError extends BarepodError {
   }
 }
 
+/** Whether an error is the kernel saying the file system (or the quota) is full. */
+export function isNoSpace(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || (err instanceof BarepodError && err.code === 'disk-full');
+}
+
+/**
+ * The error for a write that found its file system full: `disk full: <path>`,
+ * with what to do. Removal (`pod rm -f`, `down`, `rm -f`) and `gc` work on a
+ * full state root, so they are the way out.
+ */
+export function diskFull(file: string, cause?: unknown, detail?: string): BarepodError {
+  return new BarepodError('disk-full', `disk full: ${file}${detail ? ` (${detail})` : ''}`, {
+    hint: 'free space on its file system (see `df -h` of that path): `barepod pod rm -f POD`, `barepod down`, `barepod rm -f POD CONTAINER` and `barepod gc` work on a full disk and free what they remove',
+    cause,
+  });
+}
+
 /** Turns anything thrown into a one-line message (plus hint) for the user. */
 export function describeError(err: unknown): { message: string; hint?: string; exitCode: number; code: string } {
   if (err instanceof BarepodError) {
     return { message: err.message, ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode, code: err.code };
   }
+  if (isNoSpace(err)) return describeError(diskFull((err as NodeJS.ErrnoException).path ?? `no space left on device (${(err as NodeJS.ErrnoException).syscall ?? 'write'})`, err));
   const message = err instanceof Error ? err.message : String(err);
   return { message, exitCode: ExitCode.failure, code: 'internal' };
 }

@@ -233,6 +233,8 @@ export interface ContainerRecord {
   finishedAt?: string;
   exitCode?: number;
   reason?: ExitReason;
+  /** why the state is what it is when the exit code alone does not say (Kubernetes' terminated.message): e.g. an exit code conmon could not record */
+  message?: string;
   process?: ProcessIdentity;
   conmon?: ProcessIdentity;
   restarts: number;
@@ -264,7 +266,16 @@ export interface PodRecord {
   prober?: ProcessIdentity;
   /** the manifest `up` made the pod from: its canonical text and what the user wrote */
   manifest?: { hash: string; source: unknown };
+  /**
+   * the top cgroup directory the pod's parent was made under (`barepod` for
+   * the default state root, `barepod-<hash of the root>` for any other);
+   * absent in records of an older barepod, whose pods all live under `barepod`
+   */
+  cgroupRoot?: string;
 }
+
+/** Where the pods of a record without `cgroupRoot` (an older barepod's) have their cgroups. */
+export const LEGACY_CGROUP_ROOT = 'barepod';
 
 /** Kubernetes' default terminationGracePeriodSeconds. */
 export const DEFAULT_GRACE_SECONDS = 30;

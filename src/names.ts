@@ -15,3 +15,16 @@ export function validateName(kind: 'pod' | 'container', name: string): string {
   if (!LABEL.test(name)) throw new BarepodError('invalid-name', `invalid ${kind} name "${name}": must be ${DNS1123_LABEL_RULE}`);
   return name;
 }
+
+/** The sandbox's member name: reserved (not a DNS-1123 label, so no container can take it). */
+export const SANDBOX_NAME = '_pause';
+
+/** Whether `name` is a valid pod or container name (for names read from disk: skip, never throw). */
+export function isValidName(name: string): boolean {
+  return name.length <= 63 && LABEL.test(name);
+}
+
+/** A member of a pod: a container name, or the sandbox's reserved one. */
+export function validateMemberName(name: string): string {
+  return name === SANDBOX_NAME ? name : validateName('container', name);
+}

@@ -17,6 +17,7 @@ import { registerManifest } from './commands/manifest.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLab } from './commands/lab.js';
 import { registerObserve } from './commands/observe.js';
+import { validateNameArgs } from './name-args.js';
 
 export const VERSION = '0.1.0';
 
@@ -29,7 +30,9 @@ export function buildProgram(): Command {
     .option('--debug', 'show stack traces and the failing command of an error')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
-    .exitOverride();
+    .exitOverride()
+    // every pod and container name on the command line is a DNS-1123 label before any command runs
+    .hook('preAction', (_program, action) => validateNameArgs(action));
   program.addHelpText(
     'after',
     `

@@ -9,7 +9,7 @@ import type { MemberStatus } from '../pod/views.js';
 
 /** One command a step shows and runs in the student's shell (sh -c). */
 export interface LabCommand {
-  /** the command line; `{pod:web}`, `{pid:web}`, `{pid:web/app}`, `{dir}` and `{repo}` are filled in before it is shown */
+  /** the command line; `{pod:web}`, `{pid:web}`, `{pid:web/app}`, `{cgroup:web}` (the pod's cgroup dir below a hierarchy's mount: `barepod/<pod>`, or `barepod-<hash>/<pod>` for another state root), `{dir}` and `{repo}` are filled in before it is shown */
   cmd: string;
   /** the command is meant to fail (its failure is the point): a non-zero exit is not an error */
   mayFail?: boolean;
@@ -75,21 +75,24 @@ export interface LabContext {
   dir: string;
   /** barepod's source tree (labs/, bundles/, examples/), for steps that show or build its files */
   repo: string;
+  /** the top cgroup dir of the state root's pods (`barepod` for the default root) */
+  cgroupRoot?: string;
   /** polls until fn returns a truthy value, or throws naming what did not happen */
   until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms?: number): Promise<T>;
 }
 
 /** Fills the placeholders of a command line; pids are looked up as needed. */
-export async function fillCommand(cmd: string, ctx: Pick<LabContext, 'pod' | 'pid' | 'dir' | 'repo'>): Promise<string> {
+export async function fillCommand(cmd: string, ctx: Pick<LabContext, 'pod' | 'pid' | 'dir' | 'repo' | 'cgroupRoot'>): Promise<string> {
   let out = '';
   let last = 0;
-  for (const m of cmd.matchAll(/\{(pod|pid|dir|repo)(?::([a-z0-9-]+(?:\/[a-z0-9-]+)?))?\}/g)) {
+  for (const m of cmd.matchAll(/\{(pod|pid|cgroup|dir|repo)(?::([a-z0-9-]+(?:\/[a-z0-9-]+)?))?\}/g)) {
     out += cmd.slice(last, m.index);
     const [, kind, arg] = m;
     if (kind === 'dir') out += ctx.dir;
     else if (kind === 'repo') out += ctx.repo;
     else if (!arg) throw new Error(`lab: placeholder {${kind}} needs a name, e.g. {${kind}:web}`);
     else if (kind === 'pod') out += ctx.pod(arg);
+    else if (kind === 'cgroup') out += `${ctx.cgroupRoot ?? 'barepod'}/${ctx.pod(arg)}`;
     else out += String(await ctx.pid(arg));
     last = m.index! + m[0].length;
   }

@@ -128,7 +128,7 @@ export const lab1: Lab = {
           holds: async (ctx) => {
             const groups = readProcCgroups(await ctx.pid('web/app'));
             const path = groups[''] ?? groups['memory'] ?? Object.values(groups)[0];
-            return path?.endsWith(`/barepod/${ctx.pod('web')}/app`) ? true : `its cgroup is ${path}`;
+            return path?.endsWith(`/${ctx.cgroupRoot ?? 'barepod'}/${ctx.pod('web')}/app`) ? true : `its cgroup is ${path}`;
           },
         },
       ],

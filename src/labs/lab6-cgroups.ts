@@ -96,7 +96,7 @@ export const lab6: Lab = {
         'barepod run --pod {pod:lim} --name side --memory 32Mi -- sleep 3600',
         'cat /proc/{pid:lim}/cgroup',
         'cat /proc/{pid:lim/app}/cgroup',
-        `${CD} ls -d barepod/{pod:lim}/*/`,
+        `${CD} ls -d {cgroup:lim}/*/`,
         'barepod cgroups {pod:lim}',
       ],
       look: 'every line of /proc/<pid>/cgroup ends in /barepod/<pod>/<member>; the pod directory holds _pause, app and side.',
@@ -104,7 +104,7 @@ export const lab6: Lab = {
         {
           says: 'the pause, app and side each run in a child of the pod cgroup: /barepod/<pod>/_pause, …/app, …/side',
           holds: async (ctx) => {
-            const want = (n: string) => `/barepod/${ctx.pod('lim')}/${n}`;
+            const want = (n: string) => `/${ctx.cgroupRoot ?? 'barepod'}/${ctx.pod('lim')}/${n}`;
             const got = [memoryCgroupOf(await ctx.pid('lim')), memoryCgroupOf(await ctx.pid('lim/app')), memoryCgroupOf(await ctx.pid('lim/side'))];
             const expected = [want(SANDBOX_NAME), want('app'), want('side')];
             return got.every((g, i) => g?.endsWith(expected[i]!)) ? true : `cgroups ${got.join(', ')}`;
@@ -124,8 +124,8 @@ export const lab6: Lab = {
       title: 'A pod limit and a container limit',
       say: 'The pod\'s --memory 96Mi is written by barepod on the pod cgroup; the container\'s --memory 32Mi by runc on the container\'s. A limit holds for everything below it, so app, with no limit of its own, is still held to the pod\'s 96 MiB, and all the pod\'s containers together too.',
       run: [
-        `${CD} for d in barepod/{pod:lim} barepod/{pod:lim}/app barepod/{pod:lim}/side; do echo "$d/$f: $(cat $d/$f)"; done`,
-        `${CD} grep -H hierarchical_memory_limit barepod/{pod:lim}/app/memory.stat || echo "(cgroup v2: no such line; the parent's memory.max holds everything below it)"`,
+        `${CD} for d in {cgroup:lim} {cgroup:lim}/app {cgroup:lim}/side; do echo "$d/$f: $(cat $d/$f)"; done`,
+        `${CD} grep -H hierarchical_memory_limit {cgroup:lim}/app/memory.stat || echo "(cgroup v2: no such line; the parent's memory.max holds everything below it)"`,
       ],
       look: 'the pod: 100663296 (96 MiB); side: 33554432 (32 MiB); app: unlimited (v1 9223372036854771712, v2 max), but v1\'s hierarchical_memory_limit says 96 MiB.',
       claims: [
@@ -175,7 +175,7 @@ export const lab6: Lab = {
       run: [
         'barepod ps {pod:lim}',
         'barepod events {pod:lim} --since 1m',
-        'cd /sys/fs/cgroup/memory 2>/dev/null && cat barepod/{pod:lim}/hog/memory.oom_control || grep oom /sys/fs/cgroup/barepod/{pod:lim}/hog/memory.events',
+        'cd /sys/fs/cgroup/memory 2>/dev/null && cat {cgroup:lim}/hog/memory.oom_control || grep oom /sys/fs/cgroup/{cgroup:lim}/hog/memory.events',
         'barepod stats {pod:lim}',
       ],
       look: 'hog OOMKilled (137); the others Running with the pids of step 1; an oom event; oom_kill 1.',
@@ -215,7 +215,7 @@ export const lab6: Lab = {
       title: 'Which limit was hit',
       say: 'greedy\'s own cgroup says unlimited; the pod cgroup shows its usage went up to its limit (cgroup v1 keeps the peak, memory.max_usage_in_bytes; v2 counts the times usage hit memory.max in memory.events, "max"). The rest of the pod is untouched again.',
       run: [
-        `${CD} echo "greedy's $f: $(cat barepod/{pod:lim}/greedy/$f)"; if [ -f barepod/{pod:lim}/memory.max_usage_in_bytes ]; then echo "the pod's peak usage: $(cat barepod/{pod:lim}/memory.max_usage_in_bytes)"; else grep -H max barepod/{pod:lim}/memory.events; fi`,
+        `${CD} echo "greedy's $f: $(cat {cgroup:lim}/greedy/$f)"; if [ -f {cgroup:lim}/memory.max_usage_in_bytes ]; then echo "the pod's peak usage: $(cat {cgroup:lim}/memory.max_usage_in_bytes)"; else grep -H max {cgroup:lim}/memory.events; fi`,
         'barepod ps {pod:lim}',
       ],
       look: 'greedy: unlimited; the pod\'s peak usage: 100663296, its limit (v2: the "max" count went up); greedy OOMKilled, the others Running with their old pids.',

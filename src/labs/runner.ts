@@ -130,6 +130,7 @@ function makeContext(lab: Lab, opts: RunOptions, dir: string): LabContext {
   const env = labEnv(opts.root);
   const ctx: LabContext = {
     pod: (short) => `${prefix}-${short}`,
+    cgroupRoot: resolveSettings({ root: opts.root }).cgroupRoot,
     sh: (cmd, timeoutSeconds = 60) => shell(cmd, env, timeoutSeconds, false),
     async json(args) {
       const r = await shell(['barepod', ...args, '--json'].map(quote).join(' '), env, 60, false);

@@ -4,7 +4,8 @@
  * rule; fields outside the subset are errors (warnings with `lenient`), so a
  * pod file never runs differently here than it reads.
  */
-import { parseAllDocuments } from 'yaml';
+import { isIP } from 'node:net';
+import { Composer, Lexer, LineCounter, Parser, visit, type Document } from 'yaml';
 import { BarepodError } from '../errors.js';
 import {
   DEFAULT_NETWORK,
@@ -25,6 +26,7 @@ import {
   type VolumeMount,
 } from '../model.js';
 import { validateName } from '../names.js';
+import { HOST_NAME_RULE, isHostName } from '../plan/network.js';
 import { imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import type { RestartPolicy } from '../plan/restart.js';
@@ -94,19 +96,116 @@ export class ManifestError extends BarepodError {
   }
 }
 
+/**
+ * What a manifest may hold: limits no real Pod reaches, so a hostile or
+ * broken file costs little to refuse. Kubernetes' API refuses requests over
+ * 3 MiB and annotations over 256 KiB (TotalAnnotationSizeLimitB).
+ */
+export const MANIFEST_LIMITS = {
+  /** the file (all its documents) */
+  bytes: 3 * 1024 * 1024,
+  /** levels of nested YAML collections (a real Pod has about 10) */
+  depth: 100,
+  /** containers plus init containers of one pod (each is a conmon and a runc container) */
+  containers: 100,
+  /** the annotations of one pod, keys and values */
+  annotationBytes: 256 * 1024,
+  /** yaml's maxAliasCount: how far aliases may expand a document (its default; what stops an alias bomb) */
+  aliasCount: 100,
+} as const;
+
+const where = (lc: LineCounter, offset: number) => {
+  const { line, col } = lc.linePos(offset);
+  return `at line ${line}, column ${col}`;
+};
+
+/** What a too-large file is told. */
+export const TOO_LARGE = `more than the limit of 3 MiB (${MANIFEST_LIMITS.bytes} bytes) for a manifest (Kubernetes' API refuses requests over 3 MiB)`;
+
+/** A YAML limit of the whole file (not of one document). */
+class YamlLimit extends Error {}
+
+interface ParsedDocument {
+  doc: Document;
+  /** where its first alias is, for the message about an alias bomb */
+  firstAlias?: string;
+}
+
+/**
+ * The YAML documents of a text, with a nesting limit enforced while the
+ * (iterative) parser runs: the composer that follows is recursive, and a
+ * deeply nested document would otherwise exhaust the stack, or the time.
+ */
+function parseYaml(text: string): ParsedDocument[] {
+  const lc = new LineCounter();
+  const parser = new Parser(lc.addNewLine);
+  const tokens = [];
+  lc.addNewLine(0);
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    // the parser's stack holds each open collection (and some of their items): count only when it could be too deep
+    if (parser.stack.length > MANIFEST_LIMITS.depth) {
+      const depth = parser.stack.filter((t) => t.type === 'block-map' || t.type === 'block-seq' || t.type === 'flow-collection').length;
+      if (depth > MANIFEST_LIMITS.depth) {
+        throw new YamlLimit(`nests deeper than ${MANIFEST_LIMITS.depth} levels ${where(lc, parser.offset)} (barepod's limit; a Pod needs about 10)`);
+      }
+    }
+  }
+  for (const token of parser.end()) tokens.push(token);
+  return [...new Composer({ uniqueKeys: true }).compose(tokens)].map((doc) => {
+    for (const e of doc.errors) if (e.pos[0] !== -1) e.message += ` ${where(lc, e.pos[0])}`;
+    let firstAlias: string | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        firstAlias = where(lc, node.range?.[0] ?? 0);
+        return visit.BREAK;
+      },
+    });
+    return firstAlias ? { doc, firstAlias } : { doc };
+  });
+}
+
+/** A document as plain values; aliases may expand it only so far (an alias bomb is an issue, not a crash). */
+function documentValue({ doc, firstAlias }: ParsedDocument): { value: unknown } | { issue: string } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: MANIFEST_LIMITS.aliasCount }) };
+  } catch (e) {
+    if (!(e instanceof ReferenceError) || firstAlias === undefined) throw e;
+    return {
+      issue: `aliases expand too much (more than ${MANIFEST_LIMITS.aliasCount} times, yaml's maxAliasCount): an alias bomb ("billion laughs")? Its first alias is ${firstAlias}`,
+    };
+  }
+}
+
 /** Parses every YAML document of a file into pods; throws a ManifestError listing every problem. */
 export function parseManifests(text: string, o: ParseOptions = {}): { pods: ManifestPod[]; warnings: FieldIssue[] } {
   const file = o.file ?? 'manifest';
-  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MANIFEST_LIMITS.bytes) {
+    throw new ManifestError(file, [{ path: '(file)', message: `is ${bytes} bytes: ${TOO_LARGE}` }]);
+  }
+  let docs: ParsedDocument[];
+  try {
+    docs = parseYaml(text);
+  } catch (e) {
+    if (e instanceof YamlLimit) throw new ManifestError(file, [{ path: '(yaml)', message: e.message }]);
+    throw e;
+  }
   const issues: FieldIssue[] = [];
   const warnings: FieldIssue[] = [];
   const pods: ManifestPod[] = [];
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
+  const list = docs;
+  list.forEach((parsed, i) => {
+    const doc = parsed.doc;
     const where = list.length > 1 ? `document ${i + 1}` : '';
     for (const e of doc.errors) issues.push({ path: where || '(yaml)', message: e.message.split('\n')[0] ?? e.message });
     if (doc.errors.length) return;
-    const value: unknown = doc.toJS();
+    const js = documentValue(parsed);
+    if ('issue' in js) {
+      issues.push({ path: where ? `${where}: (yaml)` : '(yaml)', message: js.issue });
+      return;
+    }
+    const value = js.value;
     if (value === null || value === undefined) return; // an empty document (a trailing ---)
     const is = new Issues(o.lenient);
     const pod = parsePod(is, value, o);
@@ -137,6 +236,10 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
   if (name !== undefined) is.attempt('metadata.name', () => validateName('pod', name));
   const labels = stringMap(is, meta.labels, 'metadata.labels');
   const annotations = stringMap(is, meta.annotations, 'metadata.annotations');
+  const annotationBytes = Object.entries(annotations ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+  if (annotationBytes > MANIFEST_LIMITS.annotationBytes) {
+    is.error('metadata.annotations', `${annotationBytes} bytes in total (keys and values): more than the limit of 256 KiB (${MANIFEST_LIMITS.annotationBytes} bytes, as Kubernetes' TotalAnnotationSizeLimitB)`);
+  }
   if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');
 
   const spec = obj(is, value.spec, 'spec') ?? (is.error('spec', 'is required'), {});
@@ -161,18 +264,25 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
 
   const seen = new Set<string>();
   const containers: ContainerDefinition[] = [];
-  const initItems = list(is, spec.initContainers, 'spec.initContainers') ?? [];
+  let initItems = list(is, spec.initContainers, 'spec.initContainers') ?? [];
+  let appItems = list(is, spec.containers, 'spec.containers');
+  const count = initItems.length + (appItems?.length ?? 0);
+  if (count > MANIFEST_LIMITS.containers) {
+    is.error('spec.containers', `${count} containers and init containers: more than the limit of ${MANIFEST_LIMITS.containers} in a pod`);
+    initItems = [];
+    appItems = [];
+  }
   initItems.forEach((c, i) => {
     const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o);
     if (def) containers.push(def);
   });
-  const appItems = list(is, spec.containers, 'spec.containers');
-  if (!appItems || appItems.length === 0) is.error('spec.containers', 'must list at least one container');
+  if (count <= MANIFEST_LIMITS.containers && (!appItems || appItems.length === 0)) is.error('spec.containers', 'must list at least one container');
   (appItems ?? []).forEach((c, i) => {
     const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o);
     if (def) containers.push(def);
   });
   checkHostPorts(is, containers);
+  checkNestedMounts(is, containers);
   const network = podNetwork(is, annotations?.[NETWORK_ANNOTATION], host.includes('net'), containers);
 
   if (is.errors.length || name === undefined) return undefined;
@@ -263,15 +373,18 @@ function parseHostAliases(is: Issues, v: unknown): { ip: string; hostnames: stri
     if (!o) return;
     checkKeys(is, o, path, ['ip', 'hostnames']);
     const ip = str(is, o.ip, `${path}.ip`, true);
-    if (ip !== undefined && !isIp(ip)) is.error(`${path}.ip`, `"${ip}" is not an IP address`);
+    // checked as --add-host is: each value becomes part of an /etc/hosts line, so a line break or a space would add lines or names
+    if (ip !== undefined && !isIP(ip)) is.error(`${path}.ip`, `${JSON.stringify(ip)} is not an IP address`);
     const hostnames = strings(is, o.hostnames, `${path}.hostnames`) ?? [];
     if (hostnames.length === 0) is.error(`${path}.hostnames`, 'must list at least one name');
+    hostnames.forEach((n, j) => {
+      if (!isHostName(n)) is.error(`${path}.hostnames[${j}]`, `${JSON.stringify(n)} is not a host name (${HOST_NAME_RULE})`);
+    });
     out.push({ ip: ip ?? '', hostnames });
   });
   return out;
 }
 
-const isIp = (s: string) => /^(\d{1,3})(\.\d{1,3}){3}$/.test(s) ? s.split('.').every((p) => Number(p) <= 255) : /^[0-9a-fA-F:]+$/.test(s) && s.includes(':');
 
 function parseResources(is: Issues, v: unknown, path: string): Limits {
   const o = obj(is, v, path);
@@ -477,7 +590,7 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
     if (name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(`${at}.name`, `"${name}" must be an IANA service name (lower-case letters, digits, '-')`);
     if (name !== undefined && name.length > 15) is.error(`${at}.name`, `"${name}" is longer than 15 characters`);
     const hostIP = str(is, o.hostIP, `${at}.hostIP`);
-    if (hostIP !== undefined && !isIp(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
+    if (hostIP !== undefined && !isIP(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
     if (hostIP !== undefined && hostPort === undefined) is.error(`${at}.hostIP`, 'needs a hostPort');
     if (containerPort === undefined) return;
     out.push({ containerPort, protocol, ...(hostPort !== undefined ? { hostPort } : {}), ...(hostIP ? { hostIP } : {}), ...(name ? { name } : {}) });
@@ -492,6 +605,33 @@ function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
       p.hostPort === undefined ? [] : [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const), hostIP: p.hostIP ?? '' }],
     ),
   );
+}
+
+/**
+ * A mount below another volume's mountPath is resolved by runc at create time
+ * through that volume's content: a container running at the same time that
+ * can write the volume can swap the mount point for a link to /dev between
+ * barepod's check and runc (which then binds the inner volume over its own
+ * /dev and builds /dev in the host directory). Refused when another container
+ * that can run while this one starts mounts the outer volume read-write.
+ */
+function checkNestedMounts(is: Issues, containers: ContainerDefinition[]): void {
+  const regularInit = (c: ContainerDefinition) => c.init === true && !c.sidecar;
+  // o may be running while c starts: never a regular init (they run alone, before the apps); for a regular init, only a sidecar
+  const concurrent = (c: ContainerDefinition, o: ContainerDefinition) => o !== c && !regularInit(o) && (!regularInit(c) || o.sidecar === true);
+  for (const c of containers) {
+    const at = `${c.init || c.sidecar ? 'spec.initContainers' : 'spec.containers'}[name=${c.name}].volumeMounts`;
+    for (const inner of c.mounts ?? []) {
+      for (const outer of c.mounts ?? []) {
+        const base = outer.mountPath.replace(/\/+$/, '');
+        if (outer === inner || !inner.mountPath.startsWith(`${base}/`)) continue;
+        const writer = containers.find((o) => concurrent(c, o) && (o.mounts ?? []).some((m) => m.name === outer.name && !m.readOnly));
+        if (writer) {
+          is.error(at, `"${inner.mountPath}" lies below "${outer.mountPath}" (volume "${outer.name}"), which container "${writer.name}" can write while this one starts: a link it made there would carry this mount onto the runtime's /dev, in the host directory (runc resolves mount points when it creates the container); mount "${inner.mountPath}" elsewhere, or volume "${outer.name}" readOnly in "${writer.name}"`);
+        }
+      }
+    }
+  }
 }
 
 function checkHostPorts(is: Issues, containers: ContainerDefinition[]): void {

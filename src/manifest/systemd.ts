@@ -17,6 +17,8 @@ export interface UnitInput {
   root?: string;
   /** the pod's grace period: the stop timeout leaves room for it */
   graceSeconds: number;
+  /** the unit's suggested name without `.service` (default `barepod-<pod>`; another state root's pods get the root's tag in it) */
+  unit?: string;
 }
 
 /**
@@ -53,7 +55,7 @@ export function systemdUnit(u: UnitInput): string {
   const pod = escapeSpecifiers(u.pod);
   const quote = (w: string, what: string) => execWord(w, what);
   return `# barepod pod "${u.pod}": made by \`barepod generate systemd ${u.pod}\`
-# Install: copy to /etc/systemd/system/, then: systemctl daemon-reload && systemctl enable --now barepod-${u.pod}.service
+# Install: copy to /etc/systemd/system/, then: systemctl daemon-reload && systemctl enable --now ${u.unit ?? `barepod-${u.pod}`}.service
 [Unit]
 Description=barepod pod ${pod}
 Wants=network-online.target

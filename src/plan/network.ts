@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { BarepodError } from '../errors.js';
 import type { HostAlias, NetworkDefinition, PortMapping } from '../model.js';
+import { rootHash } from './paths.js';
 
 /** One plugin of a conflist: its type and its own keys. */
 export interface PluginConf {
@@ -144,7 +145,7 @@ export function cniContainerId(stateRoot: string, pod: string): string {
   return `${cniIdPrefix(stateRoot)}${pod}`;
 }
 /** The part of every container id that names the state root: gc's test of "mine". */
-export const cniIdPrefix = (stateRoot: string): string => `barepod-${createHash('sha256').update(stateRoot).digest('hex').slice(0, 8)}-`;
+export const cniIdPrefix = (stateRoot: string): string => `barepod-${rootHash(stateRoot)}-`;
 
 /**
  * The iptables chains the plugins name after a network and container id
@@ -310,15 +311,23 @@ export function parsePublish(text: string): PortMapping {
   return { hostIP: hostIP ?? '', hostPort: port(hostPort, 'hostPort'), containerPort: port(containerPort, 'containerPort'), protocol: proto };
 }
 
+/** What an /etc/hosts name (--add-host, hostAliases) may be: nothing that could end the line or start another field. */
+export const HOST_NAME_RULE = "at most 253 characters: letters, digits, '-' and '.', starting and ending with a letter or digit";
+
+/** Whether `name` may go into /etc/hosts as a host name: one field, no whitespace, no line break, no comment. */
+export function isHostName(name: string): boolean {
+  return name.length <= 253 && /^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$/.test(name);
+}
+
 /** Parses `--add-host name[;name…]:ip` (podman's form; the IP may be IPv6, so split at the first colon). */
 export function parseAddHost(text: string): HostAlias {
   const i = text.indexOf(':');
   const names = i < 0 ? [] : text.slice(0, i).split(';').filter(Boolean);
   const ip = i < 0 ? '' : text.slice(i + 1);
-  const bad = (why: string) => new BarepodError('invalid-value', `--add-host "${text}": ${why}`, { hint: 'use --add-host NAME:IP, e.g. --add-host db.local:10.88.0.7' });
+  const bad = (why: string) => new BarepodError('invalid-value', `--add-host ${JSON.stringify(text)}: ${why}`, { hint: 'use --add-host NAME:IP, e.g. --add-host db.local:10.88.0.7' });
   if (!names.length || !ip) throw bad('needs NAME:IP');
-  if (!isIP(ip)) throw bad(`"${ip}" is not an IP address`);
-  for (const n of names) if (!/^[a-zA-Z0-9]([-a-zA-Z0-9.]*[a-zA-Z0-9])?$/.test(n)) throw bad(`"${n}" is not a host name`);
+  if (!isIP(ip)) throw bad(`${JSON.stringify(ip)} is not an IP address`);
+  for (const n of names) if (!isHostName(n)) throw bad(`${JSON.stringify(n)} is not a host name (${HOST_NAME_RULE})`);
   return { ip, hostnames: names };
 }
 

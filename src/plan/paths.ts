@@ -1,4 +1,19 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { validateMemberName, validateName } from '../names.js';
+
+/** The default state root: its pods keep the readable cgroup paths `/barepod/<pod>`. */
+export const DEFAULT_STATE_ROOT = '/run/barepod';
+
+/** 8 hex digits naming a state root (sha256 of its path): in CNI container ids and per-root cgroup dirs. */
+export const rootHash = (stateRoot: string): string => createHash('sha256').update(stateRoot).digest('hex').slice(0, 8);
+
+/**
+ * The top cgroup directory of a state root's pods, from the root's real
+ * path: `barepod` for the default root, `barepod-<8 hex>` for any other, so
+ * two roots with a pod of the same name never share a cgroup.
+ */
+export const cgroupRootFor = (realStateRoot: string): string => (realStateRoot === DEFAULT_STATE_ROOT ? 'barepod' : `barepod-${rootHash(realStateRoot)}`);
 
 /** Where a pod's state lives under the state root; pure, so tests and the planner agree. */
 export interface PodPaths {
@@ -21,6 +36,8 @@ export interface PodPaths {
   etc: string;
   /** `<container>/<mount index>`: each subPath's resolved object, bind-mounted here and handed to runc (never a path a container can swap) */
   subpaths: string;
+  /** an empty file marking the pod Removing when its record could not be written (a full disk) */
+  removing: string;
 }
 
 export interface ContainerPaths {
@@ -52,7 +69,13 @@ export const eventsFile = (stateRoot: string): string => path.join(stateRoot, 'e
 /** runc's own state directory (always passed as `runc --root`). */
 export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'runc');
 
+/**
+ * The one way from a pod name to a path: a name that is not a DNS-1123 label
+ * (`../../etc`, `a/b`) is refused here, so no command (read, remove or
+ * hidden handler) can reach outside the state root with it.
+ */
 export function podPaths(stateRoot: string, pod: string): PodPaths {
+  validateName('pod', pod);
   const dir = path.join(podsDir(stateRoot), pod);
   return {
     dir,
@@ -66,11 +89,13 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     network: path.join(dir, 'network.json'),
     etc: path.join(dir, 'etc'),
     subpaths: path.join(dir, 'subpaths'),
+    removing: path.join(dir, 'removing'),
   };
 }
 
 /** Paths of one container (or of the sandbox, under its reserved name). */
 export function containerPaths(stateRoot: string, pod: string, name: string): ContainerPaths {
+  validateMemberName(name);
   const bundle = path.join(podPaths(stateRoot, pod).containers, name);
   return {
     bundle,
@@ -87,4 +112,5 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
 }
 
 /** The staging directory of one container's subPath mounts: one entry per mount index. */
-export const subPathStaging = (stateRoot: string, pod: string, container: string): string => path.join(podPaths(stateRoot, pod).subpaths, container);
+export const subPathStaging = (stateRoot: string, pod: string, container: string): string =>
+  path.join(podPaths(stateRoot, pod).subpaths, validateMemberName(container));

@@ -3,7 +3,10 @@
  * written in the pod's state dir and bind-mounted into every container,
  * never written through a rootfs a container controls. Pure.
  */
+import { isIP } from 'node:net';
+import { BarepodError } from '../errors.js';
 import type { HostAlias } from '../model.js';
+import { isHostName } from './network.js';
 
 /** /etc/hosts of a pod: localhost, the pod hostname on its IP (when it has one), then the host aliases (Kubernetes' layout). */
 export function hostsFile(pod: string, hostname: string, ip: string | undefined, aliases: HostAlias[]): string {
@@ -24,6 +27,15 @@ export function hostsFile(pod: string, hostname: string, ip: string | undefined,
 export function hostsWithAliases(base: string, aliases: HostAlias[]): string {
   if (!aliases.length) return base;
   const head = base === '' || base.endsWith('\n') ? base : `${base}\n`;
+  // the parsers refuse these already; a record written by an older barepod must not add lines either
+  for (const a of aliases) {
+    const bad = !isIP(a.ip) ? a.ip : a.hostnames.find((n) => !isHostName(n));
+    if (bad !== undefined) {
+      throw new BarepodError('invalid-value', `hostAliases: ${JSON.stringify(bad)} is not ${bad === a.ip ? 'an IP address' : 'a host name'}: it would change /etc/hosts beyond its line`, {
+        hint: 'remove the pod and create it again from a corrected manifest or --add-host',
+      });
+    }
+  }
   const lines = ['# entries added by hostAliases (--add-host)', ...aliases.map((a) => `${a.ip}\t${a.hostnames.join('\t')}`)];
   return `${head}${head ? '\n' : ''}${lines.join('\n')}\n`;
 }

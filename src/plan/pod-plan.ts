@@ -23,6 +23,7 @@ import {
   type SpecOpt,
 } from '../spec/options.js';
 import type { LinuxSeccomp } from '../spec/seccomp.js';
+import { SANDBOX_NAME } from '../names.js';
 import type { Mount, NamespaceType, Spec } from '../spec/types.js';
 
 /** Host facts the planner needs; gathered by adapters, passed in so planning stays pure. */
@@ -37,7 +38,7 @@ export interface PlanContext {
 }
 
 /** Reserved name of the sandbox: a leading '_' is never a valid container name, so it cannot collide. */
-export const SANDBOX_NAME = '_pause';
+export { SANDBOX_NAME };
 
 /** Our namespace names → the OCI type and the /proc/<pid>/ns entry. A table, not an if-chain. */
 export const NAMESPACES: Record<SharedNamespace, { oci: NamespaceType; proc: string }> = {

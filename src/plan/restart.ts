@@ -21,8 +21,12 @@ export interface BackoffConfig {
 /** The kubelet's values. */
 export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 };
 
-/** Reason of a terminated container, as `kubectl get pod` shows it. */
-export type ExitReason = 'Completed' | 'Error' | 'OOMKilled';
+/**
+ * Reason of a terminated container, as `kubectl get pod` shows it; plus
+ * Exited: a non-zero exit that a user's `barepod stop` caused (its signal),
+ * which is no error of the container's.
+ */
+export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'Exited';
 
 /** Accepts the CLI spellings (always, on-failure, never, no) and Kubernetes' (Always, OnFailure, Never). */
 export function parseRestartPolicy(text: string, flag: string): RestartPolicy {
@@ -55,10 +59,10 @@ export function backoffDelay(cfg: BackoffConfig, crashes: number): number {
   return Math.min(cfg.initialMs * 2 ** exp, cfg.maxMs);
 }
 
-/** Completed for 0, OOMKilled when the memory limit killed it, Error otherwise. */
-export function exitReason(exitCode: number | undefined, oomKilled: boolean): ExitReason {
+/** Completed for 0, OOMKilled when the memory limit killed it, Error otherwise (Exited when a user's stop ended it). */
+export function exitReason(exitCode: number | undefined, oomKilled: boolean, stoppedByUser = false): ExitReason {
   if (oomKilled) return 'OOMKilled';
-  return exitCode === 0 ? 'Completed' : 'Error';
+  return exitCode === 0 ? 'Completed' : stoppedByUser ? 'Exited' : 'Error';
 }
 
 /** Checks a backoff configuration: delays not negative, the cap not below the initial delay. */

@@ -13,14 +13,23 @@
  * - every other destination (the pod's /etc files, volumes, the working
  *   directory) is resolved inside the rootfs, as if it were `/` (an absolute
  *   link starts again at the rootfs): a `..` that would climb above the rootfs
- *   is refused, since only a plain host-side join would follow it out;
+ *   is refused, since only a plain host-side join would follow it out, and
+ *   so is a link that leads it into /dev, /proc or /sys (runc would mount the
+ *   volume over its own /dev, then build /dev in it: on the host);
  * - the working directory may not resolve into /proc or /dev/fd (the
  *   CVE-2024-21626 class: a leaked runc fd reached as /proc/self/fd/N).
  */
 import type { Spec } from '../spec/types.js';
 
 /** What a path of the rootfs is: a symbolic link (with its target), something else, or nothing. */
-export type Lookup = (components: readonly string[]) => { kind: 'link'; target: string } | { kind: 'dir' | 'other' | 'missing' };
+export type Lookup = (components: readonly string[]) => { kind: 'link'; target: string; volume?: string } | { kind: 'dir' | 'other' | 'missing' };
+
+/** A directory bind mount (a volume) runc has already mounted when a later mount is made: where it landed, and its host source. */
+export interface VolumeAt {
+  /** its destination as resolved inside the rootfs, in components */
+  at: string[];
+  source: string;
+}
 
 /** A path the runtime writes through, and why it is checked. */
 export interface CheckedPath {
@@ -30,6 +39,8 @@ export interface CheckedPath {
   /** the runtime's own mount point: no symlink anywhere */
   strict: boolean;
   cwd?: boolean;
+  /** the index of the mount in the spec (runc mounts in this order) */
+  index?: number;
 }
 
 /** Why a path was refused: the component (from the rootfs's root) and what is wrong with it. */
@@ -54,7 +65,8 @@ export function runtimeOwned(p: string): boolean {
 
 /** The paths of a spec that the runtime writes through inside the rootfs: every mount destination and the working directory. */
 export function checkedPaths(spec: Pick<Spec, 'mounts' | 'process'>): CheckedPath[] {
-  const out: CheckedPath[] = (spec.mounts ?? []).map((m) => ({
+  const out: CheckedPath[] = (spec.mounts ?? []).map((m, index) => ({
+    index,
     path: m.destination,
     role: `mount ${m.destination}${m.type ? ` (${m.type})` : ''}`,
     strict: runtimeOwned(m.destination),
@@ -94,7 +106,7 @@ export function climbsOut(p: string): boolean {
  * Checks one path against the rootfs (asked through `lookup`, which sees
  * only the rootfs): the first rule it breaks, or undefined.
  */
-export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusal | undefined {
+export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40, resolved?: { to?: string[] }): Refusal | undefined {
   const refuse = (at: string, why: string): Refusal => ({ path: c.path, role: c.role, at, why });
   const todo = components(c.path);
   const done: string[] = [];
@@ -124,6 +136,9 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusa
     }
     if (st.kind === 'link') {
       const at = `/${here.join('/')}`;
+      // a volume's content is a container's to change (an init container, a sibling): a later mount is never carried through
+      // a link in it (runc would follow it inside the rootfs, e.g. onto its own /dev, and build /dev in the host directory)
+      if (st.volume !== undefined && !c.cwd) return refuse(at, `is a symbolic link (to ${st.target}) inside the volume mounted at ${st.volume}: a mount below a volume may not go through a link in it (a container may have made it)`);
       if (c.strict) return refuse(at, `is a symbolic link (to ${st.target}): a mount point of the runtime's own must be a plain directory (runc 1.1.5 builds /dev with plain path joins, which the kernel follows out of the rootfs onto the host)`);
       if (++links > maxLinks) return refuse(at, 'leads through too many levels of symbolic links');
       lastLink = { at, target: st.target };
@@ -131,8 +146,19 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusa
       todo.unshift(...components(st.target));
       continue;
     }
+    // a file (or device, socket…) with more of the path below it: runc's mkdir or mount there fails late and unclearly;
+    // /dev, /proc, /sys themselves must be directories too (runc mounts a tmpfs, proc or sysfs on them)
+    if (st.kind === 'other' && (todo.length > 0 || (c.strict && here.length === 1))) {
+      return refuse(`/${here.join('/')}`, `is not a directory${c.strict && here.length === 1 ? ': a mount point of the runtime\'s own must be a plain directory' : ''}`);
+    }
     done.push(part);
   }
+  // a link that carries a volume or a pod file onto /dev, /proc or /sys: runc mounts it over its own mount (securejoin
+  // stays inside the rootfs) and then builds /dev in it with plain joins, i.e. deletes ptmx and mknods in a host directory
+  if (!c.cwd && lastLink && !c.strict && runtimeOwned(`/${done.join('/')}`)) {
+    return refuse(lastLink.at, `is a symbolic link (to ${lastLink.target}) that leads into /${done.join('/')}, under a mount point of the runtime's own (runc would mount over it, and build /dev in what it mounted there: on the host)`);
+  }
+  if (resolved) resolved.to = done;
   if (c.cwd) {
     const resolved = `/${done.join('/')}`;
     const why = procWorkdir(resolved);
@@ -141,9 +167,27 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40): Refusa
   return undefined;
 }
 
-/** Every refusal of a spec's paths against a rootfs. */
-export function checkRootfsPaths(spec: Pick<Spec, 'mounts' | 'process'>, lookup: Lookup): Refusal[] {
-  return checkedPaths(spec)
-    .map((c) => checkPath(c, lookup))
-    .filter((r): r is Refusal => r !== undefined);
+/**
+ * Every refusal of a spec's paths against a rootfs. With `volumes`, a mount
+ * destination is looked up as runc will meet it: through the directory bind
+ * mounts made before it (`through` sees those volumes' host directories,
+ * `isVolume` says which mounts are such binds); the working directory is
+ * checked against the rootfs alone (a link in a volume may lead it anywhere
+ * inside the container).
+ */
+export function checkRootfsPaths(
+  spec: Pick<Spec, 'mounts' | 'process'>,
+  lookup: Lookup,
+  volumes?: { through: (volumes: readonly VolumeAt[]) => Lookup; isVolume: (m: NonNullable<Spec['mounts']>[number]) => boolean },
+): Refusal[] {
+  const mounted: VolumeAt[] = [];
+  const out: Refusal[] = [];
+  for (const c of checkedPaths(spec)) {
+    const m = c.index === undefined ? undefined : spec.mounts?.[c.index];
+    const resolved: { to?: string[] } = {};
+    const r = checkPath(c, volumes && m && mounted.length > 0 ? volumes.through(mounted) : lookup, 40, resolved);
+    if (r) out.push(r);
+    else if (volumes && m?.source && !c.strict && resolved.to && volumes.isVolume(m)) mounted.push({ at: resolved.to, source: m.source });
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
-import { withPodLock } from '../runtime/state.js';
+import { fileSystemFull, withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
@@ -75,16 +75,39 @@ export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
       }
       changed.push(c);
     } else if (!isAlive(c.process) && !isAlive(c.conmon)) {
-      c.state = 'unknown';
+      markLost(c, exits);
       changed.push(c);
     }
   }
   return changed;
 }
 
+/**
+ * A container that is gone with no exit code recorded: conmon could not write
+ * its exit file (a full disk) or died itself. Kept as 'unknown' with the
+ * reason; its restart policy treats it as a failure, so the exit handler or,
+ * once there is space again, `gc` restarts it.
+ */
+export function markLost(c: ContainerRecord, exits: string): void {
+  c.state = 'unknown';
+  delete c.exitCode;
+  delete c.reason;
+  c.finishedAt ??= new Date().toISOString();
+  c.message = lostExitMessage(exits, c.id);
+}
+
+/** Why a container has no exit code: conmon could not write its exit file (a full disk), or died before it could. */
+export function lostExitMessage(exits: string, id: string): string {
+  const file = `${exits}/${id}`;
+  return fileSystemFull(exits)
+    ? `its exit code was not recorded: conmon could not write ${file} (disk full)`
+    : `its exit code was not recorded: its monitor (conmon) ended without writing ${file} (killed, or the disk was full)`;
+}
+
+
 /** Why a container ended: OOMKilled when conmon saw its cgroup's OOM kill (its `oom` file), else by the exit code. */
-const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined) =>
-  exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom));
+const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined, stoppedByUser = false) =>
+  exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom), stoppedByUser);
 
 /** Writes the `died` (and `oom`) events of containers reconcile found exited; only under the pod's lock, so once each. */
 function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): void {
@@ -112,7 +135,7 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (names.has(name)) continue;
     await unmountAll(path.join(dir, name));
-    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
   const staging = podPaths(rt.settings.stateRoot, pod).subpaths;
@@ -147,7 +170,7 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   return explainStep(
-    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false), rec.def.name, def.name)),
+    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false, rec), rec.def.name, def.name)),
     () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
   );
 }
@@ -161,7 +184,7 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
   const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
-  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default'), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
+  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default', rec), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
   verifyRootfs(rootfs, spec, { pod: rec.def.name, container: def.name, source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}` });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
@@ -262,6 +285,7 @@ export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord
   delete c.exitCode;
   delete c.finishedAt;
   delete c.reason;
+  delete c.message;
 }
 
 /** The error for changing a pod whose sandbox died for good. */
@@ -271,18 +295,24 @@ function podFailed(rec: PodRecord): BarepodError {
   });
 }
 
-/** Stops a container of a record (already locked): graceful, then forced; unmounts its rootfs. */
-export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number): Promise<void> {
+/**
+ * Stops a container of a record (already locked): graceful, then forced;
+ * unmounts its rootfs. `byUser` (a user's `barepod stop`): a non-zero exit
+ * it caused is Exited, not Error.
+ */
+export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number, byUser = false): Promise<void> {
   cancelRestart(c);
   const all = inPodPidNamespace(rec.def, c.def);
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
   if (c.state !== 'exited' || c.exitCode === undefined) {
+    const running = c.state === 'running' || c.state === 'created';
     c.state = 'exited';
     if (code !== undefined) c.exitCode = code;
-    c.reason = reasonOf(rt, rec, c, code);
+    c.reason = reasonOf(rt, rec, c, code, byUser && running);
     c.finishedAt = new Date().toISOString();
+    if (code === undefined && running) c.message = lostExitMessage(podPaths(rt.settings.stateRoot, rec.def.name).exits, c.id);
   }
 }
 
@@ -292,7 +322,7 @@ export async function stopContainer(rt: Runtime, pod: string, name: string, grac
     const c = findContainer(rec, name);
     const wasRunning = c.state === 'running' || c.state === 'created';
     c.desired = 'stopped'; // a user's stop: no restart policy brings it back
-    await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds);
+    await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds, true);
     if (wasRunning) appendEvent(rt.settings.stateRoot, { type: 'stopped', pod, container: name, exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
     return c;
   });
@@ -310,7 +340,7 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     await stopLocked(rt, rec, c, opts.graceSeconds);
     const paths = containerPaths(rt.settings.stateRoot, pod, name);
     await unmountAll(paths.bundle);
-    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false), pod, name));
+    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });

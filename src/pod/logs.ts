@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
@@ -11,7 +12,21 @@ import type { Runtime } from './runtime.js';
 export interface LogLine {
   time: string;
   stream: 'stdout' | 'stderr';
+  /** the line as UTF-8 text (bytes that are not UTF-8 read as U+FFFD) */
   text: string;
+  /** the exact bytes, base64, when they are not valid UTF-8 (so `text` is not them) */
+  bytes?: string;
+}
+
+/** The exact bytes of a log line. */
+export function lineBytes(line: LogLine): Buffer {
+  return line.bytes === undefined ? Buffer.from(line.text, 'utf8') : Buffer.from(line.bytes, 'base64');
+}
+
+/** A line from its bytes: text, and the bytes themselves when text cannot hold them. */
+function lineOf(time: string, stream: LogLine['stream'], raw: Buffer): LogLine {
+  const text = raw.toString('utf8');
+  return isUtf8(raw) ? { time, stream, text } : { time, stream, text, bytes: raw.toString('base64') };
 }
 
 /** A log line and the container that wrote it. */
@@ -33,7 +48,8 @@ const NEWLINE = 0x0a;
  */
 export class CriLogParser {
   private carry: Buffer = Buffer.alloc(0);
-  private pending: Partial<Record<Stream, LogLine>> = {};
+  /** a partial line per stream: its first record's time and its bytes so far (a character may be split between records) */
+  private pending: Partial<Record<Stream, { time: string; parts: Buffer[] }>> = {};
 
   /** The lines the chunk completes, in the order their last record was written. */
   feed(chunk: Uint8Array): LogLine[] {
@@ -41,7 +57,7 @@ export class CriLogParser {
     const out: LogLine[] = [];
     let start = 0;
     for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
-      this.record(data.toString('utf8', start, nl), out);
+      this.record(data.subarray(start, nl), out);
       start = nl + 1;
     }
     this.carry = Buffer.from(data.subarray(start));
@@ -51,11 +67,11 @@ export class CriLogParser {
   /** The end of the input: an unterminated last record counts, and partial lines still waiting come out as they are. */
   end(): LogLine[] {
     const out: LogLine[] = [];
-    if (this.carry.length > 0) this.record(this.carry.toString('utf8'), out);
+    if (this.carry.length > 0) this.record(this.carry, out);
     this.carry = Buffer.alloc(0);
     for (const s of STREAMS) {
-      const line = this.pending[s];
-      if (line) out.push(line);
+      const p = this.pending[s];
+      if (p) out.push(lineOf(p.time, s, Buffer.concat(p.parts)));
     }
     this.pending = {};
     return out;
@@ -66,25 +82,36 @@ export class CriLogParser {
     this.carry = Buffer.alloc(0);
   }
 
-  private record(raw: string, out: LogLine[]): void {
-    const m = /^(\S+) (stdout|stderr) ([FP]) ?(.*)$/.exec(raw);
-    if (!m) return;
-    const [, time = '', s, tag, text = ''] = m;
-    const stream = s as Stream;
+  /**
+   * One record: `<time> <stream> <F|P> <text>`. The text is every byte after
+   * the tag's space, whatever it holds (a carriage return, U+2028, bytes that
+   * are not UTF-8): only the record's own newline ends it.
+   */
+  private record(raw: Buffer, out: LogLine[]): void {
+    const sp1 = raw.indexOf(0x20);
+    const sp2 = sp1 > 0 ? raw.indexOf(0x20, sp1 + 1) : -1;
+    if (sp2 < 0) return;
+    const time = raw.toString('latin1', 0, sp1);
+    const s = raw.toString('latin1', sp1 + 1, sp2);
+    const tag = raw[sp2 + 1];
+    if ((s !== 'stdout' && s !== 'stderr') || (tag !== 0x46 && tag !== 0x50) || /\s/.test(time)) return; // F or P
+    const stream: Stream = s;
+    const text = raw.subarray(raw[sp2 + 2] === 0x20 ? sp2 + 3 : sp2 + 2);
     const prev = this.pending[stream];
-    const line = prev ? { ...prev, text: prev.text + text } : { time, stream, text };
-    if (tag === 'P') this.pending[stream] = line;
+    const parts = prev ? [...prev.parts, Buffer.from(text)] : [Buffer.from(text)];
+    const first = prev?.time ?? time;
+    if (tag === 0x50) this.pending[stream] = { time: first, parts };
     else {
       delete this.pending[stream];
-      out.push(line);
+      out.push(lineOf(first, stream, parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
     }
   }
 }
 
 /** Parses a whole CRI log (see CriLogParser); a trailing partial line is kept (the container is still writing it). */
-export function parseCriLog(content: string): LogLine[] {
+export function parseCriLog(content: string | Buffer): LogLine[] {
   const p = new CriLogParser();
-  return [...p.feed(Buffer.from(content, 'utf8')), ...p.end()];
+  return [...p.feed(typeof content === 'string' ? Buffer.from(content, 'utf8') : content), ...p.end()];
 }
 
 /** Milliseconds since the epoch of an RFC3339 time (digits past the millisecond are dropped); NaN when it is not one. */
@@ -174,9 +201,9 @@ function selected(rec: PodRecord, container: string | undefined): string[] {
 export function readLogs(rt: Runtime, pod: string, sel: LogSelection = {}): ContainerLogLine[] {
   const rec = rt.store.read(pod);
   const lists = selected(rec, sel.container).map((name) => {
-    let content = '';
+    let content: Buffer;
     try {
-      content = fs.readFileSync(containerPaths(rt.settings.stateRoot, pod, name).log, 'utf8');
+      content = fs.readFileSync(containerPaths(rt.settings.stateRoot, pod, name).log);
     } catch {
       return []; // no output yet
     }

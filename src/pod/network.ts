@@ -15,19 +15,23 @@ import {
   cniIdPrefix,
   isCniNetwork,
   isUnicastMac,
+  subnetsOf,
   POD_IFNAME,
   portMappingsOf,
   resultForAddress,
   summarizeResult,
   type CniResult,
   type Conflist,
+  type RuntimeConfig,
 } from '../plan/network.js';
 import { hostsFile, hostsWithAliases, resolvConf } from '../plan/pod-files.js';
 import {
+  allReservedAddresses,
   checkPrerequisites,
   checkRoutes,
   cniAdd,
   cniDel,
+  commentedIds,
   deleteLink,
   labelledLinks,
   labelLink,
@@ -35,6 +39,7 @@ import {
   loadNetwork,
   pinNetns,
   removeRulesOf,
+  removeStaleFirewallRules,
   reservations,
   unpinNetns,
   type NetworkConfig,
@@ -52,6 +57,9 @@ interface StoredAttachment {
   attachment: NetworkAttachment;
   file: string;
   config: Conflist;
+  /** the runtime config (capability args: portMappings, ips) of the last ADD: DEL gets the same, as libcni caches it */
+  runtimeConfig?: RuntimeConfig;
+  /** the result of the last plugin of the chain that returned one, stored as soon as it returned */
   result?: CniResult;
 }
 
@@ -100,21 +108,30 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
     netnsInode,
     ports: def.network.ports,
   };
-  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list };
-  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  const rc: RuntimeConfig = { portMappings: portMappingsOf(def.network.ports) };
+  const mac = preferMac && isUnicastMac(preferMac) ? preferMac : undefined;
+  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list, runtimeConfig: { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) } };
+  const save = () => writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  save();
   rb.push(`CNI DEL ${attachment.containerId}`, () => detachNetwork(rt, def.name));
   const args = { containerId: attachment.containerId, netns: paths.netns, ifname: POD_IFNAME };
-  const rc = { portMappings: portMappingsOf(def.network.ports) };
+  // each plugin's result is stored the moment it returns: DEL after a kill mid-chain has what the chain had so far
+  const keep = (r: CniResult) => {
+    stored.result = r;
+    save();
+  };
   let result: CniResult;
-  const mac = preferMac && isUnicastMac(preferMac) ? preferMac : undefined;
   if (explaining && mac) explain(`ask the bridge for the pod's MAC ${mac} again (CNI mac), so the host's neighbour entry for its address stays right`);
   try {
-    result = await cniAdd(cfg, args, { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) });
+    result = await cniAdd(cfg, args, stored.runtimeConfig!, keep);
   } catch (e) {
     if (!preferIp && !mac) throw e;
     // the old address is taken meanwhile (or the IPAM or a plugin refuses the request): any address and MAC will do
-    await cniDel(cfg, args, rc, undefined);
-    result = await cniAdd(cfg, args, rc);
+    await cniDel(cfg, args, stored.runtimeConfig!, stored.result);
+    stored.runtimeConfig = rc;
+    delete stored.result;
+    save();
+    result = await cniAdd(cfg, args, rc, keep);
   }
   Object.assign(attachment, summarizeResult(result, POD_IFNAME));
   // the host may still map this address to a MAC nobody has now (a new MAC, or an address another pod had): forget it
@@ -123,7 +140,7 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
     if (explaining && stale.length) explain(`removed the host's neighbour entry ${stale.map((n) => `${n.ip} → ${n.mac} on ${n.dev}`).join(', ')}: the next packet resolves ${attachment.ip} afresh`);
   }
   stored.result = result;
-  writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
+  save();
   if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);
   if (explaining) {
     explainResult(`got ${attachment.cidr ?? 'no IPv4 address'}${attachment.gateway ? ` (gateway ${attachment.gateway})` : ''} on ${POD_IFNAME}${attachment.hostVeth ? `; host end ${attachment.hostVeth}` : ''}`);
@@ -164,8 +181,11 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
     // a pin that never got mounted (a crash right before) is no netns: DEL without one
     const netns = isMounted(a.netns) ? a.netns : '';
     const cfg: NetworkConfig = { file: stored.file, list: stored.config };
-    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, { portMappings: portMappingsOf(a.ports) }, stored.result);
-    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), a.ip);
+    // the runtime config ADD had (a record of an older barepod has only the ports)
+    const rc = stored.runtimeConfig ?? { portMappings: portMappingsOf(a.ports) };
+    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, rc, stored.result);
+    const ip = a.ip ?? (stored.result ? summarizeResult(stored.result, a.ifname).ip : undefined);
+    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), ip);
     fs.rmSync(paths.network, { force: true });
     await unpinNetns(paths.netns);
   });
@@ -215,8 +235,9 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
   } catch {
     networks = []; // an unreadable conflist: nothing to release through it
   }
-  // reservations are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
+  // reservations and rules are read before the pods are listed: a pod dir exists before its ADD, so a pod being created now is listed
   const found = networks.map((cfg) => ({ cfg, reserved: reservations(cfg.list.name) }));
+  const commented = await commentedIds(prefix);
   const links = labelledLinks();
   const livePods = new Set(listPods());
   for (const { cfg, reserved } of found) {
@@ -233,9 +254,23 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
         continue;
       }
       await removeRulesOf(name, cid, Object.values(chainNames(name, cid)), ip);
+      commented.get(name)?.delete(cid);
       done.push(`released ${ip} of ${cid} on network ${name}`);
     }
   }
+  // rules and chains named after a container id of this root whose pod is gone, its address released already
+  // (a DEL that could not reach bridge's netns, or ran without the result)
+  for (const [name, cids] of commented) {
+    for (const cid of cids) {
+      const pod = podOf(cid);
+      if (!pod || livePods.has(pod)) continue;
+      const removed = await removeRulesOf(name, cid, Object.values(chainNames(name, cid)));
+      if (removed.length) done.push(`removed ${removed.length} iptables rules and chains of ${cid} on network ${name}`);
+    }
+  }
+  // the firewall plugin's rules of addresses of these networks that nothing reserves any more
+  const subnets = networks.flatMap((cfg) => subnetsOf(cfg.list));
+  for (const rule of await removeStaleFirewallRules(subnets, allReservedAddresses)) done.push(`removed the firewall rule of a released address: ${rule}`);
   for (const [dev, cid] of links) {
     const pod = podOf(cid);
     if (!pod || livePods.has(pod)) continue;

@@ -100,7 +100,7 @@ export interface CgroupTreeView {
 /** `cgroups`: the pod parent and its children with their limits, usage and processes. */
 export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
   const rec = readPod(rt, pod);
-  const ctx = rt.planContext(false);
+  const ctx = rt.planContext(false, rec);
   const members = podMembers(rec);
   const containers = rec.containers.map((c) => c.def.name);
   const node = (cgroupPath: string, name: string, role: CgroupNode['role'], depth: number): CgroupNode => {
@@ -153,7 +153,7 @@ export interface TopProcess {
  */
 export function topView(rt: Runtime, pod: string): { pod: string; processes: TopProcess[] } {
   const rec = readPod(rt, pod);
-  const ctx = rt.planContext(false);
+  const ctx = rt.planContext(false, rec);
   const processes: TopProcess[] = [];
   for (const m of podMembers(rec)) {
     const procs = rt.cgroups.procs(containerCgroup(ctx, pod, m.name));
@@ -187,7 +187,7 @@ export function sampleStats(rt: Runtime, pod: string): StatsSample | undefined {
   const rec = rt.store.tryRead(pod);
   if (!rec) return undefined;
   reconcile(rt, rec);
-  const ctx = rt.planContext(false);
+  const ctx = rt.planContext(false, rec);
   const read = (name: string, state: string, cgroup: string) => ({ name, state, cgroup, resources: rt.cgroups.readResources(cgroup) });
   return {
     atUsec: monotonicUsec(),

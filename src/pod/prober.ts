@@ -67,7 +67,7 @@ export function startProber(rt: Runtime, rec: PodRecord): void {
   const run = launch(argv, { detached: true, stdio: 'ignore', timeoutMs: 0 });
   run.release();
   const child = run.child;
-  tryPlaceMonitor(rt, rec.def.name, child.pid); // out of the caller's session, beside the pod's conmons
+  tryPlaceMonitor(rt, rec, child.pid); // out of the caller's session, beside the pod's conmons
   const id = child.pid ? identify(child.pid) : undefined;
   if (id) rec.prober = id;
   if (explaining) explainResult(`prober pid ${child.pid}: it probes every container with probes and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BarepodError } from '../errors.js';
+import { LEGACY_CGROUP_ROOT, type PodRecord } from '../model.js';
 import { locksDir, podsDir, runcRoot } from '../plan/paths.js';
 import type { PlanContext } from '../plan/pod-plan.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from '../spec/default-spec.js';
@@ -21,8 +22,12 @@ export interface Runtime {
   conmon: string;
   cgroups: CgroupFs;
   store: StateStore;
-  /** host facts for the planner; the seccomp filter is loaded only when a container needs it */
-  planContext(needSeccomp: boolean): PlanContext;
+  /**
+   * host facts for the planner; the seccomp filter is loaded only when a
+   * container needs it. With a pod's record, its cgroup root is the one the
+   * record names (an older barepod's record: `barepod`); without, this state root's.
+   */
+  planContext(needSeccomp: boolean, rec?: Pick<PodRecord, 'cgroupRoot'>): PlanContext;
 }
 
 /** Opens the runtime: checks root and the tools, without touching any pod. */
@@ -46,11 +51,11 @@ export function openRuntime(settings: Settings): Runtime {
     conmon,
     cgroups,
     store: new StateStore(settings.stateRoot),
-    planContext(needSeccomp) {
+    planContext(needSeccomp, rec) {
       if (needSeccomp && !seccomp) seccomp = loadSeccomp();
       return {
         cgroupVersion: cgroups.version,
-        cgroupRoot: settings.cgroupRoot,
+        cgroupRoot: rec ? (rec.cgroupRoot ?? LEGACY_CGROUP_ROOT) : settings.cgroupRoot,
         hostCapabilities: (hostCapabilities ??= boundingCapabilities()),
         ...(needSeccomp ? { seccomp: seccomp! } : {}),
       };

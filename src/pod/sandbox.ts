@@ -51,6 +51,7 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
         containers: [],
         phase: 'Running',
         ...(manifest ? { manifest } : {}),
+        cgroupRoot: rt.settings.cgroupRoot,
       };
       rt.store.write(record);
       return record;
@@ -98,10 +99,10 @@ async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup:
  * `preferMac`, the address and MAC of the sandbox it replaces); pushes its
  * teardown.
  */
-export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string, preferMac?: string): Promise<SandboxRecord> {
+export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string, preferMac?: string, rec?: Pick<PodRecord, 'cgroupRoot'>): Promise<SandboxRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const pauseRoot = requirePause(rt.settings.dataDir);
-  const spec = planSandboxSpec(def, rt.planContext(true), pauseRoot);
+  const spec = planSandboxSpec(def, rt.planContext(true, rec), pauseRoot);
   const launchId = newLaunchId();
   const launched = await explainStep(
     () => sandboxTitle(spec),
@@ -189,10 +190,10 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
     if (rec) {
       // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
       await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
-        rec.phase = 'Removing';
         if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
         stopProber(rec);
-        rt.store.write(rec);
+        // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
+        if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
         for (const c of rec.containers) cancelRestart(c);
       });
     }
@@ -238,11 +239,13 @@ export async function removePod(rt: Runtime, name: string, grace?: number): Prom
       () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
     );
     await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);
-    const cgroup = podCgroup(rt.planContext(false), name);
+    const ctx = rt.planContext(false, rec);
+    const cgroup = podCgroup(ctx, name);
     await attempt(
       'remove cgroups',
       async () => {
-        const left = await rt.cgroups.removeTree(cgroup, `/${rt.settings.cgroupRoot}`);
+        // the root's own top dir goes too once no pod of any root uses it (rmdir of a non-empty dir fails: fine)
+        const left = await rt.cgroups.removeTree(cgroup, `/${ctx.cgroupRoot}`);
         if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
       },
       () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,

@@ -6,9 +6,11 @@
  * lost handler, a crash or a reboot left undone.
  */
 import fs from 'node:fs';
-import { BarepodError, describeError } from '../errors.js';
+import { BarepodError, describeError, isNoSpace } from '../errors.js';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { isValidName, validateMemberName } from '../names.js';
 import { locksDir, podPaths } from '../plan/paths.js';
+import { readExitFile } from '../runtime/conmon.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
@@ -16,7 +18,7 @@ import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
-import { launchInto, stopLocked, withPod } from './containers.js';
+import { launchInto, markLost, stopLocked, withPod } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
 import { terminateMember, tryPlaceMonitor } from './member.js';
 import { transaction } from './rollback.js';
@@ -40,6 +42,9 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
     }
     const c = rec.containers.find((x) => x.def.name === member);
     if (!c || c.launchId !== launchId) return; // an older instance, or one never recorded
+    const exits = podPaths(rt.settings.stateRoot, pod).exits;
+    // conmon runs this only once the container has exited: without an exit file, it could not write one (a full disk)
+    if (c.state === 'running' && !isAlive(c.process) && readExitFile(exits, c.id) === undefined) markLost(c, exits);
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
     await afterExit(rt, rec, c);
   });
@@ -67,7 +72,7 @@ async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promi
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
   const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
   if (delayMs === 0) return restartNow(rt, rec, c, 0);
-  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs, (pid) => tryPlaceMonitor(rt, rec.def.name, pid));
+  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   appendEvent(rt.settings.stateRoot, { type: 'backoff', pod: rec.def.name, container: c.def.name, delayMs, restarts: c.restarts, reason: 'CrashLoopBackOff' });
 }
 
@@ -84,8 +89,10 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
   } catch (e) {
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
-    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, delayMs: retryMs });
-    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, pod, pid));
+    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, ...(isNoSpace(e) ? {} : { delayMs: retryMs }) });
+    // a full disk could not keep the timer's token either: `gc` retries once there is space again
+    if (isNoSpace(e)) return;
+    if (!(e instanceof BarepodError && e.code === 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   }
 }
 
@@ -127,7 +134,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     return;
   }
   // the new netns asks for the old address and MAC back, so the pod keeps its IP when it is free and the host's neighbour entry stays right
-  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac));
+  rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac, rec));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
   appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
   for (const c of rec.containers) {
@@ -140,6 +147,8 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
 export interface GcAction {
   pod: string;
   action: string;
+  /** set when this part of the sweep failed (e.g. a full disk): the rest of the sweep still ran */
+  error?: { code: string; message: string; exitCode: number };
 }
 
 /**
@@ -189,6 +198,11 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
           else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
         }
       }
+    }).catch((e: unknown) => {
+      if (!isNoSpace(e)) throw e;
+      // a pod whose restart finds the disk full must not stop the sweep (which may be what frees it)
+      const d = describeError(e);
+      actions.push({ pod, action: `could not finish: ${d.message}`, error: { code: d.code, message: d.message, exitCode: d.exitCode } });
     });
   }
   // runc containers of pods this state root no longer has
@@ -197,6 +211,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
     if (dot > 0 && known.has(pod)) continue;
+    if (!isValidName(pod) || !isValidMember(id.slice(dot + 1))) continue; // not one barepod made: never a path
     await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
     await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
     actions.push({ pod, action: `removed runc container ${id}` });
@@ -208,7 +223,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   }
   // locks of commands that were killed
   const locks = locksDir(rt.settings.stateRoot);
-  for (const name of fs.existsSync(locks) ? fs.readdirSync(locks) : []) {
+  for (const name of fs.existsSync(locks) ? fs.readdirSync(locks).filter(isValidName) : []) {
     const file = podPaths(rt.settings.stateRoot, name).lock;
     if (inspectLock(file).stale) {
       fs.rmSync(file, { force: true });
@@ -216,4 +231,14 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     }
   }
   return actions;
+}
+
+/** A member name barepod could have made (a container's or the sandbox's). */
+function isValidMember(name: string): boolean {
+  try {
+    validateMemberName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, PodRecord } from '../model.js';
+import { restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodRecord } from '../model.js';
 import { isObj } from '../manifest/fields.js';
 import type { ManifestPod } from '../manifest/pod.js';
-import { backoffDelay } from '../plan/restart.js';
+import { backoffDelay, shouldRestart } from '../plan/restart.js';
 import { resolveImage } from '../runtime/images.js';
 import { findContainer, reconcile, runContainer, runContainers, startContainer, withPod } from './containers.js';
 import type { Runtime } from './runtime.js';
@@ -16,6 +16,8 @@ import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod } from './sandbox.js';
 import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
+import { isAlive } from '../runtime/procfs.js';
+import { readLogs } from './logs.js';
 
 export type UpOutcome = 'created' | 'unchanged' | 'replaced';
 
@@ -131,7 +133,7 @@ async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOp
         r.message = `init container "${c.name}" ${why}`;
       });
       throw new InitFailed(
-        new BarepodError('tool-failed', `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started`, {
+        new BarepodError('tool-failed', `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started${lastLogLines(rt, pod, c.name)}`, {
           hint: `see its output: barepod logs ${pod} ${c.name}; remove the pod: barepod down ${pod}`,
         }),
       );
@@ -154,18 +156,57 @@ async function waitExit(rt: Runtime, pod: string, name: string, deadline: number
   }
 }
 
-/** Ready as Kubernetes means it without readiness probes: the sandbox and every app container running. */
-export function podReady(rt: Runtime, rec: PodRecord): { ready: boolean; why: string } {
+/**
+ * How long a container must have run before `wait` counts it: one that fails
+ * at start (a missing file, a bad flag) would otherwise be "ready" in the
+ * instant between its start and its exit.
+ */
+export const SETTLE_MS = 1000;
+
+/** Ready as Kubernetes means it without readiness probes: the sandbox and every app container running (for SETTLE_MS at least). */
+export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready: boolean; why: string } {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
   const status = readProbeStatus(rt.settings.stateRoot, rec.def.name);
   const why: string[] = [];
   for (const c of rec.containers.filter((x) => !x.def.init)) { // native sidecars count, init containers do not
-    if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
+    if (c.state === 'running' && !isAlive(c.process)) why.push(`${c.def.name} has exited (its exit code is not recorded yet)`); // conmon is still writing it
+    else if (c.state === 'running' && now - Date.parse(c.startedAt ?? '') < SETTLE_MS) why.push(`${c.def.name} started less than ${SETTLE_MS / 1000}s ago`);
+    else if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
     else {
       const r = containerReady(c, status);
       if (!r.ready) why.push(`${c.def.name} is not ready (${r.why})`);
     }
   }
   return why.length ? { ready: false, why: why.join('; ') } : { ready: true, why: '' };
+}
+
+/**
+ * An app container that has ended for good: exited (or lost) and its restart
+ * policy does not bring it back (Never; OnFailure after exit 0), with no
+ * restart pending and no user's stop. Such a pod can never become ready, so
+ * `wait` and `up --wait` fail at once with the container, its exit code and
+ * its last log lines, rather than at their timeout. Reconciled first.
+ */
+export function endedForGood(rt: Runtime, rec: PodRecord): string | undefined {
+  reconcile(rt, rec);
+  if (rec.phase && rec.phase !== 'Running') return undefined; // the caller reports the phase itself
+  const ended = rec.containers.find((c) => !c.def.init && isTerminated(c) && !c.backoff && c.desired !== 'stopped' && !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode));
+  if (!ended) return undefined;
+  const policy = restartPolicyOf(rec.def, ended.def);
+  const how = ended.state === 'unknown' ? `ended with no exit code recorded${ended.message ? ` (${ended.message})` : ''}` : `exited with ${ended.exitCode ?? '?'}${ended.reason ? ` (${ended.reason})` : ''}`;
+  return `container "${ended.def.name}" ${how} and its restart policy ${policy} does not restart it${lastLogLines(rt, rec.def.name, ended.def.name)}`;
+}
+
+const isTerminated = (c: ContainerRecord) => c.state === 'exited' || c.state === 'unknown';
+
+/** The last lines a container wrote, for an error message: "; its last log lines:\n  …", or '' when it wrote none. */
+export function lastLogLines(rt: Runtime, pod: string, container: string, n = 5): string {
+  let lines: string[];
+  try {
+    lines = readLogs(rt, pod, { container, tail: n }).map((l) => l.text);
+  } catch {
+    return '';
+  }
+  return lines.length ? `; its last log lines:\n${lines.map((l) => `  ${l}`).join('\n')}` : '; it wrote no output';
 }

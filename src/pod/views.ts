@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { exitReason } from '../plan/restart.js';
 import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
-import { isAlive, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
+import { isAlive, isStopped, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
 import { findContainer, reconcile } from './containers.js';
 import { containerReady, readProbeStatus } from './prober.js';
 import type { Runtime } from './runtime.js';
@@ -15,7 +16,7 @@ export interface MemberStatus {
   container: string;
   id: string;
   state: string;
-  /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown */
+  /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown; Exited (a user's stop), Stopped (SIGSTOP) */
   status: string;
   reason: string | null;
   pid: number | null;
@@ -26,7 +27,12 @@ export interface MemberStatus {
   ready: boolean;
   /** a pending restart: when it fires */
   backoff: { until: string; delayMs: number } | null;
+  /** how the previous instance ended (Kubernetes lastState), for a container that was started again */
   lastTermination: ContainerRecord['lastTermination'] | null;
+  /** the latest termination: this instance's when it has ended (e.g. the exit a CrashLoopBackOff waits after), else lastTermination; ps's LAST EXIT */
+  lastExit: ContainerRecord['lastTermination'] | null;
+  /** why, when the state alone does not say (e.g. an exit code conmon could not record) */
+  message: string | null;
   startedAt: string | null;
   createdAt: string;
   image: string;
@@ -50,20 +56,23 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
     }
     reconcile(rt, rec);
     const alive = sandboxAlive(rec);
+    const stopped = isStopped(rec.sandbox); // SIGSTOPped: alive, but holding the pod still
     const sandbox: MemberStatus = {
       pod: name,
       container: SANDBOX_NAME,
       id: rec.sandbox.id,
       state: alive ? 'running' : 'exited',
-      status: alive ? 'Running' : 'Dead',
+      status: stopped ? 'Stopped' : alive ? 'Running' : 'Dead',
       reason: null,
       pid: alive ? rec.sandbox.pid : null,
       restarts: rec.sandboxRestarts ?? 0,
       exitCode: null,
       restartPolicy: rec.def.restartPolicy,
-      ready: alive,
+      ready: alive && !stopped,
       backoff: null,
       lastTermination: null,
+      lastExit: null,
+      message: stopped ? `pause pid ${rec.sandbox.pid} is stopped by a signal (SIGSTOP): send it SIGCONT` : null,
       startedAt: rec.sandbox.startedAt,
       createdAt: rec.createdAt,
       image: 'pause',
@@ -84,11 +93,24 @@ export function podState(rec: PodRecord, alive: boolean): string {
 
 /** kubectl's status words for a container. */
 export function containerStatus(c: ContainerRecord): string {
-  if (c.state === 'running') return 'Running';
+  if (c.state === 'running') return isStopped(c.process) ? 'Stopped' : 'Running';
   if (c.state === 'created') return 'Created';
   if (c.state === 'unknown') return 'Unknown';
   if (c.backoff) return 'CrashLoopBackOff';
   return c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error');
+}
+
+/** The latest termination of a container: this instance's once it has ended, else the previous instance's. */
+export function lastExitOf(c: ContainerRecord): ContainerRecord['lastTermination'] | null {
+  if ((c.state === 'exited' || c.state === 'unknown') && c.finishedAt) {
+    return {
+      exitCode: c.exitCode ?? null,
+      reason: c.reason ?? exitReason(c.exitCode, false),
+      ...(c.startedAt ? { startedAt: c.startedAt } : {}),
+      finishedAt: c.finishedAt,
+    };
+  }
+  return c.lastTermination ?? null;
 }
 
 function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): MemberStatus {
@@ -107,6 +129,8 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     ready,
     backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
     lastTermination: c.lastTermination ?? null,
+    lastExit: lastExitOf(c),
+    message: c.message ?? null,
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
     image: c.def.image ?? `rootfs:${c.def.rootfs}`,
@@ -118,7 +142,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
 export function inspectPod(rt: Runtime, name: string) {
   const rec = rt.store.read(name);
   reconcile(rt, rec);
-  const ctx = rt.planContext(false);
+  const ctx = rt.planContext(false, rec);
   const alive = sandboxAlive(rec);
   const sandboxNs = alive ? namespaceInodes(rec.sandbox.pid) : {};
   const nsView = (pid: number | undefined) => {

@@ -16,11 +16,14 @@ import {
   DEFAULT_SUBNET,
   defaultConflist,
   formatCidr4,
+  overlaps,
+  parseCidr4,
   parseConflist,
   parseProcRoutes,
   pluginConfig,
   ruleComment,
   subnetsOf,
+  type Cidr4,
   type CniResult,
   type Conflist,
   type RuntimeConfig,
@@ -236,10 +239,16 @@ function hintFor(cfg: NetworkConfig, msg: string): string {
  * CNI ADD: every plugin in order, each getting the previous one's result.
  * A failure leaves half an attachment: the caller runs DEL (idempotent).
  */
-export async function cniAdd(cfg: NetworkConfig, a: CniArgs, rc: RuntimeConfig): Promise<CniResult> {
+export async function cniAdd(cfg: NetworkConfig, a: CniArgs, rc: RuntimeConfig, onResult?: (result: CniResult) => void): Promise<CniResult> {
   let prev: CniResult | undefined;
   for (const plugin of cfg.list.plugins) {
-    prev = (await invoke(cfg, 'ADD', pluginConfig(cfg.list, plugin, rc, prev), a)) ?? prev;
+    const result = await invoke(cfg, 'ADD', pluginConfig(cfg.list, plugin, rc, prev), a);
+    if (result) {
+      prev = result;
+      // kept before the next plugin runs (as libcni caches it): a CLI killed mid-chain leaves DEL the last result, so the
+      // plugins that already ran (firewall's rules are found only through prevResult's addresses) can undo themselves
+      onResult?.(result);
+    }
   }
   return prev ?? {};
 }
@@ -401,6 +410,14 @@ export async function removeRulesOf(network: string, containerId: string, chains
   return removed;
 }
 
+/** Every address host-local reserves now, in any network of its directory (barepod's or another tool's: a rule of one of them is never a leftover). */
+export function allReservedAddresses(): Set<string> {
+  const base = path.dirname(ipamDir('x'));
+  const out = new Set<string>();
+  for (const net of fs.existsSync(base) ? fs.readdirSync(base) : []) for (const ip of reservations(net).keys()) out.add(ip);
+  return out;
+}
+
 /** host-local reservations of a network: IP → container id. */
 export function reservations(network: string): Map<string, string> {
   const dir = ipamDir(network);
@@ -411,6 +428,66 @@ export function reservations(network: string): Map<string, string> {
       out.set(f, fs.readFileSync(path.join(dir, f), 'utf8').split(/\r?\n/)[0]!.trim());
     } catch {
       // released meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * The firewall plugin's rules (CNI-FORWARD, no comment, found only by the
+ * address) for addresses of the given subnets that no IPAM reservation holds:
+ * left when a DEL ran without the result (a CLI killed mid-ADD by an older
+ * barepod). The firewall adds its rules after the address is reserved and
+ * DEL removes them before it is released, so a rule of a free address is
+ * stale. The rules are read before the reservations, and each is checked
+ * again right before it goes.
+ */
+export async function removeStaleFirewallRules(subnets: string[], reserved: () => Set<string>): Promise<string[]> {
+  const save = findBinary('iptables-save');
+  const restore = findBinary('iptables-restore');
+  if (!save || !restore) return [];
+  const cidrs = subnets.map(parseCidr4).filter((c): c is Cidr4 => c !== undefined);
+  if (cidrs.length === 0) return [];
+  let text = '';
+  try {
+    text = await runTool([save, '-t', 'filter']);
+  } catch {
+    return [];
+  }
+  const candidates: [string, string][] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('-A CNI-FORWARD ')) continue;
+    const ip = / -[ds] (\d+\.\d+\.\d+\.\d+)\/32 /.exec(line)?.[1];
+    const addr = ip ? parseCidr4(`${ip}/32`) : undefined;
+    if (ip && addr && cidrs.some((c) => overlaps(c, addr))) candidates.push([ip, line]);
+  }
+  const removed: string[] = [];
+  for (const [ip, rule] of candidates) {
+    if (reserved().has(ip)) continue;
+    await runTool([restore, '-w', '--noflush'], { input: `*filter\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` }).then(
+      () => removed.push(`filter: ${rule}`),
+      () => undefined, // gone meanwhile
+    );
+  }
+  return removed;
+}
+
+/** The container ids named by the comments of iptables rules (bridge's masquerade, portmap's DNAT) that start with a prefix: network → ids. */
+export async function commentedIds(idPrefix: string): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const save = findBinary('iptables-save');
+  if (!save) return out;
+  for (const table of ['nat', 'filter']) {
+    let text = '';
+    try {
+      text = await runTool([save, '-t', table]);
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/name: \\"([^"\\]+)\\" id: \\"([^"\\]+)\\"/g)) {
+      if (!m[2]!.startsWith(idPrefix)) continue;
+      if (!out.has(m[1]!)) out.set(m[1]!, new Set());
+      out.get(m[1]!)!.add(m[2]!);
     }
   }
   return out;

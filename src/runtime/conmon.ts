@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { BarepodError, DeadlineError, ToolError } from '../errors.js';
+import { BarepodError, DeadlineError, diskFull, ToolError } from '../errors.js';
 import { launch, trace } from './exec.js';
+import { fileSystemFull } from './state.js';
 import { conmonWords, shellWords } from '../plan/narration.js';
 import { explain, explaining, explainResult, explainRun } from './explain.js';
 
@@ -111,6 +112,12 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     }
     if (typeof reply.data !== 'number' || reply.data <= 0) {
       const msg = cleanRuncMessage(reply.message ?? '');
+      // runc 1.1 does not always say so ("unable to store init state: %!w(<nil>)"): a full file system says it for it
+      if (/no space left on device|disk quota exceeded/i.test(msg) || fileSystemFull(o.runcRoot) || fileSystemFull(o.bundle)) {
+        // runc could not write its state (or a file of the bundle): name the file when runc did
+        const file = /(\/[^\s:"]+):? (?:[^/]*: )?no space left on device/i.exec(msg)?.[1] ?? (fileSystemFull(o.bundle) ? o.bundle : o.runcRoot);
+        throw diskFull(file, new ToolError(argv, reply.message ?? '', `runc create ${o.id} failed: ${msg}`), `runc create ${o.id} failed: ${msg}`);
+      }
       throw new ToolError(argv, reply.message ?? '', `runc create ${o.id} failed: ${msg || 'no reason given'}`);
     }
     trace(`conmon (runc create) ${o.id}`, started);

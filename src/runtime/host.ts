@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { cgroupRootFor, DEFAULT_STATE_ROOT } from '../plan/paths.js';
 
 /** Where barepod keeps things; every path can be moved (tests use their own state root). */
 export interface Settings {
@@ -10,19 +11,33 @@ export interface Settings {
   dataDir: string;
   /** the image store (an OCI layout plus unpacked layers): BAREPOD_IMAGES, else <dataDir>/images */
   imagesDir: string;
-  /** the top-level cgroup directory every pod parent lives under */
+  /** the top-level cgroup directory every pod parent of this state root lives under (see cgroupRootFor) */
   cgroupRoot: string;
+}
+
+/** A path with its existing part resolved through symlinks (the rest may not exist yet). */
+export function realPathOf(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return fs.realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realPathOf(parent), path.basename(abs));
+  }
 }
 
 /** Settings from flags, then environment (BAREPOD_ROOT, BAREPOD_DATA, BAREPOD_IMAGES), then defaults. */
 export function resolveSettings(flags: { root?: string | undefined } = {}): Settings {
   const env = process.env;
   const dataDir = path.resolve(env.BAREPOD_DATA ?? '/var/lib/barepod');
+  const stateRoot = path.resolve(flags.root ?? env.BAREPOD_ROOT ?? DEFAULT_STATE_ROOT);
+  const real = realPathOf(stateRoot);
   return {
-    stateRoot: path.resolve(flags.root ?? env.BAREPOD_ROOT ?? '/run/barepod'),
+    stateRoot,
     dataDir,
     imagesDir: path.resolve(env.BAREPOD_IMAGES || path.join(dataDir, 'images')),
-    cgroupRoot: 'barepod',
+    // the default root (also as /var/run/barepod) keeps /barepod/<pod>; any other root has a top dir of its own
+    cgroupRoot: cgroupRootFor(real === realPathOf(DEFAULT_STATE_ROOT) ? DEFAULT_STATE_ROOT : real),
   };
 }
 

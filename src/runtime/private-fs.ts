@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError } from '../errors.js';
+import { BarepodError, diskFull, isNoSpace } from '../errors.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 const S_ISVTX = 0o1000;
@@ -45,8 +45,8 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    fs.rmSync(tmp, { force: true }); // the old content stays, whole
+    throw isNoSpace(e) ? diskFull(file, e) : e;
   }
 }
 

@@ -17,6 +17,18 @@ export function readStartTime(pid: number): string | undefined {
   return statFields(pid)?.[19];
 }
 
+/** A live process's state letter (field 3 of /proc/<pid>/stat: R, S, D, T stopped, t traced, Z, ...), or undefined when it is gone. */
+export function readProcessState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
+/** Whether the very process recorded is stopped by a signal (SIGSTOP, SIGTSTP: state T) or held by a tracer (t). */
+export function isStopped(id: ProcessIdentity | undefined): boolean {
+  if (!id || !isAlive(id)) return false;
+  const state = readProcessState(id.pid);
+  return state === 'T' || state === 't';
+}
+
 /** Reads a live process's identity (pid + start time), or undefined if it is gone. */
 export function identify(pid: number): ProcessIdentity | undefined {
   const startTime = readStartTime(pid);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError } from '../errors.js';
+import { BarepodError, diskFull, isNoSpace } from '../errors.js';
+import { isValidName } from '../names.js';
 import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
 import { identify, isAlive } from './procfs.js';
@@ -8,6 +9,15 @@ import { identify, isAlive } from './procfs.js';
 import { writeFileAtomic } from './private-fs.js';
 
 export { writeFileAtomic };
+
+/** Whether a path's file system has no free block left (as root sees it): a failure there is most likely a full disk. */
+export function fileSystemFull(dir: string): boolean {
+  try {
+    return fs.statfsSync(dir).bfree === 0;
+  } catch {
+    return false;
+  }
+}
 
 /** The pod records under one state root. */
 export class StateStore {
@@ -26,6 +36,8 @@ export class StateStore {
       const rec = JSON.parse(fs.readFileSync(podPaths(this.root, pod).record, 'utf8')) as PodRecord;
       rec.def = { ...POD_DEFAULTS, ...rec.def };
       rec.phase ??= 'Running'; // a record of an older barepod
+      // a removal that found the disk full marks the pod with an empty file instead (it needs no data block)
+      if (fs.existsSync(podPaths(this.root, pod).removing)) rec.phase = 'Removing';
       return rec;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
@@ -35,14 +47,39 @@ export class StateStore {
     }
   }
 
+  /** Saves a record; one that did not change is not written again (a command that changed nothing works on a full disk). */
   write(rec: PodRecord): void {
-    writeFileAtomic(podPaths(this.root, rec.def.name).record, JSON.stringify(rec, null, 2) + '\n');
+    const file = podPaths(this.root, rec.def.name).record;
+    const text = JSON.stringify(rec, null, 2) + '\n';
+    try {
+      if (fs.readFileSync(file, 'utf8') === text) return;
+    } catch {
+      // not there yet, or unreadable: write it
+    }
+    writeFileAtomic(file, text);
   }
 
-  /** Names of every pod directory (with or without a complete record). */
+  /**
+   * Marks a pod Removing (an exit handler or gc then finishes the removal
+   * instead of restarting anything): in its record, or, when the disk is
+   * full, with an empty marker file, which needs no data block.
+   */
+  markRemoving(rec: PodRecord): 'record' | 'marker' {
+    rec.phase = 'Removing';
+    try {
+      this.write(rec);
+      return 'record';
+    } catch (e) {
+      if (!isNoSpace(e)) throw e;
+      fs.closeSync(fs.openSync(podPaths(this.root, rec.def.name).removing, 'w', 0o600));
+      return 'marker';
+    }
+  }
+
+  /** Names of every pod directory (with or without a complete record); an entry no pod could have made (not a valid name) is not a pod. */
   list(): string[] {
     try {
-      return fs.readdirSync(podsDir(this.root)).filter((n) => !n.startsWith('.')).sort();
+      return fs.readdirSync(podsDir(this.root)).filter(isValidName).sort();
     } catch {
       return [];
     }
@@ -50,9 +87,12 @@ export class StateStore {
 }
 
 /**
- * One lock per pod, so two CLIs never interleave on it: an O_EXCL lock file
- * holding the owner's pid and start time. A lock whose owner is gone (a
- * killed CLI) is taken over; a live one is waited for, then reported busy.
+ * One lock per pod, so two CLIs never interleave on it: a symlink whose
+ * target is the owner's pid and start time, made in one symlink(2), so it
+ * is never torn or empty and needs no data block (a full disk still lets
+ * removal and gc take it). A lock whose owner is gone (a killed CLI) is
+ * taken over; a live one is waited for, then reported busy. A regular lock
+ * file (an older barepod's) is still understood.
  */
 export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
   return withFileLock(lockFile, `pod "${pod}"`, fn, waitMs);
@@ -65,11 +105,10 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
   fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (;;) {
     try {
-      const fd = fs.openSync(lockFile, 'wx', 0o600);
-      fs.writeSync(fd, JSON.stringify(me));
-      fs.closeSync(fd);
+      takeLock(lockFile, JSON.stringify(me));
       break;
     } catch (e) {
+      if (isNoSpace(e)) throw diskFull(lockFile, e); // not even an inode left
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const { owner, stale } = inspectLock(lockFile);
       if (stale) {
@@ -95,6 +134,25 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
   }
 }
 
+/** Creates the lock in one step: a symlink; on a file system without symlinks, an O_EXCL file with the owner written in. */
+function takeLock(lockFile: string, owner: string): void {
+  try {
+    fs.symlinkSync(owner, lockFile);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw e;
+    const fd = fs.openSync(lockFile, 'wx', 0o600);
+    try {
+      fs.writeSync(fd, owner);
+    } catch (w) {
+      fs.rmSync(lockFile, { force: true }); // never leave an empty lock behind
+      throw w;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
 /**
  * Who holds a lock file, and whether nobody really does: its owner is dead,
  * or it has had no readable owner for more than a moment (its maker was
@@ -103,13 +161,14 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
 export function inspectLock(lockFile: string, graceMs = 2000): { owner: ProcessIdentity | undefined; stale: boolean } {
   let owner: ProcessIdentity | undefined;
   try {
-    owner = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as ProcessIdentity;
+    const link = fs.lstatSync(lockFile).isSymbolicLink();
+    owner = JSON.parse(link ? fs.readlinkSync(lockFile) : fs.readFileSync(lockFile, 'utf8')) as ProcessIdentity;
   } catch {
-    owner = undefined; // being written right now, torn, or gone
+    owner = undefined; // an older barepod's lock file being written right now, torn (its maker killed or out of space), or gone
   }
   if (owner) return { owner, stale: !isAlive(owner) };
   try {
-    return { owner, stale: Date.now() - fs.statSync(lockFile).mtimeMs > graceMs };
+    return { owner, stale: Date.now() - fs.lstatSync(lockFile).mtimeMs > graceMs };
   } catch {
     return { owner, stale: false }; // gone meanwhile: the next attempt takes it
   }

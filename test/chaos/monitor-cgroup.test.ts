@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, eventually, inspect, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cgroupRootOf, eventually, inspect, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 const isV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 
@@ -88,7 +88,7 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
       expect(conmons.filter(alive), 'conmons alive after the caller\'s cgroup was killed').toEqual(conmons);
       // they live in the pod's own monitor leaf, in every hierarchy, not in the session's cgroup
       for (const h of SESSION_HIERARCHIES) {
-        const procs = fs.readFileSync(path.join(h, 'barepod', '_conmon', pod, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+        const procs = fs.readFileSync(path.join(h, cgroupRootOf(t.root), '_conmon', pod, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
         expect(procs.sort((a, b) => a - b), h).toEqual(conmons);
       }
 
@@ -106,8 +106,8 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
       await t.ok(['pod', 'rm', '-f', pod]);
       // the monitor leaf went with the pod, in every hierarchy
       for (const h of SESSION_HIERARCHIES) {
-        expect(fs.existsSync(path.join(h, 'barepod', pod))).toBe(false);
-        expect(fs.existsSync(path.join(h, 'barepod', '_conmon', pod))).toBe(false);
+        expect(fs.existsSync(path.join(h, cgroupRootOf(t.root), pod))).toBe(false);
+        expect(fs.existsSync(path.join(h, cgroupRootOf(t.root), '_conmon', pod))).toBe(false);
       }
     } finally {
       await killCgroup(session).catch(() => []);
@@ -144,7 +144,7 @@ spec:
       await killCgroup(session);
       expect(alive(prober), 'the prober after the caller\'s cgroup was killed').toBe(true);
       // it lives in the pod's monitor leaf (systemd's hierarchy names it), beside the conmons
-      expect(fs.readFileSync(`/proc/${prober}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/barepod/_conmon/${pod}$`, 'm'));
+      expect(fs.readFileSync(`/proc/${prober}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/${cgroupRootOf(t.root)}/_conmon/${pod}$`, 'm'));
       await t.ok(['down', pod]);
     } finally {
       await killCgroup(session).catch(() => []);
@@ -187,9 +187,10 @@ spec:
 describe.skipIf(skipReason || isV2)('monitors outlive the caller\'s cgroup (cgroup v2, private mount namespace)', () => {
   const t = useTestEnv();
 
-  it('killing the cgroup barepod ran in leaves the conmons in /barepod/_conmon/<pod> alive, and a crash is still restarted', async () => {
+  it('killing the cgroup barepod ran in leaves the conmons in /<top>/_conmon/<pod> alive, and a crash is still restarted', async () => {
     const pod = t.pod('v2scope');
     const session = `/sys/fs/cgroup/${t.prefix}-session`;
+    const top = cgroupRootOf(t.root); // this state root's top cgroup dir
     const node = process.execPath;
     const json = (expr: string) => `"${node}" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);console.log(${expr})})'`;
     const script = `
@@ -200,12 +201,12 @@ mkdir ${session}
 # barepod run from inside the "session" cgroup
 sh -c 'echo $$ > ${session}/cgroup.procs; exec "${CLI}" pod create ${pod} --network none --restart always --backoff 0s' >/dev/null
 sh -c 'echo $$ > ${session}/cgroup.procs; exec "${CLI}" run --pod ${pod} --name app -- sleep 3600' >/dev/null
-echo "monitors=$(tr '\\n' , < /sys/fs/cgroup/barepod/_conmon/${pod}/cgroup.procs)"
-echo "dirs=$(cd /sys/fs/cgroup/barepod/${pod} && ls -d */ | tr -d / | tr '\\n' ,)"
+echo "monitors=$(tr '\\n' , < /sys/fs/cgroup/${top}/_conmon/${pod}/cgroup.procs)"
+echo "dirs=$(cd /sys/fs/cgroup/${top}/${pod} && ls -d */ | tr -d / | tr '\\n' ,)"
 # stop the "scope": SIGKILL everything in it until it is empty
 while [ -s ${session}/cgroup.procs ]; do for p in $(cat ${session}/cgroup.procs); do kill -9 $p 2>/dev/null || true; done; sleep 0.02; done
 rmdir ${session}
-alive=""; for p in $(tr '\\n' ' ' < /sys/fs/cgroup/barepod/_conmon/${pod}/cgroup.procs); do alive="$alive$p,"; done
+alive=""; for p in $(tr '\\n' ' ' < /sys/fs/cgroup/${top}/_conmon/${pod}/cgroup.procs); do alive="$alive$p,"; done
 echo "alive=$alive"
 pid=$(bp ps ${pod} --json | ${json('v.pods[0].containers.find(c=>c.container==="app").pid')})
 kill -9 $pid
@@ -218,7 +219,7 @@ done
 echo "old=$pid"
 echo "new=$new"
 bp pod rm -f ${pod} >/dev/null
-echo "after=$( (ls /sys/fs/cgroup/barepod; ls /sys/fs/cgroup/barepod/_conmon) 2>/dev/null | grep -c ${pod} || true)"
+echo "after=$( (ls /sys/fs/cgroup/${top}; ls /sys/fs/cgroup/${top}/_conmon) 2>/dev/null | grep -c ${pod} || true)"
 `;
     const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], t.env);
     // the session cgroup is in the host's unified hierarchy too (hybrid): gone even when the script stopped half-way

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
+import { cgroupRootFor } from '../../src/plan/paths.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'bin', 'barepod');
@@ -32,6 +33,8 @@ export interface Result {
 export interface TestEnv {
   root: string;
   prefix: string;
+  /** the top cgroup dir of this test's state root (`barepod-<hash>`): its pods live at /<cgroupRoot>/<pod> */
+  cgroupRoot: string;
   env: NodeJS.ProcessEnv;
   /** a pod name unique to this test */
   pod(name: string): string;
@@ -115,9 +118,11 @@ export function newEnv(): TestEnv {
   delete env.BAREPOD_DEBUG;
   const bp = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => run(CLI, args, { ...env, ...extraEnv });
   const pods = new Set<string>();
+  const cgroupRoot = cgroupRootOf(root);
   const t: TestEnv = {
     root,
     prefix,
+    cgroupRoot,
     env,
     pod: (name) => {
       pods.add(`${prefix}-${name}`);
@@ -129,7 +134,7 @@ export function newEnv(): TestEnv {
       if (r.code !== 0) throw new Error(`barepod ${args.join(' ')} exited ${r.code}\n${r.stderr}${r.stdout}`);
       return r.stdout;
     },
-    leaks: () => leaksOf(root, prefix, [...pods]),
+    leaks: () => leaksOf(root, prefix, [...pods], cgroupRoot),
     async cleanup() {
       const pods = path.join(root, 'pods');
       for (const p of fs.existsSync(pods) ? fs.readdirSync(pods) : []) await bp(['pod', 'rm', '-f', p]);
@@ -145,6 +150,7 @@ export function newEnv(): TestEnv {
       }
       for (const m of mountsUnder(root)) spawnSync('umount', ['-l', m]);
       for (const d of cgroupDirs(prefix)) removeCgroupTree(d);
+      for (const d of cgroupTops(cgroupRoot)) removeCgroupTree(d);
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
@@ -166,16 +172,49 @@ export function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Every cgroup directory of this test's pods in every mounted hierarchy (their monitors' in barepod/_conmon too). */
-export function cgroupDirs(prefix: string): string[] {
+/** The cgroup top dir barepod uses for a state root (`barepod-<hash of its real path>`; `barepod` for /run/barepod). */
+export const cgroupRootOf = (root: string): string => cgroupRootFor(fs.realpathSync(root));
+
+/** Mount points of every cgroup hierarchy. */
+function cgroupMounts(): string[] {
   const out: string[] = [];
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     const [left, right] = line.split(' - ');
-    if (!left || !right || !/^cgroup2? /.test(right)) continue;
-    const top = path.join(left.split(' ')[4] ?? '', 'barepod');
-    for (const dir of [top, path.join(top, '_conmon')]) {
-      if (!fs.existsSync(dir)) continue;
-      for (const d of fs.readdirSync(dir)) if (d.startsWith(prefix)) out.push(path.join(dir, d));
+    if (left && right && /^cgroup2? /.test(right)) out.push(left.split(' ')[4] ?? '');
+  }
+  return out;
+}
+
+/** A state root's top cgroup dir in every hierarchy where it exists. */
+export function cgroupTops(cgroupRoot: string): string[] {
+  return cgroupMounts()
+    .map((m) => path.join(m, cgroupRoot))
+    .filter((d) => fs.existsSync(d));
+}
+
+/**
+ * Every cgroup directory of this test's pods in every mounted hierarchy,
+ * under any state root's top dir (`barepod`, `barepod-<hash>`): the prefix
+ * is the test's own, so a pod made under whichever root is found.
+ */
+export function cgroupDirs(prefix: string): string[] {
+  const out: string[] = [];
+  for (const m of cgroupMounts()) {
+    let tops: string[] = [];
+    try {
+      tops = fs.readdirSync(m).filter((d) => /^barepod(-[0-9a-f]{8})?$/.test(d));
+    } catch {
+      continue;
+    }
+    for (const top of tops) {
+      // the pods, and their monitors in <top>/_conmon
+      for (const dir of [path.join(m, top), path.join(m, top, '_conmon')]) {
+        try {
+          for (const d of fs.readdirSync(dir)) if (d.startsWith(prefix)) out.push(path.join(dir, d));
+        } catch {
+          // removed meanwhile, or no monitors
+        }
+      }
     }
   }
   return out;
@@ -208,7 +247,7 @@ export function processesOf(root: string, prefix: string): string[] {
       continue;
     }
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-    const mine = cmd.includes(root) || cmd.includes(` ${prefix}-`) || cgroup.includes(`/barepod/${prefix}-`);
+    const mine = cmd.includes(root) || cmd.includes(` ${prefix}-`) || new RegExp(`/barepod(-[0-9a-f]{8})?/${prefix}-`).test(cgroup);
     if (mine && !cmd.includes('vitest')) out.push(`${pid}: ${cmd.trim()}`);
   }
   return out;
@@ -273,11 +312,13 @@ export function networkLeaks(root: string, pods: string[]): string[] {
   return leaks;
 }
 
-function leaksOf(root: string, prefix: string, podNames: string[]): string[] {
+function leaksOf(root: string, prefix: string, podNames: string[], cgroupRoot: string): string[] {
   const leaks: string[] = [];
   const runcRoot = path.join(root, 'runc');
   if (fs.existsSync(runcRoot)) leaks.push(...listRunc(runcRoot).map((id) => `runc container ${id}`));
   leaks.push(...cgroupDirs(prefix).map((d) => `cgroup ${d}`));
+  // the root's own top dir goes with its last pod (anything left in it, whatever its name, is this root's)
+  leaks.push(...cgroupTops(cgroupRoot).map((d) => `cgroup ${d} (this state root's top dir)`));
   leaks.push(...mountsUnder(root).map((m) => `mount ${m}`));
   leaks.push(...processesOf(root, prefix).map((p) => `process ${p}`));
   const pods = path.join(root, 'pods');
@@ -292,7 +333,7 @@ export function imageStoreLeaks(store: string): string[] {
   const leaks: string[] = [];
   const tmp = path.join(store, 'tmp');
   if (fs.existsSync(tmp)) leaks.push(...fs.readdirSync(tmp).map((d) => `image store temp ${path.join(tmp, d)}`));
-  if (fs.existsSync(path.join(store, 'lock'))) leaks.push(`image store lock ${path.join(store, 'lock')}`);
+  if (fs.lstatSync(path.join(store, 'lock'), { throwIfNoEntry: false })) leaks.push(`image store lock ${path.join(store, 'lock')}`); // a symlink: existsSync would follow it
   for (const line of fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
     if (line.includes(' - overlay ') && line.includes(`${store}/layers/`)) leaks.push(`overlay mount ${line.split(' ')[4]}`);
   }

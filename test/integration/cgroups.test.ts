@@ -33,32 +33,32 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
     await t.ok(['run', '--pod', pod, '--name', 'free', '--', 'sleep', '3600']);
     await t.ok(['run', '--pod', pod, '--name', 'small', '--memory', '64Mi', '--pids-limit', '16', '--', 'sleep', '3600']);
     const v = await inspect(t, pod);
-    expect(v.cgroupParent).toBe(`/barepod/${pod}`);
+    expect(v.cgroupParent).toBe(`/${t.cgroupRoot}/${pod}`);
     const free = await pidOf(t, pod, 'free');
     const small = await pidOf(t, pod, 'small');
     for (const [pid, name] of [[free, 'free'], [small, 'small'], [v.sandbox.pid, '_pause']] as const) {
       const cg = procCgroups(pid);
       const paths = Object.entries(cg).filter(([ctrl]) => ctrl !== 'name=systemd' && ctrl !== '');
-      if (isV2) expect(cg['']).toBe(`/barepod/${pod}/${name}`);
-      else for (const [ctrl, p] of paths) expect(p, `${name} ${ctrl}`).toBe(`/barepod/${pod}/${name}`);
+      if (isV2) expect(cg['']).toBe(`/${t.cgroupRoot}/${pod}/${name}`);
+      else for (const [ctrl, p] of paths) expect(p, `${name} ${ctrl}`).toBe(`/${t.cgroupRoot}/${pod}/${name}`);
     }
     if (isV2) {
-      const base = `/sys/fs/cgroup/barepod/${pod}`;
+      const base = `/sys/fs/cgroup/${t.cgroupRoot}/${pod}`;
       expect(fs.readFileSync(`${base}/memory.max`, 'utf8').trim()).toBe(String(128 * 1024 * 1024));
       expect(fs.readFileSync(`${base}/small/memory.max`, 'utf8').trim()).toBe(String(64 * 1024 * 1024));
       expect(fs.readFileSync(`${base}/free/memory.max`, 'utf8').trim()).toBe('max');
     } else {
-      const mem = `/sys/fs/cgroup/memory/barepod/${pod}`;
+      const mem = `/sys/fs/cgroup/memory/${t.cgroupRoot}/${pod}`;
       const read = (f: string) => fs.readFileSync(path.join(mem, f), 'utf8');
       expect(read('memory.limit_in_bytes').trim()).toBe(String(128 * 1024 * 1024));
       expect(read('small/memory.limit_in_bytes').trim()).toBe(String(64 * 1024 * 1024));
       // the child without its own limit is bounded by the pod's: hierarchical accounting
       expect(read('free/memory.stat')).toMatch(new RegExp(`^hierarchical_memory_limit ${128 * 1024 * 1024}$`, 'm'));
       expect(read('small/memory.stat')).toMatch(new RegExp(`^hierarchical_memory_limit ${64 * 1024 * 1024}$`, 'm'));
-      const pids = `/sys/fs/cgroup/pids/barepod/${pod}`;
+      const pids = `/sys/fs/cgroup/pids/${t.cgroupRoot}/${pod}`;
       expect(fs.readFileSync(`${pids}/pids.max`, 'utf8').trim()).toBe('200');
       expect(fs.readFileSync(`${pids}/small/pids.max`, 'utf8').trim()).toBe('16');
-      const cpu = `/sys/fs/cgroup/cpu/barepod/${pod}`;
+      const cpu = `/sys/fs/cgroup/cpu/${t.cgroupRoot}/${pod}`;
       expect(fs.readFileSync(`${cpu}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('100000');
     }
     await t.ok(['pod', 'rm', '-f', pod]);
@@ -125,7 +125,7 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
 describe.skipIf(skipReason || isV2)('pod cgroups on cgroup v2 (private mount namespace)', () => {
   const t = useTestEnv();
 
-  it('creates /barepod/<pod>/<container> in the unified hierarchy, an own cgroup namespace, and removes it all', async () => {
+  it('creates /barepod-<root hash>/<pod>/<container> in the unified hierarchy, an own cgroup namespace, and removes it all', async () => {
     const pod = t.pod('v2');
     const script = `
 set -eu
@@ -138,19 +138,21 @@ echo "cgroup=$(grep "^0::" /proc/$pid/cgroup)"
 echo "cgroup_inside=$(nsenter -t $pid -C -m -p cat /proc/1/cgroup | grep "^0::")"
 echo "cgroupns_app=$(stat -L -c %i /proc/$pid/ns/cgroup)"
 echo "cgroupns_host=$(stat -L -c %i /proc/self/ns/cgroup)"
-echo "dirs=$(cd /sys/fs/cgroup/barepod/${pod} && ls -d */ | tr -d / | tr '\\n' ,)"
+echo "dirs=$(cd /sys/fs/cgroup/${t.cgroupRoot}/${pod} && ls -d */ | tr -d / | tr '\\n' ,)"
 echo "spec_ns=$(bp spec ${pod} app | grep -c '"type": "cgroup"$')"
 bp pod rm -f ${pod} >/dev/null
-echo "after=$(ls /sys/fs/cgroup/barepod 2>/dev/null | grep -c ${pod} || true)"
+echo "after=$(ls /sys/fs/cgroup/${t.cgroupRoot} 2>/dev/null | grep -c ${pod} || true)"
+echo "top_left=$(test -e /sys/fs/cgroup/${t.cgroupRoot} && echo yes || echo no)"
 `;
     const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], t.env);
     expect(r.code, r.stderr).toBe(0);
     const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    expect(kv.cgroup).toBe(`0::/barepod/${pod}/app`);
+    expect(kv.cgroup).toBe(`0::/${t.cgroupRoot}/${pod}/app`);
     expect(kv.cgroup_inside).toBe('0::/'); // in its own cgroup namespace the container sees itself at the root
     expect(kv.cgroupns_app).not.toBe(kv.cgroupns_host);
     expect(kv.dirs?.split(',').filter(Boolean).sort()).toEqual(['_pause', 'app']);
     expect(kv.spec_ns).toBe('1');
     expect(kv.after).toBe('0');
+    expect(kv.top_left).toBe('no'); // the state root's own top dir goes with its last pod
   });
 });

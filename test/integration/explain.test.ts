@@ -99,7 +99,7 @@ describe.skipIf(skipReason)('--explain', () => {
     expect(down.stderr).toMatch(/^\s+kill -TERM \d+ /m); // the pause handles SIGTERM
     expect(down.stderr).toContain('CNI_COMMAND=DEL');
     expect(down.stderr).toContain(`$ umount ${t.root}/pods/${pod}/netns`);
-    expect(down.stderr).toMatch(/^\d+\. Cgroups: remove \/barepod\//m);
+    expect(down.stderr).toMatch(new RegExp(`^\\d+\\. Cgroups: remove /${t.cgroupRoot}/${pod} `, 'm'));
   });
 
   it('without --explain, stderr has none of it, and stdout is the same', async () => {

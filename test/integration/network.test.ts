@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { cgroupDirs, eventually, ipamReservations, mountsUnder, nsInode, pidOf, removeCgroupTree, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { cgroupDirs, cgroupTops, eventually, ipamReservations, mountsUnder, nsInode, pidOf, removeCgroupTree, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 interface NetView {
   name: string;
@@ -316,6 +316,7 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await eventually(() => spawnSync('runc', ['--root', path.join(t.root, 'runc'), 'delete', '-f', `${lost}._pause`]).status === 0 || true);
     for (const m of mountsUnder(t.root)) spawnSync('umount', ['-l', m]);
     for (const d of cgroupDirs(t.prefix)) removeCgroupTree(d);
+    for (const d of cgroupTops(t.cgroupRoot)) removeCgroupTree(d); // the root's own top dir: a reboot takes it too
     fs.rmSync(path.join(t.root, 'pods'), { recursive: true, force: true });
     fs.rmSync(path.join(t.root, 'runc'), { recursive: true, force: true });
     fs.rmSync(path.join(t.root, 'locks'), { recursive: true, force: true });

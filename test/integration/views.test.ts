@@ -201,11 +201,11 @@ describe.skipIf(skipReason)('cgroups', () => {
     expect(v.pod).toBe(pod);
     expect(v.cgroupVersion).toBe(isV2 ? 2 : 1);
     const root = v.tree;
-    expect([root.name, root.path, root.role]).toEqual([`/barepod/${pod}`, `/barepod/${pod}`, 'pod']);
+    expect([root.name, root.path, root.role]).toEqual([`/${t.cgroupRoot}/${pod}`, `/${t.cgroupRoot}/${pod}`, 'pod']);
     expect(root.children.map((c) => [c.name, c.path, c.role, c.state])).toEqual([
-      ['_pause', `/barepod/${pod}/_pause`, 'sandbox', 'running'],
-      ['small', `/barepod/${pod}/small`, 'container', 'running'],
-      ['free', `/barepod/${pod}/free`, 'container', 'running'],
+      ['_pause', `/${t.cgroupRoot}/${pod}/_pause`, 'sandbox', 'running'],
+      ['small', `/${t.cgroupRoot}/${pod}/small`, 'container', 'running'],
+      ['free', `/${t.cgroupRoot}/${pod}/free`, 'container', 'running'],
     ]);
     const [pause, small, free] = root.children as [CgNode, CgNode, CgNode];
 
@@ -252,7 +252,7 @@ describe.skipIf(skipReason)('cgroups', () => {
 
     // the text: a tree, with usage / limit per cgroup and the processes under each
     const text = await t.ok(['cgroups', pod]);
-    expect(text).toMatch(new RegExp(`^/barepod/${pod}   memory \\S+ / 128Mi   cpu \\S+s / 1000m   pids 3 / 200$`, 'm'));
+    expect(text).toMatch(new RegExp(`^/${t.cgroupRoot}/${pod}   memory \\S+ / 128Mi   cpu \\S+s / 1000m   pids 3 / 200$`, 'm'));
     expect(text).toMatch(/^├─small {3}memory \S+ \/ 64Mi {3}cpu \S+s \/ 500m {3}pids 1 \/ 16$/m);
     expect(text).toMatch(new RegExp(`^│ └─${small.processes[0]!.pid} sleep 3600$`, 'm'));
     expect(text).toMatch(/^└─free {3}memory \S+ \/ max {3}cpu \S+s \/ max {3}pids 1 \/ max$/m);
@@ -340,9 +340,9 @@ describe.skipIf(skipReason)('stats', () => {
     expect(r.pod).toBe(pod);
     expect(r.windowMs).toBeGreaterThan(0);
     expect(r.members.map((m) => [m.name, m.state, m.cgroup])).toEqual([
-      ['_pause', 'running', `/barepod/${pod}/_pause`],
-      ['burn', 'running', `/barepod/${pod}/burn`],
-      ['idle', 'running', `/barepod/${pod}/idle`],
+      ['_pause', 'running', `/${t.cgroupRoot}/${pod}/_pause`],
+      ['burn', 'running', `/${t.cgroupRoot}/${pod}/burn`],
+      ['idle', 'running', `/${t.cgroupRoot}/${pod}/idle`],
     ]);
     const [pause, burn, idle] = r.members as [StatsRow, StatsRow, StatsRow];
     expect(burn.cpu.percent).toBeGreaterThan(0);
@@ -352,7 +352,7 @@ describe.skipIf(skipReason)('stats', () => {
     expect(burn.pids).toMatchObject({ limit: 16, limitFrom: 'container' });
     expect(idle.memory).toMatchObject({ limitBytes: 128 * Mi, limitFrom: 'pod' });
     expect(idle.pids).toMatchObject({ limit: 'max', limitFrom: null });
-    expect(r.total).toMatchObject({ name: pod, state: 'Running', cgroup: `/barepod/${pod}`, memory: { limitBytes: 128 * Mi, limitFrom: 'pod' } });
+    expect(r.total).toMatchObject({ name: pod, state: 'Running', cgroup: `/${t.cgroupRoot}/${pod}`, memory: { limitBytes: 128 * Mi, limitFrom: 'pod' } });
     expect(fileValue(path.join(cgroupDir('memory', burn.cgroup), isV2 ? 'memory.max' : 'memory.limit_in_bytes'))).toBe(64 * Mi);
     // usage: what the files say (pids exact, memory within 1 MiB, cpu time only grows), memory % of the bounding limit
     for (const m of [pause, burn, idle, r.total]) {
@@ -449,7 +449,7 @@ bp pod create ${pod} --network none >/dev/null
 bp run --pod ${pod} --name app -- sh -c 'sleep 1000 & sleep 1000' >/dev/null
 # until both sleeps run (the fork, and the exec of sh into the last one): bounded, 10 s at most
 i=0
-until [ "$(for p in $(cat /sys/fs/cgroup/barepod/${pod}/app/cgroup.procs); do tr '\\0' ' ' < /proc/$p/cmdline; echo; done | grep -c '^sleep 1000 $')" = 2 ]; do
+until [ "$(for p in $(cat /sys/fs/cgroup/${t.cgroupRoot}/${pod}/app/cgroup.procs); do tr '\\0' ' ' < /proc/$p/cmdline; echo; done | grep -c '^sleep 1000 $')" = 2 ]; do
   i=$((i + 1)); [ $i -lt 200 ] || { echo "the sleeps did not start" >&2; exit 1; }; sleep 0.05
 done
 mkdir -p ${out}
@@ -457,7 +457,7 @@ bp cgroups ${pod} --json > ${out}/cgroups.json
 bp top ${pod} --json > ${out}/top.json
 bp stats ${pod} --json > ${out}/stats.json
 bp ns ${pod} --json > ${out}/ns.json
-cat /sys/fs/cgroup/barepod/${pod}/app/cgroup.procs > ${out}/procs
+cat /sys/fs/cgroup/${t.cgroupRoot}/${pod}/app/cgroup.procs > ${out}/procs
 bp pod rm -f ${pod} >/dev/null
 `;
     const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], t.env);
@@ -469,7 +469,7 @@ bp pod rm -f ${pod} >/dev/null
     expect(cg.tree.children.map((c) => [c.name, c.role])).toEqual([['_pause', 'sandbox'], ['app', 'container']]);
     expect(cg.tree.children[0]!.processes.map((p) => p.command)).toEqual([['/pause']]);
     const app = cg.tree.children[1]!;
-    expect(app.usage.cpuUsageUsec.file).toBe(`/sys/fs/cgroup/barepod/${pod}/app/cpu.stat`);
+    expect(app.usage.cpuUsageUsec.file).toBe(`/sys/fs/cgroup/${t.cgroupRoot}/${pod}/app/cpu.stat`);
     expect(app.usage.cpuUsageUsec.value).toBeGreaterThan(0);
     const procs = fs.readFileSync(path.join(out, 'procs'), 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
     expect(app.processes.map((p) => p.pid)).toEqual(procs);

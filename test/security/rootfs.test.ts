@@ -22,22 +22,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, inspect, pidOf, readInContainer, skipReason, useTestEnv } from '../helpers/harness.js';
-import { tarBuffer, tarDir, writeOciLayout, type TarEntry } from '../helpers/image-fixtures.js';
+import type { TarEntry } from '../helpers/image-fixtures.js';
+import { BUSYBOX, hostileImage, snapshot } from '../helpers/security.js';
 
-const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';
 const BINARIES = ['/usr/sbin/runc', '/usr/bin/conmon', '/var/lib/barepod/builtin/pause/rootfs/pause'];
-
-/** A directory's own mtime and, per entry, its type, mode, size, mtime and content (links: target): what "untouched" means. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = { '.': `${fs.statSync(dir).mtimeMs}` };
-  for (const name of fs.readdirSync(dir).sort()) {
-    const p = path.join(dir, name);
-    const st = fs.lstatSync(p);
-    const body = st.isSymbolicLink() ? `-> ${fs.readlinkSync(p)}` : st.isFile() ? fs.readFileSync(p, 'utf8') : '';
-    out[name] = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs} ${body}`;
-  }
-  return out;
-}
 
 const sha256 = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
@@ -57,13 +45,7 @@ describe.skipIf(skipReason)('rootfs attacks', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Stores an image of busybox plus one layer of `top` entries (and this config) as NAME:1. */
-  async function image(name: string, top: TarEntry[], config: Record<string, unknown> = { Cmd: ['sleep', '3600'] }): Promise<string> {
-    const layout = path.join(dir, `layout-${name}`);
-    writeOciLayout(layout, 'v1', { layers: [tarDir(BUSYBOX), ...(top.length ? [tarBuffer(top)] : [])], config });
-    await t.ok(['pull', `oci:${layout}:v1`, '--name', `${name}:1`]);
-    return `${name}:1`;
-  }
+  const image = (name: string, top: TarEntry[], config?: Record<string, unknown>) => hostileImage(t, dir, name, top, config);
 
   async function pod(name: string, ...flags: string[]): Promise<string> {
     const p = t.pod(name);

@@ -12,13 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bindOpened, openSubPath } from '../../src/runtime/subpath.js';
 import { eventually, inspect, pidOf, readInContainer, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-
-/** Writes a manifest of one pod into the test's root. */
-function manifest(t: TestEnv, name: string, body: string): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${body}`);
-  return file;
-}
+import { podManifest } from '../helpers/security.js';
 
 /** A directory on the host, outside every volume and state root, holding a secret; `state()` is everything in it. */
 interface Canary {
@@ -64,7 +58,7 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
     const out = path.join(t.root, 'out'); // what the app manages to read, kept where the test can see it
     fs.mkdirSync(out);
     const pod = t.pod('escape');
-    const file = manifest(
+    const file = podManifest(
       t,
       pod,
       `  restartPolicy: Never
@@ -106,7 +100,7 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
     const host = path.join(t.root, 'host');
     fs.mkdirSync(path.join(host, 'data'), { recursive: true });
     const pod = t.pod('swap');
-    const file = manifest(
+    const file = podManifest(
       t,
       pod,
       `  restartPolicy: Always
@@ -145,7 +139,7 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
   it('a symlink that stays inside the volume still works: relative, through "..", and absolute to the volume\'s own host path', async () => {
     const pod = t.pod('inside');
     const vol = path.join(t.root, 'pods', pod, 'volumes', 'vol');
-    const file = manifest(
+    const file = podManifest(
       t,
       pod,
       `  restartPolicy: Never

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BarepodError, ExitCode, ToolError, describeError, withUndoFailures, type ErrorCode } from '../../src/errors.js';
+import { BarepodError, ExitCode, ToolError, describeError, diskFull, withUndoFailures, type ErrorCode } from '../../src/errors.js';
 
 describe('BarepodError: exit code per code', () => {
   it.each<[ErrorCode, number]>([
@@ -15,6 +15,7 @@ describe('BarepodError: exit code per code', () => {
     ['sandbox-gone', 6],
     ['tool-failed', 1],
     ['rollback-failed', 1],
+    ['disk-full', 1],
     ['interrupted', 130],
     ['internal', 1],
   ])('%s exits %i', (code, exit) => {
@@ -100,5 +101,26 @@ describe('withUndoFailures', () => {
     expect(e.message).toBe('runc create failed (and rollback failed: remove cgroup: EBUSY; unmount: EINVAL)');
     expect(e.cause).toBe(primary);
     expect(e.hint).toMatch(/barepod pod rm -f/);
+  });
+});
+
+describe('a full disk', () => {
+  it('an ENOSPC from node is "disk full: <path>" with a hint, exit 1 (disk-full), never an unexpected error', () => {
+    const e = Object.assign(new Error('ENOSPC: no space left on device, open \'/run/barepod/pods/web/pod.json.1.tmp\''), { code: 'ENOSPC', syscall: 'open', path: '/run/barepod/pods/web/pod.json.1.tmp' });
+    const d = describeError(e);
+    expect(d).toMatchObject({ message: 'disk full: /run/barepod/pods/web/pod.json.1.tmp', code: 'disk-full', exitCode: 1 });
+    expect(d.hint).toMatch(/free space .*pod rm -f POD.*gc/);
+  });
+
+  it('one without a path (a write on an fd) still says disk full', () => {
+    const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    expect(describeError(e)).toMatchObject({ message: 'disk full: no space left on device (write)', code: 'disk-full', exitCode: 1 });
+  });
+
+  it('diskFull names the file and keeps what failed', () => {
+    const cause = new Error('x');
+    const e = diskFull('/run/barepod/runc', cause, 'runc create web.app failed: unable to store init state');
+    expect(e.message).toBe('disk full: /run/barepod/runc (runc create web.app failed: unable to store init state)');
+    expect([e.code, e.exitCode, e.cause]).toEqual(['disk-full', 1, cause]);
   });
 });

@@ -223,3 +223,28 @@ describe('manifest: change detection and export', () => {
     expect(problems(base(ctr(''), '', '  annotations: {barepod.io/network: host}\n'))).toEqual(['metadata.annotations.barepod.io/network: "host": use spec.hostNetwork: true']);
   });
 });
+
+describe('manifest: a mount below a volume another container can write (red team, docs/security/redteam.md)', () => {
+  const vols = '  volumes: [{name: work, emptyDir: {}}, {name: cfg, hostPath: {path: /srv/cfg}}]\n';
+  const c = (name: string, mounts: string, extra = '') => `    - name: ${name}\n      image: busybox\n${extra}      volumeMounts: ${mounts}\n`;
+  const nested = '[{name: work, mountPath: /a}, {name: cfg, mountPath: /a/config}]';
+  const pod = (containers: string, init = '') => `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n${vols}${init ? `  initContainers:\n${init}` : ''}  containers:\n${containers}`;
+
+  it('is refused when a sibling or a sidecar mounts the outer volume read-write', () => {
+    expect(problems(pod(c('side', '[{name: work, mountPath: /w}]') + c('app', nested)))).toEqual([
+      'spec.containers[name=app].volumeMounts: "/a/config" lies below "/a" (volume "work"), which container "side" can write while this one starts: a link it made there would carry this mount onto the runtime\'s /dev, in the host directory (runc resolves mount points when it creates the container); mount "/a/config" elsewhere, or volume "work" readOnly in "side"',
+    ]);
+    expect(problems(pod(c('app', nested), c('sc', '[{name: work, mountPath: /w}]', '      restartPolicy: Always\n')))).toHaveLength(1);
+  });
+
+  it('is accepted when nothing else can write it while the container starts: alone, read-only siblings, a regular init container, a prefix that is not a parent', () => {
+    for (const text of [
+      pod(c('app', nested)),
+      pod(c('side', '[{name: work, mountPath: /w, readOnly: true}]') + c('app', nested)),
+      pod(c('app', nested), c('init', '[{name: work, mountPath: /w}]')),
+      pod(c('side', '[{name: work, mountPath: /w}]') + c('app', '[{name: work, mountPath: /a}, {name: cfg, mountPath: /ab}]')),
+    ]) {
+      expect(parseManifests(text, { file: 'pod.yaml' }).pods).toHaveLength(1);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NO_NETWORK, type ContainerDefinition, type PodDefinition } from '../../src/model.js';
+import { cgroupRootFor } from '../../src/plan/paths.js';
 import {
   chainNames,
   cniContainerId,
@@ -79,6 +80,12 @@ describe('names the plugins derive', () => {
     const a = cniContainerId('/run/barepod', 'web');
     expect(a).toMatch(/^barepod-[0-9a-f]{8}-web$/);
     expect(cniContainerId('/tmp/other', 'web')).not.toBe(a);
+  });
+  it('cgroup roots: the default state root keeps barepod, any other root gets barepod-<its 8 hex> (the container ids\' hash)', () => {
+    expect(cgroupRootFor('/run/barepod')).toBe('barepod');
+    expect(cgroupRootFor('/tmp/a')).toMatch(/^barepod-[0-9a-f]{8}$/);
+    expect(cgroupRootFor('/tmp/a')).not.toBe(cgroupRootFor('/tmp/b'));
+    expect(`${cgroupRootFor('/tmp/a')}-web`).toBe(cniContainerId('/tmp/a', 'web'));
   });
   it('reads address, gateway and host veth from a result', () => {
     const r = {

@@ -61,6 +61,15 @@ describe('exit reason', () => {
   ] as const)('exit %s, oom %s: %s', (code, oom, reason) => {
     expect(exitReason(code, oom)).toBe(reason);
   });
+
+  it.each([
+    [137, false, 'Exited'],
+    [143, false, 'Exited'],
+    [0, false, 'Completed'],
+    [137, true, 'OOMKilled'],
+  ] as const)('ended by a user\'s stop: exit %s, oom %s: %s (never Error)', (code, oom, reason) => {
+    expect(exitReason(code, oom, true)).toBe(reason);
+  });
 });
 
 describe('durations', () => {

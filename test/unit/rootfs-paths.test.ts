@@ -79,6 +79,52 @@ describe('rootfs paths', () => {
     expect(checkPath({ path: '/a', role: 'x', strict: false }, tree(['a -> b', 'b -> a']))).toMatchObject({ why: 'leads through too many levels of symbolic links' });
   });
 
+  it('a file where a directory is needed is refused (not a crash later in runc); a file at a mount point below /dev is not (the tmpfs hides it)', () => {
+    const noDev = BASE.filter((e) => e !== 'dev/');
+    expect(checkRootfsPaths(spec(), tree([...noDev, 'dev']))[0]).toMatchObject({ at: '/dev', why: expect.stringContaining('is not a directory') });
+    expect(checkRootfsPaths(spec(), tree([...BASE.filter((e) => e !== 'proc/'), 'proc']))[0]).toMatchObject({ at: '/proc', why: expect.stringContaining('is not a directory') });
+    expect(checkRootfsPaths(spec(), tree([...BASE.filter((e) => !e.startsWith('etc')), 'etc']))[0]).toMatchObject({ path: '/etc/hosts', at: '/etc', why: 'is not a directory' });
+    expect(checkRootfsPaths(spec('/app/x'), tree([...BASE, 'app']))[0]).toMatchObject({ at: '/app', why: 'is not a directory' });
+    // through a link: the file it names is where the directory is needed
+    expect(checkRootfsPaths(spec('/w/x'), tree([...BASE, 'w -> /etc/hosts']))[0]).toMatchObject({ at: '/etc/hosts', why: 'is not a directory' });
+    expect(checkRootfsPaths(spec(), tree([...BASE, 'dev/shm', 'dev/pts']))).toEqual([]);
+    expect(checkRootfsPaths(spec('/etc/hosts'), tree(BASE))).toEqual([]);
+  });
+
+  it('a link (into /dev, /proc, /sys) carries no volume or pod file onto a mount point of the runtime\'s own', () => {
+    expect(checkRootfsPaths(spec('/', ['/data']), tree([...BASE, 'data -> /dev']))[0]).toMatchObject({ path: '/data', at: '/data', why: expect.stringContaining('leads into /dev') });
+    expect(checkRootfsPaths(spec('/', ['/data']), tree([...BASE, 'data -> sys/fs']))[0]).toMatchObject({ at: '/data', why: expect.stringContaining('leads into /sys/fs') });
+    expect(checkRootfsPaths(spec(), tree([...BASE.filter((e) => e !== 'etc/hosts'), 'etc/hosts -> /dev/ptmx']))[0]).toMatchObject({ path: '/etc/hosts', why: expect.stringContaining('leads into /dev/ptmx') });
+    // a working directory may sit in /dev (only /dev/fd & co. are refused), and /devices is not /dev
+    expect(checkRootfsPaths(spec('/w', ['/data']), tree([...BASE, 'w -> /dev', 'data -> /devices']))).toEqual([]);
+  });
+
+  it('a mount below a volume is never carried through a link inside that volume (a container may have made it); the working directory may be', () => {
+    const vol = new Map<string, { kind: 'link'; target: string } | { kind: 'dir' }>([['config', { kind: 'link', target: '/dev' }], ['real', { kind: 'dir' }], ['cur', { kind: 'link', target: 'real' }]]);
+    const volumes = {
+      isVolume: (m: { destination: string }) => m.destination === '/a',
+      through: (mounted: readonly { at: string[]; source: string }[]) => {
+        const image = tree([...BASE, 'srv/', 'a -> /srv']);
+        return (parts: readonly string[]) => {
+          const v = mounted.find((x) => x.at.every((c, i) => parts[i] === c));
+          if (!v) return image(parts);
+          const rest = parts.slice(v.at.length).join('/');
+          if (rest === '') return { kind: 'dir' as const };
+          const st = vol.get(rest);
+          return st?.kind === 'link' ? { ...st, volume: `/${v.at.join('/')}` } : st ?? { kind: 'missing' as const };
+        };
+      },
+    };
+    const base = tree([...BASE, 'srv/', 'a -> /srv']);
+    // the volume landed at /srv (through the image's link); its link is refused, wherever it points
+    expect(checkRootfsPaths(spec('/', ['/a', '/a/config']), base, volumes)[0]).toMatchObject({ path: '/a/config', at: '/srv/config', why: expect.stringContaining('inside the volume mounted at /srv') });
+    expect(checkRootfsPaths(spec('/', ['/a', '/a/cur/x']), base, volumes)[0]).toMatchObject({ at: '/srv/cur' });
+    // real directories in the volume, missing ones, and the working directory through a link in it are fine
+    expect(checkRootfsPaths(spec('/a/cur', ['/a', '/a/real/x', '/a/new/y']), base, volumes)).toEqual([]);
+    // without the volumes (or before the volume is mounted) the image alone is asked
+    expect(checkRootfsPaths(spec('/', ['/a/config', '/a']), base, volumes)).toEqual([]);
+  });
+
   it('a working directory that lands in /proc or /dev/fd, directly or through a link, is refused (CVE-2024-21626)', () => {
     expect(checkRootfsPaths(spec('/proc/self/fd/7'), tree(BASE))[0]).toMatchObject({ at: '/proc/self/fd/7', role: 'the working directory' });
     const [r] = checkRootfsPaths(spec('/app'), tree([...BASE, 'app -> /proc/self/fd/7']));

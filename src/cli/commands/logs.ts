@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { followLogs, parseSince, readLogs, type ContainerLogLine } from '../../pod/logs.js';
 import { runtimeFor } from '../common.js';
+import { LogFormatter } from '../log-format.js';
 import { colourFor, printJson } from '../output.js';
 
 interface LogsFlags {
@@ -11,31 +12,25 @@ interface LogsFlags {
   since?: string;
   timestamps?: boolean;
   json?: boolean;
+  raw?: boolean;
 }
-
-/** ANSI colours for the [container] prefixes, one per container in the order they are met. */
-const PALETTE = [36, 33, 32, 35, 34, 31];
-
 
 /**
  * Writes log lines as people read them: stdout lines to stdout and stderr
  * lines to stderr (each stream in order), optionally with the time and a
- * `[container]` prefix, coloured per container on a terminal.
+ * `[container]` prefix, coloured per container on a terminal; on a terminal
+ * the text's takeover sequences are neutralised unless --raw.
  */
-function linePrinter(o: { prefix: boolean; timestamps: boolean }): (lines: ContainerLogLine[]) => void {
-  const colours = new Map<string, number>();
-  const tag = (name: string, colour: boolean) => {
-    if (!colour) return `[${name}] `;
-    if (!colours.has(name)) colours.set(name, PALETTE[colours.size % PALETTE.length]!);
-    return `\x1b[${colours.get(name)}m[${name}]\x1b[0m `;
-  };
-  const colour = { stdout: colourFor(process.stdout), stderr: colourFor(process.stderr) };
+function linePrinter(o: { prefix: boolean; timestamps: boolean; raw: boolean }): (lines: ContainerLogLine[]) => void {
+  const formatter = new LogFormatter({
+    ...o,
+    colour: { stdout: colourFor(process.stdout), stderr: colourFor(process.stderr) },
+    terminal: { stdout: process.stdout.isTTY === true, stderr: process.stderr.isTTY === true },
+  });
   return (lines) => {
-    // one write per stream for a batch (a followed log can bring many lines at once)
-    const text = { stdout: '', stderr: '' };
-    for (const l of lines) text[l.stream] += `${o.timestamps ? `${l.time} ` : ''}${o.prefix ? tag(l.container, colour[l.stream]) : ''}${l.text}\n`;
-    if (text.stdout) process.stdout.write(text.stdout);
-    if (text.stderr) process.stderr.write(text.stderr);
+    const out = formatter.format(lines);
+    if (out.stdout.length) process.stdout.write(out.stdout);
+    if (out.stderr.length) process.stderr.write(out.stderr);
   };
 }
 
@@ -51,19 +46,28 @@ export function registerLogs(program: Command): void {
     .option('--tail <n>', 'only the last n lines of each container')
     .option('--since <when>', 'only lines written since a duration ago (10s, 5m, 1h30m) or an RFC3339 time')
     .option('--timestamps', 'show each line\'s time (RFC3339, nanoseconds)')
-    .option('--json', 'print the lines as JSON ({time, stream, text, container}): an array; with -f, one object per line')
+    .option('--json', 'print the lines as JSON ({time, stream, text, container}, and bytes (base64) when a line is not UTF-8): an array; with -f, one object per line')
+    .option('--raw', 'on a terminal too, every byte as the container wrote it (by default a terminal gets escape sequences other than colours shown as ^[…, so a log cannot retitle the window, write the clipboard or clear the screen)')
     .addHelpText(
       'after',
       `
 stdout lines go to stdout and stderr lines to stderr. The [name] prefix is
 coloured when the output is a terminal and NO_COLOR is not set.
 
+To a pipe or a file, every byte a container wrote comes out as it was
+(carriage returns, U+2028, bytes that are not UTF-8). To a terminal, colours
+(SGR) pass but every other escape sequence and control character is shown
+as ^[, ^G, … (as less -R does): a container's output cannot retitle the
+window (OSC 0/1/2), write the clipboard (OSC 52), clear the screen or move
+the cursor. --raw passes everything.
+
 Examples:
   barepod logs web
   barepod logs web app --tail 20 --timestamps
   barepod logs web -c app --since 5m
   barepod logs web -f --tail 0
-  barepod logs web --since 2026-01-02T15:04:05Z --json`,
+  barepod logs web --since 2026-01-02T15:04:05Z --json
+  barepod logs web app --raw           # escape sequences reach the terminal as written`,
     )
     .action(async (pod: string, positional: string | undefined, o: LogsFlags, cmd: Command) => {
       if (positional !== undefined && o.container !== undefined && positional !== o.container) {
@@ -79,7 +83,7 @@ Examples:
       const rt = runtimeFor(cmd);
       const print = o.json
         ? (lines: ContainerLogLine[]) => lines.length > 0 && process.stdout.write(lines.map((l) => JSON.stringify(l) + '\n').join(''))
-        : linePrinter({ prefix: container === undefined, timestamps: o.timestamps === true });
+        : linePrinter({ prefix: container === undefined, timestamps: o.timestamps === true, raw: o.raw === true });
       if (!o.follow) {
         const lines = readLogs(rt, pod, sel);
         return o.json ? printJson(lines) : print(lines);

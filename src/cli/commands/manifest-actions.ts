@@ -8,11 +8,11 @@ import { stringify } from 'yaml';
 import { BarepodError } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
-import { parseManifests, type ManifestPod } from '../../manifest/pod.js';
+import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
 import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { checkTitle, containerTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../../plan/narration.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
-import { podReady, upPod } from '../../pod/up.js';
+import { endedForGood, podReady, upPod } from '../../pod/up.js';
 import { volumeSources } from '../../pod/volumes.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
@@ -30,11 +30,44 @@ import { printJson, progressPrinter } from '../output.js';
 function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
   let text: string;
   try {
-    text = fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    text = readBounded(file);
   } catch (e) {
+    if (e instanceof BarepodError) throw e;
     throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
   return { pods: parseText(text, file, lenient, quiet), text };
+}
+
+/** A manifest's text, read no further than its size limit: a huge file or an endless pipe is refused, not read into memory. */
+function readBounded(file: string): string {
+  const fd = file === '-' ? 0 : fs.openSync(file, 'r');
+  const refuse = (size: string) => new ManifestError(file === '-' ? '(stdin)' : file, [{ path: '(file)', message: `is ${size} bytes: ${TOO_LARGE}` }]);
+  try {
+    const st = fs.fstatSync(fd);
+    if (st.isFile() && st.size > MANIFEST_LIMITS.bytes) throw refuse(String(st.size));
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(64 * 1024);
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EOF') break;
+        if (code !== 'EAGAIN') throw e;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10); // a non-blocking stdin with nothing yet
+        continue;
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > MANIFEST_LIMITS.bytes) throw refuse(`at least ${total}`);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    if (fd !== 0) fs.closeSync(fd);
+  }
 }
 
 function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
@@ -210,6 +243,8 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
       const state = podReady(rt, rec);
       if (state.ready) return;
       if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
+      const ended = endedForGood(rt, rec);
+      if (ended) throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, { hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}` });
       if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
     }
     if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);

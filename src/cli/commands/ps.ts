@@ -8,14 +8,15 @@ import { age, printJson, printTable } from '../output.js';
 /** "Error (1)", "CrashLoopBackOff (restart in 8s)", "Running". */
 function statusText(c: MemberStatus, now: number): string {
   if (c.backoff) return `CrashLoopBackOff (restart in ${formatDuration(Math.max(0, Date.parse(c.backoff.until) - now))})`;
+  if (c.status === 'Stopped') return 'Stopped (SIGSTOP)';
   if (c.state === 'exited' && c.exitCode !== null) return `${c.status} (${c.exitCode})`;
   if (c.state === 'running' && !c.ready) return `${c.status} (not ready)`;
   return c.status;
 }
 
-/** The previous instance's end, for a container that restarted: "Error (1) 12s ago". */
+/** The latest termination, this instance's when it has ended, else the previous one's: "Error (1) 12s ago". */
 function lastText(c: MemberStatus, now: number): string {
-  const t = c.lastTermination;
+  const t = c.lastExit;
   if (!t) return '-';
   return `${t.reason} (${t.exitCode ?? '?'}) ${age(t.finishedAt, now)} ago`;
 }
@@ -25,7 +26,7 @@ export function registerPs(program: Command): void {
   program
     .command('ps')
     .argument('[pod]', 'only this pod')
-    .description('list pods and their containers: status (Running, Completed, Error, OOMKilled, CrashLoopBackOff), pid, restarts, last exit, age')
+    .description('list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age')
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  barepod ps\n  barepod ps web --json')
     .action((pod: string | undefined, o: { json?: boolean }, cmd: Command) => {

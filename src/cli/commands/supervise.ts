@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { describeError } from '../../errors.js';
+import { BarepodError, describeError, type ErrorCode } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
@@ -59,9 +59,14 @@ export function registerSupervision(program: Command): void {
     .addHelpText('after', '\nRun it after a crash or at boot (the systemd unit of `generate systemd` does).\n\nExamples:\n  barepod gc\n  barepod gc --json')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const actions = await gc(runtimeFor(cmd));
-      if (o.json) return printJson(actions);
-      if (actions.length === 0) process.stdout.write('nothing to do\n');
-      for (const a of actions) process.stdout.write(`${a.pod}: ${a.action}\n`);
+      if (o.json) printJson(actions);
+      else if (actions.length === 0) process.stdout.write('nothing to do\n');
+      else for (const a of actions) process.stdout.write(`${a.pod}: ${a.action}\n`);
+      // the rest of the sweep ran; what could not be done (a full disk) still fails the command
+      const failed = actions.filter((a) => a.error);
+      if (failed.length) {
+        throw new BarepodError(failed[0]!.error!.code as ErrorCode, `gc could not finish ${failed.map((a) => `pod "${a.pod}" (${a.error!.message})`).join(', ')}`, { hint: 'free space on the state root\'s file system, then run `barepod gc` again: it retries what is left' });
+      }
     });
 
   // conmon's exit command and the backoff timer: not for people, so hidden from --help

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { buildProgram, main } from '../../src/cli/main.js';
+import { fullName, nameKind } from '../../src/cli/name-args.js';
+import { BarepodError } from '../../src/errors.js';
+import { isValidName, SANDBOX_NAME, validateMemberName } from '../../src/names.js';
+import { containerPaths, podPaths } from '../../src/plan/paths.js';
+import { thrown } from '../helpers/thrown.js';
+
+function commands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(commands)];
+}
+
+/** Arguments and options that are not pod or container names, command by command. */
+const NOT_NAMES: Record<string, string[]> = {
+  'pod create': ['share', 'hostname', 'memory', 'cpus', 'pidsLimit', 'restart', 'backoff', 'backoffMax', 'backoffReset', 'gracePeriod', 'logSizeMax', 'network', 'publish', 'addHost', 'json', 'explain'],
+  run: ['command', 'image', 'pull', 'tlsVerify', 'entrypoint', 'rootfs', 'env', 'workdir', 'user', 'memory', 'cpus', 'pidsLimit', 'pid', 'securityOpt', 'restart', 'json', 'explain'],
+  pull: ['source', 'tlsVerify', 'creds', 'arch', 'name', 'json'],
+  rmi: ['image', 'json'],
+  import: ['tarball', 'name', 'json'],
+  exec: ['command', 'interactive', 'tty', 'env', 'workdir', 'user'],
+  'network inspect': ['name', 'json'],
+  'lab run': ['lab', 'yes', 'prefix'],
+  'lab check': ['lab', 'json', 'prefix'],
+  _exited: ['launch'],
+  _restart: ['token'],
+};
+/** Flags every command may have that are never names. */
+const COMMON = ['version', 'root', 'debug', 'json', 'raw', 'explain', 'time', 'force', 'watch', 'interval', 'follow', 'tail', 'since', 'timestamps', 'file', 'dryRun', 'replace', 'lenient', 'tlsVerify', 'wait', 'timeout', 'for', 'manifestDir'];
+
+describe('every pod and container name on the command line is checked', () => {
+  it('each argument and option of every command is either a checked name or known not to be one (a new one must be classified here)', () => {
+    const unclassified: string[] = [];
+    for (const cmd of commands(buildProgram())) {
+      const known = new Set([...COMMON, ...(NOT_NAMES[fullName(cmd)] ?? [])]);
+      for (const n of [...cmd.registeredArguments.map((a) => a.name()), ...cmd.options.map((o) => o.attributeName())]) {
+        if (!nameKind(cmd, n) && !known.has(n)) unclassified.push(`${fullName(cmd) || 'barepod'}: ${n}`);
+      }
+    }
+    expect(unclassified).toEqual([]);
+  });
+
+  it('classifies the pod and container arguments of the commands that name them differently', () => {
+    const byName = new Map(commands(buildProgram()).map((c) => [fullName(c), c]));
+    expect(nameKind(byName.get('pod create')!, 'name')).toBe('pod');
+    expect(nameKind(byName.get('pod rm')!, 'names')).toBe('pod');
+    expect(nameKind(byName.get('run')!, 'name')).toBe('container');
+    expect(nameKind(byName.get('run')!, 'pod')).toBe('pod');
+    expect(nameKind(byName.get('logs')!, 'container')).toBe('container');
+    expect(nameKind(byName.get('_exited')!, 'member')).toBe('container');
+    expect(nameKind(byName.get('import')!, 'name')).toBeUndefined();
+    expect(nameKind(byName.get('network inspect')!, 'name')).toBeUndefined();
+  });
+
+  describe('main() refuses a name with .. before any command runs (exit 2, the rule in the message)', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-unit-names-'));
+    afterEach(() => vi.restoreAllMocks());
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+    it.each([
+      [['inspect', '../../etc'], 'pod'],
+      [['pod', 'rm', '-f', 'ok', '../x'], 'pod'],
+      [['down', 'a/b'], 'pod'],
+      [['events', '..'], 'pod'],
+      [['_prober', '../x'], 'pod'],
+      [['logs', 'ok', '-c', '../x'], 'container'],
+      [['stop', 'ok', '../../x'], 'container'],
+      [['_exited', 'ok', '../x', '1'], 'container'],
+      [['run', '--pod', 'ok', '--name', '../x', '--', 'true'], 'container'],
+      [['run', '--pod', '../ok', '--name', 'x', '--', 'true'], 'pod'],
+    ])('%j', async (args, kind) => {
+      let err = '';
+      vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+      const code = await main(['node', 'barepod', '--root', root, ...args]);
+      expect(code).toBe(2);
+      expect(err).toMatch(new RegExp(`invalid ${kind} name ".*": must be a DNS-1123 label`));
+      expect(fs.readdirSync(root)).toEqual([]);
+    });
+  });
+});
+
+describe('podPaths() and containerPaths(): the chokepoint from a name to a path', () => {
+  it.each(['../x', '../../../tmp/x', 'a/b', '.', '..', '', 'A'])('podPaths refuses %j', (name) => {
+    const e = thrown(() => podPaths('/run/barepod', name)) as BarepodError;
+    expect(e).toBeInstanceOf(BarepodError);
+    expect(e.code).toBe('invalid-name');
+    expect(e.exitCode).toBe(2);
+  });
+
+  it.each(['../x', '../../../../tmp/x', 'a/b', '..', 'App'])('containerPaths refuses container %j (and a bad pod)', (name) => {
+    expect((thrown(() => containerPaths('/run/barepod', 'web', name)) as BarepodError).code).toBe('invalid-name');
+    expect((thrown(() => containerPaths('/run/barepod', name, 'app')) as BarepodError).code).toBe('invalid-name');
+  });
+
+  it('valid names and the sandbox stay under the state root', () => {
+    expect(podPaths('/run/barepod', 'web').dir).toBe('/run/barepod/pods/web');
+    expect(containerPaths('/run/barepod', 'web', 'app').bundle).toBe('/run/barepod/pods/web/containers/app');
+    expect(containerPaths('/run/barepod', 'web', SANDBOX_NAME).bundle).toBe('/run/barepod/pods/web/containers/_pause');
+    expect(thrown(() => podPaths('/run/barepod', SANDBOX_NAME))).toBeInstanceOf(BarepodError);
+  });
+
+  it('isValidName and validateMemberName', () => {
+    expect(isValidName('web-1')).toBe(true);
+    expect(isValidName('..')).toBe(false);
+    expect(isValidName('x'.repeat(64))).toBe(false);
+    expect(validateMemberName(SANDBOX_NAME)).toBe(SANDBOX_NAME);
+    expect((thrown(() => validateMemberName('../x')) as BarepodError).message).toMatch(/invalid container name "\.\.\/x"/);
+  });
+});
