@@ -247,8 +247,16 @@ export interface ContainerRecord {
   lastTermination?: Termination;
 }
 
-/** Running; Failed when the sandbox died and the policy does not recreate it; Removing while `pod rm` runs (gc finishes it). */
-export type PodPhase = 'Running' | 'Failed' | 'Removing';
+/**
+ * Creating while `up` makes the pod (until every container of its manifest
+ * is recorded; `creator` names that `up`); Running; Failed when the sandbox
+ * died and the policy does not recreate it; Removing while `pod rm` runs (gc
+ * finishes it).
+ */
+export type PodPhase = 'Creating' | 'Running' | 'Failed' | 'Removing';
+
+/** A pod whose sandbox and containers are looked after (restarts, probes): Running, or still Creating. */
+export const isActive = (rec: { phase?: PodPhase }): boolean => rec.phase === undefined || rec.phase === 'Running' || rec.phase === 'Creating';
 
 export interface PodRecord {
   version: 1;
@@ -258,6 +266,8 @@ export interface PodRecord {
   sandbox: SandboxRecord;
   containers: ContainerRecord[];
   phase?: PodPhase;
+  /** the `up` making the pod while it is Creating: gc removes the pod when this process is gone */
+  creator?: ProcessIdentity;
   /** times the sandbox was recreated after it died */
   sandboxRestarts?: number;
   /** why the pod is Failed */

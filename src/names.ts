@@ -6,6 +6,9 @@ export const DNS1123_LABEL_RULE =
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** Whether `name` could be a pod's or container's name (so it may name a path, such as a lock file; names read from disk are skipped by it, never thrown at). */
+export const isValidName = (name: string): boolean => name.length > 0 && name.length <= 63 && LABEL.test(name);
+
 /** Throws a usage error naming the rule when `name` is not a valid DNS-1123 label. */
 export function validateName(kind: 'pod' | 'container', name: string): string {
   if (name.length === 0) throw new BarepodError('invalid-name', `invalid ${kind} name "": must be ${DNS1123_LABEL_RULE}`);
@@ -18,11 +21,6 @@ export function validateName(kind: 'pod' | 'container', name: string): string {
 
 /** The sandbox's member name: reserved (not a DNS-1123 label, so no container can take it). */
 export const SANDBOX_NAME = '_pause';
-
-/** Whether `name` is a valid pod or container name (for names read from disk: skip, never throw). */
-export function isValidName(name: string): boolean {
-  return name.length <= 63 && LABEL.test(name);
-}
 
 /** A member of a pod: a container name, or the sandbox's reserved one. */
 export function validateMemberName(name: string): string {

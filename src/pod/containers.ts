@@ -28,16 +28,19 @@ import { containerTitle } from '../plan/narration.js';
  * saves the record however `fn` ends.
  */
 export async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
-  return withPodLock(podPaths(rt.settings.stateRoot, pod).lock, pod, async () => {
-    const rec = rt.store.read(pod);
-    recordExits(rt, rec, reconcile(rt, rec));
-    try {
-      await removeStrays(rt, rec);
-      return await fn(rec);
-    } finally {
-      if (rt.store.tryRead(pod)) rt.store.write(rec);
-    }
-  });
+  return withPodLock(podPaths(rt.settings.stateRoot, pod).lock, pod, () => withRecord(rt, pod, fn));
+}
+
+/** withPod's work for a caller that already holds the pod's lock (`gc`). */
+export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
+  const rec = rt.store.read(pod);
+  recordExits(rt, rec, reconcile(rt, rec));
+  try {
+    await removeStrays(rt, rec);
+    return await fn(rec);
+  } finally {
+    if (rt.store.tryRead(pod)) rt.store.write(rec);
+  }
 }
 
 /** A container of a pod's record, or a not-found error listing the pod's containers. */
@@ -204,8 +207,10 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
  * Creates and starts several containers of a pod under one lock, launched in
  * parallel (`up`'s app containers): all of them, or none. Every launch is
  * settled before a failure rolls back, so no launch outlives the rollback.
+ * `recorded` changes the record in the same lock round (`up`: the pod is
+ * Running once its last containers are recorded).
  */
-export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[]): Promise<ContainerRecord[]> {
+export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[], recorded?: (rec: PodRecord) => void): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
       if (rec.containers.some((c) => c.def.name === def.name)) {
@@ -227,7 +232,7 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
       return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);
     });
     const now = new Date().toISOString();
-    return defs.map((def, i) => {
+    const made = defs.map((def, i) => {
       const l = launched[i]!;
       const c: ContainerRecord = {
         def,
@@ -246,6 +251,8 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
       appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: def.name, time: now });
       return c;
     });
+    recorded?.(rec); // in the same lock round, saved with them
+    return made;
   });
 }
 

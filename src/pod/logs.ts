@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
-import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { shouldRestart } from '../plan/restart.js';
 import { containerPaths } from '../plan/paths.js';
 import { findContainer, reconcile } from './containers.js';
@@ -305,7 +305,7 @@ export interface FollowOptions extends LogSelection {
 function ended(rec: PodRecord, c: ContainerRecord): boolean {
   if (c.state !== 'exited' && c.state !== 'unknown') return false;
   if (c.backoff !== undefined) return false;
-  const restarting = rec.phase === 'Running' && c.desired !== 'stopped' && shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode);
+  const restarting = isActive(rec) && c.desired !== 'stopped' && shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode);
   return !restarting;
 }
 

@@ -223,9 +223,11 @@ export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | unde
  * root no longer has, e.g. after a reboot emptied /run/barepod. DEL without
  * a netns releases the IPAM reservation (and portmap's and firewall's
  * rules); the masquerade chain bridge then leaves is removed by name.
- * Other roots' and other tools' entries are never touched.
+ * Other roots' and other tools' entries are never touched. `claim` runs
+ * each release for a pod (gc's: under the pod's lock, and not at all when
+ * the pod exists again by then) and says whether it did.
  */
-export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Promise<string[]> {
+export async function sweepNetworks(rt: Runtime, listPods: () => string[], claim: (pod: string, fn: () => Promise<void>) => Promise<boolean> = async (_p, fn) => (await fn(), true)): Promise<string[]> {
   const done: string[] = [];
   const prefix = cniIdPrefix(rt.settings.stateRoot);
   const podOf = (cid: string) => (cid.startsWith(prefix) ? cid.slice(prefix.length) : undefined);
@@ -247,15 +249,18 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
       if (!pod || livePods.has(pod)) continue;
       const ipam = cfg.list.plugins.find((p) => p.ipam)?.ipam as { ranges?: { subnet: string }[][] } | undefined;
       const bits = ipam?.ranges?.[0]?.[0]?.subnet.split('/')[1] ?? '32';
-      try {
-        await cniDel(cfg, { containerId: cid, netns: '', ifname: POD_IFNAME }, {}, resultForAddress(POD_IFNAME, `${ip}/${bits}`));
-      } catch (e) {
-        done.push(`could not release ${ip} of ${cid}: ${(e as Error).message}`);
-        continue;
-      }
-      await removeRulesOf(name, cid, Object.values(chainNames(name, cid)), ip);
-      commented.get(name)?.delete(cid);
-      done.push(`released ${ip} of ${cid} on network ${name}`);
+      // under the pod's lock, and only while no pod of that name exists (`claim` checks both)
+      await claim(pod, async () => {
+        try {
+          await cniDel(cfg, { containerId: cid, netns: '', ifname: POD_IFNAME }, {}, resultForAddress(POD_IFNAME, `${ip}/${bits}`));
+        } catch (e) {
+          done.push(`could not release ${ip} of ${cid}: ${(e as Error).message}`);
+          return;
+        }
+        await removeRulesOf(name, cid, Object.values(chainNames(name, cid)), ip);
+        commented.get(name)?.delete(cid);
+        done.push(`released ${ip} of ${cid} on network ${name}`);
+      });
     }
   }
   // rules and chains named after a container id of this root whose pod is gone, its address released already
@@ -274,8 +279,7 @@ export async function sweepNetworks(rt: Runtime, listPods: () => string[]): Prom
   for (const [dev, cid] of links) {
     const pod = podOf(cid);
     if (!pod || livePods.has(pod)) continue;
-    await deleteLink(dev).catch(() => undefined);
-    done.push(`removed link ${dev} of ${cid}`);
+    if (await claim(pod, () => deleteLink(dev).catch(() => undefined))) done.push(`removed link ${dev} of ${cid}`);
   }
   return done;
 }

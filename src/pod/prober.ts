@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type { ContainerRecord, PodRecord, ProbeDefinition } from '../model.js';
+import { isActive, type ContainerRecord, type PodRecord, type ProbeDefinition } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { appendEvent } from '../runtime/events.js';
 import { identify, isAlive } from '../runtime/procfs.js';
@@ -108,7 +108,7 @@ export async function runProber(rt: Runtime, pod: string): Promise<void> {
   let written = '';
   for (;;) {
     const rec = rt.store.tryRead(pod);
-    if (!rec || rec.phase !== 'Running' || rec.prober?.pid !== process.pid) return;
+    if (!rec || !isActive(rec) || rec.prober?.pid !== process.pid) return;
     reconcile(rt, rec);
     const now = Date.now();
     for (const c of rec.containers) {

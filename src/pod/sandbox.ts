@@ -6,7 +6,7 @@ import { podPaths } from '../plan/paths.js';
 import { inPodPidNamespace, NAMESPACES, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
-import { isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
+import { identify, isAlive, namespaceInodes, readStartTime } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
@@ -29,7 +29,7 @@ const SANDBOX_NS = Object.values(NAMESPACES).map((n) => n.proc);
  * RunPodSandbox: the pod directory, its cgroup parent with the pod limits,
  * and the pause process holding the pod's namespaces. All or nothing.
  */
-export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest']): Promise<PodRecord> {
+export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest'], o: { creating?: boolean } = {}): Promise<PodRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   await explainStep(checkTitle(def), async () => {
     requirePause(rt.settings.dataDir);
@@ -49,7 +49,8 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
         cgroupVersion: rt.cgroups.version,
         sandbox,
         containers: [],
-        phase: 'Running',
+        // `up` goes on to make the containers: the pod is Creating (and names its maker) until they are all recorded
+        ...(o.creating ? { phase: 'Creating' as const, creator: identify(process.pid) } : { phase: 'Running' as const }),
         ...(manifest ? { manifest } : {}),
         cgroupRoot: rt.settings.cgroupRoot,
       };
@@ -180,84 +181,87 @@ export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): voi
  * the leftovers of a command that crashed half-way.
  */
 export async function removePod(rt: Runtime, name: string, grace?: number): Promise<void> {
+  await withPodLock(podPaths(rt.settings.stateRoot, name).lock, name, () => removePodLocked(rt, name, grace));
+}
+
+/** removePod's work for a caller that already holds the pod's lock (`gc`). */
+export async function removePodLocked(rt: Runtime, name: string, grace?: number): Promise<void> {
   const paths = podPaths(rt.settings.stateRoot, name);
-  await withPodLock(paths.lock, name, async () => {
-    const rec = rt.store.tryRead(name);
-    if (!rec && !fs.existsSync(paths.dir)) {
-      throw new BarepodError('not-found', `pod "${name}" not found`, { hint: 'list pods with `barepod ps`' });
+  const rec = rt.store.tryRead(name);
+  if (!rec && !fs.existsSync(paths.dir)) {
+    throw new BarepodError('not-found', `pod "${name}" not found`, { hint: 'list pods with `barepod ps`' });
+  }
+  const graceSeconds = grace ?? rec?.def.graceSeconds ?? DEFAULT_GRACE_SECONDS;
+  if (rec) {
+    // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
+    await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
+      if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
+      stopProber(rec);
+      // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
+      if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
+      for (const c of rec.containers) cancelRestart(c);
+    });
+  }
+  const errors: string[] = [];
+  /** one part of the removal, a step of --explain; its failure is kept and the removal goes on */
+  const attempt = async (what: string, fn: () => Promise<unknown>, title?: () => string) => {
+    try {
+      await (title ? explainStep(title, fn) : fn());
+    } catch (e) {
+      errors.push(`${what}: ${describeError(e).message}`);
     }
-    const graceSeconds = grace ?? rec?.def.graceSeconds ?? DEFAULT_GRACE_SECONDS;
-    if (rec) {
-      // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
-      await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
-        if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
-        stopProber(rec);
-        // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
-        if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
-        for (const c of rec.containers) cancelRestart(c);
-      });
-    }
-    const errors: string[] = [];
-    /** one part of the removal, a step of --explain; its failure is kept and the removal goes on */
-    const attempt = async (what: string, fn: () => Promise<unknown>, title?: () => string) => {
-      try {
-        await (title ? explainStep(title, fn) : fn());
-      } catch (e) {
-        errors.push(`${what}: ${describeError(e).message}`);
-      }
-    };
-    const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
-    const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
-    const stop = (c: ContainerRecord) => {
-      const all = rec ? inPodPidNamespace(rec.def, c.def) : false;
-      return attempt(
-        `stop ${c.id}`,
-        () => terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all }),
-        () => `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
-      );
-    };
-    // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
-    // native sidecars after them, last started first stopped
-    await Promise.all(members.filter((c) => !c.def.sidecar).map(stop));
-    for (const c of members.filter((x) => x.def.sidecar)) await stop(c);
-    // Members the record does not know: left by a command killed between create and record.
-    const prefix = `${name}.`;
-    for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
-      await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }), () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`);
-    }
-    // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
-    let networkDown = true;
-    await attempt('network teardown', () =>
-      detachNetwork(rt, name).catch((e: unknown) => {
-        networkDown = false;
-        throw e;
-      }),
+  };
+  const members: ContainerRecord[] = [...(rec?.containers ?? [])].reverse();
+  const known = new Set([...members.map((c) => c.id), runcId(name, SANDBOX_NAME)]);
+  const stop = (c: ContainerRecord) => {
+    const all = rec ? inPodPidNamespace(rec.def, c.def) : false;
+    return attempt(
+      `stop ${c.id}`,
+      () => terminateMember(rt, name, c.def.name, { process: c.process, conmon: c.conmon, graceSeconds, all }),
+      () => `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
     );
-    await attempt(
-      'stop the sandbox',
-      () => terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
-      () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
-    );
-    await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);
-    const ctx = rt.planContext(false, rec);
-    const cgroup = podCgroup(ctx, name);
-    await attempt(
-      'remove cgroups',
-      async () => {
-        // the root's own top dir goes too once no pod of any root uses it (rmdir of a non-empty dir fails: fine)
-        const left = await rt.cgroups.removeTree(cgroup, `/${ctx.cgroupRoot}`);
-        if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
-      },
-      () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,
-    );
-    if (errors.length === 0) {
-      await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true }));
-    }
-    if (errors.length) {
-      throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {
-        hint: `fix the cause and run \`barepod pod rm ${name}\` again`,
-      });
-    }
-  });
+  };
+  // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
+  // native sidecars after them, last started first stopped
+  await Promise.all(members.filter((c) => !c.def.sidecar).map(stop));
+  for (const c of members.filter((x) => x.def.sidecar)) await stop(c);
+  // Members the record does not know: left by a command killed between create and record.
+  const prefix = `${name}.`;
+  for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
+    await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }), () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`);
+  }
+  // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
+  let networkDown = true;
+  await attempt('network teardown', () =>
+    detachNetwork(rt, name).catch((e: unknown) => {
+      networkDown = false;
+      throw e;
+    }),
+  );
+  await attempt(
+    'stop the sandbox',
+    () => terminateMember(rt, name, SANDBOX_NAME, { process: rec?.sandbox, conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+    () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
+  );
+  await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);
+  const ctx = rt.planContext(false, rec);
+  const cgroup = podCgroup(ctx, name);
+  await attempt(
+    'remove cgroups',
+    async () => {
+      // the root's own top dir goes too once no pod of any root uses it (rmdir of a non-empty dir fails: fine)
+      const left = await rt.cgroups.removeTree(cgroup, `/${ctx.cgroupRoot}`);
+      if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
+    },
+    () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,
+  );
+  if (errors.length === 0) {
+    await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true }));
+  }
+  if (errors.length) {
+    throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {
+      hint: `fix the cause and run \`barepod pod rm ${name}\` again`,
+    });
+  }
 }
 

@@ -7,23 +7,23 @@
  */
 import fs from 'node:fs';
 import { BarepodError, describeError, isNoSpace } from '../errors.js';
-import { restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
+import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { isValidName, validateMemberName } from '../names.js';
 import { locksDir, podPaths } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
-import { inspectLock } from '../runtime/state.js';
+import { inspectLock, tryWithPodLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
-import { launchInto, markLost, stopLocked, withPod } from './containers.js';
+import { launchInto, markLost, stopLocked, withPod, withRecord } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
 import { terminateMember, tryPlaceMonitor } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
-import { launchSandbox, removePod } from './sandbox.js';
+import { launchSandbox, removePodLocked } from './sandbox.js';
 import { detachFailed, detachNetwork, sweepNetworks } from './network.js';
 
 /** A retry after a failed restart never comes sooner than this, even with a zero backoff. */
@@ -35,7 +35,7 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
   trace(`exit handler ${pod}/${member}: node up ${process.uptime().toFixed(3)}s`, started);
   await withPod(rt, pod, async (rec) => {
     trace(`exit handler ${pod}/${member}: locked`, started);
-    if (rec.phase !== 'Running') return;
+    if (!isActive(rec)) return;
     if (member === SANDBOX_NAME) {
       if (rec.sandbox.launchId === launchId && !isAlive(rec.sandbox)) await sandboxDied(rt, rec);
       return;
@@ -57,7 +57,7 @@ export async function handleDelayedRestart(rt: Runtime, pod: string, name: strin
     if (!c || c.backoff?.token !== token) return; // cancelled or superseded
     const delayMs = c.backoff.delayMs;
     delete c.backoff;
-    if (rec.phase !== 'Running' || c.desired === 'stopped') return;
+    if (!isActive(rec) || c.desired === 'stopped') return;
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec);
     await restartNow(rt, rec, c, delayMs);
   });
@@ -151,80 +151,63 @@ export interface GcAction {
   error?: { code: string; message: string; exitCode: number };
 }
 
+/** How long `gc` waits for a pod's lock before it skips the pod as busy: long enough for an exit handler's round. */
+const GC_LOCK_WAIT_MS = 2000;
+
 /**
  * `gc`: reconciles every pod of the state root with reality and finishes
- * what crashes or a reboot left: removals cut short, incomplete pods, dead
- * sandboxes, restarts whose handler or timer was lost, runc containers of
- * pods that no longer exist, stale locks. Idempotent.
+ * what crashes or a reboot left: removals cut short, incomplete pods, pods
+ * whose `up` was killed while Creating, dead sandboxes, restarts whose
+ * handler or timer was lost, runc containers of pods that no longer exist,
+ * stale locks. Idempotent, and safe beside any other command: it works on a
+ * pod only under the pod's lock and skips a pod another command holds (or
+ * that is still being created), touches nothing of a pod that appeared after
+ * it started, and passes over a pod removed meanwhile.
  */
 export async function gc(rt: Runtime): Promise<GcAction[]> {
   const actions: GcAction[] = [];
+  const root = rt.settings.stateRoot;
   const pods = rt.store.list();
   for (const pod of pods) {
-    let rec: PodRecord | undefined;
-    try {
-      rec = rt.store.tryRead(pod);
-    } catch {
-      rec = undefined; // unreadable: remove what is there
-    }
-    if (!rec || rec.phase === 'Removing') {
-      await removePod(rt, pod, 0);
-      actions.push({ pod, action: rec ? 'finished an interrupted removal' : 'removed an incomplete pod' });
-      continue;
-    }
-    await withPod(rt, pod, async (r) => {
-      if (r.phase === 'Running' && !isAlive(r.sandbox)) {
-        await sandboxDied(rt, r);
-        actions.push({ pod, action: r.phase === 'Running' ? 'recreated the dead sandbox' : 'marked Failed: the sandbox died' });
-        return;
-      }
-      if (r.phase !== 'Running') return;
-      if (hasProbes(r) && !isAlive(r.prober)) {
-        startProber(rt, r);
-        actions.push({ pod, action: 'started the prober again' });
-      }
-      for (const c of r.containers) {
-        if (c.backoff) {
-          if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
-          const delayMs = c.backoff.delayMs;
-          cancelRestart(c);
-          await restartNow(rt, r, c, delayMs);
-          actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
-        } else if (c.state === 'exited' || c.state === 'unknown') {
-          if (isAlive(c.conmon)) continue; // its exit handler is still to run
-          const before = c.restarts;
-          await afterExit(rt, r, c);
-          if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
-          else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
-        }
-      }
-    }).catch((e: unknown) => {
-      if (!isNoSpace(e)) throw e;
-      // a pod whose restart finds the disk full must not stop the sweep (which may be what frees it)
-      const d = describeError(e);
-      actions.push({ pod, action: `could not finish: ${d.message}`, error: { code: d.code, message: d.message, exitCode: d.exitCode } });
-    });
+    const held = await tryWithPodLock(podPaths(root, pod).lock, () => gcPod(rt, pod, actions), GC_LOCK_WAIT_MS);
+    if (!held.ran) actions.push({ pod, action: `skipped: busy (another barepod command, pid ${held.owner?.pid ?? '?'}, holds its lock)` });
   }
-  // runc containers of pods this state root no longer has
+  // runc containers of pods this state root no longer has (and did not have when gc started: a pod made since is its maker's)
   const known = new Set(pods);
   for (const id of rt.runc.ids()) {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
-    if (dot > 0 && known.has(pod)) continue;
+    if (dot <= 0 || known.has(pod)) continue;
     if (!isValidName(pod) || !isValidMember(id.slice(dot + 1))) continue; // not one barepod made: never a path
-    await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
-    await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
-    actions.push({ pod, action: `removed runc container ${id}` });
+    if (fs.existsSync(podPaths(root, pod).dir)) continue;
+    const remove = async () => {
+      // under the lock, again: no pod made it meanwhile, and runc still has it
+      if (fs.existsSync(podPaths(root, pod).dir) || !rt.runc.knows(id)) return false;
+      await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
+      await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
+      return true;
+    };
+    const held = await tryWithPodLock(podPaths(root, pod).lock, remove);
+    if (held.ran && held.value) actions.push({ pod, action: `removed runc container ${id}` });
   }
   // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
-  for (const what of await sweepNetworks(rt, () => rt.store.list())) {
+  const claim = async (pod: string, fn: () => Promise<void>) => {
+    if (!isValidName(pod)) return (await fn(), true); // no pod can have that name, so none holds it: nothing to lock, no path to build from it
+    const held = await tryWithPodLock(podPaths(root, pod).lock, async () => {
+      if (fs.existsSync(podPaths(root, pod).dir)) return false; // made meanwhile: the address is its
+      await fn();
+      return true;
+    });
+    return held.ran && held.value;
+  };
+  for (const what of await sweepNetworks(rt, () => rt.store.list(), claim)) {
     const pod = /barepod-[0-9a-f]{8}-([a-z0-9-]+)/.exec(what)?.[1] ?? '-';
     actions.push({ pod, action: what });
   }
   // locks of commands that were killed
-  const locks = locksDir(rt.settings.stateRoot);
+  const locks = locksDir(root);
   for (const name of fs.existsSync(locks) ? fs.readdirSync(locks).filter(isValidName) : []) {
-    const file = podPaths(rt.settings.stateRoot, name).lock;
+    const file = podPaths(root, name).lock;
     if (inspectLock(file).stale) {
       fs.rmSync(file, { force: true });
       actions.push({ pod: name, action: 'removed a stale lock' });
@@ -241,4 +224,62 @@ function isValidMember(name: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** gc's pass over one pod, under its lock. */
+async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<void> {
+  if (!fs.existsSync(podPaths(rt.settings.stateRoot, pod).dir)) return; // removed since gc listed it (a concurrent down)
+  let rec: PodRecord | undefined;
+  try {
+    rec = rt.store.tryRead(pod);
+  } catch {
+    rec = undefined; // unreadable: remove what is there
+  }
+  // no record under a free lock: the command that made the directory died before it wrote one
+  if (!rec || rec.phase === 'Removing') {
+    await removePodLocked(rt, pod, 0);
+    actions.push({ pod, action: rec ? 'finished an interrupted removal' : 'removed an incomplete pod' });
+    return;
+  }
+  if (rec.phase === 'Creating') {
+    if (isAlive(rec.creator)) {
+      actions.push({ pod, action: `skipped: being created (by pid ${rec.creator?.pid})` });
+      return;
+    }
+    await removePodLocked(rt, pod, 0);
+    actions.push({ pod, action: `removed a pod its up left incomplete (pid ${rec.creator?.pid ?? '?'} is gone; \`up\` makes it again)` });
+    return;
+  }
+  await withRecord(rt, pod, async (r) => {
+    if (r.phase === 'Running' && !isAlive(r.sandbox)) {
+      await sandboxDied(rt, r);
+      actions.push({ pod, action: r.phase === 'Running' ? 'recreated the dead sandbox' : 'marked Failed: the sandbox died' });
+      return;
+    }
+    if (r.phase !== 'Running') return;
+    if (hasProbes(r) && !isAlive(r.prober)) {
+      startProber(rt, r);
+      actions.push({ pod, action: 'started the prober again' });
+    }
+    for (const c of r.containers) {
+      if (c.backoff) {
+        if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
+        const delayMs = c.backoff.delayMs;
+        cancelRestart(c);
+        await restartNow(rt, r, c, delayMs);
+        actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
+      } else if (c.state === 'exited' || c.state === 'unknown') {
+        if (isAlive(c.conmon)) continue; // its exit handler is still to run
+        const before = c.restarts;
+        await afterExit(rt, r, c);
+        if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
+        else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
+      }
+    }
+  }).catch((e: unknown) => {
+    if (!isNoSpace(e)) throw e;
+    // a pod whose restart finds the disk full must not stop the sweep (which may be what frees it)
+    const d = describeError(e);
+    actions.push({ pod, action: `could not finish: ${d.message}`, error: { code: d.code, message: d.message, exitCode: d.exitCode } });
+  });
 }

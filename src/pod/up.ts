@@ -4,8 +4,12 @@
  * containers), `down` removes them, `export` writes a pod back as a v1/Pod.
  */
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
-import { restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodRecord } from '../model.js';
+import { isActive, restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodRecord } from '../model.js';
+import { podPaths } from '../plan/paths.js';
+import { identify, isAlive } from '../runtime/procfs.js';
+import { withPodLock } from '../runtime/state.js';
 import { isObj } from '../manifest/fields.js';
 import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay, shouldRestart } from '../plan/restart.js';
@@ -13,13 +17,13 @@ import { resolveImage } from '../runtime/images.js';
 import { findContainer, reconcile, runContainer, runContainers, startContainer, withPod } from './containers.js';
 import type { Runtime } from './runtime.js';
 import { containerReady, readProbeStatus, startProber } from './prober.js';
-import { createPod, removePod } from './sandbox.js';
+import { createPod, removePod, removePodLocked } from './sandbox.js';
 import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
-import { isAlive } from '../runtime/procfs.js';
 import { readLogs } from './logs.js';
 
-export type UpOutcome = 'created' | 'unchanged' | 'replaced';
+/** `repaired`: the pod existed from this manifest but lacked containers (its `up` was killed, or one was removed), and they were made. */
+export type UpOutcome = 'created' | 'unchanged' | 'replaced' | 'repaired';
 
 export interface UpOptions {
   /** replace a pod whose manifest changed (down, then up) */
@@ -66,43 +70,137 @@ function preflight(rt: Runtime, mp: ManifestPod): void {
  * otherwise the pod, made whole or not at all: a failure before the app
  * containers run removes everything again. A failing init container is the
  * one exception: the pod stays, Failed, so its logs can be read.
+ *
+ * The pod is Creating (its record names this process) until every container
+ * of the manifest is recorded. Another `up` of the same manifest meanwhile
+ * waits for this one and then says `unchanged`; a pod left Creating by an
+ * `up` that was killed, or missing a container of its manifest, is finished
+ * (`repaired`): the missing containers are made, never `unchanged`.
  */
 export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Promise<UpOutcome> {
   const name = mp.pod.name;
   const hash = manifestHash(mp.source);
-  const existing = rt.store.tryRead(name);
+  const deadline = Date.now() + (o.initTimeoutMs ?? 300_000);
   let outcome: UpOutcome = 'created';
-  if (existing) {
-    if (existing.manifest?.hash === hash && existing.phase === 'Running') {
-      await explainStep(() => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`, async () => undefined);
-      return 'unchanged';
-    }
-    if (!o.replace) {
-      const changed = existing.manifest ? manifestDiff(existing.manifest.source, mp.source) : ['(the pod was not made from a manifest)'];
-      throw new BarepodError('already-exists', `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`, {
-        hint: `replace it with \`barepod up --replace -f FILE\`, or remove it first: barepod down ${name}`,
+  let said = false;
+  for (let attempts = 0; ; ) {
+    const existing = rt.store.tryRead(name);
+    if (existing && existing.manifest?.hash === hash && isActive(existing)) {
+      if (existing.phase === 'Creating' && isAlive(existing.creator)) {
+        // another `up` is making this very pod: wait for it, then look again
+        if (Date.now() > deadline) {
+          throw new BarepodError('busy', `pod "${name}" is still being created by another barepod command (pid ${existing.creator?.pid})`, { hint: 'wait for it to finish and try again' });
+        }
+        if (!said) o.say?.(`pod/${name}: being created by another barepod command (pid ${existing.creator?.pid}), waiting for it`);
+        said = true;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      // a pod that was complete once (Running) lacks a container only when one was removed since: init containers that ran to completion are not run again
+      const complete = existing.phase !== 'Creating';
+      const missing = missingContainers(existing, mp, complete);
+      if (complete && missing.length === 0) {
+        await explainStep(() => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`, async () => undefined);
+        return 'unchanged';
+      }
+      // its `up` was killed half-way, or a container was removed since: take the pod over (under its lock, so only one `up` does) and make what is missing
+      preflight(rt, mp);
+      const adopted = await withPod(rt, name, async (rec) => {
+        if ((rec.phase === 'Creating' && isAlive(rec.creator)) || rec.manifest?.hash !== hash || !isActive(rec)) return false;
+        rec.phase = 'Creating';
+        rec.creator = identify(process.pid);
+        return true;
+      }).catch((e: unknown) => {
+        if (e instanceof BarepodError && e.code === 'not-found') return false; // removed meanwhile
+        throw e;
       });
+      if (!adopted) continue; // another command got there first: look again
+      await explainStep(() => `Pod ${name}: incomplete (${missing.length ? `no ${missing.join(', ')}` : 'its up did not finish'}): make what is missing`, async () => undefined);
+      o.say?.(`pod/${name}: incomplete${missing.length ? ` (no ${missing.join(', ')})` : ''}, making what is missing`);
+      await makeContainers(rt, mp, o, complete);
+      return 'repaired';
     }
-    o.say?.(`pod/${name}: the manifest changed, replacing it`);
-    await removePod(rt, name);
-    outcome = 'replaced';
+    if (existing) {
+      if (!o.replace) {
+        const changed = existing.manifest ? manifestDiff(existing.manifest.source, mp.source) : ['(the pod was not made from a manifest)'];
+        throw new BarepodError('already-exists', `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`, {
+          hint: `replace it with \`barepod up --replace -f FILE\`, or remove it first: barepod down ${name}`,
+        });
+      }
+      o.say?.(`pod/${name}: the manifest changed, replacing it`);
+      await removePod(rt, name);
+      outcome = 'replaced';
+    }
+    preflight(rt, mp);
+    try {
+      await createPod(rt, mp.pod, { hash, source: mp.source }, { creating: true });
+    } catch (e) {
+      // another `up` made the pod meanwhile, or one killed before it wrote the record left its directory: look again
+      if (++attempts < 3 && fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
+        await removeIncomplete(rt, name);
+        continue;
+      }
+      throw e;
+    }
+    await makeContainers(rt, mp, o);
+    return outcome;
   }
-  preflight(rt, mp);
-  await createPod(rt, mp.pod, { hash, source: mp.source });
+}
+
+/** Containers of the manifest the pod's record lacks (of a pod that was complete once, init containers that run to completion do not count). */
+function missingContainers(rec: PodRecord, mp: ManifestPod, complete: boolean): string[] {
+  const have = new Set(rec.containers.map((c) => c.def.name));
+  return mp.containers.filter((c) => !have.has(c.name) && !(complete && c.init && !c.sidecar)).map((c) => c.name);
+}
+
+/** A pod directory without a record under a free lock was left by a command killed before it wrote one: remove it. */
+async function removeIncomplete(rt: Runtime, name: string): Promise<void> {
+  const paths = podPaths(rt.settings.stateRoot, name);
+  await withPodLock(paths.lock, name, async () => {
+    if (!rt.store.tryRead(name) && fs.existsSync(paths.dir)) await removePodLocked(rt, name, 0);
+  });
+}
+
+/**
+ * The containers of a Creating pod that its record lacks, in order: init
+ * containers to completion and native sidecars one by one, then the app
+ * containers; the pod becomes Running in the same lock round that records
+ * the last of them. A failure removes the pod (a failing init container
+ * leaves it Failed, for its logs), unless the pod was `complete` once (a
+ * container removed since): then it is Running again with what it has.
+ */
+async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions, complete = false): Promise<void> {
+  const name = mp.pod.name;
+  const has = (c: string) => rt.store.read(name).containers.find((x) => x.def.name === c);
+  const running = (rec: PodRecord) => {
+    if (rec.phase !== 'Creating') return; // Failed meanwhile (its sandbox died): stays so
+    rec.phase = 'Running';
+    delete rec.creator;
+  };
+  const probes = mp.containers.some((c) => c.probes);
   try {
-    // init containers to completion and native sidecars started, one by one in their order; then the app containers
-    for (const c of mp.containers.filter((x) => x.init || x.sidecar)) {
-      if (c.sidecar) await runContainer(rt, name, c);
-      else await runInit(rt, name, c, o);
+    for (const c of mp.containers.filter((x) => x.sidecar || (x.init && !complete))) {
+      const made = has(c.name);
+      if (c.sidecar) {
+        if (!made) await runContainer(rt, name, c);
+      } else if (!made) await runInit(rt, name, c, o);
+      else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
-    await runContainers(rt, name, mp.containers.filter((x) => !x.init && !x.sidecar));
-    if (mp.containers.some((c) => c.probes)) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => startProber(rt, rec))); // no lock round for a pod without probes
+    const apps = mp.containers.filter((x) => !x.init && !x.sidecar && !has(x.name));
+    // without probes the pod is Running from the same lock round that records its app containers
+    if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
+    if (probes) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => {
+        running(rec);
+        startProber(rt, rec);
+      }),
+    );
+    else if (!apps.length) await withPod(rt, name, async (rec) => running(rec));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
-    await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
+    if (complete) await withPod(rt, name, async (rec) => running(rec)).catch(() => undefined);
+    else await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
     throw e;
   }
-  return outcome;
 }
 
 class InitFailed extends Error {
@@ -116,9 +214,9 @@ class InitFailed extends Error {
  * pod's crash-loop backoff under restart policy Always or OnFailure (as the
  * kubelet does), until the time is up; under Never it fails the pod.
  */
-async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOptions): Promise<void> {
+async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOptions, started = false): Promise<void> {
   const deadline = Date.now() + (o.initTimeoutMs ?? 300_000);
-  await runContainer(rt, pod, c);
+  if (!started) await runContainer(rt, pod, c);
   for (let attempt = 0; ; attempt++) {
     const code = await waitExit(rt, pod, c.name, deadline);
     if (explaining) explainResult(code === undefined ? `init container ${c.name} did not finish in time` : `init container ${c.name} exited with ${code}${code === 0 ? ': the next one may start' : ''}`);
@@ -131,6 +229,7 @@ async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOp
       await withPod(rt, pod, async (r) => {
         r.phase = 'Failed';
         r.message = `init container "${c.name}" ${why}`;
+        delete r.creator;
       });
       throw new InitFailed(
         new BarepodError('tool-failed', `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started${lastLogLines(rt, pod, c.name)}`, {

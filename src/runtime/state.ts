@@ -100,13 +100,34 @@ export async function withPodLock<T>(lockFile: string, pod: string, fn: () => Pr
 
 /** The lock behind withPodLock, for anything else one command at a time must change (the image store); `what` names it in errors. */
 export async function withFileLock<T>(lockFile: string, what: string, fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
+  const owner = await acquire(lockFile, waitMs);
+  if (owner !== 'mine') {
+    throw new BarepodError('busy', `${what} is busy: another barepod command (pid ${owner?.pid ?? '?'}) holds its lock`, {
+      hint: 'wait for it to finish and try again',
+    });
+  }
+  return holding(lockFile, fn);
+}
+
+/**
+ * withPodLock for `gc`: runs `fn` under the pod's lock when it is free (or
+ * frees up within `waitMs`); otherwise runs nothing and says who holds it.
+ */
+export async function tryWithPodLock<T>(lockFile: string, fn: () => Promise<T>, waitMs = 0): Promise<{ ran: true; value: T } | { ran: false; owner: ProcessIdentity | undefined }> {
+  const owner = await acquire(lockFile, waitMs);
+  if (owner !== 'mine') return { ran: false, owner };
+  return { ran: true, value: await holding(lockFile, fn) };
+}
+
+/** Takes a lock file (a stale one is taken over); 'mine', or who holds it once `waitMs` has passed. */
+async function acquire(lockFile: string, waitMs: number): Promise<'mine' | ProcessIdentity | undefined> {
   const me = identify(process.pid);
   const deadline = Date.now() + waitMs;
   fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (;;) {
     try {
       takeLock(lockFile, JSON.stringify(me));
-      break;
+      return 'mine';
     } catch (e) {
       if (isNoSpace(e)) throw diskFull(lockFile, e); // not even an inode left
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
@@ -115,14 +136,14 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
         fs.rmSync(lockFile, { force: true });
         continue;
       }
-      if (Date.now() > deadline) {
-        throw new BarepodError('busy', `${what} is busy: another barepod command (pid ${owner?.pid ?? '?'}) holds its lock`, {
-          hint: 'wait for it to finish and try again',
-        });
-      }
+      if (Date.now() >= deadline) return owner;
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+/** Runs `fn` holding a lock just taken, and releases it however `fn` ends. */
+async function holding<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
   const release = deferSignals();
   try {
     const result = await fn();

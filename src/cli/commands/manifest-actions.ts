@@ -18,6 +18,7 @@ import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { pauseRootfs, resolveImage } from '../../runtime/images.js';
+import { isAlive } from '../../runtime/procfs.js';
 import { netConfDir } from '../../runtime/cni.js';
 import { isCniNetwork, parseConflist } from '../../plan/network.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
@@ -212,7 +213,16 @@ export async function downAction(names: string[], o: { file?: string; time?: str
           process.stdout.write(`pod/${name} not found (already down)\n`);
           continue;
         }
-        await removePod(rt, name, grace);
+        try {
+          await removePod(rt, name, grace);
+        } catch (e) {
+          // another command removed it while this one waited for its lock
+          if (e instanceof BarepodError && e.code === 'not-found') {
+            process.stdout.write(`pod/${name} not found (already down)\n`);
+            continue;
+          }
+          throw e;
+        }
         process.stdout.write(`pod/${name} removed\n`);
       }
     }
@@ -243,6 +253,11 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
       const state = podReady(rt, rec);
       if (state.ready) return;
       if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
+      if (rec.phase === 'Creating' && !isAlive(rec.creator)) {
+        throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: the \`up\` making it (pid ${rec.creator?.pid ?? '?'}) is gone before it made every container`, {
+          hint: `make the rest: barepod up -f FILE (or remove it: barepod gc)`,
+        });
+      }
       const ended = endedForGood(rt, rec);
       if (ended) throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, { hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}` });
       if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });

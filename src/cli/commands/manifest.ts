@@ -9,7 +9,7 @@ const load = (): Promise<Actions> => import('./manifest-actions.js');
 export function registerManifest(program: Command): void {
   program
     .command('up')
-    .description('create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest')
+    .description('create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest (unchanged); a pod of the same manifest that lacks containers (its up was killed) gets them (repaired)')
     .requiredOption('-f, --file <file>', 'the manifest (- for stdin)')
     .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')

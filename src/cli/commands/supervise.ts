@@ -54,7 +54,7 @@ export function registerSupervision(program: Command): void {
 
   program
     .command('gc')
-    .description('reconcile every pod with reality and remove what crashes or a reboot left: interrupted removals (a failed CNI DEL is retried), dead sandboxes, lost restarts, runc state, cgroups, mounts, stale locks, and the IPAM reservations, veths and iptables rules of this state root\'s pods that no longer exist; idempotent')
+    .description('reconcile every pod with reality and remove what crashes or a reboot left: interrupted removals (a failed CNI DEL is retried), pods whose up was killed, dead sandboxes, lost restarts, runc state, cgroups, mounts, stale locks, and the IPAM reservations, veths and iptables rules of this state root\'s pods that no longer exist; idempotent, and safe beside other commands (a pod another command holds, or made after gc started, is left alone)')
     .option('--json', 'print the actions as JSON')
     .addHelpText('after', '\nRun it after a crash or at boot (the systemd unit of `generate systemd` does).\n\nExamples:\n  barepod gc\n  barepod gc --json')
     .action(async (o: { json?: boolean }, cmd: Command) => {

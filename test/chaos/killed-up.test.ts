@@ -1,0 +1,143 @@
+/**
+ * Chaos: `up -f` SIGKILLed after the pod's record is written and before its
+ * app containers are recorded (the moment --explain announces the first
+ * container). The pod must not look healthy: it stays Creating, `wait`
+ * never says ready, the next `up -f` makes the missing containers (never
+ * `unchanged`) and they really run, and `gc` removes what the dead `up` left.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { eventually, inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { alive, podCgroups, runcIdle, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
+
+/** Runs `up -f file` and SIGKILLs it as it starts the first app container; checks where it was cut. */
+async function killedUp(t: TestEnv, pod: string, file: string): Promise<void> {
+  const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGKILL');
+  await up.reached;
+  expect(await up.closed).toBe(137);
+  await runcIdle(t);
+  // cut where this test means: the record is written, no container of the manifest is recorded in it
+  expect(record(t, pod).containers).toEqual([]);
+}
+
+/** Every container of the manifest runs, each has written its /served, and runc has nothing else of the pod. */
+async function serving(t: TestEnv, pod: string): Promise<void> {
+  const v = await inspect(t, pod);
+  expect(v.state).toBe('Running');
+  expect(v.containers.map((c) => [c.name, c.state])).toEqual([['app', 'running'], ['side', 'running']]);
+  for (const c of v.containers) {
+    expect(alive(c.pid!)).toBe(true);
+    expect(readInContainer(c.pid!, '/served')).toBe(`${c.name} serving\n`);
+  }
+  expect(runcIds(t)).toEqual([`${pod}._pause`, `${pod}.app`, `${pod}.side`]);
+}
+
+describe.skipIf(skipReason)('chaos: up killed between its record and its containers', () => {
+  const t = useTestEnv();
+
+  it('the pod is Creating, wait never says ready, and the next up -f makes the missing containers, which really run', async () => {
+    const pod = t.pod('killedup');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    expect(record(t, pod).phase).toBe('Creating');
+
+    const wait = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '10s']);
+    expect(wait.code).not.toBe(0);
+    expect(wait.stdout).not.toContain('ready');
+
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    await serving(t, pod);
+    expect(record(t, pod).phase).toBe('Running');
+    expect(await t.ok(['wait', pod, '--for', 'ready', '--timeout', '30s'])).toBe(`pod/${pod} ready\n`);
+    // from now on the pod is whole: another up has nothing to do
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} unchanged\n`);
+    await t.ok(['down', pod]);
+  });
+
+  it('a record of an older barepod (no phase) that lacks containers of its manifest: up -f makes them, never unchanged', async () => {
+    const pod = t.pod('oldrec');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    // what a barepod without the Creating phase wrote at this point: a record that says Running (by default) and no containers
+    const rec = record(t, pod) as Record<string, unknown>;
+    delete rec.phase;
+    delete rec.creator;
+    fs.writeFileSync(path.join(t.root, 'pods', pod, 'pod.json'), JSON.stringify(rec));
+
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    await serving(t, pod);
+    await t.ok(['down', pod]);
+  });
+
+  it('up -f of a pod that lost a container (barepod rm) makes it again (repaired), without running its init container again', async () => {
+    const pod = t.pod('lost');
+    const file = servingPod(t, pod);
+    const init = `  initContainers:\n    - name: init\n      image: busybox\n      imagePullPolicy: Never\n      command: [sh, -c, "exit 0"]\n`;
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('  containers:\n', `${init}  containers:\n`));
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} created\n`);
+    await t.ok(['rm', '-f', pod, 'side']);
+    const again = await t.bp(['up', '-f', file]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe(`pod/${pod} repaired\n`);
+    const v = await inspect(t, pod);
+    expect(v.containers.map((c) => [c.name, c.state])).toEqual([['init', 'exited'], ['app', 'running'], ['side', 'running']]);
+    const side = v.containers.find((c) => c.name === 'side')!;
+    expect(readInContainer(side.pid!, '/served')).toBe('side serving\n');
+    const events = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+    expect(events.filter((e) => e.type === 'started' && e.container === 'init')).toHaveLength(1);
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} unchanged\n`);
+    await t.ok(['down', pod]);
+  });
+
+  it('up SIGKILLed at each step it announces, then gc: the pod is entirely absent, the next up makes it whole, and down leaves nothing', { timeout: 300_000 }, async () => {
+    const pod = t.pod('everykill');
+    const file = servingPod(t, pod);
+    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
+    const steps = plan[0]!.steps;
+    expect(steps.length).toBeGreaterThanOrEqual(6); // check, pod, sandbox, network, app, side
+    for (const step of steps) {
+      const up = runUntilStep(t, ['up', '-f', file], step, 'SIGKILL');
+      await up.reached;
+      expect(await up.closed, step).toBe(137);
+      await runcIdle(t);
+      const gc = await t.bp(['gc', '--json']);
+      expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
+      // nothing half-made stays: no pod, no runc container, cgroup, address or process of it
+      expect(fs.existsSync(path.join(t.root, 'pods', pod)), step).toBe(false);
+      expect(runcIds(t), step).toEqual([]);
+      expect(podCgroups(t, pod), step).toEqual([]);
+      expect(reservationsOf(t), step).toEqual([]);
+      await eventually(() => processesOf(t.root, t.prefix).length === 0, 15_000, `no processes left (killed at ${step})`);
+      expect(await t.ok(['up', '-f', file]), step).toBe(`pod/${pod} created\n`);
+      await serving(t, pod);
+      await t.ok(['down', pod]);
+      await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (killed at ${step}): ${t.leaks().join('; ')}`);
+    }
+  });
+
+  it('gc removes the Creating pod whose up is gone, everything of it, and a following up makes it whole', async () => {
+    const pod = t.pod('killedgc');
+    const file = servingPod(t, pod);
+    await killedUp(t, pod, file);
+    expect(reservationsOf(t)).toHaveLength(1); // its network was attached before the kill
+
+    const actions = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];
+    expect(actions.filter((a) => a.pod === pod).map((a) => a.action)).toEqual([expect.stringMatching(/^removed a pod its up left incomplete/)]);
+    // nothing of it is left on the host
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    expect(runcIds(t)).toEqual([]);
+    expect(podCgroups(t, pod)).toEqual([]);
+    expect(reservationsOf(t)).toEqual([]);
+    expect(processesOf(t.root, t.prefix)).toEqual([]);
+    expect(await t.ok(['gc'])).toBe('nothing to do\n');
+
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} created\n`);
+    await serving(t, pod);
+    await t.ok(['down', pod]);
+  });
+});

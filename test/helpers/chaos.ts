@@ -1,0 +1,166 @@
+/**
+ * Helpers of the chaos suite: stop or kill a CLI at a precise step (the
+ * --explain narration announces each step on stderr before it runs), hold
+ * another command inside a runc call (a wrapper named by BAREPOD_RUNC waits
+ * while a gate file exists), and read what is really on the host: runc's
+ * containers under the test root, their pids, cgroups, IPAM reservations.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { cniIdPrefix } from '../../src/plan/network.js';
+import { CLI, cgroupDirs, eventually, ipamReservations, type Result, type TestEnv } from './harness.js';
+
+/** A v1/Pod whose app containers each write /served (so a test can see the app really ran) and then sleep. */
+export function servingPod(t: TestEnv, name: string, containers = ['app', 'side']): string {
+  const file = path.join(t.root, `${name}.yaml`);
+  const c = (n: string) => `    - name: ${n}\n      image: busybox\n      imagePullPolicy: Never\n      command: [sh, -c, "echo ${n} serving > /served; exec sleep 3600"]\n`;
+  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n${containers.map(c).join('')}`);
+  return file;
+}
+
+/** A CLI started with --explain that is sent `signal` as soon as its narration announces a step matching `step`. */
+export interface Stepped {
+  child: ChildProcess;
+  stderr(): string;
+  stdout(): string;
+  /** resolves once the signal was sent (rejects if the CLI ended first) */
+  reached: Promise<void>;
+  /** resolves with the exit code (128+n when killed by a signal) */
+  closed: Promise<number>;
+}
+
+/** `step`: a pattern of the step's title, or the exact title. */
+export function runUntilStep(t: TestEnv, args: string[], step: RegExp | string, signal: NodeJS.Signals, extraEnv: NodeJS.ProcessEnv = {}): Stepped {
+  const matches = (title: string) => (typeof step === 'string' ? title === step : step.test(title));
+  const child = spawn(CLI, [...args, '--explain'], { env: { ...t.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  let sent = false;
+  const closed = new Promise<number>((resolve) => child.once('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGTERM' ? 15 : 0))));
+  const reached = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      if (!sent && err.split('\n').some((l) => /^\d+\. /.test(l) && matches(l.replace(/^\d+\. /, '')))) {
+        sent = true;
+        child.kill(signal);
+        resolve();
+      }
+    });
+    void closed.then(() => {
+      if (!sent) reject(new Error(`barepod ${args.join(' ')} ended before step ${step}:\n${err}${out}`));
+    });
+  });
+  return { child, stderr: () => err, stdout: () => out, reached, closed };
+}
+
+/** Live pids whose parent is `pid` (a stopped CLI's programs still finishing: runc, a CNI plugin, mount). */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === pid && state !== 'Z') out.push(Number(p)); // a zombie has done its work (its stopped parent cannot reap it)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * Waits until a CLI stopped at a step has no program of its own still
+ * running (one it started just before the stop finishes on its own), so
+ * what is on the host from then on changes only by what the test does.
+ */
+export async function settled(s: Stepped): Promise<void> {
+  await s.reached;
+  await eventually(() => childrenOf(s.child.pid!).length === 0, 30_000, `the programs of pid ${s.child.pid} to finish`);
+}
+
+/**
+ * Waits until no runc of the test's root runs: after a CLI is SIGKILLed, a
+ * `runc create` that its conmon had begun finishes on its own; only then is
+ * what runc has final.
+ */
+export async function runcIdle(t: TestEnv): Promise<void> {
+  const mine = (p: string) => {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      return path.basename(argv[0] ?? '') === 'runc' && argv.includes(path.join(t.root, 'runc'));
+    } catch {
+      return false;
+    }
+  };
+  await eventually(() => !fs.readdirSync('/proc').some((p) => /^\d+$/.test(p) && mine(p)), 30_000, 'runc calls of a killed command to finish');
+}
+
+/** Runs the CLI in the background with extra environment; its result once it ends. */
+export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result> } {
+  const child = spawn(CLI, args, { env: { ...t.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const result = new Promise<Result>((resolve) => child.once('close', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err })));
+  return { child, result };
+}
+
+/**
+ * A runc that waits while `gate` exists (and says it got there with
+ * `<gate>.reached`), then runs the real runc: given as BAREPOD_RUNC to one
+ * command, it holds that command at its first runc call for as long as the
+ * test wants, with no timing involved.
+ */
+export function runcGate(t: TestEnv): { env: NodeJS.ProcessEnv; reached(): Promise<void>; open(): void } {
+  const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
+  const gate = path.join(t.root, 'runc-gate');
+  const wrapper = path.join(t.root, 'gated-runc');
+  fs.writeFileSync(gate, '');
+  fs.writeFileSync(wrapper, `#!/bin/sh\nif [ -e '${gate}' ]; then : > '${gate}.reached'; while [ -e '${gate}' ]; do sleep 0.02; done; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  return {
+    env: { BAREPOD_RUNC: wrapper },
+    reached: () => eventually(() => fs.existsSync(`${gate}.reached`), 30_000, 'the gated runc call').then(() => undefined),
+    open: () => fs.rmSync(gate, { force: true }),
+  };
+}
+
+/** runc's containers under the test's state root. */
+export function runcIds(t: TestEnv): string[] {
+  const r = spawnSync('runc', ['--root', path.join(t.root, 'runc'), 'list', '-q'], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean).sort() : [];
+}
+
+/** The pid runc has for a container (its init process). */
+export function runcPid(t: TestEnv, id: string): number {
+  const r = spawnSync('runc', ['--root', path.join(t.root, 'runc'), 'state', id], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`runc state ${id}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { pid: number }).pid;
+}
+
+export const alive = (pid: number): boolean => {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+};
+
+/** The pod's cgroup parent directories (every hierarchy). */
+export const podCgroups = (t: TestEnv, pod: string): string[] => cgroupDirs(t.prefix).filter((d) => d.endsWith(`/barepod/${pod}`));
+
+/** host-local reservations held by this test root's pods: "net/ip cid". */
+export const reservationsOf = (t: TestEnv): string[] => {
+  const prefix = cniIdPrefix(t.root);
+  return ipamReservations()
+    .filter(([, , cid]) => cid.startsWith(prefix))
+    .map(([net, ip, cid]) => `${net}/${ip} ${cid}`)
+    .sort();
+};
+
+/** The pod's record as barepod wrote it. */
+export const record = (t: TestEnv, pod: string): { phase?: string; containers: { def: { name: string } }[]; creator?: { pid: number } } =>
+  JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8'));
