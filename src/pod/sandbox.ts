@@ -76,7 +76,7 @@ async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup:
   if (explaining) explain(`mkdir ${paths.dir}`);
   rb.push(`remove ${paths.dir}`, async () => {
     await unmountAll(paths.dir);
-    fs.rmSync(paths.dir, { recursive: true, force: true });
+    fs.rmSync(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   });
 
   if (def.share.includes('ipc')) {
@@ -256,7 +256,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,
   );
   if (errors.length === 0) {
-    await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true }));
+    await explainStep(`State: rm -r ${paths.dir}`, async () => fs.rmSync(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
   }
   if (errors.length) {
     throw new BarepodError('tool-failed', `pod "${name}" was not removed completely: ${errors.join('; ')}`, {

@@ -150,7 +150,7 @@ export const alive = (pid: number): boolean => {
 };
 
 /** The pod's cgroup parent directories (every hierarchy). */
-export const podCgroups = (t: TestEnv, pod: string): string[] => cgroupDirs(t.prefix).filter((d) => d.endsWith(`/barepod/${pod}`));
+export const podCgroups = (t: TestEnv, pod: string): string[] => cgroupDirs(t.prefix).filter((d) => d.endsWith(`/${t.cgroupRoot}/${pod}`));
 
 /** host-local reservations held by this test root's pods: "net/ip cid". */
 export const reservationsOf = (t: TestEnv): string[] => {

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { identify } from '../../src/runtime/procfs.js';
-import { tryWithPodLock, withPodLock } from '../../src/runtime/state.js';
+import { inspectLock, tryWithPodLock, withPodLock } from '../../src/runtime/state.js';
 
 describe('pod lock', () => {
   let dir = '';
@@ -28,7 +28,7 @@ describe('pod lock', () => {
 
   it('tryWithPodLock runs the work under the lock when it is free, and frees it after', async () => {
     const r = await tryWithPodLock(lock, async () => {
-      expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toEqual(identify(process.pid));
+      expect(inspectLock(lock).owner).toEqual(identify(process.pid));
       return 7;
     });
     expect(r).toEqual({ ran: true, value: 7 });

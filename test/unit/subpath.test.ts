@@ -21,7 +21,8 @@ beforeEach(() => {
   fs.mkdirSync(path.join(tmp, 'outside'));
   fs.writeFileSync(path.join(tmp, 'outside', 'secret'), 's\n');
 });
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// a killed swapper's last mv may still be finishing: retry while the tree changes under rm
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
 
 /** Resolves and returns [resolved path, is a directory, inode], closing the fd. */
 function resolve(subPath: string, root = vol): [string, boolean, number] {
