@@ -135,6 +135,18 @@ export function hasCode(err: unknown, code: ErrorCode): boolean {
   return causeChain(err).some((e) => e instanceof BarepodError && e.code === code);
 }
 
+/** An external program did not finish within its deadline and was killed: keeps its argv. */
+export class DeadlineError extends BarepodError {
+  readonly argv: string[];
+  readonly timeoutMs: number;
+  constructor(argv: string[], timeoutMs: number, message: string, hint?: string) {
+    super('timeout', message, hint === undefined ? {} : { hint });
+    this.name = 'DeadlineError';
+    this.argv = argv;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /**
  * Whether an error is the kernel saying the file system (or the quota) is
  * full: an ENOSPC itself, or an error classified `disk-full` anywhere along

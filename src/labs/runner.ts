@@ -5,12 +5,12 @@
  * held). Both remove what the lab made, before (a run cut short last time)
  * and after, whatever happened.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { resolveSettings } from '../runtime/host.js';
 import { selfArgv } from '../runtime/self.js';
+import { launch } from '../runtime/exec.js';
 import { fillCommand, type Lab, type LabCommand, type LabContext, type ShResult } from './lab.js';
 
 export interface ClaimOutcome {
@@ -83,25 +83,25 @@ function killGroup(pid: number): void {
 /** Runs one command line with sh; output streamed to the terminal when `echo`, else kept. */
 function shell(cmd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number, echo: boolean): Promise<ShResult> {
   return new Promise((resolve) => {
-    const child = spawn('sh', ['-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // the step's own deadline: its whole process group is killed after it
+    const run = launch(['sh', '-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, timeoutMs: timeoutSeconds * 1000 });
+    const child = run.child;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout!.on('data', (d: Buffer) => {
       out.push(d);
       if (echo) process.stdout.write(d);
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr!.on('data', (d: Buffer) => {
       err.push(d);
       if (echo) process.stdout.write(d);
     });
     running = child.pid;
     let timedOut = false;
-    const timer = setTimeout(() => {
+    run.exited.catch(() => {
       timedOut = true;
-      killGroup(child.pid!);
-    }, timeoutSeconds * 1000);
+    });
     child.once('close', (code, signal) => {
-      clearTimeout(timer);
       if (running === child.pid) running = undefined;
       const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\n(killed after ${timeoutSeconds}s)` : '');
       resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr });

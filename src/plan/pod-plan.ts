@@ -54,6 +54,22 @@ export const runcId = (pod: string, container: string): string => `${pod}.${cont
 /** The pod's cgroup parent, absolute from each hierarchy's root. */
 export const podCgroup = (ctx: PlanContext, pod: string): string => `/${ctx.cgroupRoot}/${pod}`;
 
+/**
+ * The cgroup of a pod's monitors: its conmons (and the exit handlers they
+ * run), its prober and its restart timers live here, not in the cgroup of
+ * whoever ran barepod, so stopping that session (a systemd scope, a logout)
+ * leaves the pod supervised. `/barepod/_conmon/<pod>`: beside the pod
+ * parents, not under the pod's, so the pod's limits and usage stay its
+ * containers' (an exit handler is a Node process: tens of MiB, ~10 tasks);
+ * a leaf (cgroup v2 allows no process in an inner cgroup); `_` is no pod name.
+ */
+export const MONITORS_DIR = '_conmon';
+export const monitorCgroupOf = (podCgroupPath: string): string => {
+  const cut = podCgroupPath.lastIndexOf('/');
+  return `${podCgroupPath.slice(0, cut)}/${MONITORS_DIR}/${podCgroupPath.slice(cut + 1)}`;
+};
+export const monitorCgroup = (ctx: PlanContext, pod: string): string => monitorCgroupOf(podCgroup(ctx, pod));
+
 /** A member's own cgroup, a child of the pod's. */
 export const containerCgroup = (ctx: PlanContext, pod: string, container: string): string =>
   `${podCgroup(ctx, pod)}/${container}`;

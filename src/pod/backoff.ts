@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { ContainerRecord, PendingRestart } from '../model.js';
 import { identify, isAlive } from '../runtime/procfs.js';
+import { launch } from '../runtime/exec.js';
 import { selfArgv } from '../runtime/self.js';
 import { explaining, explainRun } from '../runtime/explain.js';
 import { shellWords } from '../plan/narration.js';
@@ -12,16 +12,24 @@ import { shellWords } from '../plan/narration.js';
  * record is what makes it count; cancelling kills the sleeper and drops the
  * token, so a sleeper that fires anyway finds nothing to do.
  */
-export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number): PendingRestart {
+export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number, place?: (pid: number | undefined) => void): PendingRestart {
   const token = randomBytes(6).toString('hex');
   const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
-  const shArgs = ['-c', 'sleep "$0" && exec "$@"', (delayMs / 1000).toFixed(3), ...argv];
+  // `read` holds the shell until its stdin closes, so that it is moved (below) before it forks its sleep:
+  // a child forked earlier would stay in the caller's cgroup (as conmon waits on its start pipe)
+  const shArgs = ['-c', 'read _; sleep "$0" && exec "$@" </dev/null', (delayMs / 1000).toFixed(3), ...argv];
   if (explaining) explainRun(`${shellWords(['/bin/sh', ...shArgs])} &`);
-  const child = spawn('/bin/sh', shArgs, {
-    detached: true,
-    stdio: 'ignore',
-  });
-  child.unref();
+  // a timer, not a tool: its deadline is the delay itself
+  const run = launch(['/bin/sh', ...shArgs], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], timeoutMs: 0 });
+  const child = run.child;
+  // out of the caller's cgroup (a CLI call's session), like the pod's conmons; then let it go on
+  try {
+    place?.(child.pid);
+  } finally {
+    child.stdin!.on('error', () => {});
+    child.stdin!.end();
+    run.release();
+  }
   const sleeper = child.pid ? identify(child.pid) : undefined;
   const pending: PendingRestart = {
     until: new Date(Date.now() + delayMs).toISOString(),

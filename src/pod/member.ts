@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { ProcessIdentity } from '../model.js';
+import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths, podPaths } from '../plan/paths.js';
-import { runcId } from '../plan/pod-plan.js';
+import { monitorCgroupOf, podCgroup, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../spec/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
@@ -40,6 +41,28 @@ export function exitCommand(rt: Runtime, pod: string, name: string, launchId: st
   return ['/bin/sh', '-c', 'test -e "$0" || exec "$@"', marker, ...selfArgv(), '--root', rt.settings.stateRoot, '_exited', pod, name, launchId];
 }
 
+/**
+ * Moves one of the pod's monitors (a conmon before its start pipe is released,
+ * the prober, a restart timer) into the pod's monitor leaf, out of the cgroup
+ * of whoever ran barepod: a systemd scope stopped or a session ended there no
+ * longer takes the pod's supervision with it. What they start inherits it.
+ */
+export function placeMonitor(rt: Runtime, podCgroupPath: string, pid: number): void {
+  const cgroup = monitorCgroupOf(podCgroupPath);
+  if (explaining) explain(`echo ${pid} > cgroup.procs of ${cgroup} (in every hierarchy): the monitor leaves the caller's cgroup, so it outlives the caller's session`);
+  rt.cgroups.placeProcess(cgroup, pid);
+}
+
+/** placeMonitor for a process that already runs (a timer, the prober): a failure leaves it where it is, said with --explain. */
+export function tryPlaceMonitor(rt: Runtime, rec: PodRecord, pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    placeMonitor(rt, podCgroup(rt.planContext(false, rec), rec.def.name), pid);
+  } catch (e) {
+    if (explaining) explain(`could not move pid ${pid} into the pod's monitor cgroup: ${(e as Error).message}`);
+  }
+}
+
 /** Writes the bundle and creates the member through conmon (not started yet); pushes its teardown. */
 export async function createMember(rt: Runtime, rb: Rollback, pod: string, name: string, spec: Spec, o: MemberOptions): Promise<Launched> {
   const id = runcId(pod, name);
@@ -68,6 +91,8 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     logPath: paths.log,
     logSizeMax: o.logSizeMax,
     exitCommand: exitCommand(rt, pod, name, o.launchId),
+    // the pod's cgroup is the parent of the member's (the record's top dir: an older pod keeps /barepod)
+    place: (pid) => placeMonitor(rt, spec.linux?.cgroupsPath ? path.dirname(spec.linux.cgroupsPath) : podCgroup(rt.planContext(false), pod), pid),
   });
   const proc = identify(created.pid) ?? { pid: created.pid, startTime: '' };
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;

@@ -6,7 +6,6 @@
  * probes.json, read by `ps`, `wait`, `up --wait`); liveness (or startup)
  * failure kills the container, which its restart policy then restarts.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -15,11 +14,13 @@ import { isActive, type ContainerRecord, type PodRecord, type ProbeDefinition } 
 import { podPaths } from '../plan/paths.js';
 import { appendEvent } from '../runtime/events.js';
 import { identify, isAlive } from '../runtime/procfs.js';
+import { launch } from '../runtime/exec.js';
+import { DeadlineError } from '../errors.js';
 import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { inPodPidNamespace } from '../plan/pod-plan.js';
 import { reconcile } from './containers.js';
-import { signalMember } from './member.js';
+import { signalMember, tryPlaceMonitor } from './member.js';
 import type { Runtime } from './runtime.js';
 import { explaining, explainResult, explainRun } from '../runtime/explain.js';
 import { shellWords } from '../plan/narration.js';
@@ -62,8 +63,11 @@ export function startProber(rt: Runtime, rec: PodRecord): void {
   const self = [...selfArgv(), '--root', rt.settings.stateRoot, '_prober', rec.def.name];
   const argv = rec.def.host?.includes('net') ? self : ['nsenter', `--net=/proc/${rec.sandbox.pid}/ns/net`, '--', ...self];
   if (explaining) explainRun(`${shellWords(argv)} &`);
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: 'ignore' });
-  child.unref();
+  // a monitor that lives as long as the pod: no deadline
+  const run = launch(argv, { detached: true, stdio: 'ignore', timeoutMs: 0 });
+  run.release();
+  const child = run.child;
+  tryPlaceMonitor(rt, rec, child.pid); // out of the caller's session, beside the pod's conmons
   const id = child.pid ? identify(child.pid) : undefined;
   if (id) rec.prober = id;
   if (explaining) explainResult(`prober pid ${child.pid}: it probes every container with probes and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`);
@@ -166,21 +170,11 @@ export async function runProber(rt: Runtime, pod: string): Promise<void> {
 function probe(rt: Runtime, rec: PodRecord, c: ContainerRecord, p: ProbeDefinition): Promise<string | undefined> {
   const timeoutMs = p.timeoutSeconds * 1000;
   if (p.exec) {
-    return new Promise((resolve) => {
-      const child = spawn(rt.runc.bin, ['--root', rt.runc.root, 'exec', c.id, ...p.exec!.command], { stdio: 'ignore' });
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve(`timed out after ${p.timeoutSeconds}s`);
-      }, timeoutMs);
-      child.once('error', (e) => {
-        clearTimeout(timer);
-        resolve(e.message);
-      });
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve(code === 0 ? undefined : `${p.exec!.command.join(' ')} exited with ${code}`);
-      });
-    });
+    // the probe's timeoutSeconds is runc exec's deadline
+    return launch([rt.runc.bin, '--root', rt.runc.root, 'exec', c.id, ...p.exec.command], { stdio: 'ignore', program: 'runc', timeoutMs }).exited.then(
+      ({ code }) => (code === 0 ? undefined : `${p.exec!.command.join(' ')} exited with ${code}`),
+      (e: unknown) => (e instanceof DeadlineError ? `timed out after ${p.timeoutSeconds}s` : (e as Error).message),
+    );
   }
   if (p.tcpSocket) {
     const { port, host = '127.0.0.1' } = p.tcpSocket;

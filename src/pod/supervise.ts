@@ -21,7 +21,7 @@ import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { launchInto, markLost, stopLocked, withPod, withRecord } from './containers.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
-import { terminateMember } from './member.js';
+import { terminateMember, tryPlaceMonitor } from './member.js';
 import { transaction } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { launchSandbox, removePodLocked } from './sandbox.js';
@@ -74,7 +74,7 @@ async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promi
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
   const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
   if (delayMs === 0) return restartNow(rt, rec, c, 0);
-  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs);
+  scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   appendEvent(rt.settings.stateRoot, { type: 'backoff', pod: rec.def.name, container: c.def.name, delayMs, restarts: c.restarts, reason: 'CrashLoopBackOff' });
 }
 
@@ -94,7 +94,7 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
     appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, ...(isNoSpace(e) ? {} : { delayMs: retryMs }) });
     // a full disk could not keep the timer's token either: `gc` retries once there is space again
     if (isNoSpace(e)) return;
-    if (!hasCode(e, 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs);
+    if (!hasCode(e, 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   }
 }
 

@@ -4,6 +4,7 @@ import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
 import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
 import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
+import { monitorCgroupOf } from '../plan/pod-plan.js';
 import { explain, explaining } from './explain.js';
 
 /** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
@@ -192,12 +193,76 @@ export class CgroupFs {
   }
 
   /**
+   * Moves a process into a cgroup (made where missing) in every hierarchy: on
+   * v1 each mounted one (name=systemd, which session tracking uses, and every
+   * controller's, as runc joins them), on v2 the unified one. A v1 cpuset
+   * directory gets its parent's cpus and mems first (empty ones admit no task).
+   */
+  placeProcess(cgroupPath: string, pid: number): void {
+    if (this.version === 2) {
+      const unified = this.mounts.find((m) => m.version === 2);
+      if (!unified) throw new BarepodError('missing-tool', 'no cgroup2 hierarchy is mounted at /sys/fs/cgroup');
+      this.createV2(unified.mountpoint, cgroupPath, []);
+      writeCgroupFile(path.join(unified.mountpoint, cgroupPath, 'cgroup.procs'), String(pid));
+      return;
+    }
+    for (const m of this.mounts) {
+      const dir = path.join(m.mountpoint, cgroupPath);
+      fs.mkdirSync(dir, { recursive: true });
+      if (m.controllers.includes('cpuset')) inheritCpuset(m.mountpoint, cgroupPath);
+      writeCgroupFile(path.join(dir, 'cgroup.procs'), String(pid));
+    }
+  }
+
+  /**
+   * Empties a monitor leaf before its removal: waits a moment for its
+   * processes to end (a conmon finishing its exit command), then moves the
+   * rest (an exit handler still waiting for the pod's lock) to the root of
+   * each hierarchy, where they end on their own.
+   */
+  async evacuate(cgroupPath: string, waitMs = 1000): Promise<number[]> {
+    const left = () => this.dirsOf(cgroupPath).flatMap((d) => readWords(path.join(d, 'cgroup.procs')).map(Number));
+    const deadline = Date.now() + waitMs;
+    while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const moved = new Set<number>();
+    for (const m of this.mounts) {
+      const dir = path.join(m.mountpoint, cgroupPath);
+      for (const pid of readWords(path.join(dir, 'cgroup.procs')).map(Number)) {
+        try {
+          fs.writeFileSync(path.join(m.mountpoint, 'cgroup.procs'), String(pid));
+          moved.add(pid);
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+    if (explaining && moved.size) explain(`moved ${[...moved].join(', ')} out of ${cgroupPath} (monitors still ending) to the root cgroup`);
+    return [...moved];
+  }
+
+  /**
    * Removes a cgroup path and everything below it in every hierarchy,
    * deepest first; then the top-level directory if no other pod uses it.
-   * Returns the directories that could not be removed.
+   * A pod's removal (`alsoTop` given) takes its monitor leaf too (emptied
+   * first, see evacuate). Returns the directories that could not be removed.
    */
   async removeTree(cgroupPath: string, alsoTop?: string): Promise<string[]> {
     const failed: string[] = [];
+    if (alsoTop) {
+      const monitors = monitorCgroupOf(cgroupPath);
+      if (this.exists(monitors)) {
+        await this.evacuate(monitors);
+        for (const d of this.dirsOf(monitors)) if (!(await rmdirRetry(d))) failed.push(d);
+        for (const d of this.dirsOf(path.dirname(monitors))) {
+          try {
+            fs.rmdirSync(d); // the last pod's
+          } catch {
+            // other pods' monitors still there
+          }
+        }
+        if (explaining) explain(`rmdir ${monitors} (the pod's monitors)`);
+      }
+    }
     const dirs = this.dirsOf(cgroupPath);
     let removed = 0;
     for (const dir of dirs) {
@@ -306,6 +371,18 @@ function writeCgroupFile(file: string, value: string): void {
     fs.writeFileSync(file, value);
   } catch (e) {
     throw new BarepodError('tool-failed', `cannot write "${value}" to ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** v1 cpuset: every level from the mount down to `cgroupPath` with empty cpus/mems takes its parent's. */
+function inheritCpuset(mountpoint: string, cgroupPath: string): void {
+  let parent = mountpoint;
+  for (const part of cgroupPath.split('/').filter(Boolean)) {
+    const dir = path.join(parent, part);
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if (readWords(path.join(dir, file)).length === 0) writeCgroupFile(path.join(dir, file), fs.readFileSync(path.join(parent, file), 'utf8').trim());
+    }
+    parent = dir;
   }
 }
 

@@ -4,7 +4,6 @@
  * pinned netns, host routes, host ports, and the iptables leftovers of
  * containers that no longer exist. No CNI library: the spec is small.
  */
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -30,7 +29,7 @@ import {
   type RuntimeConfig,
 } from '../plan/network.js';
 import { DEFAULT_NETWORK } from '../model.js';
-import { runTool, trace } from './exec.js';
+import { launch, runTool, trace } from './exec.js';
 import { explaining, explainResult, explainRun } from './explain.js';
 import { shellWords } from '../plan/narration.js';
 import { findBinary } from './host.js';
@@ -184,16 +183,17 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
     const vars = (['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME'] as const).map((k) => `${k}=${shellWords([env[k] ?? ''])}`);
     explainRun(`${vars.join(' ')} ${bin} < (plugin type ${type}: its config from ${cfg.file}${conf.prevResult ? `, with prevResult: ${command === 'ADD' ? 'the previous plugin\'s result' : 'the stored ADD result'}` : ''})`);
   }
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(bin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.once('error', reject);
-    child.once('close', (c) => resolve({ code: c, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-    child.stdin.end(JSON.stringify(conf));
-  });
+  // its own process group: the deadline (BAREPOD_TIMEOUT_CNI) kills the iptables it runs too
+  const run = launch([bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, program: 'cni', label: `CNI plugin ${path.basename(bin)} (CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId} CNI_IFNAME=${a.ifname})` });
+  const out: Buffer[] = [];
+  const errOut: Buffer[] = [];
+  run.child.stdout!.on('data', (d: Buffer) => out.push(d));
+  run.child.stderr!.on('data', (d: Buffer) => errOut.push(d));
+  run.child.stdin!.on('error', () => {});
+  run.child.stdin!.end(JSON.stringify(conf));
+  const { code } = await run.exited;
+  const stdout = Buffer.concat(out).toString('utf8');
+  const stderr = Buffer.concat(errOut).toString('utf8');
   trace(`CNI ${command} ${type} ${a.containerId}`, started);
   if (code === 0) {
     if (command === 'DEL' || !stdout.trim()) return undefined;

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { BarepodError, diskFull, ToolError } from '../errors.js';
-import { trace } from './exec.js';
+import { BarepodError, DeadlineError, diskFull, ToolError } from '../errors.js';
+import { launch, trace } from './exec.js';
 import { fileSystemFull } from './state.js';
 import { conmonWords, shellWords } from '../plan/narration.js';
 import { explain, explaining, explainResult, explainRun } from './explain.js';
@@ -21,6 +20,12 @@ export interface ConmonCreate {
   logSizeMax: number;
   /** run by conmon once the container has exited and its exit file is written (conmon waits for it) */
   exitCommand?: string[];
+  /**
+   * Called with conmon's pid before its start pipe is released (conmon waits
+   * on it before forking anything): moves it into a cgroup of barepod's own, so
+   * it does not live and die with the caller's session. A throw ends conmon.
+   */
+  place?: (pid: number) => void | Promise<void>;
 }
 
 /** What a successful create gives back: the container's init pid and its monitor's pid. */
@@ -64,22 +69,41 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     explainRun(`_OCI_SYNCPIPE=3 _OCI_STARTPIPE=4 ${conmonWords(argv)}`);
     explain(`conmon runs ${shellWords([o.runc, '--root', o.runcRoot, 'create', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id])}, stays as the container's monitor (subreaper, log ${o.logPath}) and writes its exit code to ${o.exitDir}/${o.id}`);
   }
-  const child = spawn(argv[0]!, argv.slice(1), {
+  // its own process group: the deadline (BAREPOD_TIMEOUT_CONMON, until its reply) kills conmon and the runc it runs
+  const run = launch(argv, {
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
     cwd: o.bundle,
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
     detached: true,
+    program: 'conmon',
+    label: `conmon -c ${o.id} (running ${o.runc.split('/').pop()} create --bundle ${o.bundle} ${o.id})`,
+    missingHint: 'run scripts/setup (installs conmon)',
   });
+  const child = run.child;
   const sync = child.stdio[3] as Readable;
   const start = child.stdio[4] as Writable;
-  const spawnError = new Promise<never>((_, reject) =>
-    child.once('error', (e) =>
-      reject(new BarepodError('missing-tool', `cannot run conmon (${o.conmon}): ${e.message}`, { hint: 'run scripts/setup (installs conmon)', cause: e })),
-    ),
-  );
-  start.end();
+  start.on('error', () => {}); // conmon gone before reading it: its exit tells why
+  // an early exit without a reply reads as an empty line (below); a deadline or a missing program rejects
+  const failed = run.exited.then(() => new Promise<never>(() => {}));
   try {
-    const line = await Promise.race([readLine(sync, 120_000), spawnError]);
+    if (o.place && child.pid !== undefined) {
+      try {
+        await o.place(child.pid);
+      } catch (e) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+        throw e;
+      }
+    }
+    start.end();
+    const line = await Promise.race([readLine(sync), failed]).catch((e: unknown) => {
+      // conmon's monitor half (the pid in its pid file) runs in a session of its own (setsid): end it and the runc it runs too
+      if (e instanceof DeadlineError) killSession(readPidFile(o.conmonPidFile));
+      throw e;
+    });
     let reply: { data?: number; message?: string };
     try {
       reply = JSON.parse(line) as { data?: number; message?: string };
@@ -102,7 +126,19 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     return { pid: reply.data, conmonPid };
   } finally {
     sync.destroy();
-    child.unref();
+    run.release();
+  }
+}
+
+/** SIGKILL to a process's own session/process group (conmon after its setsid) and to the process itself. */
+function killSession(pid: number | undefined): void {
+  if (!pid) return;
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 
@@ -113,16 +149,14 @@ export function cleanRuncMessage(message: string): string {
   return text.trim();
 }
 
-function readLine(stream: Readable, timeoutMs: number): Promise<string> {
+function readLine(stream: Readable): Promise<string> {
   return new Promise((resolve, reject) => {
     let buf = '';
     const done = (fn: () => void) => {
-      clearTimeout(timer);
       stream.removeAllListeners('data');
       stream.removeAllListeners('end');
       fn();
     };
-    const timer = setTimeout(() => done(() => reject(new BarepodError('tool-failed', `conmon did not answer within ${timeoutMs / 1000}s`))), timeoutMs);
     stream.on('data', (chunk: Buffer) => {
       buf += chunk.toString('utf8');
       const nl = buf.indexOf('\n');

@@ -1,15 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
-import { BarepodError, ToolError } from '../errors.js';
+import { BarepodError, DeadlineError, ToolError } from '../errors.js';
+import { formatDuration, parseDuration } from '../duration.js';
 import { shellWords } from '../plan/narration.js';
 import { explainFailure, explaining, explainRun } from './explain.js';
 
-/**
- * Runs an external program to completion and returns its stdout; a failure
- * becomes a ToolError carrying argv and stderr. Plain child_process on
- * purpose: this is the hot path of every command, and execa's import alone
- * costs more than a `runc start` (measured: ~160 ms of CPU per CLI call).
- */
 /**
  * With BAREPOD_TRACE=1, every external program and its duration go to stderr
  * (what barepod really does, and what it costs); BAREPOD_TRACE=FILE appends
@@ -27,35 +22,196 @@ export function trace(what: string, startedAt: number): void {
   else fs.appendFileSync(traceTo, line);
 }
 
-export function runTool(argv: string[], options: { input?: string; hint?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+/**
+ * Deadlines per program, in seconds: no program barepod runs may hold a pod's
+ * lock forever. Keys are program names (a CNI plugin is `cni`, whatever its
+ * binary); BAREPOD_TIMEOUT_<KEY> (a duration: 90s, 2m; 0 = none) overrides one,
+ * BAREPOD_TIMEOUT every program without its own.
+ */
+export const DEFAULT_TIMEOUT_SECONDS: Record<string, number> = {
+  runc: 60,
+  conmon: 120, // until its reply: the `runc create` it runs
+  cni: 60,
+  iptables: 30, // iptables-save, -restore, ip6tables too
+  mount: 60,
+  umount: 60,
+  nsenter: 60,
+  skopeo: 30 * 60,
+  zstd: 30 * 60,
+  // unpacking a layer: its device nodes and its extended attributes
+  xargs: 30 * 60,
+  setfattr: 30 * 60,
+  sh: 60,
+};
+/** Any other program. */
+export const FALLBACK_TIMEOUT_SECONDS = 120;
+
+/** The deadline key of a program: its file name (ip6tables, iptables-save and -restore count as iptables). */
+export function programKey(file: string): string {
+  const base = file.split('/').pop() ?? file;
+  return /^ip6?tables(-legacy|-nft)?(-save|-restore)?$/.test(base) ? 'iptables' : base;
+}
+
+/** The deadline of a program in ms (0: none): BAREPOD_TIMEOUT_<KEY>, BAREPOD_TIMEOUT, then the default. */
+export function timeoutFor(key: string, env: NodeJS.ProcessEnv = process.env): number {
+  const name = `BAREPOD_TIMEOUT_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+  const own = env[name];
+  const text = own !== undefined && own !== '' ? own : env.BAREPOD_TIMEOUT;
+  if (text !== undefined && text !== '') return parseDuration(text, own ? name : 'BAREPOD_TIMEOUT');
+  return (DEFAULT_TIMEOUT_SECONDS[key] ?? FALLBACK_TIMEOUT_SECONDS) * 1000;
+}
+
+export interface LaunchOptions {
+  stdio?: StdioOptions;
+  env?: NodeJS.ProcessEnv | undefined;
+  cwd?: string | undefined;
+  /** its own process group (and session): the deadline then kills the whole group, the program's children too */
+  detached?: boolean;
+  /** the deadline's key (default: the program's file name, see programKey) */
+  program?: string;
+  /** the deadline in ms, instead of the program's (0: none, for an interactive `exec` or a background process) */
+  timeoutMs?: number;
+  /** argv as errors show it (credentials hidden) */
+  shown?: string[];
+  /** what errors call the program instead of its argv (a CNI plugin: its name and CNI_COMMAND) */
+  label?: string;
+  /** hint for a missing program */
+  missingHint?: string;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One running program: its child process and its exit. */
+export interface Launch {
+  child: ChildProcess;
+  /**
+   * Resolves once the program has exited and its stdio closed; rejects with a
+   * DeadlineError when the deadline killed it, or with missing-tool when it
+   * does not exist.
+   */
+  exited: Promise<Exit>;
+  /** Ends the deadline and lets the program live on without us (a monitor, a timer). */
+  release(): void;
+}
+
+/**
+ * The one way barepod starts a program: every spawn goes through here, so every
+ * program has a deadline. When it passes, the program gets SIGKILL (its whole
+ * process group when detached, so a wrapper's children go too) and `exited`
+ * rejects with an error naming the program and its argv. Extra stdio (conmon's
+ * fds 3 and 4) passes through `stdio`.
+ */
+export function launch(argv: string[], o: LaunchOptions = {}): Launch {
   const [file, ...args] = argv;
-  if (!file) return Promise.reject(new Error('runTool: empty argv'));
-  const started = performance.now();
-  if (explaining) explainRun(shellWords(argv) + (options.input !== undefined ? ' < (input)' : ''));
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      ...(options.env ? { env: options.env } : {}),
-      ...(options.cwd ? { cwd: options.cwd } : {}),
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (d: Buffer) => out.push(d));
-    child.stderr!.on('data', (d: Buffer) => err.push(d));
+  if (!file) throw new Error('launch: empty argv');
+  const key = o.program ?? programKey(file);
+  const timeoutMs = o.timeoutMs ?? timeoutFor(key);
+  const child = spawn(file, args, {
+    stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'],
+    ...(o.env ? { env: o.env } : {}),
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+    ...(o.detached ? { detached: true } : {}),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let released = false;
+  const exited = new Promise<Exit>((resolve, reject) => {
+    if (timeoutMs > 0) {
+      timer = setTimeout(() => {
+        const shown = o.shown ?? argv;
+        killProcess(child, !!o.detached);
+        const words = o.label ?? shellWords([(shown[0] ?? file).split('/').pop()!, ...shown.slice(1)]);
+        reject(
+          new DeadlineError(argv, timeoutMs, `${words}: no answer after ${formatDuration(timeoutMs)} (killed)`, `it hung; if it really needs longer, set BAREPOD_TIMEOUT_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')} (e.g. ${formatDuration(timeoutMs * 4)})`),
+        );
+      }, timeoutMs);
+    }
     child.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') reject(new BarepodError('missing-tool', `${file} not found`, { hint: options.hint ?? 'run scripts/setup' }));
-      else reject(new ToolError(argv, e.message, undefined, options.hint));
+      clearTimeout(timer);
+      if (e.code === 'ENOENT') reject(new BarepodError('missing-tool', `${file} not found`, { hint: o.missingHint ?? 'run scripts/setup' }));
+      else reject(new ToolError(o.shown ?? argv, e.message));
     });
     child.once('close', (code, signal) => {
-      const stdout = Buffer.concat(out).toString('utf8').replace(/\n$/, '');
-      const stderr = Buffer.concat(err).toString('utf8');
-      trace(argv.join(' '), started);
-      if (code === 0) resolve(stdout);
-      else {
-        if (explaining) explainFailure(`${file} exited with ${signal ?? code}: ${(stderr || stdout).trim().split('\n')[0] ?? ''}`);
-        reject(new ToolError(argv, stderr || stdout || `exited with ${signal ?? code}`, undefined, options.hint));
-      }
+      clearTimeout(timer);
+      resolve({ code, signal });
     });
-    if (options.input !== undefined) child.stdin!.end(options.input);
   });
+  // a released (or deadline-killed) program's exit is nobody's business: never an unhandled rejection
+  exited.catch(() => {});
+  return {
+    child,
+    exited,
+    release() {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      child.unref();
+    },
+  };
+}
+
+/** SIGKILL to a program (its process group when it has one of its own). */
+function killProcess(child: ChildProcess, group: boolean): void {
+  if (child.pid === undefined) return;
+  try {
+    if (group) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGKILL');
+  } catch {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+}
+
+export interface RunToolOptions {
+  input?: string;
+  hint?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** the deadline's key (default: the program's file name) */
+  program?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Runs an external program to completion and returns its stdout; a failure
+ * becomes a ToolError carrying argv and stderr. Plain child_process on
+ * purpose: this is the hot path of every command, and execa's import alone
+ * costs more than a `runc start` (measured: ~160 ms of CPU per CLI call).
+ * Within the program's deadline (see launch).
+ */
+export async function runTool(argv: string[], options: RunToolOptions = {}): Promise<string> {
+  const [file] = argv;
+  if (!file) throw new Error('runTool: empty argv');
+  const started = performance.now();
+  if (explaining) explainRun(shellWords(argv) + (options.input !== undefined ? ' < (input)' : ''));
+  // its own process group: a deadline kills what the program started too (a CNI plugin's iptables, a wrapper's sleep)
+  const run = launch(argv, {
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    env: options.env,
+    cwd: options.cwd,
+    detached: true,
+    ...(options.program ? { program: options.program } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.hint ? { missingHint: options.hint } : {}),
+  });
+  const child = run.child;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on('data', (d: Buffer) => out.push(d));
+  child.stderr!.on('data', (d: Buffer) => err.push(d));
+  if (options.input !== undefined) {
+    child.stdin!.on('error', () => {}); // a program that exits without reading its input: its exit status tells
+    child.stdin!.end(options.input);
+  }
+  const { code, signal } = await run.exited.finally(() => trace(argv.join(' '), started));
+  const stdout = Buffer.concat(out).toString('utf8').replace(/\n$/, '');
+  const stderr = Buffer.concat(err).toString('utf8');
+  if (code === 0) return stdout;
+  if (explaining) explainFailure(`${file} exited with ${signal ?? code}: ${(stderr || stdout).trim().split('\n')[0] ?? ''}`);
+  throw new ToolError(argv, stderr || stdout || `exited with ${signal ?? code}`, undefined, options.hint);
 }

@@ -15,7 +15,6 @@
  * Node has no mknod or setxattr: those go to `mknod` (coreutils, via one
  * `xargs`) and `setfattr --restore` (attr), once per layer.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,6 +22,7 @@ import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { BarepodError } from '../errors.js';
+import { launch } from './exec.js';
 import { runTool } from './exec.js';
 import { explaining, explainRun } from './explain.js';
 
@@ -101,16 +101,18 @@ function openTarStream(blob: string): Readable {
     // Node 20's zlib has no zstd: the zstd program decompresses (Debian package zstd)
     file.destroy();
     if (explaining) explainRun(`zstd -dcq -- ${blob} | (barepod's tar reader)`);
-    const child = spawn('zstd', ['-dcq', '--', blob], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = launch(['zstd', '-dcq', '--', blob], { stdio: ['ignore', 'pipe', 'pipe'], missingHint: 'apt-get install zstd (or run scripts/setup)' });
+    const child = run.child;
     const err: Buffer[] = [];
-    child.stderr.on('data', (d: Buffer) => err.push(d));
-    child.once('error', (e: NodeJS.ErrnoException) =>
-      child.stdout.destroy(e.code === 'ENOENT' ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' }) : e),
+    child.stderr!.on('data', (d: Buffer) => err.push(d));
+    run.exited.then(
+      ({ code }) => {
+        if (code !== 0 && code !== null) child.stdout!.destroy(new BarepodError('corrupt', `zstd could not decompress ${path.basename(blob)}: ${Buffer.concat(err).toString().trim()}`));
+      },
+      (e: unknown) =>
+        child.stdout!.destroy(e instanceof BarepodError && e.code === 'missing-tool' ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' }) : (e as Error)),
     );
-    child.once('close', (code) => {
-      if (code !== 0 && code !== null) child.stdout.destroy(new BarepodError('corrupt', `zstd could not decompress ${path.basename(blob)}: ${Buffer.concat(err).toString().trim()}`));
-    });
-    return child.stdout;
+    return child.stdout!;
   }
   return file;
 }

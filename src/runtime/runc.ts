@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
-import { runTool, trace } from './exec.js';
+import { launch, runTool, trace } from './exec.js';
 import { shellWords } from '../plan/narration.js';
 import { explaining, explainRun } from './explain.js';
 
@@ -38,7 +37,7 @@ export class Runc {
   ) {}
 
   private run(args: string[]): Promise<string> {
-    return runTool([this.bin, '--root', this.root, ...args]);
+    return runTool([this.bin, '--root', this.root, ...args], { program: 'runc' }); // BAREPOD_TIMEOUT_RUNC, whatever BAREPOD_RUNC names
   }
 
   /** Starts a created container (runs the user's process). */
@@ -57,7 +56,8 @@ export class Runc {
    * with that status (128 + n when runc itself died of signal n). Meanwhile
    * barepod ignores SIGINT, SIGTERM and SIGHUP (quietly): Ctrl-C reaches runc
    * too, being in the terminal's foreground process group, and runc forwards
-   * it. Not runTool: nothing is captured.
+   * it. Not runTool: nothing is captured, and no deadline (a user's shell may
+   * run for hours).
    */
   async exec(id: string, command: string[], o: ExecOptions): Promise<number> {
     const argv = [
@@ -77,14 +77,8 @@ export class Runc {
     const started = performance.now();
     if (explaining) explainRun(shellWords(argv));
     try {
-      return await new Promise<number>((resolve, reject) => {
-        const child = spawn(argv[0]!, argv.slice(1), { stdio: [o.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
-        child.once('error', (e: NodeJS.ErrnoException) => {
-          if (e.code === 'ENOENT') reject(new BarepodError('missing-tool', `${this.bin} not found`, { hint: 'run scripts/setup' }));
-          else reject(new ToolError(argv, e.message));
-        });
-        child.once('close', (code, signal) => resolve(code ?? 128 + (signal ? os.constants.signals[signal] : 0)));
-      });
+      const { code, signal } = await launch(argv, { stdio: [o.stdin ? 'inherit' : 'ignore', 'inherit', 'inherit'], timeoutMs: 0 }).exited;
+      return code ?? 128 + (signal ? os.constants.signals[signal] : 0);
     } finally {
       trace(argv.join(' '), started);
       for (const s of signals) process.off(s, ignore);

@@ -5,9 +5,8 @@
  * verifies what it downloads. barepod only ever copies into a private OCI
  * layout and takes the result from there.
  */
-import { spawn } from 'node:child_process';
 import { BarepodError, ToolError } from '../errors.js';
-import { trace } from './exec.js';
+import { launch, trace } from './exec.js';
 import { explaining, explainRun } from './explain.js';
 import { shellWords } from '../plan/narration.js';
 import { requireBinary } from './host.js';
@@ -48,15 +47,14 @@ export async function copyImage(src: string, destDir: string, tag: string, name:
   const skopeo = requireBinary('skopeo', 'BAREPOD_SKOPEO');
   const argv = copyArgv(skopeo, src, destDir, tag, o);
   const started = performance.now();
-  if (explaining) explainRun(shellWords(argv.map((a, i) => (argv[i - 1] === '--src-creds' ? '(credentials)' : a))));
-  const stderr = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', o.showProgress ? 2 : 'ignore', 'pipe'] });
-    const err: Buffer[] = [];
-    child.stderr!.on('data', (d: Buffer) => err.push(d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, text: Buffer.concat(err).toString('utf8') }));
-  });
-  trace(argv.join(' '), started);
+  const shown = argv.map((a, i) => (argv[i - 1] === '--src-creds' ? '(credentials)' : a));
+  if (explaining) explainRun(shellWords(shown));
+  // in the caller's process group: a Ctrl-C of `barepod pull` stops skopeo too
+  const run = launch(argv, { stdio: ['ignore', o.showProgress ? 2 : 'ignore', 'pipe'], program: 'skopeo', shown, missingHint: 'run scripts/setup, or: apt-get install skopeo' });
+  const err: Buffer[] = [];
+  run.child.stderr!.on('data', (d: Buffer) => err.push(d));
+  const { code } = await run.exited.finally(() => trace(argv.join(' '), started));
+  const stderr = { code, text: Buffer.concat(err).toString('utf8') };
   if (stderr.code !== 0) throw classifyCopyError(argv, stderr.text, name);
 }
 

@@ -305,10 +305,13 @@ export function cgroupDirs(prefix: string): string[] {
       continue;
     }
     for (const top of tops) {
-      try {
-        for (const d of fs.readdirSync(path.join(m, top))) if (d.startsWith(prefix)) out.push(path.join(m, top, d));
-      } catch {
-        // removed meanwhile
+      // the pods, and their monitors in <top>/_conmon
+      for (const dir of [path.join(m, top), path.join(m, top, '_conmon')]) {
+        try {
+          for (const d of fs.readdirSync(dir)) if (d.startsWith(prefix)) out.push(path.join(dir, d));
+        } catch {
+          // removed meanwhile, or no monitors
+        }
       }
     }
   }

@@ -432,3 +432,63 @@ describe('CgroupFs.readResources, children, procs on fake trees', () => {
     expect(cg.exists('/barepod/other')).toBe(false);
   });
 });
+
+describe('CgroupFs.placeProcess and evacuate (the pod\'s monitor leaf)', () => {
+  const procsOf = (...p: string[]) => fs.readFileSync(path.join(tmp, ...p, 'cgroup.procs'), 'utf8');
+
+  it('v1: moves the pid in every hierarchy, the cpuset one given its parents\' cpus and mems first', () => {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'systemd'), version: 1 as const, controllers: ['name=systemd'] },
+      { mountpoint: path.join(tmp, 'cpuset'), version: 1 as const, controllers: ['cpuset'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
+    ];
+    for (const m of mounts) fs.mkdirSync(m.mountpoint);
+    fs.writeFileSync(path.join(tmp, 'cpuset', 'cpuset.cpus'), '0-3\n');
+    fs.writeFileSync(path.join(tmp, 'cpuset', 'cpuset.mems'), '0\n');
+    new CgroupFs(1, mounts).placeProcess('/barepod/_conmon/web', 4242);
+    for (const h of ['systemd', 'cpuset', 'pids', 'unified']) expect(procsOf(h, 'barepod/_conmon/web'), h).toBe('4242');
+    for (const level of ['barepod', 'barepod/_conmon', 'barepod/_conmon/web']) {
+      expect(fs.readFileSync(path.join(tmp, 'cpuset', level, 'cpuset.cpus'), 'utf8'), level).toBe('0-3');
+      expect(fs.readFileSync(path.join(tmp, 'cpuset', level, 'cpuset.mems'), 'utf8'), level).toBe('0');
+    }
+  });
+
+  it('v2: makes the leaf in the unified tree without enabling any controller, and moves the pid there', () => {
+    fs.writeFileSync(path.join(tmp, 'cgroup.controllers'), 'memory pids\n');
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]).placeProcess('/barepod/_conmon/web', 77);
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([['barepod/_conmon/web/cgroup.procs', '77']]);
+  });
+
+  it('evacuate moves what is left in the leaf to the root of each hierarchy', async () => {
+    fs.mkdirSync(path.join(tmp, 'barepod/_conmon/web'), { recursive: true });
+    fs.writeFileSync(path.join(tmp, 'barepod/_conmon/web/cgroup.procs'), '11\n12\n');
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    expect(await cg.evacuate('/barepod/_conmon/web', 0)).toEqual([11, 12]);
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([
+      ['cgroup.procs', '11'],
+      ['cgroup.procs', '12'],
+    ]);
+  });
+});
+
+describe('CgroupFs.removeTree and the monitors of a pod', () => {
+  it('a pod\'s removal takes its monitor leaf, then barepod/_conmon and barepod when they are empty', async () => {
+    for (const d of ['barepod/web/app', 'barepod/_conmon/web']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
+    expect(fs.readdirSync(tmp)).toEqual([]);
+  });
+
+  it('keeps other pods\' monitors, and a container\'s removal leaves the pod\'s monitors alone', async () => {
+    for (const d of ['barepod/web/app', 'barepod/db/app', 'barepod/_conmon/web', 'barepod/_conmon/db']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
+    const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
+    expect(await cg.removeTree('/barepod/web/app')).toEqual([]);
+    expect(fs.existsSync(path.join(tmp, 'barepod/_conmon/web'))).toBe(true);
+    expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
+    expect(fs.readdirSync(path.join(tmp, 'barepod')).sort()).toEqual(['_conmon', 'db']);
+    expect(fs.readdirSync(path.join(tmp, 'barepod/_conmon'))).toEqual(['db']);
+  });
+});
