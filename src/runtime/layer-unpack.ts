@@ -21,7 +21,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
-import { BarepodError } from '../errors.js';
+import { BarepodError, hasCode } from '../errors.js';
 import { launch } from './exec.js';
 import { runTool } from './exec.js';
 import { explaining, explainRun } from './explain.js';
@@ -110,7 +110,7 @@ function openTarStream(blob: string): Readable {
         if (code !== 0 && code !== null) child.stdout!.destroy(new BarepodError('corrupt', `zstd could not decompress ${path.basename(blob)}: ${Buffer.concat(err).toString().trim()}`));
       },
       (e: unknown) =>
-        child.stdout!.destroy(e instanceof BarepodError && e.code === 'missing-tool' ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' }) : (e as Error)),
+        child.stdout!.destroy(hasCode(e, 'missing-tool') ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' }) : (e as Error)),
     );
     return child.stdout!;
   }

@@ -17,6 +17,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
+/** Each test visits every kill point of a command: minutes, not the default two. */
+const LONG = 600_000;
+
 /** A narration line that marks a kill point: a numbered step title, or a program about to run. */
 const POINT = /^(\d+\. |\s+\$ )/;
 
@@ -156,7 +159,7 @@ describe.skipIf(skipReason)('chaos: up -f killed at every step', () => {
       await t.ok(['down', '-f', file(pod)]);
       expect(t.leaks(), `${where}, then down`).toEqual([]);
     }
-  });
+  }, LONG);
 });
 
 describe.skipIf(skipReason)('chaos: down -f killed at every step', () => {
@@ -188,7 +191,7 @@ describe.skipIf(skipReason)('chaos: down -f killed at every step', () => {
       expect(down.code, `${where}, then down again: ${down.stderr}`).toBe(0);
       expect(t.leaks(), `${where}, then down`).toEqual([]);
     }
-  });
+  }, LONG);
 });
 
 describe.skipIf(skipReason)('chaos: pod rm and run killed at every step', () => {
@@ -217,7 +220,7 @@ describe.skipIf(skipReason)('chaos: pod rm and run killed at every step', () => 
     }
     await t.ok(['pod', 'rm', '-f', pod]);
     expect(t.leaks()).toEqual([]);
-  });
+  }, LONG);
 
   it('pod rm -f killed at any step, then gc: the pod is gone or untouched; pod rm finishes; nothing leaks', async () => {
     const make = async (pod: string) => {
@@ -243,5 +246,5 @@ describe.skipIf(skipReason)('chaos: pod rm and run killed at every step', () => 
       expect([0, 3], `${where}, then pod rm again: ${rm.stderr}`).toContain(rm.code);
       expect(t.leaks(), `${where}, then pod rm`).toEqual([]);
     }
-  });
+  }, LONG);
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { BarepodError } from '../../errors.js';
+import { hasCode } from '../../errors.js';
 import { podPaths } from '../../plan/paths.js';
 import { podDefinition } from '../../pod/definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
@@ -97,7 +97,7 @@ Examples:
         try {
           await removePod(rt, name, grace);
         } catch (e) {
-          if (!(e instanceof BarepodError && e.code === 'not-found')) throw e;
+          if (!hasCode(e, 'not-found')) throw e;
           if (there) {
             // it was there when this command began: another one removed it while this one waited for its lock
             process.stdout.write(`pod/${name} already removed (by another command)\n`);
