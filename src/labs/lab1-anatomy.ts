@@ -84,7 +84,8 @@ export const lab1: Lab = {
     {
       title: 'The whole picture: barepod ns',
       say: 'The same facts as a matrix: one row per member, one column per namespace type; each cell says whether it is the pod\'s (shared), the container\'s own, or the host\'s.',
-      run: ['barepod ns {pod:web}', 'lsns -p {pid:web/app}'],
+      // lsns reads every process of /proc: one exiting under it made it fail silently once (exit 1, a loaded full run), so it is retried
+      run: ['barepod ns {pod:web}', { cmd: 'lsns -p {pid:web/app}', retrySeconds: 10 }],
       look: 'net, ipc and uts "shared" in every row; mnt and pid "own"; user "host"; cgroup "host" on cgroup v1, "own" on v2 (runc gives each container a cgroup namespace there).',
       claims: [
         {

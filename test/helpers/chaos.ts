@@ -77,7 +77,27 @@ export function childrenOf(pid: number): number[] {
  */
 export async function settled(s: Stepped): Promise<void> {
   await s.reached;
-  await eventually(() => childrenOf(s.child.pid!).length === 0, 30_000, `the programs of pid ${s.child.pid} to finish`);
+  // a program whose output fills the pipe (iptables-save on a host with many rules) waits for its stopped reader: it changes nothing meanwhile
+  await eventually(() => childrenOf(s.child.pid!).every(blockedOnPipe), 30_000, `the programs of pid ${s.child.pid} to finish`).catch((e: unknown) => {
+    const what = childrenOf(s.child.pid!).map((c) => {
+      const read = (f: string) => fs.readFileSync(`/proc/${c}/${f}`, 'utf8').replace(/\0/g, ' ').trim();
+      try {
+        return `${c} (${read('wchan')}): ${read('cmdline')}`;
+      } catch {
+        return `${c} (gone)`;
+      }
+    });
+    throw new Error(`${(e as Error).message}; still running: ${what.join('; ')}`);
+  });
+}
+
+/** Whether a process sleeps writing to a full pipe (its reader stopped), its own children likewise or done. */
+function blockedOnPipe(pid: number): boolean {
+  try {
+    return /pipe_write/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')) && childrenOf(pid).every(blockedOnPipe);
+  } catch {
+    return true; // gone meanwhile
+  }
 }
 
 /**
