@@ -4,7 +4,10 @@
 import fs from 'node:fs';
 import { build } from 'esbuild';
 
-fs.rmSync('dist/chunks', { recursive: true, force: true }); // chunks are named by content: drop the last build's
+// dist/ holds the bundle only (tsc type-checks and emits nothing): drop the last build's chunks (named by content)
+// and anything else an older build left there; the entry and its map are overwritten in place
+fs.mkdirSync('dist', { recursive: true });
+for (const f of fs.readdirSync('dist')) if (f !== 'barepod.mjs' && f !== 'barepod.mjs.map') fs.rmSync(`dist/${f}`, { recursive: true, force: true });
 
 await build({
   // the entry is dist/barepod.mjs; what commands load on demand (manifests and YAML, layer unpacking and tar)

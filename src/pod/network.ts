@@ -25,26 +25,12 @@ import {
   type RuntimeConfig,
 } from '../plan/network.js';
 import { hostsFile, hostsWithAliases, resolvConf } from '../plan/pod-files.js';
-import {
-  allReservedAddresses,
-  checkPrerequisites,
-  checkRoutes,
-  cniAdd,
-  cniDel,
-  commentedIds,
-  deleteLink,
-  labelledLinks,
-  labelLink,
-  listNetworks,
-  loadNetwork,
-  pinNetns,
-  removeRulesOf,
-  removeStaleFirewallRules,
-  reservations,
-  unpinNetns,
-  type NetworkConfig,
-} from '../runtime/cni.js';
-import { isMounted } from '../runtime/mounts.js';
+import { checkRoutes, listNetworks, loadNetwork, type NetworkConfig } from '../runtime/cni/conflist-store.js';
+import { deleteLink, labelledLinks, labelLink } from '../runtime/cni/host-links.js';
+import { allReservedAddresses, reservations } from '../runtime/cni/ipam-reservations.js';
+import { commentedIds, removeRulesOf, removeStaleFirewallRules } from '../runtime/cni/leftover-sweep.js';
+import { checkPrerequisites, cniAdd, cniDel } from '../runtime/cni/plugin-invocation.js';
+import { isMounted, pinNetns, unpinNetns } from '../runtime/mounts.js';
 import { forgetStaleNeighbours } from '../runtime/neighbour.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';

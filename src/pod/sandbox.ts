@@ -13,7 +13,7 @@ import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
 import { attachNetwork, detachNetwork, prepareNetwork } from './network.js';
 import { memberKind } from '../plan/members.js';
-import { checkHostPorts } from '../runtime/cni.js';
+import { checkHostPorts } from '../runtime/cni/host-ports.js';
 import { cancelRestart } from './backoff.js';
 import { prepareVolumes } from './volumes.js';
 import { stopProber } from './prober.js';

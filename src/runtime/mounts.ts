@@ -47,3 +47,16 @@ export async function mountTmpfs(target: string, sizeBytes: number | undefined, 
 export async function unmountAll(target: string, keep: string[] = []): Promise<void> {
   for (const mp of mountsUnder(target)) if (!keep.includes(mp)) await runTool(['umount', mp]);
 }
+
+/** Pins a process's netns with a bind mount, so it outlives the process (and CNI DEL can enter it). */
+export async function pinNetns(pid: number, target: string): Promise<number> {
+  fs.writeFileSync(target, '');
+  await runTool(['mount', '--bind', `/proc/${pid}/ns/net`, target]);
+  return fs.statSync(target).ino;
+}
+
+/** Releases a pinned netns (the namespace goes once nothing else holds it). */
+export async function unpinNetns(target: string): Promise<void> {
+  if (isMounted(target)) await runTool(['umount', target]);
+  fs.rmSync(target, { force: true });
+}

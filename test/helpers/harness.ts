@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, test as baseTest } from 'vitest';
+import { firewallAddress, parseIptablesSave, ruleOwner, type SavedTable } from '../../src/plan/iptables-save.js';
 import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
 import { cgroupRootFor } from '../../src/plan/paths.js';
 import { detectCgroupVersion, RESOURCE_FILES } from '../../src/runtime/cgroupfs.js';
@@ -369,10 +370,10 @@ export function ipamReservations(): [string, string, string][] {
   return out;
 }
 
-/** `iptables-save -t TABLE` lines, or [] without iptables. */
-function iptablesSave(table: string): string[] {
+/** `iptables-save -t TABLE`, parsed by barepod's own reader; empty without iptables. */
+function iptablesSave(table: string): SavedTable {
   const r = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.split('\n') : [];
+  return parseIptablesSave(r.status === 0 ? r.stdout : '');
 }
 
 /**
@@ -398,12 +399,13 @@ export function networkLeaks(root: string, pods: string[]): string[] {
   const networks = ['barepod', ...(fs.existsSync(IPAM) ? fs.readdirSync(IPAM) : [])];
   const chains = new Set(pods.flatMap((p) => networks.flatMap((n) => Object.values(chainNames(n, cniContainerId(root, p))))));
   for (const table of ['nat', 'filter']) {
-    for (const line of iptablesSave(table)) {
-      if (line.includes(`id: \\"${idPrefix}`)) leaks.push(`iptables ${table}: ${line}`);
-      else if (line.startsWith(':') && chains.has(line.slice(1).split(' ')[0]!)) leaks.push(`iptables ${table} chain ${line}`);
-      else if (table === 'filter' && line.startsWith('-A CNI-FORWARD ')) {
-        const ip = / -[ds] (\d+\.\d+\.\d+\.\d+)\/32 /.exec(line)?.[1];
-        if (ip && !reserved.has(ip)) leaks.push(`iptables filter (firewall rule of a released address): ${line}`);
+    const saved = iptablesSave(table);
+    for (const chain of saved.chains) if (chains.has(chain)) leaks.push(`iptables ${table} chain ${chain}`);
+    for (const rule of saved.rules) {
+      if (ruleOwner(rule)?.id.startsWith(idPrefix)) leaks.push(`iptables ${table}: ${rule}`);
+      else if (table === 'filter') {
+        const ip = firewallAddress(rule);
+        if (ip && !reserved.has(ip)) leaks.push(`iptables filter (firewall rule of a released address): ${rule}`);
       }
     }
   }

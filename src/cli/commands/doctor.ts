@@ -12,7 +12,8 @@ import { pauseRootfs, builtinDir } from '../../runtime/images.js';
 import { printJson } from '../output.js';
 import { DEFAULT_NETWORK } from '../../model.js';
 import { DEFAULT_SUBNET, defaultConflist, subnetsOf } from '../../plan/network.js';
-import { checkRoutes, cniPath, findPlugin, listNetworks, netConfDir, type NetworkConfig } from '../../runtime/cni.js';
+import { checkRoutes, listNetworks, netConfDir, type NetworkConfig } from '../../runtime/cni/conflist-store.js';
+import { cniPath, findPlugin } from '../../runtime/cni/plugin-invocation.js';
 
 /** One finding of `doctor`: what was checked, what was seen, and the fix when it is wrong. */
 interface Check {

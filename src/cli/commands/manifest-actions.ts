@@ -20,7 +20,7 @@ import type { Runtime } from '../../pod/runtime.js';
 import { resolveSettings } from '../../runtime/host.js';
 import { pauseRootfs, resolveImage } from '../../runtime/images.js';
 import { isAlive } from '../../runtime/procfs.js';
-import { netConfDir } from '../../runtime/cni.js';
+import { netConfDir } from '../../runtime/cni/conflist-store.js';
 import { isCniNetwork, parseConflist } from '../../plan/network.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import type { ContainerDefinition } from '../../model.js';

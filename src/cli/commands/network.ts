@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_NETWORK } from '../../model.js';
 import { subnetsOf } from '../../plan/network.js';
-import { listNetworks, loadNetwork, netConfDir, reservations } from '../../runtime/cni.js';
+import { listNetworks, loadNetwork, netConfDir } from '../../runtime/cni/conflist-store.js';
+import { reservations } from '../../runtime/cni/ipam-reservations.js';
 import { printJson, printTable } from '../output.js';
 
 /** `barepod network ls|inspect`: the CNI conflists pods can use (in /etc/barepod/net.d, user-editable). */
