@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { execa } from 'execa';
 import { resolveSettings } from '../runtime/host.js';
 import { selfArgv } from '../runtime/self.js';
-import { launch } from '../runtime/exec.js';
 import { fillCommand, type Lab, type LabCommand, type LabContext, type ShResult } from './lab.js';
 
 export interface ClaimOutcome {
@@ -80,33 +80,34 @@ function killGroup(pid: number): void {
   }
 }
 
-/** Runs one command line with sh; output streamed to the terminal when `echo`, else kept. */
-function shell(cmd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number, echo: boolean): Promise<ShResult> {
-  return new Promise((resolve) => {
-    // the step's own deadline: its whole process group is killed after it
-    const run = launch(['sh', '-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, timeoutMs: timeoutSeconds * 1000 });
-    const child = run.child;
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout!.on('data', (d: Buffer) => {
-      out.push(d);
-      if (echo) process.stdout.write(d);
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      err.push(d);
-      if (echo) process.stdout.write(d);
-    });
-    running = child.pid;
-    let timedOut = false;
-    run.exited.catch(() => {
-      timedOut = true;
-    });
-    child.once('close', (code, signal) => {
-      if (running === child.pid) running = undefined;
-      const stderr = Buffer.concat(err).toString('utf8') + (timedOut ? `\n(killed after ${timeoutSeconds}s)` : '');
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr });
-    });
-  });
+/**
+ * Runs one command line with sh (execa; this module is a chunk only `lab`
+ * loads, so execa stays off the CLI's start-up): output streamed to the
+ * terminal as it comes when `echo`, and kept either way. Never rejects: how
+ * the command ended is its result. Its own process group, which Ctrl-C and
+ * the step's deadline kill whole (a step's background `&` jobs too).
+ */
+async function shell(cmd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number, echo: boolean): Promise<ShResult> {
+  // stderr goes to the terminal's stdout too, in order with the command's output, as a student reads it
+  const show = {
+    *transform(chunk: unknown) {
+      if (echo) process.stdout.write(chunk as Uint8Array);
+      yield chunk;
+    },
+    binary: true,
+  } as const;
+  const child = execa('sh', ['-c', cmd], { env, extendEnv: false, stdin: 'ignore', stdout: show, stderr: show, detached: true, reject: false, stripFinalNewline: false });
+  running = child.pid;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    if (child.pid) killGroup(child.pid);
+  }, timeoutSeconds * 1000);
+  const r = await child;
+  clearTimeout(timer);
+  if (running === child.pid) running = undefined;
+  const stderr = r.stderr + (timedOut ? `\n(killed after ${timeoutSeconds}s)` : '');
+  return { code: r.exitCode ?? (r.signal ? 128 : 1), stdout: r.stdout, stderr };
 }
 
 /** Runs a step's command; one that shows something asynchronous is retried quietly until it succeeds, then its output shown. */

@@ -4,11 +4,11 @@
  * that it left nothing on the host (runc containers, cgroups, mounts,
  * processes, state).
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execa, execaSync } from 'execa';
 import { afterEach, beforeEach, expect, test as baseTest } from 'vitest';
 import { firewallAddress, parseIptablesSave, ruleOwner, type SavedTable } from '../../src/plan/iptables-save.js';
 import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
@@ -190,15 +190,19 @@ export function cliForAnyUser(): { cli: string; remove: () => void } {
   return { cli: path.join(dir, 'bin', 'barepod'), remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs a program and collects its output without throwing. */
-export function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env: env ?? process.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
+/**
+ * Runs a program and collects its output without throwing (execa, `reject:
+ * false`): exactly `env` (not merged into the runner's), output as written
+ * (final newline kept); a program that could not start or was killed by a
+ * signal counts as exit 1.
+ */
+export async function run(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Result> {
+  const r = await execa(file, args, { env: env ?? process.env, extendEnv: false, reject: false, stripFinalNewline: false, stdin: 'ignore' });
+  return { code: typeof r.exitCode === 'number' ? r.exitCode : 1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Runs a program to its end, synchronously, ignoring how it ended (cleanup's runc and umount). */
+const runSync = (file: string, args: string[]) => execaSync(file, args, { reject: false, stdin: 'ignore' });
 
 /** A fresh state root and name prefix for one test. */
 export function newEnv(): TestEnv {
@@ -243,11 +247,11 @@ export function newEnv(): TestEnv {
       const runcRoot = path.join(root, 'runc');
       if (fs.existsSync(runcRoot)) {
         for (const id of listRunc(runcRoot)) {
-          spawnSync('runc', ['--root', runcRoot, 'kill', id, 'KILL']);
-          spawnSync('runc', ['--root', runcRoot, 'delete', '-f', id]);
+          runSync('runc', ['--root', runcRoot, 'kill', id, 'KILL']);
+          runSync('runc', ['--root', runcRoot, 'delete', '-f', id]);
         }
       }
-      for (const m of mountsUnder(root)) spawnSync('umount', ['-l', m]);
+      for (const m of mountsUnder(root)) runSync('umount', ['-l', m]);
       for (const d of cgroupDirs(prefix)) removeCgroupTree(d);
       for (const d of cgroupTops(cgroupRoot)) removeCgroupTree(d);
       fs.rmSync(root, { recursive: true, force: true });
@@ -257,8 +261,8 @@ export function newEnv(): TestEnv {
 }
 
 function listRunc(runcRoot: string): string[] {
-  const r = spawnSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.split('\n').filter(Boolean) : [];
+  const r = runSync('runc', ['--root', runcRoot, 'list', '-q']);
+  return r.exitCode === 0 ? r.stdout.split('\n').filter(Boolean) : [];
 }
 
 /** Mount points at or below a directory, from this mount namespace's mountinfo. */
@@ -372,8 +376,8 @@ export function ipamReservations(): [string, string, string][] {
 
 /** `iptables-save -t TABLE`, parsed by barepod's own reader; empty without iptables. */
 function iptablesSave(table: string): SavedTable {
-  const r = spawnSync('iptables-save', ['-t', table], { encoding: 'utf8' });
-  return parseIptablesSave(r.status === 0 ? r.stdout : '');
+  const r = runSync('iptables-save', ['-t', table]);
+  return parseIptablesSave(r.exitCode === 0 ? r.stdout : '');
 }
 
 /**
@@ -508,18 +512,17 @@ export interface Background {
 
 /** Starts the CLI with this test's state root, without waiting for it. */
 export function background(t: TestEnv, args: string[]): Background {
-  const child = spawn(CLI, args, { env: t.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // output read as it comes (buffer: false), never rejected: how it ended is its code
+  const child = execa(CLI, args, { env: t.env, extendEnv: false, stdin: 'ignore', buffer: false, reject: false });
   const out: string[] = [];
   const err: string[] = [];
   child.stdout.setEncoding('utf8').on('data', (d: string) => out.push(d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => err.push(d));
   let code: number | undefined;
-  const closed = new Promise<void>((resolve) =>
-    child.once('close', (c, signal) => {
-      code = c ?? 128 + (signal ? (({ SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }) as Record<string, number>)[signal] ?? 0 : 0);
-      resolve();
-    }),
-  );
+  const closed = child.then((r) => {
+    // killed by a signal: 128 + its number, as a shell reports it
+    code = r.exitCode ?? 128 + (r.signal ? os.constants.signals[r.signal] : 0);
+  });
   return {
     out: () => out.join(''),
     err: () => err.join(''),

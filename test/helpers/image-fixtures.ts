@@ -4,12 +4,12 @@
  * would), OCI image layouts, and a real local registry (Debian's
  * docker-registry on 127.0.0.1, a free port, its own storage, stopped after).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { execa, execaSync } from 'execa';
 import zlib from 'node:zlib';
 
 export interface TarEntry {
@@ -81,9 +81,9 @@ export function tarBuffer(entries: TarEntry[]): Buffer {
 
 /** A tar of a directory made by GNU tar (numeric owners, sorted, stable). */
 export function tarDir(dir: string): Buffer {
-  const r = spawnSync('tar', ['-C', dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', '-', '.'], { maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`tar failed: ${r.stderr}`);
-  return r.stdout;
+  const r = execaSync('tar', ['-C', dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', '-', '.'], { encoding: 'buffer', maxBuffer: 1 << 30, reject: false });
+  if (r.exitCode !== 0) throw new Error(`tar failed: ${Buffer.from(r.stderr).toString()}`);
+  return Buffer.from(r.stdout);
 }
 
 const sha = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -183,21 +183,21 @@ export async function startRegistry(dir: string): Promise<Registry> {
     config,
     ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'storage')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
   );
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // never rejected: a registry that dies early is told by `ended`, its stderr by the result
+  const child = execa('docker-registry', ['serve', config], { stdin: 'ignore', stdout: 'ignore', reject: false });
+  let ended = false;
+  void child.finally(() => (ended = true));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    child.kill('SIGTERM');
+    await child;
   };
   for (let i = 0; i < 200; i++) {
     if ((await get(`http://127.0.0.1:${port}/v2/`)) === 200) return { host: `127.0.0.1:${port}`, stop };
-    if (child.exitCode !== null) break;
+    if (ended) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   await stop();
-  throw new Error(`docker-registry did not start: ${err}`);
+  throw new Error(`docker-registry did not start: ${(await child).stderr}`);
 }
 
 /** An HTTP server on 127.0.0.1 that answers every request 401 with a Basic challenge: a registry that wants credentials. */

@@ -3,11 +3,11 @@
  * (Debian's docker-registry on 127.0.0.1), skopeo, overlayfs, runc. Every
  * image is built by the test itself from the built-in busybox rootfs.
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { execaSync } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pidOf, readInContainer, skipReason, eventually, useTestEnv } from '../helpers/harness.js';
 import { digestOf, freePort, startAuthWall, startRegistry, tarBuffer, tarDir, writeOciIndex, writeOciLayout, type Registry, type TarEntry } from '../helpers/image-fixtures.js';
@@ -43,9 +43,9 @@ const IMAGE_CONFIG = {
   User: 'app',
 };
 
+/** Runs skopeo; a failure throws with its argv and stderr (execa's error). */
 function skopeo(args: string[]): void {
-  const r = spawnSync('skopeo', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`skopeo ${args.join(' ')}: ${r.stderr}`);
+  execaSync('skopeo', args, { stdin: 'ignore' });
 }
 
 describe.skipIf(skipReason)('images', () => {

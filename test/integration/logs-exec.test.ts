@@ -4,9 +4,9 @@
  * and conmon's log rotation. `barepod exec` on real runc: output and exit
  * status, the container's environment and cgroup, a pty, errors, no lock.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { background, cgroupDirs, CLI, eventually, pidOf, readInContainer, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
@@ -215,16 +215,9 @@ describe.skipIf(skipReason)('logs', () => {
 });
 
 /** Runs the CLI with `input` on its stdin. */
-function withInput(t: TestEnv, args: string[], input: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(CLI, args, { env: t.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    child.stdin.end(input);
-  });
+async function withInput(t: TestEnv, args: string[], input: string): Promise<Result> {
+  const r = await execa(CLI, args, { env: t.env, extendEnv: false, input, reject: false, stripFinalNewline: false });
+  return { code: r.exitCode ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Pids in a container's cgroup (in the first hierarchy that has it). */
