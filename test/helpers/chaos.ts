@@ -77,8 +77,12 @@ export function childrenOf(pid: number): number[] {
  */
 export async function settled(s: Stepped): Promise<void> {
   await s.reached;
-  // a program whose output fills the pipe (iptables-save on a host with many rules) waits for its stopped reader: it changes nothing meanwhile
-  await eventually(() => childrenOf(s.child.pid!).every(blockedOnPipe), 30_000, `the programs of pid ${s.child.pid} to finish`).catch((e: unknown) => {
+  // a program that waits on its stopped parent changes nothing meanwhile: one whose output fills the pipe (iptables-save on a
+  // host with many rules), one still reading what the parent was writing (a CNI plugin's config, conmon's start pipe: Node's
+  // stdio pipes are socketpairs); seen so on two polls in a row, not in passing
+  let quiet = 0;
+  const waiting = () => (childrenOf(s.child.pid!).every(blockedOnParent) ? ++quiet >= 2 : ((quiet = 0), false));
+  await eventually(waiting, 30_000, `the programs of pid ${s.child.pid} to finish`).catch((e: unknown) => {
     const what = childrenOf(s.child.pid!).map((c) => {
       const read = (f: string) => fs.readFileSync(`/proc/${c}/${f}`, 'utf8').replace(/\0/g, ' ').trim();
       try {
@@ -91,10 +95,10 @@ export async function settled(s: Stepped): Promise<void> {
   });
 }
 
-/** Whether a process sleeps writing to a full pipe (its reader stopped), its own children likewise or done. */
-function blockedOnPipe(pid: number): boolean {
+/** Whether a process sleeps in pipe or socket I/O (its stopped parent at the other end), its own children likewise or done. */
+function blockedOnParent(pid: number): boolean {
   try {
-    return /pipe_write/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')) && childrenOf(pid).every(blockedOnPipe);
+    return /pipe_(read|write)|unix_stream_(read_generic|sendmsg)|sock_alloc_send_pskb/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')) && childrenOf(pid).every(blockedOnParent);
   } catch {
     return true; // gone meanwhile
   }
