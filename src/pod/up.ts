@@ -53,16 +53,23 @@ export function manifestDiff(a: unknown, b: unknown, at = ''): string[] {
   return [at || '(document)'];
 }
 
-/** Checks what can be checked before anything is made: every image resolves. */
-function preflight(rt: Runtime, mp: ManifestPod): void {
-  mp.containers.forEach((c) => {
+/**
+ * Checks what can be checked before anything is made (every image resolves)
+ * and pins each container to the manifest digest of its image, as `run`
+ * does: a later pull of the same name, or its `rmi`, never changes the
+ * image under a container of the pod (its restarts included).
+ */
+function preflight(rt: Runtime, mp: ManifestPod): ManifestPod {
+  const containers = mp.containers.map((c) => {
     try {
-      resolveImage(rt.settings, c.image ?? 'busybox');
+      const { digest } = resolveImage(rt.settings, c.image ?? 'busybox', c.imageId);
+      return digest ? { ...c, imageId: digest } : c;
     } catch (e) {
       const where = memberKind(c).manifestList;
       throw wrap(e, `pod "${mp.pod.name}", ${where} "${c.name}"`, { code: 'not-found' });
     }
   });
+  return { ...mp, containers };
 }
 
 /**
@@ -105,7 +112,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
         return 'unchanged';
       }
       // its `up` was killed half-way, or a container was removed since: take the pod over (under its lock, so only one `up` does) and make what is missing
-      preflight(rt, mp);
+      mp = preflight(rt, mp);
       const adopted = await withPod(rt, name, async (rec) => {
         if ((rec.phase === 'Creating' && isAlive(rec.creator)) || rec.manifest?.hash !== hash || !isActive(rec)) return false;
         rec.phase = 'Creating';
@@ -132,7 +139,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       await removePod(rt, name);
       outcome = 'replaced';
     }
-    preflight(rt, mp);
+    mp = preflight(rt, mp);
     try {
       await createPod(rt, mp.pod, { hash, source: mp.source }, { creating: true });
     } catch (e) {
