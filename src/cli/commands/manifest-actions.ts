@@ -17,7 +17,9 @@ import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { memberKind } from '../../plan/members.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
-import { resolveSettings } from '../../runtime/host.js';
+import { resolveSettings, type Settings } from '../../runtime/host.js';
+import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
+import type { ContainerSpec } from '../../plan/container.js';
 import { pauseRootfs, resolveImage } from '../../runtime/images.js';
 import { isAlive } from '../../runtime/procfs.js';
 import { netConfDir } from '../../runtime/cni/conflist-store.js';
@@ -28,7 +30,7 @@ import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
-/** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image store. */
+/** Reads a manifest file ('-' is stdin) into pods, as written. */
 function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
   let text: string;
   try {
@@ -73,20 +75,20 @@ function readBounded(file: string): string {
 }
 
 function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
-  const settings = resolveSettings();
-  const { pods, warnings } = parseManifests(text, {
-    file: file === '-' ? '(stdin)' : file,
-    lenient,
-    imageDefaults: (image) => {
-      try {
-        return resolveImage(settings, image).defaults;
-      } catch {
-        return { entrypoint: [], cmd: ['sh'] }; // not in the store (yet): up pulls it, or names the container
-      }
-    },
-  });
+  const { pods, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
   if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
   return pods;
+}
+
+/** The argv a container would run, for the dry run: by its image's defaults when the image is stored, else as busybox's (up pulls it first). */
+function dryArgs(settings: Settings, c: ContainerSpec): string[] {
+  let defaults: ImageDefaults = { entrypoint: [], cmd: ['sh'], env: [], workdir: '/', user: '' };
+  try {
+    defaults = resolveImage(settings, c.image ?? 'busybox').defaults;
+  } catch {
+    // not in the store (yet)
+  }
+  return resolveArgv(defaults, c.command, c.args);
 }
 
 /** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
@@ -97,10 +99,10 @@ function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolic
 
 /**
  * Pulls what the manifest's pods need, by each container's imagePullPolicy
- * (the built-in busybox is never pulled), then reads the manifest again so
- * every container gets its image's defaults (entrypoint, cmd, env, workdir, user).
+ * (the built-in busybox is never pulled); `up` then resolves every container
+ * against its image (entrypoint, cmd, env, workdir, user, digest).
  */
-async function pullFor(pods: ManifestPod[], text: string, file: string, lenient: boolean, o: { tlsVerify?: boolean | undefined; json: boolean }): Promise<ManifestPod[]> {
+async function pullFor(pods: ManifestPod[], o: { tlsVerify?: boolean | undefined; json: boolean }): Promise<void> {
   const settings = resolveSettings();
   const wanted = new Map<string, { policy: PullPolicy; where: string }>();
   for (const p of pods) {
@@ -117,7 +119,6 @@ async function pullFor(pods: ManifestPod[], text: string, file: string, lenient:
       throw wrap(e, where);
     }
   }
-  return parseText(text, file, lenient, true);
 }
 
 /** The plugin types of a pod's network from its conflist, read only (a dry run writes nothing), for the step title. */
@@ -167,7 +168,7 @@ function plan(rt: Runtime, mp: ManifestPod) {
         init: c.kind === 'init',
         runcId: runcId(d.name, c.name),
         image: c.image,
-        args: c.args,
+        args: dryArgs(rt.settings, c),
         bundle: containerPaths(rt.settings.stateRoot, d.name, c.name).bundle,
         cgroup: containerCgroup(ctx, d.name, c.name),
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
@@ -180,7 +181,7 @@ function plan(rt: Runtime, mp: ManifestPod) {
 
 export async function upAction(o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string }, cmd: Command): Promise<void> {
       const read = readManifest(o.file, o.lenient === true);
-      let pods = read.pods;
+      const pods = read.pods;
       const timeoutMs = parseDuration(o.timeout, '--timeout');
       const rt = runtimeFor(cmd);
       if (o.dryRun) {
@@ -192,7 +193,7 @@ export async function upAction(o: { file: string; dryRun?: boolean; replace?: bo
         process.stdout.write(stringify(plans));
         return;
       }
-      pods = await pullFor(pods, read.text, o.file, o.lenient === true, { tlsVerify: parseTlsVerify(o.tlsVerify), json: o.json === true });
+      await pullFor(pods, { tlsVerify: parseTlsVerify(o.tlsVerify), json: o.json === true });
       const results: { pod: string; outcome: string }[] = [];
       for (const p of pods) {
         const outcome = await upPod(rt, p, { replace: o.replace === true, initTimeoutMs: timeoutMs, say: (l) => process.stderr.write(`${l}\n`) });
