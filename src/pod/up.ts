@@ -21,7 +21,7 @@ import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod, removePodLocked } from './sandbox.js';
 import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
-import { memberKind } from '../plan/members.js';
+import { memberKind, startOrder } from '../plan/members.js';
 import { readLogs } from './logs.js';
 
 /** `repaired`: the pod existed from this manifest but lacked containers (its `up` was killed, or one was removed), and they were made. */
@@ -196,14 +196,16 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
   };
   const probes = mp.containers.some((c) => c.probes);
   try {
-    for (const c of mp.containers.filter((x) => memberKind(x).startsBeforeApps && !(complete && memberKind(x).runsToCompletion))) {
+    // the order planUp lists: init containers and sidecars one by one, then the app containers together
+    const order = startOrder(mp.containers);
+    for (const c of order.beforeApps.filter((x) => !(complete && memberKind(x).runsToCompletion))) {
       const made = has(c.name);
       if (!memberKind(c).runsToCompletion) {
         if (!made) await runContainer(rt, name, c);
       } else if (!made) await runInit(rt, name, c, o);
       else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
-    const apps = mp.containers.filter((x) => !memberKind(x).startsBeforeApps && !has(x.name));
+    const apps = order.apps.filter((x) => !has(x.name));
     // without probes the pod is Running from the same lock round that records its app containers
     if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
     if (probes) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => {
