@@ -13,7 +13,6 @@ import {
   POD_DEFAULTS,
   type NetworkDefinition,
   type PortMapping,
-  type ContainerDefinition,
   type ContainerPort,
   type ContainerProbes,
   type ProbeDefinition,
@@ -29,7 +28,7 @@ import {
 } from '../model.js';
 import { validateName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
-import { imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults as StoredImageDefaults } from '../plan/image-ref.js';
+import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { memberKind } from '../plan/members.js';
 import type { RestartPolicy } from '../plan/restart.js';
@@ -40,20 +39,15 @@ import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, 
 /** One pod from a manifest, ready for the lifecycle code. */
 export interface ManifestPod {
   pod: PodDefinition;
-  /** init containers and native sidecars first, in their order (`init` / `sidecar`), then the app containers */
-  containers: ContainerDefinition[];
+  /** init containers and native sidecars first, in their order (`init` / `sidecar`), then the app containers; as written (resolveContainer applies their images) */
+  containers: ContainerSpec[];
   /** what the user wrote, for `up`'s change detection and `export` */
   source: Obj;
 }
 
-/** An image's defaults as a manifest needs them: entrypoint and cmd, and, when known, env, workdir and USER. */
-export type ImageDefaults = Pick<StoredImageDefaults, 'entrypoint' | 'cmd'> & Partial<StoredImageDefaults>;
-
 export interface ParseOptions {
   /** unsupported fields become warnings */
   lenient?: boolean;
-  /** the defaults of an image by name (the built-in busybox: no entrypoint, cmd sh) */
-  imageDefaults?: (image: string) => ImageDefaults;
   /** where the text came from, for messages */
   file?: string;
 }
@@ -266,7 +260,7 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
   const podLimits = parseResources(is, spec.resources, 'spec.resources');
 
   const seen = new Set<string>();
-  const containers: ContainerDefinition[] = [];
+  const containers: ContainerSpec[] = [];
   let initItems = list(is, spec.initContainers, 'spec.initContainers') ?? [];
   let appItems = list(is, spec.containers, 'spec.containers');
   const count = initItems.length + (appItems?.length ?? 0);
@@ -315,7 +309,7 @@ export const NETWORK_ANNOTATION = 'barepod.io/network';
  * hostNetwork, or the CNI network (default, or named by the annotation) with
  * every container's hostPort forwarded by portmap, or `none`.
  */
-function podNetwork(is: Issues, annotation: string | undefined, hostNetwork: boolean, containers: ContainerDefinition[]): NetworkDefinition {
+function podNetwork(is: Issues, annotation: string | undefined, hostNetwork: boolean, containers: ContainerSpec[]): NetworkDefinition {
   const at = `metadata.annotations.${NETWORK_ANNOTATION}`;
   if (hostNetwork) {
     if (annotation !== undefined) is.error(at, 'cannot be set together with spec.hostNetwork');
@@ -429,7 +423,7 @@ function parseContainer(
   volumes: Set<string>,
   seen: Set<string>,
   o: ParseOptions,
-): ContainerDefinition | undefined {
+): ContainerSpec | undefined {
   const c = obj(is, item, path);
   if (!c) return undefined;
   checkKeys(is, c, path, SUPPORTED_CONTAINER, UNSUPPORTED_CONTAINER);
@@ -480,34 +474,18 @@ function parseContainer(
   const tty = bool(is, c.tty, `${path}.tty`);
   const stdin = bool(is, c.stdin, `${path}.stdin`);
   if (name === undefined || image === undefined) return undefined;
-  const defaults = o.imageDefaults?.(image) ?? { entrypoint: [], cmd: ['sh'] };
-  // runAsUser/runAsGroup win; else the image's USER (a name is resolved in the rootfs when the container is made)
-  const imageUser = uid === undefined ? (defaults.user ?? '') : '';
-  const numeric = numericUser(imageUser);
-  const user = numeric ? { uid: numeric.uid, gid: gid ?? numeric.gid } : { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
-  const userName = imageUser !== '' && !numeric ? imageUser : undefined;
-  // the image's WorkingDir, when the container has none: a bad one is an error naming the image config, never silently /
-  let imageDir: string | undefined;
-  if (workdir === undefined && defaults.workdir !== undefined) {
-    try {
-      imageDir = imageWorkdir(defaults.workdir, image);
-    } catch (e) {
-      is.error(`${path}.image`, (e as Error).message);
-    }
-  }
-  // Kubernetes: command replaces the image's entrypoint (and drops its cmd); args replaces the cmd (the rule `run` uses too)
-  const argv = resolveArgv(defaults, command, args);
-  if (argv.length === 0) is.error(`${path}.command`, `image "${image}" has no default command: set command or args`);
+  // as written: the image's entrypoint, cmd, env, WorkingDir and USER are applied by resolveContainer, after the pull
   return {
     name,
     kind: sidecar ? 'sidecar' : init ? 'init' : 'app',
     image,
     rootfs: null,
-    args: argv,
-    env: mergeEnv(defaults.env ?? [], env),
-    workdir: workdir ?? imageDir ?? '/',
-    user,
-    ...(userName ? { userName, userFromImage: true } : {}),
+    ...(command ? { command } : {}),
+    ...(args ? { args } : {}),
+    env,
+    ...(workdir !== undefined ? { workdir } : {}),
+    ...(uid !== undefined ? { runAsUser: uid } : {}),
+    ...(gid !== undefined ? { runAsGroup: gid } : {}),
     limits,
     pidMode: 'pod',
     seccomp: security?.privileged ? 'unconfined' : 'default',
@@ -605,7 +583,7 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
 }
 
 /** The containers' ports[].hostPort as the pod's port mappings (portmap forwards to the pod IP, which every container shares). */
-function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
+function hostPortMappings(containers: ContainerSpec[]): PortMapping[] {
   return containers.flatMap((c) =>
     (c.ports ?? []).flatMap((p) =>
       p.hostPort === undefined ? [] : [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const), hostIP: p.hostIP ?? '' }],
@@ -621,10 +599,10 @@ function hostPortMappings(containers: ContainerDefinition[]): PortMapping[] {
  * /dev and builds /dev in the host directory). Refused when another container
  * that can run while this one starts mounts the outer volume read-write.
  */
-function checkNestedMounts(is: Issues, containers: ContainerDefinition[]): void {
-  const alone = (c: ContainerDefinition) => memberKind(c).runsToCompletion;
+function checkNestedMounts(is: Issues, containers: ContainerSpec[]): void {
+  const alone = (c: ContainerSpec) => memberKind(c).runsToCompletion;
   // o may be running while c starts: never one that runs to completion (they run alone, before the apps); for those, only one started before them that keeps running (a sidecar)
-  const concurrent = (c: ContainerDefinition, o: ContainerDefinition) => o !== c && !alone(o) && (!alone(c) || memberKind(o).startsBeforeApps);
+  const concurrent = (c: ContainerSpec, o: ContainerSpec) => o !== c && !alone(o) && (!alone(c) || memberKind(o).startsBeforeApps);
   for (const c of containers) {
     const at = `spec.${memberKind(c).manifestList}[name=${c.name}].volumeMounts`;
     for (const inner of c.mounts ?? []) {
@@ -640,7 +618,7 @@ function checkNestedMounts(is: Issues, containers: ContainerDefinition[]): void 
   }
 }
 
-function checkHostPorts(is: Issues, containers: ContainerDefinition[]): void {
+function checkHostPorts(is: Issues, containers: ContainerSpec[]): void {
   const used = new Map<string, string>();
   for (const c of containers) {
     (c.ports ?? []).forEach((p) => {

@@ -31,3 +31,12 @@ export const MEMBER_KINDS: Record<MemberKind, MemberKindTraits> = {
 
 /** The traits of a container's kind. */
 export const memberKind = (c: { kind: ContainerKind }): MemberKindTraits => MEMBER_KINDS[c.kind];
+
+/**
+ * The order `up` starts a pod's containers in: init containers and native
+ * sidecars one by one, in manifest order, then the app containers together.
+ * The planner lists its steps in this order and `up` carries them out in it.
+ */
+export function startOrder<T extends { kind: ContainerKind }>(containers: T[]): { beforeApps: T[]; apps: T[] } {
+  return { beforeApps: containers.filter((c) => memberKind(c).startsBeforeApps), apps: containers.filter((c) => !memberKind(c).startsBeforeApps) };
+}

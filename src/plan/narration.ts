@@ -133,7 +133,7 @@ export const networkTitle = (pod: PodDefinition, netns: string, plugins?: string
 };
 
 /** Step: one container, from the plan: its image, the pod namespaces it joins, its cgroup. */
-export const containerTitle = (c: ContainerDefinition, joined: SharedNamespace[], cgroup: string): string =>
+export const containerTitle = (c: Pick<ContainerDefinition, 'name' | 'kind' | 'image' | 'rootfs'>, joined: SharedNamespace[], cgroup: string): string =>
   `${memberKind(c).title} ${c.name}: ${c.image ? `image ${c.image}` : `rootfs ${c.rootfs}`}, ${joined.length ? `joins the pod's ${joined.join(', ')} namespaces` : 'joins none of the pod\'s namespaces'}, cgroup ${cgroup}${memberKind(c).runsToCompletion ? '; runs to completion before the next one starts' : ''}`;
 
 /** Step: the prober of a pod with probes. */

@@ -4,7 +4,8 @@ import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
 import { DEFAULT_NETWORK, DEFAULT_SHARE, hostPortsOf, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { validateName } from '../names.js';
 import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
-import { imageConfigField, imageWorkdir, mergeEnv, numericUser, resolveArgv, type ImageDefaults } from '../plan/image-ref.js';
+import { imageWorkdir, type ImageDefaults } from '../plan/image-ref.js';
+import { resolveContainer } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
@@ -174,34 +175,27 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     else throw new BarepodError('invalid-value', `--security-opt "${opt}": only seccomp=unconfined is supported`);
   }
   if (input.entrypoint === '') throw new BarepodError('invalid-value', '--entrypoint: must not be empty');
-  const args =
-    input.entrypoint !== undefined ? resolveArgv(image, [input.entrypoint], input.command) : resolveArgv(image, input.command.length > 0 ? input.command : undefined, undefined);
-  if (args.length === 0) {
+  // --entrypoint is Kubernetes' command and the words after -- its args; without it, the words are the whole command line
+  const written = input.entrypoint !== undefined ? { command: [input.entrypoint], args: input.command } : { command: input.command.length > 0 ? input.command : undefined };
+  const def = resolveContainer(
+    {
+      name,
+      kind: 'app',
+      image: input.rootfs === undefined ? (input.image ?? 'busybox') : null,
+      rootfs: input.rootfs ?? null,
+      ...written,
+      env: parseEnv(input.env ?? []),
+      workdir,
+      userText: input.user,
+      limits: parseLimits(input),
+      pidMode: pid,
+      seccomp,
+      ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
+    },
+    { defaults: image, digest: input.imageId },
+  );
+  if (def.args.length === 0) {
     throw new BarepodError('usage', `image ${input.image ?? ''} has no entrypoint or cmd: give the command after --`, { hint: `e.g. barepod run --pod POD --name ${name} --image ${input.image ?? 'IMAGE'} -- /bin/sh` });
   }
-  const userText = input.user ?? image.user;
-  const userFromImage = input.user === undefined && image.user !== '';
-  const userLabel = userFromImage ? imageConfigField(imageName, 'User', userText) : `--user "${userText}"`;
-  const user = userText === '' ? { uid: 0, gid: 0 } : numericUser(userText);
-  if (!user && !/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/.test(userText)) {
-    throw new BarepodError('invalid-value', `${userLabel}: must be UID[:GID] or NAME[:GROUP]`, userFromImage ? { hint: 'fix the image\'s USER, or run as another user: -u UID[:GID]' } : {});
-  }
-  if (user && userFromImage && (user.uid > 0xfffffffe || user.gid > 0xfffffffe)) throw new BarepodError('invalid-value', `${userLabel}: uid and gid must be at most 4294967294`, { hint: 'fix the image\'s USER, or run as another user: -u UID[:GID]' });
-  if (user) parseUser(`${user.uid}:${user.gid}`); // range check
-  return {
-    name,
-    kind: 'app',
-    image: input.rootfs === undefined ? (input.image ?? 'busybox') : null,
-    rootfs: input.rootfs ?? null,
-    ...(input.imageId ? { imageId: input.imageId } : {}),
-    args,
-    env: mergeEnv(image.env, parseEnv(input.env ?? [])),
-    workdir,
-    user: user ?? { uid: 0, gid: 0 },
-    ...(user ? {} : { userName: userText, ...(userFromImage ? { userFromImage: true } : {}) }),
-    limits: parseLimits(input),
-    pidMode: pid,
-    seccomp,
-    ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
-  };
+  return def;
 }

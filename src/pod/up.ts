@@ -6,21 +6,22 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { BarepodError, hasCode, wrap } from '../errors.js';
-import { isActive, restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodRecord } from '../model.js';
+import { isActive, restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodDefinition, type PodRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { withPodLock } from '../runtime/state.js';
 import { isObj } from '../manifest/fields.js';
 import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay, shouldRestart } from '../plan/restart.js';
-import { resolveImage } from '../runtime/images.js';
+import { resolveImage, type ResolvedImage } from '../runtime/images.js';
+import { resolveContainer } from '../plan/container.js';
 import { findContainer, reconcile, runContainer, runContainers, startContainer, withPod } from './containers.js';
 import type { Runtime } from './runtime.js';
 import { containerReady, readProbeStatus, startProber } from './prober.js';
 import { createPod, removePod, removePodLocked } from './sandbox.js';
 import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
-import { memberKind } from '../plan/members.js';
+import { memberKind, startOrder } from '../plan/members.js';
 import { readLogs } from './logs.js';
 
 /** `repaired`: the pod existed from this manifest but lacked containers (its `up` was killed, or one was removed), and they were made. */
@@ -53,15 +54,30 @@ export function manifestDiff(a: unknown, b: unknown, at = ''): string[] {
   return [at || '(document)'];
 }
 
-/** Checks what can be checked before anything is made: every image resolves. */
-function preflight(rt: Runtime, mp: ManifestPod): void {
-  mp.containers.forEach((c) => {
+/**
+ * Checks what can be checked before anything is made: every image resolves
+ * (it was pulled before), and each container is resolved against its image
+ * by Kubernetes' rules and pinned to its manifest digest, as `run` does: a
+ * later pull of the same name, or its `rmi`, never changes the image under
+ * a container of the pod (its restarts included).
+ */
+function preflight(rt: Runtime, mp: ManifestPod): ContainerDefinition[] {
+  return mp.containers.map((c) => {
+    const where = `pod "${mp.pod.name}", ${memberKind(c).manifestList} "${c.name}"`;
+    let image: ResolvedImage;
     try {
-      resolveImage(rt.settings, c.image ?? 'busybox');
+      image = resolveImage(rt.settings, c.image ?? 'busybox');
     } catch (e) {
-      const where = memberKind(c).manifestList;
-      throw wrap(e, `pod "${mp.pod.name}", ${where} "${c.name}"`, { code: 'not-found' });
+      throw wrap(e, where, { code: 'not-found' });
     }
+    let def: ContainerDefinition;
+    try {
+      def = resolveContainer(c, image);
+    } catch (e) {
+      throw wrap(e, where);
+    }
+    if (def.args.length === 0) throw new BarepodError('invalid-value', `${where}: image "${c.image}" has no default command: set command or args`);
+    return def;
   });
 }
 
@@ -105,7 +121,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
         return 'unchanged';
       }
       // its `up` was killed half-way, or a container was removed since: take the pod over (under its lock, so only one `up` does) and make what is missing
-      preflight(rt, mp);
+      const containers = preflight(rt, mp);
       const adopted = await withPod(rt, name, async (rec) => {
         if ((rec.phase === 'Creating' && isAlive(rec.creator)) || rec.manifest?.hash !== hash || !isActive(rec)) return false;
         rec.phase = 'Creating';
@@ -118,7 +134,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       if (!adopted) continue; // another command got there first: look again
       await explainStep(() => `Pod ${name}: incomplete (${missing.length ? `no ${missing.join(', ')}` : 'its up did not finish'}): make what is missing`, async () => undefined);
       o.say?.(`pod/${name}: incomplete${missing.length ? ` (no ${missing.join(', ')})` : ''}, making what is missing`);
-      await makeContainers(rt, mp, o, complete);
+      await makeContainers(rt, { pod: mp.pod, containers }, o, complete);
       return 'repaired';
     }
     if (existing) {
@@ -132,7 +148,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       await removePod(rt, name);
       outcome = 'replaced';
     }
-    preflight(rt, mp);
+    const containers = preflight(rt, mp);
     try {
       await createPod(rt, mp.pod, { hash, source: mp.source }, { creating: true });
     } catch (e) {
@@ -143,7 +159,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       }
       throw e;
     }
-    await makeContainers(rt, mp, o);
+    await makeContainers(rt, { pod: mp.pod, containers }, o);
     return outcome;
   }
 }
@@ -170,7 +186,7 @@ async function removeIncomplete(rt: Runtime, name: string): Promise<void> {
  * leaves it Failed, for its logs), unless the pod was `complete` once (a
  * container removed since): then it is Running again with what it has.
  */
-async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions, complete = false): Promise<void> {
+async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers: ContainerDefinition[] }, o: UpOptions, complete = false): Promise<void> {
   const name = mp.pod.name;
   const has = (c: string) => rt.store.read(name).containers.find((x) => x.def.name === c);
   const running = (rec: PodRecord) => {
@@ -180,14 +196,16 @@ async function makeContainers(rt: Runtime, mp: ManifestPod, o: UpOptions, comple
   };
   const probes = mp.containers.some((c) => c.probes);
   try {
-    for (const c of mp.containers.filter((x) => memberKind(x).startsBeforeApps && !(complete && memberKind(x).runsToCompletion))) {
+    // the order planUp lists: init containers and sidecars one by one, then the app containers together
+    const order = startOrder(mp.containers);
+    for (const c of order.beforeApps.filter((x) => !(complete && memberKind(x).runsToCompletion))) {
       const made = has(c.name);
       if (!memberKind(c).runsToCompletion) {
         if (!made) await runContainer(rt, name, c);
       } else if (!made) await runInit(rt, name, c, o);
       else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
-    const apps = mp.containers.filter((x) => !memberKind(x).startsBeforeApps && !has(x.name));
+    const apps = order.apps.filter((x) => !has(x.name));
     // without probes the pod is Running from the same lock round that records its app containers
     if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
     if (probes) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => {

@@ -150,6 +150,37 @@ describe.skipIf(skipReason)('images', () => {
     expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
   });
 
+  it('up -f pins the image digest: after the name is pulled anew (and removed), a restarted container still runs the original image', async () => {
+    const image = (which: string) => {
+      const layout = path.join(dir, `pin-${which}`);
+      writeOciLayout(layout, 'v1', { layers: [tarDir(BUSYBOX), tarBuffer([{ path: 'which', data: which }])], config: { Cmd: ['sh', '-c', 'exec sleep 3600'] } });
+      return `oci:${layout}:v1`;
+    };
+    await t.ok(['pull', image('first'), '--name', 'pin:1']);
+    const pod = t.pod('pin');
+    const file = path.join(dir, 'pin.yaml');
+    fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: pin:1\n    imagePullPolicy: Never\n`);
+    await t.ok(['up', '-f', file]);
+    const first = await pidOf(t, pod, 'app');
+    expect(await eventually(() => readInContainer(first, '/which'))).toBe('first');
+    const restarted = async (before: number) => {
+      process.kill(before, 'SIGKILL');
+      return eventually(async () => {
+        const pid = await pidOf(t, pod, 'app').catch(() => 0);
+        return pid !== before && pid !== 0 && readInContainer(pid, '/which') !== undefined ? pid : 0;
+      }, 40_000, 'the restarted container');
+    };
+    // the name now means another image: the container made from the first keeps it
+    await t.ok(['pull', image('second'), '--name', 'pin:1']);
+    const second = await restarted(first);
+    expect(readInContainer(second, '/which')).toBe('first');
+    // the name (now the second image, which no container uses) can be removed; the first image's layers stay for the pod
+    await t.ok(['rmi', 'pin:1']);
+    const third = await restarted(second);
+    expect(readInContainer(third, '/which')).toBe('first');
+    await t.ok(['down', '-f', file]);
+  });
+
   it('up -f pulls a missing image from a local registry (IfNotPresent), runs its cmd as the image\'s USER by name; runAsUser wins', async () => {
     registry = await startRegistry(path.join(dir, 'registry'));
     writeOciLayout(path.join(dir, 'user'), 'v1', { layers: [tarDir(BUSYBOX)], config: { User: 'nobody', Cmd: ['sh', '-c', 'id -u > /tmp/uid; exec sleep 3600'] } });

@@ -3,6 +3,7 @@
  * error that names the image config, never silently replaced (WorkingDir
  * "../../.." used to become "/") nor blamed on a --user flag never given.
  */
+import { parseResolved } from '../helpers/resolve.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ const defaults = (config: Record<string, unknown>) => imageDefaults({ config: { 
 const run = (config: Record<string, unknown>, flags: { workdir?: string; user?: string } = {}) =>
   containerDefinition({ name: 'app', image: 'evil:1', command: [], imageDefaults: defaults(config), ...flags });
 const manifest = (config: Record<string, unknown>, extra = '') =>
-  parseManifests(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: evil:1\n${extra}`, { imageDefaults: () => defaults(config) });
+  parseResolved(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: evil:1\n${extra}`, { imageDefaults: () => defaults(config) });
 
 describe('image config: WorkingDir', () => {
   it.each([['../../..'], ['app'], ['/../../..'], ['/a/../../b'], ['/proc/self/fd/7']])('%j is an error naming the image config (run and manifest)', (wd) => {
@@ -29,7 +30,8 @@ describe('image config: WorkingDir', () => {
     expect(e.message).not.toContain('--workdir');
     expect(e.hint).toMatch(/WORKDIR/);
     const m = thrown(() => manifest({ WorkingDir: wd })) as Error;
-    expect(m.message).toContain(`spec.containers[0].image: image evil:1: its config's WorkingDir "${wd}"`);
+    // found when the container is resolved against its image, after the pull (up prefixes the pod and container)
+    expect(m.message).toContain(`image evil:1: its config's WorkingDir "${wd}"`);
   });
 
   it('a good one is used; an empty one is /; the container\'s own (-w, workingDir) wins over a bad one', () => {

@@ -3,6 +3,7 @@
  * and what each handler says is what barepod said before kinds were unions
  * (the dry run's volume labels, the step titles, the exported manifest).
  */
+import { parseResolved } from '../helpers/resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { ContainerDefinition, PodDefinition, PodRecord, VolumeDefinition } from '../../src/model.js';
 import { VOLUME_KINDS, volumeKind, volumeSources } from '../../src/plan/volume-kinds.js';
@@ -40,7 +41,7 @@ spec:
     - {name: any, hostPath: {path: /srv/any}}
     - {name: dir, hostPath: {path: /srv/dir, type: Directory}}
 `;
-    const p = parseManifests(text).pods[0]!;
+    const p = parseResolved(text).pods[0]!;
     expect(p.pod.volumes).toEqual(volumes);
     const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
     const exported = exportPod(rec) as { spec: { volumes: unknown[] } };
@@ -50,7 +51,7 @@ spec:
       { name: 'any', hostPath: { path: '/srv/any' } },
       { name: 'dir', hostPath: { path: '/srv/dir', type: 'Directory' } },
     ]);
-    expect(parseManifests(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(volumes);
+    expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(volumes);
   });
 });
 

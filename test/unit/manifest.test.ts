@@ -1,3 +1,4 @@
+import { parseResolved } from '../helpers/resolve.js';
 import { describe, expect, it } from 'vitest';
 import { parseManifests, ManifestError } from '../../src/manifest/pod.js';
 import { exportPod } from '../../src/manifest/export.js';
@@ -8,7 +9,7 @@ import { thrown } from '../helpers/thrown.js';
 import { base, ctr, INVALID } from '../fixtures/manifests.js';
 
 function problems(text: string, lenient = false): string[] {
-  const e = thrown(() => parseManifests(text, { file: 'pod.yaml', lenient }));
+  const e = thrown(() => parseResolved(text, { file: 'pod.yaml', lenient }));
   expect(e).toBeInstanceOf(ManifestError);
   expect(e.exitCode).toBe(2);
   return (e as ManifestError).issues.map((i) => `${i.path}: ${i.message}`);
@@ -58,7 +59,7 @@ spec:
         capabilities: {add: [NET_ADMIN], drop: [MKNOD]}
       tty: true
 `;
-    const { pods } = parseManifests(text);
+    const { pods } = parseResolved(text);
     const p = pods[0]!;
     expect(p.pod).toMatchObject({
       name: 'web',
@@ -96,7 +97,7 @@ spec:
 
   it('command replaces the entrypoint and args the cmd, as in Kubernetes', () => {
     const parse = (extra: string) =>
-      parseManifests(base(ctr(extra)), { imageDefaults: () => ({ entrypoint: ['/entry'], cmd: ['--serve'] }) }).pods[0]!.containers[0]!.args;
+      parseResolved(base(ctr(extra)), { imageDefaults: () => ({ entrypoint: ['/entry'], cmd: ['--serve'] }) }).pods[0]!.containers[0]!.args;
     expect(parse('')).toEqual(['/entry', '--serve']);
     expect(parse('      args: [--debug]\n')).toEqual(['/entry', '--debug']);
     expect(parse('      command: [/bin/sh]\n')).toEqual(['/bin/sh']);
@@ -105,16 +106,16 @@ spec:
 
   it('reads several documents; an empty one is skipped', () => {
     const two = `${base()}---\n${base().replace('name: web', 'name: db')}---\n`;
-    expect(parseManifests(two).pods.map((p) => p.pod.name)).toEqual(['web', 'db']);
+    expect(parseResolved(two).pods.map((p) => p.pod.name)).toEqual(['web', 'db']);
   });
 
   it('quantities as Kubernetes parses them', () => {
-    const mem = (q: string) => parseManifests(base(ctr(`      resources: {limits: {memory: ${q}}}\n`))).pods[0]!.containers[0]!.limits.memoryBytes;
+    const mem = (q: string) => parseResolved(base(ctr(`      resources: {limits: {memory: ${q}}}\n`))).pods[0]!.containers[0]!.limits.memoryBytes;
     expect([mem('1.5Gi'), mem('128974848'), mem('129e6'), mem('"500M"')]).toEqual([1610612736, 128974848, 129000000, 500000000]);
   });
 
   it('lenient turns unsupported fields into warnings', () => {
-    const r = parseManifests(base(ctr('      envFrom: [{configMapRef: {name: x}}]\n'), '  nodeName: n1\n'), { lenient: true });
+    const r = parseResolved(base(ctr('      envFrom: [{configMapRef: {name: x}}]\n'), '  nodeName: n1\n'), { lenient: true });
     expect(r.pods).toHaveLength(1);
     expect(r.warnings.map((w) => w.path)).toEqual(['spec.nodeName', 'spec.containers[0].envFrom']);
   });
@@ -132,7 +133,7 @@ describe('manifest: invalid pods', () => {
   });
 
   it('the message lists every problem with its path, and hints at --lenient', () => {
-    const e = thrown(() => parseManifests(base(ctr('      workingDir: x\n      resources: {limits: {memory: 12Qi}}\n')), { file: 'pod.yaml' }));
+    const e = thrown(() => parseResolved(base(ctr('      workingDir: x\n      resources: {limits: {memory: 12Qi}}\n')), { file: 'pod.yaml' }));
     expect(e.message).toBe(
       'pod.yaml: 2 problems:\n  spec.containers[0].workingDir: "x" must be an absolute path\n  spec.containers[0].resources.limits.memory: "12Qi" is not a Kubernetes quantity',
     );
@@ -142,7 +143,7 @@ describe('manifest: invalid pods', () => {
 
 describe('manifest: probes', () => {
   it('reads the three kinds with Kubernetes\' defaults and named ports', () => {
-    const { pods } = parseManifests(
+    const { pods } = parseResolved(
       base(ctr(`      ports: [{name: web, containerPort: 8080}]
       startupProbe: {tcpSocket: {port: web}, failureThreshold: 30, periodSeconds: 1}
       readinessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-Probe, value: "1"}]}, successThreshold: 2}
@@ -159,7 +160,7 @@ describe('manifest: probes', () => {
 
 describe('manifest: native sidecars', () => {
   it('an init container with restartPolicy Always is a sidecar that keeps its place in the order', () => {
-    const { pods } = parseManifests(base(ctr(''), '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n'));
+    const { pods } = parseResolved(base(ctr(''), '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n'));
     expect(pods[0]!.containers.map((c) => [c.name, c.kind, c.restartPolicy ?? null])).toEqual([
       ['migrate', 'init', null],
       ['proxy', 'sidecar', 'Always'],
@@ -192,29 +193,29 @@ describe('manifest: change detection and export', () => {
   });
 
   it('exports a CLI-made pod as a manifest that parses back to the same definitions', () => {
-    const { pods } = parseManifests(base(ctr('      command: [sleep, "60"]\n      env: [{name: A, value: b}]\n      securityContext: {runAsUser: 7, capabilities: {drop: [ALL]}}\n'), '  shareProcessNamespace: true\n  restartPolicy: Never\n'));
+    const { pods } = parseResolved(base(ctr('      command: [sleep, "60"]\n      env: [{name: A, value: b}]\n      securityContext: {runAsUser: 7, capabilities: {drop: [ALL]}}\n'), '  shareProcessNamespace: true\n  restartPolicy: Never\n'));
     const p = pods[0]!;
     const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
-    const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
+    const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod).toEqual(p.pod);
     expect(again.containers).toEqual(p.containers);
   });
 
   it('exports a CLI pod\'s -p mappings as hostPorts of its first app container, which read back as the same mappings', () => {
-    const { pods } = parseManifests(base(ctr('      command: [sleep, "60"]\n')));
+    const { pods } = parseResolved(base(ctr('      command: [sleep, "60"]\n')));
     const p = pods[0]!;
     const def = { ...p.pod, network: { kind: 'cni' as const, name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] } };
     const rec = { version: 2, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
-    const again = parseManifests(JSON.stringify(exportPod(rec))).pods[0]!;
+    const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod.network).toEqual(def.network);
     const none = { ...rec, def: { ...p.pod, network: { kind: 'none' } } } as unknown as PodRecord;
     const exported = exportPod(none);
     expect((exported.metadata as { annotations: Record<string, string> }).annotations).toEqual({ 'barepod.io/network': 'none' });
-    expect(parseManifests(JSON.stringify(exported)).pods[0]!.pod.network).toEqual({ kind: 'none' });
+    expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.network).toEqual({ kind: 'none' });
   });
 
   it('the barepod.io/network annotation picks the network; none has no host ports; host is spec.hostNetwork', () => {
-    const net = (meta: string, c = ctr('')) => parseManifests(base(c, '', `  annotations: {${meta}}\n`)).pods[0]!.pod.network;
+    const net = (meta: string, c = ctr('')) => parseResolved(base(c, '', `  annotations: {${meta}}\n`)).pods[0]!.pod.network;
     expect(net('barepod.io/network: none')).toEqual({ kind: 'none' });
     expect(net('barepod.io/network: lab')).toEqual({ kind: 'cni', name: 'lab', ports: [] });
     expect(problems(base(ctr('      ports: [{containerPort: 80, hostPort: 8080}]\n'), '', '  annotations: {barepod.io/network: none}\n'))).toEqual([
@@ -244,7 +245,7 @@ describe('manifest: a mount below a volume another container can write (red team
       pod(c('app', nested), c('init', '[{name: work, mountPath: /w}]')),
       pod(c('side', '[{name: work, mountPath: /w}]') + c('app', '[{name: work, mountPath: /a}, {name: cfg, mountPath: /ab}]')),
     ]) {
-      expect(parseManifests(text, { file: 'pod.yaml' }).pods).toHaveLength(1);
+      expect(parseResolved(text, { file: 'pod.yaml' }).pods).toHaveLength(1);
     }
   });
 });

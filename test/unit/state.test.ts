@@ -4,6 +4,7 @@
  * record that did not change is not written again, and a removal that cannot
  * write the record marks the pod with an empty file.
  */
+import { parseResolved } from '../helpers/resolve.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,7 +127,7 @@ describe('records of an older barepod (version 1), converted on read', () => {
 
   it('the converted definition is the one today\'s parser makes from the same manifest', () => {
     const rec = plant(v1());
-    const mp = parseManifests(fs.readFileSync(path.join(fixture, 'v1-pod.yaml'), 'utf8')).pods[0]!;
+    const mp = parseResolved(fs.readFileSync(path.join(fixture, 'v1-pod.yaml'), 'utf8')).pods[0]!;
     expect(rec.def.volumes).toEqual(mp.pod.volumes);
     expect(rec.def.network).toEqual(mp.pod.network);
     expect(rec.containers.map((c) => c.def)).toEqual(mp.containers);

@@ -5,30 +5,27 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { BarepodError, hasCode, wrap } from '../../errors.js';
+import { BarepodError, hasCode } from '../../errors.js';
 import { formatDuration, parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
-import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { checkTitle, containerTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../../plan/narration.js';
+import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
-import { endedForGood, podReady, upPod } from '../../pod/up.js';
+import { endedForGood, podReady } from '../../pod/up.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
-import { memberKind } from '../../plan/members.js';
 import { removePod } from '../../pod/sandbox.js';
 import type { Runtime } from '../../pod/runtime.js';
-import { resolveSettings } from '../../runtime/host.js';
-import { pauseRootfs, resolveImage } from '../../runtime/images.js';
+import type { Settings } from '../../runtime/host.js';
+import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
+import type { ContainerSpec } from '../../plan/container.js';
+import { resolveImage } from '../../runtime/images.js';
 import { isAlive } from '../../runtime/procfs.js';
-import { netConfDir } from '../../runtime/cni/conflist-store.js';
-import { isCniNetwork, parseConflist } from '../../plan/network.js';
-import { ensureImage, type PullPolicy } from '../../pod/images.js';
-import type { ContainerDefinition } from '../../model.js';
+import { applyUp, planUp, type PodPlan } from '../../pod/up-plan.js';
 import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
-/** Reads a manifest file ('-' is stdin) into pods; the image defaults come from the image store. */
+/** Reads a manifest file ('-' is stdin) into pods, as written. */
 function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
   let text: string;
   try {
@@ -73,85 +70,33 @@ function readBounded(file: string): string {
 }
 
 function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
-  const settings = resolveSettings();
-  const { pods, warnings } = parseManifests(text, {
-    file: file === '-' ? '(stdin)' : file,
-    lenient,
-    imageDefaults: (image) => {
-      try {
-        return resolveImage(settings, image).defaults;
-      } catch {
-        return { entrypoint: [], cmd: ['sh'] }; // not in the store (yet): up pulls it, or names the container
-      }
-    },
-  });
+  const { pods, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
   if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
   return pods;
 }
 
-/** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
-function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolicy']): PullPolicy {
-  const p = policy ?? (/:[^/]+$/.test(image.replace(/@.*$/, '')) && !image.endsWith(':latest') ? 'IfNotPresent' : 'Always');
-  return p === 'Always' ? 'always' : p === 'Never' ? 'never' : 'missing';
-}
-
-/**
- * Pulls what the manifest's pods need, by each container's imagePullPolicy
- * (the built-in busybox is never pulled), then reads the manifest again so
- * every container gets its image's defaults (entrypoint, cmd, env, workdir, user).
- */
-async function pullFor(pods: ManifestPod[], text: string, file: string, lenient: boolean, o: { tlsVerify?: boolean | undefined; json: boolean }): Promise<ManifestPod[]> {
-  const settings = resolveSettings();
-  const wanted = new Map<string, { policy: PullPolicy; where: string }>();
-  for (const p of pods) {
-    for (const c of p.containers) {
-      const image = c.image ?? 'busybox';
-      const policy = pullPolicyOf(image, c.imagePullPolicy);
-      if (wanted.get(image)?.policy !== 'always') wanted.set(image, { policy, where: `pod "${p.pod.name}", ${memberKind(c).manifestList} "${c.name}"` });
-    }
-  }
-  for (const [image, { policy, where }] of wanted) {
-    try {
-      await ensureImage(settings, image, policy, { ...(o.tlsVerify !== undefined ? { tlsVerify: o.tlsVerify } : {}), progress: progressPrinter(o.json) });
-    } catch (e) {
-      throw wrap(e, where);
-    }
-  }
-  return parseText(text, file, lenient, true);
-}
-
-/** The plugin types of a pod's network from its conflist, read only (a dry run writes nothing), for the step title. */
-function pluginsOf(network: string): string[] | undefined {
-  const file = `${netConfDir()}/${network}.conflist`;
-  if (!isCniNetwork(network) || !fs.existsSync(file)) return undefined;
+/** The argv a container would run, for the dry run: by its image's defaults when the image is stored, else as busybox's (up pulls it first). */
+function dryArgs(settings: Settings, c: ContainerSpec): string[] {
+  let defaults: ImageDefaults = { entrypoint: [], cmd: ['sh'], env: [], workdir: '/', user: '' };
   try {
-    const list = parseConflist(fs.readFileSync(file, 'utf8'), file);
-    return list.name === network ? list.plugins.map((p) => p.type) : undefined;
+    defaults = resolveImage(settings, c.image ?? 'busybox').defaults;
   } catch {
-    return undefined; // a broken conflist: up itself says what is wrong with it
+    // not in the store (yet)
   }
+  return resolveArgv(defaults, c.command, c.args);
 }
 
-/** What `up --dry-run` would make, without touching the host. */
-function plan(rt: Runtime, mp: ManifestPod) {
+/** What `up --dry-run` prints for a pod: its planned steps (the very titles `up --explain` narrates) and what it would make. */
+function dryRunView(rt: Runtime, p: PodPlan) {
   const ctx = rt.planContext(false);
+  const mp = p.manifest;
   const d = mp.pod;
   const sources = volumeSources(rt.settings.stateRoot, d);
   const paths = podPaths(rt.settings.stateRoot, d.name);
-  // the order up goes in: init containers and native sidecars one by one, then the app containers
-  const ordered = [...mp.containers.filter((c) => memberKind(c).startsBeforeApps), ...mp.containers.filter((c) => !memberKind(c).startsBeforeApps)];
   return {
     pod: d.name,
     exists: rt.store.tryRead(d.name) !== undefined,
-    // the steps of `up --explain`, in the same words
-    steps: [
-      checkTitle(d),
-      podTitle(d, paths.dir, podCgroup(ctx, d.name)),
-      sandboxTitle(planSandboxSpec(d, ctx, pauseRootfs(rt.settings.dataDir))),
-      networkTitle(d, paths.netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined),
-      ...ordered.map((c) => containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name))),
-      ...(mp.containers.some((c) => c.probes) ? [proberTitle(d)] : []),
-    ],
+    steps: [...p.pulls, ...p.steps].map((s) => s.title),
     hostname: d.hostname,
     restartPolicy: d.restartPolicy,
     namespaces: { shared: d.share, host: d.host ?? [] },
@@ -167,7 +112,7 @@ function plan(rt: Runtime, mp: ManifestPod) {
         init: c.kind === 'init',
         runcId: runcId(d.name, c.name),
         image: c.image,
-        args: c.args,
+        args: dryArgs(rt.settings, c),
         bundle: containerPaths(rt.settings.stateRoot, d.name, c.name).bundle,
         cgroup: containerCgroup(ctx, d.name, c.name),
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
@@ -179,29 +124,29 @@ function plan(rt: Runtime, mp: ManifestPod) {
 }
 
 export async function upAction(o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string }, cmd: Command): Promise<void> {
-      const read = readManifest(o.file, o.lenient === true);
-      let pods = read.pods;
-      const timeoutMs = parseDuration(o.timeout, '--timeout');
-      const rt = runtimeFor(cmd);
-      if (o.dryRun) {
-        const plans = pods.map((p) => plan(rt, p));
-        if (o.json) {
-    printJson(plans);
+  const { pods } = readManifest(o.file, o.lenient === true);
+  const timeoutMs = parseDuration(o.timeout, '--timeout');
+  const rt = runtimeFor(cmd);
+  const plans = planUp(rt, pods);
+  if (o.dryRun) {
+    const views = plans.map((p) => dryRunView(rt, p));
+    if (o.json) printJson(views);
+    else process.stdout.write(stringify(views));
     return;
   }
-        process.stdout.write(stringify(plans));
-        return;
-      }
-      pods = await pullFor(pods, read.text, o.file, o.lenient === true, { tlsVerify: parseTlsVerify(o.tlsVerify), json: o.json === true });
-      const results: { pod: string; outcome: string }[] = [];
-      for (const p of pods) {
-        const outcome = await upPod(rt, p, { replace: o.replace === true, initTimeoutMs: timeoutMs, say: (l) => process.stderr.write(`${l}\n`) });
-        results.push({ pod: p.pod.name, outcome });
-        if (!o.json) process.stdout.write(`pod/${p.pod.name} ${outcome}\n`);
-      }
-      if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
-      if (o.json) printJson(results);
-    }
+  const tlsVerify = parseTlsVerify(o.tlsVerify);
+  const results = await applyUp(rt, plans, {
+    replace: o.replace === true,
+    initTimeoutMs: timeoutMs,
+    say: (l) => process.stderr.write(`${l}\n`),
+    pull: { ...(tlsVerify !== undefined ? { tlsVerify } : {}), progress: progressPrinter(o.json === true) },
+    done: (pod, outcome) => {
+      if (!o.json) process.stdout.write(`pod/${pod} ${outcome}\n`);
+    },
+  });
+  if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
+  if (o.json) printJson(results);
+}
 
 export async function downAction(names: string[], o: { file?: string; time?: string }, cmd: Command): Promise<void> {
       if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
