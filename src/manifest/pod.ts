@@ -33,7 +33,7 @@ import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { memberKind } from '../plan/members.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
-import { CAPABILITY_NAMES } from '../spec/default-spec.js';
+import { CAPABILITY_NAMES } from '../oci/default-spec.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
