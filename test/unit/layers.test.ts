@@ -102,4 +102,13 @@ describe('layers', () => {
     expect(cycles.filter(c => !KNOWN_CYCLES.has(c)), 'new import cycles in src/pod').toEqual([]);
     expect([...KNOWN_CYCLES].filter(c => !cycles.includes(c)), 'fixed: remove from KNOWN_CYCLES').toEqual([]);
   });
+
+  it('the read side of src/pod (views, logs, observe, record) reaches no lifecycle code', () => {
+    const lifecycle = ['pod/containers.ts', 'pod/sandbox.ts', 'pod/up.ts', 'pod/supervise.ts'];
+    for (const reader of ['pod/views.ts', 'pod/logs.ts', 'pod/observe.ts', 'pod/record.ts']) {
+      const seen = new Set<string>(), todo = [reader];
+      while (todo.length) for (const d of g.get(todo.pop()!) ?? []) if (!seen.has(d)) { seen.add(d); todo.push(d); }
+      expect(lifecycle.filter(f => seen.has(f)), `${reader} imports (transitively)`).toEqual([]);
+    }
+  });
 });
