@@ -4,7 +4,28 @@
  * record adds what barepod observed while running it.
  */
 
-import { DEFAULT_BACKOFF, type BackoffConfig, type ExitReason, type RestartPolicy } from './plan/restart.js';
+/** A container's restart policy, as Kubernetes spells it (the decisions are in plan/restart.ts). */
+export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
+export const RESTART_POLICIES: readonly RestartPolicy[] = ['Always', 'OnFailure', 'Never'];
+
+export interface BackoffConfig {
+  /** delay before the first restart of a crash loop */
+  initialMs: number;
+  /** cap of the doubling delay */
+  maxMs: number;
+  /** a container that ran at least this long starts a new loop at the initial delay */
+  resetMs: number;
+}
+
+/** The kubelet's values. */
+export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 };
+
+/**
+ * Reason of a terminated container, as `kubectl get pod` shows it; plus
+ * Exited: a non-zero exit that a user's `barepod stop` caused (its signal),
+ * which is no error of the container's.
+ */
+export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'Exited';
 
 /** Namespaces a pod can share between its containers, as podman's --share names them. */
 export type SharedNamespace = 'net' | 'ipc' | 'uts' | 'pid';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { parseWholeSeconds } from '../pod/definitions.js';
+import { parseWholeSeconds } from './definitions.js';
 import { openRuntime, type Runtime } from '../pod/runtime.js';
 import { enableExplain } from '../runtime/explain.js';
 import { resolveSettings } from '../runtime/host.js';

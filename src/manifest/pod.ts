@@ -19,6 +19,7 @@ import {
   type HostPathType,
   type Limits,
   type PodDefinition,
+  type RestartPolicy,
   type SecurityDefinition,
   type SharedNamespace,
   type VolumeDefinition,
@@ -31,9 +32,8 @@ import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { memberKind } from '../plan/members.js';
-import type { RestartPolicy } from '../plan/restart.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
-import { CAPABILITY_NAMES } from '../spec/default-spec.js';
+import { CAPABILITY_NAMES } from '../oci/default-spec.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */

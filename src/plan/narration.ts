@@ -5,7 +5,7 @@
  */
 import { hostPortsOf, unreachable, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
 import { memberKind } from './members.js';
-import type { NamespaceType, Spec } from '../spec/types.js';
+import type { NamespaceType, Spec } from '../oci/types.js';
 import { formatBytes } from '../quantity.js';
 
 /** OCI namespace types as /proc/<pid>/ns names them (what a student can `ls`). */

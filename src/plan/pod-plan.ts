@@ -1,5 +1,5 @@
 import type { ContainerDefinition, PodDefinition, SecurityDefinition, SharedNamespace, VolumeMount } from '../model.js';
-import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, defaultSpec } from '../spec/default-spec.js';
+import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, defaultSpec } from '../oci/default-spec.js';
 import {
   applyOpts,
   withAnnotations,
@@ -21,10 +21,10 @@ import {
   withSeccomp,
   withUser,
   type SpecOpt,
-} from '../spec/options.js';
-import type { LinuxSeccomp } from '../spec/seccomp.js';
+} from '../oci/options.js';
+import type { LinuxSeccomp } from '../oci/seccomp.js';
 import { SANDBOX_NAME } from '../names.js';
-import type { Mount, NamespaceType, Spec } from '../spec/types.js';
+import type { Mount, NamespaceType, Spec } from '../oci/types.js';
 
 /** Host facts the planner needs; gathered by adapters, passed in so planning stays pure. */
 export interface PlanContext {

@@ -5,28 +5,7 @@
  * shown for a terminated container.
  */
 import { BarepodError } from '../errors.js';
-
-export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
-export const RESTART_POLICIES: readonly RestartPolicy[] = ['Always', 'OnFailure', 'Never'];
-
-export interface BackoffConfig {
-  /** delay before the first restart of a crash loop */
-  initialMs: number;
-  /** cap of the doubling delay */
-  maxMs: number;
-  /** a container that ran at least this long starts a new loop at the initial delay */
-  resetMs: number;
-}
-
-/** The kubelet's values. */
-export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 10_000, maxMs: 300_000, resetMs: 600_000 };
-
-/**
- * Reason of a terminated container, as `kubectl get pod` shows it; plus
- * Exited: a non-zero exit that a user's `barepod stop` caused (its signal),
- * which is no error of the container's.
- */
-export type ExitReason = 'Completed' | 'Error' | 'OOMKilled' | 'Exited';
+import type { BackoffConfig, ExitReason, RestartPolicy } from '../model.js';
 
 /** Accepts the CLI spellings (always, on-failure, never, no) and Kubernetes' (Always, OnFailure, Never). */
 export function parseRestartPolicy(text: string, flag: string): RestartPolicy {

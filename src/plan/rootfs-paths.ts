@@ -19,7 +19,7 @@
  * - the working directory may not resolve into /proc or /dev/fd (the
  *   CVE-2024-21626 class: a leaked runc fd reached as /proc/self/fd/N).
  */
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../oci/types.js';
 
 /** What a path of the rootfs is: a symbolic link (with its target), something else, or nothing. */
 export type Lookup = (components: readonly string[]) => { kind: 'link'; target: string; volume?: string } | { kind: 'dir' | 'other' | 'missing' };

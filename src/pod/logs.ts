@@ -4,7 +4,7 @@ import { BarepodError } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { shouldRestart } from '../plan/restart.js';
 import { containerPaths } from '../plan/paths.js';
-import { findContainer, reconcile } from './containers.js';
+import { findContainer, reconcile } from './record.js';
 import { parseDuration } from '../duration.js';
 import type { Runtime } from './runtime.js';
 

@@ -5,7 +5,7 @@ import { BarepodError } from '../errors.js';
 import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths, podPaths } from '../plan/paths.js';
 import { monitorCgroupOf, podCgroup, runcId } from '../plan/pod-plan.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../oci/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
 import { selfArgv } from '../runtime/self.js';

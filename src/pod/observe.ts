@@ -21,7 +21,7 @@ import {
   type StatsSample,
 } from '../plan/pod-views.js';
 import { childrenOf, isAlive, namespaceInode, namespaceInodes, NAMESPACE_TYPES, readCmdline, readComm, readProcStatus } from '../runtime/procfs.js';
-import { reconcile } from './containers.js';
+import { reconcile } from './record.js';
 import type { Runtime } from './runtime.js';
 import { podState, sandboxAlive } from './views.js';
 

@@ -19,7 +19,7 @@ import { DeadlineError } from '../errors.js';
 import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { inPodPidNamespace } from '../plan/pod-plan.js';
-import { reconcile } from './containers.js';
+import { reconcile } from './record.js';
 import { signalMember, tryPlaceMonitor } from './member.js';
 import type { Runtime } from './runtime.js';
 import { explaining, explainResult, explainRun } from '../runtime/explain.js';

@@ -5,7 +5,7 @@ import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
 import { isAlive, isStopped, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
-import { findContainer, reconcile } from './containers.js';
+import { findContainer, reconcile } from './record.js';
 import { containerReady, readProbeStatus } from './prober.js';
 import type { Runtime } from './runtime.js';
 import { storedResult } from './network.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
 import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
-import { CPU_PERIOD, cpuQuota } from '../spec/options.js';
+import { CPU_PERIOD, cpuQuota } from '../oci/options.js';
 import { monitorCgroupOf } from '../plan/pod-plan.js';
 import { explain, explaining } from './explain.js';
 

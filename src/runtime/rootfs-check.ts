@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import { checkRootfsPaths, type Lookup, type Refusal, type VolumeAt } from '../plan/rootfs-paths.js';
-import type { Spec } from '../spec/types.js';
+import type { Spec } from '../oci/types.js';
 
 /**
  * The rootfs as the checks of plan/rootfs-paths see it: `lstat` of a path

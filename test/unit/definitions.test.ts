@@ -9,7 +9,7 @@ import {
   parseUser,
   podDefinition,
   type ContainerInput,
-} from '../../src/pod/definitions.js';
+} from '../../src/cli/definitions.js';
 
 /** Calls `fn` and returns the BarepodError it threw, failing the test otherwise. */
 function thrown(fn: () => unknown): BarepodError {

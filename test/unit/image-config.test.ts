@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
 import { parseManifests } from '../../src/manifest/pod.js';
 import { imageDefaults } from '../../src/plan/image-ref.js';
-import { containerDefinition } from '../../src/pod/definitions.js';
+import { containerDefinition } from '../../src/cli/definitions.js';
 import { withRootfsUser } from '../../src/runtime/images.js';
 import { thrown } from '../helpers/thrown.js';
 

@@ -13,8 +13,8 @@ import {
   sandboxNamespacePath,
   type PlanContext,
 } from '../../src/plan/pod-plan.js';
-import { DEFAULT_CAPABILITIES } from '../../src/spec/default-spec.js';
-import type { Spec } from '../../src/spec/types.js';
+import { DEFAULT_CAPABILITIES } from '../../src/oci/default-spec.js';
+import type { Spec } from '../../src/oci/types.js';
 
 /** Tiny stand-in for the converted containers-common profile, so goldens stay readable. */
 const SECCOMP = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] };

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseManifests } from '../../src/manifest/pod.js';
 import { resolveContainer, type ContainerSpec } from '../../src/plan/container.js';
 import type { ImageDefaults } from '../../src/plan/image-ref.js';
-import { containerDefinition } from '../../src/pod/definitions.js';
+import { containerDefinition } from '../../src/cli/definitions.js';
 
 const image = (d: Partial<ImageDefaults> = {}): ImageDefaults => ({ entrypoint: ['/entry'], cmd: ['--serve'], env: ['A=image', 'B=image'], workdir: '/srv', user: 'app', ...d });
 const spec = (extra: Partial<ContainerSpec> = {}): ContainerSpec => ({ name: 'c', kind: 'app', image: 'app:1', rootfs: null, env: [], limits: {}, pidMode: 'pod', seccomp: 'default', ...extra });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration } from '../../src/duration.js';
-import { backoffDelay, crashLoopAfter, DEFAULT_BACKOFF, exitReason, parseRestartPolicy, shouldRestart } from '../../src/plan/restart.js';
+import { DEFAULT_BACKOFF } from '../../src/model.js';
+import { backoffDelay, crashLoopAfter, exitReason, parseRestartPolicy, shouldRestart } from '../../src/plan/restart.js';
 import { thrown } from '../helpers/thrown.js';
 
 describe('restart policy', () => {

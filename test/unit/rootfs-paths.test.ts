@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkedPaths, checkPath, checkRootfsPaths, climbsOut, procWorkdir, runtimeOwned, type Lookup } from '../../src/plan/rootfs-paths.js';
-import { defaultSpec } from '../../src/spec/default-spec.js';
+import { defaultSpec } from '../../src/oci/default-spec.js';
 
 /** A fake rootfs: directories end with "/", links are "name -> target", anything else is a file. */
 function tree(entries: string[]): Lookup {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it, expect } from 'vitest';
-import { seccompFromProfile, type SeccompSyscall, type SeccompTarget } from '../../src/spec/seccomp.js';
+import { seccompFromProfile, type SeccompSyscall, type SeccompTarget } from '../../src/oci/seccomp.js';
 
 const X64: SeccompTarget = { arch: 'x64', capabilities: [] };
 

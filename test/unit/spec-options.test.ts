@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { DEFAULT_CAPABILITIES, DEFAULT_PATH, defaultSpec } from '../../src/spec/default-spec.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_PATH, defaultSpec } from '../../src/oci/default-spec.js';
 import {
   CPU_PERIOD,
   applyOpts,
@@ -22,9 +22,9 @@ import {
   withSeccomp,
   withUser,
   type SpecOpt,
-} from '../../src/spec/options.js';
-import type { LinuxSeccomp } from '../../src/spec/seccomp.js';
-import type { Spec } from '../../src/spec/types.js';
+} from '../../src/oci/options.js';
+import type { LinuxSeccomp } from '../../src/oci/seccomp.js';
+import type { Spec } from '../../src/oci/types.js';
 
 const SECCOMP: LinuxSeccomp = { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [] };
 

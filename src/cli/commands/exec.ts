@@ -2,7 +2,7 @@ import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { execInContainer } from '../../pod/containers.js';
-import { parseEnv, parseUser } from '../../pod/definitions.js';
+import { parseEnv, parseUser } from '../definitions.js';
 import { procWorkdir } from '../../plan/rootfs-paths.js';
 import { collect, runtimeFor } from '../common.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { hasCode } from '../../errors.js';
 import { podPaths } from '../../plan/paths.js';
-import { podDefinition } from '../../pod/definitions.js';
+import { podDefinition } from '../definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';

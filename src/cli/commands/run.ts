@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
-import { containerDefinition } from '../../pod/definitions.js';
+import { containerDefinition } from '../definitions.js';
 import { runContainer } from '../../pod/containers.js';
 import { ensureImage, type PullPolicy } from '../../pod/images.js';
 import { resolveSettings } from '../../runtime/host.js';
