@@ -20,42 +20,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cniIdPrefix } from '../../src/plan/network.js';
 import { CLI, eventually, nsInode, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { alive, runcIds } from '../helpers/chaos.js';
-
-const POINT = /^(\d+\. |\s+\$ )/;
-
-/** Runs the CLI with --explain; SIGKILLs it when the `at`-th kill point is announced. */
-function killAt(t: TestEnv, args: string[], at: number): Promise<{ seen: string[]; finished: boolean; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(CLI, [...args, '--explain'], { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const seen: string[] = [];
-    let buf = '';
-    let killed = false;
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        if (killed || !POINT.test(line)) continue;
-        seen.push(line);
-        if (seen.length === at) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      }
-    });
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ seen, finished: !killed, code }));
-  });
-}
-
-function sample(n: number): number[] {
-  const all = Array.from({ length: n }, (_, i) => i + 1);
-  const want = Number(process.env.BAREPOD_CHAOS_SAMPLE ?? 0);
-  if (!want || want >= n) return all;
-  const day = Math.floor(Date.now() / 86_400_000);
-  return all.filter((i) => (i + day) % Math.ceil(n / want) === 0);
-}
+import { alive, killAt, runcIds, sample } from '../helpers/chaos.js';
 
 /**
  * Waits until no program a killed command started is still running on this

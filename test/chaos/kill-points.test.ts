@@ -11,68 +11,14 @@
  * Every point runs by default; BAREPOD_CHAOS_SAMPLE=N runs N of them, chosen
  * by the day of the year so that successive runs visit every point.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { killAt, pointsOf, sample } from '../helpers/chaos.js';
 
 /** Each test visits every kill point of a command: minutes, not the default two. */
 const LONG = 600_000;
-
-/** A narration line that marks a kill point: a numbered step title, or a program about to run. */
-const POINT = /^(\d+\. |\s+\$ )/;
-
-interface Killed {
-  /** the narration lines seen before the kill */
-  seen: string[];
-  /** whether the command ended before the point came (it had fewer points) */
-  finished: boolean;
-}
-
-/** Runs the CLI with --explain and SIGKILLs it when the `at`-th kill point (1-based) is announced. */
-function killAt(t: TestEnv, args: string[], at: number): Promise<Killed> {
-  return new Promise((resolve, reject) => {
-    // before a `--` (what follows it is the container's command)
-    const dash = args.indexOf('--');
-    const argv = dash < 0 ? [...args, '--explain'] : [...args.slice(0, dash), '--explain', ...args.slice(dash)];
-    const child = spawn(CLI, argv, { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const seen: string[] = [];
-    let buf = '';
-    let killed = false;
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      buf += d;
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        if (killed || !POINT.test(line)) continue;
-        seen.push(line);
-        if (seen.length === at) {
-          killed = true;
-          child.kill('SIGKILL');
-        }
-      }
-    });
-    child.once('error', reject);
-    child.once('close', () => resolve({ seen, finished: !killed }));
-  });
-}
-
-/** The kill points of one clean run of a command: its narration's step titles and programs. */
-async function pointsOf(t: TestEnv, args: string[]): Promise<string[]> {
-  const r = await killAt(t, args, Number.MAX_SAFE_INTEGER);
-  expect(r.finished).toBe(true);
-  return r.seen;
-}
-
-/** Which of `n` points to visit this run. */
-function sample(n: number): number[] {
-  const all = Array.from({ length: n }, (_, i) => i + 1);
-  const want = Number(process.env.BAREPOD_CHAOS_SAMPLE ?? 0);
-  if (!want || want >= n) return all;
-  const day = Math.floor(Date.now() / 86_400_000);
-  return all.filter((i) => (i + day) % Math.ceil(n / want) === 0);
-}
 
 function manifest(pod: string, hostPort: number): string {
   return `apiVersion: v1

@@ -188,3 +188,61 @@ export const reservationsOf = (t: TestEnv): string[] => {
 /** The pod's record as barepod wrote it. */
 export const record = (t: TestEnv, pod: string): { phase?: string; containers: { def: { name: string } }[]; creator?: { pid: number } } =>
   JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8'));
+
+/** A narration line that marks a kill point: a numbered step title, or a program about to run. */
+const KILL_POINT = /^(\d+\. |\s+\$ )/;
+
+/** What a CLI killed at a kill point had announced, and whether it ended before the point came (it had fewer points). */
+export interface Killed {
+  seen: string[];
+  finished: boolean;
+  code: number | null;
+}
+
+/**
+ * Runs the CLI with --explain (before a `--`: what follows is a container's
+ * command) and SIGKILLs it when the `at`-th kill point (1-based) of its
+ * narration arrives: deterministic, since stderr is a pipe Node writes
+ * synchronously on Linux, never a sleep.
+ */
+export function killAt(t: TestEnv, args: string[], at: number): Promise<Killed> {
+  return new Promise((resolve, reject) => {
+    const dash = args.indexOf('--');
+    const argv = dash < 0 ? [...args, '--explain'] : [...args.slice(0, dash), '--explain', ...args.slice(dash)];
+    const child = spawn(CLI, argv, { env: t.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const seen: string[] = [];
+    let buf = '';
+    let killed = false;
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        if (killed || !KILL_POINT.test(line)) continue;
+        seen.push(line);
+        if (seen.length === at) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
+      }
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ seen, finished: !killed, code }));
+  });
+}
+
+/** The kill points of one clean run of a command: its narration's step titles and programs. */
+export async function pointsOf(t: TestEnv, args: string[]): Promise<string[]> {
+  const r = await killAt(t, args, Number.MAX_SAFE_INTEGER);
+  if (!r.finished) throw new Error(`${args.join(' ')} did not finish`);
+  return r.seen;
+}
+
+/** Which of `n` kill points to visit this run: all, or BAREPOD_CHAOS_SAMPLE of them chosen by the day, so runs visit every one over time. */
+export function sample(n: number): number[] {
+  const all = Array.from({ length: n }, (_, i) => i + 1);
+  const want = Number(process.env.BAREPOD_CHAOS_SAMPLE ?? 0);
+  if (!want || want >= n) return all;
+  const day = Math.floor(Date.now() / 86_400_000);
+  return all.filter((i) => (i + day) % Math.ceil(n / want) === 0);
+}
