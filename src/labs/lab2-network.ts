@@ -52,7 +52,7 @@ args=$(printf '"%s", ' "$@")
 sed -i -e 's/"terminal": true/"terminal": false/' \\
   -e "s|\\"path\\": \\"rootfs\\"|\\"path\\": \\"\${BAREPOD_DATA:-/var/lib/barepod}/builtin/busybox/rootfs\\"|" \\
   -e "s|^\\t\\t\\t\\"sh\\"\\$|\\t\\t\\t\${args%, }|" \\
-  -e "s|\\"linux\\": {|&\\n\\t\\t\\"cgroupsPath\\": \\"/barepod/{pod:bare}/\${dir##*/}\\",|" config.json
+  -e "s|\\"linux\\": {|&\\n\\t\\t\\"cgroupsPath\\": \\"/{cgroup:bare}/\${dir##*/}\\",|" config.json
 if [ "$netns" != new ]; then sed -i "s|\\"type\\": \\"network\\"|&, \\"path\\": \\"$netns\\"|" config.json; fi
 EOF`;
 
@@ -236,7 +236,8 @@ export const lab2: Lab = {
     for (const c of ['app', 'side']) await ctx.sh(`${runc(ctx)} delete -f ${ctx.pod('bare')}-${c} >/dev/null 2>&1`);
     // a run killed before it could clean up left processes in these cgroups and no runc state to find them by
     const cgroups = CgroupFs.forHost();
-    const top = `/barepod/${ctx.pod('bare')}`;
+    const root = `/${ctx.cgroupRoot ?? 'barepod'}`;
+    const top = `${root}/${ctx.pod('bare')}`;
     for (const dir of cgroups.dirsOf(top)) {
       for (const name of ['app', 'side']) {
         for (const pid of readProcs(path.join(dir, name))) {
@@ -248,7 +249,8 @@ export const lab2: Lab = {
         }
       }
     }
-    await cgroups.removeTree(top);
+    // the state root's own top dir goes too once nothing else uses it, as with a pod's removal
+    await cgroups.removeTree(top, root);
   },
 };
 
