@@ -73,16 +73,21 @@ async function expectCompleteOrAbsent(t: TestEnv, pod: string, where: string): P
   return 'complete';
 }
 
+/** Writes the test manifest of a pod into the test's root (one host port for all of them: one pod runs at a time); returns its path. */
+function manifestWriter(t: TestEnv): (pod: string) => string {
+  const port = 21000 + Math.floor(Math.random() * 20000);
+  return (pod) => {
+    const f = path.join(t.root, `${pod}.yaml`);
+    fs.writeFileSync(f, manifest(pod, port));
+    return f;
+  };
+}
+
 describe.skipIf(skipReason)('chaos: up -f killed at every step', () => {
   const t = useTestEnv();
 
   it('after SIGKILL at any step and gc, the pod is complete or absent; up completes it; down leaves nothing', async () => {
-    const port = 21000 + Math.floor(Math.random() * 20000);
-    const file = (pod: string) => {
-      const f = path.join(t.root, `${pod}.yaml`);
-      fs.writeFileSync(f, manifest(pod, port));
-      return f;
-    };
+    const file = manifestWriter(t);
     const probe = t.pod('probe');
     const points = await pointsOf(t, ['up', '-f', file(probe)]);
     expect(points.length).toBeGreaterThan(10);
@@ -112,12 +117,7 @@ describe.skipIf(skipReason)('chaos: down -f killed at every step', () => {
   const t = useTestEnv();
 
   it('after SIGKILL at any step of down and gc, the pod is entirely absent or still complete; down finishes; nothing leaks', async () => {
-    const port = 21000 + Math.floor(Math.random() * 20000);
-    const file = (pod: string) => {
-      const f = path.join(t.root, `${pod}.yaml`);
-      fs.writeFileSync(f, manifest(pod, port));
-      return f;
-    };
+    const file = manifestWriter(t);
     const probe = t.pod('probe');
     await t.ok(['up', '-f', file(probe)]);
     const points = await pointsOf(t, ['down', '-f', file(probe)]);
