@@ -238,9 +238,12 @@ export async function pointsOf(t: TestEnv, args: string[]): Promise<string[]> {
   return r.seen;
 }
 
-/** Which of `n` kill points to visit this run: all, or BAREPOD_CHAOS_SAMPLE of them chosen by the day, so runs visit every one over time. */
+/** Which of `n` kill points to visit this run: all, BAREPOD_CHAOS_SAMPLE of them chosen by the day (so runs visit every one over time), or those BAREPOD_CHAOS_POINTS lists. */
 export function sample(n: number): number[] {
   const all = Array.from({ length: n }, (_, i) => i + 1);
+  // BAREPOD_CHAOS_POINTS=10,12 replays the points a failed run named
+  const only = (process.env.BAREPOD_CHAOS_POINTS ?? '').split(',').filter(Boolean).map(Number);
+  if (only.length) return all.filter((i) => only.includes(i));
   const want = Number(process.env.BAREPOD_CHAOS_SAMPLE ?? 0);
   if (!want || want >= n) return all;
   const day = Math.floor(Date.now() / 86_400_000);
