@@ -118,7 +118,7 @@ export class ToolError extends BarepodError {
 /** The error and its causes (`cause`, ES2022), outermost first; stops at a loop or after 32. */
 export function causeChain(err: unknown): unknown[] {
   const chain: unknown[] = [];
-  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 32 && !chain.includes(e); ) {
+  for (let e: unknown = err; e !== undefined && e !== null && chain.length < 32 && !chain.includes(e);) {
     chain.push(e);
     e = e instanceof Error ? e.cause : undefined;
   }
@@ -181,7 +181,10 @@ const messageOf = (err: unknown): string => (err instanceof Error ? err.message 
 export function wrap(err: unknown, context: string, fallback: { code?: ErrorCode; hint?: string } = {}): BarepodError {
   const inner = classified(err);
   const hint = inner?.hint ?? fallback.hint;
-  const wrapped = new BarepodError(inner?.code ?? fallback.code ?? 'internal', `${context}: ${describeError(err).message}`, { ...(hint === undefined ? {} : { hint }), cause: err });
+  const wrapped = new BarepodError(inner?.code ?? fallback.code ?? 'internal', `${context}: ${describeError(err).message}`, {
+    ...(hint === undefined ? {} : { hint }),
+    cause: err,
+  });
   if (inner ? unclassified.has(inner) : fallback.code === undefined) unclassified.add(wrapped);
   return wrapped;
 }

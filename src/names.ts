@@ -1,8 +1,7 @@
 import { BarepodError } from './errors.js';
 
 /** Kubernetes' DNS-1123 label: the rule every pod and container name follows before it touches a path. */
-export const DNS1123_LABEL_RULE =
-  "a DNS-1123 label: at most 63 characters, lower-case letters, digits and '-', starting and ending with a letter or digit";
+export const DNS1123_LABEL_RULE = "a DNS-1123 label: at most 63 characters, lower-case letters, digits and '-', starting and ending with a letter or digit";
 
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 

@@ -20,7 +20,10 @@ export function parseSeconds(text: string | undefined, flag: string, fallback?: 
 
 /** `--explain`, the same on every command that has it: the narration of what barepod does, on stderr. */
 export const explainOption = (): Option =>
-  new Option('--explain', 'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json');
+  new Option(
+    '--explain',
+    'narrate each step on stderr: the programs run (runc, conmon, CNI plugins, mount, …) and the namespaces, cgroup and path of each config.json',
+  );
 
 /** A preAction hook: turns the narration on before the action runs, when --explain was given. */
 export function explainHook(cmd: Command): void {

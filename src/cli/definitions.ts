@@ -1,7 +1,17 @@
 import { BarepodError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { parseRestartPolicy, validateBackoff } from '../plan/restart.js';
-import { DEFAULT_NETWORK, DEFAULT_SHARE, hostPortsOf, POD_DEFAULTS, SHAREABLE, type ContainerDefinition, type Limits, type PodDefinition, type SharedNamespace } from '../model.js';
+import {
+  DEFAULT_NETWORK,
+  DEFAULT_SHARE,
+  hostPortsOf,
+  POD_DEFAULTS,
+  SHAREABLE,
+  type ContainerDefinition,
+  type Limits,
+  type PodDefinition,
+  type SharedNamespace,
+} from '../model.js';
 import { validateName } from '../names.js';
 import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js';
 import { imageWorkdir, type ImageDefaults } from '../plan/image-ref.js';
@@ -28,7 +38,10 @@ export function parseLimits(flags: LimitFlags): Limits {
 /** Parses `--share net,ipc,uts[,pid]`. */
 export function parseShare(text: string | undefined): SharedNamespace[] {
   if (text === undefined) return [...DEFAULT_SHARE];
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out: SharedNamespace[] = [];
   for (const item of items) {
     const ns = item === 'network' ? 'net' : item;
@@ -76,7 +89,10 @@ export function podDefinition(input: PodInput): PodDefinition {
   const hostNet = network.kind === 'host';
   const share = parseShare(input.share).filter((ns) => !hostNet || ns !== 'net');
   if (hostPortsOf(network).length && !share.includes('net')) {
-    throw new BarepodError('invalid-value', '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP');
+    throw new BarepodError(
+      'invalid-value',
+      '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP',
+    );
   }
   return {
     name,
@@ -166,9 +182,13 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   const workdir = input.workdir ?? imageWorkdir(image.workdir, imageName);
   if (!workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${workdir}": must be an absolute path`);
   const proc = procWorkdir(workdir);
-  if (proc) throw new BarepodError('invalid-value', `--workdir "${workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
+  if (proc)
+    throw new BarepodError('invalid-value', `--workdir "${workdir}": refused: it is ${proc}`, {
+      hint: "choose a working directory inside the container's own files",
+    });
   const pid = input.pid ?? 'pod';
-  if (pid !== 'pod' && pid !== 'private') throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
+  if (pid !== 'pod' && pid !== 'private')
+    throw new BarepodError('invalid-value', `--pid "${pid}": must be "pod" (join the pod's, when it shares pid) or "private"`);
   let seccomp: 'default' | 'unconfined' = 'default';
   for (const opt of input.securityOpt ?? []) {
     if (opt === 'seccomp=unconfined') seccomp = 'unconfined';
@@ -176,7 +196,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   }
   if (input.entrypoint === '') throw new BarepodError('invalid-value', '--entrypoint: must not be empty');
   // --entrypoint is Kubernetes' command and the words after -- its args; without it, the words are the whole command line
-  const written = input.entrypoint !== undefined ? { command: [input.entrypoint], args: input.command } : { command: input.command.length > 0 ? input.command : undefined };
+  const written =
+    input.entrypoint !== undefined ? { command: [input.entrypoint], args: input.command } : { command: input.command.length > 0 ? input.command : undefined };
   const def = resolveContainer(
     {
       name,
@@ -195,7 +216,9 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     { defaults: image, digest: input.imageId },
   );
   if (def.args.length === 0) {
-    throw new BarepodError('usage', `image ${input.image ?? ''} has no entrypoint or cmd: give the command after --`, { hint: `e.g. barepod run --pod POD --name ${name} --image ${input.image ?? 'IMAGE'} -- /bin/sh` });
+    throw new BarepodError('usage', `image ${input.image ?? ''} has no entrypoint or cmd: give the command after --`, {
+      hint: `e.g. barepod run --pod POD --name ${name} --image ${input.image ?? 'IMAGE'} -- /bin/sh`,
+    });
   }
   return def;
 }

@@ -43,7 +43,7 @@ export function buildProgram(): Command {
     .description('Kubernetes-style pods on one Linux host, on runc and conmon: no Docker, no Kubernetes.')
     .version(VERSION, '-V, --version')
     .addOption(new Option('--root <dir>', 'state root (default /run/barepod; env BAREPOD_ROOT)'))
-    .option('--debug', 'on an error, show its chain of causes, a failed program\'s argv and stderr, and the stack')
+    .option('--debug', "on an error, show its chain of causes, a failed program's argv and stderr, and the stack")
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride()
@@ -120,7 +120,11 @@ export async function main(argv: string[]): Promise<number> {
     if (d.hint) process.stderr.write(`barepod: hint: ${d.hint}\n`);
     if (debug) {
       // the whole chain: each cause, a failed program's argv and stderr, each failed undo; then where it was thrown
-      process.stderr.write(describeChain(err).map((l) => `barepod: debug: ${l}`).join('\n') + '\n');
+      process.stderr.write(
+        describeChain(err)
+          .map((l) => `barepod: debug: ${l}`)
+          .join('\n') + '\n',
+      );
       const innermost = causeChainEnd(err);
       if (innermost instanceof Error && innermost.stack) process.stderr.write(innermost.stack + '\n');
     }

@@ -9,7 +9,11 @@ export function printJson(value: unknown): void {
  * wrap a body cell (already padded) in colour codes: padding is measured on
  * the plain text, so colours never break the alignment.
  */
-export function tableLines(header: string[], rows: string[][], o: { withHeader?: boolean; paint?: (cell: string, row: number, col: number) => string } = {}): string[] {
+export function tableLines(
+  header: string[],
+  rows: string[][],
+  o: { withHeader?: boolean; paint?: (cell: string, row: number, col: number) => string } = {},
+): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], row: number) =>
     cells

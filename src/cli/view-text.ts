@@ -20,7 +20,11 @@ export function namespaceLines(view: NamespaceView, colour: boolean): string[] {
   const relations: (NamespaceRelation | undefined)[][] = [];
   const rows = view.members.map((m) => {
     relations.push(['MEMBER', 'PID', ...view.types].map((t) => m.namespaces[t]?.relation));
-    return [memberName(m.name), m.pid === null ? '-' : String(m.pid), ...view.types.map((t) => (m.namespaces[t] ? `${m.namespaces[t]!.inode} ${m.namespaces[t]!.relation}` : '-'))];
+    return [
+      memberName(m.name),
+      m.pid === null ? '-' : String(m.pid),
+      ...view.types.map((t) => (m.namespaces[t] ? `${m.namespaces[t]!.inode} ${m.namespaces[t]!.relation}` : '-')),
+    ];
   });
   const paint = (cell: string, row: number, col: number) => {
     const r = relations[row]?.[col];
@@ -86,7 +90,16 @@ export function cgroupTreeLines(view: CgroupTreeView): string[] {
 
 /** `top` as a table, one process a row. */
 export function topLines(processes: TopProcess[]): string[] {
-  const rows = processes.map((p) => [memberName(p.container), String(p.pid), String(p.podPid), String(p.ppid), String(p.uid), p.state, formatBytesApprox(p.rssBytes), p.command.join(' ')]);
+  const rows = processes.map((p) => [
+    memberName(p.container),
+    String(p.pid),
+    String(p.podPid),
+    String(p.ppid),
+    String(p.uid),
+    p.state,
+    formatBytesApprox(p.rssBytes),
+    p.command.join(' '),
+  ]);
   return tableLines(['CONTAINER', 'PID', 'POD PID', 'PPID', 'UID', 'STATE', 'RSS', 'COMMAND'], rows);
 }
 

@@ -23,7 +23,9 @@ export function exportPod(rec: PodRecord): Obj {
   spec.restartPolicy = d.restartPolicy;
   spec.terminationGracePeriodSeconds = d.graceSeconds;
   if (d.limits.memoryBytes !== undefined || d.limits.cpuMillis !== undefined) spec.resources = { limits: limitsOf(d.limits) };
-  const inits = rec.containers.filter((c) => memberKind(c.def).manifestList === 'initContainers').map((c) => ({ ...container(c.def), ...(c.def.kind === 'sidecar' ? { restartPolicy: 'Always' } : {}) }));
+  const inits = rec.containers
+    .filter((c) => memberKind(c.def).manifestList === 'initContainers')
+    .map((c) => ({ ...container(c.def), ...(c.def.kind === 'sidecar' ? { restartPolicy: 'Always' } : {}) }));
   if (inits.length) spec.initContainers = inits;
   spec.containers = rec.containers.filter((c) => memberKind(c.def).manifestList === 'containers').map((c) => container(c.def));
   // -p mappings are the pod's (every container shares its IP): in a manifest they are a container's hostPorts, the first app container's here
@@ -33,7 +35,12 @@ export function exportPod(rec: PodRecord): Obj {
   if (first && extra.length) {
     first.ports = [
       ...((first.ports as Obj[] | undefined) ?? []),
-      ...extra.map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol.toUpperCase(), ...(p.hostIP ? { hostIP: p.hostIP } : {}) })),
+      ...extra.map((p) => ({
+        containerPort: p.containerPort,
+        hostPort: p.hostPort,
+        protocol: p.protocol.toUpperCase(),
+        ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+      })),
     ];
   }
   if (d.volumes?.length) {
@@ -41,10 +48,12 @@ export function exportPod(rec: PodRecord): Obj {
   }
   if (d.hostAliases?.length) spec.hostAliases = d.hostAliases;
   const unexportable = [
-    ...(d.share.filter((ns) => ns !== 'pid').join(',') !== DEFAULT_SHARE.filter((ns) => !d.host?.includes(ns)).join(',') ? [`the pod shares only ${d.share.join(',')}`] : []),
+    ...(d.share.filter((ns) => ns !== 'pid').join(',') !== DEFAULT_SHARE.filter((ns) => !d.host?.includes(ns)).join(',')
+      ? [`the pod shares only ${d.share.join(',')}`]
+      : []),
     ...rec.containers.filter((c) => c.def.pidMode === 'private' && d.share.includes('pid')).map((c) => `${c.def.name} opts out of the pid namespace`),
     ...rec.containers.filter((c) => c.def.rootfs).map((c) => `${c.def.name} runs from --rootfs ${c.def.rootfs}`),
-    ...(d.limits.pids !== undefined ? ['the pod\'s pids limit'] : []),
+    ...(d.limits.pids !== undefined ? ["the pod's pids limit"] : []),
   ];
   const network = networkAnnotation(d.network);
   const annotations = { ...d.annotations, ...network, ...(unexportable.length ? { 'barepod.io/not-exported': unexportable.join('; ') } : {}) };
@@ -94,7 +103,8 @@ function container(c: ContainerDefinition): Obj {
   const s = c.security;
   if (s) {
     const strip = (x: string) => x.replace(/^CAP_/, '');
-    if (s.capAdd.length || s.capDrop.length) sc.capabilities = { ...(s.capAdd.length ? { add: s.capAdd.map(strip) } : {}), ...(s.capDrop.length ? { drop: s.capDrop.map(strip) } : {}) };
+    if (s.capAdd.length || s.capDrop.length)
+      sc.capabilities = { ...(s.capAdd.length ? { add: s.capAdd.map(strip) } : {}), ...(s.capDrop.length ? { drop: s.capDrop.map(strip) } : {}) };
     if (s.privileged) sc.privileged = true;
     if (s.readOnlyRootfs) sc.readOnlyRootFilesystem = true;
     if (!s.noNewPrivileges && !s.privileged) sc.allowPrivilegeEscalation = true;

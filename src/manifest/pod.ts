@@ -67,19 +67,55 @@ const SUPPORTED_POD_SPEC = [
   'resources',
 ];
 const UNSUPPORTED_POD_SPEC = [
-  'nodeName', 'nodeSelector', 'affinity', 'tolerations', 'serviceAccountName', 'serviceAccount', 'automountServiceAccountToken',
-  'securityContext', 'dnsPolicy', 'dnsConfig', 'priorityClassName', 'priority', 'schedulerName', 'subdomain', 'setHostnameAsFQDN',
-  'imagePullSecrets', 'runtimeClassName', 'topologySpreadConstraints', 'ephemeralContainers', 'activeDeadlineSeconds',
-  'enableServiceLinks', 'preemptionPolicy', 'overhead', 'readinessGates', 'os', 'hostUsers', 'schedulingGates', 'resourceClaims',
+  'nodeName',
+  'nodeSelector',
+  'affinity',
+  'tolerations',
+  'serviceAccountName',
+  'serviceAccount',
+  'automountServiceAccountToken',
+  'securityContext',
+  'dnsPolicy',
+  'dnsConfig',
+  'priorityClassName',
+  'priority',
+  'schedulerName',
+  'subdomain',
+  'setHostnameAsFQDN',
+  'imagePullSecrets',
+  'runtimeClassName',
+  'topologySpreadConstraints',
+  'ephemeralContainers',
+  'activeDeadlineSeconds',
+  'enableServiceLinks',
+  'preemptionPolicy',
+  'overhead',
+  'readinessGates',
+  'os',
+  'hostUsers',
+  'schedulingGates',
+  'resourceClaims',
 ];
 const SUPPORTED_CONTAINER = [
-  'name', 'image', 'command', 'args', 'env', 'workingDir', 'ports', 'volumeMounts', 'resources', 'securityContext', 'stdin', 'tty',
-  'imagePullPolicy', 'restartPolicy', 'livenessProbe', 'readinessProbe', 'startupProbe',
+  'name',
+  'image',
+  'command',
+  'args',
+  'env',
+  'workingDir',
+  'ports',
+  'volumeMounts',
+  'resources',
+  'securityContext',
+  'stdin',
+  'tty',
+  'imagePullPolicy',
+  'restartPolicy',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
 ];
-const UNSUPPORTED_CONTAINER = [
-  'envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy',
-  'stdinOnce', 'volumeDevices', 'resizePolicy',
-];
+const UNSUPPORTED_CONTAINER = ['envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'stdinOnce', 'volumeDevices', 'resizePolicy'];
 
 /** A manifest problem list as one usage error (exit 2): one line per field. */
 export class ManifestError extends BarepodError {
@@ -87,9 +123,13 @@ export class ManifestError extends BarepodError {
     readonly file: string,
     readonly issues: FieldIssue[],
   ) {
-    super('invalid-value', `${file}: ${issues.length === 1 ? 'invalid manifest' : `${issues.length} problems`}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`, {
-      hint: 'barepod supports a subset of v1/Pod: see the manifest table in the README (--lenient turns unsupported fields into warnings)',
-    });
+    super(
+      'invalid-value',
+      `${file}: ${issues.length === 1 ? 'invalid manifest' : `${issues.length} problems`}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
+      {
+        hint: 'barepod supports a subset of v1/Pod: see the manifest table in the README (--lenient turns unsupported fields into warnings)',
+      },
+    );
   }
 }
 
@@ -225,7 +265,10 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
   checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);
   if (value.kind !== 'Pod') {
-    is.error('kind', `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`);
+    is.error(
+      'kind',
+      `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`,
+    );
   }
   const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
   checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
@@ -235,7 +278,10 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
   const annotations = stringMap(is, meta.annotations, 'metadata.annotations');
   const annotationBytes = Object.entries(annotations ?? {}).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
   if (annotationBytes > MANIFEST_LIMITS.annotationBytes) {
-    is.error('metadata.annotations', `${annotationBytes} bytes in total (keys and values): more than the limit of 256 KiB (${MANIFEST_LIMITS.annotationBytes} bytes, as Kubernetes' TotalAnnotationSizeLimitB)`);
+    is.error(
+      'metadata.annotations',
+      `${annotationBytes} bytes in total (keys and values): more than the limit of 256 KiB (${MANIFEST_LIMITS.annotationBytes} bytes, as Kubernetes' TotalAnnotationSizeLimitB)`,
+    );
   }
   if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');
 
@@ -339,7 +385,9 @@ const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string
     checkKeys(is, h, at, ['path', 'type']);
     const p = str(is, h.path, `${at}.path`, true);
     if (p !== undefined && !p.startsWith('/')) is.error(`${at}.path`, `"${p}" must be an absolute path`);
-    const type = oneOf<HostPathType>(is, h.type, `${at}.type`, ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']) ?? '';
+    const type =
+      oneOf<HostPathType>(is, h.type, `${at}.type`, ['', 'DirectoryOrCreate', 'Directory', 'FileOrCreate', 'File', 'Socket', 'CharDevice', 'BlockDevice']) ??
+      '';
     return { kind: 'hostPath', name, path: p ?? '', type };
   },
 };
@@ -385,7 +433,6 @@ function parseHostAliases(is: Issues, v: unknown): { ip: string; hostnames: stri
   });
   return out;
 }
-
 
 function parseResources(is: Issues, v: unknown, path: string): Limits {
   const o = obj(is, v, path);
@@ -443,7 +490,12 @@ function parseContainer(
     checkKeys(is, eo, at, ['name', 'value'], ['valueFrom']);
     const key = str(is, eo.name, `${at}.name`, true);
     if (key !== undefined && !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) is.error(`${at}.name`, `"${key}" is not a valid environment variable name`);
-    const val = eo.value === undefined ? '' : typeof eo.value === 'string' ? eo.value : (is.error(`${at}.value`, `must be a string (quote numbers and booleans), got ${typeof eo.value}`), '');
+    const val =
+      eo.value === undefined
+        ? ''
+        : typeof eo.value === 'string'
+          ? eo.value
+          : (is.error(`${at}.value`, `must be a string (quote numbers and booleans), got ${typeof eo.value}`), '');
     if (key !== undefined) env.push(`${key}=${val}`);
   });
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
@@ -462,7 +514,11 @@ function parseContainer(
   const { security, uid, gid } = parseSecurity(is, c.securityContext, `${path}.securityContext`);
   const pullPolicy = oneOf(is, c.imagePullPolicy, `${path}.imagePullPolicy`, ['Always', 'IfNotPresent', 'Never']);
   const probes: ContainerProbes = {};
-  for (const [key, kind] of [['livenessProbe', 'liveness'], ['readinessProbe', 'readiness'], ['startupProbe', 'startup']] as const) {
+  for (const [key, kind] of [
+    ['livenessProbe', 'liveness'],
+    ['readinessProbe', 'readiness'],
+    ['startupProbe', 'startup'],
+  ] as const) {
     if (c[key] === undefined) continue;
     if (init && !sidecar) {
       is.error(`${path}.${key}`, 'init containers may not have probes (a native sidecar may)');
@@ -504,9 +560,16 @@ function parseContainer(
 function parseProbe(is: Issues, v: unknown, path: string, ports: ContainerPort[], kind: keyof ContainerProbes): ProbeDefinition | undefined {
   const o = obj(is, v, path);
   if (!o) return undefined;
-  checkKeys(is, o, path, ['exec', 'tcpSocket', 'httpGet', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'], ['grpc', 'terminationGracePeriodSeconds']);
+  checkKeys(
+    is,
+    o,
+    path,
+    ['exec', 'tcpSocket', 'httpGet', 'initialDelaySeconds', 'periodSeconds', 'timeoutSeconds', 'successThreshold', 'failureThreshold'],
+    ['grpc', 'terminationGracePeriodSeconds'],
+  );
   const handlers = ['exec', 'tcpSocket', 'httpGet', 'grpc'].filter((k) => o[k] !== undefined);
-  if (handlers.length !== 1) is.error(path, handlers.length ? `must have exactly one handler, got ${handlers.join(' and ')}` : 'needs a handler: exec, tcpSocket or httpGet');
+  if (handlers.length !== 1)
+    is.error(path, handlers.length ? `must have exactly one handler, got ${handlers.join(' and ')}` : 'needs a handler: exec, tcpSocket or httpGet');
   const port = (pv: unknown, at: string): number | undefined => {
     if (typeof pv === 'string') {
       const named = ports.find((p) => p.name === pv);
@@ -571,7 +634,8 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
     if (o.protocol === 'SCTP') is.unsupported(`${at}.protocol`, 'SCTP is not supported (TCP and UDP are)');
     else protocol = oneOf(is, o.protocol, `${at}.protocol`, ['TCP', 'UDP']) ?? 'TCP';
     const name = str(is, o.name, `${at}.name`);
-    if (name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) is.error(`${at}.name`, `"${name}" must be an IANA service name (lower-case letters, digits, '-')`);
+    if (name !== undefined && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+      is.error(`${at}.name`, `"${name}" must be an IANA service name (lower-case letters, digits, '-')`);
     if (name !== undefined && name.length > 15) is.error(`${at}.name`, `"${name}" is longer than 15 characters`);
     const hostIP = str(is, o.hostIP, `${at}.hostIP`);
     if (hostIP !== undefined && !isIP(hostIP)) is.error(`${at}.hostIP`, `"${hostIP}" is not an IP address`);
@@ -586,7 +650,16 @@ function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {
 function hostPortMappings(containers: ContainerSpec[]): PortMapping[] {
   return containers.flatMap((c) =>
     (c.ports ?? []).flatMap((p) =>
-      p.hostPort === undefined ? [] : [{ hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const), hostIP: p.hostIP ?? '' }],
+      p.hostPort === undefined
+        ? []
+        : [
+            {
+              hostPort: p.hostPort,
+              containerPort: p.containerPort,
+              protocol: p.protocol === 'UDP' ? ('udp' as const) : ('tcp' as const),
+              hostIP: p.hostIP ?? '',
+            },
+          ],
     ),
   );
 }
@@ -611,7 +684,10 @@ function checkNestedMounts(is: Issues, containers: ContainerSpec[]): void {
         if (outer === inner || !inner.mountPath.startsWith(`${base}/`)) continue;
         const writer = containers.find((o) => concurrent(c, o) && (o.mounts ?? []).some((m) => m.name === outer.name && !m.readOnly));
         if (writer) {
-          is.error(at, `"${inner.mountPath}" lies below "${outer.mountPath}" (volume "${outer.name}"), which container "${writer.name}" can write while this one starts: a link it made there would carry this mount onto the runtime's /dev, in the host directory (runc resolves mount points when it creates the container); mount "${inner.mountPath}" elsewhere, or volume "${outer.name}" readOnly in "${writer.name}"`);
+          is.error(
+            at,
+            `"${inner.mountPath}" lies below "${outer.mountPath}" (volume "${outer.name}"), which container "${writer.name}" can write while this one starts: a link it made there would carry this mount onto the runtime's /dev, in the host directory (runc resolves mount points when it creates the container); mount "${inner.mountPath}" elsewhere, or volume "${outer.name}" readOnly in "${writer.name}"`,
+          );
         }
       }
     }
@@ -642,7 +718,8 @@ function parseMounts(is: Issues, v: unknown, path: string, volumes: Set<string>)
     if (name !== undefined && !volumes.has(name)) is.error(`${at}.name`, `"${name}" is not a volume of this pod (spec.volumes)`);
     const mountPath = str(is, o.mountPath, `${at}.mountPath`, true);
     if (mountPath !== undefined && !mountPath.startsWith('/')) is.error(`${at}.mountPath`, `"${mountPath}" must be an absolute path`);
-    if (mountPath !== undefined && out.some((m) => m.mountPath === mountPath)) is.error(`${at}.mountPath`, `"${mountPath}" is already mounted by another volumeMount`);
+    if (mountPath !== undefined && out.some((m) => m.mountPath === mountPath))
+      is.error(`${at}.mountPath`, `"${mountPath}" is already mounted by another volumeMount`);
     const subPath = str(is, o.subPath, `${at}.subPath`);
     if (subPath !== undefined && (subPath.startsWith('/') || subPath.split('/').includes('..'))) {
       is.error(`${at}.subPath`, `"${subPath}" must be a relative path without ".."`);
@@ -669,7 +746,10 @@ function parseSecurity(is: Issues, v: unknown, path: string): { security?: Secur
   const caps = obj(is, o.capabilities, `${path}.capabilities`);
   if (caps) {
     checkKeys(is, caps, `${path}.capabilities`, ['add', 'drop']);
-    for (const [kind, into] of [['add', capAdd], ['drop', capDrop]] as const) {
+    for (const [kind, into] of [
+      ['add', capAdd],
+      ['drop', capDrop],
+    ] as const) {
       (strings(is, caps[kind], `${path}.capabilities.${kind}`) ?? []).forEach((cap, i) => {
         const full = cap === 'ALL' ? 'ALL' : `CAP_${cap.toUpperCase().replace(/^CAP_/, '')}`;
         if (full !== 'ALL' && !CAPABILITY_NAMES.includes(full)) is.error(`${path}.capabilities.${kind}[${i}]`, `"${cap}" is not a Linux capability`);

@@ -29,9 +29,13 @@ function refuseControl(value: string, what: string): string {
   const m = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u.exec(value);
   if (m) {
     const code = `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    throw new BarepodError('invalid-value', `generate systemd: the ${what} ${JSON.stringify(value)} holds a control character (${code}) a unit file cannot carry`, {
-      hint: `use a ${what} without newlines or control characters`,
-    });
+    throw new BarepodError(
+      'invalid-value',
+      `generate systemd: the ${what} ${JSON.stringify(value)} holds a control character (${code}) a unit file cannot carry`,
+      {
+        hint: `use a ${what} without newlines or control characters`,
+      },
+    );
   }
   return value;
 }

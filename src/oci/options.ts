@@ -10,12 +10,14 @@ export function applyOpts(spec: Spec, ...opts: SpecOpt[]): Spec {
 }
 
 const linux = (spec: Spec, patch: Partial<Spec['linux']>): Spec => ({ ...spec, linux: { ...spec.linux, ...patch } });
-const resources = (spec: Spec, patch: Partial<LinuxResources>): Spec =>
-  linux(spec, { resources: { ...spec.linux.resources, ...patch } });
+const resources = (spec: Spec, patch: Partial<LinuxResources>): Spec => linux(spec, { resources: { ...spec.linux.resources, ...patch } });
 const process = (spec: Spec, patch: Partial<Spec['process']>): Spec => ({ ...spec, process: { ...spec.process, ...patch } });
 
 /** The command line (argv) the container runs. */
-export const withArgs = (args: string[]): SpecOpt => (s) => process(s, { args: [...args] });
+export const withArgs =
+  (args: string[]): SpecOpt =>
+  (s) =>
+    process(s, { args: [...args] });
 
 /** Sets environment variables, replacing any of the same name. */
 export const withEnv =
@@ -29,16 +31,26 @@ export const withEnv =
   };
 
 /** The working directory of the process. */
-export const withCwd = (cwd: string): SpecOpt => (s) => process(s, { cwd });
+export const withCwd =
+  (cwd: string): SpecOpt =>
+  (s) =>
+    process(s, { cwd });
 
 /** The uid/gid the process runs as. */
-export const withUser = (uid: number, gid: number): SpecOpt => (s) => process(s, { user: { uid, gid } });
+export const withUser =
+  (uid: number, gid: number): SpecOpt =>
+  (s) =>
+    process(s, { user: { uid, gid } });
 
 /** The root filesystem path and whether it is mounted read-only. */
-export const withRoot = (path: string, readonly = false): SpecOpt => (s) => ({ ...s, root: { path, readonly } });
+export const withRoot =
+  (path: string, readonly = false): SpecOpt =>
+  (s) => ({ ...s, root: { path, readonly } });
 
 /** Sets the UTS hostname: only for a spec that owns a new UTS namespace. */
-export const withHostname = (hostname: string): SpecOpt => (s) => ({ ...s, hostname });
+export const withHostname =
+  (hostname: string): SpecOpt =>
+  (s) => ({ ...s, hostname });
 
 /** Removes the hostname: a container joining the pod's UTS namespace must never set one (runc would rename the whole pod). */
 export const withoutHostname: SpecOpt = (s) => {
@@ -61,7 +73,10 @@ export const withoutNamespace =
     linux(s, { namespaces: s.linux.namespaces.filter((n) => n.type !== type) });
 
 /** The cgroup path runc creates (absolute from the hierarchy root). */
-export const withCgroupsPath = (cgroupsPath: string): SpecOpt => (s) => linux(s, { cgroupsPath });
+export const withCgroupsPath =
+  (cgroupsPath: string): SpecOpt =>
+  (s) =>
+    linux(s, { cgroupsPath });
 
 /** A memory limit in bytes (swap capped to the same: no extra swap). */
 export const withMemoryLimit =
@@ -116,10 +131,14 @@ export function cpuQuota(millis: number): number {
 /** The process's capability sets (bounding, effective, permitted), all the same list. */
 export const withCapabilities =
   (caps: readonly string[]): SpecOpt =>
-  (s) => process(s, { capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps] } });
+  (s) =>
+    process(s, { capabilities: { bounding: [...caps], effective: [...caps], permitted: [...caps] } });
 
 /** Whether the process may gain privileges through execve (no_new_privs off when false). */
-export const withNoNewPrivileges = (on: boolean): SpecOpt => (s) => process(s, { noNewPrivileges: on });
+export const withNoNewPrivileges =
+  (on: boolean): SpecOpt =>
+  (s) =>
+    process(s, { noNewPrivileges: on });
 
 /** privileged: every device allowed by the devices cgroup, nothing masked or read-only under /proc, /sys writable. */
 export const withPrivileged: SpecOpt = (s) => ({

@@ -17,11 +17,26 @@
 import { constants as osConstants } from 'node:os';
 
 /** One syscall rule of the OCI `linux.seccomp.syscalls` list. */
-export interface SeccompSyscall { names: string[]; action: string; errnoRet?: number; args?: { index: number; value: number; valueTwo?: number; op: string }[] }
+export interface SeccompSyscall {
+  names: string[];
+  action: string;
+  errnoRet?: number;
+  args?: { index: number; value: number; valueTwo?: number; op: string }[];
+}
 /** The OCI runtime-spec `linux.seccomp` object, as runc 1.1.5 reads it. */
-export interface LinuxSeccomp { defaultAction: string; defaultErrnoRet?: number; architectures?: string[]; flags?: string[]; syscalls?: SeccompSyscall[] }
+export interface LinuxSeccomp {
+  defaultAction: string;
+  defaultErrnoRet?: number;
+  architectures?: string[];
+  flags?: string[];
+  syscalls?: SeccompSyscall[];
+}
 /** The host a profile is resolved for: Node arch, the container's (bounding) capabilities, and the kernel release if known. */
-export interface SeccompTarget { arch: string /* Node's process.arch value, e.g. 'x64', 'arm64' */; capabilities: string[] /* e.g. 'CAP_SYS_ADMIN' */; kernel?: string /* e.g. '6.1.0' from os.release(); minKernel rules are kept when kernel is unknown */ }
+export interface SeccompTarget {
+  arch: string /* Node's process.arch value, e.g. 'x64', 'arm64' */;
+  capabilities: string[] /* e.g. 'CAP_SYS_ADMIN' */;
+  kernel?: string; /* e.g. '6.1.0' from os.release(); minKernel rules are kept when kernel is unknown */
+}
 
 type Json = Record<string, unknown>;
 
@@ -38,20 +53,36 @@ const NODE_ARCHES: Record<string, { scmp: string; names: string[] }> = {
 
 /** Arch names runc 1.1.5 can convert (libcontainer/seccomp/config.go); others make it refuse the spec. */
 const RUNC_ARCHES = new Set([
-  'SCMP_ARCH_X86', 'SCMP_ARCH_X86_64', 'SCMP_ARCH_X32', 'SCMP_ARCH_ARM', 'SCMP_ARCH_AARCH64',
-  'SCMP_ARCH_MIPS', 'SCMP_ARCH_MIPS64', 'SCMP_ARCH_MIPS64N32', 'SCMP_ARCH_MIPSEL', 'SCMP_ARCH_MIPSEL64',
-  'SCMP_ARCH_MIPSEL64N32', 'SCMP_ARCH_PPC', 'SCMP_ARCH_PPC64', 'SCMP_ARCH_PPC64LE', 'SCMP_ARCH_S390',
+  'SCMP_ARCH_X86',
+  'SCMP_ARCH_X86_64',
+  'SCMP_ARCH_X32',
+  'SCMP_ARCH_ARM',
+  'SCMP_ARCH_AARCH64',
+  'SCMP_ARCH_MIPS',
+  'SCMP_ARCH_MIPS64',
+  'SCMP_ARCH_MIPS64N32',
+  'SCMP_ARCH_MIPSEL',
+  'SCMP_ARCH_MIPSEL64',
+  'SCMP_ARCH_MIPSEL64N32',
+  'SCMP_ARCH_PPC',
+  'SCMP_ARCH_PPC64',
+  'SCMP_ARCH_PPC64LE',
+  'SCMP_ARCH_S390',
   'SCMP_ARCH_S390X',
 ]);
 
 const ACTIONS = new Set([
-  'SCMP_ACT_KILL', 'SCMP_ACT_KILL_PROCESS', 'SCMP_ACT_KILL_THREAD', 'SCMP_ACT_TRAP',
-  'SCMP_ACT_ERRNO', 'SCMP_ACT_TRACE', 'SCMP_ACT_ALLOW', 'SCMP_ACT_LOG',
+  'SCMP_ACT_KILL',
+  'SCMP_ACT_KILL_PROCESS',
+  'SCMP_ACT_KILL_THREAD',
+  'SCMP_ACT_TRAP',
+  'SCMP_ACT_ERRNO',
+  'SCMP_ACT_TRACE',
+  'SCMP_ACT_ALLOW',
+  'SCMP_ACT_LOG',
 ]);
 
-const OPERATORS = new Set([
-  'SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ',
-]);
+const OPERATORS = new Set(['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT', 'SCMP_CMP_MASKED_EQ']);
 
 const FILTER_KEYS = new Set(['caps', 'arches', 'minKernel']);
 
@@ -136,7 +167,11 @@ function capName(c: string): string {
   return up.startsWith('CAP_') ? up : `CAP_${up}`;
 }
 
-interface Filter { caps: string[]; arches: string[]; minKernel: Version | undefined }
+interface Filter {
+  caps: string[];
+  arches: string[];
+  minKernel: Version | undefined;
+}
 
 function filterOf(v: unknown, path: string): Filter {
   if (v === undefined || v === null) return { caps: [], arches: [], minKernel: undefined };
@@ -160,7 +195,11 @@ function filterOf(v: unknown, path: string): Filter {
   };
 }
 
-interface Rule { out: SeccompSyscall; includes: Filter; excludes: Filter }
+interface Rule {
+  out: SeccompSyscall;
+  includes: Filter;
+  excludes: Filter;
+}
 
 function ruleOf(v: unknown, path: string): Rule {
   if (!isObject(v)) fail(path, 'expected an object');
@@ -193,9 +232,7 @@ function argOf(a: unknown, path: string): NonNullable<SeccompSyscall['args']>[nu
   const two = optional(a, 'valueTwo');
   const op = a.op;
   if (typeof op !== 'string' || !OPERATORS.has(op)) fail(`${path}.op`, `unknown operator ${JSON.stringify(op)}`);
-  return two === undefined
-    ? { index, value, op }
-    : { index, value, valueTwo: uint(two, `${path}.valueTwo`, Number.MAX_SAFE_INTEGER), op };
+  return two === undefined ? { index, value, op } : { index, value, valueTwo: uint(two, `${path}.valueTwo`, Number.MAX_SAFE_INTEGER), op };
 }
 
 function architecturesOf(profile: Json, main: string): string[] {

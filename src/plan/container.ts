@@ -31,7 +31,7 @@ export interface ContainerImage {
 }
 
 const MAX_ID = 0xfffffffe;
-const USER_FIX = 'fix the image\'s USER, or run as another user: -u UID[:GID]';
+const USER_FIX = "fix the image's USER, or run as another user: -u UID[:GID]";
 
 /**
  * The recorded container: argv by Kubernetes' rule (command replaces the
@@ -56,10 +56,12 @@ export function resolveContainer(spec: ContainerSpec, image: ContainerImage): Co
     const hint = fromImage ? { hint: USER_FIX } : {};
     const numeric = numericUser(text);
     if (numeric) {
-      if (numeric.uid > MAX_ID || numeric.gid > MAX_ID) throw new BarepodError('invalid-value', `${fromImage ? label : `--user "${numeric.uid}:${numeric.gid}"`}: uid and gid must be at most ${MAX_ID}`, hint);
+      if (numeric.uid > MAX_ID || numeric.gid > MAX_ID)
+        throw new BarepodError('invalid-value', `${fromImage ? label : `--user "${numeric.uid}:${numeric.gid}"`}: uid and gid must be at most ${MAX_ID}`, hint);
       user = fromImage && runAsGroup !== undefined ? { uid: numeric.uid, gid: runAsGroup } : numeric;
     } else {
-      if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/.test(text)) throw new BarepodError('invalid-value', `${label}: must be UID[:GID] or NAME[:GROUP]`, hint);
+      if (!/^[A-Za-z0-9_.][A-Za-z0-9_.-]*\$?(:[A-Za-z0-9_.][A-Za-z0-9_.-]*)?$/.test(text))
+        throw new BarepodError('invalid-value', `${label}: must be UID[:GID] or NAME[:GROUP]`, hint);
       userName = text;
       if (userText !== undefined) user = { uid: 0, gid: 0 };
     }

@@ -28,7 +28,10 @@ const DIGEST = /^sha256:[0-9a-f]{64}$/;
  * has a dot or a port, or is `localhost`; a digest replaces the default tag.
  */
 export function normalizeName(ref: string): string {
-  const bad = (why: string) => new BarepodError('invalid-value', `image "${ref}": ${why}`, { hint: 'an image is [REGISTRY/]PATH[:TAG][@sha256:DIGEST], e.g. nginx:1.27 or localhost:5000/app:1' });
+  const bad = (why: string) =>
+    new BarepodError('invalid-value', `image "${ref}": ${why}`, {
+      hint: 'an image is [REGISTRY/]PATH[:TAG][@sha256:DIGEST], e.g. nginx:1.27 or localhost:5000/app:1',
+    });
   let rest = ref;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -53,7 +56,8 @@ export function normalizeName(ref: string): string {
   } else if (parts.length === 1) {
     parts.unshift('library');
   }
-  if (parts.length === 0 || !parts.every((p) => COMPONENT.test(p))) throw bad('each path component must be lower-case letters, digits and separators (. _ __ -)');
+  if (parts.length === 0 || !parts.every((p) => COMPONENT.test(p)))
+    throw bad('each path component must be lower-case letters, digits and separators (. _ __ -)');
   const repo = `${domain}/${parts.join('/')}`;
   if (digest) return tag ? `${repo}:${tag}@${digest}` : `${repo}@${digest}`;
   return `${repo}:${tag ?? 'latest'}`;
@@ -87,7 +91,13 @@ export function shortName(name: string): string {
 
 /** A local name for an image from a file or directory: `localhost/<base name>:<tag>`. */
 function localName(file: string, tag: string | undefined): string {
-  const base = path.basename(file).replace(/\.(tar|tgz|tar\.gz|oci)$/, '').toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'image';
+  const base =
+    path
+      .basename(file)
+      .replace(/\.(tar|tgz|tar\.gz|oci)$/, '')
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'image';
   return normalizeName(`localhost/${base}:${tag && TAG.test(tag) ? tag : 'latest'}`);
 }
 
@@ -144,7 +154,8 @@ export function imageDefaults(config: unknown): ImageDefaults {
 /** Where an image default came from, for messages: `image NAME: its config's FIELD "VALUE"`. */
 export const imageConfigField = (image: string, field: 'WorkingDir' | 'User', value: string): string => `image ${image}: its config's ${field} "${value}"`;
 
-const IMAGE_FIX = 'fix the image (its Dockerfile\'s WORKDIR or USER), or override it for the container (run -w/-u, or workingDir/securityContext.runAsUser in a manifest)';
+const IMAGE_FIX =
+  "fix the image (its Dockerfile's WORKDIR or USER), or override it for the container (run -w/-u, or workingDir/securityContext.runAsUser in a manifest)";
 
 /**
  * An image's WorkingDir, when a container uses it: an absolute path that
@@ -201,8 +212,14 @@ export function numericUser(text: string): { uid: number; gid: number } | undefi
  */
 export function resolveUserSpec(spec: string, passwd: string, group: string): { uid: number; gid: number } {
   const [userPart = '', groupPart] = spec.split(':', 2);
-  const users = passwd.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 4);
-  const groups = group.split('\n').map((l) => l.split(':')).filter((f) => f.length >= 3);
+  const users = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 4);
+  const groups = group
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length >= 3);
   let uid: number;
   let gid: number | undefined;
   if (/^\d+$/.test(userPart)) {
@@ -212,7 +229,9 @@ export function resolveUserSpec(spec: string, passwd: string, group: string): { 
   } else {
     const u = users.find((f) => f[0] === userPart);
     if (!u || !/^\d+$/.test(u[2] ?? '') || !/^\d+$/.test(u[3] ?? '')) {
-      throw new BarepodError('invalid-value', `user "${userPart}" is not in the image's /etc/passwd`, { hint: 'use a numeric --user UID[:GID], or a user the image defines' });
+      throw new BarepodError('invalid-value', `user "${userPart}" is not in the image's /etc/passwd`, {
+        hint: 'use a numeric --user UID[:GID], or a user the image defines',
+      });
     }
     uid = Number(u[2]);
     gid = Number(u[3]);
@@ -221,7 +240,10 @@ export function resolveUserSpec(spec: string, passwd: string, group: string): { 
     if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
     else {
       const g = groups.find((f) => f[0] === groupPart);
-      if (!g || !/^\d+$/.test(g[2] ?? '')) throw new BarepodError('invalid-value', `group "${groupPart}" is not in the image's /etc/group`, { hint: 'use a numeric group, or a group the image defines' });
+      if (!g || !/^\d+$/.test(g[2] ?? ''))
+        throw new BarepodError('invalid-value', `group "${groupPart}" is not in the image's /etc/group`, {
+          hint: 'use a numeric group, or a group the image defines',
+        });
       gid = Number(g[2]);
     }
   }

@@ -25,7 +25,7 @@ export function namespaceSummary(rows: NamespaceRow[]): string {
   const joins = rows.filter((r) => r.path).map((r) => r.path!);
   const own = rows.filter((r) => !r.path).map((r) => PROC_NAME[r.type]);
   const parts = [...(joins.length ? [`joins ${joins.join(', ')}`] : []), ...(own.length ? [`own ${own.join(', ')}`] : [])];
-  return parts.join('; ') || 'no namespaces of its own: the host\'s';
+  return parts.join('; ') || "no namespaces of its own: the host's";
 }
 
 /**
@@ -37,14 +37,16 @@ export function bundleLines(spec: Spec, configPath: string): string[] {
   const rows = namespaceRows(spec);
   const width = Math.max(...rows.map((r) => r.type.length), 0);
   const uts = rows.find((r) => r.type === 'uts');
-  const hostname = spec.hostname ?? (uts?.path ? '(none: it joins the pod\'s uts namespace, whose hostname the pause set)' : uts ? '(none)' : '(none: the host\'s uts namespace)');
+  const hostname =
+    spec.hostname ??
+    (uts?.path ? "(none: it joins the pod's uts namespace, whose hostname the pause set)" : uts ? '(none)' : "(none: the host's uts namespace)");
   const binds = spec.mounts.filter((m) => m.type === 'bind').map((m) => `${m.source} → ${m.destination}${m.options?.includes('ro') ? ' (ro)' : ''}`);
   const limits = resourceWords(spec);
   return [
     `wrote ${configPath}: ${namespaceSummary(rows)}`,
     '  linux.namespaces:',
     ...rows.map((r) => `    ${r.type.padEnd(width)}  ${r.path ? `join ${r.path}` : 'new'}`),
-    `  linux.cgroupsPath: ${spec.linux.cgroupsPath ?? '(runc\'s default)'}`,
+    `  linux.cgroupsPath: ${spec.linux.cgroupsPath ?? "(runc's default)"}`,
     `  hostname: ${hostname}`,
     ...(binds.length ? [`  bind mounts: ${binds.join(', ')}`] : []),
     ...(limits ? [`  linux.resources: ${limits} (runc writes them into the cgroup)`] : []),
@@ -77,7 +79,12 @@ export function shellWords(argv: readonly string[]): string {
 
 function shellWord(a: string): string {
   if (/^[\w@%+=:,./-]+$/.test(a)) return a;
-  if (/[\n\t\r]/.test(a)) return `$'${a.replace(/[\\']/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/\r/g, '\\r')}'`;
+  if (/[\n\t\r]/.test(a))
+    return `$'${a
+      .replace(/[\\']/g, (c) => `\\${c}`)
+      .replace(/\n/g, '\\n')
+      .replace(/\t/g, '\\t')
+      .replace(/\r/g, '\\r')}'`;
   return `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
@@ -103,7 +110,13 @@ export const imageTitle = (ref: string, o: { builtin?: string; have?: boolean; p
 
 /** Step: the checks that come before anything is made. */
 export const checkTitle = (pod: PodDefinition): string =>
-  `Check before making anything: the pause rootfs${pod.network.kind === 'cni' ? `, network ${pod.network.name} (its plugins, its subnet against the host routes)` : ''}${hostPortsOf(pod.network).length ? `, host ports ${hostPortsOf(pod.network).map((p) => `${p.hostPort}/${p.protocol}`).join(' ')}` : ''}`;
+  `Check before making anything: the pause rootfs${pod.network.kind === 'cni' ? `, network ${pod.network.name} (its plugins, its subnet against the host routes)` : ''}${
+    hostPortsOf(pod.network).length
+      ? `, host ports ${hostPortsOf(pod.network)
+          .map((p) => `${p.hostPort}/${p.protocol}`)
+          .join(' ')}`
+      : ''
+  }`;
 
 /** Step: the pod's own directory and cgroup parent. */
 export const podTitle = (pod: PodDefinition, dir: string, cgroup: string): string => {
@@ -113,7 +126,9 @@ export const podTitle = (pod: PodDefinition, dir: string, cgroup: string): strin
 
 /** Step: the sandbox, from its spec: which namespaces the pause creates. */
 export const sandboxTitle = (spec: Spec): string => {
-  const created = namespaceRows(spec).filter((r) => !r.path).map((r) => PROC_NAME[r.type]);
+  const created = namespaceRows(spec)
+    .filter((r) => !r.path)
+    .map((r) => PROC_NAME[r.type]);
   return `Sandbox: start pause in new ${created.join(', ')} namespaces (cgroup ${spec.linux.cgroupsPath})`;
 };
 
@@ -122,9 +137,9 @@ export const networkTitle = (pod: PodDefinition, netns: string, plugins?: string
   const n = pod.network;
   switch (n.kind) {
     case 'none':
-      return 'Network: none (the pause\'s new net namespace has only lo, which runc brings up)';
+      return "Network: none (the pause's new net namespace has only lo, which runc brings up)";
     case 'host':
-      return 'Network: host (the pod uses the host\'s net namespace: no CNI)';
+      return "Network: host (the pod uses the host's net namespace: no CNI)";
     case 'cni':
       return `Network: CNI ADD ${n.name}${plugins?.length ? ` (${plugins.join(' → ')})` : ''} for netns ${netns}`;
     default:
@@ -134,8 +149,8 @@ export const networkTitle = (pod: PodDefinition, netns: string, plugins?: string
 
 /** Step: one container, from the plan: its image, the pod namespaces it joins, its cgroup. */
 export const containerTitle = (c: Pick<ContainerDefinition, 'name' | 'kind' | 'image' | 'rootfs'>, joined: SharedNamespace[], cgroup: string): string =>
-  `${memberKind(c).title} ${c.name}: ${c.image ? `image ${c.image}` : `rootfs ${c.rootfs}`}, ${joined.length ? `joins the pod's ${joined.join(', ')} namespaces` : 'joins none of the pod\'s namespaces'}, cgroup ${cgroup}${memberKind(c).runsToCompletion ? '; runs to completion before the next one starts' : ''}`;
+  `${memberKind(c).title} ${c.name}: ${c.image ? `image ${c.image}` : `rootfs ${c.rootfs}`}, ${joined.length ? `joins the pod's ${joined.join(', ')} namespaces` : "joins none of the pod's namespaces"}, cgroup ${cgroup}${memberKind(c).runsToCompletion ? '; runs to completion before the next one starts' : ''}`;
 
 /** Step: the prober of a pod with probes. */
 export const proberTitle = (pod: PodDefinition): string =>
-  `Probes: start the pod's prober${pod.host?.includes('net') ? '' : ' inside its net namespace (so 127.0.0.1 is the pod\'s)'}`;
+  `Probes: start the pod's prober${pod.host?.includes('net') ? '' : " inside its net namespace (so 127.0.0.1 is the pod's)"}`;

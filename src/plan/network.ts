@@ -89,7 +89,8 @@ export function parseConflist(text: string, file: string): Conflist {
   } catch (e) {
     throw new BarepodError('invalid-value', `${file}: not valid JSON: ${(e as Error).message}`, { hint: `fix or remove ${file}`, cause: e });
   }
-  const bad = (what: string) => new BarepodError('invalid-value', `${file}: ${what}`, { hint: `fix ${file} (a CNI conflist: {"cniVersion", "name", "plugins": [{"type": ...}]})` });
+  const bad = (what: string) =>
+    new BarepodError('invalid-value', `${file}: ${what}`, { hint: `fix ${file} (a CNI conflist: {"cniVersion", "name", "plugins": [{"type": ...}]})` });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('must be a JSON object');
   const o = raw as Record<string, unknown>;
   if (typeof o.name !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(o.name)) throw bad('"name" must be a network name (letters, digits, _ . -)');
@@ -138,7 +139,8 @@ function macArgs(plugin: PluginConf, mac: string | undefined): { args?: Record<s
 }
 
 /** Whether a text is a unicast MAC address as the plugins report it ("0a:58:…", lower-case hex). */
-export const isUnicastMac = (mac: string): boolean => /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
+export const isUnicastMac = (mac: string): boolean =>
+  /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac) && (parseInt(mac.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(mac);
 
 /** Port mappings as the portmap plugin's runtimeConfig wants them. */
 export const portMappingsOf = (ports: PortMapping[]): NonNullable<RuntimeConfig['portMappings']> =>
@@ -161,7 +163,9 @@ export const cniIdPrefix = (stateRoot: string): string => `barepod-${rootHash(st
  * bridge's ipMasq chain and portmap's DNAT chain. Measured on 1.1.1.
  */
 export function chainNames(network: string, containerId: string): { masq: string; dnat: string } {
-  const h = createHash('sha512').update(network + containerId).digest('hex');
+  const h = createHash('sha512')
+    .update(network + containerId)
+    .digest('hex');
   return { masq: `CNI-${h}`.slice(0, 28), dnat: `CNI-DN-${h}`.slice(0, 28) };
 }
 
@@ -174,7 +178,10 @@ export function summarizeResult(result: CniResult, ifname: string): { ip?: strin
   const podIf = ifaces.findIndex((i) => i.name === ifname && i.sandbox);
   const v4 = (result.ips ?? []).find((x) => x.address.includes('.') && (podIf < 0 || x.interface === undefined || x.interface === podIf));
   // the bridge comes first, then the veth (no sandbox), then the pod's interface
-  const hostVeth = ifaces.filter((i) => !i.sandbox).map((i) => i.name).find((n) => n.startsWith('veth'));
+  const hostVeth = ifaces
+    .filter((i) => !i.sandbox)
+    .map((i) => i.name)
+    .find((n) => n.startsWith('veth'));
   const mac = podIf >= 0 ? ifaces[podIf]!.mac?.toLowerCase() : undefined;
   return {
     ...(v4 ? { ip: v4.address.split('/')[0]!, cidr: v4.address } : {}),
@@ -244,7 +251,7 @@ const maskOf = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - 
 /** Whether two IPv4 subnets share any address. */
 export function overlaps(a: Cidr4, b: Cidr4): boolean {
   const bits = Math.min(a.bits, b.bits);
-  return ((a.base & maskOf(bits)) >>> 0) === ((b.base & maskOf(bits)) >>> 0);
+  return (a.base & maskOf(bits)) >>> 0 === (b.base & maskOf(bits)) >>> 0;
 }
 
 /** "a.b.c.d/n" of a subnet. */
@@ -257,7 +264,8 @@ export function subnetsOf(list: Conflist): string[] {
     const ipam = p.ipam as { subnet?: string; ranges?: { subnet?: string }[][] } | undefined;
     if (!ipam) continue;
     if (typeof ipam.subnet === 'string') out.push(ipam.subnet);
-    for (const set of Array.isArray(ipam.ranges) ? ipam.ranges : []) for (const r of Array.isArray(set) ? set : []) if (typeof r?.subnet === 'string') out.push(r.subnet);
+    for (const set of Array.isArray(ipam.ranges) ? ipam.ranges : [])
+      for (const r of Array.isArray(set) ? set : []) if (typeof r?.subnet === 'string') out.push(r.subnet);
   }
   return out.filter((s) => parseCidr4(s));
 }
@@ -305,7 +313,10 @@ const isIP = (s: string) => isIPv4(s) || (/^[0-9a-fA-F:]+$/.test(s) && s.include
 
 /** Parses `-p [hostIP:]hostPort:containerPort[/tcp|udp]` (podman's and docker's form, one port each). */
 export function parsePublish(text: string): PortMapping {
-  const bad = (why: string) => new BarepodError('invalid-value', `--publish "${text}": ${why}`, { hint: 'use [hostIP:]hostPort:containerPort[/tcp|udp], e.g. -p 8080:80 or -p 127.0.0.1:5353:53/udp' });
+  const bad = (why: string) =>
+    new BarepodError('invalid-value', `--publish "${text}": ${why}`, {
+      hint: 'use [hostIP:]hostPort:containerPort[/tcp|udp], e.g. -p 8080:80 or -p 127.0.0.1:5353:53/udp',
+    });
   const [spec, proto = 'tcp', ...rest] = text.split('/');
   if (rest.length || (proto !== 'tcp' && proto !== 'udp')) throw bad('the protocol must be tcp or udp');
   const parts = (spec ?? '').split(':');
@@ -332,7 +343,8 @@ export function parseAddHost(text: string): HostAlias {
   const i = text.indexOf(':');
   const names = i < 0 ? [] : text.slice(0, i).split(';').filter(Boolean);
   const ip = i < 0 ? '' : text.slice(i + 1);
-  const bad = (why: string) => new BarepodError('invalid-value', `--add-host ${JSON.stringify(text)}: ${why}`, { hint: 'use --add-host NAME:IP, e.g. --add-host db.local:10.88.0.7' });
+  const bad = (why: string) =>
+    new BarepodError('invalid-value', `--add-host ${JSON.stringify(text)}: ${why}`, { hint: 'use --add-host NAME:IP, e.g. --add-host db.local:10.88.0.7' });
   if (!names.length || !ip) throw bad('needs NAME:IP');
   if (!isIP(ip)) throw bad(`${JSON.stringify(ip)} is not an IP address`);
   for (const n of names) if (!isHostName(n)) throw bad(`${JSON.stringify(n)} is not a host name (${HOST_NAME_RULE})`);

@@ -31,9 +31,13 @@ export function hostsWithAliases(base: string, aliases: HostAlias[]): string {
   for (const a of aliases) {
     const bad = !isIP(a.ip) ? a.ip : a.hostnames.find((n) => !isHostName(n));
     if (bad !== undefined) {
-      throw new BarepodError('invalid-value', `hostAliases: ${JSON.stringify(bad)} is not ${bad === a.ip ? 'an IP address' : 'a host name'}: it would change /etc/hosts beyond its line`, {
-        hint: 'remove the pod and create it again from a corrected manifest or --add-host',
-      });
+      throw new BarepodError(
+        'invalid-value',
+        `hostAliases: ${JSON.stringify(bad)} is not ${bad === a.ip ? 'an IP address' : 'a host name'}: it would change /etc/hosts beyond its line`,
+        {
+          hint: 'remove the pod and create it again from a corrected manifest or --add-host',
+        },
+      );
     }
   }
   const lines = ['# entries added by hostAliases (--add-host)', ...aliases.map((a) => `${a.ip}\t${a.hostnames.join('\t')}`)];
@@ -50,7 +54,11 @@ const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1' || ip =
  */
 export function resolvConf(hostResolv: string, upstreamResolv: string | undefined, hostNetwork: boolean): { text: string; dropped: string[] } {
   if (hostNetwork) return { text: hostResolv, dropped: [] };
-  const nameservers = (text: string) => text.split('\n').map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => !!x);
+  const nameservers = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
+      .filter((x): x is string => !!x);
   const host = nameservers(hostResolv);
   const loop = host.filter(isLoopback);
   if (loop.length === 0) return { text: hostResolv, dropped: [] };

@@ -71,12 +71,10 @@ export const monitorCgroupOf = (podCgroupPath: string): string => {
 export const monitorCgroup = (ctx: PlanContext, pod: string): string => monitorCgroupOf(podCgroup(ctx, pod));
 
 /** A member's own cgroup, a child of the pod's. */
-export const containerCgroup = (ctx: PlanContext, pod: string, container: string): string =>
-  `${podCgroup(ctx, pod)}/${container}`;
+export const containerCgroup = (ctx: PlanContext, pod: string, container: string): string => `${podCgroup(ctx, pod)}/${container}`;
 
 /** The path a container uses to join the sandbox's namespace of one type. */
-export const sandboxNamespacePath = (pausePid: number, ns: SharedNamespace): string =>
-  `/proc/${pausePid}/ns/${NAMESPACES[ns].proc}`;
+export const sandboxNamespacePath = (pausePid: number, ns: SharedNamespace): string => `/proc/${pausePid}/ns/${NAMESPACES[ns].proc}`;
 
 /**
  * The pause process's spec: it creates every namespace the pod can share
@@ -175,14 +173,19 @@ export function planContainerSpec(
   // and containerd and Docker bind the host's in so shm_open() meets the host's objects as SysV IPC does.
   const shmSource = pod.host?.includes('ipc') ? HOST_SHM : joined.has('ipc') ? podShm : undefined;
   const shm = shmSource ? [withMount({ destination: '/dev/shm', type: 'bind', source: shmSource, options: ['rbind', 'nosuid', 'nodev', 'noexec'] })] : [];
-  const etcFile = (name: string): SpecOpt => withMount({ destination: `/etc/${name}`, type: 'bind', source: `${podEtc}/${name}`, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
+  const etcFile = (name: string): SpecOpt =>
+    withMount({ destination: `/etc/${name}`, type: 'bind', source: `${podEtc}/${name}`, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] });
   const etc = podEtc ? [etcFile('hosts'), etcFile('resolv.conf'), ...(joined.has('uts') ? [etcFile('hostname')] : [])] : [];
   const namespaces = (Object.keys(NAMESPACES) as SharedNamespace[])
     .filter((ns) => !pod.host?.includes(ns))
     .map((ns) => withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined));
   const sec = ctr.security;
   const security: SpecOpt[] = sec
-    ? [withCapabilities(containerCapabilities(sec, ctx.hostCapabilities)), withNoNewPrivileges(sec.noNewPrivileges), ...(sec.privileged ? [withPrivileged] : [])]
+    ? [
+        withCapabilities(containerCapabilities(sec, ctx.hostCapabilities)),
+        withNoNewPrivileges(sec.noNewPrivileges),
+        ...(sec.privileged ? [withPrivileged] : []),
+      ]
     : [];
   return applyOpts(
     defaultSpec(),

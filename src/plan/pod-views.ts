@@ -60,7 +60,12 @@ export function namespaceRelation(inode: number, pauseInode: number | undefined,
 }
 
 /** The `ns` matrix: the pause first, then each container, each namespace type with its inode and relation. */
-export function namespaceMatrix(pause: MemberNamespaces, containers: MemberNamespaces[], types: readonly string[], host: Record<string, number>): NamespaceRow[] {
+export function namespaceMatrix(
+  pause: MemberNamespaces,
+  containers: MemberNamespaces[],
+  types: readonly string[],
+  host: Record<string, number>,
+): NamespaceRow[] {
   const row = (m: MemberNamespaces, isPause: boolean): NamespaceRow => ({
     name: m.name,
     pid: m.pid,
@@ -127,7 +132,12 @@ export type LimitSource = 'container' | 'pod' | 'host' | null;
  * parent bounds its children), else the fallback (the host's RAM for
  * memory; 'max' for pids).
  */
-export function effectiveLimit(own: CgroupLimit | null, pod: CgroupLimit | null, fallback: number | null, ownSource: 'container' | 'pod' = 'container'): { limit: CgroupLimit | null; from: LimitSource } {
+export function effectiveLimit(
+  own: CgroupLimit | null,
+  pod: CgroupLimit | null,
+  fallback: number | null,
+  ownSource: 'container' | 'pod' = 'container',
+): { limit: CgroupLimit | null; from: LimitSource } {
   if (typeof own === 'number') return { limit: own, from: ownSource };
   if (typeof pod === 'number') return { limit: pod, from: 'pod' };
   if (fallback !== null) return { limit: fallback, from: 'host' };
@@ -185,7 +195,8 @@ export function statsReport(pod: string, time: string, prev: StatsSample | undef
     const own = isPod ? 'pod' : 'container';
     const mem = effectiveLimit(l.memoryBytes.value, isPod ? null : podLimits.memoryBytes.value, hostMemoryBytes, own);
     const pids = effectiveLimit(l.pidsMax.value, isPod ? null : podLimits.pidsMax.value, null, own);
-    const sample = (s: StatsMember | undefined, at: number): CpuSample | undefined => (s ? { usageUsec: s.resources.usage.cpuUsageUsec.value, atUsec: at } : undefined);
+    const sample = (s: StatsMember | undefined, at: number): CpuSample | undefined =>
+      s ? { usageUsec: s.resources.usage.cpuUsageUsec.value, atUsec: at } : undefined;
     return {
       name: m.name,
       state: m.state,

@@ -87,8 +87,9 @@ export function procWorkdir(p: string): string | undefined {
     if (c === '..') parts.pop();
     else parts.push(c);
   }
-  if (parts[0] === 'proc') return 'inside /proc, where runc\'s own file descriptors can be reached (CVE-2024-21626)';
-  if (parts[0] === 'dev' && ['fd', 'stdin', 'stdout', 'stderr'].includes(parts[1] ?? '')) return `under /dev/${parts[1]}, a link into /proc/self/fd, where runc's own file descriptors can be reached (CVE-2024-21626)`;
+  if (parts[0] === 'proc') return "inside /proc, where runc's own file descriptors can be reached (CVE-2024-21626)";
+  if (parts[0] === 'dev' && ['fd', 'stdin', 'stdout', 'stderr'].includes(parts[1] ?? ''))
+    return `under /dev/${parts[1]}, a link into /proc/self/fd, where runc's own file descriptors can be reached (CVE-2024-21626)`;
   return undefined;
 }
 
@@ -138,8 +139,16 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40, resolve
       const at = `/${here.join('/')}`;
       // a volume's content is a container's to change (an init container, a sibling): a later mount is never carried through
       // a link in it (runc would follow it inside the rootfs, e.g. onto its own /dev, and build /dev in the host directory)
-      if (st.volume !== undefined && !c.cwd) return refuse(at, `is a symbolic link (to ${st.target}) inside the volume mounted at ${st.volume}: a mount below a volume may not go through a link in it (a container may have made it)`);
-      if (c.strict) return refuse(at, `is a symbolic link (to ${st.target}): a mount point of the runtime's own must be a plain directory (runc 1.1.5 builds /dev with plain path joins, which the kernel follows out of the rootfs onto the host)`);
+      if (st.volume !== undefined && !c.cwd)
+        return refuse(
+          at,
+          `is a symbolic link (to ${st.target}) inside the volume mounted at ${st.volume}: a mount below a volume may not go through a link in it (a container may have made it)`,
+        );
+      if (c.strict)
+        return refuse(
+          at,
+          `is a symbolic link (to ${st.target}): a mount point of the runtime's own must be a plain directory (runc 1.1.5 builds /dev with plain path joins, which the kernel follows out of the rootfs onto the host)`,
+        );
       if (++links > maxLinks) return refuse(at, 'leads through too many levels of symbolic links');
       lastLink = { at, target: st.target };
       if (st.target.startsWith('/')) done.length = 0;
@@ -149,14 +158,20 @@ export function checkPath(c: CheckedPath, lookup: Lookup, maxLinks = 40, resolve
     // a file (or device, socket…) with more of the path below it: runc's mkdir or mount there fails late and unclearly;
     // /dev, /proc, /sys themselves must be directories too (runc mounts a tmpfs, proc or sysfs on them)
     if (st.kind === 'other' && (todo.length > 0 || (c.strict && here.length === 1))) {
-      return refuse(`/${here.join('/')}`, `is not a directory${c.strict && here.length === 1 ? ': a mount point of the runtime\'s own must be a plain directory' : ''}`);
+      return refuse(
+        `/${here.join('/')}`,
+        `is not a directory${c.strict && here.length === 1 ? ": a mount point of the runtime's own must be a plain directory" : ''}`,
+      );
     }
     done.push(part);
   }
   // a link that carries a volume or a pod file onto /dev, /proc or /sys: runc mounts it over its own mount (securejoin
   // stays inside the rootfs) and then builds /dev in it with plain joins, i.e. deletes ptmx and mknods in a host directory
   if (!c.cwd && lastLink && !c.strict && runtimeOwned(`/${done.join('/')}`)) {
-    return refuse(lastLink.at, `is a symbolic link (to ${lastLink.target}) that leads into /${done.join('/')}, under a mount point of the runtime's own (runc would mount over it, and build /dev in what it mounted there: on the host)`);
+    return refuse(
+      lastLink.at,
+      `is a symbolic link (to ${lastLink.target}) that leads into /${done.join('/')}, under a mount point of the runtime's own (runc would mount over it, and build /dev in what it mounted there: on the host)`,
+    );
   }
   if (resolved) resolved.to = done;
   if (c.cwd) {

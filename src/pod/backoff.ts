@@ -12,7 +12,13 @@ import { shellWords } from '../plan/narration.js';
  * record is what makes it count; cancelling kills the sleeper and drops the
  * token, so a sleeper that fires anyway finds nothing to do.
  */
-export function scheduleRestart(stateRoot: string, pod: string, c: ContainerRecord, delayMs: number, place?: (pid: number | undefined) => void): PendingRestart {
+export function scheduleRestart(
+  stateRoot: string,
+  pod: string,
+  c: ContainerRecord,
+  delayMs: number,
+  place?: (pid: number | undefined) => void,
+): PendingRestart {
   const token = randomBytes(6).toString('hex');
   const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
   // `read` holds the shell until its stdin closes, so that it is moved (below) before it forks its sleep:

@@ -37,7 +37,10 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
   const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
-  if (explaining) explain(`rootfs: an overlay of the image's ${image.layers.length} read-only layer${image.layers.length === 1 ? '' : 's'} with this container's own upper dir on top (nothing is copied)`);
+  if (explaining)
+    explain(
+      `rootfs: an overlay of the image's ${image.layers.length} read-only layer${image.layers.length === 1 ? '' : 's'} with this container's own upper dir on top (nothing is copied)`,
+    );
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
   rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
   return paths.rootfs;
@@ -60,12 +63,30 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
   const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
-  const spec = planContainerSpec(rec.def, withRootfsUser(def, rootfs), rec.sandbox.pid, rt.planContext(def.seccomp === 'default', rec), rootfs, shm, volumeSources(rt.settings.stateRoot, rec.def), podEtc, staged);
+  const spec = planContainerSpec(
+    rec.def,
+    withRootfsUser(def, rootfs),
+    rec.sandbox.pid,
+    rt.planContext(def.seccomp === 'default', rec),
+    rootfs,
+    shm,
+    volumeSources(rt.settings.stateRoot, rec.def),
+    podEtc,
+    staged,
+  );
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
-  verifyRootfs(rootfs, spec, { pod: rec.def.name, container: def.name, source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}` });
+  verifyRootfs(rootfs, spec, {
+    pod: rec.def.name,
+    container: def.name,
+    source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
+  });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
-  verifyJoined(rec, launched.process.pid, joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc));
+  verifyJoined(
+    rec,
+    launched.process.pid,
+    joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
+  );
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
 }
@@ -203,7 +224,8 @@ export async function stopContainer(rt: Runtime, pod: string, name: string, grac
     const wasRunning = c.state === 'running' || c.state === 'created';
     c.desired = 'stopped'; // a user's stop: no restart policy brings it back
     await stopLocked(rt, rec, c, graceSeconds ?? rec.def.graceSeconds, true);
-    if (wasRunning) appendEvent(rt.settings.stateRoot, { type: 'stopped', pod, container: name, exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
+    if (wasRunning)
+      appendEvent(rt.settings.stateRoot, { type: 'stopped', pod, container: name, exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
     return c;
   });
 }
@@ -240,9 +262,13 @@ export async function execInContainer(rt: Runtime, pod: string, name: string, co
   reconcile(rt, rec);
   const c = findContainer(rec, name);
   if (c.state !== 'running') {
-    throw new BarepodError('invalid-state', `container "${name}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`, {
-      hint: `start it first: barepod start ${pod} ${name}`,
-    });
+    throw new BarepodError(
+      'invalid-state',
+      `container "${name}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`,
+      {
+        hint: `start it first: barepod start ${pod} ${name}`,
+      },
+    );
   }
   return rt.runc.exec(runcId(pod, name), command, o);
 }

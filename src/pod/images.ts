@@ -17,7 +17,11 @@ import { imageTitle } from '../plan/narration.js';
 export type PullPolicy = 'missing' | 'never' | 'always';
 
 /** `barepod pull`: a registry reference or oci:/oci-archive:/docker-archive: source into the store. */
-export async function pullImage(settings: Settings, source: string, o: CopyOptions & { name?: string | undefined; progress?: Progress | undefined }): Promise<StoredImage> {
+export async function pullImage(
+  settings: Settings,
+  source: string,
+  o: CopyOptions & { name?: string | undefined; progress?: Progress | undefined },
+): Promise<StoredImage> {
   const src = parseSource(source, o.name);
   return new ImageStore(settings.imagesDir).pull(src, { ...o, progress: o.progress });
 }
@@ -28,8 +32,17 @@ export async function importImage(settings: Settings, file: string, name: string
 }
 
 /** The image `run` uses, pulled first when the policy says so (the built-in busybox is never pulled). */
-export async function ensureImage(settings: Settings, ref: string, policy: PullPolicy, o: CopyOptions & { progress?: Progress | undefined }): Promise<ResolvedImage> {
-  if (BUSYBOX_NAMES.has(ref)) return explainStep(() => imageTitle(ref, { builtin: busyboxRootfs(settings.dataDir) }), async () => resolveImage(settings, ref));
+export async function ensureImage(
+  settings: Settings,
+  ref: string,
+  policy: PullPolicy,
+  o: CopyOptions & { progress?: Progress | undefined },
+): Promise<ResolvedImage> {
+  if (BUSYBOX_NAMES.has(ref))
+    return explainStep(
+      () => imageTitle(ref, { builtin: busyboxRootfs(settings.dataDir) }),
+      async () => resolveImage(settings, ref),
+    );
   if (!['missing', 'never', 'always'].includes(policy)) throw new BarepodError('invalid-value', `--pull "${policy}": must be missing, never or always`);
   const store = new ImageStore(settings.imagesDir);
   const have = candidateNames(ref).some((n) => store.find(n));
@@ -70,7 +83,14 @@ export function listImages(settings: Settings): ImageView[] {
   if (fs.existsSync(path.join(bb, 'bin', 'busybox'))) out.push({ name: 'busybox', digest: null, size: duBytes(bb), layers: [], created: null, builtin: true });
   const stored = new ImageStore(settings.imagesDir).list().sort((a, b) => a.name.localeCompare(b.name));
   for (const i of stored) {
-    out.push({ name: i.name, digest: i.digest, size: i.size, layers: i.layers.map(({ digest, diffId, size }) => ({ digest, diffId, size })), created: i.created ?? null, builtin: false });
+    out.push({
+      name: i.name,
+      digest: i.digest,
+      size: i.size,
+      layers: i.layers.map(({ digest, diffId, size }) => ({ digest, diffId, size })),
+      created: i.created ?? null,
+      builtin: false,
+    });
   }
   return out;
 }
@@ -109,5 +129,9 @@ export async function removeImage(settings: Settings, ref: string): Promise<Stor
   } catch {
     // a digest or id prefix
   }
-  return store.remove(key, (img) => containersUsing(settings, img), () => digestsInUse(settings));
+  return store.remove(
+    key,
+    (img) => containersUsing(settings, img),
+    () => digestsInUse(settings),
+  );
 }

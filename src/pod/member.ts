@@ -49,7 +49,8 @@ export function exitCommand(rt: Runtime, pod: string, name: string, launchId: st
  */
 export function placeMonitor(rt: Runtime, podCgroupPath: string, pid: number): void {
   const cgroup = monitorCgroupOf(podCgroupPath);
-  if (explaining) explain(`echo ${pid} > cgroup.procs of ${cgroup} (in every hierarchy): the monitor leaves the caller's cgroup, so it outlives the caller's session`);
+  if (explaining)
+    explain(`echo ${pid} > cgroup.procs of ${cgroup} (in every hierarchy): the monitor leaves the caller's cgroup, so it outlives the caller's session`);
   rt.cgroups.placeProcess(cgroup, pid);
 }
 
@@ -152,7 +153,11 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
       if (explaining) explain(`wait up to ${o.graceSeconds}s for it to exit`);
       await waitFor(exited, o.graceSeconds * 1000);
     } else if (explaining) {
-      explain(o.graceSeconds > 0 ? `no SIGTERM: pid ${proc?.pid} is the PID 1 of its namespace with no handler for it, so the kernel would drop it` : 'no grace period: SIGKILL at once');
+      explain(
+        o.graceSeconds > 0
+          ? `no SIGTERM: pid ${proc?.pid} is the PID 1 of its namespace with no handler for it, so the kernel would drop it`
+          : 'no grace period: SIGKILL at once',
+      );
     }
     if (!exited()) {
       await signalMember(rt, id, proc, 'SIGKILL', o.all);
@@ -166,7 +171,13 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
   if (explaining) {
     const code = readExitFile(exits, id);
-    explainResult(!known ? `runc does not know ${id}: nothing to stop` : code === undefined ? `${id} has no exit code recorded` : `${id} exited: conmon wrote ${code} to ${exits}/${id}`);
+    explainResult(
+      !known
+        ? `runc does not know ${id}: nothing to stop`
+        : code === undefined
+          ? `${id} has no exit code recorded`
+          : `${id} exited: conmon wrote ${code} to ${exits}/${id}`,
+    );
   }
   if (known) await rt.runc.delete(id);
   // conmon ends once its exit command has: wait for that, unless the command is a

@@ -65,11 +65,23 @@ export function prepareNetwork(def: PodDefinition): NetworkConfig | undefined {
  * and writes the pod's /etc files. Pushes the undo (DEL, unpin) before ADD:
  * DEL is idempotent and cleans a partial ADD.
  */
-export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, pausePid: number, preferIp?: string, preferMac?: string): Promise<NetworkAttachment | undefined> {
+export async function attachNetwork(
+  rt: Runtime,
+  rb: Rollback,
+  def: PodDefinition,
+  pausePid: number,
+  preferIp?: string,
+  preferMac?: string,
+): Promise<NetworkAttachment | undefined> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const cfg = prepareNetwork(def);
   return explainStep(
-    () => networkTitle(def, paths.netns, cfg?.list.plugins.map((p) => p.type)),
+    () =>
+      networkTitle(
+        def,
+        paths.netns,
+        cfg?.list.plugins.map((p) => p.type),
+      ),
     async () => {
       if (!cfg) {
         writePodFiles(rt, def, undefined);
@@ -81,7 +93,15 @@ export async function attachNetwork(rt: Runtime, rb: Rollback, def: PodDefinitio
 }
 
 /** CNI ADD for a pod's netns (see attachNetwork). */
-async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: NetworkConfig, pausePid: number, preferIp: string | undefined, preferMac: string | undefined): Promise<NetworkAttachment> {
+async function addNetwork(
+  rt: Runtime,
+  rb: Rollback,
+  def: PodDefinition,
+  cfg: NetworkConfig,
+  pausePid: number,
+  preferIp: string | undefined,
+  preferMac: string | undefined,
+): Promise<NetworkAttachment> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   if (explaining) explain(`pin the pause's netns with a bind mount, so CNI DEL can enter it even after the pause is gone`);
   const netnsInode = await pinNetns(pausePid, paths.netns);
@@ -96,7 +116,12 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
   };
   const rc: RuntimeConfig = { portMappings: portMappingsOf(hostPortsOf(def.network)) };
   const mac = preferMac && isUnicastMac(preferMac) ? preferMac : undefined;
-  const stored: StoredAttachment = { attachment, file: cfg.file, config: cfg.list, runtimeConfig: { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) } };
+  const stored: StoredAttachment = {
+    attachment,
+    file: cfg.file,
+    config: cfg.list,
+    runtimeConfig: { ...rc, ...(preferIp ? { ips: [preferIp] } : {}), ...(mac ? { mac } : {}) },
+  };
   const save = () => writeFileAtomic(paths.network, JSON.stringify(stored, null, 2) + '\n');
   save();
   rb.push(`CNI DEL ${attachment.containerId}`, () => detachNetwork(rt, def.name));
@@ -123,13 +148,18 @@ async function addNetwork(rt: Runtime, rb: Rollback, def: PodDefinition, cfg: Ne
   // the host may still map this address to a MAC nobody has now (a new MAC, or an address another pod had): forget it
   if (attachment.ip) {
     const stale = await forgetStaleNeighbours(attachment.ip, attachment.mac);
-    if (explaining && stale.length) explain(`removed the host's neighbour entry ${stale.map((n) => `${n.ip} → ${n.mac} on ${n.dev}`).join(', ')}: the next packet resolves ${attachment.ip} afresh`);
+    if (explaining && stale.length)
+      explain(
+        `removed the host's neighbour entry ${stale.map((n) => `${n.ip} → ${n.mac} on ${n.dev}`).join(', ')}: the next packet resolves ${attachment.ip} afresh`,
+      );
   }
   stored.result = result;
   save();
   if (attachment.hostVeth) labelLink(attachment.hostVeth, attachment.containerId);
   if (explaining) {
-    explainResult(`got ${attachment.cidr ?? 'no IPv4 address'}${attachment.gateway ? ` (gateway ${attachment.gateway})` : ''} on ${POD_IFNAME}${attachment.hostVeth ? `; host end ${attachment.hostVeth}` : ''}`);
+    explainResult(
+      `got ${attachment.cidr ?? 'no IPv4 address'}${attachment.gateway ? ` (gateway ${attachment.gateway})` : ''} on ${POD_IFNAME}${attachment.hostVeth ? `; host end ${attachment.hostVeth}` : ''}`,
+    );
     explain(`config and result kept in ${paths.network}, so DEL gets exactly what ADD had`);
   }
   writePodFiles(rt, def, attachment.ip);
@@ -163,18 +193,21 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
   }
   const a = stored.attachment;
   const plugins = stored.config.plugins.map((p) => p.type).reverse();
-  await explainStep(`Network: CNI DEL ${a.network} (${plugins.join(' → ')}, the reverse order) with the stored config and result, while the pinned netns ${a.netns} still exists`, async () => {
-    // a pin that never got mounted (a crash right before) is no netns: DEL without one
-    const netns = isMounted(a.netns) ? a.netns : '';
-    const cfg: NetworkConfig = { file: stored.file, list: stored.config };
-    // the runtime config ADD had (a record of an older barepod has only the ports)
-    const rc = stored.runtimeConfig ?? { portMappings: portMappingsOf(a.ports) };
-    await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, rc, stored.result);
-    const ip = a.ip ?? (stored.result ? summarizeResult(stored.result, a.ifname).ip : undefined);
-    if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), ip);
-    fs.rmSync(paths.network, { force: true });
-    await unpinNetns(paths.netns);
-  });
+  await explainStep(
+    `Network: CNI DEL ${a.network} (${plugins.join(' → ')}, the reverse order) with the stored config and result, while the pinned netns ${a.netns} still exists`,
+    async () => {
+      // a pin that never got mounted (a crash right before) is no netns: DEL without one
+      const netns = isMounted(a.netns) ? a.netns : '';
+      const cfg: NetworkConfig = { file: stored.file, list: stored.config };
+      // the runtime config ADD had (a record of an older barepod has only the ports)
+      const rc = stored.runtimeConfig ?? { portMappings: portMappingsOf(a.ports) };
+      await cniDel(cfg, { containerId: a.containerId, netns, ifname: a.ifname }, rc, stored.result);
+      const ip = a.ip ?? (stored.result ? summarizeResult(stored.result, a.ifname).ip : undefined);
+      if (!netns) await removeRulesOf(a.network, a.containerId, Object.values(chainNames(a.network, a.containerId)), ip);
+      fs.rmSync(paths.network, { force: true });
+      await unpinNetns(paths.netns);
+    },
+  );
 }
 
 /** The pod's /etc/hosts, resolv.conf and hostname, in its state dir (rewritten when the sandbox and its IP change). */
@@ -213,7 +246,11 @@ export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | unde
  * each release for a pod (gc's: under the pod's lock, and not at all when
  * the pod exists again by then) and says whether it did.
  */
-export async function sweepNetworks(rt: Runtime, listPods: () => string[], claim: (pod: string, fn: () => Promise<void>) => Promise<boolean> = async (_p, fn) => (await fn(), true)): Promise<string[]> {
+export async function sweepNetworks(
+  rt: Runtime,
+  listPods: () => string[],
+  claim: (pod: string, fn: () => Promise<void>) => Promise<boolean> = async (_p, fn) => (await fn(), true),
+): Promise<string[]> {
   const done: string[] = [];
   const prefix = cniIdPrefix(rt.settings.stateRoot);
   const podOf = (cid: string) => (cid.startsWith(prefix) ? cid.slice(prefix.length) : undefined);

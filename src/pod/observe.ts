@@ -111,7 +111,7 @@ export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
       name,
       path: cgroupPath,
       role,
-      state: role === 'sandbox' || role === 'container' ? members.find((m) => m.name === name)?.state ?? null : null,
+      state: role === 'sandbox' || role === 'container' ? (members.find((m) => m.name === name)?.state ?? null) : null,
       limits: { ...r.limits, cpuMillicores: cpuMillicores(r.limits.cpuQuotaUsec.value, r.limits.cpuPeriodUsec.value) },
       usage: r.usage,
       processes: rt.cgroups.procs(cgroupPath).map((pid) => ({ pid, command: commandOf(pid) })),
@@ -122,7 +122,11 @@ export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
   return {
     pod,
     cgroupVersion: rt.cgroups.version,
-    hierarchies: Object.fromEntries(['memory', 'cpu', 'cpuacct', 'pids'].filter((c) => rt.cgroups.version === 1 || c !== 'cpuacct').map((c) => [c, rt.cgroups.dirFor(c, '/')?.replace(/\/$/, '') ?? null])),
+    hierarchies: Object.fromEntries(
+      ['memory', 'cpu', 'cpuacct', 'pids']
+        .filter((c) => rt.cgroups.version === 1 || c !== 'cpuacct')
+        .map((c) => [c, rt.cgroups.dirFor(c, '/')?.replace(/\/$/, '') ?? null]),
+    ),
     tree: node(root, root, 'pod', 0),
   };
 }
@@ -168,7 +172,7 @@ export function topView(rt: Runtime, pod: string): { pod: string; processes: Top
         pid,
         podPid: st.nspid.at(-1) ?? pid,
         ppid: st.ppid,
-        podPpid: sameNs ? parent.nspid.at(-1) ?? st.ppid : 0,
+        podPpid: sameNs ? (parent.nspid.at(-1) ?? st.ppid) : 0,
         uid: st.uid,
         state: st.state,
         rssBytes: st.rssBytes,
@@ -202,7 +206,11 @@ export function sampleStats(rt: Runtime, pod: string): StatsSample | undefined {
  * or the pod is removed (returns 'removed'). A pod that does not exist is a
  * not-found error.
  */
-export async function* watchStats(rt: Runtime, pod: string, o: { intervalMs: number; firstMs: number; signal?: AbortSignal }): AsyncGenerator<StatsReport, 'stopped' | 'removed'> {
+export async function* watchStats(
+  rt: Runtime,
+  pod: string,
+  o: { intervalMs: number; firstMs: number; signal?: AbortSignal },
+): AsyncGenerator<StatsReport, 'stopped' | 'removed'> {
   rt.store.read(pod); // not found: the usual error
   let prev = sampleStats(rt, pod);
   if (!prev) return 'removed';

@@ -117,7 +117,15 @@ export async function runProber(rt: Runtime, pod: string): Promise<void> {
       let t = tracked.get(c.def.name);
       if (!t || t.launchId !== c.launchId) {
         const fresh = (): Counter => ({ successes: 0, failures: 0, lastRun: 0, busy: false });
-        t = { launchId: c.launchId, startedAt: Date.parse(c.startedAt ?? new Date().toISOString()), started: !probes.startup, ready: false, message: 'not probed yet', killed: false, counters: { startup: fresh(), liveness: fresh(), readiness: fresh() } };
+        t = {
+          launchId: c.launchId,
+          startedAt: Date.parse(c.startedAt ?? new Date().toISOString()),
+          started: !probes.startup,
+          ready: false,
+          message: 'not probed yet',
+          killed: false,
+          counters: { startup: fresh(), liveness: fresh(), readiness: fresh() },
+        };
         tracked.set(c.def.name, t);
       }
       const track = t;
@@ -193,11 +201,14 @@ function probe(rt: Runtime, rec: PodRecord, c: ContainerRecord, p: ProbeDefiniti
   }
   const g = p.httpGet!;
   return new Promise((resolve) => {
-    const req = http.get({ host: g.host ?? '127.0.0.1', port: g.port, path: g.path, headers: { 'User-Agent': 'barepod-probe', ...g.headers }, timeout: timeoutMs }, (res) => {
-      res.resume();
-      const code = res.statusCode ?? 0;
-      resolve(code >= 200 && code < 400 ? undefined : `HTTP ${code} from ${g.path}`);
-    });
+    const req = http.get(
+      { host: g.host ?? '127.0.0.1', port: g.port, path: g.path, headers: { 'User-Agent': 'barepod-probe', ...g.headers }, timeout: timeoutMs },
+      (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        resolve(code >= 200 && code < 400 ? undefined : `HTTP ${code} from ${g.path}`);
+      },
+    );
     req.once('timeout', () => {
       req.destroy();
       resolve(`GET ${g.path}: timed out after ${p.timeoutSeconds}s`);

@@ -112,7 +112,6 @@ export function lostExitMessage(exits: string, id: string): string {
     : `its exit code was not recorded: its monitor (conmon) ended without writing ${file} (killed, or the disk was full)`;
 }
 
-
 /** Why a container ended: OOMKilled when conmon saw its cgroup's OOM kill (its `oom` file), else by the exit code. */
 export const reasonOf = (rt: Runtime, rec: PodRecord, c: ContainerRecord, code: number | undefined, stoppedByUser = false) =>
   exitReason(code, fs.existsSync(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).oom), stoppedByUser);

@@ -42,6 +42,9 @@ export async function transaction<T>(fn: (rb: Rollback) => Promise<T>): Promise<
     return await fn(rb);
   } catch (e) {
     const unwind = () => rb.unwind();
-    throw withUndoFailures(e, await (explaining && rb.size > 0 ? explainStep('Rollback: a step failed, so undo what was made, newest first', unwind) : unwind()));
+    throw withUndoFailures(
+      e,
+      await (explaining && rb.size > 0 ? explainStep('Rollback: a step failed, so undo what was made, newest first', unwind) : unwind()),
+    );
   }
 }

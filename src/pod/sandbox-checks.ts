@@ -30,21 +30,33 @@ export function verifySandbox(rec: PodRecord, again = false): void {
     if (live[ns] !== namespaces[ns]) throw gone(`the ${ns} namespace of pid ${pid} changed`);
   }
   if (explaining) {
-    explain(again ? `checked again, right before runc create joins /proc/${pid}/ns/*` : `checked: pid ${pid} is still the pause (start time ${startTime}, namespace inodes ${inodeWords(live, SANDBOX_NS)}): its /proc/${pid}/ns paths are safe to join`);
+    explain(
+      again
+        ? `checked again, right before runc create joins /proc/${pid}/ns/*`
+        : `checked: pid ${pid} is still the pause (start time ${startTime}, namespace inodes ${inodeWords(live, SANDBOX_NS)}): its /proc/${pid}/ns paths are safe to join`,
+    );
   }
 }
 
 /** "net:[4026532301] ipc:[…]", as `readlink /proc/<pid>/ns/<type>` shows them. */
-const inodeWords = (inodes: Record<string, number | undefined>, types: string[]): string => types.filter((t) => inodes[t] !== undefined).map((t) => `${t}:[${inodes[t]}]`).join(' ');
+const inodeWords = (inodes: Record<string, number | undefined>, types: string[]): string =>
+  types
+    .filter((t) => inodes[t] !== undefined)
+    .map((t) => `${t}:[${inodes[t]}]`)
+    .join(' ');
 
 /** Checks that a freshly created container really joined the sandbox's namespaces, before it runs anything. */
 export function verifyJoined(rec: PodRecord, pid: number, joined: string[]): void {
   const live = namespaceInodes(pid, joined);
   for (const ns of joined) {
     if (live[ns] !== rec.sandbox.namespaces[ns]) {
-      throw new BarepodError('sandbox-gone', `pod "${rec.def.name}": the new container joined a different ${ns} namespace than the sandbox's; it was not started`, {
-        hint: `remove the pod with \`barepod pod rm ${rec.def.name}\` and create it again`,
-      });
+      throw new BarepodError(
+        'sandbox-gone',
+        `pod "${rec.def.name}": the new container joined a different ${ns} namespace than the sandbox's; it was not started`,
+        {
+          hint: `remove the pod with \`barepod pod rm ${rec.def.name}\` and create it again`,
+        },
+      );
     }
   }
   if (explaining && joined.length) explain(`checked: pid ${pid} is in the pause's namespaces (${inodeWords(live, joined)}), before runc start`);

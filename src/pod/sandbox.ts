@@ -24,7 +24,6 @@ import { checkTitle, podTitle, sandboxTitle } from '../plan/narration.js';
 /** Size of a pod's shared /dev/shm: Docker's and containerd's default. */
 const POD_SHM_BYTES = 64 * 1024 * 1024;
 
-
 /**
  * RunPodSandbox: the pod directory, its cgroup parent with the pod limits,
  * and the pause process holding the pod's namespaces. All or nothing.
@@ -40,7 +39,10 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
   const cgroup = podCgroup(rt.planContext(false), def.name);
   return withPodLock(paths.lock, def.name, () =>
     transaction(async (rb) => {
-      await explainStep(() => podTitle(def, paths.dir, cgroup), () => makePodDir(rt, rb, def, cgroup));
+      await explainStep(
+        () => podTitle(def, paths.dir, cgroup),
+        () => makePodDir(rt, rb, def, cgroup),
+      );
       const sandbox = await launchSandbox(rt, rb, def);
       const record: PodRecord = {
         version: RECORD_VERSION,
@@ -100,7 +102,14 @@ async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup:
  * `preferMac`, the address and MAC of the sandbox it replaces); pushes its
  * teardown.
  */
-export async function launchSandbox(rt: Runtime, rb: Rollback, def: PodDefinition, preferIp?: string, preferMac?: string, rec?: Pick<PodRecord, 'cgroupRoot'>): Promise<SandboxRecord> {
+export async function launchSandbox(
+  rt: Runtime,
+  rb: Rollback,
+  def: PodDefinition,
+  preferIp?: string,
+  preferMac?: string,
+  rec?: Pick<PodRecord, 'cgroupRoot'>,
+): Promise<SandboxRecord> {
   const paths = podPaths(rt.settings.stateRoot, def.name);
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true, rec), pauseRoot);
@@ -152,13 +161,16 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   const graceSeconds = grace ?? rec?.def.graceSeconds ?? DEFAULT_GRACE_SECONDS;
   if (rec) {
     // from here on, an exit handler or `gc` finishes the removal instead of restarting anything
-    await explainStep(`Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`, async () => {
-      if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
-      stopProber(rec);
-      // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
-      if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
-      for (const c of rec.containers) cancelRestart(c);
-    });
+    await explainStep(
+      `Pod ${name}: mark it Removing in ${paths.record} (an exit handler or gc now finishes the removal instead of restarting anything)`,
+      async () => {
+        if (explaining && rec.prober) explain(`kill -KILL ${rec.prober.pid} (its prober)`);
+        stopProber(rec);
+        // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
+        if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
+        for (const c of rec.containers) cancelRestart(c);
+      },
+    );
   }
   const errors: BarepodError[] = [];
   /** one part of the removal, a step of --explain; its failure is kept (with its cause, for --debug) and the removal goes on */
@@ -176,7 +188,8 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     return attempt(
       `stop ${c.id}`,
       () => terminateMember(rt, name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all }),
-      () => `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
+      () =>
+        `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
     );
   };
   // Containers stop in parallel, as the kubelet does: the grace period is the pod's, not one per container;
@@ -186,7 +199,11 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   // Members the record does not know: left by a command killed between create and record.
   const prefix = `${name}.`;
   for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
-    await attempt(`remove leftover ${id}`, () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }), () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`);
+    await attempt(
+      `remove leftover ${id}`,
+      () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }),
+      () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`,
+    );
   }
   // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
   let networkDown = true;
@@ -201,7 +218,11 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     () => terminateMember(rt, name, SANDBOX_NAME, { process: liveOrAsk(rec?.sandbox), conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
     () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
   );
-  await attempt('unmount', () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]), () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`);
+  await attempt(
+    'unmount',
+    () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]),
+    () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`,
+  );
   const ctx = rt.planContext(false, rec);
   const cgroup = podCgroup(ctx, name);
   await attempt(
@@ -223,4 +244,3 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     });
   }
 }
-

@@ -92,7 +92,13 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
   } catch (e) {
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
-    appendEvent(rt.settings.stateRoot, { type: 'restart-failed', pod, container: c.def.name, message: describeError(e).message, ...(isNoSpace(e) ? {} : { delayMs: retryMs }) });
+    appendEvent(rt.settings.stateRoot, {
+      type: 'restart-failed',
+      pod,
+      container: c.def.name,
+      message: describeError(e).message,
+      ...(isNoSpace(e) ? {} : { delayMs: retryMs }),
+    });
     // a full disk could not keep the timer's token either: `gc` retries once there is space again
     if (isNoSpace(e)) return;
     if (!hasCode(e, 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, rec, pid));
@@ -139,7 +145,13 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   // the new netns asks for the old address and MAC back, so the pod keeps its IP when it is free and the host's neighbour entry stays right
   rec.sandbox = await transaction((rb) => launchSandbox(rt, rb, rec.def, oldIp, oldMac, rec));
   rec.sandboxRestarts = (rec.sandboxRestarts ?? 0) + 1;
-  appendEvent(root, { type: 'sandbox-recreated', pod, container: SANDBOX_NAME, restarts: rec.sandboxRestarts, message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}` });
+  appendEvent(root, {
+    type: 'sandbox-recreated',
+    pod,
+    container: SANDBOX_NAME,
+    restarts: rec.sandboxRestarts,
+    message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}`,
+  });
   for (const c of rec.containers) {
     if (memberKind(c.def).runsToCompletion || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
     await restartNow(rt, rec, c, 0);
@@ -263,7 +275,8 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
     // a member whose conmon was killed runs on unsupervised: say so (nothing can re-attach a monitor to a running container)
     if (unsupervised(r.sandbox.conmon)) actions.push({ pod, action: `the sandbox runs ${unsupervisedMessage(r.sandbox.conmon!)}` });
     for (const c of r.containers) {
-      if ((c.state === 'running' || c.state === 'created') && isAlive(c.process) && unsupervised(c.conmon)) actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
+      if ((c.state === 'running' || c.state === 'created') && isAlive(c.process) && unsupervised(c.conmon))
+        actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
     }
     if (hasProbes(r) && !isAlive(r.prober)) {
       startProber(rt, r);

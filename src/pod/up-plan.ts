@@ -35,9 +35,7 @@ export interface PullStep {
 }
 
 /** A step of making one pod. */
-export type PodStep =
-  | { kind: 'check' | 'pod' | 'sandbox' | 'network' | 'probes'; title: string }
-  | { kind: ContainerKind; container: string; title: string };
+export type PodStep = { kind: 'check' | 'pod' | 'sandbox' | 'network' | 'probes'; title: string } | { kind: ContainerKind; container: string; title: string };
 
 export type UpStep = PullStep | PodStep;
 
@@ -88,7 +86,12 @@ export function planUp(rt: Pick<Runtime, 'settings' | 'planContext'>, pods: Mani
     for (const c of p.containers) {
       const image = c.image ?? 'busybox';
       const seen = wanted.get(image);
-      if (seen?.policy !== 'always') wanted.set(image, { policy: pullPolicyOf(image, c.imagePullPolicy), where: `pod "${p.pod.name}", ${memberKind(c).manifestList} "${c.name}"`, pod: seen?.pod ?? i });
+      if (seen?.policy !== 'always')
+        wanted.set(image, {
+          policy: pullPolicyOf(image, c.imagePullPolicy),
+          where: `pod "${p.pod.name}", ${memberKind(c).manifestList} "${c.name}"`,
+          pod: seen?.pod ?? i,
+        });
     }
   });
   return pods.map((mp, i) => {
@@ -101,8 +104,15 @@ export function planUp(rt: Pick<Runtime, 'settings' | 'planContext'>, pods: Mani
       { kind: 'check', title: checkTitle(d) },
       { kind: 'pod', title: podTitle(d, podPaths(rt.settings.stateRoot, d.name).dir, podCgroup(ctx, d.name)) },
       { kind: 'sandbox', title: sandboxTitle(planSandboxSpec(d, ctx, pauseRootfs(rt.settings.dataDir))) },
-      { kind: 'network', title: networkTitle(d, podPaths(rt.settings.stateRoot, d.name).netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined) },
-      ...[...beforeApps, ...apps].map((c) => ({ kind: c.kind, container: c.name, title: containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name)) })),
+      {
+        kind: 'network',
+        title: networkTitle(d, podPaths(rt.settings.stateRoot, d.name).netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined),
+      },
+      ...[...beforeApps, ...apps].map((c) => ({
+        kind: c.kind,
+        container: c.name,
+        title: containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name)),
+      })),
       ...(mp.containers.some((c) => c.probes) ? [{ kind: 'probes' as const, title: proberTitle(d) }] : []),
     ];
     return { manifest: mp, pulls, steps };
@@ -127,7 +137,11 @@ export async function applyUp(rt: Runtime, plans: PodPlan[], o: ApplyOptions = {
   }
   const results: { pod: string; outcome: UpOutcome }[] = [];
   for (const p of plans) {
-    const outcome = await upPod(rt, p.manifest, { ...(o.replace !== undefined ? { replace: o.replace } : {}), ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}), ...(o.say ? { say: o.say } : {}) });
+    const outcome = await upPod(rt, p.manifest, {
+      ...(o.replace !== undefined ? { replace: o.replace } : {}),
+      ...(o.initTimeoutMs !== undefined ? { initTimeoutMs: o.initTimeoutMs } : {}),
+      ...(o.say ? { say: o.say } : {}),
+    });
     results.push({ pod: p.manifest.pod.name, outcome });
     o.done?.(p.manifest.pod.name, outcome);
   }

@@ -40,8 +40,18 @@ export interface UpOptions {
 /** A stable hash of what the user wrote: key order does not matter, values do. */
 export function manifestHash(source: unknown): string {
   const canon = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canon) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canon(x)])) : v;
-  return createHash('sha256').update(JSON.stringify(canon(source))).digest('hex');
+    Array.isArray(v)
+      ? v.map(canon)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([k, x]) => [k, canon(x)]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canon(source)))
+    .digest('hex');
 }
 
 /** Top-level fields that differ between two manifests, as dotted paths (for "what changed"). */
@@ -101,13 +111,15 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   const deadline = Date.now() + (o.initTimeoutMs ?? 300_000);
   let outcome: UpOutcome = 'created';
   let said = false;
-  for (let attempts = 0; ; ) {
+  for (let attempts = 0; ;) {
     const existing = rt.store.tryRead(name);
     if (existing && existing.manifest?.hash === hash && isActive(existing)) {
       if (existing.phase === 'Creating' && isAlive(existing.creator)) {
         // another `up` is making this very pod: wait for it, then look again
         if (Date.now() > deadline) {
-          throw new BarepodError('busy', `pod "${name}" is still being created by another barepod command (pid ${existing.creator?.pid})`, { hint: 'wait for it to finish and try again' });
+          throw new BarepodError('busy', `pod "${name}" is still being created by another barepod command (pid ${existing.creator?.pid})`, {
+            hint: 'wait for it to finish and try again',
+          });
         }
         if (!said) o.say?.(`pod/${name}: being created by another barepod command (pid ${existing.creator?.pid}), waiting for it`);
         said = true;
@@ -118,7 +130,10 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       const complete = existing.phase !== 'Creating';
       const missing = missingContainers(existing, mp, complete);
       if (complete && missing.length === 0) {
-        await explainStep(() => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`, async () => undefined);
+        await explainStep(
+          () => `Pod ${name}: already up from this very manifest (its hash is in the pod's record): nothing to do`,
+          async () => undefined,
+        );
         return 'unchanged';
       }
       // its `up` was killed half-way, or a container was removed since: take the pod over (under its lock, so only one `up` does) and make what is missing
@@ -133,7 +148,10 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
         throw e;
       });
       if (!adopted) continue; // another command got there first: look again
-      await explainStep(() => `Pod ${name}: incomplete (${missing.length ? `no ${missing.join(', ')}` : 'its up did not finish'}): make what is missing`, async () => undefined);
+      await explainStep(
+        () => `Pod ${name}: incomplete (${missing.length ? `no ${missing.join(', ')}` : 'its up did not finish'}): make what is missing`,
+        async () => undefined,
+      );
       o.say?.(`pod/${name}: incomplete${missing.length ? ` (no ${missing.join(', ')})` : ''}, making what is missing`);
       await makeContainers(rt, { pod: mp.pod, containers }, o, complete);
       return 'repaired';
@@ -141,9 +159,13 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
     if (existing) {
       if (!o.replace) {
         const changed = existing.manifest ? manifestDiff(existing.manifest.source, mp.source) : ['(the pod was not made from a manifest)'];
-        throw new BarepodError('already-exists', `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`, {
-          hint: `replace it with \`barepod up --replace -f FILE\`, or remove it first: barepod down ${name}`,
-        });
+        throw new BarepodError(
+          'already-exists',
+          `pod "${name}" already exists${existing.phase && existing.phase !== 'Running' ? ` (${existing.phase})` : ''} and differs from the manifest: ${changed.slice(0, 8).join(', ')}${changed.length > 8 ? ', …' : ''}`,
+          {
+            hint: `replace it with \`barepod up --replace -f FILE\`, or remove it first: barepod down ${name}`,
+          },
+        );
       }
       o.say?.(`pod/${name}: the manifest changed, replacing it`);
       await removePod(rt, name);
@@ -209,11 +231,13 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
     const apps = order.apps.filter((x) => !has(x.name));
     // without probes the pod is Running from the same lock round that records its app containers
     if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
-    if (probes) await explainStep(proberTitle(mp.pod), () => withPod(rt, name, async (rec) => {
-        running(rec);
-        startProber(rt, rec);
-      }),
-    );
+    if (probes)
+      await explainStep(proberTitle(mp.pod), () =>
+        withPod(rt, name, async (rec) => {
+          running(rec);
+          startProber(rt, rec);
+        }),
+      );
     else if (!apps.length) await withPod(rt, name, async (rec) => running(rec));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
@@ -239,7 +263,12 @@ async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOp
   if (!started) await runContainer(rt, pod, c);
   for (let attempt = 0; ; attempt++) {
     const code = await waitExit(rt, pod, c.name, deadline);
-    if (explaining) explainResult(code === undefined ? `init container ${c.name} did not finish in time` : `init container ${c.name} exited with ${code}${code === 0 ? ': the next one may start' : ''}`);
+    if (explaining)
+      explainResult(
+        code === undefined
+          ? `init container ${c.name} did not finish in time`
+          : `init container ${c.name} exited with ${code}${code === 0 ? ': the next one may start' : ''}`,
+      );
     if (code === 0) return;
     const rec = rt.store.read(pod);
     const retry = rec.def.restartPolicy !== 'Never' && code !== undefined;
@@ -252,9 +281,13 @@ async function runInit(rt: Runtime, pod: string, c: ContainerDefinition, o: UpOp
         delete r.creator;
       });
       throw new InitFailed(
-        new BarepodError('tool-failed', `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started${lastLogLines(rt, pod, c.name)}`, {
-          hint: `see its output: barepod logs ${pod} ${c.name}; remove the pod: barepod down ${pod}`,
-        }),
+        new BarepodError(
+          'tool-failed',
+          `pod "${pod}": init container "${c.name}" ${why}; the app containers were not started${lastLogLines(rt, pod, c.name)}`,
+          {
+            hint: `see its output: barepod logs ${pod} ${c.name}; remove the pod: barepod down ${pod}`,
+          },
+        ),
       );
     }
     o.say?.(`pod/${pod}: init container ${c.name} exited with ${code}, retrying in ${delay / 1000}s`);
@@ -288,10 +321,13 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
   if (rec.phase && rec.phase !== 'Running') return { ready: false, why: `the pod is ${rec.phase}${rec.message ? `: ${rec.message}` : ''}` };
   const status = readProbeStatus(rt.settings.stateRoot, rec.def.name);
   const why: string[] = [];
-  for (const c of rec.containers.filter((x) => !memberKind(x.def).runsToCompletion)) { // native sidecars count, init containers do not
-    if (c.state === 'running' && !isAlive(c.process)) why.push(`${c.def.name} has exited (its exit code is not recorded yet)`); // conmon is still writing it
+  for (const c of rec.containers.filter((x) => !memberKind(x.def).runsToCompletion)) {
+    // native sidecars count, init containers do not
+    if (c.state === 'running' && !isAlive(c.process))
+      why.push(`${c.def.name} has exited (its exit code is not recorded yet)`); // conmon is still writing it
     else if (c.state === 'running' && now - Date.parse(c.startedAt ?? '') < SETTLE_MS) why.push(`${c.def.name} started less than ${SETTLE_MS / 1000}s ago`);
-    else if (c.state !== 'running') why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
+    else if (c.state !== 'running')
+      why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
     else {
       const r = containerReady(c, status);
       if (!r.ready) why.push(`${c.def.name} is not ready (${r.why})`);
@@ -310,10 +346,20 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
 export function endedForGood(rt: Runtime, rec: PodRecord): string | undefined {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return undefined; // the caller reports the phase itself
-  const ended = rec.containers.find((c) => !memberKind(c.def).runsToCompletion && isTerminated(c) && !c.backoff && c.desired !== 'stopped' && !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode));
+  const ended = rec.containers.find(
+    (c) =>
+      !memberKind(c.def).runsToCompletion &&
+      isTerminated(c) &&
+      !c.backoff &&
+      c.desired !== 'stopped' &&
+      !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode),
+  );
   if (!ended) return undefined;
   const policy = restartPolicyOf(rec.def, ended.def);
-  const how = ended.state === 'unknown' ? `ended with no exit code recorded${ended.message ? ` (${ended.message})` : ''}` : `exited with ${ended.exitCode ?? '?'}${ended.reason ? ` (${ended.reason})` : ''}`;
+  const how =
+    ended.state === 'unknown'
+      ? `ended with no exit code recorded${ended.message ? ` (${ended.message})` : ''}`
+      : `exited with ${ended.exitCode ?? '?'}${ended.reason ? ` (${ended.reason})` : ''}`;
   return `container "${ended.def.name}" ${how} and its restart policy ${policy} does not restart it${lastLogLines(rt, rec.def.name, ended.def.name)}`;
 }
 

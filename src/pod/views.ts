@@ -88,7 +88,11 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       backoff: null,
       lastTermination: null,
       lastExit: null,
-      message: stopped ? `pause pid ${rec.sandbox.pid} is stopped by a signal (SIGSTOP): send it SIGCONT` : alive && unsupervised(rec.sandbox.conmon) ? unsupervisedMessage(rec.sandbox.conmon!) : null,
+      message: stopped
+        ? `pause pid ${rec.sandbox.pid} is stopped by a signal (SIGSTOP): send it SIGCONT`
+        : alive && unsupervised(rec.sandbox.conmon)
+          ? unsupervisedMessage(rec.sandbox.conmon!)
+          : null,
       supervised: alive ? !unsupervised(rec.sandbox.conmon) : null,
       startedAt: rec.sandbox.startedAt,
       createdAt: rec.createdAt,
@@ -166,18 +170,14 @@ export function inspectPod(rt: Runtime, name: string) {
   const nsView = (pid: number | undefined) => {
     if (!pid) return {};
     const mine = namespaceInodes(pid);
-    return Object.fromEntries(
-      NAMESPACE_TYPES.filter((t) => mine[t] !== undefined).map((t) => [t, { inode: mine[t], shared: mine[t] === sandboxNs[t] }]),
-    );
+    return Object.fromEntries(NAMESPACE_TYPES.filter((t) => mine[t] !== undefined).map((t) => [t, { inode: mine[t], shared: mine[t] === sandboxNs[t] }]));
   };
   // the CLI runs in the host's namespaces (PID 1's may not be readable, e.g. in a sandboxed VM)
   const hostNs = namespaceInodes(process.pid);
   const member = (containerName: string, pid: number | undefined) => ({
     cgroupPath: containerCgroup(ctx, name, containerName),
     cgroupDirs: rt.cgroups.dirsOf(containerCgroup(ctx, name, containerName)),
-    namespaces: Object.fromEntries(
-      Object.entries(nsView(pid)).map(([t, v]) => [t, { ...v, host: v.inode === hostNs[t] }]),
-    ),
+    namespaces: Object.fromEntries(Object.entries(nsView(pid)).map(([t, v]) => [t, { ...v, host: v.inode === hostNs[t] }])),
     bundle: containerPaths(rt.settings.stateRoot, name, containerName).bundle,
   });
   const podLimits = {
@@ -214,7 +214,7 @@ export function inspectPod(rt: Runtime, name: string) {
         name: c.def.name,
         id: c.id,
         state: c.state,
-        pid: running ? c.process?.pid ?? null : null,
+        pid: running ? (c.process?.pid ?? null) : null,
         status: containerStatus(c),
         exitCode: c.exitCode ?? null,
         reason: c.reason ?? null,
@@ -244,7 +244,11 @@ function networkView(rt: Runtime, rec: PodRecord, liveNetns: number | undefined)
     ip: a?.ip ?? null,
     cidr: a?.cidr ?? null,
     gateway: a?.gateway ?? null,
-    interfaces: (result?.interfaces ?? []).map((i) => ({ name: i.name, mac: i.mac ?? null, where: i.sandbox ? 'pod' : i.name === a?.hostVeth ? 'host (veth)' : 'host (bridge)' })),
+    interfaces: (result?.interfaces ?? []).map((i) => ({
+      name: i.name,
+      mac: i.mac ?? null,
+      where: i.sandbox ? 'pod' : i.name === a?.hostVeth ? 'host (veth)' : 'host (bridge)',
+    })),
     ports: hostPortsOf(def),
     hostAliases: rec.def.hostAliases ?? [],
     containerId: a?.containerId ?? null,

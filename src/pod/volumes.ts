@@ -97,14 +97,19 @@ export async function stageSubPaths(stateRoot: string, rb: Rollback, def: PodDef
       opened = openSubPath(volume, m.subPath);
     } catch (e) {
       if (!(e instanceof SubPathError)) throw e;
-      throw new BarepodError('invalid-value', `pod "${def.name}", container "${ctr.name}": subPath "${m.subPath}" of volume "${m.name}" (${volume}): ${e.message}; the container was not started`, {
-        hint: e.kind === 'escape'
-          ? 'a subPath must stay inside its volume: a symlink in it is followed only when its target is inside the volume too (a container may have made it: remove it, or mount the volume without subPath)'
-          : e.kind === 'missing'
-            ? 'create it in the volume first (an init container can); barepod does not create a subPath'
-            : 'fix the volume\'s content, or the volumeMount\'s subPath',
-        cause: e,
-      });
+      throw new BarepodError(
+        'invalid-value',
+        `pod "${def.name}", container "${ctr.name}": subPath "${m.subPath}" of volume "${m.name}" (${volume}): ${e.message}; the container was not started`,
+        {
+          hint:
+            e.kind === 'escape'
+              ? 'a subPath must stay inside its volume: a symlink in it is followed only when its target is inside the volume too (a container may have made it: remove it, or mount the volume without subPath)'
+              : e.kind === 'missing'
+                ? 'create it in the volume first (an init container can); barepod does not create a subPath'
+                : "fix the volume's content, or the volumeMount's subPath",
+          cause: e,
+        },
+      );
     }
     const target = path.join(dir, String(i));
     try {
@@ -112,7 +117,10 @@ export async function stageSubPaths(stateRoot: string, rb: Rollback, def: PodDef
     } finally {
       fs.closeSync(opened.fd);
     }
-    if (explaining) explain(`volume ${m.name}, subPath ${m.subPath}: resolved inside ${volume} without following a symlink out of it (${opened.resolved || '.'}), bound to ${target}, the source runc gets`);
+    if (explaining)
+      explain(
+        `volume ${m.name}, subPath ${m.subPath}: resolved inside ${volume} without following a symlink out of it (${opened.resolved || '.'}), bound to ${target}, the source runc gets`,
+      );
     out.push(target);
   }
   return out;

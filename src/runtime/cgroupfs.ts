@@ -27,7 +27,22 @@ export function readCgroupMounts(mountinfo = '/proc/self/mountinfo'): CgroupMoun
     const [fstype, , superOpts = ''] = right.split(' ');
     if (fstype === 'cgroup2') out.push({ mountpoint, version: 2, controllers: [] });
     else if (fstype === 'cgroup') {
-      const known = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'hugetlb', 'net_cls', 'net_prio', 'perf_event', 'rdma', 'misc'];
+      const known = [
+        'cpu',
+        'cpuacct',
+        'cpuset',
+        'memory',
+        'devices',
+        'freezer',
+        'blkio',
+        'pids',
+        'hugetlb',
+        'net_cls',
+        'net_prio',
+        'perf_event',
+        'rdma',
+        'misc',
+      ];
       const controllers = superOpts.split(',').filter((o) => known.includes(o) || o.startsWith('name='));
       out.push({ mountpoint, version: 1, controllers });
     }
@@ -138,7 +153,8 @@ export class CgroupFs {
 
   /** The directory of a cgroup path in the hierarchy holding `controller` (v2: the unified one). */
   dirFor(controller: string, cgroupPath: string): string | undefined {
-    const mount = this.version === 2 ? this.mounts.find((m) => m.version === 2) : this.mounts.find((m) => m.version === 1 && m.controllers.includes(controller));
+    const mount =
+      this.version === 2 ? this.mounts.find((m) => m.version === 2) : this.mounts.find((m) => m.version === 1 && m.controllers.includes(controller));
     return mount ? path.join(mount.mountpoint, cgroupPath) : undefined;
   }
 
@@ -157,7 +173,10 @@ export class CgroupFs {
     } else {
       // the pod parent exists in every hierarchy runc will use (in hybrid mode, the unified one too)
       for (const m of this.mounts) fs.mkdirSync(path.join(m.mountpoint, cgroupPath), { recursive: true });
-      if (explaining) explain(`mkdir ${cgroupPath} in each of the ${this.mounts.length} cgroup hierarchies (${this.mounts.map((m) => path.basename(m.mountpoint)).join(', ')})`);
+      if (explaining)
+        explain(
+          `mkdir ${cgroupPath} in each of the ${this.mounts.length} cgroup hierarchies (${this.mounts.map((m) => path.basename(m.mountpoint)).join(', ')})`,
+        );
     }
     for (const f of files) {
       const dir = this.dirFor(f.controller, cgroupPath);
@@ -181,9 +200,13 @@ export class CgroupFs {
       const missing = needed.filter((c) => !available.includes(c));
       if (missing.length) {
         // checked before any write, so a refused pod leaves no controller enabled behind it
-        throw new BarepodError('missing-tool', `the ${missing.join(', ')} controller is not available in ${dir} (cgroup v2): cannot set the pod's ${missing.join(', ')} limit`, {
-          hint: 'enable it in the parent cgroup (cgroup.subtree_control) or drop the limit',
-        });
+        throw new BarepodError(
+          'missing-tool',
+          `the ${missing.join(', ')} controller is not available in ${dir} (cgroup v2): cannot set the pod's ${missing.join(', ')} limit`,
+          {
+            hint: 'enable it in the parent cgroup (cgroup.subtree_control) or drop the limit',
+          },
+        );
       }
       for (const c of needed) if (!enabled.has(c)) writeCgroupFile(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
       dir = path.join(dir, part);
@@ -271,7 +294,10 @@ export class CgroupFs {
         else removed++;
       }
     }
-    if (explaining && dirs.length) explain(`rmdir ${cgroupPath} and what is below it, deepest first, in ${dirs.length} hierarchies: ${removed} directories (runc delete removes only a container's own leaf)`);
+    if (explaining && dirs.length)
+      explain(
+        `rmdir ${cgroupPath} and what is below it, deepest first, in ${dirs.length} hierarchies: ${removed} directories (runc delete removes only a container's own leaf)`,
+      );
     if (alsoTop) {
       for (const dir of this.dirsOf(alsoTop)) {
         try {
@@ -306,7 +332,11 @@ export class CgroupFs {
   procs(cgroupPath: string): number[] {
     const controller = this.version === 2 || this.mounts.some((m) => m.controllers.includes('pids')) ? 'pids' : 'memory';
     const text = this.read(controller, cgroupPath, 'cgroup.procs');
-    return (text ?? '').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b);
+    return (text ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .sort((a, b) => a - b);
   }
 
   /** The limits and usage of a cgroup, each controller read from its own hierarchy on v1 and from the unified tree on v2. */

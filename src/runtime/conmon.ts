@@ -45,29 +45,45 @@ export interface Created {
 export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   const argv = [
     o.conmon,
-    '--api-version', '1',
-    '-c', o.id,
-    '-u', o.id,
-    '-n', o.name,
-    '-r', o.runc,
-    '-b', o.bundle,
-    '-p', o.pidFile,
-    '-P', o.conmonPidFile,
-    '--exit-dir', o.exitDir,
-    '-l', `k8s-file:${o.logPath}`,
-    '--log-size-max', String(o.logSizeMax),
+    '--api-version',
+    '1',
+    '-c',
+    o.id,
+    '-u',
+    o.id,
+    '-n',
+    o.name,
+    '-r',
+    o.runc,
+    '-b',
+    o.bundle,
+    '-p',
+    o.pidFile,
+    '-P',
+    o.conmonPidFile,
+    '--exit-dir',
+    o.exitDir,
+    '-l',
+    `k8s-file:${o.logPath}`,
+    '--log-size-max',
+    String(o.logSizeMax),
     '--full-attach',
-    '--runtime-arg', '--root',
-    '--runtime-arg', o.runcRoot,
+    '--runtime-arg',
+    '--root',
+    '--runtime-arg',
+    o.runcRoot,
     // conmon drops its "oom" file in its working directory (the bundle, below) and here
-    '--persist-dir', o.bundle,
+    '--persist-dir',
+    o.bundle,
   ];
   const [exitBin, ...exitArgs] = o.exitCommand ?? [];
   if (exitBin) argv.push('--exit-command', exitBin, ...exitArgs.flatMap((a) => ['--exit-command-arg', a]));
   const started = performance.now();
   if (explaining) {
     explainRun(`_OCI_SYNCPIPE=3 _OCI_STARTPIPE=4 ${conmonWords(argv)}`);
-    explain(`conmon runs ${shellWords([o.runc, '--root', o.runcRoot, 'create', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id])}, stays as the container's monitor (subreaper, log ${o.logPath}) and writes its exit code to ${o.exitDir}/${o.id}`);
+    explain(
+      `conmon runs ${shellWords([o.runc, '--root', o.runcRoot, 'create', '--bundle', o.bundle, '--pid-file', o.pidFile, o.id])}, stays as the container's monitor (subreaper, log ${o.logPath}) and writes its exit code to ${o.exitDir}/${o.id}`,
+    );
   }
   // its own process group: the deadline (BAREPOD_TIMEOUT_CONMON, until its reply) kills conmon and the runc it runs
   const run = launch(argv, {

@@ -124,7 +124,12 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launch {
         killProcess(child, !!o.detached);
         const words = o.label ?? shellWords([(shown[0] ?? file).split('/').pop()!, ...shown.slice(1)]);
         reject(
-          new DeadlineError(argv, timeoutMs, `${words}: no answer after ${formatDuration(timeoutMs)} (killed)`, `it hung; if it really needs longer, set BAREPOD_TIMEOUT_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')} (e.g. ${formatDuration(timeoutMs * 4)})`),
+          new DeadlineError(
+            argv,
+            timeoutMs,
+            `${words}: no answer after ${formatDuration(timeoutMs)} (killed)`,
+            `it hung; if it really needs longer, set BAREPOD_TIMEOUT_${key.toUpperCase().replace(/[^A-Z0-9]/g, '_')} (e.g. ${formatDuration(timeoutMs * 4)})`,
+          ),
         );
       }, timeoutMs);
     }

@@ -97,7 +97,10 @@ let narrator: Narrator | undefined;
 let current: AsyncLocalStorage<Section> | undefined;
 
 /** Turns the narration on for this process (the --explain flag). */
-export function enableExplain(write: (text: string) => void = (t) => process.stderr.write(t), colour = process.stderr.isTTY === true && !process.env.NO_COLOR): void {
+export function enableExplain(
+  write: (text: string) => void = (t) => process.stderr.write(t),
+  colour = process.stderr.isTTY === true && !process.env.NO_COLOR,
+): void {
   narrator = new Narrator(write, colour);
   current = new AsyncLocalStorage<Section>();
   explaining = true;

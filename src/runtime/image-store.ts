@@ -112,7 +112,10 @@ export class ImageStore {
       return (JSON.parse(fs.readFileSync(this.index, 'utf8')) as OciIndex).manifests ?? [];
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new BarepodError('corrupt', `the image store index ${this.index} is unreadable: ${(e as Error).message}`, { hint: 'restore it, or remove the store directory and pull again', cause: e });
+      throw new BarepodError('corrupt', `the image store index ${this.index} is unreadable: ${(e as Error).message}`, {
+        hint: 'restore it, or remove the store directory and pull again',
+        cause: e,
+      });
     }
   }
 
@@ -138,7 +141,9 @@ export class ImageStore {
       throw new BarepodError('corrupt', `blob ${digest} is missing from the image store`, { hint: 'remove the image (barepod rmi) and pull it again' });
     }
     if (`sha256:${createHash('sha256').update(buf).digest('hex')}` !== digest) {
-      throw new BarepodError('corrupt', `blob ${digest} in the image store does not match its digest`, { hint: 'remove the image (barepod rmi) and pull it again' });
+      throw new BarepodError('corrupt', `blob ${digest} in the image store does not match its digest`, {
+        hint: 'remove the image (barepod rmi) and pull it again',
+      });
     }
     return JSON.parse(buf.toString('utf8')) as T;
   }
@@ -148,7 +153,8 @@ export class ImageStore {
     const manifest = this.readJsonBlob<OciManifest>(digest);
     const config = this.readJsonBlob<ImageConfigJson>(manifest.config.digest);
     const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== manifest.layers.length) throw new BarepodError('corrupt', `image ${name}: ${manifest.layers.length} layers but ${diffIds.length} diffIDs in its config`);
+    if (diffIds.length !== manifest.layers.length)
+      throw new BarepodError('corrupt', `image ${name}: ${manifest.layers.length} layers but ${diffIds.length} diffIDs in its config`);
     return {
       name,
       digest,
@@ -169,10 +175,15 @@ export class ImageStore {
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
     // image configs hold env values (ENV lines): the store is root's alone
     ensurePrivateDir(this.dir, 'image store');
-    return withFileLock(path.join(this.dir, 'lock'), `the image store ${this.dir}`, async () => {
-      this.removeStaleTemps();
-      return fn();
-    }, 30 * 60_000);
+    return withFileLock(
+      path.join(this.dir, 'lock'),
+      `the image store ${this.dir}`,
+      async () => {
+        this.removeStaleTemps();
+        return fn();
+      },
+      30 * 60_000,
+    );
   }
 
   /** Removes temp directories whose command is gone (killed mid-pull). */
@@ -194,7 +205,10 @@ export class ImageStore {
       return await fn(tmp);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') {
-        throw new BarepodError('disk-full', `no space left on the device of the image store ${this.dir}`, { hint: 'free some space (barepod rmi unused images) and try again; nothing partial was kept', cause: e });
+        throw new BarepodError('disk-full', `no space left on the device of the image store ${this.dir}`, {
+          hint: 'free some space (barepod rmi unused images) and try again; nothing partial was kept',
+          cause: e,
+        });
       }
       throw e;
     } finally {
@@ -273,15 +287,27 @@ export class ImageStore {
    * yet in the store unpacked (its diffID checked), then renamed into place,
    * then the index rewritten: the last step, atomic.
    */
-  private async commit(layout: string, desc: Descriptor, name: string, arch: string, tmp: string, unpacked: Map<string, string>, progress?: Progress): Promise<StoredImage> {
+  private async commit(
+    layout: string,
+    desc: Descriptor,
+    name: string,
+    arch: string,
+    tmp: string,
+    unpacked: Map<string, string>,
+    progress?: Progress,
+  ): Promise<StoredImage> {
     const src = (digest: string) => path.join(layout, 'blobs', 'sha256', hex(digest));
     const verify = async (digest: string, what: string) => {
       const got = await sha256File(src(digest)).catch(() => 'missing');
-      if (got !== digest) throw new BarepodError('corrupt', `${what} ${digest} of ${name} is corrupt (its content hashes to ${got})`, { hint: 'pull again; if it persists, the source itself is broken' });
+      if (got !== digest)
+        throw new BarepodError('corrupt', `${what} ${digest} of ${name} is corrupt (its content hashes to ${got})`, {
+          hint: 'pull again; if it persists, the source itself is broken',
+        });
     };
     await verify(desc.digest, 'manifest');
     const manifest = JSON.parse(fs.readFileSync(src(desc.digest), 'utf8')) as OciManifest;
-    if (manifest.mediaType && !MANIFEST_TYPES.has(manifest.mediaType)) throw new BarepodError('corrupt', `${name}: unsupported manifest type ${manifest.mediaType}`);
+    if (manifest.mediaType && !MANIFEST_TYPES.has(manifest.mediaType))
+      throw new BarepodError('corrupt', `${name}: unsupported manifest type ${manifest.mediaType}`);
     await verify(manifest.config.digest, 'config');
     const config = JSON.parse(fs.readFileSync(src(manifest.config.digest), 'utf8')) as ImageConfigJson;
     if ((config.os ?? 'linux') !== 'linux' || (config.architecture && config.architecture !== arch)) {
@@ -290,7 +316,8 @@ export class ImageStore {
       });
     }
     const diffIds = config.rootfs?.diff_ids ?? [];
-    if (diffIds.length !== manifest.layers.length) throw new BarepodError('corrupt', `${name}: ${manifest.layers.length} layers but ${diffIds.length} diffIDs in its config`);
+    if (diffIds.length !== manifest.layers.length)
+      throw new BarepodError('corrupt', `${name}: ${manifest.layers.length} layers but ${diffIds.length} diffIDs in its config`);
     for (const [i, l] of manifest.layers.entries()) await verify(l.digest, `layer ${i + 1}/${manifest.layers.length}`);
 
     return this.locked(async () => {
@@ -320,7 +347,9 @@ export class ImageStore {
           for (const w of res.warnings) progress?.(`warning: layer ${i + 1}: ${w}`, true);
           progress?.(`${label}: done, ${mb(res.bytes)}`, true);
           if (res.diffId !== diffId) {
-            throw new BarepodError('corrupt', `layer ${l.digest} of ${name} unpacks to ${res.diffId}, but its config says ${diffId}`, { hint: 'the image is broken: pull it again or rebuild it' });
+            throw new BarepodError('corrupt', `layer ${l.digest} of ${name} unpacks to ${res.diffId}, but its config says ${diffId}`, {
+              hint: 'the image is broken: pull it again or rebuild it',
+            });
           }
         }
         privateSubdir(path.dirname(final));
@@ -359,7 +388,9 @@ export class ImageStore {
       const img = this.image(desc.digest, desc.annotations?.[REF_NAME] ?? desc.digest);
       const users = inUse(img);
       if (users.length > 0) {
-        throw new BarepodError('invalid-state', `image ${img.name} is used by ${users.join(', ')}`, { hint: 'remove those containers (barepod rm -f POD NAME) or their pods first' });
+        throw new BarepodError('invalid-state', `image ${img.name} is used by ${users.join(', ')}`, {
+          hint: 'remove those containers (barepod rm -f POD NAME) or their pods first',
+        });
       }
       const manifests = this.entries().filter((d) => d !== desc && !(d.digest === desc.digest && d.annotations?.[REF_NAME] === desc.annotations?.[REF_NAME]));
       writeFileAtomic(this.index, JSON.stringify({ schemaVersion: 2, manifests } satisfies OciIndex, null, 2) + '\n');
@@ -391,6 +422,7 @@ export class ImageStore {
     const blobDir = path.join(this.dir, 'blobs', 'sha256');
     for (const b of fs.existsSync(blobDir) ? fs.readdirSync(blobDir) : []) if (!blobs.has(b)) fs.rmSync(path.join(blobDir, b), { force: true });
     const layerDir = path.join(this.dir, 'layers');
-    for (const l of fs.existsSync(layerDir) ? fs.readdirSync(layerDir) : []) if (!layers.has(l)) fs.rmSync(path.join(layerDir, l), { recursive: true, force: true });
+    for (const l of fs.existsSync(layerDir) ? fs.readdirSync(layerDir) : [])
+      if (!layers.has(l)) fs.rmSync(path.join(layerDir, l), { recursive: true, force: true });
   }
 }

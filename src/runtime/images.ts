@@ -44,9 +44,15 @@ export function resolveImage(settings: Pick<Settings, 'dataDir' | 'imagesDir'>, 
     return { name: 'busybox', layers: [rootfs], defaults: BUSYBOX_DEFAULTS };
   }
   const store = new ImageStore(settings.imagesDir);
-  const desc = digest ? { digest } : candidateNames(ref).map((n) => store.find(n)).find(Boolean);
+  const desc = digest
+    ? { digest }
+    : candidateNames(ref)
+        .map((n) => store.find(n))
+        .find(Boolean);
   if (!desc) {
-    throw new BarepodError('not-found', `image ${ref} is not in the image store`, { hint: `pull it first (barepod pull ${ref}), or let run pull it (without --pull never)` });
+    throw new BarepodError('not-found', `image ${ref} is not in the image store`, {
+      hint: `pull it first (barepod pull ${ref}), or let run pull it (without --pull never)`,
+    });
   }
   const img = store.image(desc.digest, ref);
   const layers = img.layers.map((l) => store.layerDir(l.diffId)).reverse();
@@ -70,7 +76,10 @@ export function requirePause(dataDir: string): string {
  * container's own /etc/passwd and /etc/group (read inside the rootfs, never
  * following a symlink out of it); others are returned as they are.
  */
-export function withRootfsUser<T extends { userName?: string; userFromImage?: boolean; image?: string | null; user: { uid: number; gid: number } }>(def: T, rootfs: string): T {
+export function withRootfsUser<T extends { userName?: string; userFromImage?: boolean; image?: string | null; user: { uid: number; gid: number } }>(
+  def: T,
+  rootfs: string,
+): T {
   if (!def.userName) return def;
   const passwd = readFileInRoot(rootfs, '/etc/passwd') ?? '';
   const group = readFileInRoot(rootfs, '/etc/group') ?? '';

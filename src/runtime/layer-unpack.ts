@@ -107,10 +107,15 @@ function openTarStream(blob: string): Readable {
     child.stderr!.on('data', (d: Buffer) => err.push(d));
     run.exited.then(
       ({ code }) => {
-        if (code !== 0 && code !== null) child.stdout!.destroy(new BarepodError('corrupt', `zstd could not decompress ${path.basename(blob)}: ${Buffer.concat(err).toString().trim()}`));
+        if (code !== 0 && code !== null)
+          child.stdout!.destroy(new BarepodError('corrupt', `zstd could not decompress ${path.basename(blob)}: ${Buffer.concat(err).toString().trim()}`));
       },
       (e: unknown) =>
-        child.stdout!.destroy(hasCode(e, 'missing-tool') ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' }) : (e as Error)),
+        child.stdout!.destroy(
+          hasCode(e, 'missing-tool')
+            ? new BarepodError('missing-tool', 'zstd not found: this layer is zstd-compressed', { hint: 'apt-get install zstd (or run scripts/setup)' })
+            : (e as Error),
+        ),
     );
     return child.stdout!;
   }
@@ -326,7 +331,13 @@ export async function unpackLayer(
   parser.on('meta', (meta: string) => {
     pendingXattrs = parseXattrs(meta, warnings);
   });
-  const corrupt = (err: unknown) => (err instanceof BarepodError ? err : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, { hint: 'pull the image again; if it persists, the image itself is broken', cause: err }));
+  const corrupt = (err: unknown) =>
+    err instanceof BarepodError
+      ? err
+      : new BarepodError('corrupt', `layer ${path.basename(blob)} is not a valid tar stream: ${(err as Error).message}`, {
+          hint: 'pull the image again; if it persists, the image itself is broken',
+          cause: err,
+        });
   let parseError: unknown;
   const parsed = new Promise<void>((resolve, reject) => {
     parser.on('error', (err: unknown) => reject((parseError ??= corrupt(err))));

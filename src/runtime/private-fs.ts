@@ -79,16 +79,23 @@ export function requireTrustedDir(dir: string, what: string): void {
     const open = (parent.mode & 0o022) !== 0 || !trustedOwner(parent.uid);
     const guarded = (parent.mode & S_ISVTX) !== 0 && trustedOwner(parent.uid) && trustedOwner(link.uid);
     if (open && !guarded) {
-      throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${p} is a symlink in ${path.dirname(p)}, which others can write to: one of them could have planted it`, {
-        hint: `give the real path if it is yours, or pick another ${what}`,
-      });
+      throw new BarepodError(
+        'unsafe-dir',
+        `the ${what} ${abs}: ${p} is a symlink in ${path.dirname(p)}, which others can write to: one of them could have planted it`,
+        {
+          hint: `give the real path if it is yours, or pick another ${what}`,
+        },
+      );
     }
   }
   let real: string;
   try {
     real = fs.realpathSync(existing);
   } catch (e) {
-    throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, { hint: `remove it, or pick another ${what}`, cause: e });
+    throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, {
+      hint: `remove it, or pick another ${what}`,
+      cause: e,
+    });
   }
   const chain: string[] = [];
   for (let p = real; ; p = path.dirname(p)) {
@@ -103,16 +110,24 @@ export function requireTrustedDir(dir: string, what: string): void {
       throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${p} is not a directory`, { hint: `pick another ${what}` });
     }
     if (!trustedOwner(st.uid)) {
-      throw new BarepodError('unsafe-dir', `the ${what} ${shown} is owned by uid ${st.uid}, not root: that user could read or replace what barepod keeps there`, {
-        hint: `chown root:root ${p} (or pick another ${what})`,
-      });
+      throw new BarepodError(
+        'unsafe-dir',
+        `the ${what} ${shown} is owned by uid ${st.uid}, not root: that user could read or replace what barepod keeps there`,
+        {
+          hint: `chown root:root ${p} (or pick another ${what})`,
+        },
+      );
     }
     const othersWrite = (st.mode & 0o022) !== 0;
     const stickyRoot = (st.mode & S_ISVTX) !== 0 && st.uid === 0;
     if (othersWrite && (self || !stickyRoot)) {
-      throw new BarepodError('unsafe-dir', `the ${what} ${shown} is writable by ${st.mode & 0o002 ? 'every local user' : 'its group'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): another user could plant files or symlinks there`, {
-        hint: `chmod ${self ? '0700' : 'go-w'} ${p} (or pick another ${what})`,
-      });
+      throw new BarepodError(
+        'unsafe-dir',
+        `the ${what} ${shown} is writable by ${st.mode & 0o002 ? 'every local user' : 'its group'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): another user could plant files or symlinks there`,
+        {
+          hint: `chmod ${self ? '0700' : 'go-w'} ${p} (or pick another ${what})`,
+        },
+      );
     }
   }
 }

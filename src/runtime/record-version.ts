@@ -39,10 +39,21 @@ function fromV1(rec: Raw): void {
 function volumeV1(v: Raw): VolumeDefinition | Raw {
   if (v.kind !== undefined) return v;
   const name = String(v.name ?? '');
-  if (isObj(v.hostPath)) return { kind: 'hostPath', name, path: String(v.hostPath.path ?? ''), type: (v.hostPath.type ?? '') as Extract<VolumeDefinition, { kind: 'hostPath' }>['type'] };
+  if (isObj(v.hostPath))
+    return {
+      kind: 'hostPath',
+      name,
+      path: String(v.hostPath.path ?? ''),
+      type: (v.hostPath.type ?? '') as Extract<VolumeDefinition, { kind: 'hostPath' }>['type'],
+    };
   // version 1 gave every volume without a hostPath an emptyDir's directory
   const e = isObj(v.emptyDir) ? v.emptyDir : {};
-  return { kind: 'emptyDir', name, medium: e.medium === 'Memory' ? 'Memory' : '', ...(typeof e.sizeLimitBytes === 'number' ? { sizeLimitBytes: e.sizeLimitBytes } : {}) };
+  return {
+    kind: 'emptyDir',
+    name,
+    medium: e.medium === 'Memory' ? 'Memory' : '',
+    ...(typeof e.sizeLimitBytes === 'number' ? { sizeLimitBytes: e.sizeLimitBytes } : {}),
+  };
 }
 
 function networkV1(n: Raw): NetworkDefinition {

@@ -50,11 +50,15 @@ function isDirectoryBind(m: { type?: string; source?: string; options?: string[]
 export function unsafeRootfsError(r: Refusal, where: { pod: string; container: string; source: string }): BarepodError {
   const cwd = r.role === 'the working directory';
   const needed = cwd ? `the working directory ${r.path}` : r.role;
-  return new BarepodError('unsafe-rootfs', `container "${where.container}" in pod "${where.pod}" refused: ${where.source}: ${r.at} ${r.why} (needed by ${needed})`, {
-    hint: cwd
-      ? 'choose a working directory inside the container\'s own files'
-      : '/dev, /proc and /sys must be plain directories (or absent) in a rootfs, no file may stand where a directory is needed, and no link may climb above it with "..": fix the image (or the rootfs directory)',
-  });
+  return new BarepodError(
+    'unsafe-rootfs',
+    `container "${where.container}" in pod "${where.pod}" refused: ${where.source}: ${r.at} ${r.why} (needed by ${needed})`,
+    {
+      hint: cwd
+        ? "choose a working directory inside the container's own files"
+        : '/dev, /proc and /sys must be plain directories (or absent) in a rootfs, no file may stand where a directory is needed, and no link may climb above it with "..": fix the image (or the rootfs directory)',
+    },
+  );
 }
 
 /**

@@ -62,7 +62,8 @@ export class Runc {
   async exec(id: string, command: string[], o: ExecOptions): Promise<number> {
     const argv = [
       this.bin,
-      '--root', this.root,
+      '--root',
+      this.root,
       'exec',
       ...(o.tty ? ['--tty'] : []),
       ...o.env.flatMap((e) => ['--env', e]),

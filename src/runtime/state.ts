@@ -116,7 +116,11 @@ export async function withFileLock<T>(lockFile: string, what: string, fn: () => 
  * withPodLock for `gc`: runs `fn` under the pod's lock when it is free (or
  * frees up within `waitMs`); otherwise runs nothing and says who holds it.
  */
-export async function tryWithPodLock<T>(lockFile: string, fn: () => Promise<T>, waitMs = 0): Promise<{ ran: true; value: T } | { ran: false; owner: ProcessIdentity | undefined }> {
+export async function tryWithPodLock<T>(
+  lockFile: string,
+  fn: () => Promise<T>,
+  waitMs = 0,
+): Promise<{ ran: true; value: T } | { ran: false; owner: ProcessIdentity | undefined }> {
   const owner = await acquire(lockFile, waitMs);
   if (owner !== 'mine') return { ran: false, owner };
   return { ran: true, value: await holding(lockFile, fn) };
@@ -141,7 +145,8 @@ async function acquire(lockFile: string, waitMs: number): Promise<'mine' | Proce
         continue;
       }
       if (Date.now() >= deadline) return owner;
-      if (explaining && !said) explain(`${lockFile} is held by another barepod command (pid ${owner?.pid ?? '?'}): wait up to ${Math.round(waitMs / 1000)}s for it`);
+      if (explaining && !said)
+        explain(`${lockFile} is held by another barepod command (pid ${owner?.pid ?? '?'}): wait up to ${Math.round(waitMs / 1000)}s for it`);
       said = true;
       await new Promise((r) => setTimeout(r, 25));
     }

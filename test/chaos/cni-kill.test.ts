@@ -94,7 +94,9 @@ describe.skipIf(skipReason || !realPlugin('firewall'))('SIGKILL during the CNI A
         // whatever the outcome, no rule of this test's address stays on the host (an unfixed barepod leaves them)
         onTestFinished(() => {
           if (!ip) return;
-          const rules = mentions(spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).stdout, ip, cid).filter((l) => l.startsWith('-A CNI-FORWARD '));
+          const rules = mentions(spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).stdout, ip, cid).filter((l) =>
+            l.startsWith('-A CNI-FORWARD '),
+          );
           for (const rule of rules) spawnSync('iptables-restore', ['-w', '--noflush'], { input: `*filter\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` });
         });
         const cli = background(t, ['pod', 'create', pod, '-p', `${port}:80`]);
@@ -104,14 +106,26 @@ describe.skipIf(skipReason || !realPlugin('firewall'))('SIGKILL during the CNI A
         expect(ip, 'bridge reserved an address').not.toBe('');
         const veth = hostVeth(podPaths(t.root, pod).netns);
         expect(veth, 'the pod has a veth on the host').toBeDefined();
-        if (when === 'after') expect(mentions(iptablesText(), ip, cid).some((l) => l.startsWith('-A CNI-FORWARD')), 'firewall made its rules').toBe(true);
+        if (when === 'after')
+          expect(
+            mentions(iptablesText(), ip, cid).some((l) => l.startsWith('-A CNI-FORWARD')),
+            'firewall made its rules',
+          ).toBe(true);
         cli.signal('SIGKILL');
         await cli.closed;
 
         // what DEL will get: the last result the chain returned (bridge's, passed on by portmap) and ADD's runtime config
-        const stored = JSON.parse(fs.readFileSync(podPaths(t.root, pod).network, 'utf8')) as { result?: { ips?: { address: string }[] }; runtimeConfig?: unknown };
-        expect(stored.result?.ips?.map((x) => x.address.split('/')[0]), 'network.json has the result so far').toEqual([ip]);
-        expect(stored.runtimeConfig, 'network.json has the runtime config ADD had').toEqual({ portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+        const stored = JSON.parse(fs.readFileSync(podPaths(t.root, pod).network, 'utf8')) as {
+          result?: { ips?: { address: string }[] };
+          runtimeConfig?: unknown;
+        };
+        expect(
+          stored.result?.ips?.map((x) => x.address.split('/')[0]),
+          'network.json has the result so far',
+        ).toEqual([ip]);
+        expect(stored.runtimeConfig, 'network.json has the runtime config ADD had').toEqual({
+          portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }],
+        });
         if (repair === 'gc of a pod an older barepod left') {
           // as an older barepod wrote it: no result and no runtime config; gc's sweep must still find the firewall's rules
           delete stored.result;
@@ -124,7 +138,10 @@ describe.skipIf(skipReason || !realPlugin('firewall'))('SIGKILL during the CNI A
           const reusedBy = ipamReservations().find(([, a, c]) => a === ip && c !== cid)?.[2];
           const left = mentions(iptablesText(), ip, cid).filter((l) => !reusedBy || l.includes(cid));
           expect(left, `iptables rules or chains naming ${ip}${reusedBy ? ` (now ${reusedBy}'s: only rules naming ${cid} count)` : ''} or ${cid}`).toEqual([]);
-          expect(ipamReservations().filter(([, , c]) => c === cid), 'IPAM reservations').toEqual([]);
+          expect(
+            ipamReservations().filter(([, , c]) => c === cid),
+            'IPAM reservations',
+          ).toEqual([]);
           expect(linkExists(veth!), `veth ${veth!.name}`).toBe(false);
           expect(fs.existsSync(podPaths(t.root, pod).dir), 'the pod dir').toBe(false);
         };

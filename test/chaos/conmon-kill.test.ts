@@ -25,7 +25,8 @@ const members = async (t: TestEnv, pod: string): Promise<Record<string, Member>>
   const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: Member[] }[] };
   return Object.fromEntries(v.pods[0]!.containers.map((c) => [c.container, c]));
 };
-const conmonPid = (t: TestEnv, pod: string, member: string): number => Number(fs.readFileSync(path.join(t.root, 'pods', pod, 'containers', member, 'conmon.pid'), 'utf8'));
+const conmonPid = (t: TestEnv, pod: string, member: string): number =>
+  Number(fs.readFileSync(path.join(t.root, 'pods', pod, 'containers', member, 'conmon.pid'), 'utf8'));
 
 /** SIGKILLs a member's conmon and waits until it is gone; the member itself is untouched. */
 async function killConmon(t: TestEnv, pod: string, member: string): Promise<void> {
@@ -71,14 +72,17 @@ describe.skipIf(skipReason)('chaos: conmon killed', () => {
     expect(again.app!.restarts).toBe(1);
     expect(again.app!.supervised, 'the new instance has its own conmon').toBe(true);
     expect(alive(conmonPid(t, pod, 'app'))).toBe(true);
-    const events = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+    const events = (await t.ok(['events', pod, '--json']))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; container?: string });
     expect(events.filter((e) => e.container === 'app').map((e) => e.type)).toEqual(['started', 'died', 'restarted']);
 
     await t.ok(['pod', 'rm', '-f', pod]);
     expect(t.leaks()).toEqual([]);
   });
 
-  it('stop, start, rm, pod rm and gc work on members whose conmon was killed (the sandbox\'s too) and leave nothing', async () => {
+  it("stop, start, rm, pod rm and gc work on members whose conmon was killed (the sandbox's too) and leave nothing", async () => {
     const pod = t.pod('cs');
     await t.ok(['pod', 'create', pod]);
     for (const name of ['a', 'b']) await t.ok(['run', '--pod', pod, '--name', name, '--', 'sleep', '3600']);

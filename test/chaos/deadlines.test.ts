@@ -103,13 +103,19 @@ exec ${realRunc} "$@"
 `,
       { mode: 0o755 },
     );
-    const r = await bounded(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], { ...t.env, BAREPOD_RUNC: wrapper, BAREPOD_TIMEOUT_CONMON: '2s' }, 60_000);
+    const r = await bounded(
+      ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'],
+      { ...t.env, BAREPOD_RUNC: wrapper, BAREPOD_TIMEOUT_CONMON: '2s' },
+      60_000,
+    );
     // the hung runc create and its parent, conmon's monitor half
     const [hung, conmonPid] = fs.readFileSync(pidFile, 'utf8').trim().split(' ').map(Number) as [number, number];
     try {
       expect(r.killed, 'barepod run still waiting on conmon').toBe(false);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain(`conmon -c ${pod}.app (running runc-hangs-on-create create --bundle ${path.join(t.root, 'pods', pod, 'containers', 'app')} ${pod}.app): no answer after 2s`);
+      expect(r.stderr).toContain(
+        `conmon -c ${pod}.app (running runc-hangs-on-create create --bundle ${path.join(t.root, 'pods', pod, 'containers', 'app')} ${pod}.app): no answer after 2s`,
+      );
       expect(alive(hung), 'the hung runc create').toBe(false);
       expect(alive(conmonPid), 'its conmon').toBe(false);
       // the lock is free
@@ -130,7 +136,11 @@ exec ${realRunc} "$@"
     const real = ['/opt/cni/bin', '/usr/lib/cni'].find((d) => fs.existsSync(path.join(d, 'bridge')))!;
     for (const f of fs.readdirSync(real)) fs.symlinkSync(path.join(real, f), path.join(dir, f));
     fs.rmSync(path.join(dir, 'bridge'));
-    fs.writeFileSync(path.join(dir, 'bridge'), `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then echo $$ > ${pidFile}; exec sleep 100000; fi\nexec ${real}/bridge "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(dir, 'bridge'),
+      `#!/bin/sh\nif [ "$CNI_COMMAND" = ADD ]; then echo $$ > ${pidFile}; exec sleep 100000; fi\nexec ${real}/bridge "$@"\n`,
+      { mode: 0o755 },
+    );
     const env = { ...t.env, CNI_PATH: dir, BAREPOD_CNI_PATH: dir, BAREPOD_TIMEOUT_CNI: '2s' };
     const r = await bounded(['pod', 'create', pod], env, 60_000);
     const hung = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8').trim()) : undefined;

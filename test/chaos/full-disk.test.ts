@@ -85,7 +85,17 @@ describe.skipIf(skipReason)('a full state root', () => {
     // conmon's CRI log of this container is what fills the file system; conmon counts the bytes it failed to write
     // towards the log's cap and starts a fresh (empty) file there: a cap far above the tmpfs keeps it full
     await t.ok(['pod', 'create', pod, '--grace-period', '1', '--log-size-max', '64Gi']);
-    await t.ok(['run', '--pod', pod, '--name', 'chatty', '--', 'sh', '-c', 'i=0; while :; do echo "line $i: 0123456789012345678901234567890123456789"; i=$((i+1)); done']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'chatty',
+      '--',
+      'sh',
+      '-c',
+      'i=0; while :; do echo "line $i: 0123456789012345678901234567890123456789"; i=$((i+1)); done',
+    ]);
     await eventually(() => freeBlocks(t.root) === 0, 60_000, 'the log to fill the tmpfs');
     expect(fs.statSync(path.join(t.root, 'pods', pod, 'containers', 'chatty', 'ctr.log')).size).toBeGreaterThan(4 * 1024 * 1024);
 
@@ -148,10 +158,14 @@ describe.skipIf(skipReason)('a full state root', () => {
     const app = await pidOf(t, pod, 'app');
     fill(path.join(t.root, 'filler'));
     process.kill(app, 'SIGKILL');
-    const lost = await eventually(async () => {
-      const c = await member(t, pod, 'app');
-      return c.state === 'unknown' && c;
-    }, 30_000, 'the container to be recorded as unknown');
+    const lost = await eventually(
+      async () => {
+        const c = await member(t, pod, 'app');
+        return c.state === 'unknown' && c;
+      },
+      30_000,
+      'the container to be recorded as unknown',
+    );
     expect(lost.exitCode).toBeNull();
     expect(lost.status).toBe('Unknown');
     expect(lost.message).toMatch(/its exit code was not recorded: conmon could not write \S+\/exits\/\S+ \(disk full\)/);

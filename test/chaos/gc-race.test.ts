@@ -10,7 +10,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually, inspect, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { alive, background, runcIdle, settled, podCgroups, record, reservationsOf, runcGate, runcIds, runcPid, runUntilStep, servingPod } from '../helpers/chaos.js';
+import {
+  alive,
+  background,
+  runcIdle,
+  settled,
+  podCgroups,
+  record,
+  reservationsOf,
+  runcGate,
+  runcIds,
+  runcPid,
+  runUntilStep,
+  servingPod,
+} from '../helpers/chaos.js';
 
 type Action = { pod: string; action: string };
 
@@ -87,7 +100,7 @@ describe.skipIf(skipReason)('chaos: gc racing up and down', () => {
     await t.ok(['down', pod]);
   });
 
-  it('gc leaves a Creating pod alone while its up lives (between that up\'s lock rounds), and removes all of it once that up is gone', async () => {
+  it("gc leaves a Creating pod alone while its up lives (between that up's lock rounds), and removes all of it once that up is gone", async () => {
     const pod = t.pod('creator');
     const file = servingPod(t, pod);
     const up = runUntilStep(t, ['up', '-f', file], /^Container app:/, 'SIGKILL');
@@ -216,7 +229,16 @@ describe.skipIf(skipReason)('chaos: gc at every step of a concurrent up and down
   it('down stopped at each step it announces, gc, down goes on: the pod is gone every time, nothing left', { timeout: 300_000 }, async () => {
     const pod = t.pod('everydown');
     const file = servingPod(t, pod);
-    const steps = [/^Pod .*: mark it Removing/, /^Container side: stop/, /^Container app: stop/, /^Network: CNI DEL/, /^Sandbox: stop the pause/, /^Mounts: /, /^Cgroups: /, /^State: rm -r /];
+    const steps = [
+      /^Pod .*: mark it Removing/,
+      /^Container side: stop/,
+      /^Container app: stop/,
+      /^Network: CNI DEL/,
+      /^Sandbox: stop the pause/,
+      /^Mounts: /,
+      /^Cgroups: /,
+      /^State: rm -r /,
+    ];
     for (const step of steps) {
       await t.ok(['up', '-f', file]);
       const down = runUntilStep(t, ['down', pod], step, 'SIGSTOP');

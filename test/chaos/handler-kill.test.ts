@@ -102,14 +102,17 @@ describe.skipIf(skipReason)('chaos: the exit handler killed at every step', () =
       expect(alive(after.conmon!.pid), `${where}, then gc: it is supervised`).toBe(true);
       expect(after.restarts, `${where}, then gc: the restart is counted once`).toBe(before.restarts + 1);
       expect(runcIds(t), `${where}, then gc: runc has the pod's members and nothing else`).toEqual([`${pod}._pause`, `${pod}.app`]);
-      const died = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+      const died = (await t.ok(['events', pod, '--json']))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; container?: string });
       expect(died.filter((e) => e.type === 'died' && e.container === 'app').length, `${where}: every exit is recorded`).toBe(before.restarts + 1);
     }
     await t.ok(['pod', 'rm', '-f', pod]);
     expect(t.leaks()).toEqual([]);
   }, 300_000);
 
-  it('a sandbox recreation: after SIGKILL of the pause\'s handler at any step and gc, the pod is whole in a new sandbox; pod rm leaves nothing', async () => {
+  it("a sandbox recreation: after SIGKILL of the pause's handler at any step and gc, the pod is whole in a new sandbox; pod rm leaves nothing", async () => {
     const pod = t.pod('hs');
     await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);

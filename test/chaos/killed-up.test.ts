@@ -25,7 +25,10 @@ async function killedUp(t: TestEnv, pod: string, file: string): Promise<void> {
 async function serving(t: TestEnv, pod: string): Promise<void> {
   const v = await inspect(t, pod);
   expect(v.state).toBe('Running');
-  expect(v.containers.map((c) => [c.name, c.state])).toEqual([['app', 'running'], ['side', 'running']]);
+  expect(v.containers.map((c) => [c.name, c.state])).toEqual([
+    ['app', 'running'],
+    ['side', 'running'],
+  ]);
   for (const c of v.containers) {
     expect(alive(c.pid!)).toBe(true);
     expect(readInContainer(c.pid!, '/served')).toBe(`${c.name} serving\n`);
@@ -85,40 +88,51 @@ describe.skipIf(skipReason)('chaos: up killed between its record and its contain
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toBe(`pod/${pod} repaired\n`);
     const v = await inspect(t, pod);
-    expect(v.containers.map((c) => [c.name, c.state])).toEqual([['init', 'exited'], ['app', 'running'], ['side', 'running']]);
+    expect(v.containers.map((c) => [c.name, c.state])).toEqual([
+      ['init', 'exited'],
+      ['app', 'running'],
+      ['side', 'running'],
+    ]);
     const side = v.containers.find((c) => c.name === 'side')!;
     expect(readInContainer(side.pid!, '/served')).toBe('side serving\n');
-    const events = (await t.ok(['events', pod, '--json'])).trim().split('\n').map((l) => JSON.parse(l) as { type: string; container?: string });
+    const events = (await t.ok(['events', pod, '--json']))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; container?: string });
     expect(events.filter((e) => e.type === 'started' && e.container === 'init')).toHaveLength(1);
     expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} unchanged\n`);
     await t.ok(['down', pod]);
   });
 
-  it('up SIGKILLed at each step it announces, then gc: the pod is entirely absent, the next up makes it whole, and down leaves nothing', { timeout: 300_000 }, async () => {
-    const pod = t.pod('everykill');
-    const file = servingPod(t, pod);
-    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
-    const steps = plan[0]!.steps;
-    expect(steps.length).toBeGreaterThanOrEqual(6); // check, pod, sandbox, network, app, side
-    for (const step of steps) {
-      const up = runUntilStep(t, ['up', '-f', file], step, 'SIGKILL');
-      await up.reached;
-      expect(await up.closed, step).toBe(137);
-      await runcIdle(t);
-      const gc = await t.bp(['gc', '--json']);
-      expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
-      // nothing half-made stays: no pod, no runc container, cgroup, address or process of it
-      expect(fs.existsSync(path.join(t.root, 'pods', pod)), step).toBe(false);
-      expect(runcIds(t), step).toEqual([]);
-      expect(podCgroups(t, pod), step).toEqual([]);
-      expect(reservationsOf(t), step).toEqual([]);
-      await eventually(() => processesOf(t.root, t.prefix).length === 0, 15_000, `no processes left (killed at ${step})`);
-      expect(await t.ok(['up', '-f', file]), step).toBe(`pod/${pod} created\n`);
-      await serving(t, pod);
-      await t.ok(['down', pod]);
-      await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (killed at ${step}): ${t.leaks().join('; ')}`);
-    }
-  });
+  it(
+    'up SIGKILLed at each step it announces, then gc: the pod is entirely absent, the next up makes it whole, and down leaves nothing',
+    { timeout: 300_000 },
+    async () => {
+      const pod = t.pod('everykill');
+      const file = servingPod(t, pod);
+      const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
+      const steps = plan[0]!.steps;
+      expect(steps.length).toBeGreaterThanOrEqual(6); // check, pod, sandbox, network, app, side
+      for (const step of steps) {
+        const up = runUntilStep(t, ['up', '-f', file], step, 'SIGKILL');
+        await up.reached;
+        expect(await up.closed, step).toBe(137);
+        await runcIdle(t);
+        const gc = await t.bp(['gc', '--json']);
+        expect(gc.code, `${step}: ${gc.stderr}`).toBe(0);
+        // nothing half-made stays: no pod, no runc container, cgroup, address or process of it
+        expect(fs.existsSync(path.join(t.root, 'pods', pod)), step).toBe(false);
+        expect(runcIds(t), step).toEqual([]);
+        expect(podCgroups(t, pod), step).toEqual([]);
+        expect(reservationsOf(t), step).toEqual([]);
+        await eventually(() => processesOf(t.root, t.prefix).length === 0, 15_000, `no processes left (killed at ${step})`);
+        expect(await t.ok(['up', '-f', file]), step).toBe(`pod/${pod} created\n`);
+        await serving(t, pod);
+        await t.ok(['down', pod]);
+        await eventually(() => t.leaks().length === 0, 15_000, `no leaks after down (killed at ${step}): ${t.leaks().join('; ')}`);
+      }
+    },
+  );
 
   it('gc removes the Creating pod whose up is gone, everything of it, and a following up makes it whole', async () => {
     const pod = t.pod('killedgc');

@@ -15,7 +15,9 @@ import { CLI, cgroupRootOf, eventually, inspect, run, skipReason, type TestEnv, 
 const isV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 
 /** The v1 hierarchies a session's tracking uses here: systemd's named one, pids, and the unified one of a hybrid host. */
-const SESSION_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified'].filter((h) => fs.existsSync(path.join(h, 'cgroup.procs')));
+const SESSION_HIERARCHIES = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/pids', '/sys/fs/cgroup/unified'].filter((h) =>
+  fs.existsSync(path.join(h, 'cgroup.procs')),
+);
 
 const alive = (pid: number): boolean => {
   try {
@@ -59,12 +61,14 @@ async function killCgroup(dirs: string[]): Promise<number[]> {
 }
 
 async function restartsOf(t: TestEnv, pod: string, name: string): Promise<{ pid: number | null; restarts: number; state: string }> {
-  const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; pid: number | null; restarts: number; state: string }[] }[] };
+  const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as {
+    pods: { containers: { container: string; pid: number | null; restarts: number; state: string }[] }[];
+  };
   const c = v.pods[0]!.containers.find((x) => x.container === name)!;
   return { pid: c.pid, restarts: c.restarts, state: c.state };
 }
 
-describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitors outlive the caller\'s cgroup (cgroup v1)', () => {
+describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)("monitors outlive the caller's cgroup (cgroup v1)", () => {
   const t = useTestEnv();
 
   it('killing every process of the cgroup barepod ran in leaves the conmons alive, and a crash is still restarted', async () => {
@@ -73,7 +77,8 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
     for (const d of session) fs.mkdirSync(d);
     try {
       // like a command run in a login session's scope: barepod's own pid sits in the test's cgroup
-      const inSession = (args: string[]) => run('sh', ['-c', `for d in "$@"; do echo $$ > "$d/cgroup.procs"; done; exec "${CLI}" ${args.join(' ')}`, 'sh', ...session], t.env);
+      const inSession = (args: string[]) =>
+        run('sh', ['-c', `for d in "$@"; do echo $$ > "$d/cgroup.procs"; done; exec "${CLI}" ${args.join(' ')}`, 'sh', ...session], t.env);
       for (const args of [
         ['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '0s'],
         ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'],
@@ -85,21 +90,32 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
       expect(conmons).toHaveLength(2); // the sandbox's and app's
 
       await killCgroup(session); // the scope is stopped
-      expect(conmons.filter(alive), 'conmons alive after the caller\'s cgroup was killed').toEqual(conmons);
+      expect(conmons.filter(alive), "conmons alive after the caller's cgroup was killed").toEqual(conmons);
       // they live in the pod's own monitor leaf, in every hierarchy, not in the session's cgroup
       for (const h of SESSION_HIERARCHIES) {
-        const procs = fs.readFileSync(path.join(h, cgroupRootOf(t.root), '_conmon', pod, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-        expect(procs.sort((a, b) => a - b), h).toEqual(conmons);
+        const procs = fs
+          .readFileSync(path.join(h, cgroupRootOf(t.root), '_conmon', pod, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number);
+        expect(
+          procs.sort((a, b) => a - b),
+          h,
+        ).toEqual(conmons);
       }
 
       // supervision goes on: a crash is restarted by the policy (conmon's exit command, run from the monitor leaf)
       const before = await restartsOf(t, pod, 'app');
       expect(before.state).toBe('running');
       process.kill(before.pid!, 'SIGKILL');
-      const after = await eventually(async () => {
-        const now = await restartsOf(t, pod, 'app');
-        return now.restarts === 1 && now.state === 'running' && now.pid !== before.pid && now.pid !== null ? now : undefined;
-      }, 30_000, 'app restarted after its crash');
+      const after = await eventually(
+        async () => {
+          const now = await restartsOf(t, pod, 'app');
+          return now.restarts === 1 && now.state === 'running' && now.pid !== before.pid && now.pid !== null ? now : undefined;
+        },
+        30_000,
+        'app restarted after its crash',
+      );
       expect(alive(after.pid!)).toBe(true);
       expect((await inspect(t, pod)).sandbox.alive).toBe(true);
 
@@ -114,7 +130,7 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)('monitor
       for (const d of session) fs.rmdirSync(d);
     }
   });
-  it('the prober `up` starts leaves the caller\'s cgroup too, and outlives it', async () => {
+  it("the prober `up` starts leaves the caller's cgroup too, and outlives it", async () => {
     const pod = t.pod('probed');
     const session = SESSION_HIERARCHIES.map((h) => path.join(h, `${t.prefix}-session`));
     for (const d of session) fs.mkdirSync(d);
@@ -142,7 +158,7 @@ spec:
       const prober = rec.prober!.pid;
       expect(prober).toBeGreaterThan(0);
       await killCgroup(session);
-      expect(alive(prober), 'the prober after the caller\'s cgroup was killed').toBe(true);
+      expect(alive(prober), "the prober after the caller's cgroup was killed").toBe(true);
       // it lives in the pod's monitor leaf (systemd's hierarchy names it), beside the conmons
       expect(fs.readFileSync(`/proc/${prober}/cgroup`, 'utf8')).toMatch(new RegExp(`^\\d+:name=systemd:/${cgroupRootOf(t.root)}/_conmon/${pod}$`, 'm'));
       await t.ok(['down', pod]);
@@ -152,7 +168,7 @@ spec:
     }
   });
 
-  it('a restart timer a CLI call starts (gc after a lost exit handler) leaves the caller\'s cgroup and still fires', async () => {
+  it("a restart timer a CLI call starts (gc after a lost exit handler) leaves the caller's cgroup and still fires", async () => {
     const pod = t.pod('timer');
     await t.ok(['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '2s']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
@@ -171,10 +187,14 @@ spec:
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('scheduled a restart of app');
       await killCgroup(session); // the session ends while the timer sleeps
-      const after = await eventually(async () => {
-        const now = await restartsOf(t, pod, 'app');
-        return now.restarts === 1 && now.state === 'running' && now.pid !== null && now.pid !== before.pid ? now : undefined;
-      }, 30_000, 'the delayed restart to happen');
+      const after = await eventually(
+        async () => {
+          const now = await restartsOf(t, pod, 'app');
+          return now.restarts === 1 && now.state === 'running' && now.pid !== null && now.pid !== before.pid ? now : undefined;
+        },
+        30_000,
+        'the delayed restart to happen',
+      );
       expect(alive(after.pid!)).toBe(true);
       await t.ok(['pod', 'rm', '-f', pod]);
     } finally {
@@ -184,7 +204,7 @@ spec:
   });
 });
 
-describe.skipIf(skipReason || isV2)('monitors outlive the caller\'s cgroup (cgroup v2, private mount namespace)', () => {
+describe.skipIf(skipReason || isV2)("monitors outlive the caller's cgroup (cgroup v2, private mount namespace)", () => {
   const t = useTestEnv();
 
   it('killing the cgroup barepod ran in leaves the conmons in /<top>/_conmon/<pod> alive, and a crash is still restarted', async () => {
@@ -229,7 +249,12 @@ echo "after=$( (ls /sys/fs/cgroup/${top}; ls /sys/fs/cgroup/${top}/_conmon) 2>/d
       fs.rmdirSync(hostSession);
     }
     expect(r.code, r.stderr + r.stdout).toBe(0);
-    const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const kv = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const monitors = (kv.monitors ?? '').split(',').filter(Boolean);
     expect(monitors.length, r.stdout).toBeGreaterThanOrEqual(2); // the sandbox's conmon and app's
     expect((kv.dirs ?? '').split(',').filter(Boolean).sort()).toEqual(['_pause', 'app']); // the pod's own cgroup holds its members only

@@ -73,10 +73,14 @@ describe.skipIf(skipReason)('ps shows what just happened', () => {
     await t.ok(['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '1s', '--backoff-max', '1h']);
     // the first instance exits 3, every later one 4 (/dev/shm is the pod's: it outlives restarts)
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', '[ -e /dev/shm/once ] && exit 4; touch /dev/shm/once; exit 3']);
-    const c = await eventually(async () => {
-      const m = await member(t, pod, 'app');
-      return m.restarts === 1 && m.state === 'exited' && m;
-    }, 30_000, 'the second exit');
+    const c = await eventually(
+      async () => {
+        const m = await member(t, pod, 'app');
+        return m.restarts === 1 && m.state === 'exited' && m;
+      },
+      30_000,
+      'the second exit',
+    );
     expect(c.exitCode).toBe(4);
     expect((await row(t, pod, 'app'))['LAST EXIT']).toMatch(/^Error \(4\) \d+s ago$/);
     expect(c.lastExit).toMatchObject({ exitCode: 4, reason: 'Error' });

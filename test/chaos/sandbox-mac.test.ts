@@ -90,11 +90,20 @@ async function servingPod(t: TestEnv, name: string): Promise<{ pod: string; port
  * new netns: the same IP and MAC, no neighbour entry with another MAC, and
  * both answer at the first try.
  */
-async function killAndCheck(t: TestEnv, p: { pod: string; port: number; ip: string; mac: string }, view: View, what: string, beforeKill = () => {}): Promise<View> {
+async function killAndCheck(
+  t: TestEnv,
+  p: { pod: string; port: number; ip: string; mac: string },
+  view: View,
+  what: string,
+  beforeKill = () => {},
+): Promise<View> {
   const { pod, port, ip, mac } = p;
   expect(await fetchOnce(`http://${ip}/index.html`), `${what}: before, on the pod IP`).toBe('still-here\n');
   expect(await fetchOnce(`http://127.0.0.1:${port}/index.html`), `${what}: before, on the host port`).toBe('still-here\n');
-  expect(hostNeighbours(ip).map((n) => n.mac), `${what}: the host knows the pod's MAC`).toContain(mac);
+  expect(
+    hostNeighbours(ip).map((n) => n.mac),
+    `${what}: the host knows the pod's MAC`,
+  ).toContain(mac);
   beforeKill();
   const old = view.sandbox.pid;
   process.kill(old, 'SIGKILL');

@@ -99,7 +99,7 @@ describe.skipIf(skipReason)('two state roots with a pod of the same name', () =>
     expect(alive(appB)).toBe(false);
     expect(alive(appA)).toBe(true);
     expect(alive(a.sandbox.pid)).toBe(true);
-    expect(((JSON.parse(await t.ok(['inspect', pod, '--json'])) as Inspect).state)).toBe('Running');
+    expect((JSON.parse(await t.ok(['inspect', pod, '--json'])) as Inspect).state).toBe('Running');
     expect(limit(podDirA)).toBe(64 * Mi);
     expect(fs.existsSync(podDirB), `${podDirB} after B's pod rm`).toBe(false);
 

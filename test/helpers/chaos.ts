@@ -14,8 +14,12 @@ import { CLI, cgroupDirs, eventually, ipamReservations, type Result, type TestEn
 /** A v1/Pod whose app containers each write /served (so a test can see the app really ran) and then sleep. */
 export function servingPod(t: TestEnv, name: string, containers = ['app', 'side']): string {
   const file = path.join(t.root, `${name}.yaml`);
-  const c = (n: string) => `    - name: ${n}\n      image: busybox\n      imagePullPolicy: Never\n      command: [sh, -c, "echo ${n} serving > /served; exec sleep 3600"]\n`;
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n${containers.map(c).join('')}`);
+  const c = (n: string) =>
+    `    - name: ${n}\n      image: busybox\n      imagePullPolicy: Never\n      command: [sh, -c, "echo ${n} serving > /served; exec sleep 3600"]\n`;
+  fs.writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n${containers.map(c).join('')}`,
+  );
   return file;
 }
 
@@ -37,7 +41,9 @@ export function runUntilStep(t: TestEnv, args: string[], step: RegExp | string, 
   let err = '';
   let out = '';
   let sent = false;
-  const closed = new Promise<number>((resolve) => child.once('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGTERM' ? 15 : 0))));
+  const closed = new Promise<number>((resolve) =>
+    child.once('close', (code, sig) => resolve(code ?? 128 + (sig === 'SIGKILL' ? 9 : sig === 'SIGTERM' ? 15 : 0))),
+  );
   const reached = new Promise<void>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -98,7 +104,10 @@ export async function settled(s: Stepped): Promise<void> {
 /** Whether a process sleeps in pipe or socket I/O (its stopped parent at the other end), its own children likewise or done. */
 function blockedOnParent(pid: number): boolean {
   try {
-    return /pipe_(read|write)|unix_stream_(read_generic|sendmsg)|sock_alloc_send_pskb/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')) && childrenOf(pid).every(blockedOnParent);
+    return (
+      /pipe_(read|write)|unix_stream_(read_generic|sendmsg)|sock_alloc_send_pskb/.test(fs.readFileSync(`/proc/${pid}/wchan`, 'utf8')) &&
+      childrenOf(pid).every(blockedOnParent)
+    );
   } catch {
     return true; // gone meanwhile
   }
@@ -143,7 +152,11 @@ export function runcGate(t: TestEnv): { env: NodeJS.ProcessEnv; reached(): Promi
   const gate = path.join(t.root, 'runc-gate');
   const wrapper = path.join(t.root, 'gated-runc');
   fs.writeFileSync(gate, '');
-  fs.writeFileSync(wrapper, `#!/bin/sh\nif [ -e '${gate}' ]; then : > '${gate}.reached'; while [ -e '${gate}' ]; do sleep 0.02; done; fi\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh\nif [ -e '${gate}' ]; then : > '${gate}.reached'; while [ -e '${gate}' ]; do sleep 0.02; done; fi\nexec '${real}' "$@"\n`,
+    { mode: 0o755 },
+  );
   return {
     env: { BAREPOD_RUNC: wrapper },
     reached: () => eventually(() => fs.existsSync(`${gate}.reached`), 30_000, 'the gated runc call').then(() => undefined),

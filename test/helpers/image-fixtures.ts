@@ -70,7 +70,11 @@ export function tarBuffer(entries: TarEntry[]): Buffer {
     if (Buffer.byteLength(e.path) > 99) pax.path = e.path;
     if ((e.linkpath ?? '').length > 99) pax.linkpath = e.linkpath!;
     if (Object.keys(pax).length > 0) {
-      const body = Buffer.from(Object.entries(pax).map(([k, v]) => paxRecord(k, v)).join(''));
+      const body = Buffer.from(
+        Object.entries(pax)
+          .map(([k, v]) => paxRecord(k, v))
+          .join(''),
+      );
       out.push(header('PaxHeader', body.length, 'x', {}), pad(body));
     }
     out.push(header(e.path, data.length, TYPEFLAG[type], e), pad(data));
@@ -81,7 +85,11 @@ export function tarBuffer(entries: TarEntry[]): Buffer {
 
 /** A tar of a directory made by GNU tar (numeric owners, sorted, stable). */
 export function tarDir(dir: string): Buffer {
-  const r = execaSync('tar', ['-C', dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', '-', '.'], { encoding: 'buffer', maxBuffer: 1 << 30, reject: false });
+  const r = execaSync('tar', ['-C', dir, '--numeric-owner', '--sort=name', '--xattrs', '-cf', '-', '.'], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 30,
+    reject: false,
+  });
   if (r.exitCode !== 0) throw new Error(`tar failed: ${Buffer.from(r.stderr).toString()}`);
   return Buffer.from(r.stdout);
 }
@@ -115,11 +123,21 @@ export function writeOciLayout(dir: string, tag: string, img: ImageFixture): str
       rootfs: { type: 'layers', diff_ids: img.diffIds ?? img.layers.map((l) => sha(l)) },
     }),
   );
-  const manifest = put(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
+  const manifest = put(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers,
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   fs.writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
   );
   return manifest.digest;
 }
@@ -140,7 +158,17 @@ export function writeOciIndex(dir: string, tag: string, images: (ImageFixture & 
   fs.writeFileSync(path.join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
   fs.writeFileSync(
     path.join(dir, 'index.json'),
-    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: d, size: Buffer.byteLength(index), annotations: { 'org.opencontainers.image.ref.name': tag } }] }),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          digest: d,
+          size: Buffer.byteLength(index),
+          annotations: { 'org.opencontainers.image.ref.name': tag },
+        },
+      ],
+    }),
   );
 }
 
@@ -161,10 +189,12 @@ export async function freePort(): Promise<number> {
 
 function get(url: string): Promise<number> {
   return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).once('error', () => resolve(0));
+    http
+      .get(url, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .once('error', () => resolve(0));
   });
 }
 
@@ -181,7 +211,19 @@ export async function startRegistry(dir: string): Promise<Registry> {
   const config = path.join(dir, 'config.yml');
   fs.writeFileSync(
     config,
-    ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'storage')}`, '  delete:', '    enabled: true', 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: error',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${path.join(dir, 'storage')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: 127.0.0.1:${port}`,
+      '',
+    ].join('\n'),
   );
   // never rejected: a registry that dies early is told by `ended`, its stderr by the result
   const child = execa('docker-registry', ['serve', config], { stdin: 'ignore', stdout: 'ignore', reject: false });
@@ -203,7 +245,11 @@ export async function startRegistry(dir: string): Promise<Registry> {
 /** An HTTP server on 127.0.0.1 that answers every request 401 with a Basic challenge: a registry that wants credentials. */
 export async function startAuthWall(): Promise<{ host: string; stop(): Promise<void> }> {
   const server = http.createServer((_req, res) => {
-    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="barepod-test"', 'Docker-Distribution-Api-Version': 'registry/2.0', 'Content-Type': 'application/json' });
+    res.writeHead(401, {
+      'WWW-Authenticate': 'Basic realm="barepod-test"',
+      'Docker-Distribution-Api-Version': 'registry/2.0',
+      'Content-Type': 'application/json',
+    });
     res.end('{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}');
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

@@ -7,6 +7,9 @@ export const BUSYBOX_DEFAULTS: ImageDefaults = { entrypoint: [], cmd: ['sh'], en
 
 export function parseResolved(text: string, o: ParseOptions & { imageDefaults?: (image: string) => Partial<ImageDefaults> } = {}) {
   const r = parseManifests(text, o);
-  const pods = r.pods.map((p) => ({ ...p, containers: p.containers.map((c) => resolveContainer(c, { defaults: { ...BUSYBOX_DEFAULTS, ...(o.imageDefaults?.(c.image ?? 'busybox') ?? {}) } })) }));
+  const pods = r.pods.map((p) => ({
+    ...p,
+    containers: p.containers.map((c) => resolveContainer(c, { defaults: { ...BUSYBOX_DEFAULTS, ...(o.imageDefaults?.(c.image ?? 'busybox') ?? {}) } })),
+  }));
   return { ...r, pods };
 }

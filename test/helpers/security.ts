@@ -32,7 +32,13 @@ export function podManifest(t: TestEnv, name: string, body: string): string {
 }
 
 /** Stores an image of busybox plus one layer of `top` entries (and this config) as NAME:1, laid out under `dir`. */
-export async function hostileImage(t: TestEnv, dir: string, name: string, top: TarEntry[], config: Record<string, unknown> = { Cmd: ['sleep', '3600'] }): Promise<string> {
+export async function hostileImage(
+  t: TestEnv,
+  dir: string,
+  name: string,
+  top: TarEntry[],
+  config: Record<string, unknown> = { Cmd: ['sleep', '3600'] },
+): Promise<string> {
   const layout = path.join(dir, `layout-${name}`);
   writeOciLayout(layout, 'v1', { layers: [tarDir(BUSYBOX), ...(top.length ? [tarBuffer(top)] : [])], config });
   await t.ok(['pull', `oci:${layout}:v1`, '--name', `${name}:1`]);

@@ -36,7 +36,11 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
     expect(v.cgroupParent).toBe(`/${t.cgroupRoot}/${pod}`);
     const free = await pidOf(t, pod, 'free');
     const small = await pidOf(t, pod, 'small');
-    for (const [pid, name] of [[free, 'free'], [small, 'small'], [v.sandbox.pid, '_pause']] as const) {
+    for (const [pid, name] of [
+      [free, 'free'],
+      [small, 'small'],
+      [v.sandbox.pid, '_pause'],
+    ] as const) {
       const cg = procCgroups(pid);
       const paths = Object.entries(cg).filter(([ctrl]) => ctrl !== 'name=systemd' && ctrl !== '');
       if (isV2) expect(cg['']).toBe(`/${t.cgroupRoot}/${pod}/${name}`);
@@ -76,7 +80,10 @@ describe.skipIf(skipReason)('pod cgroups on this host', () => {
       const v = JSON.parse(await t.ok(['ps', pod, '--json'])) as Ps;
       return v.pods[0]?.state === 'Failed' && v;
     });
-    expect(ps.pods[0]?.containers.map((c) => [c.container, c.state])).toEqual([['_pause', 'exited'], ['app', 'exited']]);
+    expect(ps.pods[0]?.containers.map((c) => [c.container, c.state])).toEqual([
+      ['_pause', 'exited'],
+      ['app', 'exited'],
+    ]);
     const r = await t.bp(['run', '--pod', pod, '--name', 'late', '--', 'sleep', '3600']);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/pod "[^"]+" has failed: its sandbox \(pause pid \d+\) died and the pod's restart policy is Never/);
@@ -146,7 +153,12 @@ echo "top_left=$(test -e /sys/fs/cgroup/${t.cgroupRoot} && echo yes || echo no)"
 `;
     const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], t.env);
     expect(r.code, r.stderr).toBe(0);
-    const kv = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const kv = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(kv.cgroup).toBe(`0::/${t.cgroupRoot}/${pod}/app`);
     expect(kv.cgroup_inside).toBe('0::/'); // in its own cgroup namespace the container sees itself at the root
     expect(kv.cgroupns_app).not.toBe(kv.cgroupns_host);

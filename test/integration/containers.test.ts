@@ -10,7 +10,9 @@ import { eventually, inspect, nsInode, pidOf, readInContainer, skipReason, type 
 
 /** A container's pid read straight from its pod record (for use inside a synchronous poll). */
 function pidOfSync(t: TestEnv, pod: string, name: string): number {
-  const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { containers: { def: { name: string }; process: { pid: number } }[] };
+  const rec = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as {
+    containers: { def: { name: string }; process: { pid: number } }[];
+  };
   return rec.containers.find((c) => c.def.name === name)?.process.pid ?? -1;
 }
 
@@ -32,7 +34,17 @@ describe.skipIf(skipReason)('containers', () => {
     expect(status(pause, 'CapEff')).toBe('0000000000000000');
     // /proc/timer_list is masked (it exists on the host, but reads empty inside), /proc/sys is read-only
     expect(fs.readFileSync('/proc/timer_list', 'utf8').length).toBeGreaterThan(0);
-    await t.ok(['run', '--pod', pod, '--name', 'probe', '--', 'sh', '-c', 'wc -c < /proc/timer_list > /tmp/masked; (echo 1 > /proc/sys/kernel/ostype) 2> /tmp/sys; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'probe',
+      '--',
+      'sh',
+      '-c',
+      'wc -c < /proc/timer_list > /tmp/masked; (echo 1 > /proc/sys/kernel/ostype) 2> /tmp/sys; exec sleep 3600',
+    ]);
     const probe = await pidOf(t, pod, 'probe');
     expect((await eventually(() => readInContainer(probe, '/tmp/masked'))).trim()).toBe('0');
     expect(await eventually(() => readInContainer(probe, '/tmp/sys'))).toMatch(/Read-only file system/);
@@ -42,7 +54,23 @@ describe.skipIf(skipReason)('containers', () => {
   test('--user, --env and --workdir reach the process; --pid private opts out of a shared pid namespace', async ({ t }) => {
     const pod = t.pod('opts');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
-    await t.ok(['run', '--pod', pod, '--name', 'app', '-u', '1000:1001', '-e', 'GREETING=hi there', '-w', '/tmp', '--', 'sh', '-c', 'echo "$GREETING $HOSTNAME $(pwd)" > /tmp/out; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'app',
+      '-u',
+      '1000:1001',
+      '-e',
+      'GREETING=hi there',
+      '-w',
+      '/tmp',
+      '--',
+      'sh',
+      '-c',
+      'echo "$GREETING $HOSTNAME $(pwd)" > /tmp/out; exec sleep 3600',
+    ]);
     await t.ok(['run', '--pod', pod, '--name', 'alone', '--pid', 'private', '--', 'sleep', '3600']);
     const app = await pidOf(t, pod, 'app');
     expect(status(app, 'Uid')?.split(/\s+/)[0]).toBe('1000');
@@ -65,7 +93,20 @@ describe.skipIf(skipReason)('containers', () => {
       for (const d of ['proc', 'sys', 'dev', 'tmp']) fs.mkdirSync(path.join(dir, d));
       const pod = t.pod('rootfs');
       await t.ok(['pod', 'create', pod]);
-      await t.ok(['run', '--pod', pod, '--name', 'app', '--rootfs', dir, '--', '/bin/busybox', 'sh', '-c', 'echo mine > /tmp/mark; exec /bin/busybox sleep 3600']);
+      await t.ok([
+        'run',
+        '--pod',
+        pod,
+        '--name',
+        'app',
+        '--rootfs',
+        dir,
+        '--',
+        '/bin/busybox',
+        'sh',
+        '-c',
+        'echo mine > /tmp/mark; exec /bin/busybox sleep 3600',
+      ]);
       await eventually(() => fs.existsSync(path.join(dir, 'tmp', 'mark')));
       expect(fs.readFileSync(path.join(dir, 'tmp', 'mark'), 'utf8')).toBe('mine\n');
       await t.ok(['pod', 'rm', '-f', pod]);
@@ -74,7 +115,7 @@ describe.skipIf(skipReason)('containers', () => {
     }
   });
 
-  test('two containers from the built-in image do not see each other\'s writes (an overlay each)', async ({ t }) => {
+  test("two containers from the built-in image do not see each other's writes (an overlay each)", async ({ t }) => {
     const pod = t.pod('ovl');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sh', '-c', 'echo a > /etc/who; exec sleep 3600']);
@@ -108,7 +149,10 @@ describe.skipIf(skipReason)('containers', () => {
     await t.ok(['pod', 'create', pod]);
     const names = ['c1', 'c2', 'c3', 'c4'];
     const results = await Promise.all(names.map((n) => t.bp(['run', '--pod', pod, '--name', n, '--', 'sleep', '3600'])));
-    expect(results.map((r) => r.code), results.map((r) => r.stderr).join('')).toEqual([0, 0, 0, 0]);
+    expect(
+      results.map((r) => r.code),
+      results.map((r) => r.stderr).join(''),
+    ).toEqual([0, 0, 0, 0]);
     expect((await inspect(t, pod)).containers.map((c) => c.name).sort()).toEqual(names);
     const [r1, r2] = await Promise.all([t.bp(['pod', 'rm', '-f', pod]), t.bp(['pod', 'rm', '-f', pod])]);
     // the pod existed when both began: the one that finds it gone says so and exits 0, as down does (podman's pod rm racing)

@@ -56,13 +56,21 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     expectCleanError(await t.bp(['stop', pod, 'nope']), 3, /container "nope" not found in pod/);
     expectCleanError(await t.bp(['spec', pod, 'nope']), 3, /container "nope" not found in pod/);
     // --pull never: a missing image is an error, not a pull (the test machine has no internet)
-    expectCleanError(await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--pull', 'never', '--', 'true']), 3, /image nginx is not in the image store/);
+    expectCleanError(
+      await t.bp(['run', '--pod', pod, '--name', 'b', '--image', 'nginx', '--pull', 'never', '--', 'true']),
+      3,
+      /image nginx is not in the image store/,
+    );
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
   it('missing runc, conmon or pause name the fix (exit 5)', async () => {
     const pod = t.pod('tools');
-    expectCleanError(await t.bp(['pod', 'create', pod], { BAREPOD_RUNC: '/nonexistent/runc' }), 5, /runc not found[^\n]*\n.*hint: run scripts\/setup, or: apt-get install runc/);
+    expectCleanError(
+      await t.bp(['pod', 'create', pod], { BAREPOD_RUNC: '/nonexistent/runc' }),
+      5,
+      /runc not found[^\n]*\n.*hint: run scripts\/setup, or: apt-get install runc/,
+    );
     expectCleanError(await t.bp(['pod', 'create', pod], { BAREPOD_CONMON: '/nonexistent/conmon' }), 5, /conmon not found/);
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-data-'));
     try {
@@ -77,7 +85,10 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     // a copy nobody can read: the checkout may sit in a 0700 home (/root)
     const staged = cliForAnyUser();
     try {
-      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', staged.cli, 'ps'], { ...t.env, BAREPOD_ROOT: '/nonexistent-barepod' });
+      const r = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', staged.cli, 'ps'], {
+        ...t.env,
+        BAREPOD_ROOT: '/nonexistent-barepod',
+      });
       expectCleanError(r, 5, /barepod must run as root/);
     } finally {
       staged.remove();
@@ -148,17 +159,21 @@ describe.skipIf(skipReason)('errors and rollback', () => {
     expect((await t.bp(['inspect', pod])).stdout).toBe('');
   });
 
-  it('a rollback that fails too keeps the primary error\'s exit status and code; --debug shows the failed undo\'s argv and stderr', async () => {
+  it("a rollback that fails too keeps the primary error's exit status and code; --debug shows the failed undo's argv and stderr", async () => {
     const pod = t.pod('rbfail');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-umount-'));
     try {
       // an umount that unmounts, then says it failed: the undo step fails, nothing stays mounted
       const bin = path.join(dir, 'bin');
       fs.mkdirSync(bin);
-      fs.writeFileSync(path.join(bin, 'umount'), '#!/bin/sh\n/usr/bin/umount "$@" || exit $?\necho "umount: $*: target is busy (simulated)" >&2\nexit 32\n', { mode: 0o755 });
+      fs.writeFileSync(path.join(bin, 'umount'), '#!/bin/sh\n/usr/bin/umount "$@" || exit $?\necho "umount: $*: target is busy (simulated)" >&2\nexit 32\n', {
+        mode: 0o755,
+      });
       const file = path.join(dir, 'pod.yaml');
       // the primary failure comes after the rootfs is mounted: a subPath missing from its volume (invalid-value, exit 2)
-      fs.writeFileSync(file, `apiVersion: v1
+      fs.writeFileSync(
+        file,
+        `apiVersion: v1
 kind: Pod
 metadata: {name: ${pod}}
 spec:
@@ -169,13 +184,16 @@ spec:
       image: busybox
       command: [sleep, "3600"]
       volumeMounts: [{name: vol, mountPath: /www, subPath: missing}]
-`);
+`,
+      );
       const r = await t.bp(['--debug', 'up', '-f', file, '--json'], { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}` });
       expect(r.code, r.stderr).toBe(2);
       const { error } = JSON.parse(r.stdout) as { error: { code: string; message: string; hint: string; exitCode: number } };
       expect(error.code).toBe('invalid-value');
       expect(error.exitCode).toBe(2);
-      expect(error.message).toMatch(/subPath "missing" of volume "vol".*\(and rollback failed: unmount \S+\/containers\/app\/rootfs: umount failed: .*target is busy \(simulated\)\)/);
+      expect(error.message).toMatch(
+        /subPath "missing" of volume "vol".*\(and rollback failed: unmount \S+\/containers\/app\/rootfs: umount failed: .*target is busy \(simulated\)\)/,
+      );
       expect(error.hint).toMatch(/create it in the volume first.*; then run `barepod pod rm -f/);
       // --debug: the chain down to the failed program, with its argv and stderr
       expect(r.stderr).toMatch(/debug: RollbackError \[invalid-value\]/);

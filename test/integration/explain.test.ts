@@ -18,7 +18,10 @@ const pauseNamespaces = cgroupVersion === 2 ? 'pid, net, ipc, uts, mnt, cgroup' 
 function twoContainers(t: TestEnv, name: string): string {
   const file = path.join(t.root, `${name}.yaml`);
   const container = (c: string) => `    - name: ${c}\n      image: busybox\n      imagePullPolicy: Never\n      command: [sleep, "3600"]\n`;
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n${container('app')}${container('side')}`);
+  fs.writeFileSync(
+    file,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 5\n  containers:\n${container('app')}${container('side')}`,
+  );
   return file;
 }
 
@@ -44,7 +47,7 @@ function narratedNamespaces(lines: string[]): Record<string, string> {
 const stepNumbers = (stderr: string) => [...stderr.matchAll(/^(\d+)\. /gm)].map((m) => Number(m[1]));
 
 describe.skipIf(skipReason)('--explain', () => {
-  test('up narrates the sandbox, CNI, and each container joining the real pause\'s namespaces; stdout is unchanged', async ({ t }) => {
+  test("up narrates the sandbox, CNI, and each container joining the real pause's namespaces; stdout is unchanged", async ({ t }) => {
     const pod = t.pod('explain');
     const file = twoContainers(t, pod);
     const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { steps: string[] }[];
@@ -65,7 +68,11 @@ describe.skipIf(skipReason)('--explain', () => {
     const network = section(r.stderr, 'Network: CNI ADD barepod').join('\n');
     expect(network).toContain(`$ mount --bind /proc/${pausePid}/ns/net ${t.root}/pods/${pod}/netns`);
     for (const plugin of ['bridge', 'portmap', 'firewall']) {
-      expect(network).toMatch(new RegExp(`\\$ CNI_COMMAND=ADD CNI_CONTAINERID=\\S+-${pod} CNI_NETNS=${t.root}/pods/${pod}/netns CNI_IFNAME=eth0 \\S+/${plugin} < \\(plugin type ${plugin}`));
+      expect(network).toMatch(
+        new RegExp(
+          `\\$ CNI_COMMAND=ADD CNI_CONTAINERID=\\S+-${pod} CNI_NETNS=${t.root}/pods/${pod}/netns CNI_IFNAME=eth0 \\S+/${plugin} < \\(plugin type ${plugin}`,
+        ),
+      );
     }
 
     for (const name of ['app', 'side']) {
@@ -73,12 +80,21 @@ describe.skipIf(skipReason)('--explain', () => {
       const text = lines.join('\n');
       // conmon, and the runc create it runs, for this container
       expect(text).toMatch(new RegExp(`\\$ _OCI_SYNCPIPE=3 _OCI_STARTPIPE=4 \\S*conmon --api-version 1 -c ${pod}\\.${name} `));
-      expect(text).toMatch(new RegExp(`conmon runs \\S*runc --root ${t.root}/runc create --bundle ${t.root}/pods/${pod}/containers/${name} --pid-file \\S+ ${pod}\\.${name},`));
+      expect(text).toMatch(
+        new RegExp(`conmon runs \\S*runc --root ${t.root}/runc create --bundle ${t.root}/pods/${pod}/containers/${name} --pid-file \\S+ ${pod}\\.${name},`),
+      );
       expect(text).toMatch(new RegExp(`\\$ \\S*runc --root ${t.root}/runc start ${pod}\\.${name}$`, 'm'));
 
       // exactly the live pause's namespaces, by path; its own pid and mount namespaces
       const narrated = narratedNamespaces(lines);
-      expect(narrated).toEqual({ network: `/proc/${pausePid}/ns/net`, ipc: `/proc/${pausePid}/ns/ipc`, uts: `/proc/${pausePid}/ns/uts`, pid: 'new', mount: 'new', ...newCgroupNs });
+      expect(narrated).toEqual({
+        network: `/proc/${pausePid}/ns/net`,
+        ipc: `/proc/${pausePid}/ns/ipc`,
+        uts: `/proc/${pausePid}/ns/uts`,
+        pid: 'new',
+        mount: 'new',
+        ...newCgroupNs,
+      });
       // and that is what the container got, and what the config.json it names says
       const pid = await pidOf(t, pod, name);
       for (const ns of ['net', 'ipc', 'uts']) expect(nsInode(pid, ns)).toBe(nsInode(pausePid, ns));
@@ -121,25 +137,42 @@ describe.skipIf(skipReason)('--explain', () => {
     const up = await run('/bin/sh', ['-c', `"${CLI}" up -f "${file}" --explain 2>&1 | head -1`], t.env);
     expect(up.stdout).toMatch(/^1\. /);
     const v = await inspect(t, pod);
-    expect(v.containers.map((c) => [c.name, c.state])).toEqual([['app', 'running'], ['side', 'running']]);
+    expect(v.containers.map((c) => [c.name, c.state])).toEqual([
+      ['app', 'running'],
+      ['side', 'running'],
+    ]);
     await run('/bin/sh', ['-c', `"${CLI}" down ${pod} --explain 2>&1 | head -1`], t.env);
     expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
   });
 
-  test('pod create and run take --explain too: the pause\'s new namespaces, the container\'s joins, stdout JSON intact', async ({ t }) => {
+  test("pod create and run take --explain too: the pause's new namespaces, the container's joins, stdout JSON intact", async ({ t }) => {
     const pod = t.pod('cli');
     const created = await t.bp(['pod', 'create', pod, '--network', 'none', '--share', 'net,ipc,uts,pid', '--explain', '--json']);
     expect(created.code, created.stderr).toBe(0);
     const rec = JSON.parse(created.stdout) as { sandbox: { pid: number } };
     const pause = rec.sandbox.pid;
-    expect(narratedNamespaces(section(created.stderr, 'Sandbox:'))).toEqual({ pid: 'new', network: 'new', ipc: 'new', uts: 'new', mount: 'new', ...newCgroupNs });
+    expect(narratedNamespaces(section(created.stderr, 'Sandbox:'))).toEqual({
+      pid: 'new',
+      network: 'new',
+      ipc: 'new',
+      uts: 'new',
+      mount: 'new',
+      ...newCgroupNs,
+    });
     expect(created.stderr).toMatch(/^\d+\. Network: none/m);
 
     const run = await t.bp(['run', '--pod', pod, '--name', 'app', '--explain', '--json', '--', 'sleep', '3600']);
     expect(run.code, run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { def: { name: string } }).def.name).toBe('app');
     const joined = narratedNamespaces(section(run.stderr, 'Container app:'));
-    expect(joined).toEqual({ network: `/proc/${pause}/ns/net`, ipc: `/proc/${pause}/ns/ipc`, uts: `/proc/${pause}/ns/uts`, pid: `/proc/${pause}/ns/pid`, mount: 'new', ...newCgroupNs });
+    expect(joined).toEqual({
+      network: `/proc/${pause}/ns/net`,
+      ipc: `/proc/${pause}/ns/ipc`,
+      uts: `/proc/${pause}/ns/uts`,
+      pid: `/proc/${pause}/ns/pid`,
+      mount: 'new',
+      ...newCgroupNs,
+    });
     expect(nsInode(await pidOf(t, pod, 'app'), 'pid')).toBe(nsInode(pause, 'pid'));
 
     const rm = await t.bp(['pod', 'rm', pod, '--explain']);

@@ -10,7 +10,18 @@ import zlib from 'node:zlib';
 import { execaSync } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pidOf, readInContainer, skipReason, eventually, useTestEnv } from '../helpers/harness.js';
-import { digestOf, freePort, startAuthWall, startRegistry, tarBuffer, tarDir, writeOciIndex, writeOciLayout, type Registry, type TarEntry } from '../helpers/image-fixtures.js';
+import {
+  digestOf,
+  freePort,
+  startAuthWall,
+  startRegistry,
+  tarBuffer,
+  tarDir,
+  writeOciIndex,
+  writeOciLayout,
+  type Registry,
+  type TarEntry,
+} from '../helpers/image-fixtures.js';
 
 const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(\\S+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -20,7 +31,14 @@ const environ = (pid: number) => fs.readFileSync(`/proc/${pid}/environ`, 'utf8')
 function threeLayers(): Buffer[] {
   const passwd = fs.readFileSync(path.join(BUSYBOX, 'etc/passwd'), 'utf8') + 'app:x:1234:2345:app:/app:/bin/sh\n';
   const group = fs.readFileSync(path.join(BUSYBOX, 'etc/group'), 'utf8') + 'app:x:2345:\n';
-  const l2: TarEntry[] = [{ path: 'data/' }, { path: 'data/old.txt', data: 'old' }, { path: 'data/keep.txt', data: 'keep' }, { path: 'opq/' }, { path: 'opq/a', data: 'a' }, { path: 'opq/b', data: 'b' }];
+  const l2: TarEntry[] = [
+    { path: 'data/' },
+    { path: 'data/old.txt', data: 'old' },
+    { path: 'data/keep.txt', data: 'keep' },
+    { path: 'opq/' },
+    { path: 'opq/a', data: 'a' },
+    { path: 'opq/b', data: 'b' },
+  ];
   const l3: TarEntry[] = [
     { path: 'data/' },
     { path: 'data/.wh.old.txt' },
@@ -71,7 +89,10 @@ describe.skipIf(skipReason)('images', () => {
     expect(pulled.name).toBe(ref);
     expect(pulled.layers).toHaveLength(3);
     const images = JSON.parse(await t.ok(['images', '--json'])) as { name: string; builtin: boolean; layers: unknown[] }[];
-    expect(images.map((i) => [i.name, i.builtin])).toEqual([['busybox', true], [ref, false]]);
+    expect(images.map((i) => [i.name, i.builtin])).toEqual([
+      ['busybox', true],
+      [ref, false],
+    ]);
 
     const pod = t.pod('reg');
     await t.ok(['pod', 'create', pod]);
@@ -86,7 +107,24 @@ describe.skipIf(skipReason)('images', () => {
     expect(environ(app)).toEqual(expect.arrayContaining(['GREETING=hello from the image', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', `HOSTNAME=${pod}`]));
 
     // Kubernetes semantics: --entrypoint replaces the entrypoint (and drops cmd), -- gives its args, -e wins over the image's env
-    await t.ok(['run', '--pod', pod, '--name', 'ep', '--image', ref, '-e', 'GREETING=mine', '-u', '0', '--entrypoint', '/bin/sh', '--', '-c', 'echo "$GREETING $(id -u) $(pwd)" > /tmp/out; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'ep',
+      '--image',
+      ref,
+      '-e',
+      'GREETING=mine',
+      '-u',
+      '0',
+      '--entrypoint',
+      '/bin/sh',
+      '--',
+      '-c',
+      'echo "$GREETING $(id -u) $(pwd)" > /tmp/out; exec sleep 3600',
+    ]);
     const ep = await pidOf(t, pod, 'ep');
     expect(await eventually(() => readInContainer(ep, '/tmp/out'))).toBe('mine 0 /app\n');
 
@@ -110,7 +148,7 @@ describe.skipIf(skipReason)('images', () => {
     await t.ok(['pod', 'rm', '-f', pod2]);
   });
 
-  it('picks the host\'s architecture from a manifest list, or the one --arch names', async () => {
+  it("picks the host's architecture from a manifest list, or the one --arch names", async () => {
     registry = await startRegistry(path.join(dir, 'registry'));
     const layer = (arch: string) => tarBuffer([{ path: 'arch', data: arch }]);
     writeOciIndex(path.join(dir, 'multi'), 'v1', [
@@ -130,12 +168,18 @@ describe.skipIf(skipReason)('images', () => {
     const layout = path.join(dir, 'app');
     writeOciLayout(layout, 'v1', {
       layers: [tarDir(BUSYBOX)],
-      config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "$GREETING $MINE" > /tmp/out; pwd > /tmp/pwd; exec sleep 3600'], Env: ['GREETING=from-image', 'MINE=image'], WorkingDir: '/tmp' },
+      config: {
+        Entrypoint: ['/bin/sh', '-c'],
+        Cmd: ['echo "$GREETING $MINE" > /tmp/out; pwd > /tmp/pwd; exec sleep 3600'],
+        Env: ['GREETING=from-image', 'MINE=image'],
+        WorkingDir: '/tmp',
+      },
     });
     await t.ok(['pull', `oci:${layout}:v1`, '--name', 'app:v1']);
     const pod = t.pod('up');
     const file = path.join(dir, 'pod.yaml');
-    const yaml = (image: string) => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${image}\n    env:\n    - name: MINE\n      value: manifest\n`;
+    const yaml = (image: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${image}\n    env:\n    - name: MINE\n      value: manifest\n`;
     fs.writeFileSync(file, yaml('app:v1'));
     await t.ok(['up', '-f', file]);
     const app = await pidOf(t, pod, 'app');
@@ -153,22 +197,32 @@ describe.skipIf(skipReason)('images', () => {
   it('up -f pins the image digest: after the name is pulled anew (and removed), a restarted container still runs the original image', async () => {
     const image = (which: string) => {
       const layout = path.join(dir, `pin-${which}`);
-      writeOciLayout(layout, 'v1', { layers: [tarDir(BUSYBOX), tarBuffer([{ path: 'which', data: which }])], config: { Cmd: ['sh', '-c', 'exec sleep 3600'] } });
+      writeOciLayout(layout, 'v1', {
+        layers: [tarDir(BUSYBOX), tarBuffer([{ path: 'which', data: which }])],
+        config: { Cmd: ['sh', '-c', 'exec sleep 3600'] },
+      });
       return `oci:${layout}:v1`;
     };
     await t.ok(['pull', image('first'), '--name', 'pin:1']);
     const pod = t.pod('pin');
     const file = path.join(dir, 'pin.yaml');
-    fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: pin:1\n    imagePullPolicy: Never\n`);
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: pin:1\n    imagePullPolicy: Never\n`,
+    );
     await t.ok(['up', '-f', file]);
     const first = await pidOf(t, pod, 'app');
     expect(await eventually(() => readInContainer(first, '/which'))).toBe('first');
     const restarted = async (before: number) => {
       process.kill(before, 'SIGKILL');
-      return eventually(async () => {
-        const pid = await pidOf(t, pod, 'app').catch(() => 0);
-        return pid !== before && pid !== 0 && readInContainer(pid, '/which') !== undefined ? pid : 0;
-      }, 40_000, 'the restarted container');
+      return eventually(
+        async () => {
+          const pid = await pidOf(t, pod, 'app').catch(() => 0);
+          return pid !== before && pid !== 0 && readInContainer(pid, '/which') !== undefined ? pid : 0;
+        },
+        40_000,
+        'the restarted container',
+      );
     };
     // the name now means another image: the container made from the first keeps it
     await t.ok(['pull', image('second'), '--name', 'pin:1']);
@@ -181,14 +235,20 @@ describe.skipIf(skipReason)('images', () => {
     await t.ok(['down', '-f', file]);
   });
 
-  it('up -f pulls a missing image from a local registry (IfNotPresent), runs its cmd as the image\'s USER by name; runAsUser wins', async () => {
+  it("up -f pulls a missing image from a local registry (IfNotPresent), runs its cmd as the image's USER by name; runAsUser wins", async () => {
     registry = await startRegistry(path.join(dir, 'registry'));
-    writeOciLayout(path.join(dir, 'user'), 'v1', { layers: [tarDir(BUSYBOX)], config: { User: 'nobody', Cmd: ['sh', '-c', 'id -u > /tmp/uid; exec sleep 3600'] } });
+    writeOciLayout(path.join(dir, 'user'), 'v1', {
+      layers: [tarDir(BUSYBOX)],
+      config: { User: 'nobody', Cmd: ['sh', '-c', 'id -u > /tmp/uid; exec sleep 3600'] },
+    });
     const ref = `${registry.host}/test/user:v1`;
     skopeo(['copy', '--quiet', '--dest-tls-verify=false', `oci:${path.join(dir, 'user')}:v1`, `docker://${ref}`]);
     const pod = t.pod('upull');
     const file = path.join(dir, 'pull.yaml');
-    fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${ref}\n  - name: root\n    image: ${ref}\n    securityContext: {runAsUser: 0}\n`);
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${pod}\nspec:\n  containers:\n  - name: app\n    image: ${ref}\n  - name: root\n    image: ${ref}\n    securityContext: {runAsUser: 0}\n`,
+    );
     await t.ok(['up', '-f', file, '--tls-verify=false']);
     expect(await eventually(() => readInContainer(pidOfSyncLess(t.root, pod), '/tmp/uid'))).toBe('65534\n');
     const root = await pidOf(t, pod, 'root');
@@ -234,7 +294,9 @@ describe.skipIf(skipReason)('images', () => {
 
     const bad = path.join(dir, 'bad');
     writeOciLayout(bad, 'v1', { layers: [tarBuffer([{ path: 'x', data: 'x'.repeat(4096) }])] });
-    const manifest = JSON.parse(fs.readFileSync(path.join(bad, 'blobs/sha256', JSON.parse(fs.readFileSync(path.join(bad, 'index.json'), 'utf8')).manifests[0].digest.slice(7)), 'utf8'));
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(bad, 'blobs/sha256', JSON.parse(fs.readFileSync(path.join(bad, 'index.json'), 'utf8')).manifests[0].digest.slice(7)), 'utf8'),
+    );
     const blob = path.join(bad, 'blobs/sha256', manifest.layers[0].digest.slice(7));
     fs.writeFileSync(blob, zlib.gzipSync(tarBuffer([{ path: 'x', data: 'y'.repeat(4096) }])));
     const r = await t.bp(['pull', `oci:${bad}:v1`, '--name', 'bad:1']);
@@ -250,7 +312,7 @@ describe.skipIf(skipReason)('images', () => {
     expect(fs.readdirSync(path.join(t.root, 'images', 'layers'))).toEqual(layers);
   });
 
-  it('two containers of one image share its unpacked layers (nothing copied) and do not see each other\'s writes; rmi keeps shared layers', async () => {
+  it("two containers of one image share its unpacked layers (nothing copied) and do not see each other's writes; rmi keeps shared layers", async () => {
     const tgz = path.join(dir, 'rootfs.tgz');
     fs.writeFileSync(tgz, zlib.gzipSync(tarDir(BUSYBOX)));
     await t.ok(['import', tgz, 'bb:1']);
@@ -268,7 +330,13 @@ describe.skipIf(skipReason)('images', () => {
     const b = await pidOf(t, pod, 'b');
     expect(await eventually(() => readInContainer(a, '/etc/who'))).toBe('a\n');
     expect(readInContainer(b, '/etc/who')).toBeUndefined();
-    const lower = (bundle: string) => /lowerdir=([^,]+)/.exec(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(`${bundle}/rootfs `)) ?? '')?.[1];
+    const lower = (bundle: string) =>
+      /lowerdir=([^,]+)/.exec(
+        fs
+          .readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .find((l) => l.includes(`${bundle}/rootfs `)) ?? '',
+      )?.[1];
     const la = lower(path.join(t.root, 'pods', pod, 'containers', 'a'));
     expect(la).toMatch(new RegExp(`^${store}/layers/[0-9a-f]{64}$`));
     expect(lower(path.join(t.root, 'pods', pod, 'containers', 'b'))).toBe(la);

@@ -85,7 +85,17 @@ describe.skipIf(skipReason)('layer unpacking', () => {
 
   it('turns .wh.NAME into an overlay whiteout and .wh..wh..opq into an opaque dir', async () => {
     const d = dest();
-    await unpackLayer(layer([{ path: 'data/' }, { path: 'data/.wh.old.txt' }, { path: 'opq/' }, { path: 'opq/.wh..wh..opq' }, { path: 'opq/c', data: 'c' }, { path: '.wh..wh.plnk/' }]), d);
+    await unpackLayer(
+      layer([
+        { path: 'data/' },
+        { path: 'data/.wh.old.txt' },
+        { path: 'opq/' },
+        { path: 'opq/.wh..wh..opq' },
+        { path: 'opq/c', data: 'c' },
+        { path: '.wh..wh.plnk/' },
+      ]),
+      d,
+    );
     const wh = fs.lstatSync(path.join(d, 'data/old.txt'));
     expect([wh.isCharacterDevice(), wh.rdev]).toEqual([true, 0]);
     expect(fs.existsSync(path.join(d, 'data/.wh.old.txt'))).toBe(false);
@@ -135,17 +145,61 @@ describe.skipIf(skipReason)('layer unpacking', () => {
     ['a ".." path', () => [{ path: '../../outside/victim', data: 'pwned' }], /"\.\.\/\.\.\/outside\/victim" refused: '\.\.' in the path/],
     ['a ".." path inside', () => [{ path: 'a/../../outside/new', data: 'pwned' }], /"a\/\.\.\/\.\.\/outside\/new" refused/],
     ['an absolute path', (o) => [{ path: `${o}/victim`, data: 'pwned' }], /refused: an absolute path/],
-    ['symlink then write through it', (o) => [{ path: 'etc', type: 'symlink', linkpath: o }, { path: 'etc/victim', data: 'pwned' }], /"etc\/victim" refused: it goes through the symbolic link "etc"/],
-    ['symlink then a new file through it', (o) => [{ path: 'etc', type: 'symlink', linkpath: o }, { path: 'etc/passwd', data: 'pwned' }], /"etc\/passwd" refused: it goes through the symbolic link "etc"/],
-    ['a relative symlink then a dir through it', () => [{ path: 'x', type: 'symlink', linkpath: '../outside' }, { path: 'x/sub/', type: 'dir' }], /"x\/sub\/" refused: it goes through the symbolic link "x"/],
+    [
+      'symlink then write through it',
+      (o) => [
+        { path: 'etc', type: 'symlink', linkpath: o },
+        { path: 'etc/victim', data: 'pwned' },
+      ],
+      /"etc\/victim" refused: it goes through the symbolic link "etc"/,
+    ],
+    [
+      'symlink then a new file through it',
+      (o) => [
+        { path: 'etc', type: 'symlink', linkpath: o },
+        { path: 'etc/passwd', data: 'pwned' },
+      ],
+      /"etc\/passwd" refused: it goes through the symbolic link "etc"/,
+    ],
+    [
+      'a relative symlink then a dir through it',
+      () => [
+        { path: 'x', type: 'symlink', linkpath: '../outside' },
+        { path: 'x/sub/', type: 'dir' },
+      ],
+      /"x\/sub\/" refused: it goes through the symbolic link "x"/,
+    ],
     ['a hardlink with ".."', () => [{ path: 'h', type: 'link', linkpath: '../outside/victim' }], /"h" refused: '\.\.' in the path/],
     ['a hardlink to an absolute path', (o) => [{ path: 'h', type: 'link', linkpath: `${o}/victim` }], /"h" refused: an absolute path/],
-    ['a hardlink through a symlink', (o) => [{ path: 's', type: 'symlink', linkpath: o }, { path: 'h', type: 'link', linkpath: 's/victim' }], /"h" refused: it goes through the symbolic link "s"/],
-    ['a hardlink to a symlink, then a write through it', (o) => [{ path: 's', type: 'symlink', linkpath: o }, { path: 'h', type: 'link', linkpath: 's' }, { path: 'h/victim', data: 'pwned' }], /"h\/victim" refused: it goes through the symbolic link "h"/],
-    ['a whiteout through a symlink', (o) => [{ path: 's', type: 'symlink', linkpath: o }, { path: 's/.wh.victim' }], /"s\/\.wh\.victim" refused: it goes through the symbolic link "s"/],
+    [
+      'a hardlink through a symlink',
+      (o) => [
+        { path: 's', type: 'symlink', linkpath: o },
+        { path: 'h', type: 'link', linkpath: 's/victim' },
+      ],
+      /"h" refused: it goes through the symbolic link "s"/,
+    ],
+    [
+      'a hardlink to a symlink, then a write through it',
+      (o) => [
+        { path: 's', type: 'symlink', linkpath: o },
+        { path: 'h', type: 'link', linkpath: 's' },
+        { path: 'h/victim', data: 'pwned' },
+      ],
+      /"h\/victim" refused: it goes through the symbolic link "h"/,
+    ],
+    [
+      'a whiteout through a symlink',
+      (o) => [{ path: 's', type: 'symlink', linkpath: o }, { path: 's/.wh.victim' }],
+      /"s\/\.wh\.victim" refused: it goes through the symbolic link "s"/,
+    ],
     ['an opaque marker through a symlink', (o) => [{ path: 's', type: 'symlink', linkpath: o }, { path: 's/.wh..wh..opq' }], /"s\/\.wh\.\.wh\.\.opq" refused/],
     ['a whiteout of ".."', () => [{ path: 'a/' }, { path: 'a/.wh...' }], /"a\/\.wh\.\.\." refused: a whiteout of "\.\."/],
-    ['an overlayfs xattr', () => [{ path: 'd/', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/../outside' } }], /"d\/" refused: it carries the overlayfs xattr trusted\.overlay\.redirect/],
+    [
+      'an overlayfs xattr',
+      () => [{ path: 'd/', pax: { 'SCHILY.xattr.trusted.overlay.redirect': '/../outside' } }],
+      /"d\/" refused: it carries the overlayfs xattr trusted\.overlay\.redirect/,
+    ],
   ];
   it('a directory replaced by a symlink after a device node, an xattr and an mtime were queued in it: nothing lands through the symlink', async () => {
     const d = dest();
@@ -178,7 +232,14 @@ describe.skipIf(skipReason)('barepod import', () => {
     try {
       const target = path.join(dir, 'target');
       fs.mkdirSync(target);
-      fs.writeFileSync(path.join(dir, 'evil.tar'), tarBuffer([{ path: 'ok', data: 'fine' }, { path: 'etc', type: 'symlink', linkpath: target }, { path: 'etc/passwd', data: 'root::0:0::/:/bin/sh\n' }]));
+      fs.writeFileSync(
+        path.join(dir, 'evil.tar'),
+        tarBuffer([
+          { path: 'ok', data: 'fine' },
+          { path: 'etc', type: 'symlink', linkpath: target },
+          { path: 'etc/passwd', data: 'root::0:0::/:/bin/sh\n' },
+        ]),
+      );
       const r = await t.bp(['import', path.join(dir, 'evil.tar'), 'evil:1']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/layer entry "etc\/passwd" refused: it goes through the symbolic link "etc"/);

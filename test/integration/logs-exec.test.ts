@@ -110,7 +110,7 @@ describe.skipIf(skipReason)('logs', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('a line longer than conmon\'s buffer comes back whole (its partial records joined)', async () => {
+  it("a line longer than conmon's buffer comes back whole (its partial records joined)", async () => {
     const pod = t.pod('long');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'head -c 20000 /dev/zero | tr "\\0" x; echo; echo short; exec sleep 3600']);
@@ -137,9 +137,9 @@ describe.skipIf(skipReason)('logs', () => {
       // a restarted container writes on into the same log file: the same follower sees the new instance
       await t.ok(['stop', pod, 'app', '--time', '1']);
       await t.ok(['start', pod, 'app']);
-      await eventually(() => count(f.out(), '[app] a') === 2, 15_000, 'the restarted instance\'s first line');
+      await eventually(() => count(f.out(), '[app] a') === 2, 15_000, "the restarted instance's first line");
       await cue(t, pod, 'app');
-      await eventually(() => count(f.out(), '[app] b') === 2, 15_000, 'the restarted instance\'s second line');
+      await eventually(() => count(f.out(), '[app] b') === 2, 15_000, "the restarted instance's second line");
       await t.ok(['run', '--pod', pod, '--name', 'late', '--', 'sh', '-c', 'echo late; exec sleep 3600']);
       await eventually(() => f.out().includes('[late] late\n'), 15_000, 'a container added while following');
       await t.ok(['pod', 'rm', '-f', pod]);
@@ -152,14 +152,24 @@ describe.skipIf(skipReason)('logs', () => {
     }
   });
 
-  it('-f on one container follows it across restarts by its policy (each instance\'s lines, stdout and stderr)', async () => {
+  it("-f on one container follows it across restarts by its policy (each instance's lines, stdout and stderr)", async () => {
     const pod = t.pod('crashfollow');
     await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
     // every instance says hello on both streams, then dies; the pod's /dev/shm counts the instances
-    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'n=$(cat /dev/shm/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /dev/shm/n; echo "out $n"; echo "err $n" >&2; [ $n -ge 3 ] && exec sleep 3600; sleep 0.3; exit 1']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'app',
+      '--',
+      'sh',
+      '-c',
+      'n=$(cat /dev/shm/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /dev/shm/n; echo "out $n"; echo "err $n" >&2; [ $n -ge 3 ] && exec sleep 3600; sleep 0.3; exit 1',
+    ]);
     const f = background(t, ['logs', '-f', pod, '-c', 'app']);
     try {
-      await eventually(() => f.out().includes('out 3\n') && f.err().includes('err 3\n'), 30_000, 'the third instance\'s lines');
+      await eventually(() => f.out().includes('out 3\n') && f.err().includes('err 3\n'), 30_000, "the third instance's lines");
       expect(f.code()).toBeUndefined(); // still following: restarts do not end it
       expect(linesOf(f.out())).toEqual(['out 1', 'out 2', 'out 3']);
       expect(linesOf(f.err())).toEqual(['err 1', 'err 2', 'err 3']);
@@ -196,7 +206,8 @@ describe.skipIf(skipReason)('logs', () => {
     const pod = t.pod('rotate');
     await t.ok(['pod', 'create', pod]);
     // 11,000 lines of 1,000 digits: about 11.5 MB of log, so conmon replaces the file exactly once
-    const script = 'echo start; while [ ! -e /tmp/go ]; do sleep 0.1; done; yes $(head -c 1000 /dev/zero | tr "\\0" 7) | head -n 11000; echo after; exec sleep 3600';
+    const script =
+      'echo start; while [ ! -e /tmp/go ]; do sleep 0.1; done; yes $(head -c 1000 /dev/zero | tr "\\0" 7) | head -n 11000; echo after; exec sleep 3600';
     await t.ok(['run', '--pod', pod, '--name', 'big', '--', 'sh', '-c', script]);
     const f = background(t, ['logs', '-f', pod, 'big']);
     try {
@@ -224,7 +235,11 @@ async function withInput(t: TestEnv, args: string[], input: string): Promise<Res
 function cgroupProcs(t: TestEnv, pod: string, container: string): number[] {
   for (const dir of cgroupDirs(t.prefix).filter((d) => path.basename(d) === pod)) {
     try {
-      return fs.readFileSync(path.join(dir, container, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      return fs
+        .readFileSync(path.join(dir, container, 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       /* not in this hierarchy */
     }
@@ -243,7 +258,7 @@ const cmdline = (pid: number) => {
 describe.skipIf(skipReason)('exec', () => {
   const t = useTestEnv();
 
-  it('passes output and exit status through; runs with the container\'s filesystem, env and workdir, plus -e, -w, -u, -i', async () => {
+  it("passes output and exit status through; runs with the container's filesystem, env and workdir, plus -e, -w, -u, -i", async () => {
     const pod = t.pod('exec');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '-e', 'FOO=bar', '-w', '/tmp', '--', 'sh', '-c', 'echo mine > /tmp/mark; exec sleep 3600']);
@@ -290,13 +305,13 @@ describe.skipIf(skipReason)('exec', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('the process runs in the container\'s cgroup; a signal that kills it is the exit status (128+n)', async () => {
+  it("the process runs in the container's cgroup; a signal that kills it is the exit status (128+n)", async () => {
     const pod = t.pod('execcg');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
     const session = background(t, ['exec', pod, 'app', '--', 'sleep', '2345']);
     try {
-      const pid = await eventually(() => cgroupProcs(t, pod, 'app').find((p) => cmdline(p) === 'sleep 2345'), 15_000, 'the exec\'d sleep in app\'s cgroup');
+      const pid = await eventually(() => cgroupProcs(t, pod, 'app').find((p) => cmdline(p) === 'sleep 2345'), 15_000, "the exec'd sleep in app's cgroup");
       process.kill(pid, 'SIGTERM');
       await eventually(() => session.code() !== undefined, 15_000, 'exec to end');
       expect(session.code()).toBe(128 + 15);

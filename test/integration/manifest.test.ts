@@ -8,7 +8,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INVALID } from '../fixtures/manifests.js';
-import { cgroupLimit, cgroupVersion, eventually, inspect, nsInode, pidOf, readInContainer, REPO, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import {
+  cgroupLimit,
+  cgroupVersion,
+  eventually,
+  inspect,
+  nsInode,
+  pidOf,
+  readInContainer,
+  REPO,
+  run,
+  skipReason,
+  type TestEnv,
+  useTestEnv,
+} from '../helpers/harness.js';
 
 /** An example manifest with the pod renamed into this test's prefix. */
 function example(t: TestEnv, file: string, name: string): string {
@@ -52,17 +65,24 @@ describe.skipIf(skipReason)('manifests', () => {
     await eventually(async () => /\[ambassador\] page \d+ from the downloader/.test(await t.ok(['logs', pod])), 20_000, 'the ambassador to read a page');
     const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; status: string }[] }[] };
     expect(ps.pods[0]!.containers.map((c) => [c.container, c.status])).toEqual([
-      ['_pause', 'Running'], ['seed', 'Completed'], ['web', 'Running'], ['downloader', 'Running'], ['ambassador', 'Running'],
+      ['_pause', 'Running'],
+      ['seed', 'Completed'],
+      ['web', 'Running'],
+      ['downloader', 'Running'],
+      ['ambassador', 'Running'],
     ]);
     // medium: Memory is a tmpfs capped at sizeLimit, shared by the containers that mount it
     const vol = path.join(t.root, 'pods', pod, 'volumes', 'html');
-    const mount = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === vol);
+    const mount = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' ')[4] === vol);
     expect(mount).toMatch(/ - tmpfs emptydir-html .*size=16384k/);
     expect(readInContainer(await pidOf(t, pod, 'web'), '/var/www/html/index.html')).toMatch(/page \d+ from the downloader/);
     await t.ok(['down', pod]);
   });
 
-  it('example memory-limits (seed 003): the pod limit on the parent, each container\'s on its child', async () => {
+  it("example memory-limits (seed 003): the pod limit on the parent, each container's on its child", async () => {
     const pod = t.pod('limits');
     const file = example(t, 'memory-limits.yaml', pod);
     await t.ok(['up', '-f', file]);
@@ -88,14 +108,18 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(await pidOf(t, pod, 'app')).toBe(first);
     expect(await t.ok(['up', '-f', file, '--replace'])).toContain(`pod/${pod} replaced`);
     expect(await pidOf(t, pod, 'app')).not.toBe(first);
-    expect(await t.ok(['export', pod])).toContain("- sleep\n        - \"7200\"");
+    expect(await t.ok(['export', pod])).toContain('- sleep\n        - "7200"');
     await t.ok(['down', pod]);
     expect(await t.ok(['down', pod])).toBe(`pod/${pod} not found (already down)\n`);
   });
 
   it('a failing init container stops the pod from starting: up fails, no app container ran, the pod is Failed until down', async () => {
     const pod = t.pod('initfail');
-    const file = manifest(t, pod, '  restartPolicy: Never\n  initContainers:\n    - name: migrate\n      image: busybox\n      command: [sh, -c, "echo migration failed >&2; exit 3"]\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
+    const file = manifest(
+      t,
+      pod,
+      '  restartPolicy: Never\n  initContainers:\n    - name: migrate\n      image: busybox\n      command: [sh, -c, "echo migration failed >&2; exit 3"]\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n',
+    );
     const r = await t.bp(['up', '-f', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`pod "${pod}": init container "migrate" exited with 3; the app containers were not started`);
@@ -111,22 +135,36 @@ describe.skipIf(skipReason)('manifests', () => {
 
   it('an init container that fails once is retried under restartPolicy OnFailure, then the app starts', async () => {
     const pod = t.pod('initretry');
-    const file = manifest(t, pod, '  restartPolicy: OnFailure\n  initContainers:\n    - name: once\n      image: busybox\n      command: [sh, -c, "[ -e /dev/shm/tried ] && exit 0; touch /dev/shm/tried; exit 1"]\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
+    const file = manifest(
+      t,
+      pod,
+      '  restartPolicy: OnFailure\n  initContainers:\n    - name: once\n      image: busybox\n      command: [sh, -c, "[ -e /dev/shm/tried ] && exit 0; touch /dev/shm/tried; exit 1"]\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n',
+    );
     // the first retry waits the pod's initial backoff (10 s, the kubelet's)
     await t.ok(['up', '-f', file]);
     const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; status: string; restarts: number }[] }[] };
-    expect(ps.pods[0]!.containers.map((c) => [c.container, c.status])).toEqual([['_pause', 'Running'], ['once', 'Completed'], ['app', 'Running']]);
+    expect(ps.pods[0]!.containers.map((c) => [c.container, c.status])).toEqual([
+      ['_pause', 'Running'],
+      ['once', 'Completed'],
+      ['app', 'Running'],
+    ]);
     await t.ok(['down', pod]);
   }, 60_000);
 
   it('wait --for ready returns once every app container runs; it fails at once saying why when a container ended for good', async () => {
     const pod = t.pod('wait');
-    const file = manifest(t, pod, '  restartPolicy: Never\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n    - name: quitter\n      image: busybox\n      command: [sh, -c, "exit 2"]\n');
+    const file = manifest(
+      t,
+      pod,
+      '  restartPolicy: Never\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n    - name: quitter\n      image: busybox\n      command: [sh, -c, "exit 2"]\n',
+    );
     await t.ok(['up', '-f', file]);
     await eventually(async () => (await t.ok(['ps', pod])).includes('Error (2)'));
     const w = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '1s']);
     expect(w.code).toBe(1);
-    expect(w.stderr).toContain(`pod "${pod}" will not become ready: container "quitter" exited with 2 (Error) and its restart policy Never does not restart it; it wrote no output`);
+    expect(w.stderr).toContain(
+      `pod "${pod}" will not become ready: container "quitter" exited with 2 (Error) and its restart policy Never does not restart it; it wrote no output`,
+    );
     await t.ok(['rm', pod, 'quitter']);
     expect(await t.ok(['wait', pod, '--for', 'ready', '--timeout', '5s'])).toBe(`pod/${pod} ready\n`);
     await t.ok(['down', pod]);
@@ -170,7 +208,7 @@ describe.skipIf(skipReason)('manifests', () => {
     await t.ok(['down', pod]);
   });
 
-  it('hostPID and hostIPC use the host\'s namespaces (inspect says host)', async () => {
+  it("hostPID and hostIPC use the host's namespaces (inspect says host)", async () => {
     const pod = t.pod('hostns');
     const file = manifest(t, pod, '  hostPID: true\n  hostIPC: true\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
     await t.ok(['up', '-f', file]);
@@ -196,13 +234,21 @@ describe.skipIf(skipReason)('manifests', () => {
   it('hostPath: DirectoryOrCreate makes the directory and the container writes into it; a missing Directory is refused before anything is made', async () => {
     const pod = t.pod('hostpath');
     const dir = path.join(t.root, 'host-data', 'made');
-    const file = manifest(t, pod, `  volumes:\n    - name: data\n      hostPath: {path: ${dir}, type: DirectoryOrCreate}\n  containers:\n    - name: app\n      image: busybox\n      command: [sh, -c, "echo from-the-pod > /data/out; exec sleep 3600"]\n      volumeMounts: [{name: data, mountPath: /data}]\n`);
+    const file = manifest(
+      t,
+      pod,
+      `  volumes:\n    - name: data\n      hostPath: {path: ${dir}, type: DirectoryOrCreate}\n  containers:\n    - name: app\n      image: busybox\n      command: [sh, -c, "echo from-the-pod > /data/out; exec sleep 3600"]\n      volumeMounts: [{name: data, mountPath: /data}]\n`,
+    );
     await t.ok(['up', '-f', file]);
     expect(await eventually(() => fs.existsSync(path.join(dir, 'out')) && fs.readFileSync(path.join(dir, 'out'), 'utf8'))).toBe('from-the-pod\n');
     await t.ok(['down', pod]);
     expect(fs.existsSync(path.join(dir, 'out'))).toBe(true); // a hostPath is the host's: never removed
     const bad = t.pod('hostpath2');
-    const badFile = manifest(t, bad, `  volumes:\n    - name: data\n      hostPath: {path: ${path.join(t.root, 'absent')}, type: Directory}\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n      volumeMounts: [{name: data, mountPath: /data}]\n`);
+    const badFile = manifest(
+      t,
+      bad,
+      `  volumes:\n    - name: data\n      hostPath: {path: ${path.join(t.root, 'absent')}, type: Directory}\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n      volumeMounts: [{name: data, mountPath: /data}]\n`,
+    );
     const r = await t.bp(['up', '-f', badFile]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`volume "data": hostPath ${path.join(t.root, 'absent')} does not exist (type Directory requires it)`);
@@ -211,10 +257,16 @@ describe.skipIf(skipReason)('manifests', () => {
 
   it('an invalid manifest: exit 2, every problem with its field path, no stack trace, nothing created', async () => {
     const pod = t.pod('invalid');
-    const file = manifest(t, pod, '  containers:\n    - name: app\n      image: busybox\n      resources: {limits: {memory: 12Qi}}\n      volumeMounts: [{name: nope, mountPath: /x}]\n');
+    const file = manifest(
+      t,
+      pod,
+      '  containers:\n    - name: app\n      image: busybox\n      resources: {limits: {memory: 12Qi}}\n      volumeMounts: [{name: nope, mountPath: /x}]\n',
+    );
     const r = await t.bp(['up', '-f', file]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`${file}: 2 problems:\n  spec.containers[0].volumeMounts[0].name: "nope" is not a volume of this pod (spec.volumes)\n  spec.containers[0].resources.limits.memory: "12Qi" is not a Kubernetes quantity`);
+    expect(r.stderr).toContain(
+      `${file}: 2 problems:\n  spec.containers[0].volumeMounts[0].name: "nope" is not a volume of this pod (spec.volumes)\n  spec.containers[0].resources.limits.memory: "12Qi" is not a Kubernetes quantity`,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
     const dry = await t.bp(['up', '-f', file, '--dry-run']);
@@ -224,7 +276,11 @@ describe.skipIf(skipReason)('manifests', () => {
   it('--dry-run prints the plan and makes nothing', async () => {
     const pod = t.pod('dry');
     const file = example(t, 'sidecar.yaml', pod);
-    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { pod: string; cgroupParent: string; members: { name: string; joins?: string[] }[] }[];
+    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as {
+      pod: string;
+      cgroupParent: string;
+      members: { name: string; joins?: string[] }[];
+    }[];
     expect(plan[0]!.pod).toBe(pod);
     expect(plan[0]!.cgroupParent).toBe(`/${t.cgroupRoot}/${pod}`);
     expect(plan[0]!.members.map((m) => m.name)).toEqual(['_pause', 'seed', 'web', 'downloader', 'ambassador']);
@@ -232,7 +288,7 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(fs.existsSync(path.join(t.root, 'pods'))).toBe(false);
   });
 
-  it('a native sidecar (init container, restartPolicy Always) runs before the app\'s first line, and stops after the app', async () => {
+  it("a native sidecar (init container, restartPolicy Always) runs before the app's first line, and stops after the app", async () => {
     const pod = t.pod('natside');
     const order = path.join(t.root, 'order');
     fs.mkdirSync(order, { recursive: true });
@@ -264,7 +320,7 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(fs.readFileSync(path.join(order, 'order'), 'utf8')).toBe('app\nproxy\n');
   });
 
-  it('hostNetwork uses the host\'s network namespace', async () => {
+  it("hostNetwork uses the host's network namespace", async () => {
     const pod = t.pod('hostnet');
     const file = manifest(t, pod, '  hostNetwork: true\n  containers:\n    - name: app\n      image: busybox\n      command: [sleep, "3600"]\n');
     await t.ok(['up', '-f', file]);
@@ -315,7 +371,11 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(w.code).toBe(1);
     expect(w.stderr).toMatch(/not ready after 8s: broken is not ready \(readiness probe: HTTP 404 from \/missing\)/);
     const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; ready: boolean }[] }[] };
-    expect(ps.pods[0]!.containers.map((c) => [c.container, c.ready])).toEqual([['_pause', true], ['web', true], ['broken', false]]);
+    expect(ps.pods[0]!.containers.map((c) => [c.container, c.ready])).toEqual([
+      ['_pause', true],
+      ['web', true],
+      ['broken', false],
+    ]);
     expect(await t.ok(['ps', pod])).toMatch(/broken\s+Running \(not ready\)/);
     await t.ok(['rm', '-f', pod, 'broken']);
     expect(await t.ok(['wait', pod, '--for', 'ready', '--timeout', '10s'])).toBe(`pod/${pod} ready\n`);
@@ -340,11 +400,18 @@ describe.skipIf(skipReason)('manifests', () => {
     expect(rec.prober?.pid).toBeGreaterThan(0);
     // the prober lives in the pod's network namespace
     expect(nsInode(rec.prober!.pid, 'net')).toBe(nsInode((await inspect(t, pod)).sandbox.pid, 'net'));
-    await eventually(async () => {
-      const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; restarts: number }[] }[] };
-      return ps.pods[0]!.containers[1]!.restarts >= 1;
-    }, 30_000, 'a restart after the liveness probe failed');
-    const evs = (await t.ok(['events', pod, '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; message?: string });
+    await eventually(
+      async () => {
+        const ps = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; restarts: number }[] }[] };
+        return ps.pods[0]!.containers[1]!.restarts >= 1;
+      },
+      30_000,
+      'a restart after the liveness probe failed',
+    );
+    const evs = (await t.ok(['events', pod, '--json']))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; message?: string });
     expect(evs.find((e) => e.type === 'unhealthy')?.message).toMatch(/liveness probe failed 2 times: test -e \/tmp\/healthy exited with 1/);
     await t.ok(['down', pod]);
     const plain = t.pod('noprobe');

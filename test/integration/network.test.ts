@@ -10,7 +10,19 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { cgroupDirs, cgroupTops, eventually, ipamReservations, mountsUnder, nsInode, pidOf, removeCgroupTree, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import {
+  cgroupDirs,
+  cgroupTops,
+  eventually,
+  ipamReservations,
+  mountsUnder,
+  nsInode,
+  pidOf,
+  removeCgroupTree,
+  skipReason,
+  type TestEnv,
+  useTestEnv,
+} from '../helpers/harness.js';
 
 interface NetView {
   name: string;
@@ -70,13 +82,21 @@ function dropNetworks(n: { dir: string; bridges: string[]; names: string[] }): v
   fs.rmSync(n.dir, { recursive: true, force: true });
 }
 
-const bridgeNet = (subnetOverride?: string, extra: object[] = []) => (bridge: string, subnet: string) => ({
-  plugins: [
-    { type: 'bridge', bridge, isGateway: true, ipMasq: true, ipam: { type: 'host-local', ranges: [[{ subnet: subnetOverride ?? subnet }]], routes: [{ dst: '0.0.0.0/0' }] } },
-    { type: 'portmap', capabilities: { portMappings: true } },
-    ...extra,
-  ],
-});
+const bridgeNet =
+  (subnetOverride?: string, extra: object[] = []) =>
+  (bridge: string, subnet: string) => ({
+    plugins: [
+      {
+        type: 'bridge',
+        bridge,
+        isGateway: true,
+        ipMasq: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: subnetOverride ?? subnet }]], routes: [{ dst: '0.0.0.0/0' }] },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      ...extra,
+    ],
+  });
 
 describe.skipIf(skipReason)('pod networking (CNI)', () => {
   const t = useTestEnv();
@@ -87,13 +107,22 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['pod', 'create', pod, '-p', `${port}:80`, '-p', `127.0.0.1:${port + 1}:80`, '--add-host', 'db.local:10.89.254.7']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', ...SERVE(80, 'hello-from-pod')]);
     const n = (await view(t, pod)).network;
-    expect(n).toMatchObject({ name: 'barepod', mode: 'cni', ports: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }, { hostIP: '127.0.0.1', hostPort: port + 1 }] });
+    expect(n).toMatchObject({
+      name: 'barepod',
+      mode: 'cni',
+      ports: [
+        { hostPort: port, containerPort: 80, protocol: 'tcp' },
+        { hostIP: '127.0.0.1', hostPort: port + 1 },
+      ],
+    });
     expect(n.ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(n.gateway).toMatch(/^\d+\.\d+\.\d+\.1$/);
     expect(n.interfaces.map((i) => i.where)).toEqual(['host (bridge)', 'host (veth)', 'pod']);
     expect(await ipInside(t, pod, 'app')).toBe(n.ip);
     expect(await eventually(() => httpGet(`http://${n.ip}/index.html`).catch(() => undefined), 15_000, 'the pod IP to answer')).toBe('hello-from-pod\n');
-    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the host port to answer')).toBe('hello-from-pod\n');
+    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the host port to answer')).toBe(
+      'hello-from-pod\n',
+    );
     expect(await httpGet(`http://127.0.0.1:${port + 1}/index.html`)).toBe('hello-from-pod\n');
     const hosts = await t.ok(['exec', pod, 'app', '--', 'cat', '/etc/hosts']);
     expect(hosts).toContain(`${n.ip}\t${pod}\n`);
@@ -128,7 +157,9 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     );
     await t.ok(['up', '-f', file]);
     expect((await view(t, pod)).network).toMatchObject({ name: 'barepod', mode: 'cni', ports: [{ hostPort: port, containerPort: 8080, protocol: 'tcp' }] });
-    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the hostPort to answer')).toBe('from-manifest\n');
+    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/index.html`).catch(() => undefined), 15_000, 'the hostPort to answer')).toBe(
+      'from-manifest\n',
+    );
     expect(await t.ok(['exec', pod, 'web', '--', 'cat', '/etc/hosts'])).toContain('10.89.254.9\tcache.local\n');
     await t.ok(['down', pod]);
   });
@@ -144,7 +175,8 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     const ipA = (await view(t, a)).network.ip!;
     const ipB = (await view(t, b)).network.ip!;
     expect(ipA).not.toBe(ipB);
-    const get = (pod: string, ctr: string, url: string) => eventually(() => t.ok(['exec', pod, ctr, '--', 'wget', '-qO-', url]).catch(() => undefined), 15_000, url);
+    const get = (pod: string, ctr: string, url: string) =>
+      eventually(() => t.ok(['exec', pod, ctr, '--', 'wget', '-qO-', url]).catch(() => undefined), 15_000, url);
     expect(await get(b, 'ambassador', `http://${ipA}:8080/index.html`)).toBe('from-a\n');
     expect(await get(a, 'web', `http://${ipB}:8080/index.html`)).toBe('from-b\n');
     expect(await get(b, 'ambassador', 'http://127.0.0.1:8080/index.html')).toBe('from-b\n');
@@ -160,10 +192,14 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     expect(nsInode(app, 'net')).toBe(before.netnsInode);
     for (let i = 1; i <= 5; i++) {
       process.kill(app, 'SIGKILL');
-      app = await eventually(async () => {
-        const pid = await pidOf(t, pod, 'app').catch(() => 0);
-        return pid !== app && pid;
-      }, 30_000, `restart ${i}`);
+      app = await eventually(
+        async () => {
+          const pid = await pidOf(t, pod, 'app').catch(() => 0);
+          return pid !== app && pid;
+        },
+        30_000,
+        `restart ${i}`,
+      );
       expect(nsInode(app, 'net')).toBe(before.netnsInode);
       expect(await ipInside(t, pod, 'app')).toBe(before.ip);
     }
@@ -187,10 +223,14 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['run', '--pod', back, '--name', 'app', '--', 'sleep', '3600']);
     const old = await view(t, back);
     process.kill(old.sandbox.pid, 'SIGKILL');
-    const now = await eventually(async () => {
-      const v = await view(t, back);
-      return v.sandbox.pid !== old.sandbox.pid && v.sandbox.alive && v.network.ip && v;
-    }, 30_000, 'the sandbox to be recreated');
+    const now = await eventually(
+      async () => {
+        const v = await view(t, back);
+        return v.sandbox.pid !== old.sandbox.pid && v.sandbox.alive && v.network.ip && v;
+      },
+      30_000,
+      'the sandbox to be recreated',
+    );
     expect(now.network.ip).toBe(old.network.ip);
     const app = await eventually(() => pidOf(t, back, 'app').catch(() => undefined), 30_000, 'the app to restart');
     expect(nsInode(app, 'net')).toBe(nsInode(now.sandbox.pid, 'net'));
@@ -200,7 +240,7 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['pod', 'rm', '-f', back]);
   });
 
-  it('--network host sees the host\'s interfaces; --network none only lo', async () => {
+  it("--network host sees the host's interfaces; --network none only lo", async () => {
     const host = t.pod('host');
     const none = t.pod('none');
     await t.ok(['pod', 'create', host, '--network', 'host']);
@@ -208,9 +248,15 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['run', '--pod', host, '--name', 'c', '--', 'sleep', '3600']);
     await t.ok(['run', '--pod', none, '--name', 'c', '--', 'sleep', '3600']);
     expect(nsInode(await pidOf(t, host, 'c'), 'net')).toBe(nsInode(process.pid, 'net'));
-    const links = (out: string) => out.split('\n').map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1]).filter(Boolean);
+    const links = (out: string) =>
+      out
+        .split('\n')
+        .map((l) => /^\d+: ([^:@]+)/.exec(l)?.[1])
+        .filter(Boolean);
     const hostLinks = fs.readdirSync('/sys/class/net');
-    expect(links(await t.ok(['exec', host, 'c', '--', 'ip', '-o', 'link']))).toEqual(expect.arrayContaining(hostLinks.filter((l) => l === 'lo' || l === 'eth0')));
+    expect(links(await t.ok(['exec', host, 'c', '--', 'ip', '-o', 'link']))).toEqual(
+      expect.arrayContaining(hostLinks.filter((l) => l === 'lo' || l === 'eth0')),
+    );
     expect(links(await t.ok(['exec', none, 'c', '--', 'ip', '-o', 'link']))).toEqual(['lo']);
     expect((await view(t, none)).network).toMatchObject({ mode: 'none', ip: null });
     expect((await view(t, host)).network).toMatchObject({ mode: 'host', ip: null });
@@ -264,7 +310,12 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
         expect(r.stderr).toMatch(message);
         expect(r.stderr).toMatch(hint);
       };
-      await bad(['pod', 'create', t.pod('p1'), '--network', noplugin!], 5, 'CNI plugin "no-such-plugin" not found', 'apt-get install containernetworking-plugins');
+      await bad(
+        ['pod', 'create', t.pod('p1'), '--network', noplugin!],
+        5,
+        'CNI plugin "no-such-plugin" not found',
+        'apt-get install containernetworking-plugins',
+      );
       await bad(['pod', 'create', t.pod('p2'), '--network', 'broken'], 2, 'broken.conflist: not valid JSON', 'fix or remove');
       const r = await t.bp(['pod', 'create', t.pod('p6'), '--network', small!], { BAREPOD_IPTABLES: '/nonexistent/iptables' });
       expect([r.code, r.stderr]).toEqual([5, expect.stringContaining('iptables not found')]);
@@ -283,7 +334,12 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       const busy = (server.address() as net.AddressInfo).port;
       try {
-        await bad(['pod', 'create', t.pod('p5'), '-p', `127.0.0.1:${busy}:80`], 4, `host port 127.0.0.1:${busy}/tcp is already in use (bound by a process on the host)`, 'choose another host port');
+        await bad(
+          ['pod', 'create', t.pod('p5'), '-p', `127.0.0.1:${busy}:80`],
+          4,
+          `host port 127.0.0.1:${busy}/tcp is already in use (bound by a process on the host)`,
+          'choose another host port',
+        );
       } finally {
         server.close();
       }
@@ -311,7 +367,8 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     await t.ok(['pod', 'create', lost, '-p', `${freePort()}:80`]);
     const v = await view(t, lost);
     // the monitor first, so no exit handler runs: a reboot runs none either
-    const conmon = (JSON.parse(fs.readFileSync(path.join(t.root, 'pods', lost, 'pod.json'), 'utf8')) as { sandbox: { conmon: { pid: number } } }).sandbox.conmon.pid;
+    const conmon = (JSON.parse(fs.readFileSync(path.join(t.root, 'pods', lost, 'pod.json'), 'utf8')) as { sandbox: { conmon: { pid: number } } }).sandbox.conmon
+      .pid;
     const gone = (pid: number) => !fs.existsSync(`/proc/${pid}/stat`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
     process.kill(conmon, 'SIGKILL');
     process.kill(v.sandbox.pid, 'SIGKILL');
@@ -329,7 +386,10 @@ describe.skipIf(skipReason)('pod networking (CNI)', () => {
     for (const [file, id] of foreign) fs.writeFileSync(file, `${id}\r\neth0`);
     onTestFinished(() => foreign.forEach(([file]) => fs.rmSync(file, { force: true })));
     const swept = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];
-    expect(swept).toContainEqual({ pod: lost, action: expect.stringMatching(new RegExp(`^released ${v.network.ip!.replace(/\./g, '\\.')} of barepod-[0-9a-f]{8}-${lost} on network barepod$`)) });
+    expect(swept).toContainEqual({
+      pod: lost,
+      action: expect.stringMatching(new RegExp(`^released ${v.network.ip!.replace(/\./g, '\\.')} of barepod-[0-9a-f]{8}-${lost} on network barepod$`)),
+    });
     expect(JSON.parse(await t.ok(['gc', '--json']))).toEqual([]);
     for (const [file, id] of foreign) expect(fs.readFileSync(file, 'utf8')).toBe(`${id}\r\neth0`);
   });

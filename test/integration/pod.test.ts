@@ -48,7 +48,17 @@ describe.skipIf(skipReason)('pods on runc', () => {
     const pod = t.pod('lo');
     await t.ok(['pod', 'create', pod]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'httpd', '-f', '-p', '8080', '-h', '/var/www']);
-    await t.ok(['run', '--pod', pod, '--name', 'side', '--', 'sh', '-c', 'while :; do wget -qO /tmp/got http://127.0.0.1:8080/ && break; sleep 0.1; done; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'side',
+      '--',
+      'sh',
+      '-c',
+      'while :; do wget -qO /tmp/got http://127.0.0.1:8080/ && break; sleep 0.1; done; exec sleep 3600',
+    ]);
     const side = await pidOf(t, pod, 'side');
     expect(await eventually(() => readInContainer(side, '/tmp/got'))).toBe('hello from a barepod pod\n');
     await t.ok(['pod', 'rm', '-f', pod]);
@@ -59,8 +69,15 @@ describe.skipIf(skipReason)('pods on runc', () => {
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
     await t.ok(['run', '--pod', pod, '--name', 'web', '--', 'sh', '-c', 'trap "echo got-hup > /tmp/hup" HUP; while :; do sleep 0.1; done']);
     await t.ok([
-      'run', '--pod', pod, '--name', 'renew', '--',
-      'sh', '-c', 'ps -o pid,args > /tmp/ps; kill -HUP $(ps -o pid,args | grep "[g]ot-hup" | awk "{print \\$1}"); exec sleep 3600',
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'renew',
+      '--',
+      'sh',
+      '-c',
+      'ps -o pid,args > /tmp/ps; kill -HUP $(ps -o pid,args | grep "[g]ot-hup" | awk "{print \\$1}"); exec sleep 3600',
     ]);
     const web = await pidOf(t, pod, 'web');
     const renew = await pidOf(t, pod, 'renew');
@@ -84,14 +101,18 @@ describe.skipIf(skipReason)('pods on runc', () => {
     const inner = Number(await eventually(() => readInContainer(orph, '/tmp/orphan')));
     // find the orphan's host pid: the process in the pod whose innermost pid is `inner`
     const hostPid = await eventually(() =>
-      fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).find((p) => {
-        try {
-          const st = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-          return new RegExp(`^NSpid:.*\\s${inner}$`, 'm').test(st) && nsInode(p, 'pid') === nsInode(pause, 'pid');
-        } catch {
-          return false;
-        }
-      }),
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number)
+        .find((p) => {
+          try {
+            const st = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+            return new RegExp(`^NSpid:.*\\s${inner}$`, 'm').test(st) && nsInode(p, 'pid') === nsInode(pause, 'pid');
+          } catch {
+            return false;
+          }
+        }),
     );
     const ppid = Number(/^PPid:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/${hostPid}/status`, 'utf8'))?.[1]);
     expect(ppid, 'the orphan was re-parented to pause').toBe(pause);

@@ -40,7 +40,10 @@ async function member(t: TestEnv, pod: string, name: string): Promise<PsContaine
   return (await ps(t, pod)).containers.find((c) => c.container === name)!;
 }
 async function events(t: TestEnv, pod: string): Promise<Ev[]> {
-  return (await t.ok(['events', pod, '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  return (await t.ok(['events', pod, '--json']))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 }
 const alive = (pid: number) => {
   try {
@@ -66,7 +69,17 @@ describe.skipIf(skipReason)('supervision', () => {
   it('S1: an app killed 10 times comes back each time into the same namespaces; the sidecar keeps its socket and answers the new app', async () => {
     const pod = t.pod('s1');
     await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
-    await t.ok(['run', '--pod', pod, '--name', 'sidecar', '--', 'sh', '-c', 'mkdir -p /srv && echo pong > /srv/index.html && exec httpd -f -p 127.0.0.1:8080 -h /srv']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'sidecar',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p /srv && echo pong > /srv/index.html && exec httpd -f -p 127.0.0.1:8080 -h /srv',
+    ]);
     const sidecar = await pidOf(t, pod, 'sidecar');
     const socket = await eventually(() => listeningSocketInode(sidecar, 8080), 15_000, 'the sidecar to listen');
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'wget -qO /tmp/got http://127.0.0.1:8080/index.html; exec sleep 3600']);
@@ -75,10 +88,14 @@ describe.skipIf(skipReason)('supervision', () => {
     let app = await pidOf(t, pod, 'app');
     for (let i = 1; i <= 10; i++) {
       process.kill(app, 'SIGKILL');
-      const next = await eventually(async () => {
-        const c = await member(t, pod, 'app');
-        return c.state === 'running' && c.pid !== null && c.pid !== app && c.restarts === i && c.pid;
-      }, 30_000, `restart ${i}`);
+      const next = await eventually(
+        async () => {
+          const c = await member(t, pod, 'app');
+          return c.state === 'running' && c.pid !== null && c.pid !== app && c.restarts === i && c.pid;
+        },
+        30_000,
+        `restart ${i}`,
+      );
       app = next;
       expect(nsInode(app, 'net')).toBe(netns);
       expect(nsInode(sidecar, 'net')).toBe(netns);
@@ -91,7 +108,9 @@ describe.skipIf(skipReason)('supervision', () => {
     expect(c.restarts).toBe(10);
     expect(c.lastTermination).toMatchObject({ exitCode: 137, reason: 'Error' });
     expect((await member(t, pod, 'sidecar')).restarts).toBe(0);
-    expect((await events(t, pod)).filter((e) => e.type === 'restarted' && e.container === 'app').map((e) => e.restarts)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect((await events(t, pod)).filter((e) => e.type === 'restarted' && e.container === 'app').map((e) => e.restarts)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+    ]);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
@@ -101,20 +120,34 @@ describe.skipIf(skipReason)('supervision', () => {
     // /dev/shm is the pod's (ipc is shared) and outlives restarts: the test switches the app to a long run through it
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'if [ -e /dev/shm/long ]; then rm /dev/shm/long; sleep 3; fi; exit 1']);
     const delays = async () => (await events(t, pod)).filter((e) => e.type === 'backoff').map((e) => e.delayMs);
-    expect((await eventually(async () => { const d = await delays(); return d.length >= 3 && d; }, 30_000)).slice(0, 3)).toEqual([500, 1000, 1000]);
-    const waiting = await eventually(async () => { const c = await member(t, pod, 'app'); return c.backoff && c; });
+    expect(
+      (
+        await eventually(async () => {
+          const d = await delays();
+          return d.length >= 3 && d;
+        }, 30_000)
+      ).slice(0, 3),
+    ).toEqual([500, 1000, 1000]);
+    const waiting = await eventually(async () => {
+      const c = await member(t, pod, 'app');
+      return c.backoff && c;
+    });
     expect(waiting.status).toBe('CrashLoopBackOff');
     expect(waiting.state).toBe('exited');
     const table = await t.ok(['ps', pod]);
     expect(table).toMatch(/CrashLoopBackOff \(restart in|Running|Error \(1\)/);
     const before = (await delays()).length;
     fs.writeFileSync(path.join(t.root, 'pods', pod, 'shm', 'long'), '');
-    const after = await eventually(async () => {
-      const evs = await events(t, pod);
-      // the backoff that follows the long run: its died event comes after a restart that ran ≥ 2 s
-      const d = evs.filter((e) => e.type === 'backoff').map((e) => e.delayMs);
-      return d.length > before && d.slice(before).includes(500) && d;
-    }, 30_000, 'a reset delay');
+    const after = await eventually(
+      async () => {
+        const evs = await events(t, pod);
+        // the backoff that follows the long run: its died event comes after a restart that ran ≥ 2 s
+        const d = evs.filter((e) => e.type === 'backoff').map((e) => e.delayMs);
+        return d.length > before && d.slice(before).includes(500) && d;
+      },
+      30_000,
+      'a reset delay',
+    );
     // between the earlier loop and the reset, every delay stayed at the cap
     const tail = after.slice(before);
     expect(tail.slice(0, tail.indexOf(500)).every((d) => d === 1000)).toBe(true);
@@ -127,24 +160,44 @@ describe.skipIf(skipReason)('supervision', () => {
     await t.ok(['run', '--pod', pod, '--name', 'ok', '--', 'true']);
     await t.ok(['run', '--pod', pod, '--name', 'bad', '--', 'sh', '-c', '[ -e /dev/shm/once ] && exec sleep 3600; touch /dev/shm/once; exit 2']);
     await t.ok(['run', '--pod', pod, '--name', 'never', '--restart', 'never', '--', 'sh', '-c', 'exit 3']);
-    const bad = await eventually(async () => { const c = await member(t, pod, 'bad'); return c.restarts === 1 && c.state === 'running' && c; });
+    const bad = await eventually(async () => {
+      const c = await member(t, pod, 'bad');
+      return c.restarts === 1 && c.state === 'running' && c;
+    });
     expect(bad.lastTermination).toMatchObject({ exitCode: 2, reason: 'Error' });
-    const ok = await eventually(async () => { const c = await member(t, pod, 'ok'); return c.state === 'exited' && c; });
+    const ok = await eventually(async () => {
+      const c = await member(t, pod, 'ok');
+      return c.state === 'exited' && c;
+    });
     expect([ok.status, ok.exitCode, ok.restarts]).toEqual(['Completed', 0, 0]);
-    const never = await eventually(async () => { const c = await member(t, pod, 'never'); return c.state === 'exited' && c; });
+    const never = await eventually(async () => {
+      const c = await member(t, pod, 'never');
+      return c.state === 'exited' && c;
+    });
     expect([never.status, never.exitCode, never.restarts]).toEqual(['Error', 3, 0]);
     const died = (await events(t, pod)).filter((e) => e.type === 'died').map((e) => [e.container, e.exitCode, e.reason]);
-    expect(died).toEqual(expect.arrayContaining([['ok', 0, 'Completed'], ['bad', 2, 'Error'], ['never', 3, 'Error']]));
+    expect(died).toEqual(
+      expect.arrayContaining([
+        ['ok', 0, 'Completed'],
+        ['bad', 2, 'Error'],
+        ['never', 3, 'Error'],
+      ]),
+    );
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('a user\'s stop cancels a pending restart and keeps the container down; start brings it back', async () => {
+  it("a user's stop cancels a pending restart and keeps the container down; start brings it back", async () => {
     const pod = t.pod('cancel');
     await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '1m']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'exit 1']);
-    const waiting = await eventually(async () => { const c = await member(t, pod, 'app'); return c.backoff && c; });
+    const waiting = await eventually(async () => {
+      const c = await member(t, pod, 'app');
+      return c.backoff && c;
+    });
     expect(waiting.backoff!.delayMs).toBe(60_000);
-    const sleeper = (JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { containers: { backoff: { sleeper: { pid: number } } }[] }).containers[0]!.backoff.sleeper.pid;
+    const sleeper = (
+      JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { containers: { backoff: { sleeper: { pid: number } } }[] }
+    ).containers[0]!.backoff.sleeper.pid;
     expect(alive(sleeper)).toBe(true);
     await t.ok(['stop', pod, 'app']);
     const stopped = await member(t, pod, 'app');
@@ -164,10 +217,14 @@ describe.skipIf(skipReason)('supervision', () => {
     const old = await inspect(t, pod);
     const oldPids = [old.sandbox.pid, ...old.containers.map((c) => c.pid!)];
     process.kill(old.sandbox.pid, 'SIGKILL');
-    const now = await eventually(async () => {
-      const v = await inspect(t, pod);
-      return v.sandbox.pid !== old.sandbox.pid && v.sandbox.alive && v.containers.every((c) => c.state === 'running' && c.pid !== null) && v;
-    }, 30_000, 'the pod to come back');
+    const now = await eventually(
+      async () => {
+        const v = await inspect(t, pod);
+        return v.sandbox.pid !== old.sandbox.pid && v.sandbox.alive && v.containers.every((c) => c.state === 'running' && c.pid !== null) && v;
+      },
+      30_000,
+      'the pod to come back',
+    );
     for (const pid of oldPids) expect(alive(pid), `old pid ${pid}`).toBe(false);
     const newNet = nsInode(now.sandbox.pid, 'net'); // (the kernel may recycle the old inode number: not compared)
     for (const c of now.containers) expect(nsInode(c.pid!, 'net')).toBe(newNet);
@@ -199,7 +256,10 @@ describe.skipIf(skipReason)('supervision', () => {
     await t.ok(['run', '--pod', pod, '--name', 'calm', '--', 'sleep', '3600']);
     // dd's 100 MiB buffer is filled from /dev/zero: far past the 32 MiB limit
     await t.ok(['run', '--pod', pod, '--name', 'hog', '--memory', '32Mi', '--', 'dd', 'if=/dev/zero', 'of=/dev/null', 'bs=100M', 'count=1']);
-    const hog = await eventually(async () => { const c = await member(t, pod, 'hog'); return c.state === 'exited' && c; });
+    const hog = await eventually(async () => {
+      const c = await member(t, pod, 'hog');
+      return c.state === 'exited' && c;
+    });
     expect([hog.status, hog.reason, hog.exitCode]).toEqual(['OOMKilled', 'OOMKilled', 137]);
     const v = await ps(t, pod);
     expect(v.state).toBe('Running');
@@ -212,13 +272,28 @@ describe.skipIf(skipReason)('supervision', () => {
   it('an OOM-killed container is restarted per its policy', async () => {
     const pod = t.pod('oomr');
     await t.ok(['pod', 'create', pod, '--restart', 'on-failure', '--backoff', '0s']);
-    await t.ok(['run', '--pod', pod, '--name', 'hog', '--memory', '32Mi', '--', 'sh', '-c', '[ -e /dev/shm/once ] && exec sleep 3600; touch /dev/shm/once; exec dd if=/dev/zero of=/dev/null bs=100M count=1']);
-    const c = await eventually(async () => { const x = await member(t, pod, 'hog'); return x.restarts === 1 && x.state === 'running' && x; }, 30_000);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'hog',
+      '--memory',
+      '32Mi',
+      '--',
+      'sh',
+      '-c',
+      '[ -e /dev/shm/once ] && exec sleep 3600; touch /dev/shm/once; exec dd if=/dev/zero of=/dev/null bs=100M count=1',
+    ]);
+    const c = await eventually(async () => {
+      const x = await member(t, pod, 'hog');
+      return x.restarts === 1 && x.state === 'running' && x;
+    }, 30_000);
     expect(c.lastTermination).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('stop in a shared pid namespace signals only that container\'s processes, never the pause or a neighbour', async () => {
+  it("stop in a shared pid namespace signals only that container's processes, never the pause or a neighbour", async () => {
     const pod = t.pod('pidstop');
     await t.ok(['pod', 'create', pod, '--share', 'net,ipc,uts,pid']);
     await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sh', '-c', 'sleep 3600 & exec sleep 3600']);
@@ -236,7 +311,7 @@ describe.skipIf(skipReason)('supervision', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('stop takes the pod\'s grace period when --time is not given', async () => {
+  it("stop takes the pod's grace period when --time is not given", async () => {
     const pod = t.pod('grace');
     await t.ok(['pod', 'create', pod, '--grace-period', '1']);
     await t.ok(['run', '--pod', pod, '--name', 'stubborn', '--', 'sh', '-c', "trap 'echo not yet' TERM; while :; do sleep 0.2; done"]);
@@ -253,7 +328,9 @@ describe.skipIf(skipReason)('supervision', () => {
     // a runc wrapper that holds `runc start` of the app, so the CLI can be killed between create and start
     const mark = path.join(t.root, 'start-called');
     const wrapper = path.join(t.root, 'runc-wrapper');
-    fs.writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *" start ${pod}.app"*) touch ${mark}; while :; do sleep 0.1; done;; esac\nexec /usr/sbin/runc "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *" start ${pod}.app"*) touch ${mark}; while :; do sleep 0.1; done;; esac\nexec /usr/sbin/runc "$@"\n`, {
+      mode: 0o755,
+    });
     const child = spawn(CLI, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], { env: { ...t.env, BAREPOD_RUNC: wrapper }, stdio: 'ignore' });
     try {
       await eventually(() => fs.existsSync(mark), 30_000, 'the CLI to reach runc start');
@@ -296,7 +373,11 @@ describe.skipIf(skipReason)('supervision', () => {
     const pod = t.pod('gc');
     await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
-    const rec = () => JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { sandbox: { pid: number; conmon: { pid: number } }; containers: { process: { pid: number }; conmon: { pid: number } }[] };
+    const rec = () =>
+      JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as {
+        sandbox: { pid: number; conmon: { pid: number } };
+        containers: { process: { pid: number }; conmon: { pid: number } }[];
+      };
     // kill the monitor first: no exit command runs, only gc can notice
     const r0 = rec();
     process.kill(r0.containers[0]!.conmon.pid, 'SIGKILL');
@@ -327,14 +408,19 @@ describe.skipIf(skipReason)('supervision', () => {
     // ps reconciles without the lock; the exit handler writes the last died event a moment later
     await eventually(async () => (await events(t, pod)).filter((e) => e.type === 'died').length === 2, 15_000, 'the second died event');
     const evs = (await events(t, pod)).filter((e) => e.container === 'app').map((e) => [e.type, e.exitCode ?? null]);
-    expect(evs).toEqual([['started', null], ['died', 4], ['restarted', null], ['died', 0]]);
+    expect(evs).toEqual([
+      ['started', null],
+      ['died', 4],
+      ['restarted', null],
+      ['died', 0],
+    ]);
     const table = await t.ok(['events', pod]);
     expect(table.split('\n')[0]).toMatch(/^TIME\s+POD\s+CONTAINER\s+EVENT\s+DETAILS/);
     expect(table).toMatch(/died\s+exit 4, Error/);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('two concurrent stops of one pod: the second waits for the first\'s lock; both succeed and the record stays whole', async () => {
+  it("two concurrent stops of one pod: the second waits for the first's lock; both succeed and the record stays whole", async () => {
     const pod = t.pod('twostops');
     await t.ok(['pod', 'create', pod, '--restart', 'always']);
     await t.ok(['run', '--pod', pod, '--name', 'a', '--', 'sh', '-c', "trap 'exit 0' TERM; while :; do sleep 0.2; done"]);
@@ -342,16 +428,30 @@ describe.skipIf(skipReason)('supervision', () => {
     const [ra, rb] = await Promise.all([t.bp(['stop', pod, 'a', '--time', '5']), t.bp(['stop', pod, 'b', '--time', '5'])]);
     expect([ra.code, rb.code, ra.stderr + rb.stderr]).toEqual([0, 0, '']);
     const v = await ps(t, pod);
-    expect(v.containers.map((c) => [c.container, c.state])).toEqual([['_pause', 'running'], ['a', 'exited'], ['b', 'exited']]);
+    expect(v.containers.map((c) => [c.container, c.state])).toEqual([
+      ['_pause', 'running'],
+      ['a', 'exited'],
+      ['b', 'exited'],
+    ]);
     // stopped by the user: the always policy does not bring them back
     expect((await events(t, pod)).some((e) => e.type === 'restarted')).toBe(false);
     await t.ok(['pod', 'rm', pod]);
   });
 
-  it('the pod\'s --log-size-max caps each container log: conmon starts a fresh file past it', async () => {
+  it("the pod's --log-size-max caps each container log: conmon starts a fresh file past it", async () => {
     const pod = t.pod('logcap');
     await t.ok(['pod', 'create', pod, '--log-size-max', '64Ki']);
-    await t.ok(['run', '--pod', pod, '--name', 'chatty', '--', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i of a chatty container"; i=$((i+1)); done; echo last; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      pod,
+      '--name',
+      'chatty',
+      '--',
+      'sh',
+      '-c',
+      'i=0; while [ $i -lt 3000 ]; do echo "line $i of a chatty container"; i=$((i+1)); done; echo last; exec sleep 3600',
+    ]);
     const log = path.join(t.root, 'pods', pod, 'containers', 'chatty', 'ctr.log');
     await eventually(async () => (await t.ok(['logs', pod, 'chatty', '--tail', '1'])) === 'last\n', 15_000, 'the last line');
     expect(fs.statSync(log).size).toBeLessThanOrEqual(64 * 1024 + 4096);

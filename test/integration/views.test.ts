@@ -62,7 +62,8 @@ function fileValue(file: string): number | 'max' {
 }
 
 /** The directory of a cgroup path in a controller's hierarchy, as the host mounts it (v1: /sys/fs/cgroup/<controller>). */
-const cgroupDir = (controller: string, cgroupPath: string) => fs.realpathSync(isV2 ? `/sys/fs/cgroup${cgroupPath}` : `/sys/fs/cgroup/${controller}${cgroupPath}`);
+const cgroupDir = (controller: string, cgroupPath: string) =>
+  fs.realpathSync(isV2 ? `/sys/fs/cgroup${cgroupPath}` : `/sys/fs/cgroup/${controller}${cgroupPath}`);
 
 interface Reading {
   value: number | 'max' | null;
@@ -113,7 +114,14 @@ interface StatsReport {
 }
 
 /** The last field of NSpid in /proc/<pid>/status, read by the test itself. */
-const nspidOf = (pid: number) => Number(/^NSpid:\s*(.+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!.trim().split(/\s+/).pop());
+const nspidOf = (pid: number) =>
+  Number(
+    /^NSpid:\s*(.+)$/m
+      .exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!
+      .trim()
+      .split(/\s+/)
+      .pop(),
+  );
 
 describe.skipIf(skipReason)('ns', () => {
   const t = useTestEnv();
@@ -128,7 +136,12 @@ describe.skipIf(skipReason)('ns', () => {
     const v = await nsView(t, pod);
     expect(v.pod).toBe(pod);
     expect(v.pausePid).toBe((await inspect(t, pod)).sandbox.pid);
-    expect(v.members.map((m) => [m.name, m.state])).toEqual([['_pause', 'running'], ['app', 'running'], ['tool', 'running'], ['once', 'exited']]);
+    expect(v.members.map((m) => [m.name, m.state])).toEqual([
+      ['_pause', 'running'],
+      ['app', 'running'],
+      ['tool', 'running'],
+      ['once', 'exited'],
+    ]);
     expect(v.members[1]!.pid).toBe(await pidOf(t, pod, 'app'));
     expectInodesMatchProc(v);
     // cgroup: the pod's own namespace on v2 (runc makes one), the host's on v1
@@ -223,8 +236,20 @@ describe.skipIf(skipReason)('cgroups', () => {
 
     // each value is what its file says, and the file is in the hierarchy of its controller
     const files = isV2
-      ? { memoryBytes: ['memory', 'memory.max'], pidsMax: ['pids', 'pids.max'], cpuQuotaUsec: ['cpu', 'cpu.max'], memUsage: ['memory', 'memory.current'], cpuUsage: ['cpu', 'cpu.stat'] }
-      : { memoryBytes: ['memory', 'memory.limit_in_bytes'], pidsMax: ['pids', 'pids.max'], cpuQuotaUsec: ['cpu', 'cpu.cfs_quota_us'], memUsage: ['memory', 'memory.usage_in_bytes'], cpuUsage: ['cpuacct', 'cpuacct.usage'] };
+      ? {
+          memoryBytes: ['memory', 'memory.max'],
+          pidsMax: ['pids', 'pids.max'],
+          cpuQuotaUsec: ['cpu', 'cpu.max'],
+          memUsage: ['memory', 'memory.current'],
+          cpuUsage: ['cpu', 'cpu.stat'],
+        }
+      : {
+          memoryBytes: ['memory', 'memory.limit_in_bytes'],
+          pidsMax: ['pids', 'pids.max'],
+          cpuQuotaUsec: ['cpu', 'cpu.cfs_quota_us'],
+          memUsage: ['memory', 'memory.usage_in_bytes'],
+          cpuUsage: ['cpuacct', 'cpuacct.usage'],
+        };
     for (const n of [root, pause, small, free]) {
       for (const key of ['memoryBytes', 'pidsMax', 'cpuQuotaUsec'] as const) {
         const [controller, file] = files[key];
@@ -269,11 +294,15 @@ describe.skipIf(skipReason)('top', () => {
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'sleep 1000 & sleep 1000']);
     await t.ok(['run', '--pod', pod, '--name', 'solo', '--pid', 'private', '--', 'sh', '-c', 'sleep 1000 & sleep 1000']);
     const pause = (await inspect(t, pod)).sandbox.pid;
-    const view = await eventually(async () => {
-      const v = JSON.parse(await t.ok(['top', pod, '--json'])) as { pod: string; processes: TopProcess[] };
-      const sleeps = (c: string) => v.processes.filter((p) => p.container === c && p.command.join(' ') === 'sleep 1000').length;
-      return sleeps('app') === 2 && sleeps('solo') === 2 && v;
-    }, 15_000, 'both sleeps of each container');
+    const view = await eventually(
+      async () => {
+        const v = JSON.parse(await t.ok(['top', pod, '--json'])) as { pod: string; processes: TopProcess[] };
+        const sleeps = (c: string) => v.processes.filter((p) => p.container === c && p.command.join(' ') === 'sleep 1000').length;
+        return sleeps('app') === 2 && sleeps('solo') === 2 && v;
+      },
+      15_000,
+      'both sleeps of each container',
+    );
     expect(view.pod).toBe(pod);
     for (const p of view.processes) {
       expect(fs.existsSync(`/proc/${p.pid}`), `${p.pid}`).toBe(true);
@@ -313,13 +342,21 @@ describe.skipIf(skipReason)('top', () => {
     // three orphans given to the container's PID 1, which then becomes sleep and never waits for them
     await t.ok(['run', '--pod', pod, '--name', 'lazy', '--', 'sh', '-c', 'mkfifo /tmp/f; for i in 1 2 3; do (cat /tmp/f &); done; exec sleep 3600']);
     const lazy = await pidOf(t, pod, 'lazy');
-    await eventually(() => fs.readFileSync(`/proc/${lazy}/task/${lazy}/children`, 'utf8').trim().split(' ').filter(Boolean).length === 3, 15_000, 'three orphans of PID 1');
+    await eventually(
+      () => fs.readFileSync(`/proc/${lazy}/task/${lazy}/children`, 'utf8').trim().split(' ').filter(Boolean).length === 3,
+      15_000,
+      'three orphans of PID 1',
+    );
     await t.ok(['exec', pod, 'lazy', '--', 'killall', 'cat']);
-    const zombies = await eventually(async () => {
-      const v = JSON.parse(await t.ok(['top', pod, '--json'])) as { processes: TopProcess[] };
-      const z = v.processes.filter((p) => p.state === 'Z');
-      return z.length === 3 && z;
-    }, 15_000, 'three zombies in top');
+    const zombies = await eventually(
+      async () => {
+        const v = JSON.parse(await t.ok(['top', pod, '--json'])) as { processes: TopProcess[] };
+        const z = v.processes.filter((p) => p.state === 'Z');
+        return z.length === 3 && z;
+      },
+      15_000,
+      'three zombies in top',
+    );
     for (const z of zombies) {
       expect(z).toMatchObject({ container: 'lazy', ppid: lazy, podPpid: 1, command: ['[cat]'], rssBytes: 0 });
       expect(/^State:\s*Z/m.test(fs.readFileSync(`/proc/${z.pid}/status`, 'utf8'))).toBe(true);
@@ -384,7 +421,11 @@ describe.skipIf(skipReason)('stats', () => {
       w.signal('SIGINT');
       await w.closed;
       expect(w.code(), w.err()).toBe(0);
-      const docs = w.out().trim().split('\n').map((l) => JSON.parse(l) as StatsReport);
+      const docs = w
+        .out()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as StatsReport);
       expect(docs.length).toBeGreaterThanOrEqual(3);
       for (const d of docs) {
         expect(d.members.map((m) => m.name)).toEqual(['_pause', 'burn']);
@@ -408,7 +449,9 @@ describe.skipIf(skipReason)('stats', () => {
     try {
       await eventually(() => w.out().split('\n').filter(Boolean).length >= 3, 15_000, 'one sample');
       const lines = w.out().trim().split('\n');
-      expect(lines[0]).toMatch(new RegExp(`^\\S+Z ${pod}/\\(sandbox\\) state=running cpu=\\d+\\.\\d\\d% mem=\\S+ mem_limit=\\S+\\(host\\) mem%=\\S+ pids=1 pids_limit=max$`));
+      expect(lines[0]).toMatch(
+        new RegExp(`^\\S+Z ${pod}/\\(sandbox\\) state=running cpu=\\d+\\.\\d\\d% mem=\\S+ mem_limit=\\S+\\(host\\) mem%=\\S+ pids=1 pids_limit=max$`),
+      );
       expect(lines[1]).toMatch(new RegExp(`^\\S+Z ${pod}/app state=running cpu=`));
       expect(lines[2]).toMatch(new RegExp(`^\\S+Z ${pod}/\\(pod\\) state=Running cpu=\\S+ mem=\\S+ mem_limit=\\S+\\(host\\) mem%=\\S+ pids=2 pids_limit=max$`));
       await t.ok(['pod', 'rm', '-f', pod]);
@@ -466,16 +509,29 @@ bp pod rm -f ${pod} >/dev/null
     const cg = read<CgView & { hierarchies: Record<string, string> }>('cgroups.json');
     expect(cg.cgroupVersion).toBe(2);
     expect(cg.hierarchies).toEqual({ memory: '/sys/fs/cgroup', cpu: '/sys/fs/cgroup', pids: '/sys/fs/cgroup' });
-    expect(cg.tree.children.map((c) => [c.name, c.role])).toEqual([['_pause', 'sandbox'], ['app', 'container']]);
+    expect(cg.tree.children.map((c) => [c.name, c.role])).toEqual([
+      ['_pause', 'sandbox'],
+      ['app', 'container'],
+    ]);
     expect(cg.tree.children[0]!.processes.map((p) => p.command)).toEqual([['/pause']]);
     const app = cg.tree.children[1]!;
     expect(app.usage.cpuUsageUsec.file).toBe(`/sys/fs/cgroup/${t.cgroupRoot}/${pod}/app/cpu.stat`);
     expect(app.usage.cpuUsageUsec.value).toBeGreaterThan(0);
-    const procs = fs.readFileSync(path.join(out, 'procs'), 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+    const procs = fs
+      .readFileSync(path.join(out, 'procs'), 'utf8')
+      .trim()
+      .split('\n')
+      .map(Number)
+      .sort((a, b) => a - b);
     expect(app.processes.map((p) => p.pid)).toEqual(procs);
     expect(app.processes.map((p) => p.command.join(' '))).toEqual(['sleep 1000', 'sleep 1000']);
     const top = read<{ processes: TopProcess[] }>('top.json');
-    expect(top.processes.filter((p) => p.container === 'app').map((p) => p.pid).sort((a, b) => a - b)).toEqual(procs);
+    expect(
+      top.processes
+        .filter((p) => p.container === 'app')
+        .map((p) => p.pid)
+        .sort((a, b) => a - b),
+    ).toEqual(procs);
     const stats = read<StatsReport>('stats.json');
     expect(stats.members.map((m) => m.name)).toEqual(['_pause', 'app']);
     expect(stats.members[1]!.cpu.usageUsec).toBeGreaterThan(0);

@@ -247,7 +247,12 @@ spec:
 
     const odd = path.join(base, '%h $HOME');
     const unit = await t.ok(['generate', 'systemd', pod, '--manifest-dir', odd]);
-    expect(unit.split('\n').filter((l) => /^Exec/.test(l)).map((l) => l.split('=')[0])).toEqual(['ExecStartPre', 'ExecStart', 'ExecStop']);
+    expect(
+      unit
+        .split('\n')
+        .filter((l) => /^Exec/.test(l))
+        .map((l) => l.split('=')[0]),
+    ).toEqual(['ExecStartPre', 'ExecStart', 'ExecStop']);
     expect(unit).toContain(`up -f "${path.join(base, '%%h $$HOME')}/${pod}.yaml"`);
     expect(fs.existsSync(path.join(odd, `${pod}.yaml`))).toBe(true);
     const unitFile = path.join(base, `barepod-${pod}.service`);

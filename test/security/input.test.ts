@@ -16,7 +16,12 @@ function fingerprint(p: string): string {
   const st = fs.lstatSync(p, { throwIfNoEntry: false });
   if (!st) return 'absent';
   const head = `${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`;
-  if (st.isDirectory()) return `${head} {${fs.readdirSync(p).sort().map((n) => `${n}: ${fingerprint(path.join(p, n))}`).join(', ')}}`;
+  if (st.isDirectory())
+    return `${head} {${fs
+      .readdirSync(p)
+      .sort()
+      .map((n) => `${n}: ${fingerprint(path.join(p, n))}`)
+      .join(', ')}}`;
   if (st.isFile()) return `${head} ${fs.readFileSync(p, 'base64')}`;
   return head;
 }
@@ -77,20 +82,23 @@ describe.skipIf(skipReason)('security: pod and container names never leave the s
     ['_restart', (b) => ['_restart', b, 'app', 'x']],
   ];
 
-  it.each(podCommands)('%s: a pod name with .. is a usage error (exit 2) and nothing outside the state root is read, created or removed', async (_what, args) => {
-    const before = { planted: fingerprint(planted), canary: fingerprint(canary) };
-    for (const target of [planted, canary, absent]) {
-      const r = await t.bp(args(podRel(target)));
-      expect(r.code, `${args(podRel(target)).join(' ')}\n${r.stderr}${r.stdout}`).toBe(2);
-      expect(r.stderr).toMatch(/invalid pod name "(\.\.\/)+.*": must be a DNS-1123 label/);
-      expect(r.stdout).not.toContain('planted');
-      expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
-    }
-    expect(fingerprint(planted)).toBe(before.planted);
-    expect(fingerprint(canary)).toBe(before.canary);
-    expect(fs.existsSync(absent)).toBe(false);
-    expect(fs.readdirSync(outside).sort()).toEqual(['canary', 'planted']);
-  });
+  it.each(podCommands)(
+    '%s: a pod name with .. is a usage error (exit 2) and nothing outside the state root is read, created or removed',
+    async (_what, args) => {
+      const before = { planted: fingerprint(planted), canary: fingerprint(canary) };
+      for (const target of [planted, canary, absent]) {
+        const r = await t.bp(args(podRel(target)));
+        expect(r.code, `${args(podRel(target)).join(' ')}\n${r.stderr}${r.stdout}`).toBe(2);
+        expect(r.stderr).toMatch(/invalid pod name "(\.\.\/)+.*": must be a DNS-1123 label/);
+        expect(r.stdout).not.toContain('planted');
+        expect(r.stderr).not.toMatch(/unexpected error|\n\s+at /);
+      }
+      expect(fingerprint(planted)).toBe(before.planted);
+      expect(fingerprint(canary)).toBe(before.canary);
+      expect(fs.existsSync(absent)).toBe(false);
+      expect(fs.readdirSync(outside).sort()).toEqual(['canary', 'planted']);
+    },
+  );
 
   const containerCommands: Case[] = [
     ['run --name', (b) => ['run', '--pod', 'ok', '--name', b, '--', 'true']],
@@ -144,10 +152,19 @@ describe.skipIf(skipReason)('security: YAML bombs, deep nesting and oversized ma
 
   it('an alias bomb ("billion laughs") is refused with the line of its first alias', async () => {
     const lol = ['    a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 10; i++) lol.push(`    a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      lol.push(
+        `    a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(',')}]`,
+      );
     const text = pod({ meta: `  labels:\n${lol.join('\n')}\n` });
     const line = text.split('\n').findIndex((l) => l.includes('*a0')) + 1;
-    for (const args of [['up', '-f', write(text)], ['up', '--dry-run', '-f', write(text)], ['down', '-f', write(text)]]) {
+    for (const args of [
+      ['up', '-f', write(text)],
+      ['up', '--dry-run', '-f', write(text)],
+      ['down', '-f', write(text)],
+    ]) {
       await refused(args, new RegExp(`aliases expand too much .*alias bomb.* at line ${line}, column \\d+`));
     }
   });
@@ -161,7 +178,10 @@ describe.skipIf(skipReason)('security: YAML bombs, deep nesting and oversized ma
     const text = pod({ meta: `  annotations:\n    a: "${'x'.repeat(20 * 1024 * 1024)}"\n` });
     await refused(['up', '-f', write(text)], /\(file\): is \d+ bytes: more than the limit of 3 MiB \(3145728 bytes\) for a manifest/);
     const file = write(text);
-    for (const [shell, size] of [[`"${CLI}" up -f - < "${file}"`, String(Buffer.byteLength(text))], [`cat "${file}" | "${CLI}" up -f -`, 'at least \\d+']]) {
+    for (const [shell, size] of [
+      [`"${CLI}" up -f - < "${file}"`, String(Buffer.byteLength(text))],
+      [`cat "${file}" | "${CLI}" up -f -`, 'at least \\d+'],
+    ]) {
       const r = await run('sh', ['-c', shell!], t.env);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(new RegExp(`\\(stdin\\): invalid manifest:\n\\s+\\(file\\): is ${size} bytes: more than the limit of 3 MiB`));
@@ -169,14 +189,23 @@ describe.skipIf(skipReason)('security: YAML bombs, deep nesting and oversized ma
   });
 
   it('annotations over 256 KiB and more than 100 containers are refused, naming the limit', async () => {
-    await refused(['up', '-f', write(pod({ meta: `  annotations:\n    a: "${'x'.repeat(300 * 1024)}"\n` }))], /metadata\.annotations: \d+ bytes in total \(keys and values\): more than the limit of 256 KiB/);
+    await refused(
+      ['up', '-f', write(pod({ meta: `  annotations:\n    a: "${'x'.repeat(300 * 1024)}"\n` }))],
+      /metadata\.annotations: \d+ bytes in total \(keys and values\): more than the limit of 256 KiB/,
+    );
     const many = Array.from({ length: 101 }, (_, i) => `    - {name: c${i}, image: busybox}\n`).join('');
     await refused(['up', '-f', write(pod({ containers: many }))], /spec\.containers: 101 containers and init containers: more than the limit of 100 in a pod/);
   });
 
   it('a hostAliases hostname or ip with a newline is refused, naming the field (no extra /etc/hosts line)', async () => {
-    await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: 10.0.0.1\n      hostnames: [ok, "db\\n6.6.6.6 bank.example"]\n' }))], /spec\.hostAliases\[0\]\.hostnames\[1\]: "db\\n6\.6\.6\.6 bank\.example" is not a host name/);
-    await refused(['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: "10.0.0.1\\n6.6.6.6"\n      hostnames: [ok]\n' }))], /spec\.hostAliases\[0\]\.ip: "10\.0\.0\.1\\n6\.6\.6\.6" is not an IP address/);
+    await refused(
+      ['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: 10.0.0.1\n      hostnames: [ok, "db\\n6.6.6.6 bank.example"]\n' }))],
+      /spec\.hostAliases\[0\]\.hostnames\[1\]: "db\\n6\.6\.6\.6 bank\.example" is not a host name/,
+    );
+    await refused(
+      ['up', '-f', write(pod({ spec: '  hostAliases:\n    - ip: "10.0.0.1\\n6.6.6.6"\n      hostnames: [ok]\n' }))],
+      /spec\.hostAliases\[0\]\.ip: "10\.0\.0\.1\\n6\.6\.6\.6" is not an IP address/,
+    );
   });
 });
 
@@ -204,7 +233,11 @@ describe.skipIf(skipReason)('security: logs show every byte a container writes, 
     expect(out.stdout.toString('hex')).toBe(printed.toString('hex'));
     expect(out.stderr.toString()).toBe('e\r\n');
 
-    interface Line { stream: string; text: string; bytes?: string }
+    interface Line {
+      stream: string;
+      text: string;
+      bytes?: string;
+    }
     const json = JSON.parse(await t.ok(['logs', pod, '--json'])) as Line[];
     expect(json.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual([
       'a\r',
@@ -223,7 +256,8 @@ describe.skipIf(skipReason)('security: logs show every byte a container writes, 
 
     // a terminal (script(1) gives one): no title, clipboard or clearing sequence reaches it; the colour does
     const tty = spawnSync('script', ['-qec', `${CLI} logs ${pod} app`, '/dev/null'], { env: t.env, encoding: 'buffer' }).stdout.toString('latin1');
-    for (const takeover of ['\x1b]0;', '\x1b]52;', '\x1b[2J', '\x1b[3J', '\x1bc', '\x00', '\x01']) expect(tty.includes(takeover), JSON.stringify(takeover)).toBe(false);
+    for (const takeover of ['\x1b]0;', '\x1b]52;', '\x1b[2J', '\x1b[3J', '\x1bc', '\x00', '\x01'])
+      expect(tty.includes(takeover), JSON.stringify(takeover)).toBe(false);
     expect(tty).toContain('\x1b[31mred\x1b[0m');
     expect(tty).toContain('^[]0;pwned^G title');
     expect(tty).toContain('^[[2J^[[3J^[cend');

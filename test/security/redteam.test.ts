@@ -16,10 +16,10 @@ import { CLI, eventually, inspect, mountsUnder, pidOf, readInContainer, skipReas
 import type { TarEntry } from '../helpers/image-fixtures.js';
 import { hostileImage, podManifest, snapshot } from '../helpers/security.js';
 
-
 /** Every file's content below a directory (what a container managed to copy out). */
 function contents(dir: string): string {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => fs.readFileSync(path.join(e.parentPath ?? e.path, e.name), 'utf8'))
     .join('');
@@ -48,26 +48,41 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
   describe('rootfs', () => {
     it.each([
       ['dev is a regular file', [{ path: 'dev', data: 'x' }], '/dev'],
-      ['etc is a regular file (the pod\'s /etc/hosts is mounted below it)', [{ path: 'etc', data: 'x' }], '/etc'],
-    ] as [string, TarEntry[], string][])('%s: refused with a clear error naming the path and the image (not a crash); the host is untouched', async (_what, top, at) => {
-      const before = snapshot(canary);
-      const ref = await image('notdir', top);
-      const p = t.pod('notdir');
-      await t.ok(['pod', 'create', p, '--network', 'none']);
-      const r = await t.bp(['run', '--pod', p, '--name', 'c', '--image', ref, '--pull', 'never']);
-      expect(snapshot(canary)).toEqual(before);
-      expect(r.stderr).not.toContain('unexpected error');
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`container "c" in pod "${p}" refused: image ${ref}: ${at} is not a directory`);
-      expect((await inspect(t, p)).containers.map((c) => c.name)).not.toContain('c');
-      await t.ok(['pod', 'rm', '-f', p]);
-    });
+      ["etc is a regular file (the pod's /etc/hosts is mounted below it)", [{ path: 'etc', data: 'x' }], '/etc'],
+    ] as [string, TarEntry[], string][])(
+      '%s: refused with a clear error naming the path and the image (not a crash); the host is untouched',
+      async (_what, top, at) => {
+        const before = snapshot(canary);
+        const ref = await image('notdir', top);
+        const p = t.pod('notdir');
+        await t.ok(['pod', 'create', p, '--network', 'none']);
+        const r = await t.bp(['run', '--pod', p, '--name', 'c', '--image', ref, '--pull', 'never']);
+        expect(snapshot(canary)).toEqual(before);
+        expect(r.stderr).not.toContain('unexpected error');
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`container "c" in pod "${p}" refused: image ${ref}: ${at} is not a directory`);
+        expect((await inspect(t, p)).containers.map((c) => c.name)).not.toContain('c');
+        await t.ok(['pod', 'rm', '-f', p]);
+      },
+    );
 
     it.each([
-      ['dev/pts is a symlink to a host directory', (c: string): TarEntry[] => [{ path: 'dev/' }, { path: 'dev/pts', type: 'symlink', linkpath: c }], '/dev/pts is a symbolic link'],
-      ['dev/mqueue climbs out', (c: string): TarEntry[] => [{ path: 'dev/' }, { path: 'dev/mqueue', type: 'symlink', linkpath: `../../../../../..${c}` }], '/dev/mqueue is a symbolic link'],
+      [
+        'dev/pts is a symlink to a host directory',
+        (c: string): TarEntry[] => [{ path: 'dev/' }, { path: 'dev/pts', type: 'symlink', linkpath: c }],
+        '/dev/pts is a symbolic link',
+      ],
+      [
+        'dev/mqueue climbs out',
+        (c: string): TarEntry[] => [{ path: 'dev/' }, { path: 'dev/mqueue', type: 'symlink', linkpath: `../../../../../..${c}` }],
+        '/dev/mqueue is a symbolic link',
+      ],
       ['etc is a symlink loop', (): TarEntry[] => [{ path: 'etc', type: 'symlink', linkpath: 'etc' }], '/etc leads through too many levels of symbolic links'],
-      ['etc/resolv.conf climbs out to a host file', (c: string): TarEntry[] => [{ path: 'etc/' }, { path: 'etc/resolv.conf', type: 'symlink', linkpath: `../../../../../../..${c}/ptmx` }], 'that climbs above the root of the container'],
+      [
+        'etc/resolv.conf climbs out to a host file',
+        (c: string): TarEntry[] => [{ path: 'etc/' }, { path: 'etc/resolv.conf', type: 'symlink', linkpath: `../../../../../../..${c}/ptmx` }],
+        'that climbs above the root of the container',
+      ],
       ['the working directory is a link to /proc/self/fd', (): TarEntry[] => [{ path: 'w', type: 'symlink', linkpath: '/proc/self/fd' }], 'inside /proc'],
     ])('held: %s: refused, the host directory untouched', async (_what, top, message) => {
       const before = snapshot(canary);
@@ -85,22 +100,24 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       ['/dev', 'dev', ['ptmx', 'null', 'fd', 'stdin']],
       ['/sys', 'sys', []],
       ['/dev/shm', 'dev/shm', []],
-    ])('an image link redirects a volume\'s mountPath onto %s: refused; runc creates, deletes and mknods nothing in the hostPath directory', async (_onto, target, runcWrites) => {
-      // the manifest author mounts a data directory at /data; the image makes /data a link to the runtime's own mount point,
-      // so runc (which resolves the destination inside the rootfs) binds the host directory over the container's /dev and
-      // then builds /dev (ptmx, fd, stdin…, device nodes) in it: on the host
-      const host = path.join(dir, 'data');
-      fs.mkdirSync(host);
-      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
-      fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
-      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
-      const before = snapshot(host);
-      const ref = await image('redirect', [{ path: 'data', type: 'symlink', linkpath: `/${target}` }]);
-      const pod = t.pod('redirect');
-      const file = podManifest(
-        t,
-        pod,
-        `  restartPolicy: Never
+    ])(
+      "an image link redirects a volume's mountPath onto %s: refused; runc creates, deletes and mknods nothing in the hostPath directory",
+      async (_onto, target, runcWrites) => {
+        // the manifest author mounts a data directory at /data; the image makes /data a link to the runtime's own mount point,
+        // so runc (which resolves the destination inside the rootfs) binds the host directory over the container's /dev and
+        // then builds /dev (ptmx, fd, stdin…, device nodes) in it: on the host
+        const host = path.join(dir, 'data');
+        fs.mkdirSync(host);
+        fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+        fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
+        fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+        const before = snapshot(host);
+        const ref = await image('redirect', [{ path: 'data', type: 'symlink', linkpath: `/${target}` }]);
+        const pod = t.pod('redirect');
+        const file = podManifest(
+          t,
+          pod,
+          `  restartPolicy: Never
   volumes: [{name: data, hostPath: {path: ${host}, type: Directory}}]
   containers:
     - name: app
@@ -109,32 +126,35 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       command: [sleep, "3600"]
       volumeMounts: [{name: data, mountPath: /data}]
 `,
-      );
-      const r = await t.bp(['up', '-f', file]);
-      const after = snapshot(host);
-      if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
-      for (const name of runcWrites) expect(Object.keys(after).includes(name) ? after[name] : undefined).toBe(before[name]);
-      expect(after).toEqual(before);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image ${ref}: /data is a symbolic link (to /${target})`);
-      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
-    });
+        );
+        const r = await t.bp(['up', '-f', file]);
+        const after = snapshot(host);
+        if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
+        for (const name of runcWrites) expect(Object.keys(after).includes(name) ? after[name] : undefined).toBe(before[name]);
+        expect(after).toEqual(before);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image ${ref}: /data is a symbolic link (to /${target})`);
+        expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+      },
+    );
 
     it.each([
       ['an init container', 'initContainers', '[ln, -s, /dev, /a/config]'],
       ['an init container, with a relative link', 'initContainers', '[ln, -s, ../dev, /a/config]'],
-    ])('%s plants a link in an emptyDir that carries a hostPath mounted below it onto /dev: refused; runc writes nothing in the host directory', async (_who, kind, plant) => {
-      const host = path.join(dir, 'config');
-      fs.mkdirSync(host);
-      fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
-      fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
-      fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
-      const before = snapshot(host);
-      const pod = t.pod('nested');
-      const file = podManifest(
-        t,
-        pod,
-        `  restartPolicy: Never
+    ])(
+      '%s plants a link in an emptyDir that carries a hostPath mounted below it onto /dev: refused; runc writes nothing in the host directory',
+      async (_who, kind, plant) => {
+        const host = path.join(dir, 'config');
+        fs.mkdirSync(host);
+        fs.writeFileSync(path.join(host, 'ptmx'), 'host file\n');
+        fs.writeFileSync(path.join(host, 'keep'), 'host file\n');
+        fs.utimesSync(host, 1_600_000_000, 1_600_000_000);
+        const before = snapshot(host);
+        const pod = t.pod('nested');
+        const file = podManifest(
+          t,
+          pod,
+          `  restartPolicy: Never
   volumes: [{name: config, hostPath: {path: ${host}, type: Directory}}, {name: work, emptyDir: {}}]
   ${kind}:
     - name: plant
@@ -147,16 +167,17 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       command: [sleep, "3600"]
       volumeMounts: [{name: work, mountPath: /a}, {name: config, mountPath: /a/config}]
 `,
-      );
-      const r = await t.bp(['up', '-f', file]);
-      const after = snapshot(host);
-      if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
-      expect(after).toEqual(before);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image busybox: /a/config is a symbolic link`);
-      expect(r.stderr).toContain('inside the volume mounted at /a');
-      expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
-    });
+        );
+        const r = await t.bp(['up', '-f', file]);
+        const after = snapshot(host);
+        if (r.code === 0) await t.ok(['pod', 'rm', '-f', pod]);
+        expect(after).toEqual(before);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`container "app" in pod "${pod}" refused: image busybox: /a/config is a symbolic link`);
+        expect(r.stderr).toContain('inside the volume mounted at /a');
+        expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+      },
+    );
 
     it('a running sibling that can swap the mount point in the outer volume for a link to /dev (racing runc): the manifest is refused, the host directory untouched', async () => {
       // measured before: 30 starts of the app against this swapper, 3 made runc build /dev in the host directory
@@ -192,7 +213,9 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       }
       expect(snapshot(host)).toEqual(before);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`spec.containers[name=app].volumeMounts: "/a/config" lies below "/a" (volume "work"), which container "swapper" can write while this one starts`);
+      expect(r.stderr).toContain(
+        `spec.containers[name=app].volumeMounts: "/a/config" lies below "/a" (volume "work"), which container "swapper" can write while this one starts`,
+      );
       expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
     });
 
@@ -225,7 +248,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
       expect(snapshot(host)).toEqual(before);
     });
 
-    it('held: etc -> / (absolute) stays inside the rootfs: the pod\'s hosts file is bound in the rootfs, the host is untouched', async () => {
+    it("held: etc -> / (absolute) stays inside the rootfs: the pod's hosts file is bound in the rootfs, the host is untouched", async () => {
       const before = snapshot(canary);
       const hostsBefore = fs.readFileSync('/etc/hosts', 'utf8');
       const ref = await image('etcroot', [{ path: 'etc', type: 'symlink', linkpath: '/' }], { Cmd: ['sh', '-c', 'echo pwned >> /hosts; exec sleep 3600'] });
@@ -245,7 +268,7 @@ describe.skipIf(skipReason)('red team: subPath and rootfs defences', () => {
     it.each([
       ['the final component is a symlink to a file outside', 'ln -s CANARY/secret /vol/f', 'f'],
       ['a symlink whose target stays and then leaves (sub/../../..)', 'mkdir /vol/sub && ln -s sub/../../../../../../../../..CANARY /vol/l', 'l'],
-      ['an absolute symlink to a sibling directory sharing the volume\'s path as a prefix', 'ln -s VOLPATH-evil /vol/p', 'p'],
+      ["an absolute symlink to a sibling directory sharing the volume's path as a prefix", 'ln -s VOLPATH-evil /vol/p', 'p'],
     ])('held: %s: refused, nothing read or written on the host', async (_what, plant, subPath) => {
       const pod = t.pod('sp');
       // a hostPath volume the init container can write, and next to it <volume>-evil (the prefix sibling) holding the secret

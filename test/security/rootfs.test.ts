@@ -88,12 +88,26 @@ describe.skipIf(skipReason)('rootfs attacks', () => {
     });
   });
 
-  it('/etc/hosts as an absolute symlink to a host file: the pod\'s hosts file is bound inside the rootfs, the host file is untouched', async () => {
+  it("/etc/hosts as an absolute symlink to a host file: the pod's hosts file is bound inside the rootfs, the host file is untouched", async () => {
     const hostFile = path.join(canary, 'keep');
     const before = snapshot(canary);
     const ref = await image('hosts', [{ path: 'etc/' }, { path: 'etc/hosts', type: 'symlink', linkpath: hostFile }]);
     const p = await pod('hosts');
-    await t.ok(['run', '--pod', p, '--name', 'c', '--image', ref, '--pull', 'never', '--', 'sh', '-c', 'echo pwned >> /etc/hosts; cat /etc/hosts > /tmp/seen; exec sleep 3600']);
+    await t.ok([
+      'run',
+      '--pod',
+      p,
+      '--name',
+      'c',
+      '--image',
+      ref,
+      '--pull',
+      'never',
+      '--',
+      'sh',
+      '-c',
+      'echo pwned >> /etc/hosts; cat /etc/hosts > /tmp/seen; exec sleep 3600',
+    ]);
     const pid = await pidOf(t, p, 'c');
     // what the container sees is the pod's hosts file (bound where the link leads inside the rootfs), not the host's
     const seen = await eventually(() => readInContainer(pid, '/tmp/seen'));
@@ -116,7 +130,10 @@ describe.skipIf(skipReason)('rootfs attacks', () => {
     const data = await image('data', [{ path: 'data', type: 'symlink', linkpath: climb }]);
     const vp = t.pod('vol');
     const file = path.join(dir, 'vol.yaml');
-    fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${vp}}\nspec:\n  containers:\n  - name: c\n    image: ${data}\n    imagePullPolicy: Never\n    volumeMounts: [{name: v, mountPath: /data/x}]\n  volumes: [{name: v, emptyDir: {}}]\n`);
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${vp}}\nspec:\n  containers:\n  - name: c\n    image: ${data}\n    imagePullPolicy: Never\n    volumeMounts: [{name: v, mountPath: /data/x}]\n  volumes: [{name: v, emptyDir: {}}]\n`,
+    );
     const v = await t.bp(['up', '-f', file]);
     expect(v.code).toBe(1);
     expect(v.stderr).toContain(`/data is a symbolic link (to ${climb}) that climbs above the root of the container with ".." (needed by mount /data/x (bind))`);
@@ -159,7 +176,10 @@ describe.skipIf(skipReason)('rootfs attacks', () => {
       const p = t.pod('wman');
       const file = path.join(dir, 'w.yaml');
       const [sh, c, cmd] = attack(mark('manifest'));
-      fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata: {name: ${p}}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    workingDir: /proc/self/fd/7\n    command: [${sh}, ${c}, ${JSON.stringify(cmd)}]\n`);
+      fs.writeFileSync(
+        file,
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: ${p}}\nspec:\n  containers:\n  - name: c\n    image: busybox\n    workingDir: /proc/self/fd/7\n    command: [${sh}, ${c}, ${JSON.stringify(cmd)}]\n`,
+      );
       const r = await t.bp(['up', '-f', file]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('spec.containers[0].workingDir: "/proc/self/fd/7" is refused:');

@@ -27,10 +27,13 @@ function canary(): Canary {
   const secret = `canary-${Math.random().toString(36).slice(2)}`;
   fs.writeFileSync(path.join(dir, 'secret'), `${secret}\n`, { mode: 0o600 });
   const state = () =>
-    fs.readdirSync(dir).sort().map((n) => {
-      const st = fs.lstatSync(path.join(dir, n));
-      return `${n} ${st.mode.toString(8)} ${st.isFile() ? fs.readFileSync(path.join(dir, n), 'utf8').trim() : ''}`;
-    });
+    fs
+      .readdirSync(dir)
+      .sort()
+      .map((n) => {
+        const st = fs.lstatSync(path.join(dir, n));
+        return `${n} ${st.mode.toString(8)} ${st.isFile() ? fs.readFileSync(path.join(dir, n), 'utf8').trim() : ''}`;
+      });
   return { dir, secret, state };
 }
 
@@ -40,7 +43,10 @@ interface Ev {
   message?: string;
 }
 async function events(t: TestEnv, pod: string): Promise<Ev[]> {
-  return (await t.ok(['events', pod, '--json'])).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Ev);
+  return (await t.ok(['events', pod, '--json']))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Ev);
 }
 
 describe.skipIf(skipReason)('security: subPath through a symlink', () => {
@@ -50,7 +56,7 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
   });
 
   it.each([
-    ['an absolute symlink to the host\'s /', '/'],
+    ["an absolute symlink to the host's /", '/'],
     ['a relative symlink climbing out of the volume', '../../../../../../../../../../../../../../..'],
   ])('emptyDir: an init container makes the subPath %s; the app is refused and reads and writes nothing on the host', async (_what, target) => {
     const c = canary();
@@ -79,7 +85,8 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
     );
     const r = await t.bp(['up', '-f', file]);
     // an app that did start (the hole): let it do its work before judging
-    if (r.code === 0) await eventually(() => fs.readdirSync(out).length > 0 && c.state().length > before.length, 15_000, 'the app to finish').catch(() => undefined);
+    if (r.code === 0)
+      await eventually(() => fs.readdirSync(out).length > 0 && c.state().length > before.length, 15_000, 'the app to finish').catch(() => undefined);
     // on the host: the canary is as it was, nothing was created next to it, nothing of it was read out
     expect(c.state()).toEqual(before);
     expect(fs.readdirSync(out)).toEqual([]);
@@ -94,16 +101,18 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
   it.each([
     ['the app is killed and restarted by the restart policy', 'app'],
     ['the sandbox is killed and recreated', 'sandbox'],
-  ])('hostPath: a sibling swaps the subPath directory for a symlink to a host directory, then %s: the new start is refused, the host directory gets nothing', async (_what, kill) => {
-    const c = canary();
-    const before = c.state();
-    const host = path.join(t.root, 'host');
-    fs.mkdirSync(path.join(host, 'data'), { recursive: true });
-    const pod = t.pod('swap');
-    const file = podManifest(
-      t,
-      pod,
-      `  restartPolicy: Always
+  ])(
+    'hostPath: a sibling swaps the subPath directory for a symlink to a host directory, then %s: the new start is refused, the host directory gets nothing',
+    async (_what, kill) => {
+      const c = canary();
+      const before = c.state();
+      const host = path.join(t.root, 'host');
+      fs.mkdirSync(path.join(host, 'data'), { recursive: true });
+      const pod = t.pod('swap');
+      const file = podManifest(
+        t,
+        pod,
+        `  restartPolicy: Always
   terminationGracePeriodSeconds: 1
   volumes: [{name: host, hostPath: {path: ${host}, type: Directory}}]
   containers:
@@ -116,25 +125,30 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
       command: [sh, -c, "cat /data/secret; echo pwned > /data/pwned; exec sleep 3600"]
       volumeMounts: [{name: host, mountPath: /data, subPath: data}]
 `,
-    );
-    await t.ok(['up', '-f', file]);
-    // the first start is fine: the subPath is a real directory of the volume
-    await eventually(() => fs.existsSync(path.join(host, 'data', 'pwned')), 15_000, 'the app to write into its subPath');
-    const app = await pidOf(t, pod, 'app');
-    await t.ok(['exec', pod, 'swapper', '--', 'sh', '-c', `rm -rf /h/data && ln -s ${c.dir} /h/data`]);
-    expect(fs.readlinkSync(path.join(host, 'data'))).toBe(c.dir);
-    process.kill(kill === 'app' ? app : (await inspect(t, pod)).sandbox.pid, 'SIGKILL');
-    // the restart comes after the policy's delay (10 s for a manifest), or at once with a new sandbox
-    const failed = await eventually(async () => {
-      if (fs.existsSync(path.join(c.dir, 'pwned'))) return { message: 'the restarted app wrote into the host directory' };
-      return (await events(t, pod)).find((e) => e.type === 'restart-failed' && e.container === 'app');
-    }, 60_000, 'the restart of app');
-    expect(c.state()).toEqual(before);
-    expect(await t.ok(['logs', pod, 'app'])).not.toContain(c.secret);
-    expect(failed.message).toContain(`container "app": subPath "data" of volume "host" (${host}): data is a symlink to ${c.dir}, outside the volume`);
-    await t.ok(['pod', 'rm', '-f', pod]);
-    expect(c.state()).toEqual(before);
-  });
+      );
+      await t.ok(['up', '-f', file]);
+      // the first start is fine: the subPath is a real directory of the volume
+      await eventually(() => fs.existsSync(path.join(host, 'data', 'pwned')), 15_000, 'the app to write into its subPath');
+      const app = await pidOf(t, pod, 'app');
+      await t.ok(['exec', pod, 'swapper', '--', 'sh', '-c', `rm -rf /h/data && ln -s ${c.dir} /h/data`]);
+      expect(fs.readlinkSync(path.join(host, 'data'))).toBe(c.dir);
+      process.kill(kill === 'app' ? app : (await inspect(t, pod)).sandbox.pid, 'SIGKILL');
+      // the restart comes after the policy's delay (10 s for a manifest), or at once with a new sandbox
+      const failed = await eventually(
+        async () => {
+          if (fs.existsSync(path.join(c.dir, 'pwned'))) return { message: 'the restarted app wrote into the host directory' };
+          return (await events(t, pod)).find((e) => e.type === 'restart-failed' && e.container === 'app');
+        },
+        60_000,
+        'the restart of app',
+      );
+      expect(c.state()).toEqual(before);
+      expect(await t.ok(['logs', pod, 'app'])).not.toContain(c.secret);
+      expect(failed.message).toContain(`container "app": subPath "data" of volume "host" (${host}): data is a symlink to ${c.dir}, outside the volume`);
+      await t.ok(['pod', 'rm', '-f', pod]);
+      expect(c.state()).toEqual(before);
+    },
+  );
 
   it('a symlink that stays inside the volume still works: relative, through "..", and absolute to the volume\'s own host path', async () => {
     const pod = t.pod('inside');
@@ -167,7 +181,9 @@ describe.skipIf(skipReason)('security: subPath through a symlink', () => {
     expect(fs.statSync(`/proc/${app}/root/www/index.html`).ino).toBe(fs.statSync(index).ino);
     expect(fs.statSync(`/proc/${app}/root/page`).ino).toBe(fs.statSync(index).ino);
     expect(readInContainer(app, '/a/sub/index.html')).toBe('served\n');
-    expect(await eventually(() => fs.existsSync(path.join(vol, 'real', 'sub', 'written')) && fs.readFileSync(path.join(vol, 'real', 'sub', 'written'), 'utf8'))).toBe('from-app\n');
+    expect(
+      await eventually(() => fs.existsSync(path.join(vol, 'real', 'sub', 'written')) && fs.readFileSync(path.join(vol, 'real', 'sub', 'written'), 'utf8')),
+    ).toBe('from-app\n');
     // a restart stages the subPaths again; stop and rm take the staging mounts away
     await t.ok(['stop', '-t', '1', pod, 'app']);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(path.join(t.root, 'pods', pod, 'subpaths'));

@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, it, expect, vi } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
 import type { Limits } from '../../src/model.js';
-import { CgroupFs, detectCgroupVersion, flatKey, limitFiles, parseCgroupLimit, parseCpuMax, readCgroupMounts, unescapeMount } from '../../src/runtime/cgroupfs.js';
+import {
+  CgroupFs,
+  detectCgroupVersion,
+  flatKey,
+  limitFiles,
+  parseCgroupLimit,
+  parseCpuMax,
+  readCgroupMounts,
+  unescapeMount,
+} from '../../src/runtime/cgroupfs.js';
 
 const Mi = 1024 * 1024;
 const ALL: Limits = { memoryBytes: 64 * Mi, cpuMillis: 500, pids: 32 };
@@ -433,10 +442,10 @@ describe('CgroupFs.readResources, children, procs on fake trees', () => {
   });
 });
 
-describe('CgroupFs.placeProcess and evacuate (the pod\'s monitor leaf)', () => {
+describe("CgroupFs.placeProcess and evacuate (the pod's monitor leaf)", () => {
   const procsOf = (...p: string[]) => fs.readFileSync(path.join(tmp, ...p, 'cgroup.procs'), 'utf8');
 
-  it('v1: moves the pid in every hierarchy, the cpuset one given its parents\' cpus and mems first', () => {
+  it("v1: moves the pid in every hierarchy, the cpuset one given its parents' cpus and mems first", () => {
     const mounts = [
       { mountpoint: path.join(tmp, 'systemd'), version: 1 as const, controllers: ['name=systemd'] },
       { mountpoint: path.join(tmp, 'cpuset'), version: 1 as const, controllers: ['cpuset'] },
@@ -475,14 +484,14 @@ describe('CgroupFs.placeProcess and evacuate (the pod\'s monitor leaf)', () => {
 });
 
 describe('CgroupFs.removeTree and the monitors of a pod', () => {
-  it('a pod\'s removal takes its monitor leaf, then barepod/_conmon and barepod when they are empty', async () => {
+  it("a pod's removal takes its monitor leaf, then barepod/_conmon and barepod when they are empty", async () => {
     for (const d of ['barepod/web/app', 'barepod/_conmon/web']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
     const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
     expect(await cg.removeTree('/barepod/web', '/barepod')).toEqual([]);
     expect(fs.readdirSync(tmp)).toEqual([]);
   });
 
-  it('keeps other pods\' monitors, and a container\'s removal leaves the pod\'s monitors alone', async () => {
+  it("keeps other pods' monitors, and a container's removal leaves the pod's monitors alone", async () => {
     for (const d of ['barepod/web/app', 'barepod/db/app', 'barepod/_conmon/web', 'barepod/_conmon/db']) fs.mkdirSync(path.join(tmp, d), { recursive: true });
     const cg = new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]);
     expect(await cg.removeTree('/barepod/web/app')).toEqual([]);

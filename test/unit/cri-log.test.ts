@@ -94,12 +94,15 @@ describe('--since', () => {
     expect(parseSince('2026-11-22T10:00:00.123456789+02:00', now)).toBe(Date.parse('2026-11-22T08:00:00.123Z'));
   });
 
-  it.each(['', '10', 'h', '10x', '5 m', '-5m', '1h-30m', '2026-11-22', '2026-13-01T00:00:00Z', 'yesterday'])('%j is an invalid value naming the flag', (text) => {
-    const e = thrown(() => parseSince(text, now));
-    expect(e).toBeInstanceOf(BarepodError);
-    expect((e as BarepodError).code).toBe('invalid-value');
-    expect((e as BarepodError).message).toMatch(/^--since /);
-  });
+  it.each(['', '10', 'h', '10x', '5 m', '-5m', '1h-30m', '2026-11-22', '2026-13-01T00:00:00Z', 'yesterday'])(
+    '%j is an invalid value naming the flag',
+    (text) => {
+      const e = thrown(() => parseSince(text, now));
+      expect(e).toBeInstanceOf(BarepodError);
+      expect((e as BarepodError).code).toBe('invalid-value');
+      expect((e as BarepodError).message).toMatch(/^--since /);
+    },
+  );
 
   it('keeps the lines written at or after the cutoff (CRI times have nanoseconds and an offset)', () => {
     const lines = [

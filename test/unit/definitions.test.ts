@@ -1,15 +1,7 @@
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
 import { POD_DEFAULTS } from '../../src/model.js';
-import {
-  containerDefinition,
-  parseEnv,
-  parseLimits,
-  parseShare,
-  parseUser,
-  podDefinition,
-  type ContainerInput,
-} from '../../src/cli/definitions.js';
+import { containerDefinition, parseEnv, parseLimits, parseShare, parseUser, podDefinition, type ContainerInput } from '../../src/cli/definitions.js';
 
 /** Calls `fn` and returns the BarepodError it threw, failing the test otherwise. */
 function thrown(fn: () => unknown): BarepodError {
@@ -112,7 +104,10 @@ describe('podDefinition', () => {
     [{ addHost: ['db'] }, '--add-host "db": needs NAME:IP'],
     [{ addHost: ['db:300.1.1.1'] }, '--add-host "db:300.1.1.1": "300.1.1.1" is not an IP address'],
     [{ network: '../x' }, '--network "../x": not a network name'],
-    [{ share: 'ipc,uts', publish: ['80:80'] }, '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP'],
+    [
+      { share: 'ipc,uts', publish: ['80:80'] },
+      '--publish needs the pod to share its network namespace (--share with net): the containers would not be on the pod IP',
+    ],
   ])('rejects network flags %j', (flags, message) => {
     const e = thrown(() => podDefinition({ name: 'web', ...flags }));
     expect(e.code).toBe('invalid-value');
@@ -120,7 +115,15 @@ describe('podDefinition', () => {
   });
 
   it('takes the restart policy, backoff, grace period and log cap', () => {
-    const def = podDefinition({ name: 'web', restart: 'on-failure', backoff: '500ms', backoffMax: '1m', backoffReset: '2m', gracePeriod: '5', logSizeMax: '1Mi' });
+    const def = podDefinition({
+      name: 'web',
+      restart: 'on-failure',
+      backoff: '500ms',
+      backoffMax: '1m',
+      backoffReset: '2m',
+      gracePeriod: '5',
+      logSizeMax: '1Mi',
+    });
     expect(def.restartPolicy).toBe('OnFailure');
     expect(def.backoff).toEqual({ initialMs: 500, maxMs: 60_000, resetMs: 120_000 });
     expect(def.graceSeconds).toBe(5);
@@ -197,9 +200,15 @@ describe('parseEnv', () => {
     [['A='], ['A=']],
     [['A=b=c'], ['A=b=c']],
     [['_x.y-z=1'], ['_x.y-z=1']],
-    [['lower=1', 'MiXeD9=2'], ['lower=1', 'MiXeD9=2']],
+    [
+      ['lower=1', 'MiXeD9=2'],
+      ['lower=1', 'MiXeD9=2'],
+    ],
     [['A= spaced value '], ['A= spaced value ']],
-    [['A-B=1', 'a.b=2'], ['A-B=1', 'a.b=2']], // '-' and '.' after the first character, as Kubernetes allows
+    [
+      ['A-B=1', 'a.b=2'],
+      ['A-B=1', 'a.b=2'],
+    ], // '-' and '.' after the first character, as Kubernetes allows
   ])('%j → %j', (items, env) => {
     expect(parseEnv(items)).toEqual(env);
   });
@@ -296,14 +305,11 @@ describe('containerDefinition', () => {
     expect(containerDefinition({ ...base, securityOpt }).seccomp).toBe(seccomp);
   });
 
-  it.each([['seccomp=/etc/profile.json'], ['apparmor=unconfined'], ['no-new-privileges'], ['label=disable']])(
-    'rejects --security-opt %j',
-    (opt) => {
-      const e = thrown(() => containerDefinition({ ...base, securityOpt: ['seccomp=unconfined', opt] }));
-      expect(e.code).toBe('invalid-value');
-      expect(e.message).toBe(`--security-opt "${opt}": only seccomp=unconfined is supported`);
-    },
-  );
+  it.each([['seccomp=/etc/profile.json'], ['apparmor=unconfined'], ['no-new-privileges'], ['label=disable']])('rejects --security-opt %j', (opt) => {
+    const e = thrown(() => containerDefinition({ ...base, securityOpt: ['seccomp=unconfined', opt] }));
+    expect(e.code).toBe('invalid-value');
+    expect(e.message).toBe(`--security-opt "${opt}": only seccomp=unconfined is supported`);
+  });
 
   it('parses --user, -e and limits', () => {
     const d = containerDefinition({ ...base, user: '1000:100', env: ['A=1'], memory: '64Mi', cpus: '500m', pidsLimit: '32' });
@@ -315,11 +321,13 @@ describe('containerDefinition', () => {
   it('passes on invalid env, user and limits', () => {
     expect(thrown(() => containerDefinition({ ...base, env: ['9=x'] })).message).toMatch(/^--env "9=x"/);
     expect(thrown(() => containerDefinition({ ...base, user: 'no body' })).message).toMatch(/^--user "no body"/);
-    expect(thrown(() => containerDefinition({ ...base, user: '99999999999' })).message).toMatch(/^--user "99999999999:99999999999": uid and gid must be at most/);
+    expect(thrown(() => containerDefinition({ ...base, user: '99999999999' })).message).toMatch(
+      /^--user "99999999999:99999999999": uid and gid must be at most/,
+    );
     expect(thrown(() => containerDefinition({ ...base, memory: '-1Mi' })).message).toMatch(/^--memory: "-1Mi" must be greater than zero/);
   });
 
-  it('takes a user name (resolved at launch through the rootfs\'s /etc/passwd), and the image\'s defaults under the user\'s', () => {
+  it("takes a user name (resolved at launch through the rootfs's /etc/passwd), and the image's defaults under the user's", () => {
     const image = { entrypoint: ['/ep'], cmd: ['x'], env: ['PATH=/img', 'A=img'], workdir: '/app', user: 'app:staff' };
     const d = containerDefinition({ ...base, imageDefaults: image, env: ['A=mine'] });
     expect(d.userName).toBe('app:staff');

@@ -1,5 +1,22 @@
 import { describe, it, expect } from 'vitest';
-import { BarepodError, ExitCode, RollbackError, ToolError, causeChain, describeChain, describeError, diskFull, errorJson, findCause, hasCode, isNoSpace, isUnexpected, withUndoFailures, wrap, type ErrorCode } from '../../src/errors.js';
+import {
+  BarepodError,
+  ExitCode,
+  RollbackError,
+  ToolError,
+  causeChain,
+  describeChain,
+  describeError,
+  diskFull,
+  errorJson,
+  findCause,
+  hasCode,
+  isNoSpace,
+  isUnexpected,
+  withUndoFailures,
+  wrap,
+  type ErrorCode,
+} from '../../src/errors.js';
 
 describe('BarepodError: exit code per code', () => {
   it.each<[ErrorCode, number]>([
@@ -188,7 +205,12 @@ describe('wrap and hasCode', () => {
   });
 
   it('describeError takes the code from the first classified cause, the message from the outermost', () => {
-    expect(describeError(new Error('while doing x', { cause: new BarepodError('busy', 'locked', { hint: 'wait' }) }))).toEqual({ message: 'while doing x', hint: 'wait', code: 'busy', exitCode: 4 });
+    expect(describeError(new Error('while doing x', { cause: new BarepodError('busy', 'locked', { hint: 'wait' }) }))).toEqual({
+      message: 'while doing x',
+      hint: 'wait',
+      code: 'busy',
+      exitCode: 4,
+    });
   });
 
   it('a cause loop does not hang', () => {
@@ -213,7 +235,9 @@ describe('wrap and hasCode', () => {
   });
 
   it('describeChain shows each failed step of an aggregate (a removal that failed in several places)', () => {
-    const e = new BarepodError('tool-failed', 'pod "web" was not removed completely: a; b', { cause: new AggregateError([wrap(tool, 'stop web.app'), new Error('EBUSY')], 'the removal steps that failed') });
+    const e = new BarepodError('tool-failed', 'pod "web" was not removed completely: a; b', {
+      cause: new AggregateError([wrap(tool, 'stop web.app'), new Error('EBUSY')], 'the removal steps that failed'),
+    });
     const lines = describeChain(e).join('\n');
     expect(lines).toContain('caused by: AggregateError: the removal steps that failed');
     expect(lines).toMatch(/failed:\n\s+BarepodError \[tool-failed\]: stop web.app: runc failed/);
@@ -222,14 +246,20 @@ describe('wrap and hasCode', () => {
   });
 
   it('errorJson is the --json object: code, message, hint (when any), exit code', () => {
-    expect(errorJson(new BarepodError('not-found', 'pod "x" not found', { hint: 'barepod ps' }))).toEqual({ error: { code: 'not-found', message: 'pod "x" not found', hint: 'barepod ps', exitCode: 3 } });
+    expect(errorJson(new BarepodError('not-found', 'pod "x" not found', { hint: 'barepod ps' }))).toEqual({
+      error: { code: 'not-found', message: 'pod "x" not found', hint: 'barepod ps', exitCode: 3 },
+    });
     expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', exitCode: 1 } });
   });
 });
 
 describe('a full disk', () => {
   it('an ENOSPC from node is "disk full: <path>" with a hint, exit 1 (disk-full), never an unexpected error', () => {
-    const e = Object.assign(new Error('ENOSPC: no space left on device, open \'/run/barepod/pods/web/pod.json.1.tmp\''), { code: 'ENOSPC', syscall: 'open', path: '/run/barepod/pods/web/pod.json.1.tmp' });
+    const e = Object.assign(new Error("ENOSPC: no space left on device, open '/run/barepod/pods/web/pod.json.1.tmp'"), {
+      code: 'ENOSPC',
+      syscall: 'open',
+      path: '/run/barepod/pods/web/pod.json.1.tmp',
+    });
     const d = describeError(e);
     expect(d).toMatchObject({ message: 'disk full: /run/barepod/pods/web/pod.json.1.tmp', code: 'disk-full', exitCode: 1 });
     expect(d.hint).toMatch(/free space .*pod rm -f POD.*gc/);

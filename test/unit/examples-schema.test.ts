@@ -33,7 +33,10 @@ describe('examples', () => {
   });
 
   it('the schema catches what barepod catches: a port as a string', () => {
-    const pod = new Pod({ metadata: { name: 'x' }, spec: { containers: [{ name: 'a', image: 'busybox', ports: [{ containerPort: '80' as unknown as number }] }] } });
+    const pod = new Pod({
+      metadata: { name: 'x' },
+      spec: { containers: [{ name: 'a', image: 'busybox', ports: [{ containerPort: '80' as unknown as number }] }] },
+    });
     expect(() => pod.validate()).toThrow(/containerPort must be integer/);
   });
 });

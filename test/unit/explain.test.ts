@@ -16,10 +16,23 @@ const V2: PlanContext = { cgroupVersion: 2, cgroupRoot: 'barepod' };
 const pod = (extra: Partial<PodDefinition> = {}): PodDefinition =>
   ({ name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, network: NO_NETWORK, ...extra }) as PodDefinition;
 const ctr = (extra: Partial<ContainerDefinition> = {}): ContainerDefinition =>
-  ({ name: 'app', kind: 'app', image: 'busybox', rootfs: null, args: ['sleep', '3600'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined', ...extra }) as ContainerDefinition;
+  ({
+    name: 'app',
+    kind: 'app',
+    image: 'busybox',
+    rootfs: null,
+    args: ['sleep', '3600'],
+    env: [],
+    workdir: '/',
+    user: { uid: 0, gid: 0 },
+    limits: {},
+    pidMode: 'pod',
+    seccomp: 'unconfined',
+    ...extra,
+  }) as ContainerDefinition;
 
 describe('the namespaces section of a config.json', () => {
-  it('a container of a pod sharing net, ipc, uts: joins the pause\'s three by path, gets its own pid and mnt', () => {
+  it("a container of a pod sharing net, ipc, uts: joins the pause's three by path, gets its own pid and mnt", () => {
     const spec = planContainerSpec(pod(), ctr(), 4242, V1, '/r');
     expect(namespaceRows(spec)).toEqual([
       { type: 'network', path: '/proc/4242/ns/net' },
@@ -39,7 +52,7 @@ describe('the namespaces section of a config.json', () => {
   it('the sandbox creates every one; a host namespace is not listed at all', () => {
     expect(namespaceSummary(namespaceRows(planSandboxSpec(pod(), V1, '/p')))).toBe('own pid, net, ipc, uts, mnt');
     expect(namespaceSummary(namespaceRows(planSandboxSpec(pod({ host: ['net'] }), V1, '/p')))).toBe('own pid, ipc, uts, mnt');
-    expect(namespaceSummary([])).toBe('no namespaces of its own: the host\'s');
+    expect(namespaceSummary([])).toBe("no namespaces of its own: the host's");
   });
 
   it('bundleLines: the path to cat, one line per namespace (join PATH or new), the cgroup, the hostname, binds, limits, process', () => {
@@ -53,14 +66,14 @@ describe('the namespaces section of a config.json', () => {
       '    pid      new',
       '    mount    new',
       '  linux.cgroupsPath: /barepod/web/app',
-      '  hostname: (none: it joins the pod\'s uts namespace, whose hostname the pause set)',
+      "  hostname: (none: it joins the pod's uts namespace, whose hostname the pause set)",
       '  bind mounts: /pod/shm → /dev/shm, /pod/etc/hosts → /etc/hosts, /pod/etc/resolv.conf → /etc/resolv.conf, /pod/etc/hostname → /etc/hostname',
       '  linux.resources: memory 64Mi, cpu 50000/100000 µs, pids 32 (runc writes them into the cgroup)',
       '  process: sleep 3600 as uid 0, root /r',
     ]);
   });
 
-  it('bundleLines: a container with its own uts namespace has its own hostname; the pause\'s root is read-only', () => {
+  it("bundleLines: a container with its own uts namespace has its own hostname; the pause's root is read-only", () => {
     const own = bundleLines(planContainerSpec(pod({ share: ['net'] }), ctr(), 1, V1, '/r'), '/c');
     expect(own).toContain('  hostname: app');
     expect(own).toContain('    uts      new');
@@ -79,17 +92,41 @@ describe('words', () => {
     expect(shellWords(['sh', '-c', "n=0\nwhile :; do echo 'x'; done\n"])).toBe("sh -c $'n=0\\nwhile :; do echo \\'x\\'; done\\n'");
   });
 
-  it('conmonWords folds the exit command\'s arguments, keeping their tail', () => {
-    const argv = ['conmon', '-c', 'web.app', '--exit-command', '/bin/sh', '--exit-command-arg', '-c', '--exit-command-arg', 'test -e "$0" || exec "$@"', '--exit-command-arg', '_exited', '--exit-command-arg', 'web', '--exit-command-arg', 'app', '--exit-command-arg', 'abc'];
+  it("conmonWords folds the exit command's arguments, keeping their tail", () => {
+    const argv = [
+      'conmon',
+      '-c',
+      'web.app',
+      '--exit-command',
+      '/bin/sh',
+      '--exit-command-arg',
+      '-c',
+      '--exit-command-arg',
+      'test -e "$0" || exec "$@"',
+      '--exit-command-arg',
+      '_exited',
+      '--exit-command-arg',
+      'web',
+      '--exit-command-arg',
+      'app',
+      '--exit-command-arg',
+      'abc',
+    ];
     expect(conmonWords(argv)).toBe('conmon -c web.app --exit-command /bin/sh --exit-command-arg … (6 arguments: _exited web app abc)');
     expect(conmonWords(['conmon', '-c', 'x'])).toBe('conmon -c x');
   });
 
   it('step titles say what a student should look for', () => {
     expect(sandboxTitle(planSandboxSpec(pod(), V1, '/p'))).toBe('Sandbox: start pause in new pid, net, ipc, uts, mnt namespaces (cgroup /barepod/web/_pause)');
-    expect(containerTitle(ctr(), ['net', 'ipc', 'uts'], '/barepod/web/app')).toBe('Container app: image busybox, joins the pod\'s net, ipc, uts namespaces, cgroup /barepod/web/app');
-    expect(containerTitle(ctr({ name: 'seed', kind: 'init' }), [], '/barepod/web/seed')).toBe('Init container seed: image busybox, joins none of the pod\'s namespaces, cgroup /barepod/web/seed; runs to completion before the next one starts');
-    expect(networkTitle(pod({ network: { kind: 'cni', name: 'barepod', ports: [] } }), '/run/x/netns', ['bridge', 'portmap', 'firewall'])).toBe('Network: CNI ADD barepod (bridge → portmap → firewall) for netns /run/x/netns');
+    expect(containerTitle(ctr(), ['net', 'ipc', 'uts'], '/barepod/web/app')).toBe(
+      "Container app: image busybox, joins the pod's net, ipc, uts namespaces, cgroup /barepod/web/app",
+    );
+    expect(containerTitle(ctr({ name: 'seed', kind: 'init' }), [], '/barepod/web/seed')).toBe(
+      "Init container seed: image busybox, joins none of the pod's namespaces, cgroup /barepod/web/seed; runs to completion before the next one starts",
+    );
+    expect(networkTitle(pod({ network: { kind: 'cni', name: 'barepod', ports: [] } }), '/run/x/netns', ['bridge', 'portmap', 'firewall'])).toBe(
+      'Network: CNI ADD barepod (bridge → portmap → firewall) for netns /run/x/netns',
+    );
     expect(networkTitle(pod(), '/n')).toMatch(/^Network: none/);
   });
 });
@@ -109,7 +146,17 @@ describe('the narrator', () => {
     n.close(a);
     const b = n.open('Network: none');
     n.close(b, new Error('boom'));
-    expect(text()).toBe(['1. Sandbox: start pause', '   wrote config.json', '   $ runc --root /r start web._pause', '   → pid 42', '2. Network: none', '   ✗ failed: boom', ''].join('\n'));
+    expect(text()).toBe(
+      [
+        '1. Sandbox: start pause',
+        '   wrote config.json',
+        '   $ runc --root /r start web._pause',
+        '   → pid 42',
+        '2. Network: none',
+        '   ✗ failed: boom',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('steps running in parallel are printed whole, in the order they began', () => {
@@ -185,10 +232,20 @@ describe('the sink', () => {
     await expect(explainStep('Bad', async () => Promise.reject(new Error('no')))).rejects.toThrow('no');
     expect(out.join('')).toBe(
       [
-        '1. Container a', '   $ mount a', '   config a', '   → started a',
-        '2. Container b', '   $ mount b', '   config b', '   → started b',
-        '3. Outer', '   » inner', '   in',
-        '4. Bad', '   ✗ failed: no', '',
+        '1. Container a',
+        '   $ mount a',
+        '   config a',
+        '   → started a',
+        '2. Container b',
+        '   $ mount b',
+        '   config b',
+        '   → started b',
+        '3. Outer',
+        '   » inner',
+        '   in',
+        '4. Bad',
+        '   ✗ failed: no',
+        '',
       ].join('\n'),
     );
   });

@@ -19,14 +19,20 @@ const defaults = (config: Record<string, unknown>) => imageDefaults({ config: { 
 const run = (config: Record<string, unknown>, flags: { workdir?: string; user?: string } = {}) =>
   containerDefinition({ name: 'app', image: 'evil:1', command: [], imageDefaults: defaults(config), ...flags });
 const manifest = (config: Record<string, unknown>, extra = '') =>
-  parseResolved(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: evil:1\n${extra}`, { imageDefaults: () => defaults(config) });
+  parseResolved(`apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: app\n    image: evil:1\n${extra}`, {
+    imageDefaults: () => defaults(config),
+  });
 
 describe('image config: WorkingDir', () => {
   it.each([['../../..'], ['app'], ['/../../..'], ['/a/../../b'], ['/proc/self/fd/7']])('%j is an error naming the image config (run and manifest)', (wd) => {
     const e = thrown(() => run({ WorkingDir: wd })) as BarepodError;
     expect(e).toBeInstanceOf(BarepodError);
     expect(e.code).toBe('invalid-value');
-    expect(e.message).toMatch(new RegExp(`^image evil:1: its config's WorkingDir "${wd.replace(/[.*/]/g, '\\$&')}" (is not an absolute path|climbs above the root of the container with "\\.\\."|is refused: it is inside /proc)`));
+    expect(e.message).toMatch(
+      new RegExp(
+        `^image evil:1: its config's WorkingDir "${wd.replace(/[.*/]/g, '\\$&')}" (is not an absolute path|climbs above the root of the container with "\\.\\."|is refused: it is inside /proc)`,
+      ),
+    );
     expect(e.message).not.toContain('--workdir');
     expect(e.hint).toMatch(/WORKDIR/);
     const m = thrown(() => manifest({ WorkingDir: wd })) as Error;
@@ -34,7 +40,7 @@ describe('image config: WorkingDir', () => {
     expect(m.message).toContain(`image evil:1: its config's WorkingDir "${wd}"`);
   });
 
-  it('a good one is used; an empty one is /; the container\'s own (-w, workingDir) wins over a bad one', () => {
+  it("a good one is used; an empty one is /; the container's own (-w, workingDir) wins over a bad one", () => {
     expect(run({ WorkingDir: '/srv/app' }).workdir).toBe('/srv/app');
     expect(run({ WorkingDir: '/a/../b' }).workdir).toBe('/a/../b');
     expect(run({ WorkingDir: '' }).workdir).toBe('/');
@@ -47,7 +53,9 @@ describe('image config: WorkingDir', () => {
   it('-w and workingDir in /proc or /dev/fd are refused naming the flag or the field (CVE-2024-21626)', () => {
     expect((thrown(() => run({}, { workdir: '/proc/self/fd/7' })) as Error).message).toMatch(/^--workdir "\/proc\/self\/fd\/7": refused: it is inside \/proc/);
     expect((thrown(() => run({}, { workdir: '/dev/fd/9' })) as Error).message).toMatch(/^--workdir "\/dev\/fd\/9": refused: it is under \/dev\/fd/);
-    expect((thrown(() => manifest({}, '    workingDir: /proc/1/fd/3\n')) as Error).message).toContain('spec.containers[0].workingDir: "/proc/1/fd/3" is refused: it is inside /proc');
+    expect((thrown(() => manifest({}, '    workingDir: /proc/1/fd/3\n')) as Error).message).toContain(
+      'spec.containers[0].workingDir: "/proc/1/fd/3" is refused: it is inside /proc',
+    );
   });
 });
 
@@ -65,12 +73,14 @@ describe('image config: User', () => {
   it('a malformed USER names the image config, not --user', () => {
     const e = thrown(() => run({ User: 'no body' })) as BarepodError;
     expect(e.message).toBe('image evil:1: its config\'s User "no body": must be UID[:GID] or NAME[:GROUP]');
-    expect((thrown(() => run({ User: '99999999999' })) as Error).message).toBe('image evil:1: its config\'s User "99999999999": uid and gid must be at most 4294967294');
+    expect((thrown(() => run({ User: '99999999999' })) as Error).message).toBe(
+      'image evil:1: its config\'s User "99999999999": uid and gid must be at most 4294967294',
+    );
     // the flag's own errors still name the flag
     expect((thrown(() => run({}, { user: 'no body' })) as Error).message).toBe('--user "no body": must be UID[:GID] or NAME[:GROUP]');
   });
 
-  it('a USER the image\'s /etc/passwd lacks names the image config when the container is made (run and manifest); --user names the flag', () => {
+  it("a USER the image's /etc/passwd lacks names the image config when the container is made (run and manifest); --user names the flag", () => {
     const root = rootfs();
     const fromRun = run({ User: 'ghost' });
     expect(fromRun.userFromImage).toBe(true);
@@ -78,7 +88,9 @@ describe('image config: User', () => {
     expect(e.message).toBe('image evil:1: its config\'s User "ghost": user "ghost" is not in the image\'s /etc/passwd');
     expect(e.hint).not.toMatch(/--user/);
     const fromManifest = manifest({ User: 'app:nogroup' }).pods[0]!.containers[0]!;
-    expect((thrown(() => withRootfsUser(fromManifest, root)) as Error).message).toBe('image evil:1: its config\'s User "app:nogroup": group "nogroup" is not in the image\'s /etc/group');
+    expect((thrown(() => withRootfsUser(fromManifest, root)) as Error).message).toBe(
+      'image evil:1: its config\'s User "app:nogroup": group "nogroup" is not in the image\'s /etc/group',
+    );
     const flag = run({ User: 'app' }, { user: 'ghost' });
     expect(flag.userFromImage).toBeUndefined();
     expect((thrown(() => withRootfsUser(flag, root)) as Error).message).toBe('--user "ghost": user "ghost" is not in the image\'s /etc/passwd');

@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { candidateNames, imageDefaults, localImageName, mergeEnv, normalizeName, parseSource, resolveArgv, resolveUserSpec, shortName } from '../../src/plan/image-ref.js';
+import {
+  candidateNames,
+  imageDefaults,
+  localImageName,
+  mergeEnv,
+  normalizeName,
+  parseSource,
+  resolveArgv,
+  resolveUserSpec,
+  shortName,
+} from '../../src/plan/image-ref.js';
 import { detectCompression, parseXattrs } from '../../src/runtime/layer-unpack.js';
 import { readFileInRoot, resolveInRoot } from '../../src/runtime/rootfs-files.js';
 import { classifyCopyError, copyArgv } from '../../src/runtime/skopeo.js';
@@ -38,7 +48,11 @@ describe('normalizeName', () => {
 
 describe('parseSource', () => {
   it('registry references, with or without docker://', () => {
-    expect(parseSource('nginx:1.27')).toEqual({ transport: 'docker', skopeoRef: 'docker://docker.io/library/nginx:1.27', name: 'docker.io/library/nginx:1.27' });
+    expect(parseSource('nginx:1.27')).toEqual({
+      transport: 'docker',
+      skopeoRef: 'docker://docker.io/library/nginx:1.27',
+      name: 'docker.io/library/nginx:1.27',
+    });
     expect(parseSource('docker://127.0.0.1:5000/a/b:v1').name).toBe('127.0.0.1:5000/a/b:v1');
   });
   it('layouts and archives get a local name unless --name gives one', () => {
@@ -59,9 +73,15 @@ describe('image defaults (Kubernetes semantics)', () => {
   ])('command %j args %j → %j', (command, args, argv) => {
     expect(resolveArgv(img, command, args)).toEqual(argv);
   });
-  it('env: the user wins per name; the config\'s fields with defaults', () => {
+  it("env: the user wins per name; the config's fields with defaults", () => {
     expect(mergeEnv(['PATH=/a', 'X=1'], ['X=2', 'Y=3'])).toEqual(['PATH=/a', 'X=2', 'Y=3']);
-    expect(imageDefaults({ config: { Env: ['A=1'], WorkingDir: '/w', User: 'app', Cmd: ['x'] } })).toEqual({ entrypoint: [], cmd: ['x'], env: ['A=1'], workdir: '/w', user: 'app' });
+    expect(imageDefaults({ config: { Env: ['A=1'], WorkingDir: '/w', User: 'app', Cmd: ['x'] } })).toEqual({
+      entrypoint: [],
+      cmd: ['x'],
+      env: ['A=1'],
+      workdir: '/w',
+      user: 'app',
+    });
     expect(imageDefaults({})).toEqual({ entrypoint: [], cmd: [], env: [], workdir: '/', user: '' });
   });
   it('users by name or number through passwd and group', () => {
@@ -99,12 +119,36 @@ describe('rootfs files are read inside the rootfs', () => {
 
 describe('skopeo', () => {
   it('argv: quiet unless showing progress, tls and creds passthrough for registries only', () => {
-    expect(copyArgv('skopeo', 'docker://h:1/a:b', '/t', 'image', { tlsVerify: false, creds: 'u:p' })).toEqual(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', '--src-creds', 'u:p', 'docker://h:1/a:b', 'oci:/t:image']);
-    expect(copyArgv('skopeo', 'oci:/x:y', '/t', 'image', { tlsVerify: false, arch: 'arm64', showProgress: true })).toEqual(['skopeo', '--override-arch', 'arm64', '--override-os', 'linux', 'copy', 'oci:/x:y', 'oci:/t:image']);
+    expect(copyArgv('skopeo', 'docker://h:1/a:b', '/t', 'image', { tlsVerify: false, creds: 'u:p' })).toEqual([
+      'skopeo',
+      'copy',
+      '--quiet',
+      '--src-tls-verify=false',
+      '--src-creds',
+      'u:p',
+      'docker://h:1/a:b',
+      'oci:/t:image',
+    ]);
+    expect(copyArgv('skopeo', 'oci:/x:y', '/t', 'image', { tlsVerify: false, arch: 'arm64', showProgress: true })).toEqual([
+      'skopeo',
+      '--override-arch',
+      'arm64',
+      '--override-os',
+      'linux',
+      'copy',
+      'oci:/x:y',
+      'oci:/t:image',
+    ]);
   });
   it.each([
-    ['time="x" level=fatal msg="initializing source docker://127.0.0.1:5/a:b: reading manifest b in 127.0.0.1:5/a: manifest unknown: manifest unknown"', 'not-found'],
-    ['Error: initializing source docker://r/a:b: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused', 'unreachable'],
+    [
+      'time="x" level=fatal msg="initializing source docker://127.0.0.1:5/a:b: reading manifest b in 127.0.0.1:5/a: manifest unknown: manifest unknown"',
+      'not-found',
+    ],
+    [
+      'Error: initializing source docker://r/a:b: pinging container registry 127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+      'unreachable',
+    ],
     ['reading manifest x in r/a: unauthorized: authentication required', 'unauthorized'],
     ['Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client', 'unreachable'],
     ['writing blob: write /x: no space left on device', 'disk-full'],

@@ -72,7 +72,10 @@ describe('/etc/hosts never gets a line it was not given', () => {
   it('hostsWithAliases refuses an alias a parser would have refused (a record of an older barepod)', async () => {
     const { hostsWithAliases } = await import('../../src/plan/pod-files.js');
     expect(hostsWithAliases('', [{ ip: '10.0.0.1', hostnames: ['db.local'] }])).toBe('# entries added by hostAliases (--add-host)\n10.0.0.1\tdb.local\n');
-    for (const a of [{ ip: '10.0.0.1', hostnames: ['db\n6.6.6.6 bank'] }, { ip: '10.0.0.1\n6.6.6.6', hostnames: ['db'] }]) {
+    for (const a of [
+      { ip: '10.0.0.1', hostnames: ['db\n6.6.6.6 bank'] },
+      { ip: '10.0.0.1\n6.6.6.6', hostnames: ['db'] },
+    ]) {
       const e = thrown(() => hostsWithAliases('', [a])) as BarepodError;
       expect(e).toBeInstanceOf(BarepodError);
       expect(e.message).toMatch(/^hostAliases: ".*\\n.*" is not (an IP address|a host name)/);
@@ -83,7 +86,12 @@ describe('/etc/hosts never gets a line it was not given', () => {
 /** A "billion laughs": ten levels of nine aliases each, 10^9 strings once expanded. */
 export function aliasBomb(): string {
   const lines = ['  a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < 10; i++) lines.push(`  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+  for (let i = 1; i < 10; i++)
+    lines.push(
+      `  a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    );
   return base(undefined, '', `  annotations:\n    note: x\n  labels:\n${lines.join('\n').replace(/^ {2}/gm, '    ')}\n`);
 }
 
@@ -109,7 +117,9 @@ describe('YAML bombs and oversized manifests are usage errors naming the line or
   });
 
   it('aliases that expand little still work', () => {
-    const text = base('    - &c {name: app, image: busybox, command: [sleep, "1"], env: &e [{name: A, value: "1"}]}\n    - {name: two, image: busybox, env: *e}\n');
+    const text = base(
+      '    - &c {name: app, image: busybox, command: [sleep, "1"], env: &e [{name: A, value: "1"}]}\n    - {name: two, image: busybox, env: *e}\n',
+    );
     expect(parseManifests(text).pods[0]!.containers.map((c) => c.name)).toEqual(['app', 'two']);
   });
 
@@ -129,15 +139,19 @@ describe('YAML bombs and oversized manifests are usage errors naming the line or
 
   it(`a manifest larger than 3 MiB is refused before it is parsed`, () => {
     const text = base(undefined, '', `  annotations:\n    big: "${'x'.repeat(3 * 1024 * 1024)}"\n`);
-    expect(problems(text)).toEqual([`(file): is ${Buffer.byteLength(text)} bytes: more than the limit of 3 MiB (3145728 bytes) for a manifest (Kubernetes' API refuses requests over 3 MiB)`]);
+    expect(problems(text)).toEqual([
+      `(file): is ${Buffer.byteLength(text)} bytes: more than the limit of 3 MiB (3145728 bytes) for a manifest (Kubernetes' API refuses requests over 3 MiB)`,
+    ]);
   });
 
-  it('annotations over 256 KiB in total (keys and values) are refused, naming Kubernetes\' limit', () => {
+  it("annotations over 256 KiB in total (keys and values) are refused, naming Kubernetes' limit", () => {
     const value = 'x'.repeat(128 * 1024);
     const ok = base(undefined, '', `  annotations:\n    a: "${value}"\n    b: "${value.slice(2)}"\n`);
     expect(parseManifests(ok).pods).toHaveLength(1);
     const tooBig = base(undefined, '', `  annotations:\n    a: "${value}"\n    b: "${value}"\n`);
-    expect(problems(tooBig)).toEqual([`metadata.annotations: ${2 * 128 * 1024 + 2} bytes in total (keys and values): more than the limit of 256 KiB (262144 bytes, as Kubernetes' TotalAnnotationSizeLimitB)`]);
+    expect(problems(tooBig)).toEqual([
+      `metadata.annotations: ${2 * 128 * 1024 + 2} bytes in total (keys and values): more than the limit of 256 KiB (262144 bytes, as Kubernetes' TotalAnnotationSizeLimitB)`,
+    ]);
   });
 
   it('more than 100 containers and init containers in a pod are refused (each is a conmon and a runc container)', () => {

@@ -22,7 +22,12 @@ const volumes: VolumeDefinition[] = [
 
 describe('volume kinds', () => {
   it('each kind has its source, its dry-run label and its --explain words', () => {
-    expect(volumeSources('/run/bp', { name: 'web', volumes })).toEqual({ work: '/run/bp/pods/web/volumes/work', mem: '/run/bp/pods/web/volumes/mem', any: '/srv/any', dir: '/srv/dir' });
+    expect(volumeSources('/run/bp', { name: 'web', volumes })).toEqual({
+      work: '/run/bp/pods/web/volumes/work',
+      mem: '/run/bp/pods/web/volumes/mem',
+      any: '/srv/any',
+      dir: '/srv/dir',
+    });
     expect(volumes.map((v) => volumeKind(v).label(v))).toEqual(['emptyDir', 'emptyDir (tmpfs)', 'hostPath (no check)', 'hostPath (Directory)']);
     expect(volumeKind(volumes[1]!).explain(volumes[1]!, '/d')).toBe('volume mem: emptyDir /d (a tmpfs, capped at 8Mi), mode 0777, removed with the pod');
     expect(volumeKind(volumes[3]!).explain(volumes[3]!, '/srv/dir')).toBe('volume dir: hostPath /srv/dir (type "Directory"), never removed by barepod');
@@ -43,7 +48,14 @@ spec:
 `;
     const p = parseResolved(text).pods[0]!;
     expect(p.pod.volumes).toEqual(volumes);
-    const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
+    const rec = {
+      version: 2,
+      def: p.pod,
+      createdAt: '',
+      cgroupVersion: 1,
+      sandbox: {},
+      containers: p.containers.map((def) => ({ def })),
+    } as unknown as PodRecord;
     const exported = exportPod(rec) as { spec: { volumes: unknown[] } };
     expect(exported.spec.volumes).toEqual([
       { name: 'work', emptyDir: {} },
@@ -58,20 +70,37 @@ spec:
 describe('network and member kinds', () => {
   const pod = (network: string) => ({ name: 'web', hostname: 'web', share: ['net'], limits: {}, network: networkNamed(network) }) as PodDefinition;
   const ctr = (kind: ContainerDefinition['kind']) =>
-    ({ name: 'c', kind, image: 'busybox', rootfs: null, args: ['sh'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'default' }) as ContainerDefinition;
+    ({
+      name: 'c',
+      kind,
+      image: 'busybox',
+      rootfs: null,
+      args: ['sh'],
+      env: [],
+      workdir: '/',
+      user: { uid: 0, gid: 0 },
+      limits: {},
+      pidMode: 'pod',
+      seccomp: 'default',
+    }) as ContainerDefinition;
 
   it('a network name picks its mode: none, host, else a CNI network', () => {
-    expect(['none', 'host', 'barepod', 'lab'].map((n) => networkNamed(n))).toEqual([{ kind: 'none' }, { kind: 'host' }, { kind: 'cni', name: 'barepod', ports: [] }, { kind: 'cni', name: 'lab', ports: [] }]);
-    expect(networkTitle(pod('host'), '/n')).toBe('Network: host (the pod uses the host\'s net namespace: no CNI)');
+    expect(['none', 'host', 'barepod', 'lab'].map((n) => networkNamed(n))).toEqual([
+      { kind: 'none' },
+      { kind: 'host' },
+      { kind: 'cni', name: 'barepod', ports: [] },
+      { kind: 'cni', name: 'lab', ports: [] },
+    ]);
+    expect(networkTitle(pod('host'), '/n')).toBe("Network: host (the pod uses the host's net namespace: no CNI)");
     expect(networkTitle(pod('lab'), '/n', ['bridge'])).toBe('Network: CNI ADD lab (bridge) for netns /n');
   });
 
   it('each member kind has its words; only init containers run to completion', () => {
     expect(Object.keys(MEMBER_KINDS)).toEqual(['sandbox', 'init', 'sidecar', 'app']);
     expect((['init', 'sidecar', 'app'] as const).map((k) => containerTitle(ctr(k), [], '/cg'))).toEqual([
-      'Init container c: image busybox, joins none of the pod\'s namespaces, cgroup /cg; runs to completion before the next one starts',
-      'Sidecar container c: image busybox, joins none of the pod\'s namespaces, cgroup /cg',
-      'Container c: image busybox, joins none of the pod\'s namespaces, cgroup /cg',
+      "Init container c: image busybox, joins none of the pod's namespaces, cgroup /cg; runs to completion before the next one starts",
+      "Sidecar container c: image busybox, joins none of the pod's namespaces, cgroup /cg",
+      "Container c: image busybox, joins none of the pod's namespaces, cgroup /cg",
     ]);
   });
 });

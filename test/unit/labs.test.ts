@@ -20,7 +20,11 @@ describe('lab catalog', () => {
     });
     it(`lab ${lab.id} makes claims and names its pods`, () => {
       expect(lab.steps.flatMap((s) => s.claims ?? []).length).toBeGreaterThan(0);
-      const used = new Set(lab.steps.flatMap((s) => (s.run ?? []).flatMap((r) => [...(typeof r === 'string' ? r : r.cmd).matchAll(/\{(?:pod|pid):([a-z0-9-]+)/g)].map((m) => m[1]))));
+      const used = new Set(
+        lab.steps.flatMap((s) =>
+          (s.run ?? []).flatMap((r) => [...(typeof r === 'string' ? r : r.cmd).matchAll(/\{(?:pod|pid):([a-z0-9-]+)/g)].map((m) => m[1])),
+        ),
+      );
       for (const p of used) expect(lab.pods, `pod ${p} is removed after the lab`).toContain(p);
     });
   }

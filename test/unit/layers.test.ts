@@ -10,21 +10,24 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const src = join(root, 'src');
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(e =>
-    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []);
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 const SPECIFIER = [
   /\b(?:import|export)\s[^'";]*?\sfrom\s*['"]([^'"]+)['"]/g, // static, possibly spanning lines
-  /\bimport\s*['"]([^'"]+)['"]/g,                          // side-effect import
-  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,                   // await import('…'), typeof import('…')
+  /\bimport\s*['"]([^'"]+)['"]/g, // side-effect import
+  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g, // await import('…'), typeof import('…')
 ];
 
 /** file (relative to src/, e.g. 'pod/up.ts') → the src/ files it imports */
 function graph(): Map<string, Set<string>> {
   const g = new Map<string, Set<string>>();
   for (const file of sources(src)) {
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     const out = new Set<string>();
     for (const re of SPECIFIER) {
       for (const m of text.matchAll(re)) {
@@ -38,7 +41,7 @@ function graph(): Map<string, Set<string>> {
   return g;
 }
 
-const layerOf = (file: string): string => file.includes('/') ? file.slice(0, file.indexOf('/')) : '.';
+const layerOf = (file: string): string => (file.includes('/') ? file.slice(0, file.indexOf('/')) : '.');
 
 /** What a layer must not import. Lower layers never reach up: vocabulary (oci, plan, manifest) < runtime
  *  (host effects) < pod (lifecycle) < cli. */
@@ -52,12 +55,10 @@ const FORBIDDEN: Record<string, string[]> = {
 };
 
 /** Violations present when this test was written: 'from -> to'. Each is a debt to pay, never a place to add to. */
-const KNOWN = new Set<string>([
-]);
+const KNOWN = new Set<string>([]);
 
 /** Cycles among src/pod/ modules present when this test was written, each as its sorted member list. */
-const KNOWN_CYCLES = new Set<string>([
-]);
+const KNOWN_CYCLES = new Set<string>([]);
 
 describe('layers', () => {
   const g = graph();
@@ -74,41 +75,75 @@ describe('layers', () => {
       const forbidden = FORBIDDEN[layerOf(file)] ?? [];
       for (const d of deps) if (forbidden.includes(layerOf(d))) bad.push(`${file} -> ${d}`);
     }
-    expect(bad.filter(e => !KNOWN.has(e)), 'new upward imports').toEqual([]);
-    expect([...KNOWN].filter(e => !bad.includes(e)), 'fixed: remove from KNOWN').toEqual([]);
+    expect(
+      bad.filter((e) => !KNOWN.has(e)),
+      'new upward imports',
+    ).toEqual([]);
+    expect(
+      [...KNOWN].filter((e) => !bad.includes(e)),
+      'fixed: remove from KNOWN',
+    ).toEqual([]);
   });
 
   it('src/pod has no import cycle', () => {
-    const pod = [...g.keys()].filter(f => layerOf(f) === 'pod');
+    const pod = [...g.keys()].filter((f) => layerOf(f) === 'pod');
     // strongly connected components (Tarjan) of the graph restricted to src/pod
     let index = 0;
-    const idx = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>();
+    const idx = new Map<string, number>(),
+      low = new Map<string, number>(),
+      stack: string[] = [],
+      on = new Set<string>();
     const cycles: string[] = [];
     const visit = (v: string): void => {
-      idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+      idx.set(v, index);
+      low.set(v, index);
+      index++;
+      stack.push(v);
+      on.add(v);
       for (const w of g.get(v) ?? []) {
         if (layerOf(w) !== 'pod') continue;
-        if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-        else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+        if (!idx.has(w)) {
+          visit(w);
+          low.set(v, Math.min(low.get(v)!, low.get(w)!));
+        } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
       }
       if (low.get(v) === idx.get(v)) {
         const scc: string[] = [];
         let w: string;
-        do { w = stack.pop()!; on.delete(w); scc.push(w); } while (w !== v);
+        do {
+          w = stack.pop()!;
+          on.delete(w);
+          scc.push(w);
+        } while (w !== v);
         if (scc.length > 1 || g.get(v)!.has(v)) cycles.push(scc.sort().join(' '));
       }
     };
     for (const v of pod) if (!idx.has(v)) visit(v);
-    expect(cycles.filter(c => !KNOWN_CYCLES.has(c)), 'new import cycles in src/pod').toEqual([]);
-    expect([...KNOWN_CYCLES].filter(c => !cycles.includes(c)), 'fixed: remove from KNOWN_CYCLES').toEqual([]);
+    expect(
+      cycles.filter((c) => !KNOWN_CYCLES.has(c)),
+      'new import cycles in src/pod',
+    ).toEqual([]);
+    expect(
+      [...KNOWN_CYCLES].filter((c) => !cycles.includes(c)),
+      'fixed: remove from KNOWN_CYCLES',
+    ).toEqual([]);
   });
 
   it('the read side of src/pod (views, logs, observe, record) reaches no lifecycle code', () => {
     const lifecycle = ['pod/containers.ts', 'pod/sandbox.ts', 'pod/up.ts', 'pod/supervise.ts'];
     for (const reader of ['pod/views.ts', 'pod/logs.ts', 'pod/observe.ts', 'pod/record.ts']) {
-      const seen = new Set<string>(), todo = [reader];
-      while (todo.length) for (const d of g.get(todo.pop()!) ?? []) if (!seen.has(d)) { seen.add(d); todo.push(d); }
-      expect(lifecycle.filter(f => seen.has(f)), `${reader} imports (transitively)`).toEqual([]);
+      const seen = new Set<string>(),
+        todo = [reader];
+      while (todo.length)
+        for (const d of g.get(todo.pop()!) ?? [])
+          if (!seen.has(d)) {
+            seen.add(d);
+            todo.push(d);
+          }
+      expect(
+        lifecycle.filter((f) => seen.has(f)),
+        `${reader} imports (transitively)`,
+      ).toEqual([]);
     }
   });
 });

@@ -142,25 +142,46 @@ describe('manifest: invalid pods', () => {
 });
 
 describe('manifest: probes', () => {
-  it('reads the three kinds with Kubernetes\' defaults and named ports', () => {
+  it("reads the three kinds with Kubernetes' defaults and named ports", () => {
     const { pods } = parseResolved(
-      base(ctr(`      ports: [{name: web, containerPort: 8080}]
+      base(
+        ctr(`      ports: [{name: web, containerPort: 8080}]
       startupProbe: {tcpSocket: {port: web}, failureThreshold: 30, periodSeconds: 1}
       readinessProbe: {httpGet: {path: /healthz, port: 8080, httpHeaders: [{name: X-Probe, value: "1"}]}, successThreshold: 2}
       livenessProbe: {exec: {command: [cat, /tmp/healthy]}, initialDelaySeconds: 5}
-`)),
+`),
+      ),
     );
     expect(pods[0]!.containers[0]!.probes).toEqual({
       startup: { tcpSocket: { port: 8080 }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 30 },
-      readiness: { httpGet: { port: 8080, path: '/healthz', headers: { 'X-Probe': '1' } }, initialDelaySeconds: 0, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 2, failureThreshold: 3 },
-      liveness: { exec: { command: ['cat', '/tmp/healthy'] }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
+      readiness: {
+        httpGet: { port: 8080, path: '/healthz', headers: { 'X-Probe': '1' } },
+        initialDelaySeconds: 0,
+        periodSeconds: 10,
+        timeoutSeconds: 1,
+        successThreshold: 2,
+        failureThreshold: 3,
+      },
+      liveness: {
+        exec: { command: ['cat', '/tmp/healthy'] },
+        initialDelaySeconds: 5,
+        periodSeconds: 10,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 3,
+      },
     });
   });
 });
 
 describe('manifest: native sidecars', () => {
   it('an init container with restartPolicy Always is a sidecar that keeps its place in the order', () => {
-    const { pods } = parseResolved(base(ctr(''), '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n'));
+    const { pods } = parseResolved(
+      base(
+        ctr(''),
+        '  initContainers:\n    - {name: migrate, image: busybox}\n    - {name: proxy, image: busybox, restartPolicy: Always, ports: [{containerPort: 15000}]}\n',
+      ),
+    );
     expect(pods[0]!.containers.map((c) => [c.name, c.kind, c.restartPolicy ?? null])).toEqual([
       ['migrate', 'init', null],
       ['proxy', 'sidecar', 'Always'],
@@ -171,7 +192,13 @@ describe('manifest: native sidecars', () => {
 
 describe('systemd unit', () => {
   it('is a oneshot that runs up on the stored manifest and down on stop, quoting what needs it', () => {
-    const unit = systemdUnit({ pod: 'web', barepod: ['/opt/barepod/bin/barepod'], manifest: '/var/lib/barepod/manifests/web.yaml', root: '/srv/my state', graceSeconds: 30 });
+    const unit = systemdUnit({
+      pod: 'web',
+      barepod: ['/opt/barepod/bin/barepod'],
+      manifest: '/var/lib/barepod/manifests/web.yaml',
+      root: '/srv/my state',
+      graceSeconds: 30,
+    });
     expect(unit).toContain('Type=oneshot\nRemainAfterExit=yes');
     expect(unit).toContain('ExecStart=/opt/barepod/bin/barepod --root "/srv/my state" up -f /var/lib/barepod/manifests/web.yaml --wait --timeout 120s');
     expect(unit).toContain('ExecStop=/opt/barepod/bin/barepod --root "/srv/my state" down web');
@@ -193,18 +220,33 @@ describe('manifest: change detection and export', () => {
   });
 
   it('exports a CLI-made pod as a manifest that parses back to the same definitions', () => {
-    const { pods } = parseResolved(base(ctr('      command: [sleep, "60"]\n      env: [{name: A, value: b}]\n      securityContext: {runAsUser: 7, capabilities: {drop: [ALL]}}\n'), '  shareProcessNamespace: true\n  restartPolicy: Never\n'));
+    const { pods } = parseResolved(
+      base(
+        ctr('      command: [sleep, "60"]\n      env: [{name: A, value: b}]\n      securityContext: {runAsUser: 7, capabilities: {drop: [ALL]}}\n'),
+        '  shareProcessNamespace: true\n  restartPolicy: Never\n',
+      ),
+    );
     const p = pods[0]!;
-    const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((def) => ({ def })) } as unknown as PodRecord;
+    const rec = {
+      version: 2,
+      def: p.pod,
+      createdAt: '',
+      cgroupVersion: 1,
+      sandbox: {},
+      containers: p.containers.map((def) => ({ def })),
+    } as unknown as PodRecord;
     const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod).toEqual(p.pod);
     expect(again.containers).toEqual(p.containers);
   });
 
-  it('exports a CLI pod\'s -p mappings as hostPorts of its first app container, which read back as the same mappings', () => {
+  it("exports a CLI pod's -p mappings as hostPorts of its first app container, which read back as the same mappings", () => {
     const { pods } = parseResolved(base(ctr('      command: [sleep, "60"]\n')));
     const p = pods[0]!;
-    const def = { ...p.pod, network: { kind: 'cni' as const, name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] } };
+    const def = {
+      ...p.pod,
+      network: { kind: 'cni' as const, name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] },
+    };
     const rec = { version: 2, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
     const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod.network).toEqual(def.network);
@@ -221,7 +263,9 @@ describe('manifest: change detection and export', () => {
     expect(problems(base(ctr('      ports: [{containerPort: 80, hostPort: 8080}]\n'), '', '  annotations: {barepod.io/network: none}\n'))).toEqual([
       'metadata.annotations.barepod.io/network: "none" has no host ports to forward: remove the hostPorts or pick a CNI network',
     ]);
-    expect(problems(base(ctr(''), '', '  annotations: {barepod.io/network: host}\n'))).toEqual(['metadata.annotations.barepod.io/network: "host": use spec.hostNetwork: true']);
+    expect(problems(base(ctr(''), '', '  annotations: {barepod.io/network: host}\n'))).toEqual([
+      'metadata.annotations.barepod.io/network: "host": use spec.hostNetwork: true',
+    ]);
   });
 });
 
@@ -229,7 +273,8 @@ describe('manifest: a mount below a volume another container can write (red team
   const vols = '  volumes: [{name: work, emptyDir: {}}, {name: cfg, hostPath: {path: /srv/cfg}}]\n';
   const c = (name: string, mounts: string, extra = '') => `    - name: ${name}\n      image: busybox\n${extra}      volumeMounts: ${mounts}\n`;
   const nested = '[{name: work, mountPath: /a}, {name: cfg, mountPath: /a/config}]';
-  const pod = (containers: string, init = '') => `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n${vols}${init ? `  initContainers:\n${init}` : ''}  containers:\n${containers}`;
+  const pod = (containers: string, init = '') =>
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n${vols}${init ? `  initContainers:\n${init}` : ''}  containers:\n${containers}`;
 
   it('is refused when a sibling or a sidecar mounts the outer volume read-write', () => {
     expect(problems(pod(c('side', '[{name: work, mountPath: /w}]') + c('app', nested)))).toEqual([

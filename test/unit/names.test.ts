@@ -3,22 +3,14 @@ import { BarepodError } from '../../src/errors.js';
 import { DNS1123_LABEL_RULE, validateName } from '../../src/names.js';
 import { thrown } from '../helpers/thrown.js';
 
-
 describe('validateName: valid DNS-1123 labels', () => {
-  it.each([
-    ['a'],
-    ['0'],
-    ['web'],
-    ['web-1'],
-    ['1web'],
-    ['a-b-c'],
-    ['a--b'],
-    ['x'.repeat(63)],
-    ['a' + '-'.repeat(61) + 'z'],
-  ])('accepts %j and returns it unchanged', (name) => {
-    expect(validateName('pod', name)).toBe(name);
-    expect(validateName('container', name)).toBe(name);
-  });
+  it.each([['a'], ['0'], ['web'], ['web-1'], ['1web'], ['a-b-c'], ['a--b'], ['x'.repeat(63)], ['a' + '-'.repeat(61) + 'z']])(
+    'accepts %j and returns it unchanged',
+    (name) => {
+      expect(validateName('pod', name)).toBe(name);
+      expect(validateName('container', name)).toBe(name);
+    },
+  );
 });
 
 describe('validateName: invalid names', () => {

@@ -46,13 +46,20 @@ describe('conflists', () => {
     const rc = { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ips: ['10.88.0.9'] };
     const prev = { ips: [{ address: '10.88.0.9/16' }] };
     const portmap = pluginConfig(list, list.plugins[1]!, rc, prev);
-    expect(portmap).toEqual({ type: 'portmap', capabilities: { portMappings: true }, cniVersion: '1.0.0', name: 'barepod', runtimeConfig: { portMappings: rc.portMappings }, prevResult: prev });
+    expect(portmap).toEqual({
+      type: 'portmap',
+      capabilities: { portMappings: true },
+      cniVersion: '1.0.0',
+      name: 'barepod',
+      runtimeConfig: { portMappings: rc.portMappings },
+      prevResult: prev,
+    });
     expect(pluginConfig(list, list.plugins[0]!, rc).runtimeConfig).toEqual({ ips: ['10.88.0.9'] });
     expect(pluginConfig(list, list.plugins[2]!, rc)).not.toHaveProperty('runtimeConfig');
     expect(pluginConfig(list, list.plugins[1]!, { portMappings: [] })).not.toHaveProperty('runtimeConfig');
   });
 
-  it('the pod\'s MAC: runtimeConfig.mac for a bridge declaring the capability, args.cni.mac for one that does not, nothing for other plugins', () => {
+  it("the pod's MAC: runtimeConfig.mac for a bridge declaring the capability, args.cni.mac for one that does not, nothing for other plugins", () => {
     const list = defaultConflist('barepod', '10.88.0.0/16');
     const mac = '0a:58:0a:58:00:09';
     expect(list.plugins[0]!.capabilities).toEqual({ ips: true, mac: true });
@@ -82,7 +89,7 @@ describe('names the plugins derive', () => {
     expect(a).toMatch(/^barepod-[0-9a-f]{8}-web$/);
     expect(cniContainerId('/tmp/other', 'web')).not.toBe(a);
   });
-  it('cgroup roots: the default state root keeps barepod, any other root gets barepod-<its 8 hex> (the container ids\' hash)', () => {
+  it("cgroup roots: the default state root keeps barepod, any other root gets barepod-<its 8 hex> (the container ids' hash)", () => {
     expect(cgroupRootFor('/run/barepod')).toBe('barepod');
     expect(cgroupRootFor('/tmp/a')).toMatch(/^barepod-[0-9a-f]{8}$/);
     expect(cgroupRootFor('/tmp/a')).not.toBe(cgroupRootFor('/tmp/b'));
@@ -95,9 +102,13 @@ describe('names the plugins derive', () => {
     };
     expect(summarizeResult(r, 'eth0')).toEqual({ ip: '10.88.0.2', cidr: '10.88.0.2/16', gateway: '10.88.0.1', hostVeth: 'veth1234' });
   });
-  it('reads the MAC of the pod\'s interface, not the bridge\'s or the veth\'s', () => {
+  it("reads the MAC of the pod's interface, not the bridge's or the veth's", () => {
     const r = {
-      interfaces: [{ name: 'barepod0', mac: '02:00:00:00:00:01' }, { name: 'veth1234', mac: '02:00:00:00:00:02' }, { name: 'eth0', mac: '0A:58:0A:58:00:02', sandbox: '/x/netns' }],
+      interfaces: [
+        { name: 'barepod0', mac: '02:00:00:00:00:01' },
+        { name: 'veth1234', mac: '02:00:00:00:00:02' },
+        { name: 'eth0', mac: '0A:58:0A:58:00:02', sandbox: '/x/netns' },
+      ],
       ips: [{ interface: 2, address: '10.88.0.2/16' }],
     };
     expect(summarizeResult(r, 'eth0').mac).toBe('0a:58:0a:58:00:02');
@@ -110,7 +121,7 @@ describe('names the plugins derive', () => {
     ['0a:58:0a:58:00', false],
     ['0a:58:0a:58:00:02; rm', false],
   ])('isUnicastMac(%s) is %s', (mac, ok) => expect(isUnicastMac(mac)).toBe(ok));
-  it('stale neighbour entries: the pod\'s address with another MAC, never an incomplete or a permanent one', () => {
+  it("stale neighbour entries: the pod's address with another MAC, never an incomplete or a permanent one", () => {
     const table = parseProcArp(
       [
         'IP address       HW type     Flags       HW address            Mask     Device',
@@ -138,7 +149,11 @@ describe('subnets against host routes', () => {
     ].join('\n'),
   );
   it('parses /proc/net/route', () => {
-    expect(routes.map((r) => [r.dev, r.dst.bits])).toEqual([['eth0', 0], ['eth0', 24], ['barepod0', 16]]);
+    expect(routes.map((r) => [r.dev, r.dst.bits])).toEqual([
+      ['eth0', 0],
+      ['eth0', 24],
+      ['barepod0', 16],
+    ]);
     expect(routes[1]!.dst).toEqual(parseCidr4('192.0.2.0/24'));
   });
   it('a clash is a non-default route on a device the network does not own', () => {
@@ -172,7 +187,19 @@ describe('planning with a network', () => {
     (network === 'host'
       ? { name: 'web', hostname: 'web', share: ['ipc', 'uts'], host: ['net'], limits: {}, network: networkNamed(network) }
       : { name: 'web', hostname: 'web', share: ['net', 'ipc', 'uts'], limits: {}, network: networkNamed(network) }) as PodDefinition;
-  const ctr = { name: 'app', kind: 'app', image: 'busybox', rootfs: null, args: ['sh'], env: [], workdir: '/', user: { uid: 0, gid: 0 }, limits: {}, pidMode: 'pod', seccomp: 'unconfined' } as ContainerDefinition;
+  const ctr = {
+    name: 'app',
+    kind: 'app',
+    image: 'busybox',
+    rootfs: null,
+    args: ['sh'],
+    env: [],
+    workdir: '/',
+    user: { uid: 0, gid: 0 },
+    limits: {},
+    pidMode: 'pod',
+    seccomp: 'unconfined',
+  } as ContainerDefinition;
   const ctx = { cgroupVersion: 1 as const, cgroupRoot: 'barepod' };
   it('a host-network sandbox creates no network namespace', () => {
     const types = (n: string) => planSandboxSpec(pod(n), ctx, '/p').linux.namespaces.map((x) => x.type);
@@ -181,9 +208,15 @@ describe('planning with a network', () => {
     expect(types('none')).toContain('network');
   });
   it('binds the pod /etc files over the rootfs ones (hostname only with the pod UTS)', () => {
-    const mounts = (p: PodDefinition) => planContainerSpec(p, ctr, 7, ctx, '/r', undefined, {}, '/s/etc').mounts.filter((m) => m.destination.startsWith('/etc/'));
+    const mounts = (p: PodDefinition) =>
+      planContainerSpec(p, ctr, 7, ctx, '/r', undefined, {}, '/s/etc').mounts.filter((m) => m.destination.startsWith('/etc/'));
     expect(mounts(pod())).toEqual(
-      ['hosts', 'resolv.conf', 'hostname'].map((f) => ({ destination: `/etc/${f}`, type: 'bind', source: `/s/etc/${f}`, options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'] })),
+      ['hosts', 'resolv.conf', 'hostname'].map((f) => ({
+        destination: `/etc/${f}`,
+        type: 'bind',
+        source: `/s/etc/${f}`,
+        options: ['rbind', 'rprivate', 'nosuid', 'nodev', 'noexec'],
+      })),
     );
     expect(mounts({ ...pod(), share: ['net', 'ipc'] }).map((m) => m.destination)).toEqual(['/etc/hosts', '/etc/resolv.conf']);
     expect(planContainerSpec(pod(), ctr, 7, ctx, '/r').mounts.some((m) => m.destination === '/etc/hosts')).toBe(false);

@@ -39,9 +39,13 @@ describe('pod lock', () => {
     const me = identify(process.pid)!;
     hold(me);
     let ran = false;
-    const r = await tryWithPodLock(lock, async () => {
-      ran = true;
-    }, 50);
+    const r = await tryWithPodLock(
+      lock,
+      async () => {
+        ran = true;
+      },
+      50,
+    );
     expect(ran).toBe(false);
     expect(r).toEqual({ ran: false, owner: me });
     expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toEqual(me);
@@ -58,6 +62,8 @@ describe('pod lock', () => {
 
   it('withPodLock still waits for a live holder, then says busy naming it', async () => {
     hold(identify(process.pid)!);
-    await expect(withPodLock(lock, 'web', async () => 'never', 100)).rejects.toThrow(`pod "web" is busy: another barepod command (pid ${process.pid}) holds its lock`);
+    await expect(withPodLock(lock, 'web', async () => 'never', 100)).rejects.toThrow(
+      `pod "web" is busy: another barepod command (pid ${process.pid}) holds its lock`,
+    );
   });
 });

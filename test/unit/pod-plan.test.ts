@@ -91,7 +91,10 @@ describe('golden config.json', async () => {
   });
 
   it('with the pod /etc files (hosts, resolv.conf, hostname) bound in', async () => {
-    await expectGolden('container-app-pod-files-v1', planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm', {}, '/run/barepod/pods/web/etc'));
+    await expectGolden(
+      'container-app-pod-files-v1',
+      planContainerSpec(pod(), app(), PAUSE_PID, V1, APP_ROOTFS, '/run/barepod/pods/web/shm', {}, '/run/barepod/pods/web/etc'),
+    );
   });
 });
 

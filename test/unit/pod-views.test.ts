@@ -121,7 +121,12 @@ describe('statsReport', () => {
   const sample = (at: number, appCpu: number | null, podCpu: number): StatsSample => ({
     atUsec: at,
     members: [
-      { name: '_pause', state: 'running', cgroup: '/barepod/web/_pause', resources: resources({ mem: 'max', memUsage: 100, cpu: 10, pids: 'max', pidsNow: 1 }) },
+      {
+        name: '_pause',
+        state: 'running',
+        cgroup: '/barepod/web/_pause',
+        resources: resources({ mem: 'max', memUsage: 100, cpu: 10, pids: 'max', pidsNow: 1 }),
+      },
       { name: 'app', state: 'running', cgroup: '/barepod/web/app', resources: resources({ mem: 64, memUsage: 16, cpu: appCpu, pids: 16, pidsNow: 2 }) },
     ],
     pod: { name: 'web', state: 'Running', cgroup: '/barepod/web', resources: resources({ mem: 128, memUsage: 116, cpu: podCpu, pids: 'max', pidsNow: 3 }) },
@@ -132,7 +137,9 @@ describe('statsReport', () => {
     expect(r.pod).toBe('web');
     expect(r.time).toBe('T');
     expect(r.windowMs).toBe(500);
-    expect(r.members.map((m) => [m.name, m.cpu.percent, m.memory.limitBytes, m.memory.limitFrom, m.memory.percent, m.pids.current, m.pids.limit, m.pids.limitFrom])).toEqual([
+    expect(
+      r.members.map((m) => [m.name, m.cpu.percent, m.memory.limitBytes, m.memory.limitFrom, m.memory.percent, m.pids.current, m.pids.limit, m.pids.limitFrom]),
+    ).toEqual([
       ['_pause', 0, 128, 'pod', (100 / 128) * 100, 1, 'max', null],
       ['app', 50, 64, 'container', 25, 2, 16, 'container'],
     ]);

@@ -38,7 +38,12 @@ describe('writeFileAtomic', () => {
     expect(fs.lstatSync(file).isSymbolicLink()).toBe(false);
     expect(fs.readFileSync(canary, 'utf8')).toBe('canary\n');
     // nothing else left behind: only the planted links, the canary and the file
-    expect(fs.readdirSync(dir).filter((n) => !/\.\d+\.tmp$/.test(n)).sort()).toEqual(['canary', 'web.yaml']);
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((n) => !/\.\d+\.tmp$/.test(n))
+        .sort(),
+    ).toEqual(['canary', 'web.yaml']);
   });
 
   it('creates the file 0600 whatever the umask (or the mode asked), replacing a looser old one', () => {

@@ -24,7 +24,9 @@ describe('parseProcStatus', () => {
   });
 
   it('a zombie has no VmRSS: 0; a kernel without NSpid: the Pid line', () => {
-    const zombie = STATUS.replace('State:\tS (sleeping)', 'State:\tZ (zombie)').replace(/^VmRSS:.*\n/m, '').replace(/^NSpid:.*\n/m, '');
+    const zombie = STATUS.replace('State:\tS (sleeping)', 'State:\tZ (zombie)')
+      .replace(/^VmRSS:.*\n/m, '')
+      .replace(/^NSpid:.*\n/m, '');
     expect(parseProcStatus(zombie)).toEqual({ state: 'Z', ppid: 12707, uid: 1000, rssBytes: 0, nspid: [12717] });
   });
 

@@ -3,7 +3,6 @@ import { BarepodError } from '../../src/errors.js';
 import { formatBytes, formatBytesApprox, parseBytes, parseCount, parseMilliCpu, parseQuantity } from '../../src/quantity.js';
 import { thrown } from '../helpers/thrown.js';
 
-
 const Ki = 1024;
 const Mi = 1024 * Ki;
 const Gi = 1024 * Mi;

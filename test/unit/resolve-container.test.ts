@@ -9,8 +9,25 @@ import { resolveContainer, type ContainerSpec } from '../../src/plan/container.j
 import type { ImageDefaults } from '../../src/plan/image-ref.js';
 import { containerDefinition } from '../../src/cli/definitions.js';
 
-const image = (d: Partial<ImageDefaults> = {}): ImageDefaults => ({ entrypoint: ['/entry'], cmd: ['--serve'], env: ['A=image', 'B=image'], workdir: '/srv', user: 'app', ...d });
-const spec = (extra: Partial<ContainerSpec> = {}): ContainerSpec => ({ name: 'c', kind: 'app', image: 'app:1', rootfs: null, env: [], limits: {}, pidMode: 'pod', seccomp: 'default', ...extra });
+const image = (d: Partial<ImageDefaults> = {}): ImageDefaults => ({
+  entrypoint: ['/entry'],
+  cmd: ['--serve'],
+  env: ['A=image', 'B=image'],
+  workdir: '/srv',
+  user: 'app',
+  ...d,
+});
+const spec = (extra: Partial<ContainerSpec> = {}): ContainerSpec => ({
+  name: 'c',
+  kind: 'app',
+  image: 'app:1',
+  rootfs: null,
+  env: [],
+  limits: {},
+  pidMode: 'pod',
+  seccomp: 'default',
+  ...extra,
+});
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 
 describe('parsing is pure', () => {
@@ -36,14 +53,14 @@ describe('resolveContainer', () => {
     expect(resolveContainer(spec(), { defaults: image({ entrypoint: [], cmd: [] }) }).args).toEqual([]); // the caller names what to set
   });
 
-  it('env is merged under the container\'s; the container\'s workdir wins over the image\'s', () => {
+  it("env is merged under the container's; the container's workdir wins over the image's", () => {
     const r = resolveContainer(spec({ env: ['B=mine'], workdir: '/w' }), { defaults: image() });
     expect(r.env).toEqual(['A=image', 'B=mine']);
     expect(r.workdir).toBe('/w');
     expect(resolveContainer(spec(), { defaults: image() }).workdir).toBe('/srv');
   });
 
-  it('user: --user, else runAsUser/runAsGroup, else the image\'s USER (a name resolved at launch; runAsGroup kept with a numeric one)', () => {
+  it("user: --user, else runAsUser/runAsGroup, else the image's USER (a name resolved at launch; runAsGroup kept with a numeric one)", () => {
     expect(resolveContainer(spec(), { defaults: image() })).toMatchObject({ user: { uid: 0, gid: 0 }, userName: 'app', userFromImage: true });
     expect(resolveContainer(spec({ runAsUser: 7 }), { defaults: image() })).toMatchObject({ user: { uid: 7, gid: 7 } });
     expect(resolveContainer(spec({ runAsUser: 7 }), { defaults: image() })).not.toHaveProperty('userName');

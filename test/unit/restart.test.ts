@@ -32,7 +32,7 @@ describe('restart policy', () => {
   });
 });
 
-describe('crash-loop backoff (the kubelet\'s)', () => {
+describe("crash-loop backoff (the kubelet's)", () => {
   it('doubles from 10 s and caps at 300 s', () => {
     const delays = [0, 1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(DEFAULT_BACKOFF, n) / 1000);
     expect(delays).toEqual([10, 20, 40, 80, 160, 300, 300, 300]);
@@ -68,7 +68,7 @@ describe('exit reason', () => {
     [143, false, 'Exited'],
     [0, false, 'Completed'],
     [137, true, 'OOMKilled'],
-  ] as const)('ended by a user\'s stop: exit %s, oom %s: %s (never Error)', (code, oom, reason) => {
+  ] as const)("ended by a user's stop: exit %s, oom %s: %s (never Error)", (code, oom, reason) => {
     expect(exitReason(code, oom, true)).toBe(reason);
   });
 });

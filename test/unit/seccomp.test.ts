@@ -161,7 +161,10 @@ describe('seccompFromProfile: output shape', () => {
 
   it('leaves args out when they are null or empty, and errnoRet out when absent', () => {
     const out = seccompFromProfile(profile([rule(['a'], { args: null }), rule(['b'], { args: [] })]), X64);
-    expect(out.syscalls).toEqual([{ names: ['a'], action: 'SCMP_ACT_ALLOW' }, { names: ['b'], action: 'SCMP_ACT_ALLOW' }]);
+    expect(out.syscalls).toEqual([
+      { names: ['a'], action: 'SCMP_ACT_ALLOW' },
+      { names: ['b'], action: 'SCMP_ACT_ALLOW' },
+    ]);
   });
 
   it('resolves errno names, which take precedence over errnoRet like containers-common', () => {
@@ -240,7 +243,11 @@ describe('seccompFromProfile: malformed input', () => {
     ['caps that are not strings', profile([rule(['a'], { includes: { caps: [1] } })]), /syscalls\[0\]\.includes\.caps\[0\]/],
     ['a malformed minKernel', profile([rule(['a'], { includes: { minKernel: 'five' } })]), /syscalls\[0\]\.includes\.minKernel/],
     ['an archMap entry without architecture', profile([], { archMap: [{ subArchitectures: [] }] }), /archMap\[0\]\.architecture/],
-    ['a bad sub-architecture', profile([], { archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['x86'] }] }), /archMap\[0\]\.subArchitectures\[0\]/],
+    [
+      'a bad sub-architecture',
+      profile([], { archMap: [{ architecture: 'SCMP_ARCH_X86_64', subArchitectures: ['x86'] }] }),
+      /archMap\[0\]\.subArchitectures\[0\]/,
+    ],
     ['both architectures and archMap', profile([], { architectures: ['SCMP_ARCH_X86_64'] }), /architectures: both/],
     ['flags that are not strings', profile([], { flags: [1] }), /flags\[0\]/],
   ];
@@ -269,8 +276,7 @@ const hasReal = existsSync(REAL);
 
 describe('seccompFromProfile: the installed containers-common profile', () => {
   const load = (): unknown => JSON.parse(readFileSync(REAL, 'utf8'));
-  const rulesFor = (out: { syscalls?: SeccompSyscall[] }, name: string): SeccompSyscall[] =>
-    (out.syscalls ?? []).filter((s) => s.names.includes(name));
+  const rulesFor = (out: { syscalls?: SeccompSyscall[] }, name: string): SeccompSyscall[] => (out.syscalls ?? []).filter((s) => s.names.includes(name));
 
   it.skipIf(!hasReal)(`converts ${REAL} (skipped: golang-github-containers-common is not installed)`, () => {
     const p = load();

@@ -31,7 +31,7 @@ describe('the pod lock', () => {
     expect(fs.lstatSync(lock, { throwIfNoEntry: false })).toBeUndefined();
   });
 
-  it('a held one is live; a dead holder\'s is stale; an older barepod\'s lock file is read too', () => {
+  it("a held one is live; a dead holder's is stale; an older barepod's lock file is read too", () => {
     const lock = path.join(dir, 'web');
     fs.symlinkSync(JSON.stringify(identify(process.pid)), lock);
     expect(inspectLock(lock)).toEqual({ owner: identify(process.pid), stale: false });
@@ -108,7 +108,7 @@ describe('records of an older barepod (version 1), converted on read', () => {
   };
   const v1 = () => JSON.parse(fs.readFileSync(path.join(fixture, 'v1-pod.json'), 'utf8')) as Record<string, unknown> & { def: Record<string, unknown> };
 
-  it('a record written by the previous barepod reads as today\'s: kinds on volumes, network and containers', () => {
+  it("a record written by the previous barepod reads as today's: kinds on volumes, network and containers", () => {
     const rec = plant(v1());
     expect(rec.version).toBe(2);
     expect(rec.def.volumes).toEqual([
@@ -125,7 +125,7 @@ describe('records of an older barepod (version 1), converted on read', () => {
     expect(rec.containers[0]!.exitCode).toBe(0);
   });
 
-  it('the converted definition is the one today\'s parser makes from the same manifest', () => {
+  it("the converted definition is the one today's parser makes from the same manifest", () => {
     const rec = plant(v1());
     const mp = parseResolved(fs.readFileSync(path.join(fixture, 'v1-pod.yaml'), 'utf8')).pods[0]!;
     expect(rec.def.volumes).toEqual(mp.pod.volumes);
@@ -134,8 +134,14 @@ describe('records of an older barepod (version 1), converted on read', () => {
   });
 
   it.each<[unknown, unknown]>([
-    [{ name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] }, { kind: 'cni', name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] }],
-    [{ name: 'lab', ports: [] }, { kind: 'cni', name: 'lab', ports: [] }],
+    [
+      { name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
+      { kind: 'cni', name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '' }] },
+    ],
+    [
+      { name: 'lab', ports: [] },
+      { kind: 'cni', name: 'lab', ports: [] },
+    ],
     [{ name: 'host', ports: [] }, { kind: 'host' }],
     [{ name: 'none', ports: [] }, { kind: 'none' }],
     [undefined, { kind: 'none' }], // a record from before networking
@@ -146,14 +152,16 @@ describe('records of an older barepod (version 1), converted on read', () => {
     expect(plant(old).def.network).toEqual(want);
   });
 
-  it('a record without a version (the oldest) is version 1; a newer barepod\'s is refused, naming the pod', () => {
+  it("a record without a version (the oldest) is version 1; a newer barepod's is refused, naming the pod", () => {
     const old = v1();
     delete old.version;
     expect(plant(old).containers.map((c) => c.def.kind)).toEqual(['init', 'sidecar', 'app']);
-    expect(() => plant({ ...v1(), version: 3 })).toThrow('pod "oldpod": its record is unreadable: written by a newer barepod (record version 3; this one reads up to 2)');
+    expect(() => plant({ ...v1(), version: 3 })).toThrow(
+      'pod "oldpod": its record is unreadable: written by a newer barepod (record version 3; this one reads up to 2)',
+    );
   });
 
-  it('a converted record is written back in today\'s format', () => {
+  it("a converted record is written back in today's format", () => {
     const store = new StateStore(dir);
     const rec = plant(v1());
     store.write(rec);

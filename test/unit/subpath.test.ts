@@ -77,7 +77,7 @@ describe('openSubPath', () => {
     expect(resolve('a/b/self/self/f')[0]).toBe('a/b/f');
   });
 
-  it('refuses every way out: an absolute link elsewhere, the host\'s /, a relative climb, a sibling with the same prefix', () => {
+  it("refuses every way out: an absolute link elsewhere, the host's /, a relative climb, a sibling with the same prefix", () => {
     link(path.join(tmp, 'outside'), 'abs');
     link('/', 'root');
     link('../outside', 'climb');

@@ -6,7 +6,19 @@ import { thrown } from '../helpers/thrown.js';
 const err = (fn: () => unknown) => thrown(fn) as BarepodError;
 
 /** The keys a barepod unit has, in order: anything else is an injected directive. */
-const KEYS = ['Description', 'Wants', 'After', 'Type', 'RemainAfterExit', 'ExecStartPre', 'ExecStart', 'ExecStop', 'TimeoutStartSec', 'TimeoutStopSec', 'WantedBy'];
+const KEYS = [
+  'Description',
+  'Wants',
+  'After',
+  'Type',
+  'RemainAfterExit',
+  'ExecStartPre',
+  'ExecStart',
+  'ExecStop',
+  'TimeoutStartSec',
+  'TimeoutStopSec',
+  'WantedBy',
+];
 
 /** The directives of a unit (comments, blanks and sections dropped). */
 const directives = (unit: string): [string, string][] =>

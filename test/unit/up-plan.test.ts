@@ -61,7 +61,16 @@ describe('planUp', () => {
     expect(plan!.pulls[1]!.title).toMatch(/^Image proxy:1\.2: not in the store .*; pull policy missing: pull it/);
     expect(plan!.pulls[3]!.title).toMatch(/pull policy never: no pull$/);
     expect(plan!.steps.map((s) => ('container' in s ? `${s.kind} ${s.container}` : s.kind))).toEqual([
-      'check', 'pod', 'sandbox', 'network', 'init setup', 'sidecar proxy', 'app app', 'app log', 'app local', 'probes',
+      'check',
+      'pod',
+      'sandbox',
+      'network',
+      'init setup',
+      'sidecar proxy',
+      'app app',
+      'app log',
+      'app local',
+      'probes',
     ]);
     const titles = plan!.steps.map((s) => s.title);
     expect(titles[4]).toMatch(/^Init container setup: image busybox, joins the pod's .* namespaces, cgroup .*; runs to completion before the next one starts$/);
@@ -82,7 +91,7 @@ describe('planUp', () => {
     expect(plans[1]!.steps.map((s) => s.kind)).toContain('sandbox');
   });
 
-  it('pull policies: Kubernetes\' defaults by tag', () => {
+  it("pull policies: Kubernetes' defaults by tag", () => {
     expect(pullPolicyOf('app', undefined)).toBe('always');
     expect(pullPolicyOf('app:latest', undefined)).toBe('always');
     expect(pullPolicyOf('app:1', undefined)).toBe('missing');

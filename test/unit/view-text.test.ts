@@ -11,8 +11,18 @@ const NS: NamespaceView = {
   types: ['net', 'pid', 'user'],
   host: { net: 1, pid: 4, user: 7 },
   members: [
-    { name: '_pause', pid: 100, state: 'running', namespaces: { net: { inode: 20, relation: 'own' }, pid: { inode: 23, relation: 'own' }, user: { inode: 7, relation: 'host' } } },
-    { name: 'app', pid: 200, state: 'running', namespaces: { net: { inode: 20, relation: 'shared' }, pid: { inode: 31, relation: 'own' }, user: { inode: 7, relation: 'host' } } },
+    {
+      name: '_pause',
+      pid: 100,
+      state: 'running',
+      namespaces: { net: { inode: 20, relation: 'own' }, pid: { inode: 23, relation: 'own' }, user: { inode: 7, relation: 'host' } },
+    },
+    {
+      name: 'app',
+      pid: 200,
+      state: 'running',
+      namespaces: { net: { inode: 20, relation: 'shared' }, pid: { inode: 31, relation: 'own' }, user: { inode: 7, relation: 'host' } },
+    },
     { name: 'done', pid: null, state: 'exited', namespaces: {} },
   ],
 };
@@ -46,13 +56,31 @@ describe('namespaceLines', () => {
 
 const reading = <T>(value: T | null) => ({ value, file: value === null ? null : '/f' });
 
-function node(name: string, role: CgroupNode['role'], o: { mem?: number | 'max'; usage?: number; milli?: number | null; pids?: number | 'max'; procs?: { pid: number; command: string[] }[]; children?: CgroupNode[]; state?: string }): CgroupNode {
+function node(
+  name: string,
+  role: CgroupNode['role'],
+  o: {
+    mem?: number | 'max';
+    usage?: number;
+    milli?: number | null;
+    pids?: number | 'max';
+    procs?: { pid: number; command: string[] }[];
+    children?: CgroupNode[];
+    state?: string;
+  },
+): CgroupNode {
   return {
     name,
     path: name,
     role,
     state: o.state ?? (role === 'pod' || role === 'other' ? null : 'running'),
-    limits: { memoryBytes: reading(o.mem ?? 'max'), cpuQuotaUsec: reading<number | 'max'>(o.milli ? o.milli * 100 : 'max'), cpuPeriodUsec: reading(100000), cpuMillicores: o.milli ?? null, pidsMax: reading(o.pids ?? 'max') },
+    limits: {
+      memoryBytes: reading(o.mem ?? 'max'),
+      cpuQuotaUsec: reading<number | 'max'>(o.milli ? o.milli * 100 : 'max'),
+      cpuPeriodUsec: reading(100000),
+      cpuMillicores: o.milli ?? null,
+      pidsMax: reading(o.pids ?? 'max'),
+    },
     usage: { memoryBytes: reading(o.usage ?? 716800), cpuUsageUsec: reading(120000), pids: reading(o.procs?.length ?? 0) },
     processes: o.procs ?? [],
     children: o.children ?? [],
@@ -79,7 +107,14 @@ describe('cgroups text', () => {
         mem: 128 * Mi,
         children: [
           node('_pause', 'sandbox', { procs: [{ pid: 100, command: ['/pause'] }] }),
-          node('app', 'container', { mem: 64 * Mi, pids: 16, procs: [{ pid: 200, command: ['sh', '-c', 'sleep 1000 & sleep 1000'] }, { pid: 210, command: ['sleep', '1000'] }] }),
+          node('app', 'container', {
+            mem: 64 * Mi,
+            pids: 16,
+            procs: [
+              { pid: 200, command: ['sh', '-c', 'sleep 1000 & sleep 1000'] },
+              { pid: 210, command: ['sleep', '1000'] },
+            ],
+          }),
           node('done', 'container', { state: 'exited' }),
           node('conmon', 'other', {}),
         ],
@@ -130,9 +165,16 @@ const REPORT: StatsReport = {
   time: '2026-01-02T15:04:05.000Z',
   windowMs: 500,
   members: [
-    row('_pause', 'running', { memory: { usageBytes: 300 * 1024, limitBytes: 128 * Mi, limitFrom: 'pod', percent: 0.23 }, pids: { current: 1, limit: 'max', limitFrom: null } }),
+    row('_pause', 'running', {
+      memory: { usageBytes: 300 * 1024, limitBytes: 128 * Mi, limitFrom: 'pod', percent: 0.23 },
+      pids: { current: 1, limit: 'max', limitFrom: null },
+    }),
     row('app', 'running'),
-    row('done', 'exited', { cpu: { percent: null, usageUsec: null }, memory: { usageBytes: null, limitBytes: 128 * Mi, limitFrom: 'pod', percent: null }, pids: { current: null, limit: 'max', limitFrom: null } }),
+    row('done', 'exited', {
+      cpu: { percent: null, usageUsec: null },
+      memory: { usageBytes: null, limitBytes: 128 * Mi, limitFrom: 'pod', percent: null },
+      pids: { current: null, limit: 'max', limitFrom: null },
+    }),
   ],
   total: row('web', 'Running', { memory: { usageBytes: 17 * Mi, limitBytes: 128 * Mi, limitFrom: 'pod', percent: 13.28125 } }),
 };

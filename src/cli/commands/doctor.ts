@@ -40,17 +40,31 @@ function networkChecks(): Check[] {
     out.push({ name: 'CNI networks', ok: false, required: false, detail: (e as Error).message, fix: `fix the conflist in ${netConfDir()}` });
   }
   const lists = networks.length ? networks.map((n) => n.list) : [defaultConflist(DEFAULT_NETWORK, process.env.BAREPOD_SUBNET ?? DEFAULT_SUBNET)];
-  const types = [...new Set(lists.flatMap((l) => l.plugins.flatMap((p) => [p.type, ...(p.ipam && typeof (p.ipam as { type?: unknown }).type === 'string' ? [(p.ipam as { type: string }).type] : [])])))];
+  const types = [
+    ...new Set(
+      lists.flatMap((l) =>
+        l.plugins.flatMap((p) => [p.type, ...(p.ipam && typeof (p.ipam as { type?: unknown }).type === 'string' ? [(p.ipam as { type: string }).type] : [])]),
+      ),
+    ),
+  ];
   const missing = types.filter((t) => !findPlugin(t));
   out.push({
     name: 'CNI plugins',
     ok: missing.length === 0,
     required: false,
-    detail: missing.length ? `missing ${missing.join(', ')} in ${cniPath().join(':')} (pods on a CNI network need them; --network none|host do not)` : `${types.map((t) => findPlugin(t)).join(', ')}`,
+    detail: missing.length
+      ? `missing ${missing.join(', ')} in ${cniPath().join(':')} (pods on a CNI network need them; --network none|host do not)`
+      : `${types.map((t) => findPlugin(t)).join(', ')}`,
     ...(missing.length ? { fix: 'apt-get install containernetworking-plugins' } : {}),
   });
   const ipt = findBinary('iptables', 'BAREPOD_IPTABLES');
-  out.push({ name: 'iptables', ok: !!ipt, required: false, detail: ipt ? `${ipt} (bridge masquerade, portmap, firewall)` : 'not found: bridged pods cannot get NAT, host ports or firewall rules', ...(ipt ? {} : { fix: 'apt-get install iptables' }) });
+  out.push({
+    name: 'iptables',
+    ok: !!ipt,
+    required: false,
+    detail: ipt ? `${ipt} (bridge masquerade, portmap, firewall)` : 'not found: bridged pods cannot get NAT, host ports or firewall rules',
+    ...(ipt ? {} : { fix: 'apt-get install iptables' }),
+  });
   for (const n of networks) {
     try {
       checkRoutes(n.list, n.file);
@@ -59,7 +73,13 @@ function networkChecks(): Check[] {
       out.push({ name: `network ${n.list.name}`, ok: false, required: false, detail: (e as Error).message, fix: `choose a free subnet in ${n.file}` });
     }
   }
-  if (!networks.length) out.push({ name: 'network barepod', ok: true, required: false, detail: `not created yet: the first bridged pod writes ${netConfDir()}/${DEFAULT_NETWORK}.conflist` });
+  if (!networks.length)
+    out.push({
+      name: 'network barepod',
+      ok: true,
+      required: false,
+      detail: `not created yet: the first bridged pod writes ${netConfDir()}/${DEFAULT_NETWORK}.conflist`,
+    });
   return out;
 }
 
@@ -78,14 +98,32 @@ export async function runChecks(root?: string): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const isRoot = process.getuid?.() === 0;
-  add({ name: 'root', ok: isRoot, required: true, detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`, ...(isRoot ? {} : { fix: 'run barepod with sudo' }) });
+  add({
+    name: 'root',
+    ok: isRoot,
+    required: true,
+    detail: isRoot ? 'running as root' : `running as uid ${process.getuid?.()}`,
+    ...(isRoot ? {} : { fix: 'run barepod with sudo' }),
+  });
 
   const runc = findBinary('runc', 'BAREPOD_RUNC');
   const runcV = await version(runc, ['--version']);
-  add({ name: 'runc', ok: !!runcV, required: true, detail: runcV ? `${runc}: ${runcV}` : 'not found', ...(runcV ? {} : { fix: 'apt-get install runc (or run scripts/setup)' }) });
+  add({
+    name: 'runc',
+    ok: !!runcV,
+    required: true,
+    detail: runcV ? `${runc}: ${runcV}` : 'not found',
+    ...(runcV ? {} : { fix: 'apt-get install runc (or run scripts/setup)' }),
+  });
   const conmon = findBinary('conmon', 'BAREPOD_CONMON');
   const conmonV = await version(conmon, ['--version']);
-  add({ name: 'conmon', ok: !!conmonV, required: true, detail: conmonV ? `${conmon}: ${conmonV}` : 'not found', ...(conmonV ? {} : { fix: 'apt-get install conmon (or run scripts/setup)' }) });
+  add({
+    name: 'conmon',
+    ok: !!conmonV,
+    required: true,
+    detail: conmonV ? `${conmon}: ${conmonV}` : 'not found',
+    ...(conmonV ? {} : { fix: 'apt-get install conmon (or run scripts/setup)' }),
+  });
 
   const cgv = detectCgroupVersion();
   const mounts = readCgroupMounts();
@@ -95,7 +133,10 @@ export async function runChecks(root?: string): Promise<Check[]> {
     name: 'cgroups',
     ok: mounts.length > 0 && hasMemory,
     required: true,
-    detail: cgv === 2 ? 'cgroup v2 (unified) at /sys/fs/cgroup' : `cgroup v1${mounts.some((m) => m.version === 2) ? ' (hybrid: cgroup2 also mounted)' : ''}: ${v1.join(' ')}`,
+    detail:
+      cgv === 2
+        ? 'cgroup v2 (unified) at /sys/fs/cgroup'
+        : `cgroup v1${mounts.some((m) => m.version === 2) ? ' (hybrid: cgroup2 also mounted)' : ''}: ${v1.join(' ')}`,
     ...(mounts.length > 0 && hasMemory ? {} : { fix: 'mount cgroup2 at /sys/fs/cgroup (or the v1 memory controller)' }),
   });
 
@@ -112,11 +153,23 @@ export async function runChecks(root?: string): Promise<Check[]> {
 
   const pause = path.join(pauseRootfs(settings.dataDir), 'pause');
   const pauseV = await version(fs.existsSync(pause) ? pause : undefined, ['-v']);
-  add({ name: 'pause', ok: !!pauseV, required: true, detail: pauseV ? `${pause}: ${pauseV}` : `${pause} missing`, ...(pauseV ? {} : { fix: 'run scripts/setup (builds bundles/pause/pause.c statically)' }) });
+  add({
+    name: 'pause',
+    ok: !!pauseV,
+    required: true,
+    detail: pauseV ? `${pause}: ${pauseV}` : `${pause} missing`,
+    ...(pauseV ? {} : { fix: 'run scripts/setup (builds bundles/pause/pause.c statically)' }),
+  });
 
   const busybox = path.join(builtinDir(settings.dataDir), 'busybox', 'rootfs', 'bin', 'busybox');
   const bb = fs.existsSync(busybox);
-  add({ name: 'busybox image', ok: bb, required: false, detail: bb ? path.dirname(path.dirname(busybox)) : `${busybox} missing`, ...(bb ? {} : { fix: 'run scripts/setup (builds it from Debian busybox-static)' }) });
+  add({
+    name: 'busybox image',
+    ok: bb,
+    required: false,
+    detail: bb ? path.dirname(path.dirname(busybox)) : `${busybox} missing`,
+    ...(bb ? {} : { fix: 'run scripts/setup (builds it from Debian busybox-static)' }),
+  });
 
   const skopeo = findBinary('skopeo', 'BAREPOD_SKOPEO');
   const skopeoV = await version(skopeo, ['--version']);
@@ -126,12 +179,20 @@ export async function runChecks(root?: string): Promise<Check[]> {
     name: 'image pulls',
     ok: images,
     required: false,
-    detail: images ? `${skopeoV}; setfattr; store ${settings.imagesDir}` : `${skopeoV ? '' : 'skopeo not found (pull) '}${setfattr ? '' : 'setfattr not found (opaque dirs and xattrs of layers)'}`.trim(),
+    detail: images
+      ? `${skopeoV}; setfattr; store ${settings.imagesDir}`
+      : `${skopeoV ? '' : 'skopeo not found (pull) '}${setfattr ? '' : 'setfattr not found (opaque dirs and xattrs of layers)'}`.trim(),
     ...(images ? {} : { fix: 'apt-get install skopeo attr zstd (or run scripts/setup)' }),
   });
 
   const seccomp = fs.existsSync(process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE);
-  add({ name: 'seccomp profile', ok: seccomp, required: false, detail: seccomp ? SECCOMP_PROFILE : `${SECCOMP_PROFILE} missing: containers need --security-opt seccomp=unconfined`, ...(seccomp ? {} : { fix: 'apt-get install golang-github-containers-common' }) });
+  add({
+    name: 'seccomp profile',
+    ok: seccomp,
+    required: false,
+    detail: seccomp ? SECCOMP_PROFILE : `${SECCOMP_PROFILE} missing: containers need --security-opt seccomp=unconfined`,
+    ...(seccomp ? {} : { fix: 'apt-get install golang-github-containers-common' }),
+  });
 
   for (const c of networkChecks()) add(c);
 
@@ -143,10 +204,20 @@ export async function runChecks(root?: string): Promise<Check[]> {
   } catch {
     writable = false;
   }
-  add({ name: 'state root', ok: writable, required: true, detail: `${settings.stateRoot} ${writable ? 'writable' : 'not writable'}`, ...(writable ? {} : { fix: 'run as root, or choose --root / BAREPOD_ROOT' }) });
+  add({
+    name: 'state root',
+    ok: writable,
+    required: true,
+    detail: `${settings.stateRoot} ${writable ? 'writable' : 'not writable'}`,
+    ...(writable ? {} : { fix: 'run as root, or choose --root / BAREPOD_ROOT' }),
+  });
   // the dirs that hold env values and root filesystems: nobody but root may change them (as OpenSSH's StrictModes)
   const unsafe: BarepodError[] = [];
-  for (const [dir, what] of [[settings.stateRoot, 'state root'], [settings.dataDir, 'data dir'], [settings.imagesDir, 'image store']] as const) {
+  for (const [dir, what] of [
+    [settings.stateRoot, 'state root'],
+    [settings.dataDir, 'data dir'],
+    [settings.imagesDir, 'image store'],
+  ] as const) {
     try {
       if (fs.existsSync(dir)) requireTrustedDir(dir, what);
     } catch (e) {

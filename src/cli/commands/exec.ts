@@ -24,9 +24,9 @@ export function registerExec(program: Command): void {
     .description('run a command in a running container (its namespaces, cgroup, environment and user); exit with its status')
     .option('-i, --interactive', 'pass stdin on (without it the command reads /dev/null)')
     .option('-t, --tty', 'a terminal for the command: stdin must be one; implies -i')
-    .option('-e, --env <KEY=VALUE>', 'add an environment variable to the container\'s (repeatable)', collect, [])
-    .option('-w, --workdir <dir>', 'working directory (default: the container\'s)')
-    .option('-u, --user <uid[:gid]>', 'numeric user (and group) to run as (default: the container\'s)')
+    .option('-e, --env <KEY=VALUE>', "add an environment variable to the container's (repeatable)", collect, [])
+    .option('-w, --workdir <dir>', "working directory (default: the container's)")
+    .option('-u, --user <uid[:gid]>', "numeric user (and group) to run as (default: the container's)")
     .addHelpText(
       'after',
       `
@@ -45,7 +45,10 @@ Examples:
       if (o.tty && !isatty(0)) throw new BarepodError('usage', 'the input device is not a TTY', { hint: 'drop -t, or run from a terminal' });
       if (o.workdir !== undefined && !o.workdir.startsWith('/')) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": must be an absolute path`);
       const proc = o.workdir === undefined ? undefined : procWorkdir(o.workdir);
-      if (proc) throw new BarepodError('invalid-value', `--workdir "${o.workdir}": refused: it is ${proc}`, { hint: 'choose a working directory inside the container\'s own files' });
+      if (proc)
+        throw new BarepodError('invalid-value', `--workdir "${o.workdir}": refused: it is ${proc}`, {
+          hint: "choose a working directory inside the container's own files",
+        });
       const status = await execInContainer(runtimeFor(cmd), pod, container, command, {
         tty: o.tty === true,
         stdin: o.interactive === true || o.tty === true,

@@ -12,7 +12,10 @@ export function registerGenerate(program: Command): void {
     .command('systemd')
     .argument('<pod>')
     .description('print a systemd unit that brings the pod back at boot (up from a stored copy of its manifest) and takes it down on stop')
-    .option('--manifest-dir <dir>', 'where the manifest copy is stored (default: <data dir>/manifests, or <data dir>/manifests/barepod-<root hash> for a state root other than /run/barepod)')
+    .option(
+      '--manifest-dir <dir>',
+      'where the manifest copy is stored (default: <data dir>/manifests, or <data dir>/manifests/barepod-<root hash> for a state root other than /run/barepod)',
+    )
     .addHelpText(
       'after',
       `

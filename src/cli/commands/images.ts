@@ -27,9 +27,9 @@ export function registerImages(program: Command): void {
     .command('pull')
     .description('pull an image with skopeo into the image store (layers verified and unpacked once)')
     .argument('<source>', 'REF (a registry, e.g. nginx:1.27, localhost:5000/app:1), docker://REF, oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE')
-    .option('--tls-verify <bool>', 'verify the registry\'s TLS certificate and require HTTPS (false for a local plain-HTTP registry)')
-    .option('--creds <user:password>', 'credentials for the registry (default: skopeo\'s auth files)')
-    .option('--arch <arch>', 'architecture to pick from a manifest list (default: this host\'s)')
+    .option('--tls-verify <bool>', "verify the registry's TLS certificate and require HTTPS (false for a local plain-HTTP registry)")
+    .option('--creds <user:password>', "credentials for the registry (default: skopeo's auth files)")
+    .option('--arch <arch>', "architecture to pick from a manifest list (default: this host's)")
     .option('--name <name>', 'store it under this name (default: the reference; localhost/<file name>:<tag> for oci:, oci-archive:, docker-archive:)')
     .option('--json', 'print the stored image as JSON (and no progress)')
     .addHelpText(
@@ -65,7 +65,13 @@ Examples:
       if (o.json) return printJson(images);
       printTable(
         ['NAME', 'DIGEST', 'SIZE', 'LAYERS', 'CREATED'],
-        images.map((i) => [i.builtin ? `${i.name} (built-in)` : shortName(i.name), shortDigest(i.digest), humanSize(i.size), i.builtin ? '1' : String(i.layers.length), i.created?.slice(0, 19).replace('T', ' ') ?? '-']),
+        images.map((i) => [
+          i.builtin ? `${i.name} (built-in)` : shortName(i.name),
+          shortDigest(i.digest),
+          humanSize(i.size),
+          i.builtin ? '1' : String(i.layers.length),
+          i.created?.slice(0, 19).replace('T', ' ') ?? '-',
+        ]),
       );
     });
 
@@ -89,7 +95,7 @@ Examples:
     .argument('<tarball>', 'the rootfs tar file')
     .argument('<name>', 'NAME[:TAG] to store it under')
     .option('--json', 'print the stored image as JSON')
-    .addHelpText('after', '\nExamples:\n  barepod import rootfs.tar myimg:1\n  barepod run --pod web --name app --image myimg:1 -- /bin/sh -c \'echo hi\'')
+    .addHelpText('after', "\nExamples:\n  barepod import rootfs.tar myimg:1\n  barepod run --pod web --name app --image myimg:1 -- /bin/sh -c 'echo hi'")
     .action(async (file: string, name: string, o: { json?: boolean }) => {
       requireRoot();
       const json = o.json === true;

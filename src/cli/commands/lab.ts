@@ -34,18 +34,26 @@ export function registerLab(program: Command): void {
       const { LABS, labsDir } = await load();
       const rows = LABS.map((l) => ({ id: l.id, title: l.title, seeds: l.seeds, steps: l.steps.length, page: `labs/${l.page}`, summary: l.summary }));
       if (o.json) return printJson({ labsDir: labsDir(), labs: rows });
-      printTable(['LAB', 'TITLE', 'SEEDS', 'STEPS', 'PAGE'], rows.map((r) => [String(r.id), r.title, r.seeds.join(','), String(r.steps), r.page]));
+      printTable(
+        ['LAB', 'TITLE', 'SEEDS', 'STEPS', 'PAGE'],
+        rows.map((r) => [String(r.id), r.title, r.seeds.join(','), String(r.steps), r.page]),
+      );
     });
 
-  const prefixOption = ['--prefix <name>', 'name prefix of the lab\'s pods (default lab<N>): pods are <prefix>-<name>'] as const;
+  const prefixOption = ['--prefix <name>', "name prefix of the lab's pods (default lab<N>): pods are <prefix>-<name>"] as const;
 
   lab
     .command('run')
     .argument('<lab>', 'the lab number')
-    .description('walk through a lab: each step\'s explanation, its commands and their output, what to look at, and its claims checked; pauses between steps on a terminal')
+    .description(
+      "walk through a lab: each step's explanation, its commands and their output, what to look at, and its claims checked; pauses between steps on a terminal",
+    )
     .option('-y, --yes', 'do not pause between steps')
     .option(...prefixOption)
-    .addHelpText('after', '\nThe lab\'s pods are removed before it starts (a run cut short) and after it ends, also on Ctrl-C.\n\nExamples:\n  sudo barepod lab run 1\n  sudo barepod lab run 3 --yes | less -R')
+    .addHelpText(
+      'after',
+      "\nThe lab's pods are removed before it starts (a run cut short) and after it ends, also on Ctrl-C.\n\nExamples:\n  sudo barepod lab run 1\n  sudo barepod lab run 3 --yes | less -R",
+    )
     .action(async (id: string, o: LabFlags, cmd: Command) => {
       const l = await labOf(id);
       const { runLab, passed } = await load();
@@ -59,7 +67,7 @@ export function registerLab(program: Command): void {
   lab
     .command('check')
     .argument('<lab>', 'the lab number, or all')
-    .description('run a lab\'s steps quietly and say which of its claims held on this host; exit 1 if any did not')
+    .description("run a lab's steps quietly and say which of its claims held on this host; exit 1 if any did not")
     .option('--json', 'print the outcome as JSON')
     .option(...prefixOption)
     .addHelpText('after', '\nExamples:\n  sudo barepod lab check 2\n  sudo barepod lab check all --json')

@@ -40,14 +40,20 @@ export function registerLogs(program: Command): void {
     .command('logs')
     .argument('<pod>')
     .argument('[container]', 'one container (same as -c)')
-    .description('print the stdout and stderr of a pod\'s containers (all of them, each line prefixed [name], unless one is named)')
+    .description("print the stdout and stderr of a pod's containers (all of them, each line prefixed [name], unless one is named)")
     .option('-c, --container <name>', 'only this container')
     .option('-f, --follow', 'keep printing new lines, of containers added later too, until the pod is removed or its containers have exited (Ctrl-C ends it)')
     .option('--tail <n>', 'only the last n lines of each container')
     .option('--since <when>', 'only lines written since a duration ago (10s, 5m, 1h30m) or an RFC3339 time')
-    .option('--timestamps', 'show each line\'s time (RFC3339, nanoseconds)')
-    .option('--json', 'print the lines as JSON ({time, stream, text, container}, and bytes (base64) when a line is not UTF-8): an array; with -f, one object per line')
-    .option('--raw', 'on a terminal too, every byte as the container wrote it (by default a terminal gets escape sequences other than colours shown as ^[…, so a log cannot retitle the window, write the clipboard or clear the screen)')
+    .option('--timestamps', "show each line's time (RFC3339, nanoseconds)")
+    .option(
+      '--json',
+      'print the lines as JSON ({time, stream, text, container}, and bytes (base64) when a line is not UTF-8): an array; with -f, one object per line',
+    )
+    .option(
+      '--raw',
+      'on a terminal too, every byte as the container wrote it (by default a terminal gets escape sequences other than colours shown as ^[…, so a log cannot retitle the window, write the clipboard or clear the screen)',
+    )
     .addHelpText(
       'after',
       `

@@ -32,7 +32,9 @@ function readManifest(file: string, lenient: boolean, quiet = false): { pods: Ma
     text = readBounded(file);
   } catch (e) {
     if (e instanceof BarepodError) throw e;
-    throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+    throw new BarepodError('not-found', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
+      cause: e,
+    });
   }
   return { pods: parseText(text, file, lenient, quiet), text };
 }
@@ -105,7 +107,13 @@ function dryRunView(rt: Runtime, p: PodPlan) {
     podDir: paths.dir,
     volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: volumeKind(v).label(v), source: sources[v.name] })),
     members: [
-      { name: SANDBOX_NAME, runcId: runcId(d.name, SANDBOX_NAME), bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle, cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME), args: ['/pause'] },
+      {
+        name: SANDBOX_NAME,
+        runcId: runcId(d.name, SANDBOX_NAME),
+        bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle,
+        cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME),
+        args: ['/pause'],
+      },
       ...mp.containers.map((c) => ({
         name: c.name,
         kind: c.kind,
@@ -123,7 +131,10 @@ function dryRunView(rt: Runtime, p: PodPlan) {
   };
 }
 
-export async function upAction(o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string }, cmd: Command): Promise<void> {
+export async function upAction(
+  o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string },
+  cmd: Command,
+): Promise<void> {
   const { pods } = readManifest(o.file, o.lenient === true);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
@@ -149,43 +160,43 @@ export async function upAction(o: { file: string; dryRun?: boolean; replace?: bo
 }
 
 export async function downAction(names: string[], o: { file?: string; time?: string }, cmd: Command): Promise<void> {
-      if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
-      if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
-      const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
-      const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
-      const rt = runtimeFor(cmd);
-      for (const name of targets) {
-        if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
-          process.stdout.write(`pod/${name} not found (already down)\n`);
-          continue;
-        }
-        try {
-          await removePod(rt, name, grace);
-        } catch (e) {
-          // another command removed it while this one waited for its lock
-          if (hasCode(e, 'not-found')) {
-            process.stdout.write(`pod/${name} not found (already down)\n`);
-            continue;
-          }
-          throw e;
-        }
-        process.stdout.write(`pod/${name} removed\n`);
-      }
+  if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
+  if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
+  const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
+  const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
+  const rt = runtimeFor(cmd);
+  for (const name of targets) {
+    if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
+      process.stdout.write(`pod/${name} not found (already down)\n`);
+      continue;
     }
+    try {
+      await removePod(rt, name, grace);
+    } catch (e) {
+      // another command removed it while this one waited for its lock
+      if (hasCode(e, 'not-found')) {
+        process.stdout.write(`pod/${name} not found (already down)\n`);
+        continue;
+      }
+      throw e;
+    }
+    process.stdout.write(`pod/${name} removed\n`);
+  }
+}
 
 export async function exportAction(pod: string, o: { json?: boolean }, cmd: Command): Promise<void> {
-      const manifest = exportPod(runtimeFor(cmd).store.read(pod));
-      if (o.json) printJson(manifest);
-      else process.stdout.write(stringify(manifest));
-    }
+  const manifest = exportPod(runtimeFor(cmd).store.read(pod));
+  if (o.json) printJson(manifest);
+  else process.stdout.write(stringify(manifest));
+}
 
 export async function waitAction(pods: string[], o: { for: string; timeout: string }, cmd: Command): Promise<void> {
-      if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
-      const timeoutMs = parseDuration(o.timeout, '--timeout');
-      const rt = runtimeFor(cmd);
-      for (const pod of pods) await waitFor(rt, pod, o.for, timeoutMs);
-      process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
-    }
+  if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
+  const timeoutMs = parseDuration(o.timeout, '--timeout');
+  const rt = runtimeFor(cmd);
+  for (const pod of pods) await waitFor(rt, pod, o.for, timeoutMs);
+  process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
+}
 
 /** Polls a pod until the condition holds; a timeout (or a pod that can never get there) is an error saying why. */
 async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', timeoutMs: number): Promise<void> {
@@ -200,13 +211,23 @@ async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', 
       if (state.ready) return;
       if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
       if (rec.phase === 'Creating' && !isAlive(rec.creator)) {
-        throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: the \`up\` making it (pid ${rec.creator?.pid ?? '?'}) is gone before it made every container`, {
-          hint: `make the rest: barepod up -f FILE (or remove it: barepod gc)`,
-        });
+        throw new BarepodError(
+          'tool-failed',
+          `pod "${pod}" will not become ready: the \`up\` making it (pid ${rec.creator?.pid ?? '?'}) is gone before it made every container`,
+          {
+            hint: `make the rest: barepod up -f FILE (or remove it: barepod gc)`,
+          },
+        );
       }
       const ended = endedForGood(rt, rec);
-      if (ended) throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, { hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}` });
-      if (Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, { hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}` });
+      if (ended)
+        throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, {
+          hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}`,
+        });
+      if (Date.now() > deadline)
+        throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, {
+          hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}`,
+        });
     }
     if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -9,7 +9,9 @@ const load = (): Promise<Actions> => import('./manifest-actions.js');
 export function registerManifest(program: Command): void {
   program
     .command('up')
-    .description('create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest (unchanged); a pod of the same manifest that lacks containers (its up was killed) gets them (repaired)')
+    .description(
+      'create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest (unchanged); a pod of the same manifest that lacks containers (its up was killed) gets them (repaired)',
+    )
     .requiredOption('-f, --file <file>', 'the manifest (- for stdin)')
     .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')
@@ -38,10 +40,13 @@ Examples:
     .description('stop and remove the pods of a manifest, or pods by name: everything they left goes (runc state, mounts, cgroups, volumes of type emptyDir)')
     .argument('[pods...]', 'pod names (instead of -f)')
     .option('-f, --file <file>', 'the manifest whose pods to remove (- for stdin)')
-    .option('-t, --time <seconds>', 'grace period (default: each pod\'s terminationGracePeriodSeconds)')
+    .option('-t, --time <seconds>', "grace period (default: each pod's terminationGracePeriodSeconds)")
     .addOption(explainOption())
     .hook('preAction', explainHook)
-    .addHelpText('after', '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir')
+    .addHelpText(
+      'after',
+      '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir',
+    )
     .action(async (...a: Parameters<Actions['downAction']>) => (await load()).downAction(...a));
 
   program
@@ -61,4 +66,3 @@ Examples:
     .addHelpText('after', '\nExamples:\n  barepod wait web --for ready --timeout 30s\n  barepod wait web db --for delete')
     .action(async (...a: Parameters<Actions['waitAction']>) => (await load()).waitAction(...a));
 }
-

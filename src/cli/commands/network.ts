@@ -7,7 +7,9 @@ import { printJson, printTable } from '../output.js';
 
 /** `barepod network ls|inspect`: the CNI conflists pods can use (in /etc/barepod/net.d, user-editable). */
 export function registerNetwork(program: Command): void {
-  const network = program.command('network').description(`the CNI networks pods can join (conflists in ${netConfDir()}; "${DEFAULT_NETWORK}" is created on first use)`);
+  const network = program
+    .command('network')
+    .description(`the CNI networks pods can join (conflists in ${netConfDir()}; "${DEFAULT_NETWORK}" is created on first use)`);
 
   network
     .command('ls')
@@ -28,13 +30,16 @@ export function registerNetwork(program: Command): void {
         { name: 'host', plugins: [], subnets: [], reserved: 0, file: "(built in: the host's netns)" },
       ];
       if (o.json) return printJson(rows);
-      printTable(['NAME', 'PLUGINS', 'SUBNET', 'IN USE', 'FILE'], [...rows, ...special].map((r) => [r.name, r.plugins.join(',') || '-', r.subnets.join(',') || '-', r.plugins.length ? String(r.reserved) : '-', r.file]));
+      printTable(
+        ['NAME', 'PLUGINS', 'SUBNET', 'IN USE', 'FILE'],
+        [...rows, ...special].map((r) => [r.name, r.plugins.join(',') || '-', r.subnets.join(',') || '-', r.plugins.length ? String(r.reserved) : '-', r.file]),
+      );
     });
 
   network
     .command('inspect')
     .argument('<name>', 'network name')
-    .description('print a network\'s conflist as barepod passes it to the plugins, with its file and reservations')
+    .description("print a network's conflist as barepod passes it to the plugins, with its file and reservations")
     .option('--json', 'print as JSON (the default)')
     .addHelpText('after', '\nExamples:\n  barepod network inspect barepod\n  barepod network inspect barepod | jq .conflist.plugins[0].ipam')
     .action((name: string) => {

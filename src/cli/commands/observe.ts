@@ -16,8 +16,13 @@ export function registerObserve(program: Command): void {
   program
     .command('ns')
     .argument('<pod>', 'pod name')
-    .description("show each member's namespaces (net, ipc, uts, pid, mnt, cgroup, user, time): the inode of /proc/<pid>/ns/<type> and whether it is the pause's (shared), its own, or the host's")
-    .option('--json', 'print as JSON: {pod, pausePid, types, host: {type: inode}, members: [{name, pid, state, namespaces: {type: {inode, relation: shared|own|host}}}]}')
+    .description(
+      "show each member's namespaces (net, ipc, uts, pid, mnt, cgroup, user, time): the inode of /proc/<pid>/ns/<type> and whether it is the pause's (shared), its own, or the host's",
+    )
+    .option(
+      '--json',
+      'print as JSON: {pod, pausePid, types, host: {type: inode}, members: [{name, pid, state, namespaces: {type: {inode, relation: shared|own|host}}}]}',
+    )
     .addHelpText(
       'after',
       `
@@ -40,8 +45,13 @@ Examples:
   program
     .command('cgroups')
     .argument('<pod>', 'pod name')
-    .description("show the pod's cgroup tree (/barepod/<pod> and a child per member), each cgroup's limits and current usage (memory, cpu, pids) and its processes")
-    .option('--json', 'print as JSON: {pod, cgroupVersion, hierarchies, tree}; every value raw (bytes, µs, tasks; "max" = unlimited) with the file it was read from')
+    .description(
+      "show the pod's cgroup tree (/barepod/<pod> and a child per member), each cgroup's limits and current usage (memory, cpu, pids) and its processes",
+    )
+    .option(
+      '--json',
+      'print as JSON: {pod, cgroupVersion, hierarchies, tree}; every value raw (bytes, µs, tasks; "max" = unlimited) with the file it was read from',
+    )
     .addHelpText(
       'after',
       `
@@ -63,7 +73,9 @@ Examples:
   program
     .command('top')
     .argument('<pod>', 'pod name')
-    .description("list the processes of every member (from its cgroup, so forked children too; and their zombie children): host pid, pid inside the pod, ppid, uid, state, RSS, command")
+    .description(
+      'list the processes of every member (from its cgroup, so forked children too; and their zombie children): host pid, pid inside the pod, ppid, uid, state, RSS, command',
+    )
     .option('--json', 'print as JSON: {pod, processes: [{container, pid, podPid, ppid, podPpid, uid, state, rssBytes, command}]}')
     .addHelpText(
       'after',
@@ -131,7 +143,10 @@ Examples:
             return o.json ? printJson(report) : print(statsTableLines(report));
           }
           if (o.json) process.stdout.write(JSON.stringify(report) + '\n');
-          else if (redraw) process.stdout.write(`\x1b[H\x1b[2J${report.time}  pod ${pod}, every ${o.interval ?? '2s'} (Ctrl-C to stop)\n${statsTableLines(report).join('\n')}\n`);
+          else if (redraw)
+            process.stdout.write(
+              `\x1b[H\x1b[2J${report.time}  pod ${pod}, every ${o.interval ?? '2s'} (Ctrl-C to stop)\n${statsTableLines(report).join('\n')}\n`,
+            );
           else print(statsStreamLines(report));
         }
       } finally {

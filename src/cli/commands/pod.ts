@@ -24,13 +24,21 @@ export function registerPod(program: Command): void {
     .option('--memory <quantity>', 'pod memory limit on the cgroup parent (e.g. 256Mi)')
     .option('--cpus <quantity>', 'pod CPU limit (e.g. 1.5 or 500m)')
     .option('--pids-limit <n>', 'pod limit on the number of tasks')
-    .option('--restart <policy>', 'restart policy of the containers (always, on-failure, never); with always or on-failure a dead sandbox is recreated', 'never')
+    .option(
+      '--restart <policy>',
+      'restart policy of the containers (always, on-failure, never); with always or on-failure a dead sandbox is recreated',
+      'never',
+    )
     .option('--backoff <duration>', 'first crash-loop delay (Kubernetes: 10s); doubles per restart', '10s')
     .option('--backoff-max <duration>', 'cap of the crash-loop delay', '5m')
     .option('--backoff-reset <duration>', 'a container that ran this long restarts with the first delay again', '10m')
     .option('--grace-period <seconds>', `SIGTERM-to-SIGKILL grace of stop and pod rm (default ${DEFAULT_GRACE_SECONDS})`)
     .option('--log-size-max <quantity>', 'cap of each container log file; conmon starts a fresh file past it', '10Mi')
-    .option('--network <name>', 'the pod network: barepod (CNI bridge, the default), none (loopback only), host (the host\'s), or a conflist name from `barepod network ls`', 'barepod')
+    .option(
+      '--network <name>',
+      "the pod network: barepod (CNI bridge, the default), none (loopback only), host (the host's), or a conflist name from `barepod network ls`",
+      'barepod',
+    )
     .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
     .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
     .option('--json', 'print the pod record as JSON')
@@ -73,7 +81,9 @@ Examples:
       if (o.json) printJson(rec);
       else {
         const n = rec.sandbox.network;
-        const where = n?.ip ? `, IP ${n.ip} on ${n.network}${n.ports.length ? `, ports ${n.ports.map(formatPort).join(' ')}` : ''}` : `, network ${networkName(def.network)}`;
+        const where = n?.ip
+          ? `, IP ${n.ip} on ${n.network}${n.ports.length ? `, ports ${n.ports.map(formatPort).join(' ')}` : ''}`
+          : `, network ${networkName(def.network)}`;
         process.stdout.write(`pod/${name} created (pause pid ${rec.sandbox.pid}, shares ${def.share.join(',')}${where})\n`);
       }
     });
@@ -88,7 +98,10 @@ Examples:
     .option('-i, --ignore', 'a pod that does not exist is not an error (as podman pod rm --ignore)')
     .addOption(explainOption())
     .hook('preAction', explainHook)
-    .addHelpText('after', '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir')
+    .addHelpText(
+      'after',
+      '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir',
+    )
     .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
@@ -127,6 +140,10 @@ Examples:
         createdAt: p.createdAt,
       }));
       if (o.json) printJson(rows);
-      else printTable(['POD', 'STATE', 'READY', 'AGE'], rows.map((r) => [r.name, r.state, `${r.running}/${r.containers}`, age(r.createdAt)]));
+      else
+        printTable(
+          ['POD', 'STATE', 'READY', 'AGE'],
+          rows.map((r) => [r.name, r.state, `${r.running}/${r.containers}`, age(r.createdAt)]),
+        );
     });
 }

@@ -27,7 +27,9 @@ export function registerPs(program: Command): void {
   program
     .command('ps')
     .argument('[pod]', 'only this pod')
-    .description('list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age')
+    .description(
+      'list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age',
+    )
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  barepod ps\n  barepod ps web --json')
     .action((pod: string | undefined, o: { json?: boolean }, cmd: Command) => {

@@ -12,27 +12,27 @@ import { printJson, progressPrinter } from '../output.js';
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('create and start a container in a pod; it joins the pod\'s shared namespaces')
+    .description("create and start a container in a pod; it joins the pod's shared namespaces")
     .requiredOption('--pod <pod>', 'the pod to run in')
     .requiredOption('--name <name>', 'container name (DNS-1123 label)')
     .option('--image <image>', 'image: the built-in busybox (default), or one of the store (pulled first when missing)')
     .option('--pull <policy>', 'missing (pull the image when it is not in the store), never, or always', 'missing')
     .option('--tls-verify <bool>', 'for the pull: false for a local plain-HTTP registry')
-    .option('--entrypoint <path>', 'replace the image\'s entrypoint (its cmd is then dropped; the words after -- become the arguments)')
+    .option('--entrypoint <path>', "replace the image's entrypoint (its cmd is then dropped; the words after -- become the arguments)")
     .option('--rootfs <dir>', 'a prepared root filesystem directory, used as-is (instead of --image)')
     .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-u, --user <user[:group]>', 'user (and group) to run as: numbers, or names from the image\'s /etc/passwd and /etc/group')
+    .option('-u, --user <user[:group]>', "user (and group) to run as: numbers, or names from the image's /etc/passwd and /etc/group")
     .option('--memory <quantity>', 'container memory limit (e.g. 64Mi)')
     .option('--cpus <quantity>', 'container CPU limit (e.g. 0.5 or 500m)')
     .option('--pids-limit <n>', 'container limit on the number of tasks')
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
-    .option('--restart <policy>', 'restart policy: always, on-failure or never (default: the pod\'s)')
+    .option('--restart <policy>', "restart policy: always, on-failure or never (default: the pod's)")
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
     .hook('preAction', explainHook)
-    .argument('[command...]', 'command and arguments (after --); default: the image\'s')
+    .argument('[command...]', "command and arguments (after --); default: the image's")
     .addHelpText(
       'after',
       `
@@ -52,7 +52,13 @@ Examples:
       if (o.image !== undefined && o.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
       const json = o.json === true;
       const settings = resolveSettings();
-      const image = o.rootfs === undefined ? await ensureImage(settings, str('image') ?? 'busybox', str('pull') as PullPolicy, { tlsVerify: parseTlsVerify(o.tlsVerify), progress: progressPrinter(json) }) : undefined;
+      const image =
+        o.rootfs === undefined
+          ? await ensureImage(settings, str('image') ?? 'busybox', str('pull') as PullPolicy, {
+              tlsVerify: parseTlsVerify(o.tlsVerify),
+              progress: progressPrinter(json),
+            })
+          : undefined;
       const def = containerDefinition({
         name: str('name') ?? '',
         image: str('image'),

@@ -54,7 +54,9 @@ export function registerSupervision(program: Command): void {
 
   program
     .command('gc')
-    .description('reconcile every pod with reality and remove what crashes or a reboot left: interrupted removals (a failed CNI DEL is retried), pods whose up was killed, dead sandboxes, lost restarts, runc state, cgroups, mounts, stale locks, and the IPAM reservations, veths and iptables rules of this state root\'s pods that no longer exist; idempotent, and safe beside other commands (a pod another command holds, or made after gc started, is left alone)')
+    .description(
+      "reconcile every pod with reality and remove what crashes or a reboot left: interrupted removals (a failed CNI DEL is retried), pods whose up was killed, dead sandboxes, lost restarts, runc state, cgroups, mounts, stale locks, and the IPAM reservations, veths and iptables rules of this state root's pods that no longer exist; idempotent, and safe beside other commands (a pod another command holds, or made after gc started, is left alone)",
+    )
     .option('--json', 'print the actions as JSON')
     .addHelpText('after', '\nRun it after a crash or at boot (the systemd unit of `generate systemd` does).\n\nExamples:\n  barepod gc\n  barepod gc --json')
     .action(async (o: { json?: boolean }, cmd: Command) => {
@@ -65,7 +67,11 @@ export function registerSupervision(program: Command): void {
       // the rest of the sweep ran; what could not be done (a full disk) still fails the command
       const failed = actions.filter((a) => a.error);
       if (failed.length) {
-        throw new BarepodError(failed[0]!.error!.code as ErrorCode, `gc could not finish ${failed.map((a) => `pod "${a.pod}" (${a.error!.message})`).join(', ')}`, { hint: 'free space on the state root\'s file system, then run `barepod gc` again: it retries what is left' });
+        throw new BarepodError(
+          failed[0]!.error!.code as ErrorCode,
+          `gc could not finish ${failed.map((a) => `pod "${a.pod}" (${a.error!.message})`).join(', ')}`,
+          { hint: "free space on the state root's file system, then run `barepod gc` again: it retries what is left" },
+        );
       }
     });
 

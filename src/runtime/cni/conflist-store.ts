@@ -7,7 +7,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../../errors.js';
 import { DEFAULT_NETWORK } from '../../model.js';
-import { bridgesOf, conflictingRoutes, DEFAULT_SUBNET, defaultConflist, formatCidr4, parseConflist, parseProcRoutes, subnetsOf, type Conflist } from '../../plan/network.js';
+import {
+  bridgesOf,
+  conflictingRoutes,
+  DEFAULT_SUBNET,
+  defaultConflist,
+  formatCidr4,
+  parseConflist,
+  parseProcRoutes,
+  subnetsOf,
+  type Conflist,
+} from '../../plan/network.js';
 import { writeFileAtomic } from '../state.js';
 
 /** Where conflists live (user-editable); BAREPOD_NET_DIR moves it (tests). */

@@ -20,9 +20,13 @@ export async function checkHostPorts(ports: PortMapping[], pod: string): Promise
   for (const p of ports) {
     const taken = forwarded.has(`${p.protocol}/${p.hostPort}`) ? 'forwarded to another pod (a CNI portmap rule)' : await probe(p);
     if (taken) {
-      throw new BarepodError('already-exists', `pod "${pod}": host port ${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}/${p.protocol} is already in use (${taken}); nothing was created`, {
-        hint: `choose another host port (-p OTHER:${p.containerPort}), or stop what holds it (ss -ltnup 'sport = :${p.hostPort}')`,
-      });
+      throw new BarepodError(
+        'already-exists',
+        `pod "${pod}": host port ${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}/${p.protocol} is already in use (${taken}); nothing was created`,
+        {
+          hint: `choose another host port (-p OTHER:${p.containerPort}), or stop what holds it (ss -ltnup 'sport = :${p.hostPort}')`,
+        },
+      );
     }
   }
 }
@@ -30,7 +34,8 @@ export async function checkHostPorts(ports: PortMapping[], pod: string): Promise
 function probe(p: PortMapping): Promise<string | undefined> {
   const host = p.hostIP || '0.0.0.0';
   return new Promise((resolve) => {
-    const fail = (e: NodeJS.ErrnoException) => resolve(e.code === 'EADDRINUSE' ? 'bound by a process on the host' : e.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : undefined);
+    const fail = (e: NodeJS.ErrnoException) =>
+      resolve(e.code === 'EADDRINUSE' ? 'bound by a process on the host' : e.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : undefined);
     if (p.protocol === 'udp') {
       const s = dgram.createSocket('udp4');
       s.once('error', (e) => {

@@ -24,7 +24,8 @@ export async function removeRulesOf(network: string, containerId: string, chains
   for (const table of ['nat', 'filter'] as const) {
     const saved = await savedTable(table);
     const rules = saved.rules.filter(
-      (l) => l.includes(comment) || (table === 'filter' && ip && l.startsWith('-A CNI-FORWARD ') && (l.includes(` -d ${ip}/32 `) || l.includes(` -s ${ip}/32 `))),
+      (l) =>
+        l.includes(comment) || (table === 'filter' && ip && l.startsWith('-A CNI-FORWARD ') && (l.includes(` -d ${ip}/32 `) || l.includes(` -s ${ip}/32 `))),
     );
     for (const rule of rules) {
       await deleteSavedRule(table, rule);

@@ -77,10 +77,18 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
   const started = performance.now();
   if (explaining) {
     const vars = (['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME'] as const).map((k) => `${k}=${shellWords([env[k] ?? ''])}`);
-    explainRun(`${vars.join(' ')} ${bin} < (plugin type ${type}: its config from ${cfg.file}${conf.prevResult ? `, with prevResult: ${command === 'ADD' ? 'the previous plugin\'s result' : 'the stored ADD result'}` : ''})`);
+    explainRun(
+      `${vars.join(' ')} ${bin} < (plugin type ${type}: its config from ${cfg.file}${conf.prevResult ? `, with prevResult: ${command === 'ADD' ? "the previous plugin's result" : 'the stored ADD result'}` : ''})`,
+    );
   }
   // its own process group: the deadline (BAREPOD_TIMEOUT_CNI) kills the iptables it runs too
-  const run = launch([bin], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true, program: 'cni', label: `CNI plugin ${path.basename(bin)} (CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId} CNI_IFNAME=${a.ifname})` });
+  const run = launch([bin], {
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true,
+    program: 'cni',
+    label: `CNI plugin ${path.basename(bin)} (CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId} CNI_IFNAME=${a.ifname})`,
+  });
   const out: Buffer[] = [];
   const errOut: Buffer[] = [];
   run.child.stdout!.on('data', (d: Buffer) => out.push(d));
@@ -95,7 +103,8 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
     if (command === 'DEL' || !stdout.trim()) return undefined;
     try {
       const result = JSON.parse(stdout) as CniResult;
-      if (explaining) explainResult(`${type}: ${JSON.stringify(result) === JSON.stringify(conf.prevResult) ? 'passes the previous result on' : resultWords(result)}`);
+      if (explaining)
+        explainResult(`${type}: ${JSON.stringify(result) === JSON.stringify(conf.prevResult) ? 'passes the previous result on' : resultWords(result)}`);
       return result;
     } catch {
       throw new ToolError([bin], stdout, `CNI plugin ${type} (${command}) printed an unreadable result`);
@@ -110,7 +119,12 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
   } catch {
     // not JSON: keep the raw text
   }
-  const err = new ToolError([bin, `(CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId})`], stderr || stdout, `network "${cfg.list.name}": CNI ${command} of plugin ${type} failed: ${msg}${details}`, hintFor(cfg, msg));
+  const err = new ToolError(
+    [bin, `(CNI_COMMAND=${command} CNI_CONTAINERID=${a.containerId})`],
+    stderr || stdout,
+    `network "${cfg.list.name}": CNI ${command} of plugin ${type} failed: ${msg}${details}`,
+    hintFor(cfg, msg),
+  );
   throw err;
 }
 
@@ -118,7 +132,9 @@ async function invoke(cfg: NetworkConfig, command: 'ADD' | 'DEL', conf: Record<s
 function resultWords(r: CniResult): string {
   const ifaces = (r.interfaces ?? []).map((i) => `${i.name}${i.sandbox ? ' (in the pod)' : ''}`);
   const ips = (r.ips ?? []).map((i) => `${i.address}${i.gateway ? ` via ${i.gateway}` : ''}`);
-  return [ifaces.length ? `interfaces ${ifaces.join(', ')}` : '', ips.length ? `addresses ${ips.join(', ')}` : ''].filter(Boolean).join('; ') || 'an empty result';
+  return (
+    [ifaces.length ? `interfaces ${ifaces.join(', ')}` : '', ips.length ? `addresses ${ips.join(', ')}` : ''].filter(Boolean).join('; ') || 'an empty result'
+  );
 }
 
 /** A fix for the plugin errors people meet. */
