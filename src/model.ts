@@ -87,6 +87,16 @@ export interface SecurityDefinition {
   noNewPrivileges: boolean;
 }
 
+/** A host device asked for by `run --device`: made in the container at containerPath, allowed with access (r, w, m). */
+export interface DeviceRequest {
+  /** the host's device node (resolved at every start: its numbers may change after a reboot) */
+  hostPath: string;
+  /** where the node is made, below the container's /dev */
+  containerPath: string;
+  /** the devices cgroup access: a combination of r, w and m */
+  access: string;
+}
+
 /** A Kubernetes probe: one handler, and its timing. */
 export interface ProbeDefinition {
   exec?: { command: string[] };
@@ -218,6 +228,8 @@ export interface ContainerDefinition {
   /** overrides the pod's restart policy for this container */
   restartPolicy?: RestartPolicy;
   mounts?: VolumeMount[];
+  /** host devices (`run --device`); a manifest's hostPath devices are its volume mounts */
+  devices?: DeviceRequest[];
   security?: SecurityDefinition;
   ports?: ContainerPort[];
   tty?: boolean;

@@ -17,6 +17,8 @@ import { parseAddHost, parsePublish, validateNetwork } from '../plan/network.js'
 import { imageWorkdir, type ImageDefaults } from '../plan/image-ref.js';
 import { resolveContainer } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
+import { parseDeviceFlag } from '../plan/devices.js';
+import { cliSecurity } from '../plan/security.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
 
 /** Limit flags as the CLI receives them (Kubernetes quantities). */
@@ -159,6 +161,12 @@ export interface ContainerInput extends LimitFlags {
   user?: string | undefined;
   pid?: string | undefined;
   securityOpt?: string[] | undefined;
+  /** --device HOST[:CONTAINER][:PERMISSIONS] (repeatable) */
+  device?: string[] | undefined;
+  /** --cap-add / --cap-drop (repeatable, comma lists) */
+  capAdd?: string[] | undefined;
+  capDrop?: string[] | undefined;
+  privileged?: boolean | undefined;
   restart?: string | undefined;
   /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
   imageDefaults?: ImageDefaults | undefined;
@@ -194,6 +202,13 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     if (opt === 'seccomp=unconfined') seccomp = 'unconfined';
     else throw new BarepodError('invalid-value', `--security-opt "${opt}": only seccomp=unconfined is supported`);
   }
+  const security = cliSecurity(input);
+  // a privileged container runs unconfined, as with a manifest's privileged: true (and containerd's WithPrivileged)
+  if (security?.privileged) seccomp = 'unconfined';
+  const devices = (input.device ?? []).map(parseDeviceFlag);
+  const paths = devices.map((d) => d.containerPath);
+  const twice = paths.find((p, i) => paths.indexOf(p) !== i);
+  if (twice) throw new BarepodError('invalid-value', `--device: ${twice} is asked for twice`, { hint: 'give each device its own container path' });
   if (input.entrypoint === '') throw new BarepodError('invalid-value', '--entrypoint: must not be empty');
   // --entrypoint is Kubernetes' command and the words after -- its args; without it, the words are the whole command line
   const written =
@@ -211,6 +226,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       limits: parseLimits(input),
       pidMode: pid,
       seccomp,
+      ...(devices.length ? { devices } : {}),
+      ...(security ? { security } : {}),
       ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
     },
     { defaults: image, digest: input.imageId },

@@ -33,7 +33,8 @@ import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { memberKind } from '../plan/members.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
-import { CAPABILITY_NAMES } from '../oci/default-spec.js';
+import { capabilityName } from '../plan/security.js';
+import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
@@ -326,6 +327,7 @@ function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | un
   });
   checkHostPorts(is, containers);
   checkNestedMounts(is, containers);
+  checkDeviceMounts(is, containers, volumes);
   const network = podNetwork(is, annotations?.[NETWORK_ANNOTATION], host.includes('net'), containers);
 
   if (is.errors.length || name === undefined) return undefined;
@@ -694,6 +696,34 @@ function checkNestedMounts(is: Issues, containers: ContainerSpec[]): void {
   }
 }
 
+/**
+ * A volumeMount of a hostPath CharDevice/BlockDevice volume makes a device
+ * node in the container (plan/devices.ts), not a bind mount: its mountPath
+ * must be a place for one (below /dev), without subPath, and not inside
+ * another volume the container mounts.
+ */
+function checkDeviceMounts(is: Issues, containers: ContainerSpec[], volumes: VolumeDefinition[]): void {
+  const pod = { volumes };
+  for (const c of containers) {
+    const at = `spec.${memberKind(c).manifestList}[name=${c.name}].volumeMounts`;
+    let bad = false;
+    (c.mounts ?? []).forEach((m, i) => {
+      if (!isDeviceMount(pod, m)) return;
+      const why = deviceDestinationProblem(m.mountPath);
+      if (why) is.error(`${at}[${i}].mountPath`, `"${m.mountPath}" (hostPath device volume "${m.name}") ${why}`);
+      if (m.subPath) is.error(`${at}[${i}].subPath`, `a hostPath device volume ("${m.name}") has no subPath`);
+      bad ||= why !== undefined || m.subPath !== undefined;
+    });
+    if (bad) continue;
+    try {
+      deviceRequests({ name: 'pod', volumes }, { name: c.name, mounts: c.mounts });
+    } catch (e) {
+      if (!(e instanceof BarepodError)) throw e;
+      is.error(at, e.message.replace(/^pod "pod", container "[^"]*": /, ''));
+    }
+  }
+}
+
 function checkHostPorts(is: Issues, containers: ContainerSpec[]): void {
   const used = new Map<string, string>();
   for (const c of containers) {
@@ -751,8 +781,8 @@ function parseSecurity(is: Issues, v: unknown, path: string): { security?: Secur
       ['drop', capDrop],
     ] as const) {
       (strings(is, caps[kind], `${path}.capabilities.${kind}`) ?? []).forEach((cap, i) => {
-        const full = cap === 'ALL' ? 'ALL' : `CAP_${cap.toUpperCase().replace(/^CAP_/, '')}`;
-        if (full !== 'ALL' && !CAPABILITY_NAMES.includes(full)) is.error(`${path}.capabilities.${kind}[${i}]`, `"${cap}" is not a Linux capability`);
+        const full = capabilityName(cap);
+        if (!full) is.error(`${path}.capabilities.${kind}[${i}]`, `"${cap}" is not a Linux capability`);
         else into.push(full);
       });
     }

@@ -1,5 +1,5 @@
 import type { LinuxSeccomp } from './seccomp.js';
-import type { LinuxResources, Mount, NamespaceType, Spec } from './types.js';
+import type { LinuxDevice, LinuxResources, Mount, NamespaceType, Spec } from './types.js';
 
 /** A change to a spec; options are pure and tolerate a partial spec. */
 export type SpecOpt = (spec: Spec) => Spec;
@@ -140,9 +140,42 @@ export const withNoNewPrivileges =
   (s) =>
     process(s, { noNewPrivileges: on });
 
-/** privileged: every device allowed by the devices cgroup, nothing masked or read-only under /proc, /sys writable. */
-export const withPrivileged: SpecOpt = (s) => ({
-  ...resources(s, { devices: [{ allow: true, access: 'rwm' }] }),
-  mounts: s.mounts.map((m) => (m.destination === '/sys' ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m)),
-  linux: { ...resources(s, { devices: [{ allow: true, access: 'rwm' }] }).linux, maskedPaths: [], readonlyPaths: [] },
-});
+/** A device node runc makes in the container, with the devices cgroup access it is allowed (r, w, m). */
+export interface DeviceGrant {
+  device: LinuxDevice;
+  access: string;
+}
+
+/**
+ * Host devices: each node in linux.devices (replacing one at the same path)
+ * and an allow rule for its major:minor after the default deny-all, so the
+ * container may use exactly these (runc 1.1 adds no rule of its own for a
+ * spec device).
+ */
+export const withDevices =
+  (grants: readonly DeviceGrant[]): SpecOpt =>
+  (s) => {
+    if (grants.length === 0) return s;
+    const paths = new Set(grants.map((g) => g.device.path));
+    const rules = grants.map((g) => ({ allow: true, type: g.device.type, major: g.device.major, minor: g.device.minor, access: g.access }));
+    return resources(linux(s, { devices: [...(s.linux.devices ?? []).filter((d) => !paths.has(d.path)), ...grants.map((g) => ({ ...g.device }))] }), {
+      devices: [...(s.linux.resources?.devices ?? []), ...rules],
+    });
+  };
+
+/**
+ * privileged, as containerd's WithPrivileged + WithAllDevicesAllowed: every
+ * device allowed by the devices cgroup, nothing masked or read-only under
+ * /proc, /sys and /sys/fs/cgroup writable. The host's device nodes are
+ * withDevices' (runtime/devices.ts lists them); capabilities and seccomp are
+ * set where the plan sets them.
+ */
+export const withPrivileged: SpecOpt = (s) => {
+  const writable = ['/sys', '/sys/fs/cgroup'];
+  const r = resources(s, { devices: [{ allow: true, access: 'rwm' }] });
+  return {
+    ...r,
+    mounts: s.mounts.map((m) => (writable.includes(m.destination) ? { ...m, options: (m.options ?? []).filter((o) => o !== 'ro') } : m)),
+    linux: { ...r.linux, maskedPaths: [], readonlyPaths: [] },
+  };
+};

@@ -42,6 +42,19 @@ export interface LinuxDeviceCgroup {
   access?: string;
 }
 
+/** A device node runc creates in the container (linux.devices): the host node's type and numbers, made at `path`. */
+export interface LinuxDevice {
+  path: string;
+  /** c (character) or b (block) */
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** permission bits of the node (the host node's) */
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+}
+
 export interface LinuxResources {
   devices?: LinuxDeviceCgroup[];
   memory?: { limit?: number; swap?: number };
@@ -59,6 +72,7 @@ export interface Spec {
   linux: {
     namespaces: LinuxNamespace[];
     cgroupsPath?: string;
+    devices?: LinuxDevice[];
     resources?: LinuxResources;
     maskedPaths?: string[];
     readonlyPaths?: string[];

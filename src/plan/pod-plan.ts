@@ -20,8 +20,12 @@ import {
   withRoot,
   withSeccomp,
   withUser,
+  withDevices,
+  type DeviceGrant,
   type SpecOpt,
 } from '../oci/options.js';
+import { isDeviceMount } from './devices.js';
+import { BarepodError } from '../errors.js';
 import type { LinuxSeccomp } from '../oci/seccomp.js';
 import { SANDBOX_NAME } from '../names.js';
 import type { Mount, NamespaceType, Spec } from '../oci/types.js';
@@ -33,6 +37,13 @@ export interface PlanContext {
   cgroupRoot: string;
   /** the default seccomp filter, already converted for the default capabilities */
   seccomp?: LinuxSeccomp;
+  /**
+   * the default seccomp profile converted for another capability set (the
+   * profile allows some calls only with a capability: setns, sethostname
+   * with CAP_SYS_ADMIN, …), as Docker converts it for a container's own
+   * capabilities; without it, `seccomp` serves every container
+   */
+  seccompFor?: (capabilities: readonly string[]) => LinuxSeccomp;
   /** the capabilities barepod may hand out (its own bounding set); `privileged` gets these, not more */
   hostCapabilities?: readonly string[];
 }
@@ -116,6 +127,11 @@ export const inPodPidNamespace = (pod: PodDefinition, ctr: Pick<ContainerDefinit
 export function containerCapabilities(sec: SecurityDefinition | undefined, host: readonly string[] = CAPABILITY_NAMES): string[] {
   if (!sec) return [...DEFAULT_CAPABILITIES];
   if (sec.capAdd.includes('ALL')) return [...host];
+  const beyond = sec.capAdd.filter((c) => !host.includes(c));
+  if (beyond.length)
+    throw new BarepodError('invalid-value', `capability ${beyond.join(', ')} cannot be added: barepod's own bounding set (CapBnd) lacks it on this host`, {
+      hint: 'a container can get at most the capabilities barepod itself may hand out: drop it from --cap-add (or capabilities.add)',
+    });
   const base = sec.privileged ? host : DEFAULT_CAPABILITIES;
   const kept = sec.capDrop.includes('ALL') ? [] : base.filter((c) => !sec.capDrop.includes(c));
   return [...kept, ...sec.capAdd.filter((c) => !kept.includes(c))];
@@ -166,6 +182,12 @@ export function planContainerSpec(
   podEtc?: string,
   /** per index of ctr.mounts: the staged source of a subPath mount (see volumeMount) */
   stagedSubPaths: readonly (string | undefined)[] = [],
+  /**
+   * the host device nodes the container gets (runtime/devices.ts reads them
+   * for deviceRequests, and every one of the host's for a privileged
+   * container); a hostPath device volume is one of these, never a bind mount
+   */
+  devices: readonly DeviceGrant[] = [],
 ): Spec {
   const joined = new Set(joinedNamespaces(pod, ctr));
   // With the IPC namespace shared, /dev/shm is the pod's too (as the CRI does): one tmpfs, bound into every container.
@@ -180,9 +202,12 @@ export function planContainerSpec(
     .filter((ns) => !pod.host?.includes(ns))
     .map((ns) => withNamespace(NAMESPACES[ns].oci, joined.has(ns) ? sandboxNamespacePath(pausePid, ns) : undefined));
   const sec = ctr.security;
+  const caps = containerCapabilities(sec, ctx.hostCapabilities);
+  const defaultCaps = caps.length === DEFAULT_CAPABILITIES.length && caps.every((c) => DEFAULT_CAPABILITIES.includes(c));
+  const seccomp = ctr.seccomp === 'default' && !sec?.privileged ? (defaultCaps || !ctx.seccompFor ? ctx.seccomp : ctx.seccompFor(caps)) : undefined;
   const security: SpecOpt[] = sec
     ? [
-        withCapabilities(containerCapabilities(sec, ctx.hostCapabilities)),
+        withCapabilities(caps),
         withNoNewPrivileges(sec.noNewPrivileges),
         ...(sec.privileged ? [withPrivileged] : []),
       ]
@@ -199,14 +224,15 @@ export function planContainerSpec(
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
     ...shm,
-    ...(ctr.mounts ?? []).map((m, i) => withMount(volumeMount(m, volumeSources, stagedSubPaths[i]))),
+    ...(ctr.mounts ?? []).flatMap((m, i) => (isDeviceMount(pod, m) ? [] : [withMount(volumeMount(m, volumeSources, stagedSubPaths[i]))])),
+    withDevices(devices),
     ...security,
     ...etc,
     withCgroupsPath(containerCgroup(ctx, pod.name, ctr.name)),
     withMemoryLimit(ctr.limits.memoryBytes),
     withCpuLimit(ctr.limits.cpuMillis),
     withPidsLimit(ctr.limits.pids),
-    withSeccomp(ctr.seccomp === 'default' && !sec?.privileged ? ctx.seccomp : undefined),
+    withSeccomp(seccomp),
     withAnnotations({ 'io.barepod.pod': pod.name, 'io.barepod.container': ctr.name }),
   );
 }

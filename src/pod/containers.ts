@@ -10,6 +10,7 @@ import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
+import { containerDevices } from '../runtime/devices.js';
 import { liveOrAsk } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
@@ -63,6 +64,14 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
   const staged = await stageSubPaths(rt.settings.stateRoot, rb, rec.def, def);
+  // read at every start too: a device's numbers may change after a reboot; a link or a non-device is refused
+  const devices = containerDevices(rec.def, def);
+  if (explaining && devices.length)
+    explain(
+      def.security?.privileged
+        ? `devices: privileged, so every host device under /dev (${devices.length} nodes) is made in the container's /dev and the devices cgroup allows all`
+        : `devices: ${devices.map((d) => `${d.device.path} (${d.device.type} ${d.device.major}:${d.device.minor}, ${d.access})`).join(', ')}: made by runc in the container's /dev, allowed in the devices cgroup`,
+    );
   const spec = planContainerSpec(
     rec.def,
     withRootfsUser(def, rootfs),
@@ -73,6 +82,7 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
     volumeSources(rt.settings.stateRoot, rec.def),
     podEtc,
     staged,
+    devices,
   );
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
   verifyRootfs(rootfs, spec, {

@@ -37,6 +37,14 @@ export function openRuntime(settings: Settings): Runtime {
   const conmon = requireBinary('conmon', 'BAREPOD_CONMON');
   const cgroups = CgroupFs.forHost();
   let seccomp: LinuxSeccomp | undefined;
+  let profile: unknown; // the profile file, read once per command
+  const converted = new Map<string, LinuxSeccomp>();
+  const seccompFor = (caps: readonly string[]): LinuxSeccomp => {
+    const key = [...caps].sort().join(',');
+    let s = converted.get(key);
+    if (!s) converted.set(key, (s = convertSeccomp((profile ??= readSeccompProfile()), caps)));
+    return s;
+  };
   let hostCapabilities: string[] | undefined; // read once per command, not at every plan
   // the state root holds every pod's env values (records, config.json, logs): root's alone, and nobody else may plant files in it
   ensurePrivateDir(settings.stateRoot, 'state root');
@@ -52,12 +60,12 @@ export function openRuntime(settings: Settings): Runtime {
     cgroups,
     store: new StateStore(settings.stateRoot),
     planContext(needSeccomp, rec) {
-      if (needSeccomp && !seccomp) seccomp = loadSeccomp();
+      if (needSeccomp && !seccomp) seccomp = seccompFor(DEFAULT_CAPABILITIES);
       return {
         cgroupVersion: cgroups.version,
         cgroupRoot: rec ? (rec.cgroupRoot ?? LEGACY_CGROUP_ROOT) : settings.cgroupRoot,
         hostCapabilities: (hostCapabilities ??= boundingCapabilities()),
-        ...(needSeccomp ? { seccomp: seccomp! } : {}),
+        ...(needSeccomp ? { seccomp: seccomp!, seccompFor } : {}),
       };
     },
   };
@@ -70,16 +78,19 @@ function boundingCapabilities(): string[] {
   return CAPABILITY_NAMES.filter((_, bit) => (mask >> BigInt(bit)) & 1n);
 }
 
-function loadSeccomp(): LinuxSeccomp {
+function readSeccompProfile(): unknown {
   const file = process.env.BAREPOD_SECCOMP_PROFILE ?? SECCOMP_PROFILE;
-  let profile: unknown;
   try {
-    profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw new BarepodError('missing-tool', `cannot read the default seccomp profile ${file}: ${(e as Error).message}`, {
       hint: 'run scripts/setup (apt-get install golang-github-containers-common), or run the container with --security-opt seccomp=unconfined',
       cause: e,
     });
   }
-  return seccompFromProfile(profile, { arch: process.arch, capabilities: DEFAULT_CAPABILITIES, kernel: os.release() });
+}
+
+/** The profile resolved for this host and a container's capabilities (its conditional rules decided). */
+function convertSeccomp(profile: unknown, capabilities: readonly string[]): LinuxSeccomp {
+  return seccompFromProfile(profile, { arch: process.arch, capabilities: [...capabilities], kernel: os.release() });
 }

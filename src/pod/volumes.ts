@@ -4,6 +4,8 @@ import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { subPathStaging } from '../plan/paths.js';
 import { volumeKind, volumeSources } from '../plan/volume-kinds.js';
+import { isDeviceType } from '../plan/devices.js';
+import { hostDevice } from '../runtime/devices.js';
 import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
@@ -52,6 +54,12 @@ function checkHostPath(v: HostPathVolume): void {
   const fail = (why: string) =>
     new BarepodError('invalid-value', `volume "${v.name}": hostPath ${p} ${why}`, { hint: `fix the host, or the volume's hostPath.type (now "${type}")` });
   if (type === '') return; // no check, as in Kubernetes
+  if (isDeviceType(type)) {
+    // a device is made in the container from the node's numbers, never bound: the path must be the node itself (no link)
+    const dev = hostDevice(p, p, `volume "${v.name}": hostPath`, `fix the host, or the volume's hostPath.type (now "${type}")`);
+    if ((dev.type === 'c') !== (type === 'CharDevice')) throw fail(`is not a ${type} (it is a ${dev.type === 'c' ? 'character' : 'block'} device)`);
+    return;
+  }
   const st = fs.statSync(p, { throwIfNoEntry: false });
   if (type === 'DirectoryOrCreate' || type === 'FileOrCreate') {
     if (!st) {

@@ -28,6 +28,10 @@ export function registerRun(program: Command): void {
     .option('--pids-limit <n>', 'container limit on the number of tasks')
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
+    .option('--device <host[:ctr][:rwm]>', "a host device node made in the container's /dev and allowed in its devices cgroup (repeatable; default permissions rwm)", collect, [])
+    .option('--cap-add <cap>', 'add a capability (NET_ADMIN or CAP_NET_ADMIN, a comma list, or ALL; repeatable)', collect, [])
+    .option('--cap-drop <cap>', 'drop a capability from the default set (a comma list, or ALL; repeatable)', collect, [])
+    .option('--privileged', "every capability, every host device, no seccomp filter, /sys writable: the host's power, as podman's --privileged")
     .option('--restart <policy>', "restart policy: always, on-failure or never (default: the pod's)")
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
@@ -45,6 +49,10 @@ Examples:
   barepod run --pod web --name app --image localhost:5000/app:1 --tls-verify=false --pull always
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
   barepod run --pod web --name app --image app:1 --pull never -u nobody
+  barepod run --pod vpn --name tun --device /dev/net/tun --cap-add NET_ADMIN -- sh -c 'tunctl -t tun0 && exec sleep 3600'
+  barepod run --pod web --name ro --cap-drop ALL --cap-add NET_BIND_SERVICE -- httpd -f -p 80
+  barepod run --pod web --name disk --device /dev/loop0:/dev/xvda:r -- sleep 3600
+  barepod run --pod lab --name root --privileged -- sh      # all host devices and capabilities: for trusted tools only
   barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
@@ -73,6 +81,10 @@ Examples:
         pidsLimit: str('pidsLimit'),
         pid: str('pid'),
         securityOpt: o.securityOpt as string[],
+        device: o.device as string[],
+        capAdd: o.capAdd as string[],
+        capDrop: o.capDrop as string[],
+        privileged: o.privileged === true,
         restart: str('restart'),
         imageDefaults: image?.defaults,
         imageId: image?.digest,
