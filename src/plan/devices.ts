@@ -49,7 +49,9 @@ export function parseDeviceFlag(text: string): DeviceRequest {
   const flag = `--device "${text}"`;
   const parts = text.split(':');
   if (parts.length > 3 || parts.some((p) => p === ''))
-    throw new BarepodError('invalid-value', `${flag}: must be HOST[:CONTAINER][:PERMISSIONS]`, { hint: 'e.g. --device /dev/net/tun or --device /dev/fuse:/dev/fuse:rw' });
+    throw new BarepodError('invalid-value', `${flag}: must be HOST[:CONTAINER][:PERMISSIONS]`, {
+      hint: 'e.g. --device /dev/net/tun or --device /dev/fuse:/dev/fuse:rw',
+    });
   const [host, second, third] = parts as [string, string | undefined, string | undefined];
   let container = host;
   let access = DEFAULT_DEVICE_ACCESS;
@@ -100,9 +102,13 @@ export function deviceRequests(pod: Pick<PodDefinition, 'name' | 'volumes'>, ctr
   const seen = new Set<string>();
   for (const d of out) {
     if (seen.has(d.containerPath))
-      throw new BarepodError('invalid-value', `${where}: ${d.from}: ${d.containerPath} is asked for twice`, { hint: 'give each device its own container path' });
+      throw new BarepodError('invalid-value', `${where}: ${d.from}: ${d.containerPath} is asked for twice`, {
+        hint: 'give each device its own container path',
+      });
     seen.add(d.containerPath);
-    const below = mounts.find((m) => !isDeviceMount(pod, m) && (d.containerPath === m.mountPath || d.containerPath.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)));
+    const below = mounts.find(
+      (m) => !isDeviceMount(pod, m) && (d.containerPath === m.mountPath || d.containerPath.startsWith(`${m.mountPath.replace(/\/$/, '')}/`)),
+    );
     if (below)
       throw new BarepodError('invalid-value', `${where}: ${d.from}: ${d.containerPath} is inside volume "${below.name}" mounted at ${below.mountPath}`, {
         hint: 'runc would make the device node in that volume: mount the volume elsewhere, or the device at another path',

@@ -205,13 +205,7 @@ export function planContainerSpec(
   const caps = containerCapabilities(sec, ctx.hostCapabilities);
   const defaultCaps = caps.length === DEFAULT_CAPABILITIES.length && caps.every((c) => DEFAULT_CAPABILITIES.includes(c));
   const seccomp = ctr.seccomp === 'default' && !sec?.privileged ? (defaultCaps || !ctx.seccompFor ? ctx.seccomp : ctx.seccompFor(caps)) : undefined;
-  const security: SpecOpt[] = sec
-    ? [
-        withCapabilities(caps),
-        withNoNewPrivileges(sec.noNewPrivileges),
-        ...(sec.privileged ? [withPrivileged] : []),
-      ]
-    : [];
+  const security: SpecOpt[] = sec ? [withCapabilities(caps), withNoNewPrivileges(sec.noNewPrivileges), ...(sec.privileged ? [withPrivileged] : [])] : [];
   return applyOpts(
     defaultSpec(),
     withArgs(ctr.args),

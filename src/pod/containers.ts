@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
-import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
+import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, sandboxNamespacePath } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
 import { removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
 import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
-import { mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { containerDevices } from '../runtime/devices.js';
 import { liveOrAsk } from '../runtime/procfs.js';
@@ -91,6 +91,14 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
     source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
   });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
+  // privileged: /sys writable, as containerd's WithWriteableSysfs; in the pod's netns its sysfs superblock is the pause's read-only one
+  if (def.security?.privileged && joinedNamespaces(rec.def, def).includes('net')) {
+    if (explaining)
+      explain(
+        "privileged: the pod network namespace's sysfs is remounted read-write (a private mount namespace of the host's); the other containers' /sys mounts stay read-only",
+      );
+    await makeSysfsWritable(sandboxNamespacePath(rec.sandbox.pid, 'net'));
+  }
   const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
   verifyJoined(
     rec,

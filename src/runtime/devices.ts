@@ -31,7 +31,9 @@ export function deviceOf(st: fs.Stats, at: string): LinuxDevice | undefined {
  */
 export function hostDevice(hostPath: string, containerPath: string, what: string, hint?: string): LinuxDevice {
   const fail = (why: string, extraHint?: string) =>
-    new BarepodError('invalid-value', `${what}: ${hostPath} ${why}`, { hint: extraHint ?? hint ?? 'give the path of a character or block device node on the host' });
+    new BarepodError('invalid-value', `${what}: ${hostPath} ${why}`, {
+      hint: extraHint ?? hint ?? 'give the path of a character or block device node on the host',
+    });
   const st = fs.lstatSync(hostPath, { throwIfNoEntry: false });
   if (!st) throw fail('does not exist');
   if (st.isSymbolicLink()) {
@@ -41,7 +43,10 @@ export function hostDevice(hostPath: string, containerPath: string, what: string
     } catch {
       /* a dangling link: its text says enough */
     }
-    throw fail(`is a symbolic link (to ${target}), not a device node`, `give the device itself${target.startsWith('/') ? ` (${target})` : ''}: barepod does not follow links to devices`);
+    throw fail(
+      `is a symbolic link (to ${target}), not a device node`,
+      `give the device itself${target.startsWith('/') ? ` (${target})` : ''}: barepod does not follow links to devices`,
+    );
   }
   const real = fs.realpathSync(hostPath);
   if (real !== hostPath) throw fail(`goes through a symbolic link (it is ${real}), not a device node`, `give the device itself: ${real}`);
@@ -101,5 +106,10 @@ export function containerDevices(pod: Pick<PodDefinition, 'name' | 'volumes'>, c
   }));
   if (!ctr.security?.privileged) return grants;
   const asked = new Set(grants.map((g) => g.device.path));
-  return [...hostDevices().filter((d) => !asked.has(d.path)).map((device) => ({ device, access: 'rwm' })), ...grants];
+  return [
+    ...hostDevices()
+      .filter((d) => !asked.has(d.path))
+      .map((device) => ({ device, access: 'rwm' })),
+    ...grants,
+  ];
 }

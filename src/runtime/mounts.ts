@@ -60,3 +60,21 @@ export async function unpinNetns(target: string): Promise<void> {
   if (isMounted(target)) await runTool(['umount', target]);
   fs.rmSync(target, { force: true });
 }
+
+/**
+ * Makes the sysfs of a network namespace writable at the superblock, for a
+ * privileged container of the pod. Every sysfs mounted in one netns shares
+ * one superblock, and the pod's first one (the pause's, read-only) made it
+ * read-only: a privileged container's read-write /sys would be read-only
+ * still. This mounts that sysfs in a private mount namespace of its own
+ * (host binaries only, nothing of an image runs) and remounts it read-write;
+ * the other containers' mounts keep their own read-only flag.
+ */
+export async function makeSysfsWritable(netns: string): Promise<void> {
+  await runTool(
+    ['nsenter', `--net=${netns}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t sysfs sysfs /sys && mount -o remount,rw /sys'],
+    {
+      hint: 'a privileged container needs a writable /sys: util-linux (nsenter, unshare) and mount must be installed',
+    },
+  );
+}

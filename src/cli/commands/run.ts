@@ -28,7 +28,12 @@ export function registerRun(program: Command): void {
     .option('--pids-limit <n>', 'container limit on the number of tasks')
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
-    .option('--device <host[:ctr][:rwm]>', "a host device node made in the container's /dev and allowed in its devices cgroup (repeatable; default permissions rwm)", collect, [])
+    .option(
+      '--device <host[:ctr][:rwm]>',
+      "a host device node made in the container's /dev and allowed in its devices cgroup (repeatable; default permissions rwm)",
+      collect,
+      [],
+    )
     .option('--cap-add <cap>', 'add a capability (NET_ADMIN or CAP_NET_ADMIN, a comma list, or ALL; repeatable)', collect, [])
     .option('--cap-drop <cap>', 'drop a capability from the default set (a comma list, or ALL; repeatable)', collect, [])
     .option('--privileged', "every capability, every host device, no seccomp filter, /sys writable: the host's power, as podman's --privileged")
