@@ -98,6 +98,28 @@ describe('golden config.json', async () => {
   });
 });
 
+describe('golden config.json: devices and privileges', () => {
+  const TUN = { path: '/dev/net/tun', type: 'c' as const, major: 10, minor: 200, fileMode: 0o600, uid: 0, gid: 0 };
+  const LOOP = { path: '/dev/loop-control', type: 'c' as const, major: 10, minor: 237, fileMode: 0o600, uid: 0, gid: 0 };
+
+  it('run --device /dev/net/tun --cap-add NET_ADMIN: the node, its allow rule, NET_ADMIN on top of the default set', async () => {
+    const ctr = app({
+      devices: [{ hostPath: '/dev/net/tun', containerPath: '/dev/net/tun', access: 'rwm' }],
+      security: { capAdd: ['CAP_NET_ADMIN'], capDrop: [], privileged: false, readOnlyRootfs: false, noNewPrivileges: true },
+    });
+    await expectGolden(
+      'container-app-device-tun-v1',
+      planContainerSpec(pod(), ctr, PAUSE_PID, V1, APP_ROOTFS, undefined, {}, undefined, [], [{ device: TUN, access: 'rwm' }]),
+    );
+  });
+
+  it('run --privileged: the host devices, every device allowed, every capability, no seccomp, nothing masked, /sys writable', async () => {
+    const ctr = app({ seccomp: 'unconfined', security: { capAdd: [], capDrop: [], privileged: true, readOnlyRootfs: false, noNewPrivileges: false } });
+    const devices = [TUN, LOOP].map((device) => ({ device, access: 'rwm' }));
+    await expectGolden('container-app-privileged-v1', planContainerSpec(pod(), ctr, PAUSE_PID, V1, APP_ROOTFS, undefined, {}, undefined, [], devices));
+  });
+});
+
 describe('planContainerSpec: the pod /dev/shm', () => {
   const shmOf = (spec: Spec) => spec.mounts.filter((m) => m.destination === '/dev/shm');
   it('binds the pod shm over /dev/shm when the container joins the pod IPC namespace', () => {
