@@ -23,7 +23,8 @@ export function deviceOf(st: fs.Stats, at: string): LinuxDevice | undefined {
 }
 
 /**
- * The device node at a host path, described for `containerPath`. The path
+ * The device node at a host path, described for `containerPath`; `what`
+ * starts the error message (`volume "tun": hostPath`, `… --device`). The path
  * itself must be the node: a symlink is refused, wherever it points (a link
  * someone else can change would decide which device a container gets), as
  * is a path through a symlinked directory, a missing path, and anything
@@ -31,7 +32,7 @@ export function deviceOf(st: fs.Stats, at: string): LinuxDevice | undefined {
  */
 export function hostDevice(hostPath: string, containerPath: string, what: string, hint?: string): LinuxDevice {
   const fail = (why: string, extraHint?: string) =>
-    new BarepodError('invalid-value', `${what}: ${hostPath} ${why}`, {
+    new BarepodError('invalid-value', `${what} ${hostPath} ${why}`, {
       hint: extraHint ?? hint ?? 'give the path of a character or block device node on the host',
     });
   const st = fs.lstatSync(hostPath, { throwIfNoEntry: false });
@@ -101,7 +102,11 @@ export function hostDevices(dir = '/dev', at = '/dev'): LinuxDevice[] {
  */
 export function containerDevices(pod: Pick<PodDefinition, 'name' | 'volumes'>, ctr: ContainerDefinition): DeviceGrant[] {
   const grants = deviceRequests(pod, ctr).map((d) => ({
-    device: hostDevice(d.hostPath, d.containerPath, `pod "${pod.name}", container "${ctr.name}": ${d.from}`),
+    device: hostDevice(
+      d.hostPath,
+      d.containerPath,
+      `pod "${pod.name}", container "${ctr.name}": ${d.from.startsWith('volume') ? `${d.from}: hostPath` : '--device'}`,
+    ),
     access: d.access,
   }));
   if (!ctr.security?.privileged) return grants;
