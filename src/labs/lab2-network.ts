@@ -9,6 +9,7 @@ import { quote } from './runner.js';
 
 const PORT = 9000;
 const HELLO = 'hello from the sidecar';
+const TUN_IF = 'lab2tun0';
 
 /** The app's restart count, as `barepod ps --json` reports it. */
 async function restarts(ctx: LabContext): Promise<number> {
@@ -227,6 +228,38 @@ export const lab2: Lab = {
           holds: async (ctx) => {
             const side = runcPid(ctx, 'side');
             return side !== undefined && listeningSocketInode(side, PORT) !== undefined ? true : `nothing listens on ${PORT} in the sidecar's namespace`;
+          },
+        },
+      ],
+    },
+    {
+      title: "The VPN sidecar's tun device",
+      say: "The article's Tailscale sidecar needs two things a container does not have by default: the host's /dev/net/tun and CAP_NET_ADMIN. `--device` makes the node in the container's /dev and allows its numbers (c 10:200) in the container's devices cgroup; `--cap-add` adds the capability. The sidecar makes a tun interface (busybox tunctl); it lives in the pod's network namespace, so the other containers see it, with no device and no capability of their own. Without the device the same command finds no node.",
+      run: [
+        `barepod run --pod {pod:game} --name vpn --device /dev/net/tun --cap-add NET_ADMIN -- sh -c 'tunctl -t ${TUN_IF} && exec sleep 3600'`,
+        { cmd: `barepod run --pod {pod:game} --name novpn --restart never --cap-add NET_ADMIN -- tunctl -t lab2nodev`, mayFail: true },
+        'ls -l /proc/{pid:game/vpn}/root/dev/net/tun',
+        `barepod exec {pod:game} side -- ls /sys/class/net`,
+        'barepod logs {pod:game} novpn',
+      ],
+      look: `${TUN_IF} in the sidecar "side"'s /sys/class/net (the pod's namespace); novpn says "can't open '/dev/net/tun': No such file or directory".`,
+      claims: [
+        {
+          says: `the tun interface ${TUN_IF} is in the pause's network namespace, and the side container (no device, no NET_ADMIN) sees it`,
+          holds: async (ctx) => {
+            const pause = await ctx.pid('game');
+            await ctx.until(() => fs.existsSync(`/proc/${pause}/root/sys/class/net/${TUN_IF}`), `${TUN_IF} in the pod's netns`);
+            const side = await ctx.pid('game/side');
+            return fs.existsSync(`/proc/${side}/root/sys/class/net/${TUN_IF}`) ? true : `${TUN_IF} not in the side container's /sys/class/net`;
+          },
+        },
+        {
+          says: 'only the vpn container has the node, the host\'s c 10:200',
+          holds: async (ctx) => {
+            const host = fs.statSync('/dev/net/tun').rdev;
+            const vpn = fs.statSync(`/proc/${await ctx.pid('game/vpn')}/root/dev/net/tun`, { throwIfNoEntry: false });
+            if (vpn?.rdev !== host) return `vpn's /dev/net/tun: ${vpn ? vpn.rdev : 'missing'}, the host's ${host}`;
+            return fs.existsSync(`/proc/${await ctx.pid('game/side')}/root/dev/net/tun`) ? 'the side container has a /dev/net/tun too' : true;
           },
         },
       ],
