@@ -53,6 +53,13 @@ export function exportPod(rec: PodRecord): Obj {
       : []),
     ...rec.containers.filter((c) => c.def.pidMode === 'private' && d.share.includes('pid')).map((c) => `${c.def.name} opts out of the pid namespace`),
     ...rec.containers.filter((c) => c.def.rootfs).map((c) => `${c.def.name} runs from --rootfs ${c.def.rootfs}`),
+    // a manifest says a device with a hostPath volume of type CharDevice or BlockDevice, which barepod cannot tell apart without the host
+    ...rec.containers
+      .filter((c) => c.def.devices?.length)
+      .map(
+        (c) =>
+          `${c.def.name} has --device ${c.def.devices!.map((d) => d.hostPath).join(', ')} (in a manifest: a hostPath volume of type CharDevice or BlockDevice)`,
+      ),
     ...(d.limits.pids !== undefined ? ["the pod's pids limit"] : []),
   ];
   const network = networkAnnotation(d.network);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerDefinition } from '../../src/cli/definitions.js';
 import { BarepodError } from '../../src/errors.js';
-import { NO_NETWORK, type ContainerDefinition, type PodDefinition } from '../../src/model.js';
+import { NO_NETWORK, type ContainerDefinition, type PodDefinition, type PodRecord } from '../../src/model.js';
+import { exportPod } from '../../src/manifest/export.js';
 import { DEFAULT_CAPABILITIES } from '../../src/oci/default-spec.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import { withDevices, withPrivileged } from '../../src/oci/options.js';
@@ -221,5 +222,19 @@ describe('host device nodes', () => {
     const all = hostDevices();
     expect(all.find((d) => d.path === '/dev/null')).toMatchObject({ type: 'c', major: 1, minor: 3 });
     expect(all.some((d) => d.path.startsWith('/dev/pts/') || d.path === '/dev/console' || d.path === '/dev/stdin')).toBe(false);
+  });
+});
+
+describe('export of a CLI container with capabilities and devices', () => {
+  it('writes the capabilities and privileged back as a securityContext, and names a --device it cannot write', () => {
+    const def = containerDefinition({ name: 'vpn', command: ['sleep', '60'], capAdd: ['NET_ADMIN'], capDrop: ['MKNOD'], device: ['/dev/net/tun'] });
+    const root = containerDefinition({ name: 'root', command: ['sleep', '60'], privileged: true });
+    const rec = { version: 2, def: pod(), createdAt: '', cgroupVersion: 1, sandbox: {}, containers: [{ def }, { def: root }] } as unknown as PodRecord;
+    const out = exportPod(rec) as { metadata: { annotations: Record<string, string> }; spec: { containers: { securityContext?: unknown }[] } };
+    expect(out.spec.containers[0]!.securityContext).toEqual({ capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] } });
+    expect(out.spec.containers[1]!.securityContext).toEqual({ privileged: true });
+    expect(out.metadata.annotations['barepod.io/not-exported']).toContain(
+      'vpn has --device /dev/net/tun (in a manifest: a hostPath volume of type CharDevice or BlockDevice)',
+    );
   });
 });
