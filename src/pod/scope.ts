@@ -16,6 +16,8 @@ export interface PodScope {
   readonly name: string;
   /** its files under the state root (podPaths) */
   readonly paths: PodPaths;
+  /** the top cgroup directory its cgroup parent lives under (the record's, else this state root's) */
+  readonly cgroupRoot: string;
   /** the pod's cgroup parent, absolute from each hierarchy's root */
   readonly cgroup: string;
   /** a member's own cgroup, a child of the pod's */
@@ -52,6 +54,7 @@ function makeScope(stateRoot: string, cgroupRoot: string, name: string): PodScop
   const ctx = { cgroupRoot };
   return {
     name,
+    cgroupRoot,
     get paths() {
       return paths();
     },
