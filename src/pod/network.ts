@@ -12,7 +12,6 @@ import {
   chainNames,
   cniContainerId,
   cniIdPrefix,
-  isCniNetwork,
   isUnicastMac,
   subnetsOf,
   POD_IFNAME,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, describeError, wrap } from '../errors.js';
+import { BarepodError, hasCode, wrap } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, hostPortsOf, RECORD_VERSION, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { inPodPidNamespace, SANDBOX_NAME, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
@@ -148,6 +148,21 @@ export async function launchSandbox(
  */
 export async function removePod(rt: Runtime, name: string, grace?: number): Promise<void> {
   await rt.pod(name).withLock(() => removePodLocked(rt, name, grace));
+}
+
+/**
+ * `down`'s removal: a pod that is not there (or that another command removes
+ * while this one waits for its lock) is already down, not an error.
+ */
+export async function downPod(rt: Runtime, name: string, grace?: number): Promise<'removed' | 'absent'> {
+  if (!rt.store.tryRead(name) && !fs.existsSync(rt.pod(name).paths.dir)) return 'absent';
+  try {
+    await removePod(rt, name, grace);
+  } catch (e) {
+    if (hasCode(e, 'not-found')) return 'absent';
+    throw e;
+  }
+  return 'removed';
 }
 
 /** removePod's work for a caller that already holds the pod's lock (`gc`). */
