@@ -101,7 +101,9 @@ export function parsePage(md: string): Block[] {
           .replace(/^\||\|$/g, '')
           .split(/(?<!\\)\|/)
           .map((c) => c.trim());
-        if (!cells.every((c) => /^:?-+:?$/.test(c))) rows.push(cells);
+        // the header row (the one above the |---| line) names the columns: a page's text says what they are
+        if (cells.every((c) => /^:?-+:?$/.test(c))) rows.pop();
+        else rows.push(cells);
       }
       i--;
       out.push({ kind: 'table', rows });
@@ -194,7 +196,8 @@ export function renderText(md: string, o: { width?: number; color?: boolean } = 
         break;
       case 'item':
         inItem = true;
-        out.push(...wrap(style(b.text), width, 7), '');
+        if (out.length && out[out.length - 1] !== '') out.push('');
+        out.push(...wrap(style(b.text), width, 7));
         break;
       case 'para':
         out.push(...wrap(style(b.text), width, body), '');

@@ -176,7 +176,7 @@ describe('the roff of every page', () => {
   it('renders text and roff from the same blocks (options as items, code kept verbatim)', () => {
     const md =
       '% barepod-x 1\n\n## NAME\nbarepod\\-x - a test\n\n## OPTIONS\n\n#### **-a**, **--all**=*n*\n\nEvery `thing`.\n\n```sh\n.starts with a dot\n```\n';
-    expect(renderText(md)).toContain('       -a, --all=n\n\n           Every thing.');
+    expect(renderText(md)).toContain('       -a, --all=n\n           Every thing.');
     const roff = renderRoff(md, '0');
     expect(roff).toContain('.TP\n\\fB\\-a\\fR, \\fB\\-\\-all\\fR=\\fIn\\fR\nEvery \\fBthing\\fR.');
     expect(roff).toContain('\n\\&.starts with a dot\n');
