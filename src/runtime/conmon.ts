@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { BarepodError, DeadlineError, diskFull, ToolError } from '../errors.js';
+import { DeadlineError, diskFull, ToolError } from '../errors.js';
 import { launch, trace } from './exec.js';
 import { fileSystemFull } from './state.js';
 import { conmonWords, shellWords } from '../plan/narration.js';
