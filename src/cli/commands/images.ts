@@ -113,8 +113,10 @@ Examples:
   barepod run --pod web --name app --image myimg:1 -- /bin/sh -c 'echo hi'
   barepod image inspect web
 
-A short NAME is stored as localhost/NAME (tag latest when none): run and up use
-it as it is, never pulling it (in a manifest: image: localhost/web, or web:1).`,
+A short NAME is stored as localhost/NAME (tag latest when none), a local image
+run and up never pull. In a manifest write image: localhost/NAME[:TAG], or
+NAME:TAG with a tag other than latest (IfNotPresent finds it); a bare NAME or
+NAME:latest means Docker Hub's image, pulled Always, as in Kubernetes.`,
     )
     .action(async (file: string, name: string, o: { json?: boolean; change: string[] }) => {
       requireRoot();
