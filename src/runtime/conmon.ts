@@ -87,6 +87,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   }
   // its own process group: the deadline (BAREPOD_TIMEOUT_CONMON, until its reply) kills conmon and the runc it runs
   const run = launch(argv, {
+    outlives: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
     cwd: o.bundle,
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },
