@@ -74,6 +74,8 @@ export function parseDeviceFlag(text: string): DeviceRequest {
 export interface DeviceAsked extends DeviceRequest {
   /** `--device /dev/net/tun`, `volume "tun"` */
   from: string;
+  /** the kind of node a volume's type asks for (CharDevice: c, BlockDevice: b); `--device` takes either */
+  kind?: 'c' | 'b';
 }
 
 /** Whether a volume mount of the container is a device (a hostPath volume of type CharDevice or BlockDevice). */
@@ -96,7 +98,14 @@ export function deviceRequests(pod: Pick<PodDefinition, 'name' | 'volumes'>, ctr
   for (const m of mounts) {
     if (!isDeviceMount(pod, m)) continue;
     const v = pod.volumes!.find((x) => x.name === m.name)!;
-    out.push({ hostPath: v.kind === 'hostPath' ? v.path : '', containerPath: m.mountPath, access: m.readOnly ? 'r' : 'rw', from: `volume "${m.name}"` });
+    if (v.kind !== 'hostPath') continue;
+    out.push({
+      hostPath: v.path,
+      containerPath: m.mountPath,
+      access: m.readOnly ? 'r' : 'rw',
+      from: `volume "${m.name}"`,
+      kind: v.type === 'BlockDevice' ? 'b' : 'c',
+    });
   }
   const where = `pod "${pod.name}", container "${ctr.name}"`;
   const seen = new Set<string>();

@@ -101,14 +101,20 @@ export function hostDevices(dir = '/dev', at = '/dev'): LinuxDevice[] {
  * win at the same path), with every device allowed by its spec.
  */
 export function containerDevices(pod: Pick<PodDefinition, 'name' | 'volumes'>, ctr: ContainerDefinition): DeviceGrant[] {
-  const grants = deviceRequests(pod, ctr).map((d) => ({
-    device: hostDevice(
-      d.hostPath,
-      d.containerPath,
-      `pod "${pod.name}", container "${ctr.name}": ${d.from.startsWith('volume') ? `${d.from}: hostPath` : '--device'}`,
-    ),
-    access: d.access,
-  }));
+  const grants = deviceRequests(pod, ctr).map((d) => {
+    const what = `pod "${pod.name}", container "${ctr.name}": ${d.kind ? `${d.from}: hostPath` : '--device'}`;
+    const device = hostDevice(d.hostPath, d.containerPath, what);
+    // the volume's type is checked at `up`; the node may have changed since (a restart, a recreated sandbox)
+    if (d.kind && device.type !== d.kind)
+      throw new BarepodError(
+        'invalid-value',
+        `${what} ${d.hostPath} is now a ${device.type === 'c' ? 'character' : 'block'} device, not a ${d.kind === 'c' ? 'CharDevice' : 'BlockDevice'}`,
+        {
+          hint: "fix the host, or the volume's hostPath.type",
+        },
+      );
+    return { device, access: d.access };
+  });
   if (!ctr.security?.privileged) return grants;
   const asked = new Set(grants.map((g) => g.device.path));
   return [

@@ -12,7 +12,7 @@ import { withDevices, withPrivileged } from '../../src/oci/options.js';
 import { deviceDestinationProblem, deviceRequests, parseDeviceFlag } from '../../src/plan/devices.js';
 import { planContainerSpec, type PlanContext } from '../../src/plan/pod-plan.js';
 import { capabilityName, cliSecurity } from '../../src/plan/security.js';
-import { devMajor, devMinor, hostDevice, hostDevices } from '../../src/runtime/devices.js';
+import { containerDevices, devMajor, devMinor, hostDevice, hostDevices } from '../../src/runtime/devices.js';
 import { thrown } from '../helpers/thrown.js';
 
 const TUN = { path: '/dev/net/tun', type: 'c' as const, major: 10, minor: 200, fileMode: 0o600, uid: 0, gid: 0 };
@@ -91,8 +91,8 @@ describe('deviceRequests: --device and hostPath device volumes in one list', () 
     });
     expect(deviceRequests(pod({ volumes }), c)).toEqual([
       { hostPath: '/dev/fuse', containerPath: '/dev/fuse', access: 'rwm', from: '--device /dev/fuse' },
-      { hostPath: '/dev/net/tun', containerPath: '/dev/net/tun', access: 'rw', from: 'volume "tun"' },
-      { hostPath: '/dev/loop0', containerPath: '/dev/xvda', access: 'r', from: 'volume "disk"' },
+      { hostPath: '/dev/net/tun', containerPath: '/dev/net/tun', access: 'rw', from: 'volume "tun"', kind: 'c' },
+      { hostPath: '/dev/loop0', containerPath: '/dev/xvda', access: 'r', from: 'volume "disk"', kind: 'b' },
     ]);
   });
   it('a container without either asks for nothing', () => {
@@ -217,6 +217,16 @@ describe('host device nodes', () => {
   });
   it('reads /dev/null (c 1:3) for the container path asked', () => {
     expect(hostDevice('/dev/null', '/dev/mynull', 'w')).toMatchObject({ path: '/dev/mynull', type: 'c', major: 1, minor: 3 });
+  });
+  it('a hostPath device volume is checked against its type again at each start', () => {
+    const volumes: PodDefinition['volumes'] = [{ kind: 'hostPath', name: 'null', path: '/dev/null', type: 'BlockDevice' }];
+    const c = app({ mounts: [{ name: 'null', mountPath: '/dev/null2', readOnly: false }] });
+    expect(thrown(() => containerDevices(pod({ volumes }), c)).message).toContain(
+      'pod "web", container "app": volume "null": hostPath /dev/null is now a character device, not a BlockDevice',
+    );
+    expect(containerDevices(pod({ volumes: [{ ...volumes[0]!, type: 'CharDevice' } as never] }), c)).toEqual([
+      { device: expect.objectContaining({ path: '/dev/null2', type: 'c', major: 1, minor: 3 }), access: 'rw' },
+    ]);
   });
   it('lists the host devices as containerd does: /dev/null in, links and /dev/pts out', () => {
     const all = hostDevices();
