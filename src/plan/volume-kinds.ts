@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { formatBytes } from '../quantity.js';
 import { podPaths } from './paths.js';
+import { isDeviceType } from './devices.js';
 
 export interface VolumeKindHandler<V extends VolumeDefinition> {
   /** the host path runc binds from */
@@ -34,7 +35,10 @@ export const VOLUME_KINDS: { [K in VolumeKind]: VolumeKindHandler<VolumeOf<K>> }
   hostPath: {
     source: (_root, _pod, v) => v.path,
     label: (v) => `hostPath (${v.type || 'no check'})`,
-    explain: (v, dir) => `volume ${v.name}: hostPath ${dir} (type "${v.type}"), never removed by barepod`,
+    explain: (v, dir) =>
+      isDeviceType(v.type)
+        ? `volume ${v.name}: hostPath ${dir} (type "${v.type}"): a device, made as a node (the host's numbers) in the /dev of each container that mounts it and allowed in its devices cgroup, never a bind mount`
+        : `volume ${v.name}: hostPath ${dir} (type "${v.type}"), never removed by barepod`,
     manifest: (v) => ({ path: v.path, ...(v.type ? { type: v.type } : {}) }),
   },
 };

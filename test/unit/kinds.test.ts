@@ -30,6 +30,10 @@ describe('volume kinds', () => {
     expect(volumes.map((v) => volumeKind(v).label(v))).toEqual(['emptyDir', 'emptyDir (tmpfs)', 'hostPath (no check)', 'hostPath (Directory)']);
     expect(volumeKind(volumes[1]!).explain(volumes[1]!, '/d')).toBe('volume mem: emptyDir /d (a tmpfs, capped at 8Mi), mode 0777, removed with the pod');
     expect(volumeKind(volumes[3]!).explain(volumes[3]!, '/srv/dir')).toBe('volume dir: hostPath /srv/dir (type "Directory"), never removed by barepod');
+    const tun = { kind: 'hostPath' as const, name: 'tun', path: '/dev/net/tun', type: 'CharDevice' as const };
+    expect(volumeKind(tun).explain(tun, '/dev/net/tun')).toContain(
+      "a device, made as a node (the host's numbers) in the /dev of each container that mounts it",
+    );
   });
 
   it('the manifest key of a volume source is its kind: parsed, exported and parsed again, every kind is the same', () => {
