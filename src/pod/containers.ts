@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
+import type { ContainerDefinition, ContainerRecord, PodRecord, VolumeDefinition } from '../model.js';
 import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
-import { removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { hostPathTypeOf, prepareVolumes, removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/mounts.js';
 import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
@@ -91,9 +92,24 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   return launched;
 }
 
-/** `barepod run`: a new container in an existing pod, created and started. */
-export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition): Promise<ContainerRecord> {
-  const [c] = await runContainers(rt, pod, [def]);
+/**
+ * `barepod run`: a new container in an existing pod, created and started.
+ * `mounts` (its -v, --mount, --tmpfs) become pod volumes and volumeMounts
+ * as a manifest would have written them, on top of the pod's own
+ * (`pod create -v NAME:CTRDIR`), checked as a manifest's are; the volumes
+ * are the pod's only once the container runs.
+ */
+export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
+  const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
+    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathTypeOf);
+    const withMounts: ContainerDefinition = { ...def, ...(attached.length ? { mounts: attached } : {}) };
+    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts], [withMounts])[0];
+    if (conflict)
+      throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
+        hint: 'the mount was refused; nothing was started',
+      });
+    return { defs: [withMounts], volumes };
+  });
   return c!;
 }
 
@@ -104,7 +120,14 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
  * `recorded` changes the record in the same lock round (`up`: the pod is
  * Running once its last containers are recorded).
  */
-export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[], recorded?: (rec: PodRecord) => void): Promise<ContainerRecord[]> {
+export async function runContainers(
+  rt: Runtime,
+  pod: string,
+  defs: ContainerDefinition[],
+  recorded?: (rec: PodRecord) => void,
+  /** under the lock, before anything starts: the definitions to run instead, and new pod volumes they mount (`run`'s mount flags) */
+  attach?: (rec: PodRecord) => { defs: ContainerDefinition[]; volumes: VolumeDefinition[] },
+): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
       if (rec.containers.some((c) => c.def.name === def.name)) {
@@ -114,8 +137,11 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
       }
     }
     if (rec.phase === 'Failed') throw podFailed(rec);
+    const attached = attach?.(rec);
+    if (attached) defs = attached.defs;
     const launchIds = defs.map(() => newLaunchId());
     const launched = await transaction(async (rb) => {
+      if (attached?.volumes.length) await addVolumes(rt, rb, rec, attached.volumes);
       for (const def of defs) {
         const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
@@ -148,6 +174,26 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
     recorded?.(rec); // in the same lock round, saved with them
     return made;
   });
+}
+
+/**
+ * Makes new pod volumes (by their kinds' handlers, as `pod create` and `up`
+ * do) and adds them to the pod's definition; the rollback takes both back.
+ */
+async function addVolumes(rt: Runtime, rb: Rollback, rec: PodRecord, volumes: VolumeDefinition[]): Promise<void> {
+  const before = rec.def.volumes;
+  rb.push('forget the new volumes', () => {
+    if (before) rec.def.volumes = before;
+    else delete rec.def.volumes;
+  });
+  rec.def.volumes = [...(before ?? []), ...volumes];
+  const sources = volumeSources(rt.settings.stateRoot, rec.def);
+  for (const v of volumes) {
+    const dir = sources[v.name]!;
+    // an emptyDir's directory is the pod's: removed again when the container does not start (after its tmpfs is unmounted)
+    if (v.kind === 'emptyDir') rb.push(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  await prepareVolumes(rt.settings.stateRoot, rb, { name: rec.def.name, volumes });
 }
 
 /** `barepod start`: runs a stopped container again, planned afresh against the current sandbox. */

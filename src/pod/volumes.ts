@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
+import type { ContainerDefinition, HostPathType, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { subPathStaging } from '../plan/paths.js';
 import { volumeKind, volumeSources } from '../plan/volume-kinds.js';
 import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
@@ -30,7 +30,7 @@ const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback) 
  * Makes the pod's volumes before any container mounts them, each by its
  * kind's handler. Everything under the pod dir goes with the pod.
  */
-export async function prepareVolumes(stateRoot: string, rb: Rollback, def: PodDefinition): Promise<void> {
+export async function prepareVolumes(stateRoot: string, rb: Rollback, def: Pick<PodDefinition, 'name' | 'volumes'>): Promise<void> {
   const sources = volumeSources(stateRoot, def);
   for (const v of def.volumes ?? []) {
     const dir = sources[v.name]!;
@@ -46,6 +46,13 @@ const KIND: Record<string, (s: fs.Stats) => boolean> = {
   CharDevice: (s) => s.isCharacterDevice(),
   BlockDevice: (s) => s.isBlockDevice(),
 };
+
+/** The hostPath type of what is at a host path (`run -v`: Directory, File, …; symlinks followed, as the user named the path), or undefined when nothing is. */
+export function hostPathTypeOf(p: string): HostPathType | undefined {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  return (Object.keys(KIND) as HostPathType[]).find((k) => KIND[k]!(st)) ?? '';
+}
 
 function checkHostPath(v: HostPathVolume): void {
   const { path: p, type } = v;
