@@ -220,6 +220,8 @@ export interface ContainerDefinition {
   /** overrides the pod's restart policy for this container */
   restartPolicy?: RestartPolicy;
   mounts?: VolumeMount[];
+  /** the pod volumes `run` made for this container's -v HOSTDIR, --mount and --tmpfs: removed with it (`barepod rm`) when no other container mounts them */
+  ownVolumes?: string[];
   security?: SecurityDefinition;
   ports?: ContainerPort[];
   tty?: boolean;

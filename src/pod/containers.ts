@@ -9,7 +9,7 @@ import { hostPathTypeOf, prepareVolumes, removeSubPathStaging, stageSubPaths, vo
 import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/mounts.js';
 import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
-import { mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { isMounted, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { liveOrAsk } from '../runtime/procfs.js';
 import type { ExecOptions } from '../runtime/runc.js';
@@ -102,8 +102,13 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
 export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
   const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
     const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathTypeOf);
-    const withMounts: ContainerDefinition = { ...def, ...(attached.length ? { mounts: attached } : {}) };
-    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts], [withMounts])[0];
+    const withMounts: ContainerDefinition = {
+      ...def,
+      ...(attached.length ? { mounts: attached } : {}),
+      ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
+    };
+    // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
+    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
     if (conflict)
       throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
         hint: 'the mount was refused; nothing was started',
@@ -293,7 +298,28 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
+    await removeOwnVolumes(rt, rec, c.def);
   });
+}
+
+/**
+ * The volumes `run` made for a removed container's mounts go with it (an
+ * emptyDir's directory and tmpfs too; a hostPath stays, it is the user's),
+ * unless another container mounts one of them.
+ */
+async function removeOwnVolumes(rt: Runtime, rec: PodRecord, def: ContainerDefinition): Promise<void> {
+  const unused = (def.ownVolumes ?? []).filter((n) => !rec.containers.some((o) => (o.def.mounts ?? []).some((m) => m.name === n)));
+  if (!unused.length) return;
+  const sources = volumeSources(rt.settings.stateRoot, rec.def);
+  for (const v of rec.def.volumes ?? []) {
+    if (!unused.includes(v.name) || v.kind !== 'emptyDir') continue;
+    const dir = sources[v.name]!;
+    await unmountAll(dir);
+    if (isMounted(dir)) throw new BarepodError('tool-failed', `${dir} is still mounted`, { hint: `unmount it (umount ${dir}) and try again` });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  rec.def.volumes = (rec.def.volumes ?? []).filter((v) => !unused.includes(v.name));
+  if (!rec.def.volumes.length) delete rec.def.volumes;
 }
 
 /**

@@ -102,6 +102,15 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
     expect(readInContainer(pid, '/rootfile')).toBeUndefined();
     expect(fs.readdirSync(path.join(t.root, 'pods', pod, 'containers', 'app')).length).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(t.root, 'pods', pod, 'containers', 'app', 'upper', 'rootfile'))).toBe(false);
+    // the tmpfs volumes are the container's: `rm` takes them (unmounted, their directories gone) and the pod forgets them
+    const volumes = path.join(t.root, 'pods', pod, 'volumes');
+    expect(mountsUnder(volumes)).toHaveLength(2);
+    await t.ok(['rm', '-f', pod, 'app']);
+    expect(mountsUnder(volumes)).toEqual([]);
+    expect(fs.readdirSync(volumes)).toEqual([]);
+    expect(record(t, pod).def.volumes).toBeUndefined();
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--tmpfs', '/scratch', '--', 'sleep', '3600']);
+    expect(mountLine(await pidOf(t, pod, 'app'), '/scratch')).toMatch(/ - tmpfs /);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
@@ -194,6 +203,15 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
     expect(record(t, pod).containers).toEqual([]);
     expect(mountsUnder(path.join(t.root, 'pods', pod, 'volumes'))).toEqual([]);
     expect(fs.readdirSync(path.join(t.root, 'pods', pod, 'volumes'))).toEqual(['data']);
+    // a mount below a pod volume another container writes (either one run first) is refused, as in a manifest: a link written there would lead runc out
+    const inner = hostDir(t, 'inner');
+    await t.ok(['run', '--pod', pod, '--name', 'nested', '-v', 'data:/d', '-v', `${inner}:/d/x`, '--', 'sleep', '3600']);
+    const w = await t.bp(['run', '--pod', pod, '--name', 'writer', '-v', 'data:/w', '--', 'sh', '-c', 'rmdir /w/x; ln -s /dev /w/x; exec sleep 3600']);
+    expect(w.code).not.toBe(0);
+    expect(w.stderr).toContain('"/d/x" lies below "/d" (volume "data"), which container "writer" can write');
+    expect(record(t, pod).containers.map((c) => c.def.name)).toEqual(['nested']);
+    await t.ok(['rm', '-f', pod, 'nested']);
+    expect(fs.readdirSync(inner)).toEqual([]);
     // the container's hostname is the pod's
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
     expect(readInContainer(await pidOf(t, pod, 'app'), '/etc/hostname')).toBe('owned\n');

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import type { HostPathType, PodDefinition } from '../../src/model.js';
+import { attachMounts, nestedMountConflicts, parseMountFlag, parsePodVolumeFlag, parseTmpfsFlag, parseVolumeFlag } from '../../src/plan/mounts.js';
+import { thrown } from '../helpers/thrown.js';
+
+describe('run -v, --mount, --tmpfs', () => {
+  it.each([
+    ['/srv/data:/data', { source: { kind: 'host', path: '/srv/data' }, mountPath: '/data', readOnly: false }],
+    ['/srv/data/:/data/:ro', { source: { kind: 'host', path: '/srv/data' }, mountPath: '/data', readOnly: true }],
+    ['cache:/var/cache:rw', { source: { kind: 'volume', name: 'cache' }, mountPath: '/var/cache', readOnly: false }],
+  ])('-v %s', (text, want) => {
+    expect(parseVolumeFlag(text)).toMatchObject(want);
+  });
+
+  it.each([
+    ['data', 'expected SOURCE:CTRDIR'],
+    ['./data:/d', 'relative host path'],
+    ['data/x:/d', 'relative host path'],
+    ['/a:d', 'must be absolute'],
+    ['/a:/d/../etc', 'must not contain ".."'],
+    ['/a/../b:/d', 'must not contain ".."'],
+    ['/a:/', 'cannot mount over'],
+    ['/a:/d:z', 'option "z" is not supported'],
+    ['Data:/d', 'neither an absolute host path nor a volume name'],
+  ])('-v %s is refused: %s', (text, why) => {
+    const e = thrown(() => parseVolumeFlag(text));
+    expect(e.code).toBe('invalid-value');
+    expect(e.message).toContain(`-v "${text}"`);
+    expect(e.message).toContain(why);
+  });
+
+  it('--tmpfs sizes: Kubernetes quantities and docker suffixes', () => {
+    expect(parseTmpfsFlag('/run')).toMatchObject({ source: { kind: 'tmpfs' }, mountPath: '/run', readOnly: false });
+    expect(parseTmpfsFlag('/run:size=64Mi,ro').source).toEqual({ kind: 'tmpfs', sizeLimitBytes: 64 * 1024 * 1024 });
+    expect(parseTmpfsFlag('/run:size=64m').source).toEqual({ kind: 'tmpfs', sizeLimitBytes: 64 * 1024 * 1024 });
+    expect(thrown(() => parseTmpfsFlag('/run:mode=1777')).message).toContain('"mode=1777" is not supported');
+    expect(thrown(() => parseTmpfsFlag('run')).message).toContain('must be absolute');
+  });
+
+  it('--mount: bind, volume with subpath, tmpfs; synonyms; mismatched sources refused', () => {
+    expect(parseMountFlag('type=bind,src=/srv,dst=/d,ro=true')).toMatchObject({ source: { kind: 'host', path: '/srv' }, mountPath: '/d', readOnly: true });
+    expect(parseMountFlag('type=volume,source=data,target=/d,subpath=a/b,readonly')).toMatchObject({
+      source: { kind: 'volume', name: 'data' },
+      subPath: 'a/b',
+      readOnly: true,
+    });
+    expect(parseMountFlag('type=tmpfs,destination=/t,tmpfs-size=1g').source).toEqual({ kind: 'tmpfs', sizeLimitBytes: 1024 ** 3 });
+    for (const [text, why] of [
+      ['type=bind,source=data,target=/d', 'needs an absolute host path'],
+      ['type=volume,source=/srv,target=/d', 'needs the name of a pod volume'],
+      ['type=volume,source=data,target=/d,subpath=../x', 'relative path without ".."'],
+      ['type=bind,source=/srv,target=/d,subpath=x', 'subpath is for type=volume'],
+      ['type=tmpfs,source=/srv,target=/d', 'takes no source'],
+      ['type=image,source=x,target=/d', 'type "image" is not supported'],
+      ['type=bind,source=/srv', 'target= is required'],
+      ['type=bind,source=/srv,target=/d,propagation=shared', '"propagation" is not supported'],
+    ]) {
+      expect(thrown(() => parseMountFlag(text!)).message, text).toContain(why);
+    }
+  });
+
+  it('pod create -v NAME[:CTRDIR[:ro]]', () => {
+    expect(parsePodVolumeFlag('data')).toEqual({ volume: { kind: 'emptyDir', name: 'data', medium: '' } });
+    expect(parsePodVolumeFlag('cache:/cache:ro')).toEqual({
+      volume: { kind: 'emptyDir', name: 'cache', medium: '' },
+      mount: { name: 'cache', mountPath: '/cache', readOnly: true },
+    });
+    expect(thrown(() => parsePodVolumeFlag('/srv:/d')).message).toContain('a pod volume is named, not a host path');
+  });
+});
+
+describe('attachMounts: flags as a manifest writes them', () => {
+  const pod: Pick<PodDefinition, 'name' | 'volumes' | 'podMounts'> = {
+    name: 'web',
+    volumes: [
+      { kind: 'emptyDir', name: 'data', medium: '' },
+      { kind: 'emptyDir', name: 'app-0', medium: '' },
+    ],
+    podMounts: [
+      { name: 'data', mountPath: '/data', readOnly: false },
+      { name: 'data', mountPath: '/shared', readOnly: true },
+    ],
+  };
+  const host = (p: string): HostPathType | undefined => (p === '/missing' ? undefined : 'Directory');
+
+  it('host paths and tmpfs become new volumes of names the pod does not use; pod volumes are mounted by name; the pod mounts come first unless overridden', () => {
+    const r = attachMounts(pod, 'app', [parseVolumeFlag('/srv:/srv:ro'), parseTmpfsFlag('/shared:size=1Mi'), parseVolumeFlag('data:/in')], host);
+    expect(r.volumes).toEqual([
+      { kind: 'hostPath', name: 'app-1', path: '/srv', type: 'Directory' },
+      { kind: 'emptyDir', name: 'app-2', medium: 'Memory', sizeLimitBytes: 1024 * 1024 },
+    ]);
+    expect(r.mounts).toEqual([
+      { name: 'data', mountPath: '/data', readOnly: false },
+      { name: 'app-1', mountPath: '/srv', readOnly: true },
+      { name: 'app-2', mountPath: '/shared', readOnly: false },
+      { name: 'data', mountPath: '/in', readOnly: false },
+    ]);
+  });
+
+  it('refuses a missing host path, an unknown pod volume and a path mounted twice', () => {
+    expect(thrown(() => attachMounts(pod, 'app', [parseVolumeFlag('/missing:/m')], host)).message).toContain('host path /missing does not exist');
+    const e = thrown(() => attachMounts(pod, 'app', [parseVolumeFlag('nope:/m')], host));
+    expect(e.message).toContain('pod "web" has no volume "nope" (it has data, app-0)');
+    expect(thrown(() => attachMounts(pod, 'app', [parseVolumeFlag('/a:/m'), parseTmpfsFlag('/m')], host)).message).toContain('/m is already mounted');
+  });
+
+  it('a mount below a volume another running container writes is a conflict (the manifest rule)', () => {
+    const writer = { name: 'w', kind: 'app' as const, mounts: [{ name: 'data', mountPath: '/d', readOnly: false }] };
+    const nested = {
+      name: 'n',
+      kind: 'app' as const,
+      mounts: [
+        { name: 'data', mountPath: '/d', readOnly: true },
+        { name: 'x', mountPath: '/d/x', readOnly: false },
+      ],
+    };
+    expect(nestedMountConflicts([writer, nested], [nested])[0]?.message).toContain('"/d/x" lies below "/d" (volume "data"), which container "w" can write');
+    expect(nestedMountConflicts([nested], [nested])).toEqual([]);
+  });
+});
