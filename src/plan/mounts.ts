@@ -171,19 +171,34 @@ export function parsePodVolumeFlag(text: string): { volume: VolumeDefinition; mo
   return { volume, mount: { name, mountPath: checkTarget(flag, parts[1]!), readOnly: opts.at(-1) === 'ro' } };
 }
 
+/** What is at a host path: its hostPath type, its path with every symlink resolved, and each of its ancestors' (the path as named, then up to `/`). */
+export interface HostPathFacts {
+  type: HostPathType;
+  real: string;
+  /** the path and each ancestor as named (longest first), with its real path: a link a container planted below a volume is never taken for the user's */
+  prefixes: { path: string; real: string }[];
+}
+
 /**
  * A container's mounts from its requests, on top of the mounts every
  * container of the pod gets (pod create -v NAME:CTRDIR; one of the
  * container's own at the same path wins): new volumes for host paths and
  * tmpfs (named `<container>-<n>`, a name the pod does not use yet), mounts
- * of the pod's volumes by name. `hostType` says what is at a host path (a
+ * of the pod's volumes by name. `host` says what is at a host path (a
  * nonexistent one is refused: barepod does not create it).
+ *
+ * A host path at or inside a hostPath volume the pod has (or this run
+ * makes) is mounted as a subPath of that volume: resolved inside it at every
+ * start, so a link a container made there (it can write the outer one) is
+ * never followed out, as a manifest's subPath is not. A new read-write host
+ * path that holds an existing hostPath volume is refused: a container
+ * writing it could redirect that volume's next mount.
  */
 export function attachMounts(
   pod: Pick<PodDefinition, 'name' | 'volumes' | 'podMounts'>,
   container: string,
   requests: readonly MountRequest[],
-  hostType: (p: string) => HostPathType | undefined,
+  host: (p: string) => HostPathFacts | undefined,
 ): { volumes: VolumeDefinition[]; mounts: VolumeMount[] } {
   const taken = new Set((pod.volumes ?? []).map((v) => v.name));
   const volumes: VolumeDefinition[] = [];
@@ -197,12 +212,51 @@ export function attachMounts(
       }
     }
   };
+  const inside = (outer: string, p: string) => p === outer || p.startsWith(outer === '/' ? '/' : `${outer}/`);
+  // the pod's hostPath volumes by their real path (one gone from the host is skipped: its own start will fail)
+  const hostVolumes: { name: string; path: string; real: string }[] = [];
+  for (const v of pod.volumes ?? []) {
+    const real = v.kind === 'hostPath' ? host(v.path)?.real : undefined;
+    if (v.kind === 'hostPath' && real !== undefined) hostVolumes.push({ name: v.name, path: v.path, real });
+  }
+  // host paths first, shortest first, so an inner one finds the volume it lies in whatever the flags' order
+  const source = new Map<MountRequest, { name: string; subPath?: string }>();
+  const hostRequests = requests
+    .filter((r) => r.source.kind === 'host')
+    .map((r) => {
+      const p = (r.source as { path: string }).path;
+      const facts = host(p);
+      if (facts === undefined)
+        throw new BarepodError('invalid-value', `${r.flag}: host path ${p} does not exist`, {
+          hint: `create it first (mkdir -p ${p}): barepod does not create a missing host path (a typo would become a new directory)`,
+        });
+      return { r, p, facts };
+    })
+    .sort((a, b) => a.p.length - b.p.length); // an ancestor as named is shorter: made first
+  for (const { r, p, facts } of hostRequests) {
+    // the longest ancestor (as named) that is a volume's path: the rest, as named, is resolved inside that volume (never following a link out)
+    const at = facts.prefixes.map((a) => ({ a, v: hostVolumes.find((v) => v.real === a.real || v.path === a.path) })).find((x) => x.v);
+    if (at) {
+      const sub = p.slice(at.a.path.length).replace(/^\/+/, '');
+      source.set(r, { name: at.v!.name, ...(sub ? { subPath: sub } : {}) });
+      continue;
+    }
+    const held = hostVolumes.find((v) => inside(facts.real, v.real));
+    if (held && !r.readOnly)
+      throw new BarepodError('invalid-value', `${r.flag}: ${p} holds ${held.real}, the host path of volume "${held.name}" of pod "${pod.name}"`, {
+        hint: `a container writing ${p} could turn that path into a link and lead the volume's next mount out of it: mount ${p} read-only (:ro), or mount what you need below it`,
+      });
+    const name = fresh();
+    volumes.push({ kind: 'hostPath', name, path: p, type: facts.type });
+    hostVolumes.push({ name, path: p, real: facts.real });
+    source.set(r, { name });
+  }
   const own: VolumeMount[] = [];
   for (const r of requests) {
     if (own.some((m) => m.mountPath === r.mountPath))
       throw usage(r.flag, `${r.mountPath} is already mounted by another -v, --mount or --tmpfs of this container`, 'mount each container path once');
     const s = r.source;
-    let name: string;
+    let src: { name: string; subPath?: string };
     if (s.kind === 'volume') {
       if (!(pod.volumes ?? []).some((v) => v.name === s.name)) {
         const have = (pod.volumes ?? []).map((v) => v.name);
@@ -210,20 +264,14 @@ export function attachMounts(
           hint: `pod volumes are made with the pod (barepod pod create POD -v ${s.name}); a host directory is named by its absolute path`,
         });
       }
-      name = s.name;
+      src = { name: s.name, ...(r.subPath ? { subPath: r.subPath } : {}) };
     } else if (s.kind === 'host') {
-      const type = hostType(s.path);
-      if (type === undefined)
-        throw new BarepodError('invalid-value', `${r.flag}: host path ${s.path} does not exist`, {
-          hint: `create it first (mkdir -p ${s.path}): barepod does not create a missing host path (a typo would become a new directory)`,
-        });
-      name = fresh();
-      volumes.push({ kind: 'hostPath', name, path: s.path, type });
+      src = source.get(r)!;
     } else {
-      name = fresh();
-      volumes.push({ kind: 'emptyDir', name, medium: 'Memory', ...(s.sizeLimitBytes !== undefined ? { sizeLimitBytes: s.sizeLimitBytes } : {}) });
+      src = { name: fresh() };
+      volumes.push({ kind: 'emptyDir', name: src.name, medium: 'Memory', ...(s.sizeLimitBytes !== undefined ? { sizeLimitBytes: s.sizeLimitBytes } : {}) });
     }
-    own.push({ name, mountPath: r.mountPath, readOnly: r.readOnly, ...(r.subPath ? { subPath: r.subPath } : {}) });
+    own.push({ name: src.name, mountPath: r.mountPath, readOnly: r.readOnly, ...(src.subPath ? { subPath: src.subPath } : {}) });
   }
   const inherited = (pod.podMounts ?? []).filter((m) => !own.some((o) => o.mountPath === m.mountPath));
   return { volumes, mounts: [...inherited, ...own] };

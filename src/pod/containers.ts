@@ -5,7 +5,7 @@ import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planC
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
-import { hostPathTypeOf, prepareVolumes, removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { hostPathFacts, prepareVolumes, removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
 import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/mounts.js';
 import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
@@ -101,7 +101,7 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
  */
 export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
   const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
-    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathTypeOf);
+    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
     const withMounts: ContainerDefinition = {
       ...def,
       ...(attached.length ? { mounts: attached } : {}),

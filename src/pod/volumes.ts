@@ -4,6 +4,7 @@ import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, HostPathType, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { subPathStaging } from '../plan/paths.js';
 import { volumeKind, volumeSources } from '../plan/volume-kinds.js';
+import type { HostPathFacts } from '../plan/mounts.js';
 import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
@@ -47,11 +48,16 @@ const KIND: Record<string, (s: fs.Stats) => boolean> = {
   BlockDevice: (s) => s.isBlockDevice(),
 };
 
-/** The hostPath type of what is at a host path (`run -v`: Directory, File, …; symlinks followed, as the user named the path), or undefined when nothing is. */
-export function hostPathTypeOf(p: string): HostPathType | undefined {
+/** What is at a host path (`run -v`): its hostPath type (Directory, File, …; symlinks followed, as the user named the path) and its real path; undefined when nothing is. */
+export function hostPathFacts(p: string): HostPathFacts | undefined {
   const st = fs.statSync(p, { throwIfNoEntry: false });
   if (!st) return undefined;
-  return (Object.keys(KIND) as HostPathType[]).find((k) => KIND[k]!(st)) ?? '';
+  const prefixes: HostPathFacts['prefixes'] = [];
+  for (let a = p; ; a = path.dirname(a)) {
+    prefixes.push({ path: a, real: fs.realpathSync(a) });
+    if (a === '/') break;
+  }
+  return { type: (Object.keys(KIND) as HostPathType[]).find((k) => KIND[k]!(st)) ?? '', real: fs.realpathSync(p), prefixes };
 }
 
 function checkHostPath(v: HostPathVolume): void {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { HostPathType, PodDefinition } from '../../src/model.js';
-import { attachMounts, nestedMountConflicts, parseMountFlag, parsePodVolumeFlag, parseTmpfsFlag, parseVolumeFlag } from '../../src/plan/mounts.js';
+import type { PodDefinition } from '../../src/model.js';
+import {
+  attachMounts,
+  type HostPathFacts,
+  nestedMountConflicts,
+  parseMountFlag,
+  parsePodVolumeFlag,
+  parseTmpfsFlag,
+  parseVolumeFlag,
+} from '../../src/plan/mounts.js';
 import { thrown } from '../helpers/thrown.js';
 
 describe('run -v, --mount, --tmpfs', () => {
@@ -81,7 +89,13 @@ describe('attachMounts: flags as a manifest writes them', () => {
       { name: 'data', mountPath: '/shared', readOnly: true },
     ],
   };
-  const host = (p: string): HostPathType | undefined => (p === '/missing' ? undefined : 'Directory');
+  // /link is a symlink to /srv
+  const real = (p: string) => p.replace(/^\/link(?=\/|$)/, '/srv').replace(/^\/srv\/planted(?=\/|$)/, '/etc');
+  const ancestors = (p: string): string[] => (p === '/' ? ['/'] : [p, ...ancestors(p.slice(0, p.lastIndexOf('/')) || '/')]);
+  const host = (p: string): HostPathFacts | undefined =>
+    p === '/missing'
+      ? undefined
+      : { type: p.endsWith('.sock') ? 'Socket' : 'Directory', real: real(p), prefixes: ancestors(p).map((a) => ({ path: a, real: real(a) })) };
 
   it('host paths and tmpfs become new volumes of names the pod does not use; pod volumes are mounted by name; the pod mounts come first unless overridden', () => {
     const r = attachMounts(pod, 'app', [parseVolumeFlag('/srv:/srv:ro'), parseTmpfsFlag('/shared:size=1Mi'), parseVolumeFlag('data:/in')], host);
@@ -94,6 +108,38 @@ describe('attachMounts: flags as a manifest writes them', () => {
       { name: 'app-1', mountPath: '/srv', readOnly: true },
       { name: 'app-2', mountPath: '/shared', readOnly: false },
       { name: 'data', mountPath: '/in', readOnly: false },
+    ]);
+  });
+
+  it('a host path inside a hostPath volume (of the pod, or of this run, whatever the order; through a symlink too) is a subPath of it', () => {
+    const withHost = { ...pod, volumes: [...pod.volumes!, { kind: 'hostPath' as const, name: 'srv', path: '/srv', type: 'Directory' as const }] };
+    const r = attachMounts(withHost, 'app', [parseVolumeFlag('/link/a/b:/b:ro'), parseVolumeFlag('/srv:/s2')], host);
+    expect(r.volumes).toEqual([]);
+    expect(r.mounts.slice(2)).toEqual([
+      { name: 'srv', mountPath: '/b', readOnly: true, subPath: 'a/b' },
+      { name: 'srv', mountPath: '/s2', readOnly: false },
+    ]);
+    // /srv/planted is a link a container made to /etc: still a subPath of srv (resolved inside it at the start, where the link is refused)
+    expect(attachMounts(withHost, 'app', [parseVolumeFlag('/srv/planted/x:/p')], host).mounts.at(-1)).toEqual({
+      name: 'srv',
+      mountPath: '/p',
+      readOnly: false,
+      subPath: 'planted/x',
+    });
+    const fresh = attachMounts(pod, 'app', [parseVolumeFlag('/opt/x/run.sock:/run.sock'), parseVolumeFlag('/opt:/opt:ro')], host);
+    expect(fresh.volumes).toEqual([{ kind: 'hostPath', name: 'app-1', path: '/opt', type: 'Directory' }]);
+    expect(fresh.mounts.slice(2)).toEqual([
+      { name: 'app-1', mountPath: '/run.sock', readOnly: false, subPath: 'x/run.sock' },
+      { name: 'app-1', mountPath: '/opt', readOnly: true },
+    ]);
+  });
+
+  it('a new read-write host path holding a hostPath volume of the pod is refused (read-only is not)', () => {
+    const withHost = { ...pod, volumes: [...pod.volumes!, { kind: 'hostPath' as const, name: 'inner', path: '/srv/in', type: 'Directory' as const }] };
+    const e = thrown(() => attachMounts(withHost, 'app', [parseVolumeFlag('/srv:/s')], host));
+    expect(e.message).toContain('-v "/srv:/s": /srv holds /srv/in, the host path of volume "inner" of pod "web"');
+    expect(attachMounts(withHost, 'app', [parseVolumeFlag('/srv:/s:ro')], host).volumes).toEqual([
+      { kind: 'hostPath', name: 'app-1', path: '/srv', type: 'Directory' },
     ]);
   });
 
