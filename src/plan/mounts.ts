@@ -153,22 +153,43 @@ export function parseMountFlag(text: string): MountRequest {
   return req;
 }
 
-/** `pod create -v NAME[:CTRDIR[:ro]]`: a pod volume (an emptyDir), and optionally where every container run in the pod mounts it. */
+/**
+ * `pod create -v NAME[:CTRDIR][:OPTS]`: a pod volume (an emptyDir; with
+ * OPTS `tmpfs` or `size=N` one of medium Memory, capped), and optionally
+ * where every container run in the pod mounts it (OPTS `ro` read-only).
+ */
 export function parsePodVolumeFlag(text: string): { volume: VolumeDefinition; mount?: VolumeMount } {
   const flag = `-v "${text}"`;
   const hint =
-    'write -v NAME (a volume of the pod; containers mount it with run -v NAME:CTRDIR) or -v NAME:CTRDIR[:ro] (every container of the pod mounts it there)';
+    'write -v NAME (a volume of the pod; containers mount it with run -v NAME:CTRDIR), -v NAME:CTRDIR[:ro] (every container of the pod mounts it there), and tmpfs or size=64Mi among the options for a tmpfs (-v NAME:tmpfs,size=64Mi)';
   const parts = text.split(':');
   const name = parts[0] ?? '';
   if (name.startsWith('/') || name.startsWith('.'))
     throw usage(flag, 'a pod volume is named, not a host path: bind host paths per container (run -v HOSTDIR:CTRDIR)', hint);
   if (!isValidName(name)) throw usage(flag, `"${name}" is not a volume name (a DNS-1123 label)`, hint);
-  if (parts.length > 3 || parts.slice(1).some((p) => p === '')) throw usage(flag, 'expected NAME[:CTRDIR[:ro]]', hint);
-  const volume: VolumeDefinition = { kind: 'emptyDir', name, medium: '' };
-  if (parts.length === 1) return { volume };
-  const opts = parts[2]?.split(',') ?? [];
-  for (const o of opts) if (o !== 'ro' && o !== 'rw') throw usage(flag, `option "${o}" is not supported (ro and rw are)`, hint);
-  return { volume, mount: { name, mountPath: checkTarget(flag, parts[1]!), readOnly: opts.at(-1) === 'ro' } };
+  if (parts.length > 3 || parts.slice(1).some((p) => p === '')) throw usage(flag, 'expected NAME[:CTRDIR][:OPTIONS]', hint);
+  // the second part is the container path when it is one (absolute), else the options
+  const target = parts[1]?.startsWith('/') ? parts[1] : undefined;
+  const optText = target === undefined ? parts[1] : parts[2];
+  if (target === undefined && parts.length === 3) throw usage(flag, `the container path "${parts[1]}" must be absolute`, hint);
+  let readOnly = false;
+  let memory = false;
+  let size: number | undefined;
+  for (const o of optText?.split(',') ?? []) {
+    if (o === 'ro') readOnly = true;
+    else if (o === 'rw') readOnly = false;
+    else if (o === 'tmpfs') memory = true;
+    else if (o.startsWith('size=')) {
+      memory = true;
+      size = tmpfsSize(flag, o.slice(5));
+    } else throw usage(flag, `option "${o}" is not supported (ro, rw, tmpfs and size= are)`, hint);
+  }
+  if (readOnly && target === undefined) throw usage(flag, 'ro needs the container path it applies to (NAME:CTRDIR:ro)', hint);
+  const volume: VolumeDefinition = memory
+    ? { kind: 'emptyDir', name, medium: 'Memory', ...(size !== undefined ? { sizeLimitBytes: size } : {}) }
+    : { kind: 'emptyDir', name, medium: '' };
+  if (target === undefined) return { volume };
+  return { volume, mount: { name, mountPath: checkTarget(flag, target), readOnly } };
 }
 
 /** What is at a host path: its hostPath type, its path with every symlink resolved, and each of its ancestors' (the path as named, then up to `/`). */

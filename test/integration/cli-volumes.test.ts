@@ -117,7 +117,7 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
   test('pod create -v NAME: a pod volume one container writes and another reads; NAME:CTRDIR is mounted in every container', async ({ t }) => {
     const pod = t.pod('shared');
     const out = hostDir(t, 'out');
-    await t.ok(['pod', 'create', pod, '--network', 'none', '-v', 'data', '-v', 'cache:/cache']);
+    await t.ok(['pod', 'create', pod, '--network', 'none', '-v', 'data', '-v', 'cache:/cache', '-v', 'mem:/mem:size=4Mi']);
     await t.ok([
       'run',
       '--pod',
@@ -129,7 +129,7 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
       '--',
       'sh',
       '-c',
-      'mkdir /data/dir; echo s > /data/dir/f; echo from-writer > /data/msg; echo c > /cache/c; exec sleep 3600',
+      'mkdir /data/dir; echo s > /data/dir/f; echo from-writer > /data/msg; echo m > /mem/m; echo c > /cache/c; exec sleep 3600',
     ]);
     await eventually(() => fs.existsSync(path.join(t.root, 'pods', pod, 'volumes', 'cache', 'c')), 15_000, 'the writer');
     await t.ok([
@@ -152,12 +152,16 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
     expect(await eventually(() => fs.existsSync(path.join(out, 'cache')) && fs.readFileSync(path.join(out, 'read'), 'utf8'))).toBe('from-writer\n');
     expect(fs.readFileSync(path.join(out, 'cache'), 'utf8')).toBe('c\n');
     expect(fs.readFileSync(path.join(out, 'sub'), 'utf8')).toBe('s\n');
+    // the pod's tmpfs volume: one tmpfs, capped, what the writer put there is the reader's too
+    const reader = await pidOf(t, pod, 'reader');
+    expect(mountLine(reader, '/mem')).toMatch(/ - tmpfs \S+ rw,.*size=4096k/);
+    expect(readInContainer(reader, '/mem/m')).toBe('m\n');
     // the reader's :ro held: the writer's file is as it wrote it
     expect(fs.readFileSync(path.join(t.root, 'pods', pod, 'volumes', 'data', 'msg'), 'utf8')).toBe('from-writer\n');
     // an unknown pod volume is refused, naming the pod's volumes
     const r = await t.bp(['run', '--pod', pod, '--name', 'x', '-v', 'nope:/n', '--', 'true']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`pod "${pod}" has no volume "nope" (it has data, cache`);
+    expect(r.stderr).toContain(`pod "${pod}" has no volume "nope" (it has data, cache, mem`);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 

@@ -74,6 +74,19 @@ describe('run -v, --mount, --tmpfs', () => {
       mount: { name: 'cache', mountPath: '/cache', readOnly: true },
     });
     expect(thrown(() => parsePodVolumeFlag('/srv:/d')).message).toContain('a pod volume is named, not a host path');
+    expect(parsePodVolumeFlag('mem:tmpfs')).toEqual({ volume: { kind: 'emptyDir', name: 'mem', medium: 'Memory' } });
+    expect(parsePodVolumeFlag('mem:/m:size=8Mi,ro')).toEqual({
+      volume: { kind: 'emptyDir', name: 'mem', medium: 'Memory', sizeLimitBytes: 8 * 1024 * 1024 },
+      mount: { name: 'mem', mountPath: '/m', readOnly: true },
+    });
+    for (const [text, why] of [
+      ['mem:m:ro', 'must be absolute'],
+      ['mem:ro', 'ro needs the container path'],
+      ['mem:/m:exec', 'option "exec" is not supported'],
+      ['Mem', 'not a volume name'],
+    ]) {
+      expect(thrown(() => parsePodVolumeFlag(text!)).message, text).toContain(why);
+    }
   });
 });
 

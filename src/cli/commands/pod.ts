@@ -42,8 +42,8 @@ export function registerPod(program: Command): void {
     .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
     .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
     .option(
-      '-v, --volume <NAME[:CTRDIR[:ro]]>',
-      'a pod volume (an emptyDir, removed with the pod) that containers mount with run -v NAME:CTRDIR; with CTRDIR every container run in the pod mounts it there (repeatable)',
+      '-v, --volume <NAME[:CTRDIR][:OPTS]>',
+      'a pod volume (an emptyDir, removed with the pod) that containers mount with run -v NAME:CTRDIR; with CTRDIR every container run in the pod mounts it there; OPTS: ro, tmpfs, size=64Mi (a tmpfs, capped) (repeatable)',
       collect,
     )
     .option('--json', 'print the pod record as JSON')
@@ -63,6 +63,7 @@ Examples:
   barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json
   barepod pod create job -v scratch         # then: barepod run --pod job --name a -v scratch:/work …
   barepod pod create job -v cache:/cache    # every container of job gets /cache, shared
+  barepod pod create job -v mem:tmpfs,size=64Mi   # a tmpfs pod volume (emptyDir medium Memory)
 
 A pod volume is named (-v NAME), as a manifest's emptyDir volume: podman's
 pod create -v SRC:CTRDIR mounts SRC in every container; here NAME:CTRDIR does
