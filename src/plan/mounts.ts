@@ -236,7 +236,8 @@ export function attachMounts(
   const inside = (outer: string, p: string) => p === outer || p.startsWith(outer === '/' ? '/' : `${outer}/`);
   // the pod's hostPath volumes by their real path (one gone from the host is skipped: its own start will fail)
   const hostVolumes: { name: string; path: string; real: string }[] = [];
-  for (const v of pod.volumes ?? []) {
+  const anyHost = requests.some((r) => r.source.kind === 'host');
+  for (const v of anyHost ? (pod.volumes ?? []) : []) {
     const real = v.kind === 'hostPath' ? host(v.path)?.real : undefined;
     if (v.kind === 'hostPath' && real !== undefined) hostVolumes.push({ name: v.name, path: v.path, real });
   }

@@ -67,6 +67,14 @@ describe.skipIf(skipReason)('volumes and options from the CLI', () => {
     expect(fs.readFileSync(path.join(ro, 'canary'), 'utf8')).toBe('host\n');
     expect(fs.existsSync(path.join(ro, 'new'))).toBe(false);
     expect(await eventually(async () => /Read-only file system/.test(await logs(t, pod, 'app')))).toBe(true);
+    // started again, it has the same mounts (they are in its definition and the pod's volumes)
+    await t.ok(['stop', '--time', '0', pod, 'app']);
+    fs.rmSync(path.join(rw, 'done'));
+    fs.rmSync(path.join(rw, 'file'));
+    await t.ok(['start', pod, 'app']);
+    await eventually(() => fs.existsSync(path.join(rw, 'done')), 15_000, 'the restarted container');
+    expect(fs.readFileSync(path.join(rw, 'file'), 'utf8')).toBe('written\n');
+    expect(fs.readFileSync(path.join(ro, 'canary'), 'utf8')).toBe('host\n');
     await t.ok(['pod', 'rm', '-f', pod]);
     // a hostPath is the user's: it stays, with what the container wrote
     expect(fs.readFileSync(path.join(rw, 'file'), 'utf8')).toBe('written\n');
