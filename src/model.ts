@@ -188,6 +188,8 @@ export interface PodDefinition {
   /** namespaces taken from the host (hostNetwork, hostPID, hostIPC): neither the pause nor any container gets its own */
   host?: SharedNamespace[];
   volumes?: VolumeDefinition[];
+  /** mounts every container run into the pod later gets (`pod create -v NAME:CTRDIR`, as podman's pod volumes); copied into each container's own mounts */
+  podMounts?: VolumeMount[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   hostAliases?: HostAlias[];
@@ -230,6 +232,8 @@ export interface ContainerDefinition {
   mounts?: VolumeMount[];
   /** host devices (`run --device`); a manifest's hostPath devices are its volume mounts */
   devices?: DeviceRequest[];
+  /** the pod volumes `run` made for this container's -v HOSTDIR, --mount and --tmpfs: removed with it (`barepod rm`) when no other container mounts them */
+  ownVolumes?: string[];
   security?: SecurityDefinition;
   ports?: ContainerPort[];
   tty?: boolean;

@@ -99,6 +99,16 @@ export function deviceRequests(pod: Pick<PodDefinition, 'name' | 'volumes'>, ctr
     if (!isDeviceMount(pod, m)) continue;
     const v = pod.volumes!.find((x) => x.name === m.name)!;
     if (v.kind !== 'hostPath') continue;
+    // a manifest says so at parse time, field by field; `run -v /dev/x:CTR` (a hostPath volume of the host's type) meets it here
+    const why = deviceDestinationProblem(m.mountPath) ?? (m.subPath ? 'is a subPath of a device volume (a device has none)' : undefined);
+    if (why)
+      throw new BarepodError(
+        'invalid-value',
+        `pod "${pod.name}", container "${ctr.name}": device ${v.path} (volume "${m.name}") at ${m.mountPath}: the container path ${why}`,
+        {
+          hint: "a host device is made as a node below the container's /dev: mount it there (e.g. -v /dev/net/tun:/dev/net/tun, or --device)",
+        },
+      );
     out.push({
       hostPath: v.path,
       containerPath: m.mountPath,

@@ -37,10 +37,17 @@ export function parseCapabilityFlags(values: readonly string[], flag: string): s
  * manifest's securityContext makes. barepod's CLI keeps no_new_privs on
  * unless privileged (as a manifest without allowPrivilegeEscalation: true).
  */
-export function cliSecurity(input: { capAdd?: readonly string[]; capDrop?: readonly string[]; privileged?: boolean }): SecurityDefinition | undefined {
+export function cliSecurity(input: {
+  capAdd?: readonly string[] | undefined;
+  capDrop?: readonly string[] | undefined;
+  privileged?: boolean | undefined;
+  /** --read-only: readOnlyRootFilesystem */
+  readOnly?: boolean | undefined;
+}): SecurityDefinition | undefined {
   const capAdd = parseCapabilityFlags(input.capAdd ?? [], '--cap-add');
   const capDrop = parseCapabilityFlags(input.capDrop ?? [], '--cap-drop');
   const privileged = input.privileged === true;
-  if (!capAdd.length && !capDrop.length && !privileged) return undefined;
-  return { capAdd, capDrop, privileged, readOnlyRootfs: false, noNewPrivileges: !privileged };
+  const readOnlyRootfs = input.readOnly === true;
+  if (!capAdd.length && !capDrop.length && !privileged && !readOnlyRootfs) return undefined;
+  return { capAdd, capDrop, privileged, readOnlyRootfs, noNewPrivileges: !privileged };
 }

@@ -95,6 +95,14 @@ describe('deviceRequests: --device and hostPath device volumes in one list', () 
       { hostPath: '/dev/loop0', containerPath: '/dev/xvda', access: 'r', from: 'volume "disk"', kind: 'b' },
     ]);
   });
+  it('a device volume mounted outside /dev, or with a subPath, is refused (run -v /dev/net/tun:/tun makes such a volume)', () => {
+    const out = app({ mounts: [{ name: 'tun', mountPath: '/tun', readOnly: false }] });
+    expect(thrown(() => deviceRequests(pod({ volumes }), out)).message).toContain(
+      'pod "web", container "app": device /dev/net/tun (volume "tun") at /tun: the container path must be below /dev',
+    );
+    const sub = app({ mounts: [{ name: 'tun', mountPath: '/dev/tun', readOnly: false, subPath: 'x' }] });
+    expect(thrown(() => deviceRequests(pod({ volumes }), sub)).message).toContain('is a subPath of a device volume');
+  });
   it('a container without either asks for nothing', () => {
     expect(deviceRequests(pod({ volumes }), app())).toEqual([]);
   });
@@ -187,6 +195,14 @@ describe('capabilities: one reading for the CLI and manifests', () => {
       readOnlyRootfs: false,
       noNewPrivileges: true,
     });
+    // --read-only and the capability flags make one definition (neither replaces the other)
+    expect(containerDefinition({ name: 'x', command: ['sh'], readOnly: true, capAdd: ['NET_ADMIN'] }).security).toEqual({
+      capAdd: ['CAP_NET_ADMIN'],
+      capDrop: [],
+      privileged: false,
+      readOnlyRootfs: true,
+      noNewPrivileges: true,
+    });
     const def = containerDefinition({ name: 'x', command: ['sh'], privileged: true, device: ['/dev/net/tun'] });
     expect(def.security).toMatchObject({ privileged: true, noNewPrivileges: false });
     expect(def.seccomp).toBe('unconfined');
@@ -241,7 +257,8 @@ describe('export of a CLI container with capabilities and devices', () => {
     const root = containerDefinition({ name: 'root', command: ['sleep', '60'], privileged: true });
     const rec = { version: 2, def: pod(), createdAt: '', cgroupVersion: 1, sandbox: {}, containers: [{ def }, { def: root }] } as unknown as PodRecord;
     const out = exportPod(rec) as { metadata: { annotations: Record<string, string> }; spec: { containers: { securityContext?: unknown }[] } };
-    expect(out.spec.containers[0]!.securityContext).toEqual({ capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] } });
+    // the CLI keeps no_new_privs on: a manifest says so with allowPrivilegeEscalation: false
+    expect(out.spec.containers[0]!.securityContext).toEqual({ capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] }, allowPrivilegeEscalation: false });
     expect(out.spec.containers[1]!.securityContext).toEqual({ privileged: true });
     expect(out.metadata.annotations['barepod.io/not-exported']).toContain(
       'vpn has --device /dev/net/tun (in a manifest: a hostPath volume of type CharDevice or BlockDevice)',
