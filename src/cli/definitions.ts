@@ -160,6 +160,12 @@ export interface ContainerInput extends LimitFlags {
   pid?: string | undefined;
   securityOpt?: string[] | undefined;
   restart?: string | undefined;
+  /** -t: a terminal for the container (conmon holds it; attach reaches it) */
+  tty?: boolean | undefined;
+  /** -i: the container reads what an attached client sends */
+  stdin?: boolean | undefined;
+  /** stdin closes when the first attached client leaves (`run -i` without -t: the end of our stdin is the container's) */
+  stdinOnce?: boolean | undefined;
   /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
   imageDefaults?: ImageDefaults | undefined;
   /** the manifest digest of the stored image */
@@ -212,6 +218,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       pidMode: pid,
       seccomp,
       ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
+      ...(input.tty ? { tty: true } : {}),
+      ...(input.stdin ? { stdin: true, ...(input.stdinOnce ? { stdinOnce: true } : {}) } : {}),
     },
     { defaults: image, digest: input.imageId },
   );

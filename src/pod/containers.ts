@@ -47,15 +47,34 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 }
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
-function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
+function launchContainer(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh = false,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false, rec), rec.def.name, def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart),
   );
 }
 
+/** Runs between `runc create` and `runc start` (`run -it` attaches there, so no output of the container is missed). */
+export type BeforeStart = (launched: Launched) => Promise<void>;
+
 /** launchContainer's work: the rootfs, the spec, the checks around runc create, the start. */
-async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh: boolean): Promise<Launched> {
+async function launchInSandbox(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh: boolean,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
@@ -81,19 +100,24 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
     source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
   });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
-  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
+  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, {
+    launchId,
+    logSizeMax: rec.def.logSizeMax,
+    stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
+  });
   verifyJoined(
     rec,
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
 }
 
 /** `barepod run`: a new container in an existing pod, created and started. */
-export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition): Promise<ContainerRecord> {
-  const [c] = await runContainers(rt, pod, [def]);
+export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, beforeStart?: BeforeStart): Promise<ContainerRecord> {
+  const [c] = await runContainers(rt, pod, [def], undefined, beforeStart);
   return c!;
 }
 
@@ -104,7 +128,13 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
  * `recorded` changes the record in the same lock round (`up`: the pod is
  * Running once its last containers are recorded).
  */
-export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[], recorded?: (rec: PodRecord) => void): Promise<ContainerRecord[]> {
+export async function runContainers(
+  rt: Runtime,
+  pod: string,
+  defs: ContainerDefinition[],
+  recorded?: (rec: PodRecord) => void,
+  beforeStart?: BeforeStart,
+): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
       if (rec.containers.some((c) => c.def.name === def.name)) {
@@ -120,7 +150,7 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
         const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
       }
-      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!)));
+      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!, false, beforeStart)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);

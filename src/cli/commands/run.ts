@@ -7,6 +7,9 @@ import { resolveSettings } from '../../runtime/host.js';
 import { parseTlsVerify } from './images.js';
 import { collect, explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../plan/detach-keys.js';
+import type { Attached } from '../../runtime/attach.js';
+import { openAttach, runAttached } from './attach.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {
@@ -29,6 +32,10 @@ export function registerRun(program: Command): void {
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
     .option('--restart <policy>', "restart policy: always, on-failure or never (default: the pod's)")
+    .option('-i, --interactive', "keep the container's stdin open and send ours to it; stays attached (the end of our input ends its stdin)")
+    .option('-t, --tty', 'a terminal for the container (conmon holds it); with -i, ours goes raw and its size follows ours')
+    .option('-d, --detach', 'with -i/-t: start it and return (attach later: barepod attach POD NAME)')
+    .option('--detach-keys <keys>', 'the key sequence that detaches from an attached container, leaving it running ("" turns it off)', DEFAULT_DETACH_KEYS)
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
     .hook('preAction', explainHook)
@@ -45,12 +52,30 @@ Examples:
   barepod run --pod web --name app --image localhost:5000/app:1 --tls-verify=false --pull always
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
   barepod run --pod web --name app --image app:1 --pull never -u nobody
-  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
+  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start
+  barepod run -it --pod web --name sh -- sh                 # a shell in the pod: Ctrl-D ends it, ctrl-p,ctrl-q detaches
+  barepod run -itd --pod web --name sh -- sh                # a shell to attach to later: barepod attach web sh
+  echo hello | barepod run -i --pod web --name rev -- rev   # our stdin is its stdin; its end is the end of the container's
+
+With -i or -t, barepod stays attached (without -d): the container's output
+comes to this terminal from its very start, and barepod exits with its exit
+code once it ends (a restart by policy then runs on, detached). -t gives the
+container a terminal (TERM=xterm), as a manifest's tty: true does; -i keeps
+its stdin open (stdin: true; without -t and -d also stdinOnce: true).`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
       if (o.image !== undefined && o.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
       const json = o.json === true;
+      const tty = o.tty === true;
+      const stdin = o.interactive === true;
+      const attach = (tty || stdin) && o.detach !== true;
+      if (attach && json)
+        throw new BarepodError('usage', "--json with -i/-t needs -d: an attached run prints the container's output", { hint: 'add -d, or drop --json' });
+      if (o.detach === true && !tty && !stdin)
+        throw new BarepodError('usage', '-d goes with -i/-t (without them, run always returns once the container is started)');
+      const detachKeys = str('detachKeys') ?? DEFAULT_DETACH_KEYS;
+      parseDetachKeys(detachKeys); // a typo is an error before anything is made
       const settings = resolveSettings();
       const image =
         o.rootfs === undefined
@@ -74,11 +99,29 @@ Examples:
         pid: str('pid'),
         securityOpt: o.securityOpt as string[],
         restart: str('restart'),
+        tty,
+        stdin,
+        stdinOnce: stdin && !tty && attach,
         imageDefaults: image?.defaults,
         imageId: image?.digest,
       });
       const rt = runtimeFor(cmd);
-      const c = await runContainer(rt, str('pod') ?? '', def);
+      const pod = str('pod') ?? '';
+      if (attach) {
+        // attached between runc create and runc start: nothing the container writes is missed
+        let attached: Attached | undefined;
+        try {
+          await runContainer(rt, pod, def, async () => {
+            attached = await openAttach(rt, pod, def.name, { tty, stdin, detachKeys });
+          });
+        } catch (e) {
+          attached?.close();
+          throw e;
+        }
+        await runAttached(rt, pod, def.name, attached!);
+        return;
+      }
+      const c = await runContainer(rt, pod, def);
       if (json) printJson(c);
       else process.stdout.write(`${str('pod')}/${def.name} running (pid ${c.process?.pid})\n`);
     });
