@@ -93,15 +93,38 @@ export async function connectAttach(o: AttachOptions): Promise<Attached> {
     writeResize(o.ctl, out.rows, out.columns);
   };
   resize();
+  // raw from now on: the container's first output (a shell's banner and prompt) comes as it was written
+  const restore = o.tty && o.stdin && process.stdin.isTTY ? await makeRaw() : () => {};
   return {
     close() {
+      restore();
       try {
         child.kill('SIGTERM');
       } catch {
         // gone already
       }
     },
-    run: () => session(o, run, resize),
+    run: () => session(o, run, resize, restore).finally(restore),
+  };
+}
+
+/**
+ * Our terminal in raw mode, as podman's (and docker's) MakeRaw has it: no
+ * echo, no line editing, no signals from keys (Ctrl-C is a byte for the
+ * container), and no output processing: libuv's raw mode keeps ONLCR, which
+ * would turn the container's own CR LF into CR CR LF and break a full-screen
+ * program's bare LF (cursor down); `stty -opost` turns it off. Returns the
+ * restore: the terminal's settings from before (libuv saved them), OPOST too.
+ */
+async function makeRaw(): Promise<() => void> {
+  const input = process.stdin;
+  input.setRawMode(true);
+  await launch(['stty', '-opost'], { stdio: ['inherit', 'ignore', 'ignore'] }).exited.catch(() => undefined);
+  let restored = false;
+  return () => {
+    if (restored) return;
+    restored = true;
+    input.setRawMode(false);
   };
 }
 
@@ -119,24 +142,19 @@ export function writeResize(ctl: string, rows: number, cols: number): void {
   }
 }
 
-async function session(o: AttachOptions, run: Launch, resize: () => void): Promise<AttachEnd> {
+async function session(o: AttachOptions, run: Launch, resize: () => void, restore: () => void): Promise<AttachEnd> {
   const child = run.child;
   const input = process.stdin;
-  const raw = o.tty && o.stdin && input.isTTY === true;
   const matcher = new DetachMatcher(o.detachKeys);
   let detached = false;
-  const restore = (): void => {
-    if (raw) input.setRawMode(false);
-  };
   const onSignal = (sig: NodeJS.Signals): void => {
     restore();
     child.kill('SIGTERM');
     process.kill(process.pid, sig);
   };
-  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
   for (const s of signals) process.once(s, onSignal);
   process.stdout.on('resize', resize);
-  if (raw) input.setRawMode(true);
   const sink = child.stdin as Writable | null;
   sink?.on('error', () => {}); // the relay gone: its exit ends the session
   const onData = (chunk: Buffer): void => {

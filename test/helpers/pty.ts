@@ -34,9 +34,10 @@ while True:
         except OSError: d = b''
         if not d: break
         os.write(1, d)
-lflag = termios.tcgetattr(fd)[3]
+attrs = termios.tcgetattr(fd)
+oflag, lflag = attrs[1], attrs[3]
 _, status = os.waitpid(pid, 0)
-sys.stderr.write(json.dumps({'exit': os.waitstatus_to_exitcode(status), 'echo': bool(lflag & termios.ECHO), 'icanon': bool(lflag & termios.ICANON)}) + '\n')
+sys.stderr.write(json.dumps({'exit': os.waitstatus_to_exitcode(status), 'echo': bool(lflag & termios.ECHO), 'icanon': bool(lflag & termios.ICANON), 'opost': bool(oflag & termios.OPOST)}) + '\n')
 `;
 
 export interface PtySession {
@@ -48,8 +49,8 @@ export interface PtySession {
   waitFor(what: string | RegExp, from?: number): Promise<void>;
   /** resizes the terminal (the kernel sends SIGWINCH to barepod) */
   resize(rows: number, cols: number): Promise<void>;
-  /** resolves once barepod has ended: its exit code and how it left the terminal */
-  ended: Promise<{ exit: number; echo: boolean; icanon: boolean }>;
+  /** resolves once barepod has ended: its exit code and how it left the terminal (echo, line editing, output processing) */
+  ended: Promise<{ exit: number; echo: boolean; icanon: boolean; opost: boolean }>;
   kill(): void;
 }
 
@@ -72,7 +73,7 @@ export function onPty(t: TestEnv, args: string[], size: [number, number] = [30, 
   const ended = child.then(() => {
     const last = err.join('').trim().split('\n').pop() ?? '';
     try {
-      return JSON.parse(last) as { exit: number; echo: boolean; icanon: boolean };
+      return JSON.parse(last) as { exit: number; echo: boolean; icanon: boolean; opost: boolean };
     } catch {
       throw new Error(`pty driver failed: ${err.join('')}\n${out()}`);
     }
