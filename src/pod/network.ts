@@ -13,7 +13,6 @@ import {
   chainNames,
   cniContainerId,
   cniIdPrefix,
-  isCniNetwork,
   isUnicastMac,
   subnetsOf,
   POD_IFNAME,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, describeError, wrap } from '../errors.js';
+import { BarepodError, hasCode, wrap } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, hostPortsOf, RECORD_VERSION, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { inPodPidNamespace, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
@@ -149,6 +149,21 @@ export async function launchSandbox(
  */
 export async function removePod(rt: Runtime, name: string, grace?: number): Promise<void> {
   await withPodLock(podPaths(rt.settings.stateRoot, name).lock, name, () => removePodLocked(rt, name, grace));
+}
+
+/**
+ * `down`'s removal: a pod that is not there (or that another command removes
+ * while this one waits for its lock) is already down, not an error.
+ */
+export async function downPod(rt: Runtime, name: string, grace?: number): Promise<'removed' | 'absent'> {
+  if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) return 'absent';
+  try {
+    await removePod(rt, name, grace);
+  } catch (e) {
+    if (hasCode(e, 'not-found')) return 'absent';
+    throw e;
+  }
+  return 'removed';
 }
 
 /** removePod's work for a caller that already holds the pod's lock (`gc`). */

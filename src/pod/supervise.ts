@@ -6,7 +6,7 @@
  * lost handler, a crash or a reboot left undone.
  */
 import fs from 'node:fs';
-import { BarepodError, describeError, hasCode, isNoSpace } from '../errors.js';
+import { describeError, hasCode, isNoSpace } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { isValidName, validateMemberName } from '../names.js';
 import { locksDir, podPaths } from '../plan/paths.js';

@@ -4,6 +4,7 @@ import { BarepodError, DeadlineError, ToolError } from '../errors.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { shellWords } from '../plan/narration.js';
 import { explainFailure, explaining, explainRun } from './explain.js';
+import { CALLER_VAR, callerMarkOf, readStartTime } from './procfs.js';
 
 /**
  * With BAREPOD_TRACE=1, every external program and its duration go to stderr
@@ -77,6 +78,12 @@ export interface LaunchOptions {
   label?: string;
   /** hint for a missing program */
   missingHint?: string;
+  /**
+   * a program meant to live on after this command (conmon, the prober, a
+   * restart timer): it does not carry CALLER_VAR, so a takeover of this
+   * command's lock after it died leaves it alone
+   */
+  outlives?: boolean;
 }
 
 export interface Exit {
@@ -109,9 +116,12 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launch {
   if (!file) throw new Error('launch: empty argv');
   const key = o.program ?? programKey(file);
   const timeoutMs = o.timeoutMs ?? timeoutFor(key);
+  const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env) };
+  if (o.outlives) delete env[CALLER_VAR];
+  else env[CALLER_VAR] = callerMark();
   const child = spawn(file, args, {
     stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'],
-    ...(o.env ? { env: o.env } : {}),
+    env,
     ...(o.cwd ? { cwd: o.cwd } : {}),
     ...(o.detached ? { detached: true } : {}),
   });
@@ -170,6 +180,22 @@ function killProcess(child: ChildProcess, group: boolean): void {
       // gone already
     }
   }
+}
+
+/*
+ * Every program launch runs gets CALLER_VAR=<pid>:<start time> of this
+ * process in its environment, inherited by whatever it starts. A command
+ * killed mid-way leaves its programs running (a CNI plugin finishing its
+ * ADD, an iptables-restore); whoever takes over the dead command's lock ends
+ * them first (endProgramsOf), so none changes the host after the repair.
+ * Programs that outlive their command by design (conmon, the prober, a
+ * restart timer: LaunchOptions.outlives) do not carry it.
+ */
+let mark: string | undefined;
+/** This process's mark: its pid and start time, so a reused pid is never taken for it. */
+function callerMark(): string {
+  mark ??= callerMarkOf({ pid: process.pid, startTime: readStartTime(process.pid) ?? '' });
+  return mark;
 }
 
 export interface RunToolOptions {

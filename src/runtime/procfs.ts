@@ -42,6 +42,55 @@ export function isAlive(id: ProcessIdentity | undefined): boolean {
   return fields !== undefined && fields[19] === id.startTime && fields[0] !== 'Z' && fields[0] !== 'X';
 }
 
+/** The environment variable naming the barepod process a program was run for (see runTool). */
+export const CALLER_VAR = 'BAREPOD_CALLER';
+
+/** A process's value of CALLER_VAR: `<pid>:<start time>`. */
+export const callerMarkOf = (id: ProcessIdentity): string => `${id.pid}:${id.startTime}`;
+
+/**
+ * Ends the programs a barepod process ran that still run after it died (a
+ * CNI plugin, an iptables-restore, a mount: each in its own process group,
+ * found by CALLER_VAR in its environment, children included) and waits, at
+ * most `waitMs`, until they are gone. What they did half-way is the
+ * repair's to undo; what they would do next must not happen after it.
+ * Returns the pids it ended.
+ */
+export async function endProgramsOf(dead: ProcessIdentity, waitMs = 5000): Promise<number[]> {
+  const entry = `${CALLER_VAR}=${callerMarkOf(dead)}`;
+  const find = (): number[] => {
+    const found: number[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry)) found.push(Number(name));
+      } catch {
+        // gone meanwhile, or a kernel thread
+      }
+    }
+    return found.filter((pid) => {
+      const state = readProcessState(pid);
+      return state !== undefined && state !== 'Z' && state !== 'X';
+    });
+  };
+  const ended = find();
+  const deadline = Date.now() + waitMs;
+  for (let left = ended; left.length; left = find()) {
+    for (const pid of left) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL'); // its group first (it leads one), then itself
+        } catch {
+          // no such group, or gone
+        }
+      }
+    }
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return ended;
+}
+
 /** Inode of /proc/<pid>/ns/<type>, the identity of a namespace; undefined when unreadable. */
 export function namespaceInode(pid: number, type: string): number | undefined {
   try {

@@ -5,21 +5,20 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { BarepodError, hasCode } from '../../errors.js';
-import { formatDuration, parseDuration } from '../../duration.js';
+import { BarepodError } from '../../errors.js';
+import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
 import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths, podPaths } from '../../plan/paths.js';
-import { endedForGood, podReady } from '../../pod/up.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
-import { removePod } from '../../pod/sandbox.js';
+import { downPod } from '../../pod/sandbox.js';
+import { waitForPod } from '../../pod/wait.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
 import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
 import type { ContainerSpec } from '../../plan/container.js';
 import { resolveImage } from '../../runtime/images.js';
-import { isAlive } from '../../runtime/procfs.js';
 import { applyUp, planUp, type PodPlan } from '../../pod/up-plan.js';
 import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
@@ -155,7 +154,7 @@ export async function upAction(
       if (!o.json) process.stdout.write(`pod/${pod} ${outcome}\n`);
     },
   });
-  if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
+  if (o.wait) for (const p of pods) await waitForPod(rt, p.pod.name, 'ready', timeoutMs);
   if (o.json) printJson(results);
 }
 
@@ -166,21 +165,8 @@ export async function downAction(names: string[], o: { file?: string; time?: str
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
   for (const name of targets) {
-    if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
-      process.stdout.write(`pod/${name} not found (already down)\n`);
-      continue;
-    }
-    try {
-      await removePod(rt, name, grace);
-    } catch (e) {
-      // another command removed it while this one waited for its lock
-      if (hasCode(e, 'not-found')) {
-        process.stdout.write(`pod/${name} not found (already down)\n`);
-        continue;
-      }
-      throw e;
-    }
-    process.stdout.write(`pod/${name} removed\n`);
+    const outcome = await downPod(rt, name, grace);
+    process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
   }
 }
 
@@ -194,44 +180,8 @@ export async function waitAction(pods: string[], o: { for: string; timeout: stri
   if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
-  for (const pod of pods) await waitFor(rt, pod, o.for, timeoutMs);
+  for (const pod of pods) await waitForPod(rt, pod, o.for, timeoutMs);
   process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
-}
-
-/** Polls a pod until the condition holds; a timeout (or a pod that can never get there) is an error saying why. */
-async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rec = rt.store.tryRead(pod);
-    if (condition === 'delete') {
-      if (!rec) return;
-    } else {
-      if (!rec) throw new BarepodError('not-found', `pod "${pod}" not found`, { hint: 'list pods with `barepod ps`' });
-      const state = podReady(rt, rec);
-      if (state.ready) return;
-      if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
-      if (rec.phase === 'Creating' && !isAlive(rec.creator)) {
-        throw new BarepodError(
-          'tool-failed',
-          `pod "${pod}" will not become ready: the \`up\` making it (pid ${rec.creator?.pid ?? '?'}) is gone before it made every container`,
-          {
-            hint: `make the rest: barepod up -f FILE (or remove it: barepod gc)`,
-          },
-        );
-      }
-      const ended = endedForGood(rt, rec);
-      if (ended)
-        throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, {
-          hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}`,
-        });
-      if (Date.now() > deadline)
-        throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, {
-          hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}`,
-        });
-    }
-    if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** YAML for people (export, generate systemd's stored copy). */
