@@ -179,7 +179,14 @@ spec:
     const bad = await t.bp(['run', '-it', '--pod', pod, '--name', 'x', '--detach-keys', 'ctrl-1', '--', 'sh']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--detach-keys');
+    // -it from a pipe: refused as exec -t and docker do (the end of the input would never reach the shell)
+    const notTty = await t.bp(['run', '-it', '--pod', pod, '--name', 'x', '--', 'sh']);
+    expect(notTty.code).toBe(2);
+    expect(notTty.stderr).toContain('not a TTY');
     expect(fs.existsSync(path.join(t.root, 'pods', pod, 'containers', 'x'))).toBe(false);
+    // -d alone is podman's habit: accepted, run returns as it always does
+    await t.ok(['run', '-d', '--pod', pod, '--name', 'bg', '--', 'sleep', '600']);
+    expect((await stateOf(t, pod, 'bg'))?.status).toBe('Running');
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 });

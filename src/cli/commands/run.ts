@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { containerDefinition } from '../definitions.js';
@@ -34,7 +35,7 @@ export function registerRun(program: Command): void {
     .option('--restart <policy>', "restart policy: always, on-failure or never (default: the pod's)")
     .option('-i, --interactive', "keep the container's stdin open and send ours to it; stays attached (the end of our input ends its stdin)")
     .option('-t, --tty', 'a terminal for the container (conmon holds it); with -i, ours goes raw and its size follows ours')
-    .option('-d, --detach', 'with -i/-t: start it and return (attach later: barepod attach POD NAME)')
+    .option('-d, --detach', 'with -i/-t: start it and return (attach later: barepod attach POD NAME); without them, run always returns once it has started')
     .option('--detach-keys <keys>', 'the key sequence that detaches from an attached container, leaving it running ("" turns it off)', DEFAULT_DETACH_KEYS)
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
@@ -72,10 +73,13 @@ its stdin open (stdin: true; without -t and -d also stdinOnce: true).`,
       const attach = (tty || stdin) && o.detach !== true;
       if (attach && json)
         throw new BarepodError('usage', "--json with -i/-t needs -d: an attached run prints the container's output", { hint: 'add -d, or drop --json' });
-      if (o.detach === true && !tty && !stdin)
-        throw new BarepodError('usage', '-d goes with -i/-t (without them, run always returns once the container is started)');
       const detachKeys = str('detachKeys') ?? DEFAULT_DETACH_KEYS;
       parseDetachKeys(detachKeys); // a typo is an error before anything is made
+      // as exec -t and docker: a terminal's input must come from one (our end of input would never reach the shell)
+      if (attach && tty && stdin && !isatty(0))
+        throw new BarepodError('usage', 'the input device is not a TTY', {
+          hint: 'drop -t (run -i passes a pipe on), or add -d and attach later from a terminal',
+        });
       const settings = resolveSettings();
       const image =
         o.rootfs === undefined
