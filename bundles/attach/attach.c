@@ -16,6 +16,7 @@
  * is open (barepod waits for it before `runc start`) and fd 3 is closed.
  * Exit status: 0 when conmon closed the socket (the container ended), 3 when
  * there is no such socket or nobody listens on it, 1 on any other error.
+ * It ends with barepod (SIGTERM when its parent dies).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -58,6 +60,9 @@ int main(int argc, char **argv) {
   }
   const char *path = argv[argi];
   signal(SIGPIPE, SIG_IGN);
+  /* barepod gone (killed): no relay of ours lives on without it */
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGTERM) == 0 && getppid() != parent) return 1;
 
   struct sockaddr_un addr;
   memset(&addr, 0, sizeof addr);
