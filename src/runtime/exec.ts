@@ -43,6 +43,8 @@ export const DEFAULT_TIMEOUT_SECONDS: Record<string, number> = {
   xargs: 30 * 60,
   setfattr: 30 * 60,
   sh: 60,
+  // not a program: how long a dead command's programs get to finish before whoever takes over its lock kills them
+  orphans: 10,
 };
 /** Any other program. */
 export const FALLBACK_TIMEOUT_SECONDS = 120;
@@ -215,7 +217,7 @@ export interface RunToolOptions {
  * every call's start-up ~16 ms of CPU and ~30 ms of wall time even bundled
  * (measured: `barepod --version` 64 → 80 ms CPU with execa 9.6 imported by the
  * entry, Node 20, this 2-core host; unbundled, its import alone is ~100 ms).
- * execa drives the tests and the lab runner, a chunk loaded only by `lab`.
+ * execa drives the tests; the lab runner runs its steps through launch too.
  * Within the program's deadline (see launch).
  */
 export async function runTool(argv: string[], options: RunToolOptions = {}): Promise<string> {

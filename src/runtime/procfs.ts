@@ -49,14 +49,14 @@ export const CALLER_VAR = 'BAREPOD_CALLER';
 export const callerMarkOf = (id: ProcessIdentity): string => `${id.pid}:${id.startTime}`;
 
 /**
- * Ends the programs a barepod process ran that still run after it died (a
- * CNI plugin, an iptables-restore, a mount: each in its own process group,
- * found by CALLER_VAR in its environment, children included) and waits, at
- * most `waitMs`, until they are gone. What they did half-way is the
- * repair's to undo; what they would do next must not happen after it.
- * Returns the pids it ended.
+ * The programs a barepod process ran that still run after it died (a CNI
+ * plugin, an iptables-restore, a `runc delete`: each in its own process
+ * group, found by CALLER_VAR in its environment, children included). They
+ * get `graceMs` to finish on their own (killing a `runc delete` half-way
+ * would leave a state dir runc no longer knows); what is left then gets
+ * SIGKILL, so none changes the host after whoever takes over has repaired.
  */
-export async function endProgramsOf(dead: ProcessIdentity, waitMs = 5000): Promise<number[]> {
+export async function endProgramsOf(dead: ProcessIdentity, graceMs: number): Promise<{ finished: number[]; killed: number[] }> {
   const entry = `${CALLER_VAR}=${callerMarkOf(dead)}`;
   const find = (): number[] => {
     const found: number[] = [];
@@ -73,9 +73,16 @@ export async function endProgramsOf(dead: ProcessIdentity, waitMs = 5000): Promi
       return state !== undefined && state !== 'Z' && state !== 'X';
     });
   };
-  const ended = find();
-  const deadline = Date.now() + waitMs;
-  for (let left = ended; left.length; left = find()) {
+  const seen = find();
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  const graceEnd = Date.now() + graceMs;
+  let left = seen;
+  while (left.length && Date.now() < graceEnd) {
+    await pause();
+    left = find();
+  }
+  const killed = left;
+  for (const killEnd = Date.now() + 5000; left.length && Date.now() < killEnd; left = find()) {
     for (const pid of left) {
       for (const target of [-pid, pid]) {
         try {
@@ -85,10 +92,9 @@ export async function endProgramsOf(dead: ProcessIdentity, waitMs = 5000): Promi
         }
       }
     }
-    if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, 20));
+    await pause();
   }
-  return ended;
+  return { finished: seen.filter((p) => !killed.includes(p)), killed };
 }
 
 /** Inode of /proc/<pid>/ns/<type>, the identity of a namespace; undefined when unreadable. */

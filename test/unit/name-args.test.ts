@@ -65,6 +65,7 @@ const NOT_NAMES: Record<string, string[]> = {
   'network inspect': ['name', 'json'],
   'lab run': ['lab', 'yes', 'prefix'],
   'lab check': ['lab', 'json', 'prefix'],
+  help: ['command', 'roff'],
   _exited: ['launch'],
   _restart: ['token'],
 };

@@ -9,8 +9,8 @@ import { BarepodError } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
-import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { containerPaths, podPaths } from '../../plan/paths.js';
+import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { downPod } from '../../pod/sandbox.js';
 import { waitForPod } from '../../pod/wait.js';
@@ -89,11 +89,11 @@ function dryArgs(settings: Settings, c: ContainerSpec): string[] {
 
 /** What `up --dry-run` prints for a pod: its planned steps (the very titles `up --explain` narrates) and what it would make. */
 function dryRunView(rt: Runtime, p: PodPlan) {
-  const ctx = rt.planContext(false);
   const mp = p.manifest;
   const d = mp.pod;
   const sources = volumeSources(rt.settings.stateRoot, d);
-  const paths = podPaths(rt.settings.stateRoot, d.name);
+  const scope = rt.pod(d.name);
+  const paths = scope.paths;
   return {
     pod: d.name,
     exists: rt.store.tryRead(d.name) !== undefined,
@@ -101,7 +101,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
     hostname: d.hostname,
     restartPolicy: d.restartPolicy,
     namespaces: { shared: d.share, host: d.host ?? [] },
-    cgroupParent: podCgroup(ctx, d.name),
+    cgroupParent: scope.cgroup,
     limits: d.limits,
     podDir: paths.dir,
     volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: volumeKind(v).label(v), source: sources[v.name] })),
@@ -110,7 +110,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         name: SANDBOX_NAME,
         runcId: runcId(d.name, SANDBOX_NAME),
         bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle,
-        cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME),
+        cgroup: scope.containerCgroup(SANDBOX_NAME),
         args: ['/pause'],
       },
       ...mp.containers.map((c) => ({
@@ -121,7 +121,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         image: c.image,
         args: dryArgs(rt.settings, c),
         bundle: containerPaths(rt.settings.stateRoot, d.name, c.name).bundle,
-        cgroup: containerCgroup(ctx, d.name, c.name),
+        cgroup: scope.containerCgroup(c.name),
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
         limits: c.limits,
         mounts: (c.mounts ?? []).map((m) => `${m.name} -> ${m.mountPath}${m.readOnly ? ' (ro)' : ''}`),
