@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect } from 'vitest';
-import { CLI, eventually, pidOf, readInContainer, skipReason, test, type TestEnv } from '../helpers/harness.js';
+import { background, CLI, eventually, pidOf, readInContainer, skipReason, test, type TestEnv } from '../helpers/harness.js';
 import { onPty } from '../helpers/pty.js';
 
 interface PsLine {
@@ -94,6 +94,34 @@ describe.skipIf(skipReason)('run -it and attach', () => {
     await b.waitFor('again-kept-41');
     b.type('exit 3\r');
     expect((await b.ended).exit).toBe(3);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  test('a killed attach leaves no relay behind (outside a terminal too, where no SIGHUP ends it), and the container runs on', async ({ t }) => {
+    const pod = t.pod('killed');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '-itd', '--pod', pod, '--name', 'sh', '--', 'sh']);
+    const pid = await pidOf(t, pod, 'sh');
+    const commands = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .map((p) => {
+          try {
+            return { pid: Number(p), cmd: fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0') };
+          } catch {
+            return { pid: Number(p), cmd: [] };
+          }
+        });
+    const relay = () => commands().find((p) => p.cmd[0]?.endsWith('barepod-attach') && p.cmd.some((w) => w.includes(t.root)));
+    const session = background(t, ['attach', pod, 'sh']);
+    await eventually(() => relay());
+    const barepod = commands().find((p) => p.cmd.some((w) => w.endsWith('barepod.mjs')) && p.cmd.includes('attach') && p.cmd.includes(pod));
+    expect(barepod).toBeDefined();
+    process.kill(barepod!.pid, 'SIGKILL');
+    await session.closed;
+    await eventually(() => relay() === undefined);
+    expect(await pidOf(t, pod, 'sh')).toBe(pid);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
