@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import { wrap } from '../errors.js';
 import type { ContainerDefinition, ContainerKind } from '../model.js';
 import type { ManifestPod } from '../manifest/pod.js';
-import { candidateNames } from '../plan/image-ref.js';
+import { candidateNames, isLocalName, shouldPull } from '../plan/image-ref.js';
 import { memberKind, startOrder } from '../plan/members.js';
 import { checkTitle, containerTitle, imageTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../plan/narration.js';
 import { isCniNetwork, parseConflist } from '../plan/network.js';
@@ -45,7 +45,11 @@ export interface PodPlan {
   steps: PodStep[];
 }
 
-/** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
+/**
+ * Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no
+ * tag) unless set, else IfNotPresent. (ensureImage never pulls a local
+ * `localhost/…` name, whatever its policy.)
+ */
 export function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolicy']): PullPolicy {
   const p = policy ?? (/:[^/]+$/.test(image.replace(/@.*$/, '')) && !image.endsWith(':latest') ? 'IfNotPresent' : 'Always');
   return p === 'Always' ? 'always' : p === 'Never' ? 'never' : 'missing';
@@ -73,7 +77,7 @@ function pullTitle(rt: Pick<Runtime, 'settings'>, image: string, policy: PullPol
   } catch {
     have = false; // a bad reference: the pull says what is wrong with it
   }
-  return imageTitle(image, { have, policy, pull: policy === 'always' || (policy === 'missing' && !have), store: rt.settings.imagesDir });
+  return imageTitle(image, { have, policy, pull: shouldPull(image, policy, have), local: isLocalName(image), store: rt.settings.imagesDir });
 }
 
 /** The steps of `up` for a manifest's pods, reading the host, changing nothing. */
@@ -130,7 +134,7 @@ export interface ApplyOptions extends Omit<UpOptions, 'say'> {
 export async function applyUp(rt: Runtime, plans: PodPlan[], o: ApplyOptions = {}): Promise<{ pod: string; outcome: UpOutcome }[]> {
   for (const s of plans.flatMap((p) => p.pulls)) {
     try {
-      await ensureImage(rt.settings, s.image, s.policy, o.pull ?? {});
+      await ensureImage(rt.settings, s.image, s.policy, { ...o.pull, via: 'manifest' });
     } catch (e) {
       throw wrap(e, s.where);
     }
