@@ -176,6 +176,12 @@ export interface ContainerInput extends LimitFlags {
   restart?: string | undefined;
   /** --read-only: a read-only root filesystem (Kubernetes readOnlyRootFilesystem) */
   readOnly?: boolean | undefined;
+  /** -t: a terminal for the container (conmon holds it; attach reaches it) */
+  tty?: boolean | undefined;
+  /** -i: the container reads what an attached client sends */
+  stdin?: boolean | undefined;
+  /** stdin closes when the first attached client leaves (`run -i` without -t: the end of our stdin is the container's) */
+  stdinOnce?: boolean | undefined;
   /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
   imageDefaults?: ImageDefaults | undefined;
   /** the manifest digest of the stored image */
@@ -230,6 +236,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
       // the CLI's defaults (no_new_privs on, the default capabilities), with the root filesystem read-only
       ...(input.readOnly ? { security: { capAdd: [], capDrop: [], privileged: false, readOnlyRootfs: true, noNewPrivileges: true } } : {}),
+      ...(input.tty ? { tty: true } : {}),
+      ...(input.stdin ? { stdin: true, ...(input.stdinOnce ? { stdinOnce: true } : {}) } : {}),
     },
     { defaults: image, digest: input.imageId },
   );

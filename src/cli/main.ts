@@ -3,6 +3,7 @@ import { causeChain, describeChain, describeError, errorJson, ExitCode, isUnexpe
 import { disableExplain, explaining } from '../runtime/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
+import { registerAttach } from './commands/attach.js';
 import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogs } from './commands/logs.js';
@@ -78,6 +79,7 @@ Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).
   registerLogs(program);
   registerImages(program);
   registerExec(program);
+  registerAttach(program);
   registerSupervision(program);
   registerManifest(program);
   registerGenerate(program);

@@ -20,6 +20,7 @@ import {
   withRoot,
   withSeccomp,
   withUser,
+  withTerminal,
   type SpecOpt,
 } from '../oci/options.js';
 import type { LinuxSeccomp } from '../oci/seccomp.js';
@@ -193,6 +194,7 @@ export function planContainerSpec(
     withEnv([`HOSTNAME=${joined.has('uts') ? pod.hostname : ctr.name}`, ...ctr.env]),
     withCwd(ctr.workdir),
     withUser(ctr.user.uid, ctr.user.gid),
+    ...(ctr.tty ? [withTerminal] : []),
     withRoot(rootfsPath, sec?.readOnlyRootfs ?? false),
     joined.has('uts') || pod.host?.includes('uts') ? withoutHostname : withHostname(ctr.name),
     ...namespaces,

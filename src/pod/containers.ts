@@ -48,15 +48,34 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 }
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
-function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
+function launchContainer(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh = false,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart),
   );
 }
 
+/** Runs between `runc create` and `runc start` (`run -it` attaches there, so no output of the container is missed). */
+export type BeforeStart = (launched: Launched) => Promise<void>;
+
 /** launchContainer's work: the rootfs, the spec, the checks around runc create, the start. */
-async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh: boolean): Promise<Launched> {
+async function launchInSandbox(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh: boolean,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const { shm, etc } = rt.pod(rec.def.name).paths;
@@ -82,12 +101,17 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
     source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
   });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
-  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
+  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, {
+    launchId,
+    logSizeMax: rec.def.logSizeMax,
+    stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
+  });
   verifyJoined(
     rec,
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
 }
@@ -99,22 +123,35 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
  * (`pod create -v NAME:CTRDIR`), checked as a manifest's are; the volumes
  * are the pod's only once the container runs.
  */
-export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
-  const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
-    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
-    const withMounts: ContainerDefinition = {
-      ...def,
-      ...(attached.length ? { mounts: attached } : {}),
-      ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
-    };
-    // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
-    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
-    if (conflict)
-      throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
-        hint: 'the mount was refused; nothing was started',
-      });
-    return { defs: [withMounts], volumes };
-  });
+export async function runContainer(
+  rt: Runtime,
+  pod: string,
+  def: ContainerDefinition,
+  mounts: readonly MountRequest[] = [],
+  beforeStart?: BeforeStart,
+): Promise<ContainerRecord> {
+  const [c] = await runContainers(
+    rt,
+    pod,
+    [def],
+    undefined,
+    (rec) => {
+      const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
+      const withMounts: ContainerDefinition = {
+        ...def,
+        ...(attached.length ? { mounts: attached } : {}),
+        ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
+      };
+      // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
+      const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
+      if (conflict)
+        throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
+          hint: 'the mount was refused; nothing was started',
+        });
+      return { defs: [withMounts], volumes };
+    },
+    beforeStart,
+  );
   return c!;
 }
 
@@ -132,6 +169,8 @@ export async function runContainers(
   recorded?: (rec: PodRecord) => void,
   /** under the lock, before anything starts: the definitions to run instead, and new pod volumes they mount (`run`'s mount flags) */
   attach?: (rec: PodRecord) => { defs: ContainerDefinition[]; volumes: VolumeDefinition[] },
+  /** between runc create and runc start of each (`run -it` attaches there) */
+  beforeStart?: BeforeStart,
 ): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
@@ -151,7 +190,7 @@ export async function runContainers(
         const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
       }
-      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!)));
+      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!, false, beforeStart)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);
