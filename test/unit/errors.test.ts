@@ -245,11 +245,11 @@ describe('wrap and hasCode', () => {
     expect(lines).toMatch(/failed:\n\s+Error: EBUSY/);
   });
 
-  it('errorJson is the --json object: code, message, hint (when any), exit code', () => {
+  it('errorJson is the --json object: code, message, hint (null when none), exit code', () => {
     expect(errorJson(new BarepodError('not-found', 'pod "x" not found', { hint: 'barepod ps' }))).toEqual({
       error: { code: 'not-found', message: 'pod "x" not found', hint: 'barepod ps', exitCode: 3 },
     });
-    expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', exitCode: 1 } });
+    expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', hint: null, exitCode: 1 } });
   });
 });
 

@@ -14,6 +14,7 @@ import { containerPaths, podPaths } from '../../plan/paths.js';
 import { endedForGood, podReady } from '../../pod/up.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { removePod } from '../../pod/sandbox.js';
+import { listMembers } from '../../pod/views.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
 import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
@@ -156,7 +157,43 @@ export async function upAction(
     },
   });
   if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
-  if (o.json) printJson(results);
+  if (o.json) printJson(results.map((r) => upView(rt, r.pod, r.outcome)));
+}
+
+/**
+ * What `up --json` says of a pod, as `kubectl get pod -o json` tells a CI
+ * job: the outcome, the pod's IP, ports, hostname and READY counts, and per
+ * container its kind, state, readiness and the digest of its image.
+ */
+function upView(rt: Runtime, pod: string, outcome: string) {
+  const p = listMembers(rt, pod).pods[0]!;
+  return {
+    pod,
+    outcome,
+    state: p.state,
+    ip: p.ip,
+    ports: p.ports,
+    hostname: p.hostname,
+    network: p.network,
+    readyContainers: p.readyContainers,
+    appContainers: p.appContainers,
+    containers: p.containers
+      .filter((c) => c.container !== SANDBOX_NAME)
+      .map((c) => ({
+        name: c.container,
+        kind: c.kind,
+        state: c.state,
+        status: c.status,
+        ready: c.ready,
+        pid: c.pid,
+        restarts: c.restarts,
+        exitCode: c.exitCode,
+        image: c.image,
+        imageId: c.imageId,
+        ports: c.ports,
+        startedAt: c.startedAt,
+      })),
+  };
 }
 
 export async function downAction(names: string[], o: { file?: string; time?: string }, cmd: Command): Promise<void> {
