@@ -15,7 +15,7 @@
  * - stderr: `barepod: error: MESSAGE` and `barepod: hint: HINT`; with
  *   `--debug`, the whole chain too: every cause's message and, for a program
  *   that failed, its argv and stderr; and every failed undo step's.
- * - the exit status: `exitCode` of the code (the table below, in the README).
+ * - the exit status: `exitCode` of the code (the table below, documented in docs/man/barepod.1.md, EXIT STATUS).
  * - with `--json`: also one line on stdout,
  *   `{"error":{"code":CODE,"message":MESSAGE,"hint":HINT,"exitCode":N}}`
  *   (`hint` null when there is none; `details` when the command did work
@@ -25,7 +25,7 @@
  *   unknown option) has code `usage`.
  */
 
-/** Exit statuses; stable, documented in the README. */
+/** Exit statuses; stable, documented in docs/man/barepod.1.md (EXIT STATUS). */
 export const ExitCode = {
   ok: 0,
   failure: 1,

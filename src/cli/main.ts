@@ -16,6 +16,7 @@ import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerLab } from './commands/lab.js';
+import { registerHelp } from './commands/help.js';
 import { registerObserve } from './commands/observe.js';
 import { validateNameArgs } from './name-args.js';
 
@@ -67,7 +68,9 @@ Examples:
   barepod pod rm web
 
 Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
-4 conflict (exists, busy, wrong state), 5 missing prerequisite, 6 sandbox gone.`,
+4 conflict (exists, busy, wrong state), 5 missing prerequisite, 6 sandbox gone.
+
+Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).`,
   );
   registerPod(program);
   registerRun(program);
@@ -85,6 +88,7 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
   registerNetwork(program);
   registerDoctor(program);
   registerLab(program);
+  registerHelp(program, VERSION);
   return program;
 }
 

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { execa } from 'execa';
+import { DeadlineError } from '../errors.js';
+import { launch } from '../runtime/exec.js';
 import { resolveSettings } from '../runtime/host.js';
 import { selfArgv } from '../runtime/self.js';
 import { fillCommand, type Lab, type LabCommand, type LabContext, type ShResult } from './lab.js';
@@ -81,33 +82,36 @@ function killGroup(pid: number): void {
 }
 
 /**
- * Runs one command line with sh (execa; this module is a chunk only `lab`
- * loads, so execa stays off the CLI's start-up): output streamed to the
+ * Runs one command line with sh through barepod's one way to run a program
+ * (`launch`: its own process group, which Ctrl-C and the step's deadline
+ * kill whole, a step's background `&` jobs too): output streamed to the
  * terminal as it comes when `echo`, and kept either way. Never rejects: how
- * the command ended is its result. Its own process group, which Ctrl-C and
- * the step's deadline kill whole (a step's background `&` jobs too).
+ * the command ended is its result.
  */
 async function shell(cmd: string, env: NodeJS.ProcessEnv, timeoutSeconds: number, echo: boolean): Promise<ShResult> {
+  const run = launch(['sh', '-c', cmd], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, timeoutMs: timeoutSeconds * 1000, program: 'sh' });
+  running = run.child.pid;
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
   // stderr goes to the terminal's stdout too, in order with the command's output, as a student reads it
-  const show = {
-    *transform(chunk: unknown) {
-      if (echo) process.stdout.write(chunk as Uint8Array);
-      yield chunk;
-    },
-    binary: true,
-  } as const;
-  const child = execa('sh', ['-c', cmd], { env, extendEnv: false, stdin: 'ignore', stdout: show, stderr: show, detached: true, reject: false, stripFinalNewline: false });
-  running = child.pid;
+  const keep = (into: Buffer[]) => (d: Buffer) => {
+    if (echo) process.stdout.write(d);
+    into.push(d);
+  };
+  run.child.stdout!.on('data', keep(out));
+  run.child.stderr!.on('data', keep(err));
+  const closed = new Promise<void>((resolve) => run.child.once('close', () => resolve()));
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const exit = await run.exited.catch((e: unknown) => {
+    if (!(e instanceof DeadlineError)) throw e;
     timedOut = true;
-    if (child.pid) killGroup(child.pid);
-  }, timeoutSeconds * 1000);
-  const r = await child;
-  clearTimeout(timer);
-  if (running === child.pid) running = undefined;
-  const stderr = r.stderr + (timedOut ? `\n(killed after ${timeoutSeconds}s)` : '');
-  return { code: r.exitCode ?? (r.signal ? 128 : 1), stdout: r.stdout, stderr };
+    return { code: null, signal: 'SIGKILL' as const };
+  });
+  if (timedOut) await Promise.race([closed, new Promise((r) => setTimeout(r, 2000))]); // the killed group's last output (a process that left the group may hold the pipe)
+  if (running === run.child.pid) running = undefined;
+  const text = (b: Buffer[]) => Buffer.concat(b).toString('utf8');
+  const stderr = text(err) + (timedOut ? `\n(killed after ${timeoutSeconds}s)` : '');
+  return { code: exit.code ?? (exit.signal ? 128 : 1), stdout: text(out), stderr };
 }
 
 /** Runs a step's command; one that shows something asynchronous is retried quietly until it succeeds, then its output shown. */

@@ -127,7 +127,7 @@ export class ManifestError extends BarepodError {
       'invalid-value',
       `${file}: ${issues.length === 1 ? 'invalid manifest' : `${issues.length} problems`}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
       {
-        hint: 'barepod supports a subset of v1/Pod: see the manifest table in the README (--lenient turns unsupported fields into warnings)',
+        hint: 'barepod supports a subset of v1/Pod: see the field table in docs/manifests.md (--lenient turns unsupported fields into warnings)',
       },
     );
   }

@@ -79,6 +79,46 @@ export function candidateNames(ref: string): string[] {
   return hasRegistry(ref) ? [docker] : [docker, normalizeName(`localhost/${ref}`)];
 }
 
+/** How `run --pull` and a manifest's imagePullPolicy (Always, IfNotPresent, Never) decide: always, missing, never. */
+export type PullPolicy = 'missing' | 'never' | 'always';
+
+/**
+ * Whether a reference names a local image: its registry is `localhost` (no
+ * port), what `import` and `pull --name SHORT` store. There is no registry
+ * behind such a name, so it is never pulled, whatever the policy (podman's
+ * rule); `localhost:5000/app` is a registry and is pulled as any other.
+ */
+export function isLocalName(ref: string): boolean {
+  try {
+    return normalizeName(ref).startsWith('localhost/');
+  } catch {
+    return false; // a bad reference: resolving it says what is wrong
+  }
+}
+
+/**
+ * Whether to pull a reference before using it: `always`, or `missing` when
+ * the store has none of its names; a local name (`localhost/…`) never.
+ */
+export function shouldPull(ref: string, policy: PullPolicy, have: boolean): boolean {
+  if (isLocalName(ref)) return false;
+  return policy === 'always' || (policy === 'missing' && !have);
+}
+
+/**
+ * The hint for a failed pull of a reference the store already holds (under
+ * `stored`): how to use the local image instead. `via` says where the policy
+ * came from: a manifest's imagePullPolicy (`:latest` and untagged images are
+ * Always by default, as in Kubernetes) or run's --pull.
+ */
+export function localImageHint(stored: string, via: 'manifest' | 'cli'): string {
+  const local = stored.startsWith('localhost/') ? `, or name it ${stored} (a localhost/ name is never pulled)` : '';
+  const has = `the image store has ${stored}`;
+  return via === 'manifest'
+    ? `${has}: to use it without a pull, set imagePullPolicy: IfNotPresent (or Never) on the container${local}; an image with :latest or no tag is pulled Always by default, as in Kubernetes`
+    : `${has}: to use it without a pull, run with --pull missing (the default) or --pull never${local}`;
+}
+
 /** The name `import` stores under: a short name becomes local (`localhost/NAME:TAG`), never Docker Hub's. */
 export function localImageName(ref: string): string {
   return normalizeName(hasRegistry(ref) ? ref : `localhost/${ref}`);

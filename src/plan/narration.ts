@@ -103,10 +103,14 @@ export function conmonWords(argv: readonly string[]): string {
 // --- step titles: the same words for --explain and for up --dry-run --------------
 
 /** Step: where a container's image comes from (the built-in busybox, the store, a pull). */
-export const imageTitle = (ref: string, o: { builtin?: string; have?: boolean; policy?: string; pull?: boolean; store?: string }): string =>
+export const imageTitle = (ref: string, o: { builtin?: string; have?: boolean; policy?: string; pull?: boolean; local?: boolean; store?: string }): string =>
   o.builtin
     ? `Image ${ref}: the built-in rootfs ${o.builtin}, never pulled`
-    : `Image ${ref}: ${o.have ? 'in' : 'not in'} the store ${o.store}; pull policy ${o.policy}: ${o.pull ? 'pull it (skopeo copies it into the store, barepod unpacks each new layer once)' : 'no pull'}`;
+    : `Image ${ref}: ${o.have ? 'in' : 'not in'} the store ${o.store}; ${
+        o.local
+          ? 'a localhost/ name: a local image, never pulled'
+          : `pull policy ${o.policy}: ${o.pull ? 'pull it (skopeo copies it into the store, barepod unpacks each new layer once)' : 'no pull'}`
+      }`;
 
 /** Step: the checks that come before anything is made. */
 export const checkTitle = (pod: PodDefinition): string =>

@@ -52,7 +52,7 @@ export const NAMESPACES: Record<SharedNamespace, { oci: NamespaceType; proc: str
 export const runcId = (pod: string, container: string): string => `${pod}.${container}`;
 
 /** The pod's cgroup parent, absolute from each hierarchy's root. */
-export const podCgroup = (ctx: PlanContext, pod: string): string => `/${ctx.cgroupRoot}/${pod}`;
+export const podCgroup = (ctx: Pick<PlanContext, 'cgroupRoot'>, pod: string): string => `/${ctx.cgroupRoot}/${pod}`;
 
 /**
  * The cgroup of a pod's monitors: its conmons (and the exit handlers they
@@ -68,10 +68,10 @@ export const monitorCgroupOf = (podCgroupPath: string): string => {
   const cut = podCgroupPath.lastIndexOf('/');
   return `${podCgroupPath.slice(0, cut)}/${MONITORS_DIR}/${podCgroupPath.slice(cut + 1)}`;
 };
-export const monitorCgroup = (ctx: PlanContext, pod: string): string => monitorCgroupOf(podCgroup(ctx, pod));
+export const monitorCgroup = (ctx: Pick<PlanContext, 'cgroupRoot'>, pod: string): string => monitorCgroupOf(podCgroup(ctx, pod));
 
 /** A member's own cgroup, a child of the pod's. */
-export const containerCgroup = (ctx: PlanContext, pod: string, container: string): string => `${podCgroup(ctx, pod)}/${container}`;
+export const containerCgroup = (ctx: Pick<PlanContext, 'cgroupRoot'>, pod: string, container: string): string => `${podCgroup(ctx, pod)}/${container}`;
 
 /** The path a container uses to join the sandbox's namespace of one type. */
 export const sandboxNamespacePath = (pausePid: number, ns: SharedNamespace): string => `/proc/${pausePid}/ns/${NAMESPACES[ns].proc}`;

@@ -26,7 +26,7 @@ export function scheduleRestart(
   const shArgs = ['-c', 'read _; sleep "$0" && exec "$@" </dev/null', (delayMs / 1000).toFixed(3), ...argv];
   if (explaining) explainRun(`${shellWords(['/bin/sh', ...shArgs])} &`);
   // a timer, not a tool: its deadline is the delay itself
-  const run = launch(['/bin/sh', ...shArgs], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], timeoutMs: 0 });
+  const run = launch(['/bin/sh', ...shArgs], { outlives: true, detached: true, stdio: ['pipe', 'ignore', 'ignore'], timeoutMs: 0 });
   const child = run.child;
   // out of the caller's cgroup (a CLI call's session), like the pod's conmons; then let it go on
   try {

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
-import { containerCgroup, inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
+import { inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
 import { removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
-import { containerPaths, podPaths, subPathStaging } from '../plan/paths.js';
+import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
@@ -51,7 +51,7 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
   return explainStep(
-    () => containerTitle(def, joinedNamespaces(rec.def, def), containerCgroup(rt.planContext(false, rec), rec.def.name, def.name)),
+    () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
     () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
   );
 }
@@ -60,7 +60,7 @@ function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: Contain
 async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh: boolean): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
-  const { shm, etc } = podPaths(rt.settings.stateRoot, rec.def.name);
+  const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
   // resolved now, at every start: a container may have turned a subPath into a symlink since the last one
@@ -215,7 +215,7 @@ export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord
     if (code !== undefined) c.exitCode = code;
     c.reason = reasonOf(rt, rec, c, code, byUser && running);
     c.finishedAt = new Date().toISOString();
-    if (code === undefined && running) c.message = lostExitMessage(podPaths(rt.settings.stateRoot, rec.def.name).exits, c.id);
+    if (code === undefined && running) c.message = lostExitMessage(rt.pod(rec.def.name).paths.exits, c.id);
   }
 }
 
@@ -244,10 +244,10 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     await stopLocked(rt, rec, c, opts.graceSeconds);
     const paths = containerPaths(rt.settings.stateRoot, pod, name);
     await unmountAll(paths.bundle);
-    const left = await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
+    const left = await rt.cgroups.removeTree(rt.pod(rec).containerCgroup(name));
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
-    fs.rmSync(`${podPaths(rt.settings.stateRoot, pod).exits}/${runcId(pod, name)}`, { force: true });
+    fs.rmSync(`${rt.pod(pod).paths.exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
   });
 }

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { PodRecord, ProcessIdentity } from '../model.js';
-import { containerPaths, podPaths } from '../plan/paths.js';
-import { monitorCgroupOf, podCgroup, runcId } from '../plan/pod-plan.js';
+import { containerPaths } from '../plan/paths.js';
+import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
@@ -58,7 +58,7 @@ export function placeMonitor(rt: Runtime, podCgroupPath: string, pid: number): v
 export function tryPlaceMonitor(rt: Runtime, rec: PodRecord, pid: number | undefined): void {
   if (pid === undefined) return;
   try {
-    placeMonitor(rt, podCgroup(rt.planContext(false, rec), rec.def.name), pid);
+    placeMonitor(rt, rt.pod(rec).cgroup, pid);
   } catch (e) {
     if (explaining) explain(`could not move pid ${pid} into the pod's monitor cgroup: ${(e as Error).message}`);
   }
@@ -68,7 +68,7 @@ export function tryPlaceMonitor(rt: Runtime, rec: PodRecord, pid: number | undef
 export async function createMember(rt: Runtime, rb: Rollback, pod: string, name: string, spec: Spec, o: MemberOptions): Promise<Launched> {
   const id = runcId(pod, name);
   const paths = containerPaths(rt.settings.stateRoot, pod, name);
-  const exits = podPaths(rt.settings.stateRoot, pod).exits;
+  const exits = rt.pod(pod).paths.exits;
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
@@ -93,7 +93,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     logSizeMax: o.logSizeMax,
     exitCommand: exitCommand(rt, pod, name, o.launchId),
     // the pod's cgroup is the parent of the member's (the record's top dir: an older pod keeps /barepod)
-    place: (pid) => placeMonitor(rt, spec.linux?.cgroupsPath ? path.dirname(spec.linux.cgroupsPath) : podCgroup(rt.planContext(false), pod), pid),
+    place: (pid) => placeMonitor(rt, spec.linux?.cgroupsPath ? path.dirname(spec.linux.cgroupsPath) : rt.pod(pod).cgroup, pid),
   });
   const proc = identify(created.pid) ?? { pid: created.pid, startTime: '' };
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
@@ -134,7 +134,7 @@ export interface TerminateOptions {
  */
 export async function terminateMember(rt: Runtime, pod: string, name: string, o: TerminateOptions): Promise<number | undefined> {
   const id = runcId(pod, name);
-  const exits = podPaths(rt.settings.stateRoot, pod).exits;
+  const exits = rt.pod(pod).paths.exits;
   const known = rt.runc.knows(id);
   const bundle = containerPaths(rt.settings.stateRoot, pod, name);
   // tell the exit command this exit is ours, not a crash to restart

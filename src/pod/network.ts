@@ -8,12 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, describeError } from '../errors.js';
 import { hostPortsOf, type NetworkAttachment, type PodDefinition } from '../model.js';
-import { podPaths } from '../plan/paths.js';
 import {
   chainNames,
   cniContainerId,
   cniIdPrefix,
-  isCniNetwork,
   isUnicastMac,
   subnetsOf,
   POD_IFNAME,
@@ -73,7 +71,7 @@ export async function attachNetwork(
   preferIp?: string,
   preferMac?: string,
 ): Promise<NetworkAttachment | undefined> {
-  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const paths = rt.pod(def.name).paths;
   const cfg = prepareNetwork(def);
   return explainStep(
     () =>
@@ -102,7 +100,7 @@ async function addNetwork(
   preferIp: string | undefined,
   preferMac: string | undefined,
 ): Promise<NetworkAttachment> {
-  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const paths = rt.pod(def.name).paths;
   if (explaining) explain(`pin the pause's netns with a bind mount, so CNI DEL can enter it even after the pause is gone`);
   const netnsInode = await pinNetns(pausePid, paths.netns);
   rb.push(`unpin ${paths.netns}`, () => unpinNetns(paths.netns));
@@ -168,7 +166,7 @@ async function addNetwork(
 
 /** The interfaces of the pod's CNI result (inspect). */
 export function storedResult(rt: Runtime, pod: string): CniResult | undefined {
-  return readStored(podPaths(rt.settings.stateRoot, pod).network)?.result;
+  return readStored(rt.pod(pod).paths.network)?.result;
 }
 
 function readStored(file: string): StoredAttachment | undefined {
@@ -185,7 +183,7 @@ function readStored(file: string): StoredAttachment | undefined {
  * masquerade chain); then the pin goes. A failure keeps both for a retry.
  */
 export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
-  const paths = podPaths(rt.settings.stateRoot, pod);
+  const paths = rt.pod(pod).paths;
   const stored = readStored(paths.network);
   if (!stored) {
     await unpinNetns(paths.netns);
@@ -212,7 +210,7 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
 
 /** The pod's /etc/hosts, resolv.conf and hostname, in its state dir (rewritten when the sandbox and its IP change). */
 export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | undefined): void {
-  const dir = podPaths(rt.settings.stateRoot, def.name).etc;
+  const dir = rt.pod(def.name).paths.etc;
   fs.mkdirSync(dir, { recursive: true });
   const read = (f: string) => {
     try {

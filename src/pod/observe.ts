@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PodRecord } from '../model.js';
-import { containerCgroup, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import {
   cpuMillicores,
   namespaceMatrix,
@@ -100,7 +100,7 @@ export interface CgroupTreeView {
 /** `cgroups`: the pod parent and its children with their limits, usage and processes. */
 export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
   const rec = readPod(rt, pod);
-  const ctx = rt.planContext(false, rec);
+  const scope = rt.pod(rec);
   const members = podMembers(rec);
   const containers = rec.containers.map((c) => c.def.name);
   const node = (cgroupPath: string, name: string, role: CgroupNode['role'], depth: number): CgroupNode => {
@@ -118,7 +118,7 @@ export function cgroupTree(rt: Runtime, pod: string): CgroupTreeView {
       children: (depth === 0 ? orderCgroupChildren(kids, containers) : kids).map((n) => node(`${cgroupPath}/${n}`, n, roleOf(n), depth + 1)),
     };
   };
-  const root = podCgroup(ctx, pod);
+  const root = scope.cgroup;
   return {
     pod,
     cgroupVersion: rt.cgroups.version,
@@ -157,10 +157,10 @@ export interface TopProcess {
  */
 export function topView(rt: Runtime, pod: string): { pod: string; processes: TopProcess[] } {
   const rec = readPod(rt, pod);
-  const ctx = rt.planContext(false, rec);
+  const scope = rt.pod(rec);
   const processes: TopProcess[] = [];
   for (const m of podMembers(rec)) {
-    const procs = rt.cgroups.procs(containerCgroup(ctx, pod, m.name));
+    const procs = rt.cgroups.procs(scope.containerCgroup(m.name));
     const zombies = procs.flatMap((pid) => childrenOf(pid)).filter((c) => !procs.includes(c) && readProcStatus(c)?.state === 'Z');
     for (const pid of [...procs, ...zombies]) {
       const st = readProcStatus(pid);
@@ -191,12 +191,12 @@ export function sampleStats(rt: Runtime, pod: string): StatsSample | undefined {
   const rec = rt.store.tryRead(pod);
   if (!rec) return undefined;
   reconcile(rt, rec);
-  const ctx = rt.planContext(false, rec);
+  const scope = rt.pod(rec);
   const read = (name: string, state: string, cgroup: string) => ({ name, state, cgroup, resources: rt.cgroups.readResources(cgroup) });
   return {
     atUsec: monotonicUsec(),
-    members: podMembers(rec).map((m) => read(m.name, m.state, containerCgroup(ctx, pod, m.name))),
-    pod: read(pod, podState(rec, sandboxAlive(rec)), podCgroup(ctx, pod)),
+    members: podMembers(rec).map((m) => read(m.name, m.state, scope.containerCgroup(m.name))),
+    pod: read(pod, podState(rec, sandboxAlive(rec)), scope.cgroup),
   };
 }
 

@@ -64,7 +64,7 @@ export function startProber(rt: Runtime, rec: PodRecord): void {
   const argv = rec.def.host?.includes('net') ? self : ['nsenter', `--net=/proc/${rec.sandbox.pid}/ns/net`, '--', ...self];
   if (explaining) explainRun(`${shellWords(argv)} &`);
   // a monitor that lives as long as the pod: no deadline
-  const run = launch(argv, { detached: true, stdio: 'ignore', timeoutMs: 0 });
+  const run = launch(argv, { outlives: true, detached: true, stdio: 'ignore', timeoutMs: 0 });
   run.release();
   const child = run.child;
   tryPlaceMonitor(rt, rec, child.pid); // out of the caller's session, beside the pod's conmons

@@ -5,14 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, isNoSpace } from '../errors.js';
 import type { ContainerRecord, PodRecord } from '../model.js';
-import { containerCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
-import { containerPaths, podPaths } from '../plan/paths.js';
+import { containerPaths } from '../plan/paths.js';
 import { appendEvent } from '../runtime/events.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
-import { fileSystemFull, withPodLock } from '../runtime/state.js';
+import { fileSystemFull } from '../runtime/state.js';
 import { terminateMember } from './member.js';
 import type { Runtime } from './runtime.js';
 import { removeSubPathStaging } from './volumes.js';
@@ -23,7 +23,7 @@ import { removeSubPathStaging } from './volumes.js';
  * saves the record however `fn` ends.
  */
 export async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
-  return withPodLock(podPaths(rt.settings.stateRoot, pod).lock, pod, () => withRecord(rt, pod, fn));
+  return rt.pod(pod).withLock(() => withRecord(rt, pod, fn));
 }
 
 /** withPod's work for a caller that already holds the pod's lock (`gc`). */
@@ -67,7 +67,7 @@ export function findContainer(rec: PodRecord, name: string): ContainerRecord {
  * whose state changed.
  */
 export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
-  const exits = podPaths(rt.settings.stateRoot, rec.def.name).exits;
+  const exits = rt.pod(rec.def.name).paths.exits;
   const changed: ContainerRecord[] = [];
   for (const c of rec.containers) {
     if (c.state !== 'running' && c.state !== 'created') continue;
@@ -132,20 +132,21 @@ function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): v
  */
 async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   const pod = rec.def.name;
+  const scope = rt.pod(rec);
   const names = new Set([SANDBOX_NAME, ...rec.containers.map((c) => c.def.name)]);
   const prefix = `${pod}.`;
   for (const id of rt.runc.ids()) {
     const name = id.slice(prefix.length);
     if (id.startsWith(prefix) && !names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });
   }
-  const dir = podPaths(rt.settings.stateRoot, pod).containers;
+  const dir = scope.paths.containers;
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (names.has(name)) continue;
     await unmountAll(path.join(dir, name));
-    await rt.cgroups.removeTree(containerCgroup(rt.planContext(false, rec), pod, name));
+    await rt.cgroups.removeTree(scope.containerCgroup(name));
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
   }
-  const staging = podPaths(rt.settings.stateRoot, pod).subpaths;
+  const staging = scope.paths.subpaths;
   for (const name of fs.existsSync(staging) ? fs.readdirSync(staging) : []) {
     if (!names.has(name)) await removeSubPathStaging(path.join(staging, name));
   }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BarepodError } from '../errors.js';
-import { LEGACY_CGROUP_ROOT, type PodRecord } from '../model.js';
+import type { PodRecord } from '../model.js';
 import { locksDir, podsDir, runcRoot } from '../plan/paths.js';
 import type { PlanContext } from '../plan/pod-plan.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES } from '../oci/default-spec.js';
@@ -10,6 +10,7 @@ import { CgroupFs } from '../runtime/cgroupfs.js';
 import { requireBinary, requireRoot, type Settings } from '../runtime/host.js';
 import { Runc } from '../runtime/runc.js';
 import { StateStore } from '../runtime/state.js';
+import { cgroupRootOf, podScopes, type PodRef, type PodScope } from './scope.js';
 import { ensurePrivateDir, privateSubdir, requireTrustedDir } from '../runtime/private-fs.js';
 
 /** The seccomp profile Debian's containers-common ships (podman's and CRI-O's default). */
@@ -28,6 +29,11 @@ export interface Runtime {
    * record names (an older barepod's record: `barepod`); without, this state root's.
    */
   planContext(needSeccomp: boolean, rec?: Pick<PodRecord, 'cgroupRoot'>): PlanContext;
+  /**
+   * one pod's paths, cgroups and lock (`./scope.ts`), by name or by record
+   * (a record's cgroup root wins, as in planContext); made without I/O, one per pod
+   */
+  pod(pod: PodRef): PodScope;
 }
 
 /** Opens the runtime: checks root and the tools, without touching any pod. */
@@ -55,11 +61,12 @@ export function openRuntime(settings: Settings): Runtime {
       if (needSeccomp && !seccomp) seccomp = loadSeccomp();
       return {
         cgroupVersion: cgroups.version,
-        cgroupRoot: rec ? (rec.cgroupRoot ?? LEGACY_CGROUP_ROOT) : settings.cgroupRoot,
+        cgroupRoot: cgroupRootOf(settings.cgroupRoot, rec),
         hostCapabilities: (hostCapabilities ??= boundingCapabilities()),
         ...(needSeccomp ? { seccomp: seccomp! } : {}),
       };
     },
+    pod: podScopes(settings),
   };
 }
 

@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, describeError, wrap } from '../errors.js';
+import { BarepodError, hasCode, wrap } from '../errors.js';
 import { DEFAULT_GRACE_SECONDS, hostPortsOf, RECORD_VERSION, type ContainerRecord, type PodDefinition, type PodRecord, type SandboxRecord } from '../model.js';
-import { podPaths } from '../plan/paths.js';
-import { inPodPidNamespace, SANDBOX_NAME, podCgroup, planSandboxSpec, runcId } from '../plan/pod-plan.js';
+import { inPodPidNamespace, SANDBOX_NAME, planSandboxSpec, runcId } from '../plan/pod-plan.js';
 import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { identify, liveOrAsk, namespaceInodes } from '../runtime/procfs.js';
-import { withPodLock } from '../runtime/state.js';
 import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
 import { readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
@@ -29,15 +27,16 @@ const POD_SHM_BYTES = 64 * 1024 * 1024;
  * and the pause process holding the pod's namespaces. All or nothing.
  */
 export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodRecord['manifest'], o: { creating?: boolean } = {}): Promise<PodRecord> {
-  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const pod = rt.pod(def.name);
+  const paths = pod.paths;
   await explainStep(checkTitle(def), async () => {
     requirePause(rt.settings.dataDir);
     // a missing plugin, a broken conflist, a subnet clash or a taken host port fail here, before anything is made
     prepareNetwork(def);
     await checkHostPorts(hostPortsOf(def.network), def.name);
   });
-  const cgroup = podCgroup(rt.planContext(false), def.name);
-  return withPodLock(paths.lock, def.name, () =>
+  const cgroup = pod.cgroup;
+  return pod.withLock(() =>
     transaction(async (rb) => {
       await explainStep(
         () => podTitle(def, paths.dir, cgroup),
@@ -64,7 +63,7 @@ export async function createPod(rt: Runtime, def: PodDefinition, manifest?: PodR
 
 /** The pod's directory, its /dev/shm, its volumes and its cgroup parent with the pod limits; pushes their undos. */
 async function makePodDir(rt: Runtime, rb: Rollback, def: PodDefinition, cgroup: string): Promise<void> {
-  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const paths = rt.pod(def.name).paths;
   fs.mkdirSync(path.dirname(paths.dir), { recursive: true, mode: 0o700 });
   try {
     fs.mkdirSync(paths.dir, { mode: 0o700 }); // records, bundles (env), logs: root's alone
@@ -110,7 +109,7 @@ export async function launchSandbox(
   preferMac?: string,
   rec?: Pick<PodRecord, 'cgroupRoot'>,
 ): Promise<SandboxRecord> {
-  const paths = podPaths(rt.settings.stateRoot, def.name);
+  const paths = rt.pod(def.name).paths;
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true, rec), pauseRoot);
   const launchId = newLaunchId();
@@ -148,12 +147,27 @@ export async function launchSandbox(
  * the leftovers of a command that crashed half-way.
  */
 export async function removePod(rt: Runtime, name: string, grace?: number): Promise<void> {
-  await withPodLock(podPaths(rt.settings.stateRoot, name).lock, name, () => removePodLocked(rt, name, grace));
+  await rt.pod(name).withLock(() => removePodLocked(rt, name, grace));
+}
+
+/**
+ * `down`'s removal: a pod that is not there (or that another command removes
+ * while this one waits for its lock) is already down, not an error.
+ */
+export async function downPod(rt: Runtime, name: string, grace?: number): Promise<'removed' | 'absent'> {
+  if (!rt.store.tryRead(name) && !fs.existsSync(rt.pod(name).paths.dir)) return 'absent';
+  try {
+    await removePod(rt, name, grace);
+  } catch (e) {
+    if (hasCode(e, 'not-found')) return 'absent';
+    throw e;
+  }
+  return 'removed';
 }
 
 /** removePod's work for a caller that already holds the pod's lock (`gc`). */
 export async function removePodLocked(rt: Runtime, name: string, grace?: number): Promise<void> {
-  const paths = podPaths(rt.settings.stateRoot, name);
+  const paths = rt.pod(name).paths;
   const rec = rt.store.tryRead(name);
   if (!rec && !fs.existsSync(paths.dir)) {
     throw new BarepodError('not-found', `pod "${name}" not found`, { hint: 'list pods with `barepod ps`' });
@@ -223,13 +237,13 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     () => unmountAll(paths.dir, networkDown ? [] : [paths.netns]),
     () => `Mounts: unmount what is left under ${paths.dir} (the containers' rootfs overlays, /dev/shm, tmpfs volumes)`,
   );
-  const ctx = rt.planContext(false, rec);
-  const cgroup = podCgroup(ctx, name);
+  const scope = rt.pod(rec ?? name);
+  const cgroup = scope.cgroup;
   await attempt(
     'remove cgroups',
     async () => {
       // the root's own top dir goes too once no pod of any root uses it (rmdir of a non-empty dir fails: fine)
-      const left = await rt.cgroups.removeTree(cgroup, `/${ctx.cgroupRoot}`);
+      const left = await rt.cgroups.removeTree(cgroup, `/${scope.cgroupRoot}`);
       if (left.length) throw new Error(`could not remove ${left.join(', ')}`);
     },
     () => `Cgroups: remove ${cgroup} and its children, bottom-up, in every hierarchy`,

@@ -6,16 +6,16 @@
  * lost handler, a crash or a reboot left undone.
  */
 import fs from 'node:fs';
-import { BarepodError, describeError, hasCode, isNoSpace } from '../errors.js';
+import { describeError, hasCode, isNoSpace } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { isValidName, validateMemberName } from '../names.js';
-import { locksDir, podPaths } from '../plan/paths.js';
+import { locksDir } from '../plan/paths.js';
 import { readExitFile } from '../runtime/conmon.js';
-import { podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { memberKind } from '../plan/members.js';
 import { appendEvent } from '../runtime/events.js';
-import { inspectLock, tryWithPodLock } from '../runtime/state.js';
+import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
@@ -45,7 +45,7 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
     }
     const c = rec.containers.find((x) => x.def.name === member);
     if (!c || c.launchId !== launchId) return; // an older instance, or one never recorded
-    const exits = podPaths(rt.settings.stateRoot, pod).exits;
+    const exits = rt.pod(pod).paths.exits;
     // conmon runs this only once the container has exited: without an exit file, it could not write one (a full disk)
     if (c.state === 'running' && !isAlive(c.process) && readExitFile(exits, c.id) === undefined) markLost(c, exits);
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
@@ -184,7 +184,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   const root = rt.settings.stateRoot;
   const pods = rt.store.list();
   for (const pod of pods) {
-    const held = await tryWithPodLock(podPaths(root, pod).lock, () => gcPod(rt, pod, actions), GC_LOCK_WAIT_MS);
+    const held = await rt.pod(pod).tryLock(() => gcPod(rt, pod, actions), GC_LOCK_WAIT_MS);
     if (!held.ran) actions.push({ pod, action: `skipped: busy (another barepod command, pid ${held.owner?.pid ?? '?'}, holds its lock)` });
   }
   // runc containers of pods this state root no longer has (and did not have when gc started: a pod made since is its maker's)
@@ -194,22 +194,24 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     const pod = id.slice(0, dot);
     if (dot <= 0 || known.has(pod)) continue;
     if (!isValidName(pod) || !isValidMember(id.slice(dot + 1))) continue; // not one barepod made: never a path
-    if (fs.existsSync(podPaths(root, pod).dir)) continue;
+    const scope = rt.pod(pod);
+    if (fs.existsSync(scope.paths.dir)) continue;
     const remove = async () => {
       // under the lock, again: no pod made it meanwhile, and runc still has it
-      if (fs.existsSync(podPaths(root, pod).dir) || !rt.runc.knows(id)) return false;
+      if (fs.existsSync(scope.paths.dir) || !rt.runc.knows(id)) return false;
       await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
-      await rt.cgroups.removeTree(podCgroup(rt.planContext(false), pod), `/${rt.settings.cgroupRoot}`);
+      await rt.cgroups.removeTree(scope.cgroup, `/${rt.settings.cgroupRoot}`);
       return true;
     };
-    const held = await tryWithPodLock(podPaths(root, pod).lock, remove);
+    const held = await scope.tryLock(remove);
     if (held.ran && held.value) actions.push({ pod, action: `removed runc container ${id}` });
   }
   // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
   const claim = async (pod: string, fn: () => Promise<void>) => {
     if (!isValidName(pod)) return (await fn(), true); // no pod can have that name, so none holds it: nothing to lock, no path to build from it
-    const held = await tryWithPodLock(podPaths(root, pod).lock, async () => {
-      if (fs.existsSync(podPaths(root, pod).dir)) return false; // made meanwhile: the address is its
+    const scope = rt.pod(pod);
+    const held = await scope.tryLock(async () => {
+      if (fs.existsSync(scope.paths.dir)) return false; // made meanwhile: the address is its
       await fn();
       return true;
     });
@@ -222,7 +224,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   // locks of commands that were killed
   const locks = locksDir(root);
   for (const name of fs.existsSync(locks) ? fs.readdirSync(locks).filter(isValidName) : []) {
-    const file = podPaths(root, name).lock;
+    const file = rt.pod(name).paths.lock;
     if (inspectLock(file).stale) {
       fs.rmSync(file, { force: true });
       actions.push({ pod: name, action: 'removed a stale lock' });
@@ -243,7 +245,7 @@ function isValidMember(name: string): boolean {
 
 /** gc's pass over one pod, under its lock. */
 async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<void> {
-  if (!fs.existsSync(podPaths(rt.settings.stateRoot, pod).dir)) return; // removed since gc listed it (a concurrent down)
+  if (!fs.existsSync(rt.pod(pod).paths.dir)) return; // removed since gc listed it (a concurrent down)
   let rec: PodRecord | undefined;
   try {
     rec = rt.store.tryRead(pod);

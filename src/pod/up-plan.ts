@@ -10,12 +10,11 @@ import fs from 'node:fs';
 import { wrap } from '../errors.js';
 import type { ContainerDefinition, ContainerKind } from '../model.js';
 import type { ManifestPod } from '../manifest/pod.js';
-import { candidateNames } from '../plan/image-ref.js';
+import { candidateNames, isLocalName, shouldPull } from '../plan/image-ref.js';
 import { memberKind, startOrder } from '../plan/members.js';
 import { checkTitle, containerTitle, imageTitle, networkTitle, podTitle, proberTitle, sandboxTitle } from '../plan/narration.js';
 import { isCniNetwork, parseConflist } from '../plan/network.js';
-import { podPaths } from '../plan/paths.js';
-import { containerCgroup, joinedNamespaces, planSandboxSpec, podCgroup } from '../plan/pod-plan.js';
+import { joinedNamespaces, planSandboxSpec } from '../plan/pod-plan.js';
 import { netConfDir } from '../runtime/cni/conflist-store.js';
 import { ImageStore, type Progress } from '../runtime/image-store.js';
 import { BUSYBOX_NAMES, busyboxRootfs, pauseRootfs } from '../runtime/images.js';
@@ -46,7 +45,11 @@ export interface PodPlan {
   steps: PodStep[];
 }
 
-/** Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no tag) unless set, else IfNotPresent. */
+/**
+ * Kubernetes' imagePullPolicy as `ensureImage`'s: Always for :latest (or no
+ * tag) unless set, else IfNotPresent. (ensureImage never pulls a local
+ * `localhost/…` name, whatever its policy.)
+ */
 export function pullPolicyOf(image: string, policy: ContainerDefinition['imagePullPolicy']): PullPolicy {
   const p = policy ?? (/:[^/]+$/.test(image.replace(/@.*$/, '')) && !image.endsWith(':latest') ? 'IfNotPresent' : 'Always');
   return p === 'Always' ? 'always' : p === 'Never' ? 'never' : 'missing';
@@ -74,11 +77,11 @@ function pullTitle(rt: Pick<Runtime, 'settings'>, image: string, policy: PullPol
   } catch {
     have = false; // a bad reference: the pull says what is wrong with it
   }
-  return imageTitle(image, { have, policy, pull: policy === 'always' || (policy === 'missing' && !have), store: rt.settings.imagesDir });
+  return imageTitle(image, { have, policy, pull: shouldPull(image, policy, have), local: isLocalName(image), store: rt.settings.imagesDir });
 }
 
 /** The steps of `up` for a manifest's pods, reading the host, changing nothing. */
-export function planUp(rt: Pick<Runtime, 'settings' | 'planContext'>, pods: ManifestPod[]): PodPlan[] {
+export function planUp(rt: Pick<Runtime, 'settings' | 'planContext' | 'pod'>, pods: ManifestPod[]): PodPlan[] {
   const ctx = rt.planContext(false);
   // one pull per image, in the order first wanted; Always wins over the others (and names its container)
   const wanted = new Map<string, { policy: PullPolicy; where: string; pod: number }>();
@@ -96,22 +99,23 @@ export function planUp(rt: Pick<Runtime, 'settings' | 'planContext'>, pods: Mani
   });
   return pods.map((mp, i) => {
     const d = mp.pod;
+    const pod = rt.pod(d.name);
     const { beforeApps, apps } = startOrder(mp.containers);
     const pulls = [...wanted]
       .filter(([, w]) => w.pod === i)
       .map(([image, w]): PullStep => ({ kind: 'pull', image, policy: w.policy, where: w.where, title: pullTitle(rt, image, w.policy) }));
     const steps: PodStep[] = [
       { kind: 'check', title: checkTitle(d) },
-      { kind: 'pod', title: podTitle(d, podPaths(rt.settings.stateRoot, d.name).dir, podCgroup(ctx, d.name)) },
+      { kind: 'pod', title: podTitle(d, pod.paths.dir, pod.cgroup) },
       { kind: 'sandbox', title: sandboxTitle(planSandboxSpec(d, ctx, pauseRootfs(rt.settings.dataDir))) },
       {
         kind: 'network',
-        title: networkTitle(d, podPaths(rt.settings.stateRoot, d.name).netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined),
+        title: networkTitle(d, pod.paths.netns, d.network.kind === 'cni' ? pluginsOf(d.network.name) : undefined),
       },
       ...[...beforeApps, ...apps].map((c) => ({
         kind: c.kind,
         container: c.name,
-        title: containerTitle(c, joinedNamespaces(d, c), containerCgroup(ctx, d.name, c.name)),
+        title: containerTitle(c, joinedNamespaces(d, c), pod.containerCgroup(c.name)),
       })),
       ...(mp.containers.some((c) => c.probes) ? [{ kind: 'probes' as const, title: proberTitle(d) }] : []),
     ];
@@ -130,7 +134,7 @@ export interface ApplyOptions extends Omit<UpOptions, 'say'> {
 export async function applyUp(rt: Runtime, plans: PodPlan[], o: ApplyOptions = {}): Promise<{ pod: string; outcome: UpOutcome }[]> {
   for (const s of plans.flatMap((p) => p.pulls)) {
     try {
-      await ensureImage(rt.settings, s.image, s.policy, o.pull ?? {});
+      await ensureImage(rt.settings, s.image, s.policy, { ...o.pull, via: 'manifest' });
     } catch (e) {
       throw wrap(e, s.where);
     }

@@ -7,9 +7,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { BarepodError, hasCode, wrap } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerDefinition, type ContainerRecord, type PodDefinition, type PodRecord } from '../model.js';
-import { podPaths } from '../plan/paths.js';
 import { identify, isAlive } from '../runtime/procfs.js';
-import { withPodLock } from '../runtime/state.js';
 import { isObj } from '../manifest/fields.js';
 import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay, shouldRestart } from '../plan/restart.js';
@@ -176,7 +174,7 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
       await createPod(rt, mp.pod, { hash, source: mp.source }, { creating: true });
     } catch (e) {
       // another `up` made the pod meanwhile, or one killed before it wrote the record left its directory: look again
-      if (++attempts < 3 && fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
+      if (++attempts < 3 && fs.existsSync(rt.pod(name).paths.dir)) {
         await removeIncomplete(rt, name);
         continue;
       }
@@ -195,9 +193,9 @@ function missingContainers(rec: PodRecord, mp: ManifestPod, complete: boolean): 
 
 /** A pod directory without a record under a free lock was left by a command killed before it wrote one: remove it. */
 async function removeIncomplete(rt: Runtime, name: string): Promise<void> {
-  const paths = podPaths(rt.settings.stateRoot, name);
-  await withPodLock(paths.lock, name, async () => {
-    if (!rt.store.tryRead(name) && fs.existsSync(paths.dir)) await removePodLocked(rt, name, 0);
+  const pod = rt.pod(name);
+  await pod.withLock(async () => {
+    if (!rt.store.tryRead(name) && fs.existsSync(pod.paths.dir)) await removePodLocked(rt, name, 0);
   });
 }
 

@@ -10,7 +10,7 @@ import {
   type ProcessIdentity,
 } from '../model.js';
 import { exitReason } from '../plan/restart.js';
-import { containerCgroup, inPodPidNamespace, podCgroup, SANDBOX_NAME } from '../plan/pod-plan.js';
+import { inPodPidNamespace, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
 import { isAlive, isStopped, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
@@ -229,7 +229,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
 export function inspectPod(rt: Runtime, name: string) {
   const rec = rt.store.read(name);
   reconcile(rt, rec);
-  const ctx = rt.planContext(false, rec);
+  const pod = rt.pod(rec);
   const alive = sandboxAlive(rec);
   const sandboxNs = alive ? namespaceInodes(rec.sandbox.pid) : {};
   const nsView = (pid: number | undefined) => {
@@ -240,14 +240,14 @@ export function inspectPod(rt: Runtime, name: string) {
   // the CLI runs in the host's namespaces (PID 1's may not be readable, e.g. in a sandboxed VM)
   const hostNs = namespaceInodes(process.pid);
   const member = (containerName: string, pid: number | undefined) => ({
-    cgroupPath: containerCgroup(ctx, name, containerName),
-    cgroupDirs: rt.cgroups.dirsOf(containerCgroup(ctx, name, containerName)),
+    cgroupPath: pod.containerCgroup(containerName),
+    cgroupDirs: rt.cgroups.dirsOf(pod.containerCgroup(containerName)),
     namespaces: Object.fromEntries(Object.entries(nsView(pid)).map(([t, v]) => [t, { ...v, host: v.inode === hostNs[t] }])),
     bundle: containerPaths(rt.settings.stateRoot, name, containerName).bundle,
   });
   const podLimits = {
-    memory: rt.cgroups.read('memory', podCgroup(ctx, name), rt.cgroups.version === 2 ? 'memory.max' : 'memory.limit_in_bytes') ?? null,
-    pids: rt.cgroups.read('pids', podCgroup(ctx, name), 'pids.max') ?? null,
+    memory: rt.cgroups.read('memory', pod.cgroup, rt.cgroups.version === 2 ? 'memory.max' : 'memory.limit_in_bytes') ?? null,
+    pids: rt.cgroups.read('pids', pod.cgroup, 'pids.max') ?? null,
   };
   return {
     name,
@@ -262,8 +262,8 @@ export function inspectPod(rt: Runtime, name: string) {
     share: rec.def.share,
     network: networkView(rt, rec, alive ? sandboxNs.net : undefined),
     cgroupVersion: rec.cgroupVersion,
-    cgroupParent: podCgroup(ctx, name),
-    cgroupParentDirs: rt.cgroups.dirsOf(podCgroup(ctx, name)),
+    cgroupParent: pod.cgroup,
+    cgroupParentDirs: rt.cgroups.dirsOf(pod.cgroup),
     limits: { requested: describeLimits(rec.def.limits), cgroupFiles: podLimits },
     sandbox: {
       id: rec.sandbox.id,

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { BarepodError, DeadlineError, diskFull, ToolError } from '../errors.js';
+import { DeadlineError, diskFull, ToolError } from '../errors.js';
 import { launch, trace } from './exec.js';
 import { fileSystemFull } from './state.js';
 import { conmonWords, shellWords } from '../plan/narration.js';
@@ -87,6 +87,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
   }
   // its own process group: the deadline (BAREPOD_TIMEOUT_CONMON, until its reply) kills conmon and the runc it runs
   const run = launch(argv, {
+    outlives: true,
     stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'],
     cwd: o.bundle,
     env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4' },

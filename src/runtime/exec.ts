@@ -4,6 +4,7 @@ import { BarepodError, DeadlineError, ToolError } from '../errors.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { shellWords } from '../plan/narration.js';
 import { explainFailure, explaining, explainRun } from './explain.js';
+import { CALLER_VAR, callerMarkOf, readStartTime } from './procfs.js';
 
 /**
  * With BAREPOD_TRACE=1, every external program and its duration go to stderr
@@ -42,6 +43,8 @@ export const DEFAULT_TIMEOUT_SECONDS: Record<string, number> = {
   xargs: 30 * 60,
   setfattr: 30 * 60,
   sh: 60,
+  // not a program: how long a dead command's programs get to finish before whoever takes over its lock kills them
+  orphans: 10,
 };
 /** Any other program. */
 export const FALLBACK_TIMEOUT_SECONDS = 120;
@@ -77,6 +80,12 @@ export interface LaunchOptions {
   label?: string;
   /** hint for a missing program */
   missingHint?: string;
+  /**
+   * a program meant to live on after this command (conmon, the prober, a
+   * restart timer): it does not carry CALLER_VAR, so a takeover of this
+   * command's lock after it died leaves it alone
+   */
+  outlives?: boolean;
 }
 
 export interface Exit {
@@ -109,9 +118,12 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launch {
   if (!file) throw new Error('launch: empty argv');
   const key = o.program ?? programKey(file);
   const timeoutMs = o.timeoutMs ?? timeoutFor(key);
+  const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env) };
+  if (o.outlives) delete env[CALLER_VAR];
+  else env[CALLER_VAR] = callerMark();
   const child = spawn(file, args, {
     stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'],
-    ...(o.env ? { env: o.env } : {}),
+    env,
     ...(o.cwd ? { cwd: o.cwd } : {}),
     ...(o.detached ? { detached: true } : {}),
   });
@@ -172,6 +184,22 @@ function killProcess(child: ChildProcess, group: boolean): void {
   }
 }
 
+/*
+ * Every program launch runs gets CALLER_VAR=<pid>:<start time> of this
+ * process in its environment, inherited by whatever it starts. A command
+ * killed mid-way leaves its programs running (a CNI plugin finishing its
+ * ADD, an iptables-restore); whoever takes over the dead command's lock ends
+ * them first (endProgramsOf), so none changes the host after the repair.
+ * Programs that outlive their command by design (conmon, the prober, a
+ * restart timer: LaunchOptions.outlives) do not carry it.
+ */
+let mark: string | undefined;
+/** This process's mark: its pid and start time, so a reused pid is never taken for it. */
+function callerMark(): string {
+  mark ??= callerMarkOf({ pid: process.pid, startTime: readStartTime(process.pid) ?? '' });
+  return mark;
+}
+
 export interface RunToolOptions {
   input?: string;
   hint?: string;
@@ -189,7 +217,7 @@ export interface RunToolOptions {
  * every call's start-up ~16 ms of CPU and ~30 ms of wall time even bundled
  * (measured: `barepod --version` 64 → 80 ms CPU with execa 9.6 imported by the
  * entry, Node 20, this 2-core host; unbundled, its import alone is ~100 ms).
- * execa drives the tests and the lab runner, a chunk loaded only by `lab`.
+ * execa drives the tests; the lab runner runs its steps through launch too.
  * Within the program's deadline (see launch).
  */
 export async function runTool(argv: string[], options: RunToolOptions = {}): Promise<string> {

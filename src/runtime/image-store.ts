@@ -232,7 +232,8 @@ export class ImageStore {
    * Imports a plain rootfs tarball (e.g. `docker export`; gzip or not) as a
    * one-layer image: the tarball is the layer, unpacked with the same checks.
    */
-  async importTar(file: string, name: string, progress?: Progress): Promise<StoredImage> {
+  async importTar(file: string, name: string, o: { progress?: Progress | undefined; config?: object; changes?: string[] } = {}): Promise<StoredImage> {
+    const progress = o.progress;
     if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) throw new BarepodError('not-found', `${file}: no such file`);
     return this.withTemp(async (tmp) => {
       const layout = path.join(tmp, 'layout');
@@ -257,9 +258,14 @@ export class ImageStore {
         created: now,
         architecture: ociArch(),
         os: 'linux',
-        config: {},
+        config: { ...o.config },
         rootfs: { type: 'layers', diff_ids: [res.diffId] },
-        history: [{ created: now, created_by: `barepod import ${path.basename(file)}` }],
+        history: [
+          {
+            created: now,
+            created_by: `barepod import ${path.basename(file)}${(o.changes ?? []).map((c) => ` --change ${JSON.stringify(c)}`).join('')}`,
+          },
+        ],
       };
       const put = (data: string): Descriptor => {
         const d = `sha256:${createHash('sha256').update(data).digest('hex')}`;

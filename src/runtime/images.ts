@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import { candidateNames, imageDefaults, resolveUserSpec, userError, type ImageDefaults } from '../plan/image-ref.js';
+import { candidateNames, imageDefaults, isLocalName, normalizeName, resolveUserSpec, userError, type ImageDefaults } from '../plan/image-ref.js';
 import { readFileInRoot } from './rootfs-files.js';
 import type { Settings } from './host.js';
 import { ImageStore } from './image-store.js';
@@ -51,7 +51,9 @@ export function resolveImage(settings: Pick<Settings, 'dataDir' | 'imagesDir'>, 
         .find(Boolean);
   if (!desc) {
     throw new BarepodError('not-found', `image ${ref} is not in the image store`, {
-      hint: `pull it first (barepod pull ${ref}), or let run pull it (without --pull never)`,
+      hint: isLocalName(ref)
+        ? `${normalizeName(ref)} is a local name (localhost/), never pulled: make it with barepod import TARBALL ${ref}, or barepod pull SOURCE --name ${ref}; list images with barepod images`
+        : `pull it first (barepod pull ${ref}), or let run pull it (without --pull never)`,
     });
   }
   const img = store.image(desc.digest, ref);

@@ -42,6 +42,61 @@ export function isAlive(id: ProcessIdentity | undefined): boolean {
   return fields !== undefined && fields[19] === id.startTime && fields[0] !== 'Z' && fields[0] !== 'X';
 }
 
+/** The environment variable naming the barepod process a program was run for (see runTool). */
+export const CALLER_VAR = 'BAREPOD_CALLER';
+
+/** A process's value of CALLER_VAR: `<pid>:<start time>`. */
+export const callerMarkOf = (id: ProcessIdentity): string => `${id.pid}:${id.startTime}`;
+
+/**
+ * The programs a barepod process ran that still run after it died (a CNI
+ * plugin, an iptables-restore, a `runc delete`: each in its own process
+ * group, found by CALLER_VAR in its environment, children included). They
+ * get `graceMs` to finish on their own (killing a `runc delete` half-way
+ * would leave a state dir runc no longer knows); what is left then gets
+ * SIGKILL, so none changes the host after whoever takes over has repaired.
+ */
+export async function endProgramsOf(dead: ProcessIdentity, graceMs: number): Promise<{ finished: number[]; killed: number[] }> {
+  const entry = `${CALLER_VAR}=${callerMarkOf(dead)}`;
+  const find = (): number[] => {
+    const found: number[] = [];
+    for (const name of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry)) found.push(Number(name));
+      } catch {
+        // gone meanwhile, or a kernel thread
+      }
+    }
+    return found.filter((pid) => {
+      const state = readProcessState(pid);
+      return state !== undefined && state !== 'Z' && state !== 'X';
+    });
+  };
+  const seen = find();
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  const graceEnd = Date.now() + graceMs;
+  let left = seen;
+  while (left.length && Date.now() < graceEnd) {
+    await pause();
+    left = find();
+  }
+  const killed = left;
+  for (const killEnd = Date.now() + 5000; left.length && Date.now() < killEnd; left = find()) {
+    for (const pid of left) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL'); // its group first (it leads one), then itself
+        } catch {
+          // no such group, or gone
+        }
+      }
+    }
+    await pause();
+  }
+  return { finished: seen.filter((p) => !killed.includes(p)), killed };
+}
+
 /** Inode of /proc/<pid>/ns/<type>, the identity of a namespace; undefined when unreadable. */
 export function namespaceInode(pid: number, type: string): number | undefined {
   try {

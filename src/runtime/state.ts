@@ -4,7 +4,8 @@ import { BarepodError, diskFull, isNoSpace } from '../errors.js';
 import { isValidName } from '../names.js';
 import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
-import { identify, isAlive } from './procfs.js';
+import { endProgramsOf, identify, isAlive } from './procfs.js';
+import { timeoutFor } from './exec.js';
 import { upgradeRecord } from './record-version.js';
 import { explain, explaining } from './explain.js';
 
@@ -141,6 +142,15 @@ async function acquire(lockFile: string, waitMs: number): Promise<'mine' | Proce
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const { owner, stale } = inspectLock(lockFile);
       if (stale) {
+        // the dead holder's programs still running (a plugin finishing its ADD) must not change the host under the next holder
+        if (owner) {
+          const { finished, killed } = await endProgramsOf(owner, timeoutFor('orphans'));
+          if (explaining && finished.length + killed.length) {
+            explain(
+              `the dead holder (pid ${owner.pid}) of ${lockFile} left programs running: ${finished.length ? `waited for ${finished.join(', ')} to finish` : ''}${finished.length && killed.length ? '; ' : ''}${killed.length ? `killed ${killed.join(', ')} (still running after BAREPOD_TIMEOUT_ORPHANS)` : ''}`,
+            );
+          }
+        }
         fs.rmSync(lockFile, { force: true });
         continue;
       }

@@ -154,3 +154,70 @@ describe.skipIf(skipReason || !realPlugin('firewall'))('SIGKILL during the CNI A
     }
   }
 });
+
+/** Processes (live, not zombies) whose environment names this container id: a plugin the CLI started, and its children. */
+function pluginsOf(cid: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`CNI_CONTAINERID=${cid}`)) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe.skipIf(skipReason || !realPlugin('firewall'))('a plugin that outlives its killed CLI', () => {
+  const t = useTestEnv();
+
+  it("gc (taking over the dead CLI's lock) ends the plugin the CLI left running: it never makes rules after the repair", async () => {
+    const pod = t.pod('orphan');
+    const cid = cniContainerId(t.root, pod);
+    const dir = path.join(t.root, 'cni-bin');
+    const marker = path.join(t.root, 'firewall-reached');
+    const gate = path.join(t.root, 'firewall-gate');
+    fs.mkdirSync(dir, { recursive: true });
+    const real = realPlugin('firewall')!;
+    for (const p of fs.readdirSync(path.dirname(real))) if (p !== 'firewall') fs.symlinkSync(path.join(path.dirname(real), p), path.join(dir, p));
+    // the ADD signals, then waits for the gate to open (bounded) and runs the real firewall on its input, caller or not
+    fs.writeFileSync(
+      path.join(dir, 'firewall'),
+      `#!/bin/sh\n[ "$CNI_COMMAND" = ADD ] || exec ${real}\n: > ${marker}\ni=0; while [ -e ${gate} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nexec ${real}\n`,
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(gate, '');
+    t.env.BAREPOD_CNI_PATH = dir;
+    t.env.BAREPOD_TIMEOUT_ORPHANS = '2s'; // the gated plugin never finishes on its own: gc waits this long, then kills it
+    let ip = '';
+    onTestFinished(() => {
+      fs.rmSync(gate, { force: true });
+      for (const p of pluginsOf(cid)) spawnSync('kill', ['-9', String(p)]);
+      if (!ip) return;
+      const rules = mentions(spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' }).stdout, ip, cid).filter((l) => l.startsWith('-A CNI-FORWARD '));
+      for (const rule of rules) spawnSync('iptables-restore', ['-w', '--noflush'], { input: `*filter\n${rule.replace(/^-A /, '-D ')}\nCOMMIT\n` });
+    });
+    const cli = background(t, ['pod', 'create', pod, '-p', `${20000 + Math.floor(Math.random() * 20000)}:80`]);
+    await eventually(() => fs.existsSync(marker) || cli.code() !== undefined, 30_000, 'the firewall step');
+    expect(cli.code(), `the CLI ended before the kill point: ${cli.err()}`).toBeUndefined();
+    ip = ipamReservations().find(([, , c]) => c === cid)?.[1] ?? '';
+    expect(ip, 'bridge reserved an address').not.toBe('');
+    cli.signal('SIGKILL');
+    await cli.closed;
+    expect(pluginsOf(cid).length, 'the firewall plugin runs on after its CLI was killed').toBeGreaterThan(0);
+
+    await t.ok(['gc']);
+    // whatever gc left running may now go on: the gate opens
+    fs.rmSync(gate, { force: true });
+    await eventually(() => pluginsOf(cid).length === 0, 30_000, 'no plugin of the pod left running');
+    const left = mentions(iptablesText(), ip, cid).filter((l) => !ipamReservations().some(([, a, c]) => a === ip && c !== cid) || l.includes(cid));
+    expect(left, `iptables rules naming ${ip} or ${cid} after gc`).toEqual([]);
+    expect(
+      ipamReservations().filter(([, , c]) => c === cid),
+      'IPAM reservations',
+    ).toEqual([]);
+    expect(fs.existsSync(podPaths(t.root, pod).dir), 'the pod dir').toBe(false);
+  });
+});

@@ -14,12 +14,11 @@
  * program is announced. BAREPOD_CHAOS_SAMPLE=N runs N points (by the day of
  * the year, so successive runs visit every point).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cniIdPrefix } from '../../src/plan/network.js';
-import { CLI, eventually, nsInode, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { eventually, nsInode, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 import { alive, killAt, runcIds, sample } from '../helpers/chaos.js';
 
 /**

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cgroupDirs, eventually, inspect, pidOf, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cgroupDirs, eventually, inspect, pidOf, run, skipReason, useTestEnv } from '../helpers/harness.js';
 
 const isV2 = (() => {
   try {

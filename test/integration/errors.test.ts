@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cliForAnyUser, inspect, mountsUnder, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cliForAnyUser, inspect, mountsUnder, run, skipReason, type Result, useTestEnv } from '../helpers/harness.js';
 
 function expectCleanError(r: Result, code: number, message: RegExp): void {
   expect(r.code, r.stderr).toBe(code);

@@ -380,6 +380,7 @@ describe.skipIf(skipReason)('JSON that scripts can live on', () => {
       images: { args: ['images'], env: { BAREPOD_IMAGES: '/etc/passwd' }, code: 5, error: 'unsafe-dir' },
       rmi: { args: ['rmi', 'nope:1'], code: 3, error: 'not-found' },
       import: { args: ['import', '/nonexistent.tar', 'x:1'], code: 3, error: 'not-found' },
+      'image inspect': { args: ['image', 'inspect', 'nope:1'], code: 3, error: 'not-found' },
       up: { args: ['up', '-f', '/nonexistent/pod.yaml'], code: 3, error: 'not-found' },
       export: { args: ['export', pod], code: 3, error: 'not-found' },
       'network ls': { args: ['network', 'ls', '--bogus'], code: 2, error: 'usage' },

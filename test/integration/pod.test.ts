@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
-import { jsonLines, eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv, test } from '../helpers/harness.js';
+import { eventually, inspect, jsonLines, nsInode, pidOf, readInContainer, run, skipReason, test } from '../helpers/harness.js';
 
 describe.skipIf(skipReason)('pods on runc', () => {
   test('pause + 2 containers: net, ipc, uts shared; mnt and pid their own; one hostname', async ({ t }) => {

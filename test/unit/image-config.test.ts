@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BarepodError } from '../../src/errors.js';
-import { parseManifests } from '../../src/manifest/pod.js';
 import { imageDefaults } from '../../src/plan/image-ref.js';
 import { containerDefinition } from '../../src/cli/definitions.js';
 import { withRootfsUser } from '../../src/runtime/images.js';

@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  isLocalName,
+  localImageHint,
+  shouldPull,
   candidateNames,
   imageDefaults,
   localImageName,
@@ -177,5 +180,40 @@ describe('layer helpers', () => {
     expect(x?.get('user.note')?.toString()).toBe('hello');
     expect(x?.has('security.capability')).toBe(false);
     expect(warnings).toEqual(['xattr security.capability: binary value not restored (node-tar passes pax headers as text)']);
+  });
+});
+
+describe('local images: the pull rule of run and up', () => {
+  it('a localhost/ name is local (never pulled); localhost:PORT is a registry', () => {
+    expect(isLocalName('localhost/web')).toBe(true);
+    expect(isLocalName('localhost/team/web:1')).toBe(true);
+    expect(isLocalName('localhost:5000/web')).toBe(false);
+    expect(isLocalName('web')).toBe(false);
+    expect(isLocalName('docker.io/library/web')).toBe(false);
+    expect(isLocalName('Not A Name')).toBe(false);
+  });
+
+  it('always pulls, missing pulls what the store lacks, never never; a local name never, whatever the policy', () => {
+    const table: [string, 'always' | 'missing' | 'never', boolean, boolean][] = [
+      ['web', 'always', true, true],
+      ['web', 'missing', true, false],
+      ['web', 'missing', false, true],
+      ['web', 'never', false, false],
+      ['localhost:5000/web', 'always', true, true],
+      ['localhost/web', 'always', true, false],
+      ['localhost/web', 'always', false, false],
+      ['localhost/web:1', 'missing', false, false],
+    ];
+    for (const [ref, policy, have, pull] of table) expect(shouldPull(ref, policy, have), `${ref} ${policy} have=${have}`).toBe(pull);
+  });
+
+  it("the failed-pull hint says how to use the stored image, in a manifest's or run's words", () => {
+    expect(localImageHint('localhost/web:latest', 'manifest')).toBe(
+      'the image store has localhost/web:latest: to use it without a pull, set imagePullPolicy: IfNotPresent (or Never) on the container, or name it localhost/web:latest (a localhost/ name is never pulled); an image with :latest or no tag is pulled Always by default, as in Kubernetes',
+    );
+    expect(localImageHint('reg.example/web:latest', 'manifest')).not.toMatch(/localhost/);
+    expect(localImageHint('reg.example/web:latest', 'cli')).toBe(
+      'the image store has reg.example/web:latest: to use it without a pull, run with --pull missing (the default) or --pull never',
+    );
   });
 });

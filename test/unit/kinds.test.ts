@@ -10,7 +10,6 @@ import { VOLUME_KINDS, volumeKind, volumeSources } from '../../src/plan/volume-k
 import { MEMBER_KINDS } from '../../src/plan/members.js';
 import { containerTitle, networkTitle } from '../../src/plan/narration.js';
 import { networkNamed } from '../../src/plan/network.js';
-import { parseManifests } from '../../src/manifest/pod.js';
 import { exportPod } from '../../src/manifest/export.js';
 
 const volumes: VolumeDefinition[] = [

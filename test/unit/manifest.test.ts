@@ -1,6 +1,6 @@
 import { parseResolved } from '../helpers/resolve.js';
 import { describe, expect, it } from 'vitest';
-import { parseManifests, ManifestError } from '../../src/manifest/pod.js';
+import { ManifestError } from '../../src/manifest/pod.js';
 import { exportPod } from '../../src/manifest/export.js';
 import { systemdUnit } from '../../src/manifest/systemd.js';
 import { manifestDiff, manifestHash } from '../../src/pod/up.js';

@@ -55,7 +55,8 @@ const NOT_NAMES: Record<string, string[]> = {
   ],
   pull: ['source', 'tlsVerify', 'creds', 'arch', 'name', 'json'],
   rmi: ['image', 'json'],
-  import: ['tarball', 'name', 'json'],
+  import: ['tarball', 'name', 'json', 'change'],
+  'image inspect': ['image'],
   // the first word of container-and-command is a container in `exec POD CONTAINER -- CMD`: the action checks it once it knows
   exec: ['container-and-command', 'interactive', 'tty', 'env', 'workdir', 'user'],
   'pod ls': ['output'],
@@ -63,6 +64,7 @@ const NOT_NAMES: Record<string, string[]> = {
   'network inspect': ['name', 'json'],
   'lab run': ['lab', 'yes', 'prefix'],
   'lab check': ['lab', 'json', 'prefix'],
+  help: ['command', 'roff'],
   _exited: ['launch'],
   _restart: ['token'],
 };

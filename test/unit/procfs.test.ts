@@ -1,5 +1,9 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseProcStatus, readProcStatus } from '../../src/runtime/procfs.js';
+import { CALLER_VAR, callerMarkOf, endProgramsOf, parseProcStatus, readProcStatus } from '../../src/runtime/procfs.js';
 
 const STATUS = `Name:\tsleep
 Umask:\t0022
@@ -40,5 +44,42 @@ describe('parseProcStatus', () => {
     expect(me?.nspid.at(0)).toBe(process.pid);
     expect(me?.ppid).toBe(process.ppid);
     expect(readProcStatus(2 ** 30)).toBeUndefined();
+  });
+});
+
+describe('endProgramsOf: the programs a dead command left running', () => {
+  // a made-up dead holder: the mark is all that ties a program to it
+  const dead = { pid: 999_999_999, startTime: `${process.pid}${Date.now()}` };
+  const spawnMarked = (script: string) =>
+    spawn('sh', ['-c', script], { env: { ...process.env, [CALLER_VAR]: callerMarkOf(dead) }, detached: true, stdio: 'ignore' });
+
+  it('waits for one that finishes within the grace (a runc delete is never cut half-way), and kills one that does not', async () => {
+    const done = path.join(os.tmpdir(), `bp-orphan-done-${process.pid}`);
+    fs.rmSync(done, { force: true });
+    const quick = spawnMarked(`sleep 0.3; : > ${done}`);
+    const hung = spawnMarked('sleep 300 & wait');
+    const r = await endProgramsOf(dead, 1500);
+    expect(fs.existsSync(done), 'the quick one finished its work').toBe(true);
+    fs.rmSync(done, { force: true });
+    expect(r.finished).toContain(quick.pid);
+    expect(r.killed).toContain(hung.pid);
+    const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+    expect(alive(hung.pid!), 'the hung sh').toBe(false);
+    expect((await endProgramsOf(dead, 0)).killed, 'nothing of it is left, its sleep child included').toEqual([]);
+  });
+
+  it('leaves alone what carries another mark or none', async () => {
+    const other = spawn('sleep', ['300'], {
+      env: { ...process.env, [CALLER_VAR]: callerMarkOf({ ...dead, startTime: 'other' }) },
+      detached: true,
+      stdio: 'ignore',
+    });
+    try {
+      const r = await endProgramsOf(dead, 0);
+      expect(r.killed).not.toContain(other.pid);
+      expect(fs.existsSync(`/proc/${other.pid}`)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
   });
 });

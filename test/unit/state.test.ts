@@ -12,7 +12,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectLock, StateStore, withFileLock } from '../../src/runtime/state.js';
 import { identify } from '../../src/runtime/procfs.js';
 import { POD_DEFAULTS, type PodRecord } from '../../src/model.js';
-import { parseManifests } from '../../src/manifest/pod.js';
 
 let dir: string;
 beforeEach(() => {

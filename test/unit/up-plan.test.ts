@@ -13,13 +13,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseManifests } from '../../src/manifest/pod.js';
 import { planUp, pullPolicyOf } from '../../src/pod/up-plan.js';
 import type { Runtime } from '../../src/pod/runtime.js';
+import { podScopes } from '../../src/pod/scope.js';
 
 let dir = '';
-let rt: Pick<Runtime, 'settings' | 'planContext'>;
+let rt: Pick<Runtime, 'settings' | 'planContext' | 'pod'>;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-unit-plan-'));
   const settings = { stateRoot: path.join(dir, 'state'), dataDir: path.join(dir, 'data'), imagesDir: path.join(dir, 'images'), cgroupRoot: 'barepod-t' };
-  rt = { settings, planContext: () => ({ cgroupVersion: 1, cgroupRoot: settings.cgroupRoot, hostCapabilities: [] }) };
+  rt = { settings, planContext: () => ({ cgroupVersion: 1, cgroupRoot: settings.cgroupRoot, hostCapabilities: [] }), pod: podScopes(settings) };
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { shortName } from '../../plan/image-ref.js';
-import { importImage, listImages, pullImage, removeImage } from '../../pod/images.js';
+import { importImage, inspectImage, listImages, pullImage, removeImage, type ImageInspectView } from '../../pod/images.js';
+import { collect } from '../common.js';
 import { requireRoot, resolveSettings } from '../../runtime/host.js';
 import type { StoredImage } from '../../runtime/image-store.js';
 import { humanSize, printJson, printTable, progressPrinter } from '../output.js';
@@ -18,7 +19,7 @@ const shortDigest = (d: string | null) => (d ? d.slice('sha256:'.length, 'sha256
 
 function printStored(img: StoredImage, verb: string, json: boolean): void {
   if (json) printJson({ name: img.name, digest: img.digest, size: img.size, layers: img.layers, created: img.created ?? null });
-  else process.stdout.write(`${verb} ${img.name} ${img.digest} (${img.layers.length} layers, ${humanSize(img.size)})\n`);
+  else process.stdout.write(`${verb} ${img.name} ${img.digest} (${img.layers.length} layer${img.layers.length === 1 ? '' : 's'}, ${humanSize(img.size)})\n`);
 }
 
 /** `barepod pull`, `images`, `rmi`, `import`: the image store. */
@@ -93,12 +94,67 @@ Examples:
     .command('import')
     .description('import a plain root filesystem tarball (e.g. from `docker export`; gzip or not) as a one-layer image')
     .argument('<tarball>', 'the rootfs tar file')
-    .argument('<name>', 'NAME[:TAG] to store it under')
+    .argument('<name>', 'NAME[:TAG] to store it under (a short name is local: localhost/NAME[:TAG], never pulled)')
+    .option(
+      '-c, --change <instruction>',
+      'a Dockerfile instruction for the image config: CMD, ENTRYPOINT (JSON array or shell form), ENV, WORKDIR, USER (repeatable, applied in order)',
+      collect,
+      [],
+    )
     .option('--json', 'print the stored image as JSON')
-    .addHelpText('after', "\nExamples:\n  barepod import rootfs.tar myimg:1\n  barepod run --pod web --name app --image myimg:1 -- /bin/sh -c 'echo hi'")
-    .action(async (file: string, name: string, o: { json?: boolean }) => {
+    .addHelpText(
+      'after',
+      `
+Examples:
+  barepod import rootfs.tar myimg:1
+  barepod import rootfs.tar.gz web --change 'CMD ["nginx", "-g", "daemon off;"]' --change 'ENV TZ=UTC LANG=C.UTF-8'
+  barepod import app.tar app:2 -c 'ENTRYPOINT ["/app"]' -c 'WORKDIR /srv' -c 'USER 1000:1000'
+  barepod import tools.tar tools -c "CMD echo ready && exec sleep infinity"   # shell form: /bin/sh -c '...'
+  barepod run --pod web --name app --image myimg:1 -- /bin/sh -c 'echo hi'
+  barepod image inspect web
+
+A short NAME is stored as localhost/NAME (tag latest when none), a local image
+run and up never pull. In a manifest write image: localhost/NAME[:TAG], or
+NAME:TAG with a tag other than latest (IfNotPresent finds it); a bare NAME or
+NAME:latest means Docker Hub's image, pulled Always, as in Kubernetes.`,
+    )
+    .action(async (file: string, name: string, o: { json?: boolean; change: string[] }) => {
       requireRoot();
       const json = o.json === true;
-      printStored(await importImage(resolveSettings(), file, name, progressPrinter(json)), 'imported', json);
+      printStored(await importImage(resolveSettings(), file, name, { progress: progressPrinter(json), changes: o.change }), 'imported', json);
     });
+
+  const image = program.command('image').description('image subcommands: inspect (pull, images, rmi and import are top-level commands)');
+  image
+    .command('inspect')
+    .description('show images: name, digest, layers and the config a container starts from (Entrypoint, Cmd, Env, WorkingDir, User)')
+    .argument('<image...>', 'name (a short name as run resolves it), digest, or an unambiguous prefix of 12+ hex digits')
+    .option('--json', 'print as JSON (an array, one object per image)')
+    .addHelpText('after', "\nExamples:\n  barepod image inspect web\n  barepod image inspect localhost/web:latest --json | jq '.[0].config.Cmd'")
+    .action((refs: string[], o: { json?: boolean }) => {
+      const views = refs.map((r) => inspectImage(resolveSettings(), r));
+      if (o.json) return printJson(views);
+      process.stdout.write(views.map(imageText).join('\n'));
+    });
+}
+
+/** `image inspect` for people: one block per image. */
+function imageText(v: ImageInspectView): string {
+  const c = v.config;
+  const json = (x: unknown) => (x === undefined ? '-' : JSON.stringify(x));
+  const env = Array.isArray(c.Env) ? (c.Env as string[]) : [];
+  const lines = [
+    `Name:        ${v.name}${v.builtin ? ' (built-in)' : ''}`,
+    `Digest:      ${v.digest ?? '-'}`,
+    `Created:     ${v.created ?? '-'}`,
+    `Platform:    ${v.os}/${v.architecture ?? '-'}`,
+    `Size:        ${humanSize(v.size)}`,
+    `Layers:      ${v.layers.length}${v.layers.map((l) => `\n  ${l.digest}`).join('')}`,
+    `Entrypoint:  ${json(c.Entrypoint)}`,
+    `Cmd:         ${json(c.Cmd)}`,
+    `Env:         ${env.length ? env.join('\n             ') : '-'}`,
+    `WorkingDir:  ${typeof c.WorkingDir === 'string' && c.WorkingDir ? c.WorkingDir : '/'}`,
+    `User:        ${typeof c.User === 'string' && c.User ? c.User : '(root)'}`,
+  ];
+  return lines.join('\n') + '\n';
 }

@@ -5,22 +5,21 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { BarepodError, hasCode } from '../../errors.js';
-import { formatDuration, parseDuration } from '../../duration.js';
+import { BarepodError } from '../../errors.js';
+import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
-import { containerCgroup, joinedNamespaces, podCgroup, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { containerPaths, podPaths } from '../../plan/paths.js';
-import { endedForGood, podReady } from '../../pod/up.js';
+import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
+import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
-import { removePod } from '../../pod/sandbox.js';
+import { downPod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
+import { waitForPod } from '../../pod/wait.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
 import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
 import type { ContainerSpec } from '../../plan/container.js';
 import { resolveImage } from '../../runtime/images.js';
-import { isAlive } from '../../runtime/procfs.js';
 import { applyUp, planUp, type PodPlan } from '../../pod/up-plan.js';
 import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
@@ -91,11 +90,11 @@ function dryArgs(settings: Settings, c: ContainerSpec): string[] {
 
 /** What `up --dry-run` prints for a pod: its planned steps (the very titles `up --explain` narrates) and what it would make. */
 function dryRunView(rt: Runtime, p: PodPlan) {
-  const ctx = rt.planContext(false);
   const mp = p.manifest;
   const d = mp.pod;
   const sources = volumeSources(rt.settings.stateRoot, d);
-  const paths = podPaths(rt.settings.stateRoot, d.name);
+  const scope = rt.pod(d.name);
+  const paths = scope.paths;
   return {
     pod: d.name,
     exists: rt.store.tryRead(d.name) !== undefined,
@@ -103,7 +102,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
     hostname: d.hostname,
     restartPolicy: d.restartPolicy,
     namespaces: { shared: d.share, host: d.host ?? [] },
-    cgroupParent: podCgroup(ctx, d.name),
+    cgroupParent: scope.cgroup,
     limits: d.limits,
     podDir: paths.dir,
     volumes: (d.volumes ?? []).map((v) => ({ name: v.name, kind: volumeKind(v).label(v), source: sources[v.name] })),
@@ -112,7 +111,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         name: SANDBOX_NAME,
         runcId: runcId(d.name, SANDBOX_NAME),
         bundle: containerPaths(rt.settings.stateRoot, d.name, SANDBOX_NAME).bundle,
-        cgroup: containerCgroup(ctx, d.name, SANDBOX_NAME),
+        cgroup: scope.containerCgroup(SANDBOX_NAME),
         args: ['/pause'],
       },
       ...mp.containers.map((c) => ({
@@ -123,7 +122,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         image: c.image,
         args: dryArgs(rt.settings, c),
         bundle: containerPaths(rt.settings.stateRoot, d.name, c.name).bundle,
-        cgroup: containerCgroup(ctx, d.name, c.name),
+        cgroup: scope.containerCgroup(c.name),
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
         limits: c.limits,
         mounts: (c.mounts ?? []).map((m) => `${m.name} -> ${m.mountPath}${m.readOnly ? ' (ro)' : ''}`),
@@ -156,7 +155,7 @@ export async function upAction(
       if (!o.json) process.stdout.write(`pod/${pod} ${outcome}\n`);
     },
   });
-  if (o.wait) for (const p of pods) await waitFor(rt, p.pod.name, 'ready', timeoutMs);
+  if (o.wait) for (const p of pods) await waitForPod(rt, p.pod.name, 'ready', timeoutMs);
   if (o.json) printJson(results.map((r) => upView(rt, r.pod, r.outcome)));
 }
 
@@ -203,21 +202,8 @@ export async function downAction(names: string[], o: { file?: string; time?: str
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
   for (const name of targets) {
-    if (!rt.store.tryRead(name) && !fs.existsSync(podPaths(rt.settings.stateRoot, name).dir)) {
-      process.stdout.write(`pod/${name} not found (already down)\n`);
-      continue;
-    }
-    try {
-      await removePod(rt, name, grace);
-    } catch (e) {
-      // another command removed it while this one waited for its lock
-      if (hasCode(e, 'not-found')) {
-        process.stdout.write(`pod/${name} not found (already down)\n`);
-        continue;
-      }
-      throw e;
-    }
-    process.stdout.write(`pod/${name} removed\n`);
+    const outcome = await downPod(rt, name, grace);
+    process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
   }
 }
 
@@ -231,44 +217,8 @@ export async function waitAction(pods: string[], o: { for: string; timeout: stri
   if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
-  for (const pod of pods) await waitFor(rt, pod, o.for, timeoutMs);
+  for (const pod of pods) await waitForPod(rt, pod, o.for, timeoutMs);
   process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
-}
-
-/** Polls a pod until the condition holds; a timeout (or a pod that can never get there) is an error saying why. */
-async function waitFor(rt: Runtime, pod: string, condition: 'ready' | 'delete', timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rec = rt.store.tryRead(pod);
-    if (condition === 'delete') {
-      if (!rec) return;
-    } else {
-      if (!rec) throw new BarepodError('not-found', `pod "${pod}" not found`, { hint: 'list pods with `barepod ps`' });
-      const state = podReady(rt, rec);
-      if (state.ready) return;
-      if (rec.phase === 'Failed') throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${state.why}`);
-      if (rec.phase === 'Creating' && !isAlive(rec.creator)) {
-        throw new BarepodError(
-          'tool-failed',
-          `pod "${pod}" will not become ready: the \`up\` making it (pid ${rec.creator?.pid ?? '?'}) is gone before it made every container`,
-          {
-            hint: `make the rest: barepod up -f FILE (or remove it: barepod gc)`,
-          },
-        );
-      }
-      const ended = endedForGood(rt, rec);
-      if (ended)
-        throw new BarepodError('tool-failed', `pod "${pod}" will not become ready: ${ended}`, {
-          hint: `barepod logs ${pod}; barepod events ${pod}; remove it: barepod down ${pod}`,
-        });
-      if (Date.now() > deadline)
-        throw new BarepodError('timeout', `pod "${pod}" not ready after ${formatDuration(timeoutMs)}: ${state.why}`, {
-          hint: `barepod ps ${pod}; barepod logs ${pod}; barepod events ${pod}`,
-        });
-    }
-    if (condition === 'delete' && Date.now() > deadline) throw new BarepodError('timeout', `pod "${pod}" still exists after ${formatDuration(timeoutMs)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** YAML for people (export, generate systemd's stored copy). */

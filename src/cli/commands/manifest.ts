@@ -31,7 +31,14 @@ Examples:
   barepod up -f pod.yaml --wait --timeout 60s
   barepod up -f pod.yaml --replace
   barepod up -f pod.yaml --explain 2> explain.txt   # what it does, step by step: runc, conmon, CNI, each config.json
-  cat pod.yaml | barepod up -f -`,
+  cat pod.yaml | barepod up -f -
+
+Images are pulled by each container's imagePullPolicy, as in Kubernetes:
+IfNotPresent (the default for a tagged image) uses the image store's copy,
+Always (the default for :latest or no tag) pulls a registry name, Never never
+pulls. A localhost/ name (what barepod import and pull --name SHORT store) is
+a local image, never pulled: image: localhost/myimg runs an imported image
+offline (as does image: myimg:1, IfNotPresent).`,
     )
     .action(async (...a: Parameters<Actions['upAction']>) => (await load()).upAction(...a));
 

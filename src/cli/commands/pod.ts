@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { hasCode } from '../../errors.js';
-import { podPaths } from '../../plan/paths.js';
 import { podDefinition } from '../definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
@@ -111,7 +110,7 @@ Examples:
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
       for (const name of names) {
-        const there = rt.store.tryRead(name) !== undefined || fs.existsSync(podPaths(rt.settings.stateRoot, name).dir);
+        const there = rt.store.tryRead(name) !== undefined || fs.existsSync(rt.pod(name).paths.dir);
         try {
           await removePod(rt, name, grace);
         } catch (e) {

@@ -16,7 +16,11 @@ export function registerRun(program: Command): void {
     .requiredOption('--pod <pod>', 'the pod to run in')
     .requiredOption('--name <name>', 'container name (DNS-1123 label)')
     .option('--image <image>', 'image: the built-in busybox (default), or one of the store (pulled first when missing)')
-    .option('--pull <policy>', 'missing (pull the image when it is not in the store), never, or always', 'missing')
+    .option(
+      '--pull <policy>',
+      'missing (pull the image when it is not in the store), never, or always; a localhost/ name (an imported image) is never pulled',
+      'missing',
+    )
     .option('--tls-verify <bool>', 'for the pull: false for a local plain-HTTP registry')
     .option('--entrypoint <path>', "replace the image's entrypoint (its cmd is then dropped; the words after -- become the arguments)")
     .option('--rootfs <dir>', 'a prepared root filesystem directory, used as-is (instead of --image)')
@@ -45,6 +49,7 @@ Examples:
   barepod run --pod web --name app --image localhost:5000/app:1 --tls-verify=false --pull always
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
   barepod run --pod web --name app --image app:1 --pull never -u nobody
+  barepod run --pod web --name app --image localhost/myimg                 # an imported image (barepod import): never pulled
   barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {

@@ -1,0 +1,185 @@
+/**
+ * Drift test: the supported-field table of docs/manifests.md and the fields
+ * the manifest parser accepts are the same set. The accepted fields are read
+ * from the parser itself: every object it checks goes through checkKeys()
+ * with the keys it knows, so a spy on checkKeys, run over a manifest that
+ * reaches every object, records them (and every checkKeys call in pod.ts must
+ * have been reached, so a new kind of object cannot slip past).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+
+const calls = vi.hoisted(() => [] as { path: string; known: string[]; unsupported: string[]; site: string }[]);
+
+vi.mock('../../src/manifest/fields.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/manifest/fields.js')>();
+  return {
+    ...orig,
+    checkKeys: (...args: Parameters<typeof orig.checkKeys>) => {
+      const [, , at, known, unsupported = []] = args;
+      const site = /pod\.ts:(\d+)/.exec(new Error().stack ?? '')?.[1] ?? '?';
+      calls.push({ path: at, known: [...known], unsupported: [...unsupported], site });
+      return orig.checkKeys(...args);
+    },
+  };
+});
+
+const { parseManifests } = await import('../../src/manifest/pod.js');
+
+const repo = path.resolve(import.meta.dirname, '../..');
+
+/** A pod that holds every object the parser checks (it need not be valid: the parser checks every object even when others have errors). */
+const probes = `
+    livenessProbe: {exec: {command: [true]}, initialDelaySeconds: 1, periodSeconds: 1, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 1}
+    readinessProbe: {tcpSocket: {port: 80, host: 127.0.0.1}}
+    startupProbe: {httpGet: {port: http, path: /, host: 127.0.0.1, scheme: HTTP, httpHeaders: [{name: X, value: y}]}}`;
+const container = (name: string, extra = '') => `
+  - name: ${name}
+    image: busybox
+    command: [sh]
+    args: [-c, 'true']
+    env: [{name: A, value: b}]
+    workingDir: /
+    ports: [{containerPort: 80, name: http, protocol: TCP}]
+    volumeMounts: [{name: scratch, mountPath: /s, readOnly: true, subPath: x}]
+    resources: {limits: {cpu: 100m, memory: 64Mi}, requests: {cpu: 100m}}
+    securityContext: {capabilities: {add: [NET_ADMIN], drop: [ALL]}, runAsUser: 1, runAsGroup: 1, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false}
+    stdin: true
+    tty: true
+    imagePullPolicy: Never${extra}${probes}`;
+const EVERYTHING = `apiVersion: v1
+kind: Pod
+metadata:
+  name: every
+  labels: {a: b}
+  annotations: {c: d}
+spec:
+  restartPolicy: Always
+  hostname: every
+  hostAliases: [{ip: 10.1.2.3, hostnames: [db.local]}]
+  resources: {limits: {memory: 128Mi}}
+  volumes:
+  - name: scratch
+    emptyDir: {medium: Memory, sizeLimit: 1Mi}
+  - name: host
+    hostPath: {path: /tmp, type: Directory}
+  initContainers:${container('side', '\n    restartPolicy: Always')}
+  containers:${container('app')}
+`;
+
+/** Expands a table path: `{a,b}` and `a/b` components, and a leading `.` (a container field, of both lists). */
+function expand(p: string): string[] {
+  if (p.startsWith('.')) return [...expand(`spec.containers[]${p}`), ...expand(`spec.initContainers[]${p}`)];
+  const parts = p.split(/\.(?![^{]*\})/);
+  let out = [''];
+  for (const part of parts) {
+    const m = /^([^[]*)(\[\])?$/.exec(part);
+    const base = m?.[1] ?? part;
+    const names = base.startsWith('{') ? base.slice(1, -1).split(',') : base.split('/');
+    out = out.flatMap((prefix) => names.map((n) => (prefix ? `${prefix}.${n}` : n) + (m?.[2] ?? '')));
+  }
+  return out;
+}
+
+/** The table's paths: supported (every row but "no") and refused ("no" rows). */
+function tablePaths(): { supported: Set<string>; refused: Set<string> } {
+  const text = fs.readFileSync(path.join(repo, 'docs/manifests.md'), 'utf8');
+  const start = text.indexOf('| field | supported | notes |');
+  expect(start, 'docs/manifests.md has the field table').toBeGreaterThan(0);
+  const rows = text.slice(start).split('\n').slice(2);
+  const supported = new Set<string>();
+  const refused = new Set<string>();
+  for (const row of rows) {
+    if (!row.startsWith('|')) break;
+    const [field = '', support] = row
+      .split(/(?<!\\)\|/)
+      .slice(1)
+      .map((c) => c.trim());
+    for (const [, token = ''] of field.matchAll(/`([^`]+)`/g)) {
+      if (token.includes('["')) continue; // a key inside a map (an annotation), not a field
+      const p = token.replace(/:.*$/, '').trim();
+      for (const e of expand(p)) (support === 'no' ? refused : supported).add(e);
+    }
+  }
+  return { supported, refused };
+}
+
+/** The parser's checked objects: normalised path (`[0]` → `[]`) → known and refused keys. */
+function parserObjects(): Map<string, { known: Set<string>; unsupported: Set<string> }> {
+  calls.length = 0;
+  try {
+    parseManifests(EVERYTHING, { file: 'every.yaml' });
+  } catch {
+    // only the keys matter here, not whether this pod is valid
+  }
+  const out = new Map<string, { known: Set<string>; unsupported: Set<string> }>();
+  for (const c of calls) {
+    const p = c.path.replace(/\[\d+\]/g, '[]');
+    const o = out.get(p) ?? { known: new Set(), unsupported: new Set() };
+    c.known.forEach((k) => o.known.add(k));
+    c.unsupported.forEach((k) => o.unsupported.add(k));
+    out.set(p, o);
+  }
+  return out;
+}
+
+const join = (parent: string, key: string) => (parent ? `${parent}.${key}` : key);
+const parentOf = (p: string) => (p.includes('.') ? p.slice(0, p.lastIndexOf('.')) : '');
+const keyOf = (p: string) => p.slice(p.lastIndexOf('.') + 1).replace(/\[\]$/, '');
+
+describe('docs/manifests.md field table matches the parser', () => {
+  it('the test pod reaches every checkKeys call of the parser (a new kind of object must be added to it)', () => {
+    parserObjects();
+    const source = fs.readFileSync(path.join(repo, 'src/manifest/pod.ts'), 'utf8').split('\n');
+    const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [i + 1] : []));
+    expect(sites.length).toBeGreaterThan(5);
+    const reached = new Set(calls.map((c) => c.site));
+    const unreached = sites.filter((s) => !reached.has(String(s)));
+    expect(unreached.map((s) => `src/manifest/pod.ts:${s}: ${source[s - 1]?.trim()} ${source[s]?.trim()}`)).toEqual([]);
+  });
+
+  it('every field the parser accepts is in the table', () => {
+    const { supported } = tablePaths();
+    const prefixes = new Set([...supported].flatMap((p) => p.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))));
+    const missing: string[] = [];
+    for (const [obj, { known }] of parserObjects()) {
+      for (const k of known) if (![join(obj, k), join(obj, `${k}[]`)].some((p) => prefixes.has(p))) missing.push(join(obj, k));
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('every field of the table is accepted by the parser, and every "no" field is refused', () => {
+    const { supported, refused } = tablePaths();
+    const objects = parserObjects();
+    const wrong: string[] = [];
+    for (const p of supported) {
+      // each step of the path whose object the parser checks must be a key it knows
+      const steps = p.split('.');
+      for (let i = 0; i < steps.length; i++) {
+        const at = steps.slice(0, i + 1).join('.');
+        const o = objects.get(parentOf(at));
+        if (o && !o.known.has(keyOf(at))) wrong.push(`${p}: "${keyOf(at)}" is not accepted at ${parentOf(at) || '(top level)'}`);
+      }
+    }
+    for (const p of refused) {
+      const o = objects.get(parentOf(p));
+      if (!o) wrong.push(`${p}: the parser checks no object ${parentOf(p)}`);
+      else if (o.known.has(keyOf(p))) wrong.push(`${p}: listed as not supported, but the parser accepts it`);
+    }
+    expect([...new Set(wrong)]).toEqual([]);
+  });
+
+  it('the table parser sees the rows (expansion of {a,b}, a/b and container paths)', () => {
+    expect(expand('.env[].name/value')).toEqual([
+      'spec.containers[].env[].name',
+      'spec.containers[].env[].value',
+      'spec.initContainers[].env[].name',
+      'spec.initContainers[].env[].value',
+    ]);
+    expect(expand('spec.{a,b}.c/d')).toEqual(['spec.a.c', 'spec.a.d', 'spec.b.c', 'spec.b.d']);
+    const { supported, refused } = tablePaths();
+    expect(supported.has('spec.containers[].securityContext.capabilities.add')).toBe(true);
+    expect(refused.has('spec.nodeSelector')).toBe(true);
+  });
+});
