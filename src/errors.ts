@@ -240,6 +240,18 @@ export function errorJson(err: unknown): { error: { code: string; message: strin
   return { error: { code: d.code, message: d.message, hint: d.hint ?? null, exitCode: d.exitCode, ...(details !== undefined ? { details } : {}) } };
 }
 
+/**
+ * The same failure (message, code, hint, exit status) carrying what the
+ * command did before it, for `--json`'s `details` (a `pod rm a b` that
+ * removed a before b failed). An error nobody classified stays as it is: it
+ * must still be reported as unexpected.
+ */
+export function withDetails(err: unknown, details: unknown): unknown {
+  const d = describeError(err);
+  if (isUnexpected(err)) return err;
+  return new BarepodError(d.code as ErrorCode, d.message, { ...(d.hint ? { hint: d.hint } : {}), cause: err, details });
+}
+
 /** A primary failure whose rollback failed too: the primary's code and exit status, the undo failures in the message and in `undoErrors`. */
 export class RollbackError extends BarepodError {
   readonly undoErrors: unknown[];

@@ -360,6 +360,38 @@ describe.skipIf(skipReason)('JSON that scripts can live on', () => {
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
+  it('stop, start, rm, wait, down and pod rm take --json: their outcome as JSON (checked against their schemas), and a failure half-way keeps what was done in details', async () => {
+    const pod = t.pod('verbs');
+    await t.ok(['pod', 'create', pod]);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    expect(JSON.parse(await t.ok(['wait', pod, '--json']))).toEqual([{ pod, condition: 'ready', met: true }]);
+    const stopped = JSON.parse(await t.ok(['stop', pod, 'app', '--time', '1', '--json'])) as { state: string; exitCode: number | null };
+    expect(stopped).toMatchObject({ pod, container: 'app', state: 'exited' });
+    expect([137, 143]).toContain(stopped.exitCode); // sleep as PID 1 ignores SIGTERM: SIGKILL after the grace period
+    const started = JSON.parse(await t.ok(['start', pod, 'app', '--json'])) as { pid: number };
+    expect(started).toMatchObject({ pod, container: 'app', state: 'running' });
+    expect(started.pid).toBe(await pidOf(t, pod, 'app'));
+    expect(JSON.parse(await t.ok(['rm', '-f', pod, 'app', '--json']))).toEqual({ pod, container: 'app', removed: true });
+    expect((await inspect(t, pod)).containers).toEqual([]);
+
+    // pod rm of two pods, the second absent: the error object, the first pod's removal in its details, exit 3 as without --json
+    const absent = t.pod('absent');
+    const r = await t.bp(['pod', 'rm', pod, absent, '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: {
+        code: 'not-found',
+        message: `pod "${absent}" not found`,
+        hint: 'list pods with `barepod ps`',
+        exitCode: 3,
+        details: { pods: [{ pod, outcome: 'removed' }] },
+      },
+    });
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    expect(JSON.parse(await t.ok(['pod', 'rm', '-i', absent, '--json']))).toEqual([{ pod: absent, outcome: 'not-found' }]);
+    expect(JSON.parse(await t.ok(['down', absent, '--json']))).toEqual([{ pod: absent, outcome: 'not-found' }]);
+  });
+
   /** Every command with --json, and a call of it that fails (or, for doctor, one whose report exits non-zero). */
   function failingCalls(pod: string): Record<string, { args: string[]; env?: NodeJS.ProcessEnv; code: number; error?: string }> {
     return {
@@ -383,6 +415,12 @@ describe.skipIf(skipReason)('JSON that scripts can live on', () => {
       'image inspect': { args: ['image', 'inspect', 'nope:1'], code: 3, error: 'not-found' },
       up: { args: ['up', '-f', '/nonexistent/pod.yaml'], code: 3, error: 'not-found' },
       export: { args: ['export', pod], code: 3, error: 'not-found' },
+      stop: { args: ['stop', pod, 'app'], code: 3, error: 'not-found' },
+      start: { args: ['start', pod, 'app'], code: 3, error: 'not-found' },
+      rm: { args: ['rm', '-f', pod, 'app'], code: 3, error: 'not-found' },
+      'pod rm': { args: ['pod', 'rm', pod], code: 3, error: 'not-found' },
+      down: { args: ['down'], code: 2, error: 'usage' },
+      wait: { args: ['wait', pod, '--timeout', '1s'], code: 3, error: 'not-found' },
       'network ls': { args: ['network', 'ls', '--bogus'], code: 2, error: 'usage' },
       'network inspect': { args: ['network', 'inspect', 'nope'], code: 3, error: 'not-found' },
       'lab list': { args: ['lab', 'list', '--bogus'], code: 2, error: 'usage' },

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { hasCode } from '../../errors.js';
+import { hasCode, withDetails } from '../../errors.js';
 import { podDefinition } from '../definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
@@ -100,33 +100,45 @@ Examples:
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
     .option('-i, --ignore', 'a pod that does not exist is not an error (as podman pod rm --ignore)')
+    .option('--json', 'print [{pod, outcome: removed|already-removed|not-found}] as JSON (and an error as the JSON error object)')
     .addOption(explainOption())
     .hook('preAction', explainHook)
     .addHelpText(
       'after',
-      '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir',
+      '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm -i web --json\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir',
     )
-    .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean }, cmd: Command) => {
+    .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean; json?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
-      for (const name of names) {
-        const there = rt.store.tryRead(name) !== undefined || fs.existsSync(rt.pod(name).paths.dir);
-        try {
-          await removePod(rt, name, grace);
-        } catch (e) {
-          if (!hasCode(e, 'not-found')) throw e;
-          if (there) {
-            // it was there when this command began: another one removed it while this one waited for its lock
-            process.stdout.write(`pod/${name} already removed (by another command)\n`);
-          } else if (o.ignore) {
-            process.stdout.write(`pod/${name} not found (ignored)\n`);
-          } else {
-            throw e;
+      const done: { pod: string; outcome: 'removed' | 'already-removed' | 'not-found' }[] = [];
+      const say = (pod: string, outcome: (typeof done)[number]['outcome'], text: string) => {
+        done.push({ pod, outcome });
+        if (!o.json) process.stdout.write(`pod/${pod} ${text}\n`);
+      };
+      try {
+        for (const name of names) {
+          const there = rt.store.tryRead(name) !== undefined || fs.existsSync(rt.pod(name).paths.dir);
+          try {
+            await removePod(rt, name, grace);
+          } catch (e) {
+            if (!hasCode(e, 'not-found')) throw e;
+            if (there) {
+              // it was there when this command began: another one removed it while this one waited for its lock
+              say(name, 'already-removed', 'already removed (by another command)');
+            } else if (o.ignore) {
+              say(name, 'not-found', 'not found (ignored)');
+            } else {
+              throw e;
+            }
+            continue;
           }
-          continue;
+          say(name, 'removed', 'removed');
         }
-        process.stdout.write(`pod/${name} removed\n`);
+      } catch (e) {
+        // with --json, the pods removed before the failure are in the error's details
+        throw o.json && done.length ? withDetails(e, { pods: done }) : e;
       }
+      if (o.json) printJson(done);
     });
 
   pod
