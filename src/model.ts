@@ -178,6 +178,8 @@ export interface PodDefinition {
   /** namespaces taken from the host (hostNetwork, hostPID, hostIPC): neither the pause nor any container gets its own */
   host?: SharedNamespace[];
   volumes?: VolumeDefinition[];
+  /** mounts every container run into the pod later gets (`pod create -v NAME:CTRDIR`, as podman's pod volumes); copied into each container's own mounts */
+  podMounts?: VolumeMount[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   hostAliases?: HostAlias[];
@@ -218,6 +220,8 @@ export interface ContainerDefinition {
   /** overrides the pod's restart policy for this container */
   restartPolicy?: RestartPolicy;
   mounts?: VolumeMount[];
+  /** the pod volumes `run` made for this container's -v HOSTDIR, --mount and --tmpfs: removed with it (`barepod rm`) when no other container mounts them */
+  ownVolumes?: string[];
   security?: SecurityDefinition;
   ports?: ContainerPort[];
   tty?: boolean;

@@ -18,6 +18,7 @@ import { imageWorkdir, type ImageDefaults } from '../plan/image-ref.js';
 import { resolveContainer } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { parseBytes, parseCount, parseMilliCpu } from '../quantity.js';
+import { parsePodVolumeFlag } from '../plan/mounts.js';
 
 /** Limit flags as the CLI receives them (Kubernetes quantities). */
 export interface LimitFlags {
@@ -82,6 +83,8 @@ export interface PodInput extends LimitFlags {
   network?: string | undefined;
   publish?: string[] | undefined;
   addHost?: string[] | undefined;
+  /** `-v NAME[:CTRDIR[:ro]]`: pod volumes (emptyDir), mounted by every container when CTRDIR is given */
+  volume?: string[] | undefined;
 }
 
 /** A validated pod definition from CLI input. */
@@ -99,6 +102,15 @@ export function podDefinition(input: PodInput): PodDefinition {
   });
   const network = validateNetwork(input.network ?? DEFAULT_NETWORK, (input.publish ?? []).map(parsePublish));
   const hostAliases = (input.addHost ?? []).map(parseAddHost);
+  const podVolumes = (input.volume ?? []).map(parsePodVolumeFlag);
+  for (const [i, { volume, mount }] of podVolumes.entries()) {
+    const before = podVolumes.slice(0, i);
+    if (before.some((b) => b.volume.name === volume.name))
+      throw new BarepodError('invalid-value', `-v: volume "${volume.name}" is given twice`, { hint: 'give each pod volume once' });
+    if (mount && before.some((b) => b.mount?.mountPath === mount.mountPath))
+      throw new BarepodError('invalid-value', `-v: ${mount.mountPath} is the mount path of two volumes`, { hint: 'mount each container path once' });
+  }
+  const podMounts = podVolumes.flatMap((v) => (v.mount ? [v.mount] : []));
   // --network host is hostNetwork: neither the pause nor a container gets a network namespace of its own
   const hostNet = network.kind === 'host';
   const share = parseShare(input.share).filter((ns) => !hostNet || ns !== 'net');
@@ -120,6 +132,8 @@ export function podDefinition(input: PodInput): PodDefinition {
     network,
     ...(hostNet ? { host: ['net'] as SharedNamespace[] } : {}),
     ...(hostAliases.length ? { hostAliases } : {}),
+    ...(podVolumes.length ? { volumes: podVolumes.map((v) => v.volume) } : {}),
+    ...(podMounts.length ? { podMounts } : {}),
   };
 }
 
@@ -174,6 +188,8 @@ export interface ContainerInput extends LimitFlags {
   pid?: string | undefined;
   securityOpt?: string[] | undefined;
   restart?: string | undefined;
+  /** --read-only: a read-only root filesystem (Kubernetes readOnlyRootFilesystem) */
+  readOnly?: boolean | undefined;
   /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
   imageDefaults?: ImageDefaults | undefined;
   /** the manifest digest of the stored image */
@@ -226,6 +242,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       pidMode: pid,
       seccomp,
       ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
+      // the CLI's defaults (no_new_privs on, the default capabilities), with the root filesystem read-only
+      ...(input.readOnly ? { security: { capAdd: [], capDrop: [], privileged: false, readOnlyRootfs: true, noNewPrivileges: true } } : {}),
     },
     { defaults: image, digest: input.imageId },
   );

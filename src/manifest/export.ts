@@ -108,6 +108,8 @@ function container(c: ContainerDefinition): Obj {
     if (s.privileged) sc.privileged = true;
     if (s.readOnlyRootfs) sc.readOnlyRootFilesystem = true;
     if (!s.noNewPrivileges && !s.privileged) sc.allowPrivilegeEscalation = true;
+    // a CLI container keeps no_new_privs on (a manifest's default is off): say it, so up gives the same process
+    else if (s.noNewPrivileges && !s.privileged) sc.allowPrivilegeEscalation = false;
   }
   if (Object.keys(sc).length) out.securityContext = sc;
   if (c.tty) out.tty = true;

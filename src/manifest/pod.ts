@@ -32,6 +32,7 @@ import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
 import { memberKind } from '../plan/members.js';
+import { nestedMountConflicts } from '../plan/mounts.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { CAPABILITY_NAMES } from '../oci/default-spec.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
@@ -664,34 +665,10 @@ function hostPortMappings(containers: ContainerSpec[]): PortMapping[] {
   );
 }
 
-/**
- * A mount below another volume's mountPath is resolved by runc at create time
- * through that volume's content: a container running at the same time that
- * can write the volume can swap the mount point for a link to /dev between
- * barepod's check and runc (which then binds the inner volume over its own
- * /dev and builds /dev in the host directory). Refused when another container
- * that can run while this one starts mounts the outer volume read-write.
- */
+/** The nested mount points a running sibling could redirect (see plan/mounts.ts), each an error of its container's volumeMounts. */
 function checkNestedMounts(is: Issues, containers: ContainerSpec[]): void {
-  const alone = (c: ContainerSpec) => memberKind(c).runsToCompletion;
-  // o may be running while c starts: never one that runs to completion (they run alone, before the apps); for those, only one started before them that keeps running (a sidecar)
-  const concurrent = (c: ContainerSpec, o: ContainerSpec) => o !== c && !alone(o) && (!alone(c) || memberKind(o).startsBeforeApps);
-  for (const c of containers) {
-    const at = `spec.${memberKind(c).manifestList}[name=${c.name}].volumeMounts`;
-    for (const inner of c.mounts ?? []) {
-      for (const outer of c.mounts ?? []) {
-        const base = outer.mountPath.replace(/\/+$/, '');
-        if (outer === inner || !inner.mountPath.startsWith(`${base}/`)) continue;
-        const writer = containers.find((o) => concurrent(c, o) && (o.mounts ?? []).some((m) => m.name === outer.name && !m.readOnly));
-        if (writer) {
-          is.error(
-            at,
-            `"${inner.mountPath}" lies below "${outer.mountPath}" (volume "${outer.name}"), which container "${writer.name}" can write while this one starts: a link it made there would carry this mount onto the runtime's /dev, in the host directory (runc resolves mount points when it creates the container); mount "${inner.mountPath}" elsewhere, or volume "${outer.name}" readOnly in "${writer.name}"`,
-          );
-        }
-      }
-    }
-  }
+  for (const { container: c, message } of nestedMountConflicts(containers))
+    is.error(`spec.${memberKind(c).manifestList}[name=${c.name}].volumeMounts`, message);
 }
 
 function checkHostPorts(is: Issues, containers: ContainerSpec[]): void {

@@ -1,14 +1,15 @@
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, ContainerRecord, PodRecord } from '../model.js';
+import type { ContainerDefinition, ContainerRecord, PodRecord, VolumeDefinition } from '../model.js';
 import { inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { appendEvent } from '../runtime/events.js';
 import { cancelRestart } from './backoff.js';
-import { removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { hostPathFacts, prepareVolumes, removeSubPathStaging, stageSubPaths, volumeSources } from './volumes.js';
+import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/mounts.js';
 import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
-import { mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { isMounted, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
@@ -93,9 +94,29 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
   return launched;
 }
 
-/** `barepod run`: a new container in an existing pod, created and started. */
-export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition): Promise<ContainerRecord> {
-  const [c] = await runContainers(rt, pod, [def]);
+/**
+ * `barepod run`: a new container in an existing pod, created and started.
+ * `mounts` (its -v, --mount, --tmpfs) become pod volumes and volumeMounts
+ * as a manifest would have written them, on top of the pod's own
+ * (`pod create -v NAME:CTRDIR`), checked as a manifest's are; the volumes
+ * are the pod's only once the container runs.
+ */
+export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
+  const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
+    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
+    const withMounts: ContainerDefinition = {
+      ...def,
+      ...(attached.length ? { mounts: attached } : {}),
+      ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
+    };
+    // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
+    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
+    if (conflict)
+      throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
+        hint: 'the mount was refused; nothing was started',
+      });
+    return { defs: [withMounts], volumes };
+  });
   return c!;
 }
 
@@ -106,7 +127,14 @@ export async function runContainer(rt: Runtime, pod: string, def: ContainerDefin
  * `recorded` changes the record in the same lock round (`up`: the pod is
  * Running once its last containers are recorded).
  */
-export async function runContainers(rt: Runtime, pod: string, defs: ContainerDefinition[], recorded?: (rec: PodRecord) => void): Promise<ContainerRecord[]> {
+export async function runContainers(
+  rt: Runtime,
+  pod: string,
+  defs: ContainerDefinition[],
+  recorded?: (rec: PodRecord) => void,
+  /** under the lock, before anything starts: the definitions to run instead, and new pod volumes they mount (`run`'s mount flags) */
+  attach?: (rec: PodRecord) => { defs: ContainerDefinition[]; volumes: VolumeDefinition[] },
+): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
       if (rec.containers.some((c) => c.def.name === def.name)) {
@@ -116,8 +144,11 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
       }
     }
     if (rec.phase === 'Failed') throw podFailed(rec);
+    const attached = attach?.(rec);
+    if (attached) defs = attached.defs;
     const launchIds = defs.map(() => newLaunchId());
     const launched = await transaction(async (rb) => {
+      if (attached?.volumes.length) await addVolumes(rt, rb, rec, attached.volumes);
       for (const def of defs) {
         const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
@@ -150,6 +181,26 @@ export async function runContainers(rt: Runtime, pod: string, defs: ContainerDef
     recorded?.(rec); // in the same lock round, saved with them
     return made;
   });
+}
+
+/**
+ * Makes new pod volumes (by their kinds' handlers, as `pod create` and `up`
+ * do) and adds them to the pod's definition; the rollback takes both back.
+ */
+async function addVolumes(rt: Runtime, rb: Rollback, rec: PodRecord, volumes: VolumeDefinition[]): Promise<void> {
+  const before = rec.def.volumes;
+  rb.push('forget the new volumes', () => {
+    if (before) rec.def.volumes = before;
+    else delete rec.def.volumes;
+  });
+  rec.def.volumes = [...(before ?? []), ...volumes];
+  const sources = volumeSources(rt.settings.stateRoot, rec.def);
+  for (const v of volumes) {
+    const dir = sources[v.name]!;
+    // an emptyDir's directory is the pod's: removed again when the container does not start (after its tmpfs is unmounted)
+    if (v.kind === 'emptyDir') rb.push(`remove ${dir}`, () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  await prepareVolumes(rt.settings.stateRoot, rb, { name: rec.def.name, volumes });
 }
 
 /** `barepod start`: runs a stopped container again, planned afresh against the current sandbox. */
@@ -249,7 +300,28 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     fs.rmSync(`${rt.pod(pod).paths.exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
+    await removeOwnVolumes(rt, rec, c.def);
   });
+}
+
+/**
+ * The volumes `run` made for a removed container's mounts go with it (an
+ * emptyDir's directory and tmpfs too; a hostPath stays, it is the user's),
+ * unless another container mounts one of them.
+ */
+async function removeOwnVolumes(rt: Runtime, rec: PodRecord, def: ContainerDefinition): Promise<void> {
+  const unused = (def.ownVolumes ?? []).filter((n) => !rec.containers.some((o) => (o.def.mounts ?? []).some((m) => m.name === n)));
+  if (!unused.length) return;
+  const sources = volumeSources(rt.settings.stateRoot, rec.def);
+  for (const v of rec.def.volumes ?? []) {
+    if (!unused.includes(v.name) || v.kind !== 'emptyDir') continue;
+    const dir = sources[v.name]!;
+    await unmountAll(dir);
+    if (isMounted(dir)) throw new BarepodError('tool-failed', `${dir} is still mounted`, { hint: `unmount it (umount ${dir}) and try again` });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  rec.def.volumes = (rec.def.volumes ?? []).filter((v) => !unused.includes(v.name));
+  if (!rec.def.volumes.length) delete rec.def.volumes;
 }
 
 /**

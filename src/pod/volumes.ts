@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
-import type { ContainerDefinition, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
+import type { ContainerDefinition, HostPathType, HostPathVolume, PodDefinition, VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { subPathStaging } from '../plan/paths.js';
 import { volumeKind, volumeSources } from '../plan/volume-kinds.js';
+import type { HostPathFacts } from '../plan/mounts.js';
 import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
@@ -30,7 +31,7 @@ const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback) 
  * Makes the pod's volumes before any container mounts them, each by its
  * kind's handler. Everything under the pod dir goes with the pod.
  */
-export async function prepareVolumes(stateRoot: string, rb: Rollback, def: PodDefinition): Promise<void> {
+export async function prepareVolumes(stateRoot: string, rb: Rollback, def: Pick<PodDefinition, 'name' | 'volumes'>): Promise<void> {
   const sources = volumeSources(stateRoot, def);
   for (const v of def.volumes ?? []) {
     const dir = sources[v.name]!;
@@ -46,6 +47,18 @@ const KIND: Record<string, (s: fs.Stats) => boolean> = {
   CharDevice: (s) => s.isCharacterDevice(),
   BlockDevice: (s) => s.isBlockDevice(),
 };
+
+/** What is at a host path (`run -v`): its hostPath type (Directory, File, …; symlinks followed, as the user named the path) and its real path; undefined when nothing is. */
+export function hostPathFacts(p: string): HostPathFacts | undefined {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  const prefixes: HostPathFacts['prefixes'] = [];
+  for (let a = p; ; a = path.dirname(a)) {
+    prefixes.push({ path: a, real: fs.realpathSync(a) });
+    if (a === '/') break;
+  }
+  return { type: (Object.keys(KIND) as HostPathType[]).find((k) => KIND[k]!(st)) ?? '', real: fs.realpathSync(p), prefixes };
+}
 
 function checkHostPath(v: HostPathVolume): void {
   const { path: p, type } = v;

@@ -44,6 +44,11 @@ export function registerPod(program: Command): void {
     )
     .option('-p, --publish <[hostIP:]hostPort:containerPort[/proto]>', 'forward a host port to the pod (portmap; tcp unless /udp); repeatable', collect)
     .option('--add-host <name:ip>', 'an extra /etc/hosts line (hostAliases); repeatable', collect)
+    .option(
+      '-v, --volume <NAME[:CTRDIR][:OPTS]>',
+      'a pod volume (an emptyDir, removed with the pod) that containers mount with run -v NAME:CTRDIR; with CTRDIR every container run in the pod mounts it there; OPTS: ro, tmpfs, size=64Mi (a tmpfs, capped) (repeatable)',
+      collect,
+    )
     .option('--json', 'print the pod record as JSON')
     .addOption(explainOption())
     .hook('preAction', explainHook)
@@ -59,7 +64,14 @@ Examples:
   barepod pod create web --share +pid --memory 256Mi --cpus 1   # net,ipc,uts and pid
   barepod pod create web --share net,uts                       # only these two: ipc is the containers' own
   barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10
-  barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json`,
+  barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json
+  barepod pod create job -v scratch         # then: barepod run --pod job --name a -v scratch:/work …
+  barepod pod create job -v cache:/cache    # every container of job gets /cache, shared
+  barepod pod create job -v mem:tmpfs,size=64Mi   # a tmpfs pod volume (emptyDir medium Memory)
+
+A pod volume is named (-v NAME), as a manifest's emptyDir volume: podman's
+pod create -v SRC:CTRDIR mounts SRC in every container; here NAME:CTRDIR does
+that for the pod's own volume, and host paths are bound per container (run -v).`,
     )
     .action(async (name: string, o: Record<string, string | boolean | undefined>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -79,6 +91,7 @@ Examples:
         network: str('network'),
         publish: o.publish as unknown as string[] | undefined,
         addHost: o.addHost as unknown as string[] | undefined,
+        volume: o.volume as unknown as string[] | undefined,
       });
       const rt = runtimeFor(cmd);
       const rec = await createPod(rt, def);

@@ -7,6 +7,7 @@ import { resolveSettings } from '../../runtime/host.js';
 import { parseTlsVerify } from './images.js';
 import { collect, explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
+import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../plan/mounts.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {
@@ -33,6 +34,21 @@ export function registerRun(program: Command): void {
     .option('--pid <mode>', '"pod" joins the pod\'s pid namespace when it shares one; "private" opts out', 'pod')
     .option('--security-opt <opt>', 'seccomp=unconfined to run without the default seccomp filter (repeatable)', collect, [])
     .option('--restart <policy>', "restart policy: always, on-failure or never (default: the pod's)")
+    .option(
+      '-v, --volume <SRC:CTRDIR[:ro]>',
+      'bind mount: SRC an absolute host path (it must exist), or the name of a pod volume (pod create -v NAME); ro for read-only (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--mount <type=…,…>',
+      'type=bind,source=/HOSTDIR,target=/CTRDIR[,readonly] | type=volume,source=NAME,target=/CTRDIR[,subpath=DIR][,readonly] | type=tmpfs,target=/CTRDIR[,tmpfs-size=64Mi] (repeatable)',
+      collect,
+      [],
+    )
+    .option('--tmpfs <CTRDIR[:size=N][,ro]>', "a tmpfs of the container's own at CTRDIR (an emptyDir of medium Memory; size caps it) (repeatable)", collect, [])
+    .option('--read-only', 'mount the root filesystem read-only (Kubernetes readOnlyRootFilesystem; add --tmpfs /tmp where it must write)')
+    .option('--hostname <name>', 'refused: the pod owns the hostname (pod create --hostname)')
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
     .hook('preAction', explainHook)
@@ -50,10 +66,31 @@ Examples:
   barepod run --pod web --name dbg --image app:1 --entrypoint /bin/sh -- -c 'id; env'
   barepod run --pod web --name app --image app:1 --pull never -u nobody
   barepod run --pod web --name app --image localhost/myimg                 # an imported image (barepod import): never pulled
-  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start`,
+  barepod run --pod web --name app --explain -- sleep 3600   # the overlay mount, config.json's namespaces, conmon, runc start
+  barepod run --pod web --name app -v /srv/site:/www:ro -v /srv/logs:/logs -- httpd -f -h /www
+  barepod run --pod web --name app --read-only --tmpfs /tmp:size=16Mi -- sh -c 'echo ok > /tmp/x; sleep 3600'
+  barepod run --pod web --name app --mount type=bind,source=/srv/site,target=/www,readonly -- httpd -f -h /www
+  barepod pod create job -v scratch && barepod run --pod job --name a -v scratch:/work -- sh -c 'echo hi > /work/f'
+  barepod run --pod job --name b --mount type=volume,source=scratch,target=/in,subpath=sub,readonly -- ls /in
+
+Volumes: -v HOSTDIR:CTRDIR binds a host path (it must exist: barepod creates no
+missing or relative path) as a hostPath volume of the pod; -v NAME:CTRDIR mounts
+a volume the pod was created with (pod create -v NAME), shared by the containers
+that mount it; --tmpfs and --mount type=tmpfs are an emptyDir of medium Memory.
+Each is what a manifest's volumes and volumeMounts say, and barepod export
+writes them so.`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+      if (o.hostname !== undefined)
+        throw new BarepodError('usage', `--hostname "${str('hostname')}": the pod owns the hostname (set it with pod create --hostname)`, {
+          hint: `every container of pod "${str('pod')}" shares its UTS namespace, so its hostname; a pod created with --share without uts gives each container its name as hostname`,
+        });
+      const mounts = [
+        ...(o.volume as string[]).map(parseVolumeFlag),
+        ...(o.mount as string[]).map(parseMountFlag),
+        ...(o.tmpfs as string[]).map(parseTmpfsFlag),
+      ];
       if (o.image !== undefined && o.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
       const json = o.json === true;
       const settings = resolveSettings();
@@ -79,11 +116,12 @@ Examples:
         pid: str('pid'),
         securityOpt: o.securityOpt as string[],
         restart: str('restart'),
+        readOnly: o.readOnly === true,
         imageDefaults: image?.defaults,
         imageId: image?.digest,
       });
       const rt = runtimeFor(cmd);
-      const c = await runContainer(rt, str('pod') ?? '', def);
+      const c = await runContainer(rt, str('pod') ?? '', def, mounts);
       if (json) printJson(c);
       else process.stdout.write(`${str('pod')}/${def.name} running (pid ${c.process?.pid})\n`);
     });
