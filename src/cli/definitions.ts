@@ -36,18 +36,32 @@ export function parseLimits(flags: LimitFlags): Limits {
   return limits;
 }
 
-/** Parses `--share net,ipc,uts[,pid]`. */
+/**
+ * Parses `--share`, podman's rule: a list replaces the default (net,ipc,uts),
+ * a list led by `+` adds to it (`+pid` is net,ipc,uts,pid).
+ */
 export function parseShare(text: string | undefined): SharedNamespace[] {
   if (text === undefined) return [...DEFAULT_SHARE];
+  const adding = text.trim().startsWith('+');
   const items = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const out: SharedNamespace[] = [];
+  const out: SharedNamespace[] = adding ? [...DEFAULT_SHARE] : [];
   for (const item of items) {
-    const ns = item === 'network' ? 'net' : item;
+    const bare = item.replace(/^\+/, '');
+    if (bare !== item && !adding) {
+      throw new BarepodError(
+        'invalid-value',
+        `--share "${text}": "${item}": a + leads the whole list (--share +${items.map((i) => i.replace(/^\+/, '')).join(',')})`,
+        {
+          hint: 'a list replaces the default net,ipc,uts; a list led by + adds to it',
+        },
+      );
+    }
+    const ns = bare === 'network' ? 'net' : bare;
     if (!SHAREABLE.includes(ns as SharedNamespace)) {
-      throw new BarepodError('invalid-value', `--share: unknown namespace "${item}" (choose from ${SHAREABLE.join(', ')})`);
+      throw new BarepodError('invalid-value', `--share: unknown namespace "${bare}" (choose from ${SHAREABLE.join(', ')})`);
     }
     if (!out.includes(ns as SharedNamespace)) out.push(ns as SharedNamespace);
   }

@@ -33,10 +33,14 @@ const running = new WeakMap<Command, Command>();
  */
 function wantsJson(program: Command, argv: string[]): boolean {
   const action = running.get(program);
-  if (action) return action.opts().json === true;
+  if (action) return action.opts().json === true || action.opts().output === 'json';
   const words = argv.slice(2);
   const end = words.indexOf('--');
-  return (end < 0 ? words : words.slice(0, end)).includes('--json');
+  const before = end < 0 ? words : words.slice(0, end);
+  return (
+    before.includes('--json') ||
+    before.some((w, i) => w === '--output=json' || w === '-ojson' || ((w === '-o' || w === '--output') && before[i + 1] === 'json'))
+  );
 }
 
 /** Builds the command tree; commands are thin: parse, call the pod layer, print. */

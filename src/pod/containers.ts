@@ -11,7 +11,9 @@ import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
-import { liveOrAsk } from '../runtime/procfs.js';
+import { isAlive, liveOrAsk } from '../runtime/procfs.js';
+import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
+import { DEFAULT_CONTAINER_ANNOTATION, defaultContainer } from '../plan/members.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
@@ -368,18 +370,65 @@ async function removeOwnVolumes(rt: Runtime, rec: PodRecord, def: ContainerDefin
  * No pod lock: it reads the record and changes nothing, so it works while
  * other commands run, and a long session never blocks the pod.
  */
-export async function execInContainer(rt: Runtime, pod: string, name: string, command: string[], o: ExecOptions): Promise<number> {
+export async function execInContainer(rt: Runtime, pod: string, name: string | undefined, command: string[], o: ExecOptions): Promise<ExecOutcome> {
   const rec = rt.store.read(pod);
   reconcile(rt, rec);
-  const c = findContainer(rec, name);
+  const container = name ?? execTarget(rec);
+  const c = findContainer(rec, container);
   if (c.state !== 'running') {
     throw new BarepodError(
       'invalid-state',
-      `container "${name}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`,
+      `container "${container}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`,
       {
-        hint: `start it first: barepod start ${pod} ${name}`,
+        hint: `start it first: barepod start ${pod} ${container}`,
       },
     );
   }
-  return rt.runc.exec(runcId(pod, name), command, o);
+  const status = await rt.runc.exec(runcId(pod, container), command, o);
+  // runc's 255: it could not start the command; say so when the program is not in the container at all
+  let missing: ExecOutcome['missing'];
+  if (status === 255 && command[0] !== undefined && c.process && isAlive(c.process)) {
+    const env = [...configEnv(containerPaths(rt.settings.stateRoot, pod, container).config, c.def.env), ...o.env];
+    const pathEnv =
+      env
+        .filter((e) => e.startsWith('PATH='))
+        .pop()
+        ?.slice(5) ?? DEFAULT_PATH;
+    const root = `/proc/${c.process.pid}/root`;
+    if (fs.existsSync(root) && findProgram(root, command[0], pathEnv, o.cwd ?? c.def.workdir) === undefined) {
+      missing = { program: command[0], path: pathEnv };
+    }
+  }
+  return { status, container, ...(missing ? { missing } : {}) };
+}
+
+/** The environment of a container's process, as its config.json has it (the image's PATH included); `fallback` when unreadable. */
+function configEnv(file: string, fallback: string[]): string[] {
+  try {
+    const env = (JSON.parse(fs.readFileSync(file, 'utf8')) as { process?: { env?: unknown } }).process?.env;
+    return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** What `exec` did: the command's exit status, the container it ran in, and a program that is not in that container. */
+export interface ExecOutcome {
+  status: number;
+  container: string;
+  /** the program was not found in the container (a slash-less name: on none of PATH's directories) */
+  missing?: { program: string; path: string };
+}
+
+/** The container `exec` runs in when none is named, or a usage error that says how to name one. */
+function execTarget(rec: PodRecord): string {
+  const d = defaultContainer(
+    rec.def.annotations,
+    rec.containers.map((c) => c.def),
+  );
+  if (d.name !== undefined) return d.name;
+  const first = rec.containers.find((c) => c.def.kind !== 'init')?.def.name ?? 'CONTAINER';
+  throw new BarepodError('usage', `pod "${rec.def.name}" has no default container: ${d.why}`, {
+    hint: `name one with -c: barepod exec ${rec.def.name} -c ${first} -- sh (or set the pod's ${DEFAULT_CONTAINER_ANNOTATION} annotation)`,
+  });
 }

@@ -68,7 +68,10 @@ const NOT_NAMES: Record<string, string[]> = {
   rmi: ['image', 'json'],
   import: ['tarball', 'name', 'json', 'change'],
   'image inspect': ['image'],
-  exec: ['command', 'interactive', 'tty', 'env', 'workdir', 'user'],
+  // the first word of container-and-command is a container in `exec POD CONTAINER -- CMD`: the action checks it once it knows
+  exec: ['container-and-command', 'interactive', 'tty', 'env', 'workdir', 'user'],
+  'pod ls': ['output'],
+  ps: ['output'],
   'network inspect': ['name', 'json'],
   'lab run': ['lab', 'yes', 'prefix'],
   'lab check': ['lab', 'json', 'prefix'],
