@@ -1,6 +1,7 @@
 // Bundles the CLI into one ESM file: Node 20 resolves and loads each module
 // file separately, and a single file halves barepod's start-up (measured in
 // bench/pod-lifecycle, which runs the CLI several times per pod).
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { build } from 'esbuild';
 
@@ -27,3 +28,14 @@ await build({
   banner: { js: "import { createRequire as __bpCreateRequire } from 'node:module'; const require = __bpCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 });
+
+// barepod-attach (bundles/attach): the small C relay `run -it` and `attach` talk to conmon's attach socket
+// (a SOCK_SEQPACKET socket, which Node cannot open) through; built here and kept beside the bundle.
+// Without a C compiler the build goes on, and `attach` says how to get it.
+try {
+  execFileSync('make', ['-s', '-C', 'bundles/attach'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  fs.copyFileSync('bundles/attach/barepod-attach', 'dist/barepod-attach');
+  fs.chmodSync('dist/barepod-attach', 0o755);
+} catch (e) {
+  console.warn(`bundle: barepod-attach not built (${e.message.split('\n')[0]}): run -it and attach need it (apt-get install gcc make, then npm run build)`);
+}

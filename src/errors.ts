@@ -18,7 +18,8 @@
  * - the exit status: `exitCode` of the code (the table below, documented in docs/man/barepod.1.md, EXIT STATUS).
  * - with `--json`: also one line on stdout,
  *   `{"error":{"code":CODE,"message":MESSAGE,"hint":HINT,"exitCode":N}}`
- *   (`hint` only when there is one), so a script reads the code without
+ *   (`hint` null when there is none; `details` when the command did work
+ *   before it failed: gc's actions), so a script reads the code without
  *   parsing English. The human text stays on stderr, as kubectl does with
  *   `-o json`. A usage error found while parsing the command line (an
  *   unknown option) has code `usage`.
@@ -89,11 +90,14 @@ const exitFor: Record<ErrorCode, number> = {
 export class BarepodError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  /** what the command did before it failed, for `--json` (gc: the actions of its sweep) */
+  readonly details: unknown;
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; details?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BarepodError';
     this.code = code;
     this.hint = options.hint;
+    this.details = options.details;
   }
   /** The process exit status this error maps to. */
   get exitCode(): number {
@@ -225,10 +229,27 @@ export function describeError(err: unknown): { message: string; hint?: string; e
   return { message, ...(inner.hint ? { hint: inner.hint } : {}), exitCode: inner.exitCode, code: inner.code };
 }
 
-/** The object `--json` prints on stdout for an error: `{"error": {code, message, hint?, exitCode}}`. */
-export function errorJson(err: unknown): { error: { code: string; message: string; hint?: string; exitCode: number } } {
+/**
+ * The object `--json` prints on stdout for an error: `{"error": {code, message, hint, exitCode, details?}}`
+ * (hint null when there is nothing to suggest)
+ * (docs/schemas/error.schema.json); `details` is what the outermost error carries of the work done before it.
+ */
+export function errorJson(err: unknown): { error: { code: string; message: string; hint: string | null; exitCode: number; details?: unknown } } {
   const d = describeError(err);
-  return { error: { code: d.code, message: d.message, ...(d.hint ? { hint: d.hint } : {}), exitCode: d.exitCode } };
+  const details = err instanceof BarepodError ? err.details : undefined;
+  return { error: { code: d.code, message: d.message, hint: d.hint ?? null, exitCode: d.exitCode, ...(details !== undefined ? { details } : {}) } };
+}
+
+/**
+ * The same failure (message, code, hint, exit status) carrying what the
+ * command did before it, for `--json`'s `details` (a `pod rm a b` that
+ * removed a before b failed). An error nobody classified stays as it is: it
+ * must still be reported as unexpected.
+ */
+export function withDetails(err: unknown, details: unknown): unknown {
+  const d = describeError(err);
+  if (isUnexpected(err)) return err;
+  return new BarepodError(d.code as ErrorCode, d.message, { ...(d.hint ? { hint: d.hint } : {}), cause: err, details });
 }
 
 /** A primary failure whose rollback failed too: the primary's code and exit status, the undo failures in the message and in `undoErrors`. */

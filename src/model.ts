@@ -236,8 +236,12 @@ export interface ContainerDefinition {
   ownVolumes?: string[];
   security?: SecurityDefinition;
   ports?: ContainerPort[];
+  /** a terminal for the process: conmon holds its pty (`--terminal`), `barepod attach` reaches it */
   tty?: boolean;
+  /** the process reads what `barepod attach` sends (conmon `--stdin`); without it, /dev/null (or the tty, with nothing written) */
   stdin?: boolean;
+  /** stdin closes when the first attached client leaves (Kubernetes stdinOnce); otherwise it stays open across attaches */
+  stdinOnce?: boolean;
   probes?: ContainerProbes;
   /** a manifest's imagePullPolicy (`up` pulls by it) */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';

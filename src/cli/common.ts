@@ -34,3 +34,6 @@ export function explainHook(cmd: Command): void {
 export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export { DEFAULT_GRACE_SECONDS } from '../model.js';
+
+/** `-o wide|json`, kubectl's output flag on the listings: wide adds columns, json is --json. */
+export const outputOption = (): Option => new Option('-o, --output <format>', 'wide: more columns; json: as --json').choices(['wide', 'json']);

@@ -38,18 +38,32 @@ export function parseLimits(flags: LimitFlags): Limits {
   return limits;
 }
 
-/** Parses `--share net,ipc,uts[,pid]`. */
+/**
+ * Parses `--share`, podman's rule: a list replaces the default (net,ipc,uts),
+ * a list led by `+` adds to it (`+pid` is net,ipc,uts,pid).
+ */
 export function parseShare(text: string | undefined): SharedNamespace[] {
   if (text === undefined) return [...DEFAULT_SHARE];
+  const adding = text.trim().startsWith('+');
   const items = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const out: SharedNamespace[] = [];
+  const out: SharedNamespace[] = adding ? [...DEFAULT_SHARE] : [];
   for (const item of items) {
-    const ns = item === 'network' ? 'net' : item;
+    const bare = item.replace(/^\+/, '');
+    if (bare !== item && !adding) {
+      throw new BarepodError(
+        'invalid-value',
+        `--share "${text}": "${item}": a + leads the whole list (--share +${items.map((i) => i.replace(/^\+/, '')).join(',')})`,
+        {
+          hint: 'a list replaces the default net,ipc,uts; a list led by + adds to it',
+        },
+      );
+    }
+    const ns = bare === 'network' ? 'net' : bare;
     if (!SHAREABLE.includes(ns as SharedNamespace)) {
-      throw new BarepodError('invalid-value', `--share: unknown namespace "${item}" (choose from ${SHAREABLE.join(', ')})`);
+      throw new BarepodError('invalid-value', `--share: unknown namespace "${bare}" (choose from ${SHAREABLE.join(', ')})`);
     }
     if (!out.includes(ns as SharedNamespace)) out.push(ns as SharedNamespace);
   }
@@ -184,6 +198,12 @@ export interface ContainerInput extends LimitFlags {
   restart?: string | undefined;
   /** --read-only: a read-only root filesystem (Kubernetes readOnlyRootFilesystem) */
   readOnly?: boolean | undefined;
+  /** -t: a terminal for the container (conmon holds it; attach reaches it) */
+  tty?: boolean | undefined;
+  /** -i: the container reads what an attached client sends */
+  stdin?: boolean | undefined;
+  /** stdin closes when the first attached client leaves (`run -i` without -t: the end of our stdin is the container's) */
+  stdinOnce?: boolean | undefined;
   /** the image's defaults (entrypoint, cmd, env, workdir, user); the built-in busybox's (`sh`) when absent */
   imageDefaults?: ImageDefaults | undefined;
   /** the manifest digest of the stored image */
@@ -246,6 +266,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       ...(security ? { security } : {}),
       ...(input.restart === undefined ? {} : { restartPolicy: parseRestartPolicy(input.restart, '--restart') }),
       // the CLI's defaults (no_new_privs on, the default capabilities), with the root filesystem read-only
+      ...(input.tty ? { tty: true } : {}),
+      ...(input.stdin ? { stdin: true, ...(input.stdinOnce ? { stdinOnce: true } : {}) } : {}),
     },
     { defaults: image, digest: input.imageId },
   );

@@ -3,6 +3,7 @@ import { causeChain, describeChain, describeError, errorJson, ExitCode, isUnexpe
 import { disableExplain, explaining } from '../runtime/explain.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerExec } from './commands/exec.js';
+import { registerAttach } from './commands/attach.js';
 import { registerImages } from './commands/images.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogs } from './commands/logs.js';
@@ -32,10 +33,14 @@ const running = new WeakMap<Command, Command>();
  */
 function wantsJson(program: Command, argv: string[]): boolean {
   const action = running.get(program);
-  if (action) return action.opts().json === true;
+  if (action) return action.opts().json === true || action.opts().output === 'json';
   const words = argv.slice(2);
   const end = words.indexOf('--');
-  return (end < 0 ? words : words.slice(0, end)).includes('--json');
+  const before = end < 0 ? words : words.slice(0, end);
+  return (
+    before.includes('--json') ||
+    before.some((w, i) => w === '--output=json' || w === '-ojson' || ((w === '-o' || w === '--output') && before[i + 1] === 'json'))
+  );
 }
 
 /** Builds the command tree; commands are thin: parse, call the pod layer, print. */
@@ -78,6 +83,7 @@ Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).
   registerLogs(program);
   registerImages(program);
   registerExec(program);
+  registerAttach(program);
   registerSupervision(program);
   registerManifest(program);
   registerGenerate(program);

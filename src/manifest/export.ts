@@ -121,5 +121,6 @@ function container(c: ContainerDefinition): Obj {
   if (Object.keys(sc).length) out.securityContext = sc;
   if (c.tty) out.tty = true;
   if (c.stdin) out.stdin = true;
+  if (c.stdinOnce) out.stdinOnce = true;
   return out;
 }

@@ -110,6 +110,7 @@ const SUPPORTED_CONTAINER = [
   'resources',
   'securityContext',
   'stdin',
+  'stdinOnce',
   'tty',
   'imagePullPolicy',
   'restartPolicy',
@@ -117,7 +118,7 @@ const SUPPORTED_CONTAINER = [
   'readinessProbe',
   'startupProbe',
 ];
-const UNSUPPORTED_CONTAINER = ['envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'stdinOnce', 'volumeDevices', 'resizePolicy'];
+const UNSUPPORTED_CONTAINER = ['envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeDevices', 'resizePolicy'];
 
 /** A manifest problem list as one usage error (exit 2): one line per field. */
 export class ManifestError extends BarepodError {
@@ -532,6 +533,8 @@ function parseContainer(
   }
   const tty = bool(is, c.tty, `${path}.tty`);
   const stdin = bool(is, c.stdin, `${path}.stdin`);
+  // as in Kubernetes: without stdin there is nothing to close once
+  const stdinOnce = bool(is, c.stdinOnce, `${path}.stdinOnce`) && stdin;
   if (name === undefined || image === undefined) return undefined;
   // as written: the image's entrypoint, cmd, env, WorkingDir and USER are applied by resolveContainer, after the pull
   return {
@@ -554,6 +557,7 @@ function parseContainer(
     ...(ports.length ? { ports } : {}),
     ...(tty ? { tty } : {}),
     ...(stdin ? { stdin } : {}),
+    ...(stdinOnce ? { stdinOnce } : {}),
     ...(Object.keys(probes).length ? { probes } : {}),
     ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
   };

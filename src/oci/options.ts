@@ -30,6 +30,13 @@ export const withEnv =
     return process(s, { env: [...s.process.env.filter((e) => !last.has(key(e))), ...added] });
   };
 
+/**
+ * A terminal for the process (conmon makes the pty and passes runc
+ * `--console-socket`); TERM=xterm unless set, as containerd's WithTTY does.
+ */
+export const withTerminal: SpecOpt = (s) =>
+  process(s, { terminal: true, env: s.process.env.some((e) => e.startsWith('TERM=')) ? s.process.env : [...s.process.env, 'TERM=xterm'] });
+
 /** The working directory of the process. */
 export const withCwd =
   (cwd: string): SpecOpt =>

@@ -40,3 +40,31 @@ export const memberKind = (c: { kind: ContainerKind }): MemberKindTraits => MEMB
 export function startOrder<T extends { kind: ContainerKind }>(containers: T[]): { beforeApps: T[]; apps: T[] } {
   return { beforeApps: containers.filter((c) => memberKind(c).startsBeforeApps), apps: containers.filter((c) => !memberKind(c).startsBeforeApps) };
 }
+
+/** The annotation that names a pod's default container for `kubectl exec`, `kubectl logs` (and `barepod exec`). */
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
+
+/**
+ * The container `exec` runs in when none is named: the one the
+ * default-container annotation names, else the pod's only long-running
+ * container (app or sidecar; init containers run to completion and do not
+ * count). A pod with several and no annotation has no default: `name` is
+ * undefined and `why` says so, as does an annotation naming no container.
+ */
+export function defaultContainer(
+  annotations: Record<string, string> | undefined,
+  containers: readonly { name: string; kind: ContainerKind }[],
+): { name: string; from: 'annotation' | 'only' } | { name: undefined; why: string } {
+  const named = annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+  if (named !== undefined) {
+    if (containers.some((c) => c.name === named)) return { name: named, from: 'annotation' };
+    return { name: undefined, why: `its annotation ${DEFAULT_CONTAINER_ANNOTATION} names "${named}", which is not one of its containers` };
+  }
+  const running = containers.filter((c) => !memberKind(c).runsToCompletion);
+  if (running.length === 1) return { name: running[0]!.name, from: 'only' };
+  if (running.length === 0) return { name: undefined, why: 'it has no containers' };
+  return {
+    name: undefined,
+    why: `it has ${running.length} containers (${running.map((c) => c.name).join(', ')}) and no ${DEFAULT_CONTAINER_ANNOTATION} annotation`,
+  };
+}

@@ -55,6 +55,10 @@ export interface ContainerPaths {
   oom: string;
   /** present while barepod itself stops the member: its exit command then skips the restart handler */
   stopping: string;
+  /** conmon's attach socket (SOCK_SEQPACKET, made with --full-attach; gone when conmon ends) */
+  attach: string;
+  /** conmon's control fifo: `1 ROWS COLS` resizes the container's terminal */
+  ctl: string;
 }
 
 /** Directory under the state root that holds every pod. */
@@ -108,6 +112,8 @@ export function containerPaths(stateRoot: string, pod: string, name: string): Co
     conmonPidFile: path.join(bundle, 'conmon.pid'),
     oom: path.join(bundle, 'oom'),
     stopping: path.join(bundle, 'stopping'),
+    attach: path.join(bundle, 'attach'),
+    ctl: path.join(bundle, 'ctl'),
   };
 }
 

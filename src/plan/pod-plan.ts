@@ -22,6 +22,7 @@ import {
   withUser,
   withDevices,
   type DeviceGrant,
+  withTerminal,
   type SpecOpt,
 } from '../oci/options.js';
 import { isDeviceMount } from './devices.js';
@@ -212,6 +213,7 @@ export function planContainerSpec(
     withEnv([`HOSTNAME=${joined.has('uts') ? pod.hostname : ctr.name}`, ...ctr.env]),
     withCwd(ctr.workdir),
     withUser(ctr.user.uid, ctr.user.gid),
+    ...(ctr.tty ? [withTerminal] : []),
     withRoot(rootfsPath, sec?.readOnlyRootfs ?? false),
     joined.has('uts') || pod.host?.includes('uts') ? withoutHostname : withHostname(ctr.name),
     ...namespaces,

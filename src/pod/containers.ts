@@ -12,7 +12,9 @@ import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { containerDevices } from '../runtime/devices.js';
-import { liveOrAsk } from '../runtime/procfs.js';
+import { isAlive, liveOrAsk } from '../runtime/procfs.js';
+import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
+import { DEFAULT_CONTAINER_ANNOTATION, defaultContainer } from '../plan/members.js';
 import type { ExecOptions } from '../runtime/runc.js';
 import { createMember, newLaunchId, startMember, terminateMember, type Launched } from './member.js';
 import { transaction, type Rollback } from './rollback.js';
@@ -49,15 +51,34 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
 }
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
-function launchContainer(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh = false): Promise<Launched> {
+function launchContainer(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh = false,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart),
   );
 }
 
+/** Runs between `runc create` and `runc start` (`run -it` attaches there, so no output of the container is missed). */
+export type BeforeStart = (launched: Launched) => Promise<void>;
+
 /** launchContainer's work: the rootfs, the spec, the checks around runc create, the start. */
-async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: ContainerDefinition, launchId: string, fresh: boolean): Promise<Launched> {
+async function launchInSandbox(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  launchId: string,
+  fresh: boolean,
+  beforeStart?: BeforeStart,
+): Promise<Launched> {
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const { shm, etc } = rt.pod(rec.def.name).paths;
@@ -100,12 +121,17 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
       );
     await makeSysfsWritable(sandboxNamespacePath(rec.sandbox.pid, 'net'));
   }
-  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, { launchId, logSizeMax: rec.def.logSizeMax });
+  const launched = await createMember(rt, rb, rec.def.name, def.name, spec, {
+    launchId,
+    logSizeMax: rec.def.logSizeMax,
+    stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
+  });
   verifyJoined(
     rec,
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
   return launched;
 }
@@ -117,22 +143,35 @@ async function launchInSandbox(rt: Runtime, rb: Rollback, rec: PodRecord, def: C
  * (`pod create -v NAME:CTRDIR`), checked as a manifest's are; the volumes
  * are the pod's only once the container runs.
  */
-export async function runContainer(rt: Runtime, pod: string, def: ContainerDefinition, mounts: readonly MountRequest[] = []): Promise<ContainerRecord> {
-  const [c] = await runContainers(rt, pod, [def], undefined, (rec) => {
-    const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
-    const withMounts: ContainerDefinition = {
-      ...def,
-      ...(attached.length ? { mounts: attached } : {}),
-      ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
-    };
-    // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
-    const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
-    if (conflict)
-      throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
-        hint: 'the mount was refused; nothing was started',
-      });
-    return { defs: [withMounts], volumes };
-  });
+export async function runContainer(
+  rt: Runtime,
+  pod: string,
+  def: ContainerDefinition,
+  mounts: readonly MountRequest[] = [],
+  beforeStart?: BeforeStart,
+): Promise<ContainerRecord> {
+  const [c] = await runContainers(
+    rt,
+    pod,
+    [def],
+    undefined,
+    (rec) => {
+      const { volumes, mounts: attached } = attachMounts(rec.def, def.name, mounts, hostPathFacts);
+      const withMounts: ContainerDefinition = {
+        ...def,
+        ...(attached.length ? { mounts: attached } : {}),
+        ...(volumes.length ? { ownVolumes: volumes.map((v) => v.name) } : {}),
+      };
+      // both ways: this container's mounts below a volume a running one writes, and its writes to a volume another mounts something below
+      const conflict = nestedMountConflicts([...rec.containers.map((c) => c.def), withMounts])[0];
+      if (conflict)
+        throw new BarepodError('invalid-value', `pod "${pod}", container "${def.name}": ${conflict.message}`, {
+          hint: 'the mount was refused; nothing was started',
+        });
+      return { defs: [withMounts], volumes };
+    },
+    beforeStart,
+  );
   return c!;
 }
 
@@ -150,6 +189,8 @@ export async function runContainers(
   recorded?: (rec: PodRecord) => void,
   /** under the lock, before anything starts: the definitions to run instead, and new pod volumes they mount (`run`'s mount flags) */
   attach?: (rec: PodRecord) => { defs: ContainerDefinition[]; volumes: VolumeDefinition[] },
+  /** between runc create and runc start of each (`run -it` attaches there) */
+  beforeStart?: BeforeStart,
 ): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
@@ -169,7 +210,7 @@ export async function runContainers(
         const bundle = containerPaths(rt.settings.stateRoot, pod, def.name).bundle;
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
       }
-      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!)));
+      const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!, false, beforeStart)));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
       return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);
@@ -347,18 +388,65 @@ async function removeOwnVolumes(rt: Runtime, rec: PodRecord, def: ContainerDefin
  * No pod lock: it reads the record and changes nothing, so it works while
  * other commands run, and a long session never blocks the pod.
  */
-export async function execInContainer(rt: Runtime, pod: string, name: string, command: string[], o: ExecOptions): Promise<number> {
+export async function execInContainer(rt: Runtime, pod: string, name: string | undefined, command: string[], o: ExecOptions): Promise<ExecOutcome> {
   const rec = rt.store.read(pod);
   reconcile(rt, rec);
-  const c = findContainer(rec, name);
+  const container = name ?? execTarget(rec);
+  const c = findContainer(rec, container);
   if (c.state !== 'running') {
     throw new BarepodError(
       'invalid-state',
-      `container "${name}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`,
+      `container "${container}" in pod "${pod}" is not running (${c.state}${c.exitCode !== undefined ? `, exit ${c.exitCode}` : ''})`,
       {
-        hint: `start it first: barepod start ${pod} ${name}`,
+        hint: `start it first: barepod start ${pod} ${container}`,
       },
     );
   }
-  return rt.runc.exec(runcId(pod, name), command, o);
+  const status = await rt.runc.exec(runcId(pod, container), command, o);
+  // runc's 255: it could not start the command; say so when the program is not in the container at all
+  let missing: ExecOutcome['missing'];
+  if (status === 255 && command[0] !== undefined && c.process && isAlive(c.process)) {
+    const env = [...configEnv(containerPaths(rt.settings.stateRoot, pod, container).config, c.def.env), ...o.env];
+    const pathEnv =
+      env
+        .filter((e) => e.startsWith('PATH='))
+        .pop()
+        ?.slice(5) ?? DEFAULT_PATH;
+    const root = `/proc/${c.process.pid}/root`;
+    if (fs.existsSync(root) && findProgram(root, command[0], pathEnv, o.cwd ?? c.def.workdir) === undefined) {
+      missing = { program: command[0], path: pathEnv };
+    }
+  }
+  return { status, container, ...(missing ? { missing } : {}) };
+}
+
+/** The environment of a container's process, as its config.json has it (the image's PATH included); `fallback` when unreadable. */
+function configEnv(file: string, fallback: string[]): string[] {
+  try {
+    const env = (JSON.parse(fs.readFileSync(file, 'utf8')) as { process?: { env?: unknown } }).process?.env;
+    return Array.isArray(env) ? env.filter((e): e is string => typeof e === 'string') : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+/** What `exec` did: the command's exit status, the container it ran in, and a program that is not in that container. */
+export interface ExecOutcome {
+  status: number;
+  container: string;
+  /** the program was not found in the container (a slash-less name: on none of PATH's directories) */
+  missing?: { program: string; path: string };
+}
+
+/** The container `exec` runs in when none is named, or a usage error that says how to name one. */
+function execTarget(rec: PodRecord): string {
+  const d = defaultContainer(
+    rec.def.annotations,
+    rec.containers.map((c) => c.def),
+  );
+  if (d.name !== undefined) return d.name;
+  const first = rec.containers.find((c) => c.def.kind !== 'init')?.def.name ?? 'CONTAINER';
+  throw new BarepodError('usage', `pod "${rec.def.name}" has no default container: ${d.why}`, {
+    hint: `name one with -c: barepod exec ${rec.def.name} -c ${first} -- sh (or set the pod's ${DEFAULT_CONTAINER_ANNOTATION} annotation)`,
+  });
 }

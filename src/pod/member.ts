@@ -29,6 +29,8 @@ export interface MemberOptions {
   /** names this launch; the exit command carries it */
   launchId: string;
   logSizeMax: number;
+  /** the container's terminal and stdin (its definition's tty, stdin, stdinOnce) */
+  stdio?: { terminal?: boolean; stdin?: boolean; stdinOnce?: boolean };
 }
 
 /**
@@ -91,6 +93,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     exitDir: exits,
     logPath: paths.log,
     logSizeMax: o.logSizeMax,
+    ...o.stdio,
     exitCommand: exitCommand(rt, pod, name, o.launchId),
     // the pod's cgroup is the parent of the member's (the record's top dir: an older pod keeps /barepod)
     place: (pid) => placeMonitor(rt, spec.linux?.cgroupsPath ? path.dirname(spec.linux.cgroupsPath) : rt.pod(pod).cgroup, pid),

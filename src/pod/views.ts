@@ -1,5 +1,14 @@
 import fs from 'node:fs';
-import { hostPortsOf, networkName, restartPolicyOf, type ContainerRecord, type PodRecord, type ProcessIdentity } from '../model.js';
+import {
+  hostPortsOf,
+  networkName,
+  restartPolicyOf,
+  type ContainerRecord,
+  type MemberKind,
+  type PodRecord,
+  type PortMapping,
+  type ProcessIdentity,
+} from '../model.js';
 import { exitReason } from '../plan/restart.js';
 import { inPodPidNamespace, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
@@ -14,6 +23,8 @@ import { storedResult } from './network.js';
 export interface MemberStatus {
   pod: string;
   container: string;
+  /** sandbox (the pause), init (runs to completion first), sidecar (an init container with restartPolicy Always), app */
+  kind: MemberKind;
   id: string;
   state: string;
   /** kubectl-style status: Running, Completed, Error, OOMKilled, CrashLoopBackOff, Created, Unknown; Exited (a user's stop), Stopped (SIGSTOP) */
@@ -38,7 +49,31 @@ export interface MemberStatus {
   startedAt: string | null;
   createdAt: string;
   image: string;
+  /** the manifest digest (sha256:…) of the stored image this container runs, pinned when it was made; null for the built-in busybox, a rootfs directory, the pause */
+  imageId: string | null;
   command: string[];
+  /** the ports the container declares (manifest ports[]), as `80/tcp`; the sandbox's are the pod's published ones */
+  ports: string[];
+}
+
+/** One pod of `ps` and `pod ls`: its state, address, published ports and hostname, and its members. */
+export interface PodStatus {
+  name: string;
+  state: string;
+  createdAt: string;
+  /** the pod's hostname (its UTS namespace's) */
+  hostname: string | null;
+  /** the network: barepod (or another CNI network's name), none, host */
+  network: string | null;
+  /** the address CNI gave the pod's eth0; null without a CNI network */
+  ip: string | null;
+  /** host ports forwarded to the pod */
+  ports: PortMapping[];
+  /** app containers and sidecars that are ready (running, and passing a readiness or startup probe if they have one): kubectl's READY */
+  readyContainers: number;
+  /** app containers and sidecars: READY's denominator (init containers do not count) */
+  appContainers: number;
+  containers: MemberStatus[];
 }
 
 /**
@@ -61,13 +96,24 @@ export function sandboxAlive(rec: PodRecord): boolean {
 }
 
 /** `ps`: every member of every pod (or of one), reconciled with reality. */
-export function listMembers(rt: Runtime, only?: string): { pods: { name: string; state: string; createdAt: string; containers: MemberStatus[] }[] } {
+export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
   const names = only ? [only] : rt.store.list();
-  const pods = [];
+  const pods: PodStatus[] = [];
   for (const name of names) {
     const rec = only ? rt.store.read(name) : rt.store.tryRead(name);
     if (!rec) {
-      pods.push({ name, state: 'Incomplete', createdAt: '', containers: [] });
+      pods.push({
+        name,
+        state: 'Incomplete',
+        createdAt: '',
+        hostname: null,
+        network: null,
+        ip: null,
+        ports: [],
+        readyContainers: 0,
+        appContainers: 0,
+        containers: [],
+      });
       continue;
     }
     reconcile(rt, rec);
@@ -76,6 +122,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
     const sandbox: MemberStatus = {
       pod: name,
       container: SANDBOX_NAME,
+      kind: 'sandbox',
       id: rec.sandbox.id,
       state: alive ? 'running' : 'exited',
       status: stopped ? 'Stopped' : alive ? 'Running' : 'Dead',
@@ -97,11 +144,26 @@ export function listMembers(rt: Runtime, only?: string): { pods: { name: string;
       startedAt: rec.sandbox.startedAt,
       createdAt: rec.createdAt,
       image: 'pause',
+      imageId: null,
       command: ['/pause'],
+      ports: hostPortsOf(rec.def.network).map((p) => `${p.containerPort}/${p.protocol}`),
     };
     const probes = readProbeStatus(rt.settings.stateRoot, name);
     const containers = rec.containers.map((c) => memberStatus(rec, c, containerReady(c, probes).ready));
-    pods.push({ name, state: podState(rec, alive), createdAt: rec.createdAt, containers: [sandbox, ...containers] });
+    // kubectl's READY: app containers and native sidecars, not init containers
+    const counted = containers.filter((c) => c.kind === 'app' || c.kind === 'sidecar');
+    pods.push({
+      name,
+      state: podState(rec, alive),
+      createdAt: rec.createdAt,
+      hostname: rec.def.hostname,
+      network: networkName(rec.def.network),
+      ip: rec.sandbox.network?.ip ?? null,
+      ports: hostPortsOf(rec.def.network),
+      readyContainers: counted.filter((c) => c.ready).length,
+      appContainers: counted.length,
+      containers: [sandbox, ...containers],
+    });
   }
   return { pods };
 }
@@ -139,6 +201,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
   return {
     pod: rec.def.name,
     container: c.def.name,
+    kind: c.def.kind ?? 'app',
     id: c.id,
     state: c.state,
     status: containerStatus(c),
@@ -156,7 +219,9 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
     image: c.def.image ?? `rootfs:${c.def.rootfs}`,
+    imageId: c.def.imageId ?? null,
     command: c.def.args,
+    ports: (c.def.ports ?? []).map((p) => `${p.containerPort}/${p.protocol.toLowerCase()}`),
   };
 }
 

@@ -18,6 +18,12 @@ export interface ConmonCreate {
   exitDir: string;
   logPath: string;
   logSizeMax: number;
+  /** a terminal: conmon makes the pty (runc --console-socket) and keeps its master; input comes through the attach socket */
+  terminal?: boolean;
+  /** the container's stdin is a pipe fed through the attach socket (without a terminal) */
+  stdin?: boolean;
+  /** stdin closes once the first attached client leaves (Kubernetes stdinOnce) */
+  stdinOnce?: boolean;
   /** run by conmon once the container has exited and its exit file is written (conmon waits for it) */
   exitCommand?: string[];
   /**
@@ -75,6 +81,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     // conmon drops its "oom" file in its working directory (the bundle, below) and here
     '--persist-dir',
     o.bundle,
+    ...conmonStdioArgs(o),
   ];
   const [exitBin, ...exitArgs] = o.exitCommand ?? [];
   if (exitBin) argv.push('--exit-command', exitBin, ...exitArgs.flatMap((a) => ['--exit-command-arg', a]));
@@ -145,6 +152,19 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     sync.destroy();
     run.release();
   }
+}
+
+/**
+ * conmon's flags for the container's terminal and stdin (measured with conmon
+ * 2.1.6): `-t` alone takes input from every attached client, for as long as
+ * the container runs; `-t -i` stops taking it once the first client leaves;
+ * `-i` without a terminal gives the container a pipe whose end comes when a
+ * client shuts its write side or leaves, unless `--leave-stdin-open`.
+ */
+export function conmonStdioArgs(o: Pick<ConmonCreate, 'terminal' | 'stdin' | 'stdinOnce'>): string[] {
+  if (o.terminal) return o.stdin && o.stdinOnce ? ['--terminal', '--stdin'] : ['--terminal'];
+  if (o.stdin) return o.stdinOnce ? ['--stdin'] : ['--stdin', '--leave-stdin-open'];
+  return [];
 }
 
 /** SIGKILL to a process's own session/process group (conmon after its setsid) and to the process itself. */

@@ -14,6 +14,7 @@ import { firewallAddress, parseIptablesSave, ruleOwner, type SavedTable } from '
 import { chainNames, cniContainerId, cniIdPrefix } from '../../src/plan/network.js';
 import { cgroupRootFor } from '../../src/plan/paths.js';
 import { detectCgroupVersion, RESOURCE_FILES } from '../../src/runtime/cgroupfs.js';
+import { checkJsonOutput, wantsJson } from './schemas.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(REPO, 'bin', 'barepod');
@@ -215,6 +216,9 @@ export function newEnv(): TestEnv {
   const bp = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
     const r = await run(CLI, args, { ...env, ...extraEnv });
     calls.push({ argv: [...args], extraEnv: Object.keys(extraEnv), ...r });
+    // every --json output of every test is checked against its command's schema (docs/schemas)
+    const wrong = wantsJson(args) ? checkJsonOutput(args, r) : undefined;
+    if (wrong) throw new Error(`barepod ${args.join(' ')} (exit ${r.code}): its JSON does not match its schema: ${wrong}`);
     return r;
   };
   // cleanup's own calls stay out of the transcript (it runs before a failed test's transcript is printed)
@@ -489,6 +493,15 @@ export async function eventually<T>(fn: () => T | Promise<T>, ms = 15_000, what 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** JSON lines (`logs --json`, `events --json`): one object per line, each line whole JSON; [] for no output. */
+export function jsonLines(text: string): unknown[] {
+  if (text !== '' && !text.endsWith('\n')) throw new Error(`JSON lines must end with a newline: ${JSON.stringify(text.slice(-80))}`);
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as unknown);
 }
 
 /** Inode of /proc/<pid>/ns/<type>. */

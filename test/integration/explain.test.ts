@@ -56,7 +56,7 @@ describe.skipIf(skipReason)('--explain', () => {
     // the dry run announced the very steps --explain then narrates, in order
     const titles = [...r.stderr.matchAll(/^\d+\. (.*)$/gm)].map((m) => m[1]);
     expect(titles.filter((x) => plan[0]!.steps.includes(x!))).toEqual(plan[0]!.steps);
-    expect(JSON.parse(r.stdout)).toEqual([{ pod, outcome: 'created' }]);
+    expect(JSON.parse(r.stdout)).toMatchObject([{ pod, outcome: 'created' }]);
     const pausePid = (await inspect(t, pod)).sandbox.pid;
 
     // steps numbered 1, 2, 3, … in order
@@ -124,7 +124,7 @@ describe.skipIf(skipReason)('--explain', () => {
     const pod = t.pod('quiet');
     const r = await t.bp(['up', '-f', twoContainers(t, pod), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([{ pod, outcome: 'created' }]);
+    expect(JSON.parse(r.stdout)).toMatchObject([{ pod, outcome: 'created' }]);
     expect(r.stderr).toBe('');
     const down = await t.bp(['down', pod]);
     expect(down.stdout).toBe(`pod/${pod} removed\n`);

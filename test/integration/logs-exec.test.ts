@@ -8,7 +8,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { background, cgroupDirs, CLI, eventually, pidOf, readInContainer, run, skipReason, type Result, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import {
+  jsonLines,
+  background,
+  cgroupDirs,
+  CLI,
+  eventually,
+  pidOf,
+  readInContainer,
+  run,
+  skipReason,
+  type Result,
+  type TestEnv,
+  useTestEnv,
+} from '../helpers/harness.js';
 
 const count = (text: string, line: string) => text.split('\n').filter((l) => l === line).length;
 const linesOf = (text: string) => text.split('\n').filter(Boolean);
@@ -33,7 +46,7 @@ describe.skipIf(skipReason)('logs', () => {
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'for i in 1 2 3; do echo out$i; echo err$i >&2; done; exec sleep 3600']);
     await t.ok(['run', '--pod', pod, '--name', 'side', '--', 'sh', '-c', 'echo s1; echo s2; exec sleep 3600']);
     const all = await eventually(async () => {
-      const lines = JSON.parse(await t.ok(['logs', pod, '--json'])) as JsonLine[];
+      const lines = jsonLines(await t.ok(['logs', pod, '--json'])) as JsonLine[];
       return lines.length === 8 && lines;
     });
 
@@ -51,7 +64,7 @@ describe.skipIf(skipReason)('logs', () => {
     expect(both.stdout + both.stderr).not.toMatch(/\x1b/); // not a terminal: no colours
 
     // --tail applies to each container: its last line (app's is whichever stream conmon logged last)
-    const tail = JSON.parse(await t.ok(['logs', pod, '--tail', '1', '--json'])) as JsonLine[];
+    const tail = jsonLines(await t.ok(['logs', pod, '--tail', '1', '--json'])) as JsonLine[];
     const lastOf = (c: string) => all.filter((l) => l.container === c).at(-1);
     expect(tail).toEqual([lastOf('app'), lastOf('side')].sort((a, b) => (a!.time < b!.time ? -1 : 1)));
     expect(await t.ok(['logs', pod, 'side', '--tail', '1'])).toBe('s2\n');
@@ -93,14 +106,14 @@ describe.skipIf(skipReason)('logs', () => {
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sh', '-c', 'echo old; sleep 2; while :; do echo new; sleep 0.2; done']);
     // 'new' comes 2 s after 'old': from then on, 'old' is always more than 1 s old
     const lines = await eventually(async () => {
-      const l = JSON.parse(await t.ok(['logs', pod, '--json'])) as JsonLine[];
+      const l = jsonLines(await t.ok(['logs', pod, '--json'])) as JsonLine[];
       return l.some((x) => x.text === 'new') && l;
     });
     const recent = linesOf(await t.ok(['logs', pod, '--since', '1s']));
     expect(recent).not.toContain('[app] old');
     expect(recent).toContain('[app] new');
     const firstNew = lines.find((l) => l.text === 'new')!;
-    const fromNew = JSON.parse(await t.ok(['logs', pod, '--since', firstNew.time, '--json'])) as JsonLine[];
+    const fromNew = jsonLines(await t.ok(['logs', pod, '--since', firstNew.time, '--json'])) as JsonLine[];
     expect(fromNew[0]).toEqual(firstNew);
     expect(fromNew.map((l) => l.text)).not.toContain('old');
     expect(linesOf(await t.ok(['logs', pod, 'app', '--since', '1h']))[0]).toBe('old');

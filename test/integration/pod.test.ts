@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { describe, expect } from 'vitest';
-import { eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, test } from '../helpers/harness.js';
+import { eventually, inspect, jsonLines, nsInode, pidOf, readInContainer, run, skipReason, test } from '../helpers/harness.js';
 
 describe.skipIf(skipReason)('pods on runc', () => {
   test('pause + 2 containers: net, ipc, uts shared; mnt and pid their own; one hostname', async ({ t }) => {
@@ -131,7 +131,7 @@ describe.skipIf(skipReason)('pods on runc', () => {
       return job?.state === 'exited' ? job : undefined;
     });
     expect(ps.exitCode).toBe(7);
-    const lines = JSON.parse(await t.ok(['logs', pod, 'job', '--json'])) as { stream: string; text: string }[];
+    const lines = jsonLines(await t.ok(['logs', pod, 'job', '--json'])) as { stream: string; text: string }[];
     expect(lines.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual(['one', 'three']);
     expect(lines.filter((l) => l.stream === 'stderr').map((l) => l.text)).toEqual(['two']);
     const plain = await t.bp(['logs', pod]);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, eventually, run, skipReason, useTestEnv } from '../helpers/harness.js';
+import { jsonLines, CLI, eventually, run, skipReason, useTestEnv } from '../helpers/harness.js';
 
 /** Fingerprint of a file or directory tree: names, types, modes, sizes, mtimes and contents. */
 function fingerprint(p: string): string {
@@ -238,7 +238,7 @@ describe.skipIf(skipReason)('security: logs show every byte a container writes, 
       text: string;
       bytes?: string;
     }
-    const json = JSON.parse(await t.ok(['logs', pod, '--json'])) as Line[];
+    const json = jsonLines(await t.ok(['logs', pod, '--json'])) as Line[];
     expect(json.filter((l) => l.stream === 'stdout').map((l) => l.text)).toEqual([
       'a\r',
       'b\u2028c\u2029d',

@@ -30,8 +30,19 @@ describe('parseShare', () => {
     [' net , ipc ', ['net', 'ipc']],
     ['net,,ipc,', ['net', 'ipc']],
     ['', []],
+    // podman's rule: a list led by + adds to the default, a plain list replaces it
+    ['+pid', ['net', 'ipc', 'uts', 'pid']],
+    ['+pid,uts', ['net', 'ipc', 'uts', 'pid']],
+    ['+pid,+ipc', ['net', 'ipc', 'uts', 'pid']],
+    ['pid', ['pid']],
   ])('%j → %j', (text, share) => {
     expect(parseShare(text)).toEqual(share);
+  });
+
+  it('refuses a + inside a list that does not start with one', () => {
+    const e = thrown(() => parseShare('net,+pid'));
+    expect(e.code).toBe('invalid-value');
+    expect(e.message).toMatch(/a \+ leads the whole list \(--share \+net,pid\)/);
   });
 
   it('returns a fresh array for the default', () => {

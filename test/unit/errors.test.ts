@@ -16,6 +16,7 @@ import {
   withUndoFailures,
   wrap,
   type ErrorCode,
+  withDetails,
 } from '../../src/errors.js';
 
 describe('BarepodError: exit code per code', () => {
@@ -245,11 +246,29 @@ describe('wrap and hasCode', () => {
     expect(lines).toMatch(/failed:\n\s+Error: EBUSY/);
   });
 
-  it('errorJson is the --json object: code, message, hint (when any), exit code', () => {
+  it('errorJson is the --json object: code, message, hint (null when none), exit code', () => {
     expect(errorJson(new BarepodError('not-found', 'pod "x" not found', { hint: 'barepod ps' }))).toEqual({
       error: { code: 'not-found', message: 'pod "x" not found', hint: 'barepod ps', exitCode: 3 },
     });
-    expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', exitCode: 1 } });
+    expect(errorJson(new Error('boom'))).toEqual({ error: { code: 'internal', message: 'boom', hint: null, exitCode: 1 } });
+  });
+
+  it('withDetails: the same failure (message, code, hint, exit status) with what was done before it in the --json details; an unexpected error stays unexpected', () => {
+    const e = wrap(new BarepodError('not-found', 'pod "b" not found', { hint: 'barepod ps' }), 'pod rm');
+    const d = withDetails(e, { pods: [{ pod: 'a', outcome: 'removed' }] });
+    expect(errorJson(d)).toEqual({
+      error: {
+        code: 'not-found',
+        message: 'pod rm: pod "b" not found',
+        hint: 'barepod ps',
+        exitCode: 3,
+        details: { pods: [{ pod: 'a', outcome: 'removed' }] },
+      },
+    });
+    expect(hasCode(d, 'not-found')).toBe(true);
+    const boom = new Error('boom');
+    expect(withDetails(boom, { pods: [] })).toBe(boom);
+    expect(isUnexpected(withDetails(wrap(boom, 'pod rm'), {}))).toBe(true);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { removeContainer, startContainer, stopContainer } from '../../pod/containers.js';
 import { DEFAULT_GRACE_SECONDS, parseSeconds, runtimeFor } from '../common.js';
+import { printJson } from '../output.js';
 
 /** `barepod stop|start|rm POD CONTAINER`: one container's lifecycle. */
 export function registerContainerVerbs(program: Command): void {
@@ -10,6 +11,7 @@ export function registerContainerVerbs(program: Command): void {
     .argument('<container>')
     .description('stop a container: SIGTERM, then SIGKILL after the grace period; the pod and its other containers stay')
     .option('-t, --time <seconds>', `grace period (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
+    .option('--json', 'print {pod, container, state, exitCode} as JSON (and an error as the JSON error object)')
     .addHelpText(
       'after',
       `
@@ -19,12 +21,14 @@ only the container's own processes (its cgroup) are signalled.
 
 Examples:
   barepod stop web app
-  barepod stop web app --time 5`,
+  barepod stop web app --time 5
+  barepod stop web app --json | jq .exitCode`,
     )
-    .action(async (pod: string, name: string, o: { time?: string }, cmd: Command) => {
+    .action(async (pod: string, name: string, o: { time?: string; json?: boolean }, cmd: Command) => {
       const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const c = await stopContainer(runtimeFor(cmd), pod, name, grace);
-      process.stdout.write(`${pod}/${name} stopped${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}\n`);
+      if (o.json) printJson({ pod, container: name, state: c.state, exitCode: c.exitCode ?? null });
+      else process.stdout.write(`${pod}/${name} stopped${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}\n`);
     });
 
   program
@@ -32,10 +36,12 @@ Examples:
     .argument('<pod>')
     .argument('<container>')
     .description('start a stopped container again, in the same pod namespaces')
-    .addHelpText('after', '\nExample:\n  barepod start web app')
-    .action(async (pod: string, name: string, _o: unknown, cmd: Command) => {
+    .option('--json', 'print {pod, container, state, pid} as JSON (and an error as the JSON error object)')
+    .addHelpText('after', '\nExamples:\n  barepod start web app\n  barepod start web app --json | jq .pid')
+    .action(async (pod: string, name: string, o: { json?: boolean }, cmd: Command) => {
       const c = await startContainer(runtimeFor(cmd), pod, name);
-      process.stdout.write(`${pod}/${name} running (pid ${c.process?.pid})\n`);
+      if (o.json) printJson({ pod, container: name, state: c.state, pid: c.process?.pid ?? null });
+      else process.stdout.write(`${pod}/${name} running (pid ${c.process?.pid})\n`);
     });
 
   program
@@ -45,9 +51,11 @@ Examples:
     .description('remove a container from its pod (its bundle, rootfs overlay and cgroup)')
     .option('-f, --force', 'stop it first if it is running')
     .option('-t, --time <seconds>', 'grace period when stopping with --force (default 0)')
-    .addHelpText('after', '\nExamples:\n  barepod rm web app\n  barepod rm -f web app')
-    .action(async (pod: string, name: string, o: { force?: boolean; time?: string }, cmd: Command) => {
+    .option('--json', 'print {pod, container, removed} as JSON (and an error as the JSON error object)')
+    .addHelpText('after', '\nExamples:\n  barepod rm web app\n  barepod rm -f web app\n  barepod rm -f web app --json')
+    .action(async (pod: string, name: string, o: { force?: boolean; time?: string; json?: boolean }, cmd: Command) => {
       await removeContainer(runtimeFor(cmd), pod, name, { force: o.force === true, graceSeconds: parseSeconds(o.time, '--time', 0) });
-      process.stdout.write(`${pod}/${name} removed\n`);
+      if (o.json) printJson({ pod, container: name, removed: true });
+      else process.stdout.write(`${pod}/${name} removed\n`);
     });
 }

@@ -1,3 +1,4 @@
+import { attachHelper } from '../../runtime/attach.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,19 @@ export async function runChecks(root?: string): Promise<Check[]> {
     required: true,
     detail: conmonV ? `${conmon}: ${conmonV}` : 'not found',
     ...(conmonV ? {} : { fix: 'apt-get install conmon (or run scripts/setup)' }),
+  });
+  let relay: string | undefined;
+  try {
+    relay = attachHelper();
+  } catch {
+    // reported below
+  }
+  add({
+    name: 'barepod-attach',
+    ok: relay !== undefined,
+    required: false,
+    detail: relay ?? "not built: run -it and attach need it (the relay to conmon's attach socket)",
+    ...(relay ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
   });
 
   const cgv = detectCgroupVersion();

@@ -3,7 +3,7 @@ import { BarepodError } from '../../errors.js';
 import { followLogs, parseSince, readLogs, type ContainerLogLine } from '../../pod/logs.js';
 import { runtimeFor } from '../common.js';
 import { LogFormatter } from '../log-format.js';
-import { colourFor, printJson } from '../output.js';
+import { colourFor } from '../output.js';
 
 interface LogsFlags {
   container?: string;
@@ -48,7 +48,7 @@ export function registerLogs(program: Command): void {
     .option('--timestamps', "show each line's time (RFC3339, nanoseconds)")
     .option(
       '--json',
-      'print the lines as JSON ({time, stream, text, container}, and bytes (base64) when a line is not UTF-8): an array; with -f, one object per line',
+      'print the lines as JSON lines, one object per log line ({time, stream, text, container}, and bytes (base64) when a line is not UTF-8), as events --json',
     )
     .option(
       '--raw',
@@ -72,7 +72,7 @@ Examples:
   barepod logs web app --tail 20 --timestamps
   barepod logs web -c app --since 5m
   barepod logs web -f --tail 0
-  barepod logs web --since 2026-01-02T15:04:05Z --json
+  barepod logs web --since 2026-01-02T15:04:05Z --json | jq -r .text
   barepod logs web app --raw           # escape sequences reach the terminal as written`,
     )
     .action(async (pod: string, positional: string | undefined, o: LogsFlags, cmd: Command) => {
@@ -92,7 +92,7 @@ Examples:
         : linePrinter({ prefix: container === undefined, timestamps: o.timestamps === true, raw: o.raw === true });
       if (!o.follow) {
         const lines = readLogs(rt, pod, sel);
-        return o.json ? printJson(lines) : print(lines);
+        return print(lines);
       }
       // Ctrl-C (or SIGTERM) ends following normally: exit 0, nothing half-printed
       const stop = new AbortController();

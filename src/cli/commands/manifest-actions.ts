@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { BarepodError } from '../../errors.js';
+import { BarepodError, withDetails } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
@@ -13,6 +13,7 @@ import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { downPod } from '../../pod/sandbox.js';
+import { listMembers } from '../../pod/views.js';
 import { waitForPod } from '../../pod/wait.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
@@ -155,19 +156,63 @@ export async function upAction(
     },
   });
   if (o.wait) for (const p of pods) await waitForPod(rt, p.pod.name, 'ready', timeoutMs);
-  if (o.json) printJson(results);
+  if (o.json) printJson(results.map((r) => upView(rt, r.pod, r.outcome)));
 }
 
-export async function downAction(names: string[], o: { file?: string; time?: string }, cmd: Command): Promise<void> {
+/**
+ * What `up --json` says of a pod, as `kubectl get pod -o json` tells a CI
+ * job: the outcome, the pod's IP, ports, hostname and READY counts, and per
+ * container its kind, state, readiness and the digest of its image.
+ */
+function upView(rt: Runtime, pod: string, outcome: string) {
+  const p = listMembers(rt, pod).pods[0]!;
+  return {
+    pod,
+    outcome,
+    state: p.state,
+    ip: p.ip,
+    ports: p.ports,
+    hostname: p.hostname,
+    network: p.network,
+    readyContainers: p.readyContainers,
+    appContainers: p.appContainers,
+    containers: p.containers
+      .filter((c) => c.container !== SANDBOX_NAME)
+      .map((c) => ({
+        name: c.container,
+        kind: c.kind,
+        state: c.state,
+        status: c.status,
+        ready: c.ready,
+        pid: c.pid,
+        restarts: c.restarts,
+        exitCode: c.exitCode,
+        image: c.image,
+        imageId: c.imageId,
+        ports: c.ports,
+        startedAt: c.startedAt,
+      })),
+  };
+}
+
+export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean }, cmd: Command): Promise<void> {
   if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
   if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
   const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
-  for (const name of targets) {
-    const outcome = await downPod(rt, name, grace);
-    process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
+  const done: { pod: string; outcome: 'removed' | 'not-found' }[] = [];
+  try {
+    for (const name of targets) {
+      const outcome = await downPod(rt, name, grace);
+      done.push({ pod: name, outcome: outcome === 'removed' ? 'removed' : 'not-found' });
+      if (!o.json) process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
+    }
+  } catch (e) {
+    // with --json, the pods taken down before the failure are in the error's details
+    throw o.json && done.length ? withDetails(e, { pods: done }) : e;
   }
+  if (o.json) printJson(done);
 }
 
 export async function exportAction(pod: string, o: { json?: boolean }, cmd: Command): Promise<void> {
@@ -176,12 +221,13 @@ export async function exportAction(pod: string, o: { json?: boolean }, cmd: Comm
   else process.stdout.write(stringify(manifest));
 }
 
-export async function waitAction(pods: string[], o: { for: string; timeout: string }, cmd: Command): Promise<void> {
+export async function waitAction(pods: string[], o: { for: string; timeout: string; json?: boolean }, cmd: Command): Promise<void> {
   if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
   for (const pod of pods) await waitForPod(rt, pod, o.for, timeoutMs);
-  process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
+  if (o.json) printJson(pods.map((pod) => ({ pod, condition: o.for, met: true })));
+  else process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
 }
 
 /** YAML for people (export, generate systemd's stored copy). */

@@ -48,11 +48,12 @@ offline (as does image: myimg:1, IfNotPresent).`,
     .argument('[pods...]', 'pod names (instead of -f)')
     .option('-f, --file <file>', 'the manifest whose pods to remove (- for stdin)')
     .option('-t, --time <seconds>', "grace period (default: each pod's terminationGracePeriodSeconds)")
+    .option('--json', 'print [{pod, outcome: removed|not-found}] as JSON (and an error as the JSON error object)')
     .addOption(explainOption())
     .hook('preAction', explainHook)
     .addHelpText(
       'after',
-      '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir',
+      '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir\n  barepod down -f pod.yaml --json',
     )
     .action(async (...a: Parameters<Actions['downAction']>) => (await load()).downAction(...a));
 
@@ -70,6 +71,10 @@ offline (as does image: myimg:1, IfNotPresent).`,
     .description('block until pods are ready (every app container running) or deleted; on timeout, say why not and exit 1')
     .option('--for <condition>', 'ready or delete', 'ready')
     .option('--timeout <duration>', 'give up after this long', '30s')
-    .addHelpText('after', '\nExamples:\n  barepod wait web --for ready --timeout 30s\n  barepod wait web db --for delete')
+    .option('--json', 'print [{pod, condition, met}] as JSON once every pod meets it (and a timeout as the JSON error object)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  barepod wait web --for ready --timeout 30s\n  barepod wait web db --for delete\n  barepod wait web --json > wait.json || jq -r .error.message wait.json',
+    )
     .action(async (...a: Parameters<Actions['waitAction']>) => (await load()).waitAction(...a));
 }

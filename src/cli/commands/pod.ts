@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { hasCode } from '../../errors.js';
+import { hasCode, withDetails } from '../../errors.js';
 import { podDefinition } from '../definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { networkName } from '../../model.js';
-import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, parseSeconds, runtimeFor } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, outputOption, parseSeconds, runtimeFor } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -18,7 +18,11 @@ export function registerPod(program: Command): void {
     .command('create')
     .argument('<name>', 'pod name (DNS-1123 label)')
     .description('start a pod sandbox: a pause process holding the shared namespaces, and the pod cgroup parent')
-    .option('--share <list>', 'namespaces the containers share: net,ipc,uts and optionally pid', 'net,ipc,uts')
+    .option(
+      '--share <list>',
+      'namespaces the containers share (net, ipc, uts, pid): a list replaces the default net,ipc,uts; a list led by + adds to it (+pid: net,ipc,uts,pid), as podman',
+      'net,ipc,uts',
+    )
     .option('--hostname <name>', 'hostname of the pod (default: the pod name)')
     .option('--memory <quantity>', 'pod memory limit on the cgroup parent (e.g. 256Mi)')
     .option('--cpus <quantity>', 'pod CPU limit (e.g. 1.5 or 500m)')
@@ -57,7 +61,8 @@ Examples:
   barepod pod create db --network none
   barepod pod create mon --network host
   barepod pod create app --add-host db.local:10.88.0.7
-  barepod pod create web --share net,ipc,uts,pid --memory 256Mi --cpus 1
+  barepod pod create web --share +pid --memory 256Mi --cpus 1   # net,ipc,uts and pid
+  barepod pod create web --share net,uts                       # only these two: ipc is the containers' own
   barepod pod create web --restart always --backoff 1s --backoff-max 30s --grace-period 10
   barepod pod create web --explain          # each step: mount, conmon, runc, CNI calls, the pause's config.json
   barepod pod create job -v scratch         # then: barepod run --pod job --name a -v scratch:/work …
@@ -108,54 +113,93 @@ that for the pod's own volume, and host paths are bound per container (run -v).`
     .option('-t, --time <seconds>', `grace period before SIGKILL (default: the pod's, ${DEFAULT_GRACE_SECONDS} unless set)`)
     .option('-f, --force', 'no grace period: SIGKILL at once')
     .option('-i, --ignore', 'a pod that does not exist is not an error (as podman pod rm --ignore)')
+    .option('--json', 'print [{pod, outcome: removed|already-removed|not-found}] as JSON (and an error as the JSON error object)')
     .addOption(explainOption())
     .hook('preAction', explainHook)
     .addHelpText(
       'after',
-      '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir',
+      '\nA pod another command removes while this one waits for it is already removed: not an error. A pod that was not there at all is (exit 3), unless --ignore.\n\nExamples:\n  barepod pod rm web\n  barepod pod rm -f web db\n  barepod pod rm -i web              # in a script or ExecStop: no error if it is gone\n  barepod pod rm -i web --json\n  barepod pod rm web --explain       # each signal, runc delete, CNI DEL, umount and rmdir',
     )
-    .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean }, cmd: Command) => {
+    .action(async (names: string[], o: { time?: string; force?: boolean; ignore?: boolean; json?: boolean }, cmd: Command) => {
       const grace = o.force ? 0 : o.time === undefined ? undefined : parseSeconds(o.time, '--time');
       const rt = runtimeFor(cmd);
-      for (const name of names) {
-        const there = rt.store.tryRead(name) !== undefined || fs.existsSync(rt.pod(name).paths.dir);
-        try {
-          await removePod(rt, name, grace);
-        } catch (e) {
-          if (!hasCode(e, 'not-found')) throw e;
-          if (there) {
-            // it was there when this command began: another one removed it while this one waited for its lock
-            process.stdout.write(`pod/${name} already removed (by another command)\n`);
-          } else if (o.ignore) {
-            process.stdout.write(`pod/${name} not found (ignored)\n`);
-          } else {
-            throw e;
+      const done: { pod: string; outcome: 'removed' | 'already-removed' | 'not-found' }[] = [];
+      const say = (pod: string, outcome: (typeof done)[number]['outcome'], text: string) => {
+        done.push({ pod, outcome });
+        if (!o.json) process.stdout.write(`pod/${pod} ${text}\n`);
+      };
+      try {
+        for (const name of names) {
+          const there = rt.store.tryRead(name) !== undefined || fs.existsSync(rt.pod(name).paths.dir);
+          try {
+            await removePod(rt, name, grace);
+          } catch (e) {
+            if (!hasCode(e, 'not-found')) throw e;
+            if (there) {
+              // it was there when this command began: another one removed it while this one waited for its lock
+              say(name, 'already-removed', 'already removed (by another command)');
+            } else if (o.ignore) {
+              say(name, 'not-found', 'not found (ignored)');
+            } else {
+              throw e;
+            }
+            continue;
           }
-          continue;
+          say(name, 'removed', 'removed');
         }
-        process.stdout.write(`pod/${name} removed\n`);
+      } catch (e) {
+        // with --json, the pods removed before the failure are in the error's details
+        throw o.json && done.length ? withDetails(e, { pods: done }) : e;
       }
+      if (o.json) printJson(done);
     });
 
   pod
     .command('ls')
     .alias('list')
-    .description('list pods')
-    .option('--json', 'print as JSON')
-    .action((o: { json?: boolean }, cmd: Command) => {
+    .description(
+      "list pods: state, READY (app containers and sidecars ready, by their probes; init containers do not count), age; -o wide adds the pod's IP, published ports, hostname and network",
+    )
+    .option('--json', 'print as JSON: [{name, state, readyContainers, appContainers, ip, ports, hostname, network, containers, running, createdAt}]')
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+READY is kubectl's: the app containers and native sidecars (init containers
+with restartPolicy Always) that run and pass their readiness (or startup)
+probe, out of all of them. Init containers are not counted.
+
+Examples:
+  barepod pod ls
+  barepod pod ls -o wide          # IP, PORTS, HOSTNAME, NETWORK
+  barepod pod ls --json | jq -r '.[] | "\\(.name) \\(.ip)"'`,
+    )
+    .action((o: { json?: boolean; output?: string }, cmd: Command) => {
       const { pods } = listMembers(runtimeFor(cmd));
       const rows = pods.map((p) => ({
         name: p.name,
         state: p.state,
+        readyContainers: p.readyContainers,
+        appContainers: p.appContainers,
+        ip: p.ip,
+        ports: p.ports,
+        hostname: p.hostname,
+        network: p.network,
         containers: p.containers.length - 1,
         running: p.containers.filter((c) => c.state === 'running' && c.container !== SANDBOX_NAME).length,
         createdAt: p.createdAt,
       }));
-      if (o.json) printJson(rows);
-      else
-        printTable(
-          ['POD', 'STATE', 'READY', 'AGE'],
-          rows.map((r) => [r.name, r.state, `${r.running}/${r.containers}`, age(r.createdAt)]),
-        );
+      if (o.json || o.output === 'json') return printJson(rows);
+      const wide = o.output === 'wide';
+      printTable(
+        ['POD', 'STATE', 'READY', 'AGE', ...(wide ? ['IP', 'PORTS', 'HOSTNAME', 'NETWORK'] : [])],
+        rows.map((r) => [
+          r.name,
+          r.state,
+          `${r.readyContainers}/${r.appContainers}`,
+          age(r.createdAt),
+          ...(wide ? [r.ip ?? '-', r.ports.map(formatPort).join(',') || '-', r.hostname ?? '-', r.network ?? '-'] : []),
+        ]),
+      );
     });
 }

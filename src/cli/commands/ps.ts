@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { listMembers, type MemberStatus } from '../../pod/views.js';
 import { formatDuration } from '../../duration.js';
-import { runtimeFor } from '../common.js';
-import { age, printJson, printTable } from '../output.js';
+import { outputOption, runtimeFor } from '../common.js';
+import { age, formatPort, printJson, printTable } from '../output.js';
 
 /** "Error (1)", "CrashLoopBackOff (restart in 8s)", "Running". */
 function statusText(c: MemberStatus, now: number): string {
@@ -22,33 +22,60 @@ function lastText(c: MemberStatus, now: number): string {
   return `${t.reason} (${t.exitCode ?? '?'}) ${age(t.finishedAt, now)} ago`;
 }
 
+/** A member's name as ps shows it: the sandbox in brackets, init containers and sidecars marked. */
+export function memberLabel(c: Pick<MemberStatus, 'container' | 'kind'>): string {
+  if (c.container === SANDBOX_NAME) return '(sandbox)';
+  if (c.kind === 'init') return `${c.container} (init)`;
+  if (c.kind === 'sidecar') return `${c.container} (sidecar)`;
+  return c.container;
+}
+
 /** `barepod ps`: every pod member with state, pid, restarts and age. */
 export function registerPs(program: Command): void {
   program
     .command('ps')
     .argument('[pod]', 'only this pod')
     .description(
-      'list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age',
+      'list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age; init containers and sidecars are marked',
     )
-    .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  barepod ps\n  barepod ps web --json')
-    .action((pod: string | undefined, o: { json?: boolean }, cmd: Command) => {
+    .option(
+      '--json',
+      'print as JSON: {pods: [{name, state, ip, ports, hostname, network, readyContainers, appContainers, containers: [{container, kind, status, ready, pid, ...}]}]}',
+    )
+    .addOption(outputOption())
+    .addHelpText(
+      'after',
+      `
+A member's name is marked "(init)" for an init container (it runs to
+completion before the app containers) and "(sidecar)" for a native sidecar
+(an init container with restartPolicy: Always: it keeps running beside them).
+-o wide adds the pod's IP and each container's declared ports (the sandbox
+row: the pod's published ones).
+
+Examples:
+  barepod ps
+  barepod ps web -o wide
+  barepod ps web --json | jq '.pods[0].ip'`,
+    )
+    .action((pod: string | undefined, o: { json?: boolean; output?: string }, cmd: Command) => {
       const view = listMembers(runtimeFor(cmd), pod);
-      if (o.json) return printJson(view);
+      if (o.json || o.output === 'json') return printJson(view);
+      const wide = o.output === 'wide';
       const now = Date.now();
       const rows = view.pods.flatMap((p) =>
         p.containers.map((c) => [
           p.name,
-          c.container === SANDBOX_NAME ? '(sandbox)' : c.container,
+          memberLabel(c),
           c.container === SANDBOX_NAME && p.state !== 'Running' ? p.state : statusText(c, now),
           c.pid === null ? '-' : String(c.pid),
           String(c.restarts),
           lastText(c, now),
           age(c.startedAt ?? c.createdAt),
+          ...(wide ? [p.ip ?? '-', (c.container === SANDBOX_NAME ? p.ports.map(formatPort) : c.ports).join(',') || '-'] : []),
           c.image,
           c.command.join(' ').replace(/\s+/g, ' ').slice(0, 40),
         ]),
       );
-      printTable(['POD', 'CONTAINER', 'STATUS', 'PID', 'RESTARTS', 'LAST EXIT', 'AGE', 'IMAGE', 'COMMAND'], rows);
+      printTable(['POD', 'CONTAINER', 'STATUS', 'PID', 'RESTARTS', 'LAST EXIT', 'AGE', ...(wide ? ['IP', 'PORTS'] : []), 'IMAGE', 'COMMAND'], rows);
     });
 }

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { containerDefinition } from '../definitions.js';
@@ -8,6 +9,9 @@ import { parseTlsVerify } from './images.js';
 import { collect, explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../plan/mounts.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../plan/detach-keys.js';
+import type { Attached } from '../../runtime/attach.js';
+import { openAttach, runAttached } from './attach.js';
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {
@@ -58,6 +62,10 @@ export function registerRun(program: Command): void {
     .option('--tmpfs <CTRDIR[:size=N][,ro]>', "a tmpfs of the container's own at CTRDIR (an emptyDir of medium Memory; size caps it) (repeatable)", collect, [])
     .option('--read-only', 'mount the root filesystem read-only (Kubernetes readOnlyRootFilesystem; add --tmpfs /tmp where it must write)')
     .option('--hostname <name>', 'refused: the pod owns the hostname (pod create --hostname)')
+    .option('-i, --interactive', "keep the container's stdin open and send ours to it; stays attached (the end of our input ends its stdin)")
+    .option('-t, --tty', 'a terminal for the container (conmon holds it); with -i, ours goes raw and its size follows ours')
+    .option('-d, --detach', 'with -i/-t: start it and return (attach later: barepod attach POD NAME); without them, run always returns once it has started')
+    .option('--detach-keys <keys>', 'the key sequence that detaches from an attached container, leaving it running ("" turns it off)', DEFAULT_DETACH_KEYS)
     .option('--json', 'print the container record as JSON')
     .addOption(explainOption())
     .hook('preAction', explainHook)
@@ -85,13 +93,22 @@ Examples:
   barepod run --pod web --name app --mount type=bind,source=/srv/site,target=/www,readonly -- httpd -f -h /www
   barepod pod create job -v scratch && barepod run --pod job --name a -v scratch:/work -- sh -c 'echo hi > /work/f'
   barepod run --pod job --name b --mount type=volume,source=scratch,target=/in,subpath=sub,readonly -- ls /in
+  barepod run -it --pod web --name sh -- sh                 # a shell in the pod: Ctrl-D ends it, ctrl-p,ctrl-q detaches
+  barepod run -itd --pod web --name sh -- sh                # a shell to attach to later: barepod attach web sh
+  echo hello | barepod run -i --pod web --name rev -- rev   # our stdin is its stdin; its end is the end of the container's
 
 Volumes: -v HOSTDIR:CTRDIR binds a host path (it must exist: barepod creates no
 missing or relative path) as a hostPath volume of the pod; -v NAME:CTRDIR mounts
 a volume the pod was created with (pod create -v NAME), shared by the containers
 that mount it; --tmpfs and --mount type=tmpfs are an emptyDir of medium Memory.
 Each is what a manifest's volumes and volumeMounts say, and barepod export
-writes them so.`,
+writes them so.
+
+With -i or -t, barepod stays attached (without -d): the container's output
+comes to this terminal from its very start, and barepod exits with its exit
+code once it ends (a restart by policy then runs on, detached). -t gives the
+container a terminal (TERM=xterm), as a manifest's tty: true does; -i keeps
+its stdin open (stdin: true; without -t and -d also stdinOnce: true).`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
@@ -106,6 +123,18 @@ writes them so.`,
       ];
       if (o.image !== undefined && o.rootfs !== undefined) throw new BarepodError('usage', '--image and --rootfs are mutually exclusive');
       const json = o.json === true;
+      const tty = o.tty === true;
+      const stdin = o.interactive === true;
+      const attach = (tty || stdin) && o.detach !== true;
+      if (attach && json)
+        throw new BarepodError('usage', "--json with -i/-t needs -d: an attached run prints the container's output", { hint: 'add -d, or drop --json' });
+      const detachKeys = str('detachKeys') ?? DEFAULT_DETACH_KEYS;
+      parseDetachKeys(detachKeys); // a typo is an error before anything is made
+      // as exec -t and docker: a terminal's input must come from one (our end of input would never reach the shell)
+      if (attach && tty && stdin && !isatty(0))
+        throw new BarepodError('usage', 'the input device is not a TTY', {
+          hint: 'drop -t (run -i passes a pipe on), or add -d and attach later from a terminal',
+        });
       const settings = resolveSettings();
       const image =
         o.rootfs === undefined
@@ -134,11 +163,29 @@ writes them so.`,
         privileged: o.privileged === true,
         restart: str('restart'),
         readOnly: o.readOnly === true,
+        tty,
+        stdin,
+        stdinOnce: stdin && !tty && attach,
         imageDefaults: image?.defaults,
         imageId: image?.digest,
       });
       const rt = runtimeFor(cmd);
-      const c = await runContainer(rt, str('pod') ?? '', def, mounts);
+      const pod = str('pod') ?? '';
+      if (attach) {
+        // attached between runc create and runc start: nothing the container writes is missed
+        let attached: Attached | undefined;
+        try {
+          await runContainer(rt, pod, def, mounts, async () => {
+            attached = await openAttach(rt, pod, def.name, { tty, stdin, detachKeys });
+          });
+        } catch (e) {
+          attached?.close();
+          throw e;
+        }
+        await runAttached(rt, pod, def.name, attached!);
+        return;
+      }
+      const c = await runContainer(rt, pod, def, mounts);
       if (json) printJson(c);
       else process.stdout.write(`${str('pod')}/${def.name} running (pid ${c.process?.pid})\n`);
     });

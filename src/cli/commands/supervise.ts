@@ -61,16 +61,18 @@ export function registerSupervision(program: Command): void {
     .addHelpText('after', '\nRun it after a crash or at boot (the systemd unit of `generate systemd` does).\n\nExamples:\n  barepod gc\n  barepod gc --json')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const actions = await gc(runtimeFor(cmd));
-      if (o.json) printJson(actions);
-      else if (actions.length === 0) process.stdout.write('nothing to do\n');
-      else for (const a of actions) process.stdout.write(`${a.pod}: ${a.action}\n`);
       // the rest of the sweep ran; what could not be done (a full disk) still fails the command
       const failed = actions.filter((a) => a.error);
+      // with --json a failure is the one error object, the actions in its details
+      if (o.json) {
+        if (!failed.length) printJson(actions);
+      } else if (actions.length === 0) process.stdout.write('nothing to do\n');
+      else for (const a of actions) process.stdout.write(`${a.pod}: ${a.action}\n`);
       if (failed.length) {
         throw new BarepodError(
           failed[0]!.error!.code as ErrorCode,
           `gc could not finish ${failed.map((a) => `pod "${a.pod}" (${a.error!.message})`).join(', ')}`,
-          { hint: "free space on the state root's file system, then run `barepod gc` again: it retries what is left" },
+          { hint: "free space on the state root's file system, then run `barepod gc` again: it retries what is left", details: { actions } },
         );
       }
     });
