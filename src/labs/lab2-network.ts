@@ -19,7 +19,13 @@ async function restarts(ctx: LabContext): Promise<number> {
 
 /** One line per run of the app: the netns it saw and what the sidecar answered. */
 async function appRuns(ctx: LabContext): Promise<{ netns: number | undefined; answer: string }[]> {
-  const lines = await ctx.json<{ stream: string; text: string }[]>(['logs', ctx.pod('game'), 'app']);
+  // logs --json prints JSON lines, one object per log line
+  const r = await ctx.sh(`barepod logs ${quote(ctx.pod('game'))} app --json`);
+  if (r.code !== 0) throw new Error(`barepod logs ${ctx.pod('game')} app exited ${r.code}: ${r.stderr.trim()}`);
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as { stream: string; text: string });
   // stderr holds nc's own complaints (a first run may ask before the sidecar listens)
   return lines.filter((l) => l.stream === 'stdout').map((l) => {
     const m = /^net:\[(\d+)\] ?(.*)$/.exec(l.text.trim());
