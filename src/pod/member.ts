@@ -144,13 +144,15 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (fs.existsSync(bundle.bundle)) fs.writeFileSync(bundle.stopping, '');
   // Our record usually says whether the process lives; only without one do we ask runc.
   let proc = o.process;
-  // no record of the process: ask runc, unless conmon's exit file already says it is gone
-  if (known && !proc && readExitFile(exits, id) === undefined) {
+  // no record of the process: ask runc (an exit file proves nothing here: a previous instance's conmon may write it
+  // after this instance started, as it reaps, lets runc delete go on, then writes)
+  if (known && !proc) {
     const state = await rt.runc.state(id);
     proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
   }
   if (known && isAlive(proc)) {
-    const exited = () => readExitFile(exits, id) !== undefined || !isAlive(proc);
+    // judged by the process itself (pid and start time), never by an exit file, which may be a previous instance's
+    const exited = () => !isAlive(proc);
     if (o.graceSeconds > 0 && !termIsIgnored(proc, o.all)) {
       await signalMember(rt, id, proc, 'SIGTERM', o.all);
       if (explaining) explain(`wait up to ${o.graceSeconds}s for it to exit`);

@@ -142,3 +142,27 @@ describe.skipIf(skipReason)('chaos: the exit handler killed at every step', () =
     expect(t.leaks()).toEqual([]);
   }, 600_000);
 });
+
+describe.skipIf(skipReason)("an exit file a previous instance's conmon wrote late", () => {
+  const t = useTestEnv();
+
+  // a restart removes the old exit file before the new instance starts, but the old conmon may write it just after
+  // (it reaps, runc delete succeeds, then conmon writes): stop and pod rm must judge the running instance by its process
+  for (const how of [['stop'], ['pod', 'rm'], ['pod', 'rm', '-f']] as const) {
+    it(`${how.join(' ')} stops the running instance and runc deletes it, a stale exit file notwithstanding`, async () => {
+      const pod = t.pod(how.join('').replace(/\W/g, ''));
+      await t.ok(['pod', 'create', pod]);
+      await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+      const pid = (JSON.parse(await t.ok(['inspect', pod, '--json'])) as View).containers[0]!.pid!;
+      fs.writeFileSync(path.join(t.root, 'pods', pod, 'exits', `${pod}.app`), '137');
+      const r = await t.bp(how[0] === 'stop' ? ['stop', pod, 'app'] : [...how, pod]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(alive(pid), `the instance (pid ${pid})`).toBe(false);
+      expect(
+        runcIds(t).filter((id) => id === `${pod}.app`),
+        'runc deleted it',
+      ).toEqual([]);
+      if (how[0] === 'stop') await t.ok(['pod', 'rm', pod]);
+    });
+  }
+});
