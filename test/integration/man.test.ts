@@ -8,13 +8,17 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO } from '../helpers/harness.js';
 
 const man = spawnSync('sh', ['-c', 'command -v man'], { encoding: 'utf8' }).stdout.trim();
 
 describe('scripts/install-man', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-mandir-'));
+  // made when a test runs, not when the file is collected: a run that filters these tests out would leave it behind
+  let dir = '';
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-mandir-'));
+  });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it.skipIf(!man)('installs a roff page per docs/man page that man reads, and removes a page of a command that is gone', () => {
