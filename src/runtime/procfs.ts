@@ -58,10 +58,13 @@ export const callerMarkOf = (id: ProcessIdentity): string => `${id.pid}:${id.sta
  */
 export async function endProgramsOf(dead: ProcessIdentity, graceMs: number): Promise<{ finished: number[]; killed: number[] }> {
   const entry = `${CALLER_VAR}=${callerMarkOf(dead)}`;
+  // barepod's programs run in its own pid namespace; a container's process may carry any environment (an image's ENV)
+  const ownPidNs = namespaceInode(process.pid, 'pid');
   const find = (): number[] => {
     const found: number[] = [];
     for (const name of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(name)) continue;
+      if (namespaceInode(Number(name), 'pid') !== ownPidNs) continue;
       try {
         if (fs.readFileSync(`/proc/${name}/environ`, 'utf8').split('\0').includes(entry)) found.push(Number(name));
       } catch {

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jsonLines, CLI, eventually, run, skipReason, useTestEnv } from '../helpers/harness.js';
+import { podPaths } from '../../src/plan/paths.js';
 
 /** Fingerprint of a file or directory tree: names, types, modes, sizes, mtimes and contents. */
 function fingerprint(p: string): string {
@@ -272,5 +273,26 @@ describe.skipIf(skipReason)('security: logs show every byte a container writes, 
     expect(followed.map((l) => l.text)).toEqual(json.filter((l) => l.stream === 'stdout').map((l) => l.text));
     expect(followed.find((l) => l.bytes)?.bytes).toBe(bin.bytes);
     await t.ok(['pod', 'rm', '-f', pod]);
+  });
+});
+
+describe.skipIf(skipReason)("security: a container's environment never passes for a program a dead command left running", () => {
+  const t = useTestEnv();
+
+  it("gc taking over a dead holder's lock leaves alone a container whose env carries that holder's BAREPOD_CALLER mark", async () => {
+    const pod = t.pod('mark');
+    const dead = { pid: 4_194_000, startTime: '424242' }; // no such process: the lock's holder is dead
+    await t.ok(['pod', 'create', pod]);
+    // an image's ENV or a manifest's env can say anything: here the mark of the dead holder
+    await t.ok(['run', '--pod', pod, '--name', 'app', '-e', `BAREPOD_CALLER=${dead.pid}:${dead.startTime}`, '--', 'sleep', '3600']);
+    const view = JSON.parse(await t.ok(['inspect', pod, '--json'])) as { containers: { pid: number }[] };
+    const pid = view.containers[0]!.pid;
+    fs.symlinkSync(JSON.stringify(dead), podPaths(t.root, pod).lock);
+    t.env.BAREPOD_TIMEOUT_ORPHANS = '1s';
+    await t.ok(['gc']);
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    expect(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), `the container's sleep (pid ${pid}) lives`).not.toBe('Z');
+    expect(fs.existsSync(podPaths(t.root, pod).lock), 'the stale lock was taken over and released').toBe(false);
+    await t.ok(['pod', 'rm', pod]);
   });
 });
