@@ -21,8 +21,7 @@ beforeEach(() => {
   fs.mkdirSync(path.join(tmp, 'outside'));
   fs.writeFileSync(path.join(tmp, 'outside', 'secret'), 's\n');
 });
-// a killed swapper's last mv may still be finishing: retry while the tree changes under rm
-afterEach(() => fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }));
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Resolves and returns [resolved path, is a directory, inode], closing the fd. */
 function resolve(subPath: string, root = vol): [string, boolean, number] {
@@ -128,7 +127,11 @@ describe('openSubPath', () => {
     fs.writeFileSync(path.join(vol, 'd', 'secret'), 'inside\n');
     const inside = ino(path.join(vol, 'd', 'secret'));
     const outside = ino(path.join(tmp, 'outside', 'secret'));
-    const swapper = spawn('sh', ['-c', `cd ${vol} && while :; do mv d d.real; ln -s ${tmp}/outside d; rm d; mv d.real d; done`], { stdio: 'ignore' });
+    // its own process group: killed whole, the mv or ln running at that moment included
+    const swapper = spawn('sh', ['-c', `cd ${vol} && while :; do mv d d.real; ln -s ${tmp}/outside d; rm d; mv d.real d; done`], {
+      stdio: 'ignore',
+      detached: true,
+    });
     const seen = new Set<string>();
     try {
       for (let i = 0; i < 3000; i++) {
@@ -141,8 +144,18 @@ describe('openSubPath', () => {
         if (i % 100 === 0) await new Promise((r) => setImmediate(r));
       }
     } finally {
-      swapper.kill('SIGKILL');
-      await new Promise((r) => swapper.once('exit', r));
+      const exited = new Promise((r) => swapper.once('exit', r));
+      process.kill(-swapper.pid!, 'SIGKILL');
+      await exited;
+      // until the group is empty: nothing changes the tree under afterEach's rm
+      for (;;) {
+        try {
+          process.kill(-swapper.pid!, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
     }
     expect(seen.has('OUTSIDE')).toBe(false);
     // caught mid-swap: refused as an escape, as missing, or as changed while it was resolved; never another kind of throw
