@@ -36,6 +36,7 @@ import { nestedMountConflicts } from '../plan/mounts.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
+import { listItems } from './list.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
@@ -46,6 +47,37 @@ export interface ManifestPod {
   /** what the user wrote, for `up`'s change detection and `export` */
   source: Obj;
 }
+
+/**
+ * A Kubernetes object of a manifest that is not a pod (a ConfigMap, Secret or
+ * PersistentVolumeClaim): stored or made before the pods that use it.
+ */
+export interface ManifestObject {
+  kind: string;
+  name: string;
+  /** what the user wrote */
+  source: Obj;
+}
+
+/** What one document (or one item of a `kind: List`) gives: pods and other objects. */
+export interface DocumentResult {
+  pods?: ManifestPod[];
+  objects?: ManifestObject[];
+}
+
+/** Reads one document of a kind; records its problems in `is` (paths relative to the document). */
+export type DocumentParser = (is: Issues, value: Obj, o: ParseOptions) => DocumentResult | undefined;
+
+/**
+ * Every kind `up -f` reads, by `kind`. Each kind's reader lives beside the
+ * code that runs it; `List` is unwrapped before this table is consulted.
+ */
+export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
+  Pod: (is, value, o) => {
+    const pod = parsePod(is, value, o);
+    return pod ? { pods: [pod] } : undefined;
+  },
+};
 
 export interface ParseOptions {
   /** unsupported fields become warnings */
@@ -218,7 +250,7 @@ function documentValue({ doc, firstAlias }: ParsedDocument): { value: unknown } 
 }
 
 /** Parses every YAML document of a file into pods; throws a ManifestError listing every problem. */
-export function parseManifests(text: string, o: ParseOptions = {}): { pods: ManifestPod[]; warnings: FieldIssue[] } {
+export function parseManifests(text: string, o: ParseOptions = {}): { pods: ManifestPod[]; objects: ManifestObject[]; warnings: FieldIssue[] } {
   const file = o.file ?? 'manifest';
   const bytes = Buffer.byteLength(text);
   if (bytes > MANIFEST_LIMITS.bytes) {
@@ -234,36 +266,73 @@ export function parseManifests(text: string, o: ParseOptions = {}): { pods: Mani
   const issues: FieldIssue[] = [];
   const warnings: FieldIssue[] = [];
   const pods: ManifestPod[] = [];
-  const list = docs;
-  list.forEach((parsed, i) => {
+  const objects: ManifestObject[] = [];
+  const where: string[] = [];
+  const all = docs;
+  /** one object (a document, or an item of a List): its problems prefixed with where it is */
+  const read = (value: unknown, at: string) => {
+    const is = new Issues(o.lenient);
+    const r = parseDocument(is, value, o);
+    const prefix = (p: FieldIssue) => ({ path: at ? `${at}: ${p.path}` : p.path, message: p.message });
+    issues.push(...is.errors.map(prefix));
+    warnings.push(...is.warnings.map(prefix));
+    if (!r || is.errors.length) return;
+    for (const pod of r.pods ?? []) {
+      pods.push(pod);
+      where.push(at);
+    }
+    objects.push(...(r.objects ?? []));
+  };
+  all.forEach((parsed, i) => {
     const doc = parsed.doc;
-    const where = list.length > 1 ? `document ${i + 1}` : '';
-    for (const e of doc.errors) issues.push({ path: where || '(yaml)', message: e.message.split('\n')[0] ?? e.message });
+    const at = all.length > 1 ? `document ${i + 1}` : '';
+    for (const e of doc.errors) issues.push({ path: at || '(yaml)', message: e.message.split('\n')[0] ?? e.message });
     if (doc.errors.length) return;
     const js = documentValue(parsed);
     if ('issue' in js) {
-      issues.push({ path: where ? `${where}: (yaml)` : '(yaml)', message: js.issue });
+      issues.push({ path: at ? `${at}: (yaml)` : '(yaml)', message: js.issue });
       return;
     }
     const value = js.value;
     if (value === null || value === undefined) return; // an empty document (a trailing ---)
-    const is = new Issues(o.lenient);
-    const pod = parsePod(is, value, o);
-    const prefix = (p: FieldIssue) => ({ path: where ? `${where}: ${p.path}` : p.path, message: p.message });
-    issues.push(...is.errors.map(prefix));
-    warnings.push(...is.warnings.map(prefix));
-    if (pod && is.errors.length === 0) pods.push(pod);
+    if (isObj(value) && value.kind === 'List') {
+      const is = new Issues(o.lenient);
+      const items = listItems(is, value);
+      const prefix = (p: FieldIssue) => ({ path: at ? `${at}: ${p.path}` : p.path, message: p.message });
+      issues.push(...is.errors.map(prefix));
+      warnings.push(...is.warnings.map(prefix));
+      items.forEach((item, j) => read(item, `${at ? `${at}: ` : ''}items[${j}]`));
+      return;
+    }
+    read(value, at);
   });
-  if (issues.length === 0 && pods.length === 0) issues.push({ path: '(file)', message: 'holds no Pod' });
+  if (issues.length === 0 && pods.length === 0 && objects.length === 0) issues.push({ path: '(file)', message: 'holds no Pod' });
   const names = pods.map((p) => p.pod.name);
   names.forEach((n, i) => {
-    if (names.indexOf(n) !== i) issues.push({ path: `document ${i + 1}: metadata.name`, message: `"${n}" is defined twice in this file` });
+    if (names.indexOf(n) !== i) issues.push({ path: `${where[i] || `document ${i + 1}`}: metadata.name`, message: `"${n}" is defined twice in this file` });
+  });
+  const keys = objects.map((b) => `${b.kind}/${b.name}`);
+  keys.forEach((k, i) => {
+    if (keys.indexOf(k) !== i) issues.push({ path: '(file)', message: `${k} is defined twice in this file` });
   });
   if (issues.length) throw new ManifestError(file, issues);
-  return { pods, warnings };
+  return { pods, objects, warnings };
 }
 
-function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | undefined {
+/** One object, by its kind. */
+function parseDocument(is: Issues, value: unknown, o: ParseOptions): DocumentResult | undefined {
+  if (!isObj(value)) return is.error('(document)', 'must be a Kubernetes object (a v1/Pod, for instance)');
+  const kind = value.kind;
+  const parser = typeof kind === 'string' && Object.hasOwn(DOCUMENT_KINDS, kind) ? DOCUMENT_KINDS[kind] : undefined;
+  if (!parser) {
+    const known = [...Object.keys(DOCUMENT_KINDS), 'List'].join(', ');
+    return is.error('kind', `barepod does not read ${kind === undefined ? 'an object without a kind' : `a ${JSON.stringify(kind)}`} (it reads ${known})`);
+  }
+  return parser(is, value, o);
+}
+
+/** A v1/Pod object into a pod. */
+export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestPod | undefined {
   if (!isObj(value)) return is.error('(document)', 'must be a v1/Pod object');
   checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);

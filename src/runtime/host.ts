@@ -41,6 +41,17 @@ export function resolveSettings(flags: { root?: string | undefined } = {}): Sett
   };
 }
 
+/**
+ * A directory of the data dir that holds things named by pods or users
+ * (stored manifests, ConfigMaps, Secrets, named volumes): `<dataDir>/<kind>`
+ * for the default state root, `<dataDir>/<kind>/<cgroup root>` for any other
+ * root, so two roots never share a name.
+ */
+export function ownDataDir(settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, kind: string): string {
+  const own = settings.cgroupRoot === 'barepod' ? undefined : settings.cgroupRoot;
+  return path.join(settings.dataDir, kind, ...(own ? [own] : []));
+}
+
 const SBIN_DIRS = ['/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/local/bin', '/usr/bin', '/bin'];
 
 /** Finds an executable on PATH (and the sbin directories root's PATH may lack); an env var may name it directly. */

@@ -109,6 +109,18 @@ spec:
     expect(parseResolved(two).pods.map((p) => p.pod.name)).toEqual(['web', 'db']);
   });
 
+  it('reads a kind: List, its items named by their place in problems', () => {
+    const item = (name: string) =>
+      base()
+        .replace('name: web', `name: ${name}`)
+        .replace(/^/gm, '    ')
+        .replace(/^    apiVersion/, '  - apiVersion');
+    const list = `apiVersion: v1\nkind: List\nitems:\n${item('web')}\n${item('db')}\n`;
+    expect(parseResolved(list).pods.map((p) => p.pod.name)).toEqual(['web', 'db']);
+    const bad = thrown(() => parseResolved(`${list}---\n${list.replace('name: db', 'name: Db').replace('name: web', 'name: web2')}`)) as ManifestError;
+    expect(bad.issues.map((i) => i.path)).toEqual(['document 2: items[1]: metadata.name']);
+  });
+
   it('quantities as Kubernetes parses them', () => {
     const mem = (q: string) => parseResolved(base(ctr(`      resources: {limits: {memory: ${q}}}\n`))).pods[0]!.containers[0]!.limits.memoryBytes;
     expect([mem('1.5Gi'), mem('128974848'), mem('129e6'), mem('"500M"')]).toEqual([1610612736, 128974848, 129000000, 500000000]);

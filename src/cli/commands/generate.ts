@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { systemdUnit } from '../../manifest/systemd.js';
 import { selfArgv } from '../../runtime/self.js';
+import { ownDataDir } from '../../runtime/host.js';
 import { ensurePrivateDir, writeFileAtomic } from '../../runtime/private-fs.js';
 import { runtimeFor } from '../common.js';
 
@@ -36,7 +37,7 @@ Examples:
       const rec = rt.store.read(pod);
       // the default root keeps manifests/<pod>.yaml; another root's pods are kept apart under the root's own tag
       const own = rt.settings.cgroupRoot === 'barepod' ? undefined : rt.settings.cgroupRoot;
-      const dir = path.resolve(o.manifestDir ?? path.join(rt.settings.dataDir, 'manifests', ...(own ? [own] : [])));
+      const dir = path.resolve(o.manifestDir ?? ownDataDir(rt.settings, 'manifests'));
       const manifest = path.join(dir, `${pod}.yaml`);
       const root = cmd.optsWithGlobals<{ root?: string }>().root ?? process.env.BAREPOD_ROOT;
       // the unit first: a value it cannot hold (a newline in a path) is refused before anything is written
