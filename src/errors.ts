@@ -59,6 +59,7 @@ export type ErrorCode =
   | 'rollback-failed'
   | 'interrupted'
   | 'timeout'
+  | 'container-config'
   | 'internal';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -83,6 +84,7 @@ const exitFor: Record<ErrorCode, number> = {
   'rollback-failed': ExitCode.failure,
   interrupted: ExitCode.interrupted,
   timeout: ExitCode.failure,
+  'container-config': ExitCode.failure,
   internal: ExitCode.failure,
 };
 

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { BarepodError } from '../errors.js';
 import { ownDataDir, type Settings } from '../runtime/host.js';
 
 export type ConfigKind = 'ConfigMap' | 'Secret';
@@ -69,4 +70,22 @@ export function configValues(c: StoredConfig): Map<string, Buffer> {
   for (const [k, v] of Object.entries(c.data ?? {})) out.set(k, b64 ? Buffer.from(v, 'base64') : Buffer.from(v, 'utf8'));
   for (const [k, v] of Object.entries(c.binaryData ?? {})) out.set(k, Buffer.from(v, 'base64'));
   return out;
+}
+
+/**
+ * A container that cannot be configured: a ConfigMap, Secret or key its env
+ * or volumes need is missing (and not optional). Kubernetes leaves such a
+ * container waiting with reason `CreateContainerConfigError`; `ps` and `wait`
+ * show that reason and this message.
+ */
+export class ContainerConfigError extends BarepodError {
+  readonly reason = 'CreateContainerConfigError';
+  constructor(
+    readonly container: string,
+    message: string,
+  ) {
+    super('container-config', `container ${container}: ${message}`, {
+      hint: 'create what is missing (barepod configmap/secret, or the document in the file), or mark the reference optional: true',
+    });
+  }
 }
