@@ -60,6 +60,7 @@ export type ErrorCode =
   | 'interrupted'
   | 'timeout'
   | 'container-config'
+  | 'job-failed'
   | 'internal';
 
 const exitFor: Record<ErrorCode, number> = {
@@ -85,6 +86,7 @@ const exitFor: Record<ErrorCode, number> = {
   interrupted: ExitCode.interrupted,
   timeout: ExitCode.failure,
   'container-config': ExitCode.failure,
+  'job-failed': ExitCode.failure,
   internal: ExitCode.failure,
 };
 

@@ -193,6 +193,51 @@ export interface PodDefinition {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   hostAliases?: HostAlias[];
+  /** the pod runs a batch/v1 Job: its failures are counted, and it completes or fails for good (pod/job.ts) */
+  job?: JobDefinition;
+}
+
+/** What a batch/v1 Job asks of its one pod. */
+export interface JobDefinition {
+  /** the Job's metadata.name */
+  name: string;
+  /** failures tolerated before the Job is Failed (BackoffLimitExceeded): Kubernetes' default 6 */
+  backoffLimit: number;
+  /** seconds after the Job's start at which its running containers are killed and it is Failed (DeadlineExceeded) */
+  activeDeadlineSeconds?: number;
+}
+
+/** Kubernetes' default spec.backoffLimit of a Job. */
+export const DEFAULT_BACKOFF_LIMIT = 6;
+
+/** A Job's condition: Active until its app containers all exit 0 (Complete) or it fails for good (Failed). */
+export type JobState = 'Active' | 'Complete' | 'Failed';
+export type JobFailureReason = 'BackoffLimitExceeded' | 'DeadlineExceeded';
+
+/** A timer that outlives the CLI (a detached `sleep`, then a hidden barepod command carrying the token). */
+export interface PendingTimer {
+  /** when it fires */
+  until: string;
+  token: string;
+  sleeper?: ProcessIdentity;
+}
+
+/** A Job's status (Kubernetes' JobStatus): in the pod record, shown by ps, pod ls and inspect. */
+export interface JobStatus {
+  state: JobState;
+  /** failed runs of app containers (each non-zero exit counts once) */
+  failures: number;
+  /** why it Failed */
+  reason?: JobFailureReason;
+  message?: string;
+  /** when its pod's containers were first started */
+  startTime: string;
+  /** when it Completed or Failed */
+  completionTime?: string;
+  /** the activeDeadlineSeconds timer */
+  deadline?: PendingTimer;
+  /** the launches whose failure was counted (a handler run again by gc counts nothing twice) */
+  counted?: string[];
 }
 
 /**
@@ -373,6 +418,8 @@ export interface PodRecord {
    * absent in records of an older barepod, whose pods all live under `barepod`
    */
   cgroupRoot?: string;
+  /** the Job's status, for a pod made from a batch/v1 Job */
+  job?: JobStatus;
 }
 
 /** Where the pods of a record without `cgroupRoot` (an older barepod's) have their cgroups. */

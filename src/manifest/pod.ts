@@ -37,6 +37,7 @@ import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { listItems } from './list.js';
+import { parseJob } from './job.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
@@ -77,6 +78,7 @@ export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
     const pod = parsePod(is, value, o);
     return pod ? { pods: [pod] } : undefined;
   },
+  Job: (is, value, o) => parseJob(is, value, o),
 };
 
 export interface ParseOptions {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ContainerRecord, PendingRestart } from '../model.js';
+import type { ContainerRecord, PendingRestart, PendingTimer } from '../model.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { launch } from '../runtime/exec.js';
 import { selfArgv } from '../runtime/self.js';
@@ -19,8 +19,20 @@ export function scheduleRestart(
   delayMs: number,
   place?: (pid: number | undefined) => void,
 ): PendingRestart {
+  const timer = startTimer(stateRoot, (token) => ['_restart', pod, c.def.name, token], delayMs, place);
+  const pending: PendingRestart = { until: timer.until, delayMs, token: timer.token, ...(timer.sleeper ? { sleeper: timer.sleeper } : {}) };
+  c.backoff = pending;
+  return pending;
+}
+
+/**
+ * A timer that outlives the CLI: a detached `sleep` that then runs the
+ * hidden barepod command `command(token)` (with this state root), moved out
+ * of the caller's cgroup by `place` before it forks its sleep.
+ */
+export function startTimer(stateRoot: string, command: (token: string) => string[], delayMs: number, place?: (pid: number | undefined) => void): PendingTimer {
   const token = randomBytes(6).toString('hex');
-  const argv = [...selfArgv(), '--root', stateRoot, '_restart', pod, c.def.name, token];
+  const argv = [...selfArgv(), '--root', stateRoot, ...command(token)];
   // `read` holds the shell until its stdin closes, so that it is moved (below) before it forks its sleep:
   // a child forked earlier would stay in the caller's cgroup (as conmon waits on its start pipe)
   const shArgs = ['-c', 'read _; sleep "$0" && exec "$@" </dev/null', (delayMs / 1000).toFixed(3), ...argv];
@@ -37,25 +49,23 @@ export function scheduleRestart(
     run.release();
   }
   const sleeper = child.pid ? identify(child.pid) : undefined;
-  const pending: PendingRestart = {
-    until: new Date(Date.now() + delayMs).toISOString(),
-    delayMs,
-    token,
-    ...(sleeper ? { sleeper } : {}),
-  };
-  c.backoff = pending;
-  return pending;
+  return { until: new Date(Date.now() + delayMs).toISOString(), token, ...(sleeper ? { sleeper } : {}) };
 }
 
-/** Drops a pending restart (a user's stop, a removal) and ends its sleeper. */
-export function cancelRestart(c: ContainerRecord): void {
-  const sleeper = c.backoff?.sleeper;
+/** Ends a timer's sleeper (its process group: the shell and its sleep), if it still waits. */
+export function stopTimer(timer: PendingTimer | undefined): void {
+  const sleeper = timer?.sleeper;
   if (sleeper && isAlive(sleeper)) {
     try {
-      process.kill(-sleeper.pid, 'SIGKILL'); // its process group: the shell and its sleep
+      process.kill(-sleeper.pid, 'SIGKILL');
     } catch {
       // gone meanwhile
     }
   }
+}
+
+/** Drops a pending restart (a user's stop, a removal) and ends its sleeper. */
+export function cancelRestart(c: ContainerRecord): void {
+  stopTimer(c.backoff);
   delete c.backoff;
 }

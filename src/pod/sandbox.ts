@@ -13,6 +13,7 @@ import { attachNetwork, detachNetwork, prepareNetwork } from './network.js';
 import { memberKind } from '../plan/members.js';
 import { checkHostPorts } from '../runtime/cni/host-ports.js';
 import { cancelRestart } from './backoff.js';
+import { cancelJobDeadline } from './job.js';
 import { prepareVolumes } from './volumes.js';
 import { stopProber } from './prober.js';
 import type { Runtime } from './runtime.js';
@@ -183,6 +184,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
         // a full disk cannot take the record: an empty marker file says the same and the removal frees the space
         if (rt.store.markRemoving(rec) === 'marker' && explaining) explain(`the disk is full: marked with the empty file ${paths.removing} instead`);
         for (const c of rec.containers) cancelRestart(c);
+        cancelJobDeadline(rec);
       },
     );
   }

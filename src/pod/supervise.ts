@@ -19,6 +19,7 @@ import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
+import { jobAfterExit, lostJobDeadline } from './job.js';
 import { launchInto, stopLocked } from './containers.js';
 import { markLost, withPod, withRecord } from './record.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
@@ -70,7 +71,10 @@ export async function handleDelayedRestart(rt: Runtime, pod: string, name: strin
 async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<void> {
   if (c.state === 'running' || c.state === 'created' || c.backoff || c.desired === 'stopped') return;
   if (memberKind(c.def).runsToCompletion) return; // init containers run to completion under `up`, which retries them itself
-  if (!shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) return;
+  if (rec.def.job) {
+    // a Job's pod: failures are counted against backoffLimit, whatever the policy (Never runs a fresh instance, as a new pod would)
+    if (!(await jobAfterExit(rt, rec, c))) return;
+  } else if (!shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) return;
   const ranMs = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : 0;
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
   const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
@@ -154,6 +158,7 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
   });
   for (const c of rec.containers) {
     if (memberKind(c.def).runsToCompletion || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
+    if (rec.job && rec.job.state !== 'Active') continue;
     await restartNow(rt, rec, c, 0);
   }
   startProber(rt, rec); // the old one probed the old network namespace
@@ -280,6 +285,13 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
       if ((c.state === 'running' || c.state === 'created') && isAlive(c.process) && unsupervised(c.conmon))
         actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
     }
+    const deadline = await lostJobDeadline(rt, r);
+    if (deadline)
+      actions.push({
+        pod,
+        action: deadline === 'failed' ? 'failed the Job: its activeDeadlineSeconds passed (its timer was lost)' : "set the Job's deadline timer again",
+      });
+    if (r.phase !== 'Running') return;
     if (hasProbes(r) && !isAlive(r.prober)) {
       startProber(rt, r);
       actions.push({ pod, action: 'started the prober again' });

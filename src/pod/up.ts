@@ -22,6 +22,7 @@ import { explaining, explainResult, explainStep } from '../runtime/explain.js';
 import { proberTitle } from '../plan/narration.js';
 import { memberKind, startOrder } from '../plan/members.js';
 import { readLogs } from './logs.js';
+import { startJob } from './job.js';
 
 /** `repaired`: the pod existed from this manifest but lacked containers (its `up` was killed, or one was removed), and they were made. */
 export type UpOutcome = 'created' | 'unchanged' | 'replaced' | 'repaired';
@@ -111,6 +112,8 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   let said = false;
   for (let attempts = 0; ;) {
     const existing = rt.store.tryRead(name);
+    // a Job that ended (Failed) from this very manifest: kubectl apply leaves a finished Job as it is too
+    if (existing && existing.manifest?.hash === hash && existing.job && existing.job.state !== 'Active' && !isActive(existing)) return 'unchanged';
     if (existing && existing.manifest?.hash === hash && isActive(existing)) {
       if (existing.phase === 'Creating' && isAlive(existing.creator)) {
         // another `up` is making this very pod: wait for it, then look again
@@ -214,6 +217,7 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
     if (rec.phase !== 'Creating') return; // Failed meanwhile (its sandbox died): stays so
     rec.phase = 'Running';
     delete rec.creator;
+    startJob(rt, rec);
   };
   const probes = mp.containers.some((c) => c.probes);
   try {

@@ -56,10 +56,53 @@ export interface MemberStatus {
   ports: string[];
 }
 
+/** A Job's status as ps, pod ls and inspect show it (Kubernetes' JobStatus); null for a pod that runs no Job. */
+export interface JobView {
+  name: string;
+  /** Active until it is Complete or Failed (Pending before its containers first started) */
+  state: 'Pending' | 'Active' | 'Complete' | 'Failed';
+  failures: number;
+  backoffLimit: number;
+  activeDeadlineSeconds: number | null;
+  /** BackoffLimitExceeded, DeadlineExceeded */
+  reason: string | null;
+  message: string | null;
+  startTime: string | null;
+  completionTime: string | null;
+}
+
+/** The Job of a pod's record, or null. */
+export function jobView(rec: PodRecord): JobView | null {
+  const def = rec.def.job;
+  if (!def) return null;
+  const s = rec.job;
+  return {
+    name: def.name,
+    state: s?.state ?? 'Pending',
+    failures: s?.failures ?? 0,
+    backoffLimit: def.backoffLimit,
+    activeDeadlineSeconds: def.activeDeadlineSeconds ?? null,
+    reason: s?.reason ?? null,
+    message: s?.message ?? null,
+    startTime: s?.startTime ?? null,
+    completionTime: s?.completionTime ?? null,
+  };
+}
+
+/** A Job in a few words: "Job Complete", "Job Active (1 failure, backoffLimit 3)", "Job Failed: BackoffLimitExceeded (4 failures)". */
+export function jobText(j: JobView): string {
+  const failures = `${j.failures} failure${j.failures === 1 ? '' : 's'}`;
+  if (j.state === 'Failed') return `Job Failed: ${j.reason ?? '?'} (${failures})`;
+  if (j.state === 'Complete') return `Job Complete${j.failures ? ` (${failures})` : ''}`;
+  return `Job ${j.state} (${failures}, backoffLimit ${j.backoffLimit})`;
+}
+
 /** One pod of `ps` and `pod ls`: its state, address, published ports and hostname, and its members. */
 export interface PodStatus {
   name: string;
   state: string;
+  /** the Job this pod runs (a batch/v1 Job's pod), else null */
+  job: JobView | null;
   createdAt: string;
   /** the pod's hostname (its UTS namespace's) */
   hostname: string | null;
@@ -105,6 +148,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
       pods.push({
         name,
         state: 'Incomplete',
+        job: null,
         createdAt: '',
         hostname: null,
         network: null,
@@ -155,6 +199,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
     pods.push({
       name,
       state: podState(rec, alive),
+      job: jobView(rec),
       createdAt: rec.createdAt,
       hostname: rec.def.hostname,
       network: networkName(rec.def.network),
@@ -168,9 +213,10 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
   return { pods };
 }
 
-/** The pod's state for people: Running, SandboxDead (until a handler or gc acts), Failed, Removing. */
+/** The pod's state for people: Running, SandboxDead (until a handler or gc acts), Failed, Removing; Completed for a Job's pod once the Job is Complete. */
 export function podState(rec: PodRecord, alive: boolean): string {
   if (rec.phase && rec.phase !== 'Running') return rec.phase;
+  if (rec.job?.state === 'Complete') return 'Completed';
   return alive ? 'Running' : 'SandboxDead';
 }
 
@@ -253,6 +299,7 @@ export function inspectPod(rt: Runtime, name: string) {
     name,
     state: podState(rec, alive),
     message: rec.message ?? null,
+    job: jobView(rec),
     restartPolicy: rec.def.restartPolicy,
     backoff: rec.def.backoff,
     graceSeconds: rec.def.graceSeconds,

@@ -82,6 +82,7 @@ const NOT_NAMES: Record<string, string[]> = {
   help: ['command', 'roff'],
   _exited: ['launch'],
   _restart: ['token'],
+  '_job-deadline': ['token'],
 };
 /** Flags every command may have that are never names. */
 const COMMON = [

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { inspectPod } from '../../pod/views.js';
+import { inspectPod, jobText } from '../../pod/views.js';
 import { runtimeFor } from '../common.js';
 import type { NetworkKind } from '../../model.js';
 import { formatPort, printJson } from '../output.js';
@@ -23,6 +23,12 @@ export function registerInspect(program: Command): void {
       if (o.json) return printJson(view);
       const out: string[] = [];
       out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
+      if (view.job) {
+        const j = view.job;
+        out.push(`Job:        ${j.name}: ${jobText(j)}${j.activeDeadlineSeconds !== null ? `, activeDeadlineSeconds ${j.activeDeadlineSeconds}` : ''}`);
+        if (j.startTime) out.push(`            started ${j.startTime}${j.completionTime ? `, ended ${j.completionTime}` : ''}`);
+        if (j.message) out.push(`            ${j.message}`);
+      }
       out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
       out.push(
         `Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`,

@@ -155,7 +155,8 @@ export async function upAction(
       if (!o.json) process.stdout.write(`pod/${pod} ${outcome}\n`);
     },
   });
-  if (o.wait) for (const p of pods) await waitForPod(rt, p.pod.name, 'ready', timeoutMs);
+  // a Job's pod is waited for until the Job is Complete (exit 1, code job-failed, when it Failed)
+  if (o.wait) for (const p of pods) await waitForPod(rt, p.pod.name, p.pod.job ? 'complete' : 'ready', timeoutMs);
   if (o.json) printJson(results.map((r) => upView(rt, r.pod, r.outcome)));
 }
 
@@ -170,6 +171,7 @@ function upView(rt: Runtime, pod: string, outcome: string) {
     pod,
     outcome,
     state: p.state,
+    job: p.job,
     ip: p.ip,
     ports: p.ports,
     hostname: p.hostname,
@@ -222,12 +224,13 @@ export async function exportAction(pod: string, o: { json?: boolean }, cmd: Comm
 }
 
 export async function waitAction(pods: string[], o: { for: string; timeout: string; json?: boolean }, cmd: Command): Promise<void> {
-  if (o.for !== 'ready' && o.for !== 'delete') throw new BarepodError('invalid-value', `--for "${o.for}": must be ready or delete`);
+  if (o.for !== 'ready' && o.for !== 'delete' && o.for !== 'complete')
+    throw new BarepodError('invalid-value', `--for "${o.for}": must be ready, complete (a Job's) or delete`);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
   for (const pod of pods) await waitForPod(rt, pod, o.for, timeoutMs);
   if (o.json) printJson(pods.map((pod) => ({ pod, condition: o.for, met: true })));
-  else process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : 'deleted'}\n`);
+  else process.stdout.write(`${pods.map((p) => `pod/${p}`).join(' ')} ${o.for === 'ready' ? 'ready' : o.for === 'complete' ? 'complete' : 'deleted'}\n`);
 }
 
 /** YAML for people (export, generate systemd's stored copy). */

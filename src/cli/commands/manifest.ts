@@ -17,7 +17,7 @@ export function registerManifest(program: Command): void {
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')
     .option('--lenient', 'unsupported fields are warnings instead of errors')
     .option('--tls-verify <bool>', 'for pulls: false for a local plain-HTTP registry')
-    .option('--wait', 'return once every pod is ready (all its app containers running)')
+    .option('--wait', "return once every pod is ready (all its app containers running); a Job's pod once the Job is complete (exit 1 when it failed)")
     .option('--timeout <duration>', 'with --wait, and for init containers: give up after this long', '5m')
     .option('--json', 'print the outcome (or the plan) as JSON')
     .addOption(explainOption())
@@ -69,7 +69,7 @@ offline (as does image: myimg:1, IfNotPresent).`,
     .command('wait')
     .argument('<pods...>')
     .description('block until pods are ready (every app container running) or deleted; on timeout, say why not and exit 1')
-    .option('--for <condition>', 'ready or delete', 'ready')
+    .option('--for <condition>', "ready, complete (a Job's pod: exit 1 when the Job failed) or delete", 'ready')
     .option('--timeout <duration>', 'give up after this long', '30s')
     .option('--json', 'print [{pod, condition, met}] as JSON once every pod meets it (and a timeout as the JSON error object)')
     .addHelpText(

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { hasCode, withDetails } from '../../errors.js';
 import { podDefinition } from '../definitions.js';
 import { createPod, removePod } from '../../pod/sandbox.js';
-import { listMembers } from '../../pod/views.js';
+import { jobText, listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { networkName } from '../../model.js';
 import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, outputOption, parseSeconds, runtimeFor } from '../common.js';
@@ -179,6 +179,7 @@ Examples:
       const rows = pods.map((p) => ({
         name: p.name,
         state: p.state,
+        job: p.job,
         readyContainers: p.readyContainers,
         appContainers: p.appContainers,
         ip: p.ip,
@@ -195,7 +196,7 @@ Examples:
         ['POD', 'STATE', 'READY', 'AGE', ...(wide ? ['IP', 'PORTS', 'HOSTNAME', 'NETWORK'] : [])],
         rows.map((r) => [
           r.name,
-          r.state,
+          r.job ? `${r.state} (${jobText(r.job)})` : r.state,
           `${r.readyContainers}/${r.appContainers}`,
           age(r.createdAt),
           ...(wide ? [r.ip ?? '-', r.ports.map(formatPort).join(',') || '-', r.hostname ?? '-', r.network ?? '-'] : []),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
-import { listMembers, type MemberStatus } from '../../pod/views.js';
+import { jobText, listMembers, type MemberStatus } from '../../pod/views.js';
 import { formatDuration } from '../../duration.js';
 import { outputOption, runtimeFor } from '../common.js';
 import { age, formatPort, printJson, printTable } from '../output.js';
@@ -66,7 +66,11 @@ Examples:
         p.containers.map((c) => [
           p.name,
           memberLabel(c),
-          c.container === SANDBOX_NAME && p.state !== 'Running' ? p.state : statusText(c, now),
+          c.container === SANDBOX_NAME && p.job
+            ? `${p.state}, ${jobText(p.job)}`
+            : c.container === SANDBOX_NAME && p.state !== 'Running'
+              ? p.state
+              : statusText(c, now),
           c.pid === null ? '-' : String(c.pid),
           String(c.restarts),
           lastText(c, now),

@@ -6,6 +6,7 @@ import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
 import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
 import { runProber } from '../../pod/prober.js';
+import { handleJobDeadline } from '../../pod/job.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
 import { appendEvent } from '../../runtime/events.js';
 import { explainHook, explainOption, runtimeFor } from '../common.js';
@@ -93,6 +94,11 @@ export function registerSupervision(program: Command): void {
     .command('_prober', { hidden: true })
     .argument('<pod>')
     .action((pod: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => runProber(runtimeFor(cmd), pod)));
+  program
+    .command('_job-deadline', { hidden: true })
+    .argument('<pod>')
+    .argument('<token>')
+    .action((pod: string, token: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => handleJobDeadline(runtimeFor(cmd), pod, token)));
   program
     .command('_restart', { hidden: true })
     .argument('<pod>')
