@@ -104,7 +104,10 @@ export async function finishJob(rt: Runtime, rec: PodRecord, state: 'Complete' |
     type: state === 'Complete' ? 'job-complete' : 'job-failed',
     pod: rec.def.name,
     ...(reason ? { reason } : {}),
-    message: `Job "${rec.def.job?.name ?? rec.def.name}" ${state === 'Complete' ? 'completed' : 'failed'} after ${job.failures} failure${job.failures === 1 ? '' : 's'}${message ? `: ${message}` : ''}`,
+    message:
+      state === 'Complete'
+        ? `Job "${rec.def.job?.name ?? rec.def.name}" completed after ${job.failures} failure${job.failures === 1 ? '' : 's'}`
+        : (message ?? `Job "${rec.def.job?.name ?? rec.def.name}" failed`),
   });
 }
 

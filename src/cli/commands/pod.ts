@@ -196,7 +196,7 @@ Examples:
         ['POD', 'STATE', 'READY', 'AGE', ...(wide ? ['IP', 'PORTS', 'HOSTNAME', 'NETWORK'] : [])],
         rows.map((r) => [
           r.name,
-          r.job ? `${r.state} (${jobText(r.job)})` : r.state,
+          r.job ? jobText(r.job) : r.state,
           `${r.readyContainers}/${r.appContainers}`,
           age(r.createdAt),
           ...(wide ? [r.ip ?? '-', r.ports.map(formatPort).join(',') || '-', r.hostname ?? '-', r.network ?? '-'] : []),
