@@ -38,6 +38,10 @@ export interface Limits {
   memoryBytes?: number;
   cpuMillis?: number;
   pids?: number;
+  /** requests.cpu (a manifest's): the cgroup's CPU weight, cpu.shares (v1) / cpu.weight (v2) by the kubelet's conversion; 0 is the kubelet's minimum (2 shares) */
+  cpuRequestMillis?: number;
+  /** requests.memory (a manifest's): recorded; memory.low on cgroup v2 (as the kubelet's MemoryQoS protects requests), nothing on v1 */
+  memoryRequestBytes?: number;
 }
 
 /**

@@ -408,7 +408,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
     name,
     hostname: hostname ?? name,
     share: share.filter((ns) => !host.includes(ns)),
-    limits: podLimits,
+    limits: podRequests(podLimits, containers),
     restartPolicy,
     backoff: POD_DEFAULTS.backoff,
     graceSeconds: grace,
@@ -529,12 +529,43 @@ function parseResources(is: Issues, v: unknown, path: string): Limits {
         continue;
       }
       const value = is.attempt(at, () => (res === 'memory' ? parseBytes(text, res) : parseMilliCpu(text, res)), res);
-      if (value === undefined || kind === 'requests') continue; // requests are checked; one host schedules nothing
-      if (res === 'memory') limits.memoryBytes = value;
-      else limits.cpuMillis = value;
+      if (value === undefined) continue;
+      if (kind === 'limits') {
+        if (res === 'memory') limits.memoryBytes = value;
+        else limits.cpuMillis = value;
+      } else if (res === 'memory') limits.memoryRequestBytes = value;
+      else limits.cpuRequestMillis = value;
     }
   }
+  // as Kubernetes defaults them: a limit without a request is the request too; a request may not exceed its limit
+  if (limits.cpuRequestMillis === undefined && limits.cpuMillis !== undefined) limits.cpuRequestMillis = limits.cpuMillis;
+  if (limits.memoryRequestBytes === undefined && limits.memoryBytes !== undefined) limits.memoryRequestBytes = limits.memoryBytes;
+  if (limits.cpuMillis !== undefined && limits.cpuRequestMillis! > limits.cpuMillis)
+    is.error(`${path}.requests.cpu`, `${limits.cpuRequestMillis}m must be less than or equal to the cpu limit (${limits.cpuMillis}m)`);
+  if (limits.memoryBytes !== undefined && limits.memoryRequestBytes! > limits.memoryBytes)
+    is.error(`${path}.requests.memory`, `${limits.memoryRequestBytes} bytes must be less than or equal to the memory limit (${limits.memoryBytes} bytes)`);
   return limits;
+}
+
+/**
+ * The kubelet's CPU weights once any container of the pod requests CPU: a
+ * container without a request gets the minimum (2 shares), and the pod
+ * parent, unless the pod sets its own (pod-level requests, Kubernetes 1.34),
+ * the pod's effective request (the sum of app containers and sidecars, or
+ * the largest init container's if more), as the kubelet sizes the pod cgroup;
+ * memory requests likewise for the pod parent. A pod without any request
+ * keeps the cgroups' defaults (nothing written), as before.
+ */
+function podRequests(pod: Limits, containers: ContainerSpec[]): Limits {
+  const effective = (get: (l: Limits) => number | undefined): number | undefined => {
+    if (!containers.some((c) => get(c.limits) !== undefined)) return undefined;
+    const sum = containers.filter((c) => c.kind !== 'init').reduce((n, c) => n + (get(c.limits) ?? 0), 0);
+    return Math.max(sum, ...containers.filter((c) => c.kind === 'init').map((c) => get(c.limits) ?? 0));
+  };
+  const cpu = pod.cpuRequestMillis ?? effective((l) => l.cpuRequestMillis);
+  const memory = pod.memoryRequestBytes ?? effective((l) => l.memoryRequestBytes);
+  if (cpu !== undefined) for (const c of containers) c.limits = { ...c.limits, cpuRequestMillis: c.limits.cpuRequestMillis ?? 0 };
+  return { ...pod, ...(cpu !== undefined ? { cpuRequestMillis: cpu } : {}), ...(memory !== undefined ? { memoryRequestBytes: memory } : {}) };
 }
 
 function parseContainer(

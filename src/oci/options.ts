@@ -89,13 +89,29 @@ export const withCgroupsPath =
 export const withMemoryLimit =
   (bytes: number | undefined): SpecOpt =>
   (s) =>
-    bytes === undefined ? s : resources(s, { memory: { limit: bytes, swap: bytes } });
+    bytes === undefined ? s : resources(s, { memory: { ...s.linux.resources?.memory, limit: bytes, swap: bytes } });
 
 /** A CPU limit in millicores, as a CFS quota over a 100 ms period. */
 export const withCpuLimit =
   (millis: number | undefined): SpecOpt =>
   (s) =>
-    millis === undefined ? s : resources(s, { cpu: { quota: cpuQuota(millis), period: CPU_PERIOD } });
+    millis === undefined ? s : resources(s, { cpu: { ...s.linux.resources?.cpu, quota: cpuQuota(millis), period: CPU_PERIOD } });
+
+/**
+ * A CPU request in millicores as cpu.shares (the kubelet's MilliCPUToShares);
+ * runc 1.1.5 writes it as cpu.weight on cgroup v2 with the kubelet's own
+ * conversion (sharesToWeight).
+ */
+export const withCpuRequest =
+  (millis: number | undefined): SpecOpt =>
+  (s) =>
+    millis === undefined ? s : resources(s, { cpu: { ...s.linux.resources?.cpu, shares: milliCpuToShares(millis) } });
+
+/** A memory request as the OCI reservation, which runc writes to memory.low on cgroup v2; on v1 nothing (its soft limit is another thing). */
+export const withMemoryRequest =
+  (bytes: number | undefined, cgroupVersion: 1 | 2): SpecOpt =>
+  (s) =>
+    bytes === undefined || cgroupVersion !== 2 ? s : resources(s, { memory: { ...s.linux.resources?.memory, reservation: bytes } });
 
 /** A limit on the number of tasks. */
 export const withPidsLimit =
@@ -129,6 +145,21 @@ export const withAnnotations =
 
 /** The CFS period barepod uses for CPU limits, in microseconds. */
 export const CPU_PERIOD = 100_000;
+
+/** The kubelet's cpu.shares bounds (MinShares, MaxShares). */
+export const MIN_SHARES = 2;
+export const MAX_SHARES = 262_144;
+
+/** The kubelet's MilliCPUToShares: millicores × 1024 / 1000, at least 2 (no request: 2), at most 262144. */
+export function milliCpuToShares(millis: number): number {
+  if (millis <= 0) return MIN_SHARES;
+  return Math.min(MAX_SHARES, Math.max(MIN_SHARES, Math.floor((millis * 1024) / 1000)));
+}
+
+/** cpu.shares to cgroup v2's cpu.weight: 1 + ((shares − 2) × 9999) / 262142, integer (the kubelet's CpuSharesToCpuWeight and runc 1.1.5's conversion). */
+export function sharesToWeight(shares: number): number {
+  return 1 + Math.floor(((shares - 2) * 9999) / 262_142);
+}
 
 /** Millicores to a CFS quota over CPU_PERIOD (at least 1 ms, the kernel's floor). */
 export function cpuQuota(millis: number): number {

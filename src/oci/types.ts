@@ -57,7 +57,7 @@ export interface LinuxDevice {
 
 export interface LinuxResources {
   devices?: LinuxDeviceCgroup[];
-  memory?: { limit?: number; swap?: number };
+  memory?: { limit?: number; swap?: number; reservation?: number };
   cpu?: { shares?: number; quota?: number; period?: number };
   pids?: { limit: number };
 }

@@ -59,6 +59,8 @@ function resourceWords(spec: Spec): string {
   const words: string[] = [];
   if (r?.memory?.limit !== undefined) words.push(`memory ${formatBytes(r.memory.limit)}`);
   if (r?.cpu?.quota !== undefined) words.push(`cpu ${r.cpu.quota}/${r.cpu.period ?? 100000} µs`);
+  if (r?.cpu?.shares !== undefined) words.push(`cpu shares ${r.cpu.shares}`);
+  if (r?.memory?.reservation !== undefined) words.push(`memory reservation ${formatBytes(r.memory.reservation)} (memory.low)`);
   if (r?.pids?.limit !== undefined) words.push(`pids ${r.pids.limit}`);
   return words.join(', ');
 }
@@ -69,6 +71,8 @@ function limitWords(l: Limits): string {
     ...(l.memoryBytes !== undefined ? [`memory ${formatBytes(l.memoryBytes)}`] : []),
     ...(l.cpuMillis !== undefined ? [`cpu ${l.cpuMillis}m`] : []),
     ...(l.pids !== undefined ? [`pids ${l.pids}`] : []),
+    ...(l.cpuRequestMillis !== undefined ? [`cpu request ${l.cpuRequestMillis}m`] : []),
+    ...(l.memoryRequestBytes !== undefined ? [`memory request ${formatBytes(l.memoryRequestBytes)}`] : []),
   ].join(', ');
 }
 

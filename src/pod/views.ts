@@ -376,6 +376,10 @@ function describeLimits(l: PodRecord['def']['limits']) {
     memory: l.memoryBytes === undefined ? null : formatBytes(l.memoryBytes),
     cpu: l.cpuMillis === undefined ? null : `${l.cpuMillis}m`,
     pids: l.pids ?? null,
+    requests: {
+      cpu: l.cpuRequestMillis === undefined ? null : `${l.cpuRequestMillis}m`,
+      memory: l.memoryRequestBytes === undefined ? null : formatBytes(l.memoryRequestBytes),
+    },
   };
 }
 

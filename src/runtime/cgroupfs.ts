@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { Limits } from '../model.js';
 import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-views.js';
-import { CPU_PERIOD, cpuQuota } from '../oci/options.js';
+import { CPU_PERIOD, cpuQuota, milliCpuToShares, sharesToWeight } from '../oci/options.js';
 import { monitorCgroupOf } from '../plan/pod-plan.js';
 import { explain, explaining } from './explain.js';
 
@@ -71,6 +71,9 @@ export function limitFiles(version: 1 | 2, limits: Limits): { controller: string
     if (limits.memoryBytes !== undefined) files.push({ controller: 'memory', file: 'memory.max', value: String(limits.memoryBytes) });
     if (limits.cpuMillis !== undefined) files.push({ controller: 'cpu', file: 'cpu.max', value: `${cpuQuota(limits.cpuMillis)} ${CPU_PERIOD}` });
     if (limits.pids !== undefined) files.push({ controller: 'pids', file: 'pids.max', value: String(limits.pids) });
+    if (limits.cpuRequestMillis !== undefined)
+      files.push({ controller: 'cpu', file: 'cpu.weight', value: String(sharesToWeight(milliCpuToShares(limits.cpuRequestMillis))) });
+    if (limits.memoryRequestBytes !== undefined) files.push({ controller: 'memory', file: 'memory.low', value: String(limits.memoryRequestBytes) });
   } else {
     if (limits.memoryBytes !== undefined) files.push({ controller: 'memory', file: 'memory.limit_in_bytes', value: String(limits.memoryBytes) });
     if (limits.cpuMillis !== undefined) {
@@ -78,6 +81,8 @@ export function limitFiles(version: 1 | 2, limits: Limits): { controller: string
       files.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(cpuQuota(limits.cpuMillis)) });
     }
     if (limits.pids !== undefined) files.push({ controller: 'pids', file: 'pids.max', value: String(limits.pids) });
+    // v1 has no memory.low: a memory request is only recorded there
+    if (limits.cpuRequestMillis !== undefined) files.push({ controller: 'cpu', file: 'cpu.shares', value: String(milliCpuToShares(limits.cpuRequestMillis)) });
   }
   return files;
 }

@@ -31,7 +31,7 @@ export function registerInspect(program: Command): void {
       }
       out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
       out.push(
-        `Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`,
+        `Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}${requestWords(view.limits.requested.requests)}`,
       );
       const n = view.network;
       out.push(`Network:    ${n.name}${NETWORK_WORDS[n.mode]}`);
@@ -68,10 +68,16 @@ export function registerInspect(program: Command): void {
       out.push('', 'Containers:');
       for (const c of view.containers) {
         out.push(
-          `  ${c.name}: ${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.exitCode !== null ? ` exit ${c.exitCode}` : ''}, pid namespace ${c.pidMode}, cgroup ${c.cgroupPath}, memory=${c.limits.memory ?? 'none'} cpu=${c.limits.cpu ?? 'none'} pids=${c.limits.pids ?? 'none'}`,
+          `  ${c.name}: ${c.state}${c.pid ? ` pid ${c.pid}` : ''}${c.exitCode !== null ? ` exit ${c.exitCode}` : ''}, pid namespace ${c.pidMode}, cgroup ${c.cgroupPath}, memory=${c.limits.memory ?? 'none'} cpu=${c.limits.cpu ?? 'none'} pids=${c.limits.pids ?? 'none'}${requestWords(c.limits.requests)}`,
         );
       }
       if (view.containers.length === 0) out.push('  (none)');
       process.stdout.write(out.join('\n') + '\n');
     });
+}
+
+/** " requests: cpu=100m memory=64Mi", or '' without requests. */
+function requestWords(r: { cpu: string | null; memory: string | null }): string {
+  const words = [...(r.cpu ? [`cpu=${r.cpu}`] : []), ...(r.memory ? [`memory=${r.memory}`] : [])];
+  return words.length ? ` requests: ${words.join(' ')}` : '';
 }
