@@ -10,8 +10,8 @@ import { DEFAULT_BACKOFF_LIMIT, type JobDefinition } from '../model.js';
 import { checkKeys, int, Issues, obj, stringMap, str, type FieldIssue, type Obj } from './fields.js';
 import { parsePod, type DocumentResult, type ManifestPod, type ParseOptions } from './pod.js';
 
-const SUPPORTED_JOB_SPEC = ['template', 'backoffLimit', 'activeDeadlineSeconds', 'completions', 'parallelism'];
-const UNSUPPORTED_JOB_SPEC = [
+export const SUPPORTED_JOB_SPEC = ['template', 'backoffLimit', 'activeDeadlineSeconds', 'completions', 'parallelism'];
+export const UNSUPPORTED_JOB_SPEC = [
   'selector',
   'manualSelector',
   'podFailurePolicy',

@@ -1,12 +1,13 @@
 /**
- * The examples are real Kubernetes: each validates against the Pod schema of
- * kubernetes-models (generated from Kubernetes' OpenAPI spec), and barepod
- * reads each without a warning.
+ * The examples are real Kubernetes: each validates against the schema of its
+ * kind (Pod, Job) in kubernetes-models (generated from Kubernetes' OpenAPI
+ * spec), and barepod reads each without a warning.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { Job } from 'kubernetes-models/batch/v1/Job';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseManifests } from '../../src/manifest/pod.js';
@@ -19,11 +20,17 @@ describe('examples', () => {
     expect(examples.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(examples)('%s validates against the Kubernetes Pod schema', (file) => {
+  it.each(examples)('%s validates against the Kubernetes schema of its kind', (file) => {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))) {
-      const pod = new Pod(doc.toJS() as ConstructorParameters<typeof Pod>[0]);
-      expect(() => pod.validate()).not.toThrow();
+      const value = doc.toJS() as { kind?: string };
+      const model = value.kind === 'Job' ? new Job(value as ConstructorParameters<typeof Job>[0]) : new Pod(value as ConstructorParameters<typeof Pod>[0]);
+      expect(() => model.validate()).not.toThrow();
     }
+  });
+
+  it("the Job schema catches a Job's mistakes too: a template without containers", () => {
+    const job = new Job({ metadata: { name: 'x' }, spec: { template: { spec: {} as never } } });
+    expect(() => job.validate()).toThrow(/containers/);
   });
 
   it.each(examples)('%s is read by barepod without a warning', (file) => {

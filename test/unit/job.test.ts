@@ -10,6 +10,9 @@ import { parseManifests, ManifestError } from '../../src/manifest/pod.js';
 import { jobText, jobView } from '../../src/pod/views.js';
 import type { PodRecord } from '../../src/model.js';
 import { thrown } from '../helpers/thrown.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SUPPORTED_JOB_SPEC, UNSUPPORTED_JOB_SPEC } from '../../src/manifest/job.js';
 
 const JOB = (spec = '', template = '      restartPolicy: OnFailure\n', extra = '') => `apiVersion: batch/v1
 kind: Job
@@ -147,5 +150,25 @@ describe('batch/v1 Job', () => {
     expect(jobText({ ...v, state: 'Complete', failures: 0 })).toBe('Job Complete');
     expect(jobView({ def: {} } as unknown as PodRecord)).toBeNull();
     expect(jobView({ def: { job: { name: 'x', backoffLimit: 6 } } } as unknown as PodRecord)!.state).toBe('Pending');
+  });
+});
+
+describe('docs/manifests.md Job field table matches the reader', () => {
+  it('lists every spec field the reader takes (completions/parallelism: 1 only) and every one it refuses', () => {
+    const text = fs.readFileSync(path.resolve(import.meta.dirname, '../../docs/manifests.md'), 'utf8');
+    const start = text.indexOf('| Job field | supported | notes |');
+    expect(start).toBeGreaterThan(0);
+    const supported = new Set<string>();
+    const refused = new Set<string>();
+    for (const row of text.slice(start).split('\n').slice(2)) {
+      if (!row.startsWith('|')) break;
+      const [field = '', support] = row
+        .split('|')
+        .slice(1)
+        .map((c) => c.trim());
+      for (const [, token = ''] of field.matchAll(/`spec\.([A-Za-z]+)/g)) (support === 'no' ? refused : supported).add(token);
+    }
+    expect([...supported].sort()).toEqual([...SUPPORTED_JOB_SPEC].sort());
+    expect([...refused].sort()).toEqual([...UNSUPPORTED_JOB_SPEC].sort());
   });
 });
