@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pidOf, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { eventually, pidOf, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 /** Writes a Job manifest into the test's root. */
 function job(t: TestEnv, name: string, spec: string, template: string): string {
@@ -158,6 +158,47 @@ describe.skipIf(skipReason)('Jobs', () => {
     expect(timersOf(t.root, pod)).toEqual([]);
     await t.ok(['down', '-f', file]);
   }, 120_000);
+
+  it('a deadline whose timer was lost: gc sets it again while time is left, and fails the Job once it has passed', async () => {
+    const pod = t.pod('job-lost');
+    const file = job(
+      t,
+      pod,
+      '  activeDeadlineSeconds: 8\n',
+      `      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers:
+        - name: work
+          image: busybox
+          command: [sleep, '600']
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    const pid = await pidOf(t, pod, 'work');
+    const kill = () => {
+      const [timer] = timersOf(t.root, pod);
+      expect(timer).toBeDefined();
+      process.kill(-timer!, 'SIGKILL'); // the sleeper's process group: the shell and its sleep
+      return timer!;
+    };
+    const first = kill();
+    await eventually(() => timersOf(t.root, pod).length === 0, 5000, 'the killed timer to be gone');
+    // time is left: gc sets the timer again
+    const gc1 = await t.ok(['gc', '--json']);
+    expect(gc1).toContain("set the Job's deadline timer again");
+    const [second] = timersOf(t.root, pod);
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    // lost again, and now past its time: gc applies it
+    kill();
+    const until = Date.parse((JSON.parse(await t.ok(['inspect', pod, '--json'])) as { job: { startTime: string } }).job.startTime) + 8000;
+    await eventually(() => Date.now() > until + 100, 20_000, 'the deadline to pass');
+    expect((await ps(t, pod)).job).toMatchObject({ state: 'Active' }); // nothing fired it
+    expect(await t.ok(['gc', '--json'])).toContain('failed the Job: its activeDeadlineSeconds passed');
+    expect((await ps(t, pod)).job).toMatchObject({ state: 'Failed', reason: 'DeadlineExceeded' });
+    expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
+    await t.ok(['down', '-f', file]);
+  }, 60_000);
 
   it('down of a running Job ends its deadline timer; wait --for complete refuses a pod that runs no Job', async () => {
     const pod = t.pod('job-down');
