@@ -213,6 +213,8 @@ describe.skipIf(skipReason)('Jobs', () => {
           command: [sleep, '600']
 `,
     );
+    const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { job: unknown; restartPolicy: string }[];
+    expect(plan[0]).toMatchObject({ job: { name: pod, backoffLimit: 6, activeDeadlineSeconds: 600 }, restartPolicy: 'Never' });
     await t.ok(['up', '-f', file]);
     expect((await ps(t, pod)).job).toMatchObject({ state: 'Active', failures: 0 });
     expect(timersOf(t.root, pod)).toHaveLength(1);

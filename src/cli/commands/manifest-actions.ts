@@ -101,6 +101,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
     steps: [...p.pulls, ...p.steps].map((s) => s.title),
     hostname: d.hostname,
     restartPolicy: d.restartPolicy,
+    ...(d.job ? { job: d.job } : {}),
     namespaces: { shared: d.share, host: d.host ?? [] },
     cgroupParent: scope.cgroup,
     limits: d.limits,
