@@ -92,7 +92,7 @@ describe.skipIf(skipReason)('Jobs', () => {
     expect(inspect.job).toMatchObject({ state: 'Complete', failures: 2 });
     expect(await t.ok(['inspect', pod])).toMatch(/^Job: +.*Job Complete \(2 failures\)/m);
     await t.ok(['down', '-f', file]);
-  }, 120_000);
+  }, 240_000); // 30 s of backoff, and a loaded machine
 
   it('Never, backoffLimit 1, a container that always fails: up --wait exits 1 with BackoffLimitExceeded and its last log lines; nothing restarts afterwards', async () => {
     const pod = t.pod('job-fail');

@@ -63,5 +63,5 @@ spec:
     expect(v.containers.find((c) => c.name === 'small')!.limits.requests).toEqual({ cpu: '250m', memory: '32Mi' });
     expect(v.containers.find((c) => c.name === 'none')!.limits.requests).toEqual({ cpu: '0m', memory: null });
     await t.ok(['down', '-f', file]);
-  });
+  }, 240_000);
 });
