@@ -77,6 +77,26 @@ export async function jobAfterExit(rt: Runtime, rec: PodRecord, c: ContainerReco
 }
 
 /**
+ * The Job's pod failed as a whole (its sandbox died): one failure. True when
+ * that was one too many and the Job (and its pod) is now Failed; otherwise
+ * the caller makes the pod run again.
+ */
+export async function jobPodFailed(rt: Runtime, rec: PodRecord, why: string): Promise<boolean> {
+  const job = startJob(rt, rec)!;
+  job.failures += 1;
+  const limit = rec.def.job!.backoffLimit;
+  if (job.failures <= limit) return false;
+  await finishJob(
+    rt,
+    rec,
+    'Failed',
+    'BackoffLimitExceeded',
+    `Job has reached the specified backoff limit: ${job.failures} failure${job.failures === 1 ? '' : 's'}, backoffLimit ${limit} (the last: ${why})`,
+  );
+  return true;
+}
+
+/**
  * The Job ends: what still runs is stopped (SIGTERM, SIGKILL after the
  * grace period), no restart is pending any more, the deadline timer is
  * gone. A Failed Job's pod is Failed too, so no handler or `gc` brings

@@ -19,7 +19,7 @@ import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
-import { jobAfterExit, lostJobDeadline } from './job.js';
+import { jobAfterExit, jobPodFailed, lostJobDeadline } from './job.js';
 import { launchInto, stopLocked } from './containers.js';
 import { markLost, withPod, withRecord } from './record.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
@@ -140,7 +140,10 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
     return;
   }
-  if (rec.def.restartPolicy === 'Never') {
+  if (rec.def.job && rec.job?.state !== 'Complete') {
+    // a Job's pod failed: Kubernetes counts it and makes a new pod, under Never too; here a new sandbox, unless that was one failure too many
+    if (await jobPodFailed(rt, rec, `its sandbox (pause pid ${rec.sandbox.pid}) died`)) return;
+  } else if (rec.def.restartPolicy === 'Never') {
     rec.phase = 'Failed';
     rec.message = `its sandbox (pause pid ${rec.sandbox.pid}) died and the pod's restart policy is Never`;
     appendEvent(root, { type: 'pod-failed', pod, message: rec.message });
@@ -157,9 +160,12 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
     message: `new pause pid ${rec.sandbox.pid}${rec.sandbox.network?.ip ? `, IP ${rec.sandbox.network.ip}${rec.sandbox.network.ip === oldIp ? ' (kept)' : oldIp ? ` (was ${oldIp})` : ''}` : ''}`,
   });
   for (const c of rec.containers) {
-    if (memberKind(c.def).runsToCompletion || c.desired === 'stopped' || !shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode)) continue;
-    if (rec.job && rec.job.state !== 'Active') continue;
-    await restartNow(rt, rec, c, 0);
+    if (memberKind(c.def).runsToCompletion || c.desired === 'stopped') continue;
+    // a Job's containers that have not completed run again (its new pod, in Kubernetes), whatever the policy
+    const again = rec.def.job
+      ? rec.job?.state !== 'Complete' && (c.def.kind === 'sidecar' || c.exitCode !== 0)
+      : shouldRestart(restartPolicyOf(rec.def, c.def), c.exitCode);
+    if (again) await restartNow(rt, rec, c, 0);
   }
   startProber(rt, rec); // the old one probed the old network namespace
 }

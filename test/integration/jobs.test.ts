@@ -200,6 +200,54 @@ describe.skipIf(skipReason)('Jobs', () => {
     await t.ok(['down', '-f', file]);
   }, 60_000);
 
+  it("the pause dies: the Job's pod failed once (counted, a new sandbox, the container runs again, under Never too); once more than backoffLimit: Failed", async () => {
+    const pod = t.pod('job-pause');
+    const file = job(
+      t,
+      pod,
+      '  backoffLimit: 1\n',
+      `      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers:
+        - name: work
+          image: busybox
+          command: [sleep, '600']
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    const killPause = async () => {
+      const pause = (JSON.parse(await t.ok(['inspect', pod, '--json'])) as { sandbox: { pid: number } }).sandbox.pid;
+      process.kill(pause, 'SIGKILL');
+      return pause;
+    };
+    const first = await pidOf(t, pod, 'work');
+    const pause1 = await killPause();
+    await eventually(async () => (await ps(t, pod)).job?.failures === 1, 30_000, 'the failure to be counted');
+    const again = await eventually(
+      async () => {
+        const p = await ps(t, pod);
+        const w = p.containers.find((c) => c.container === 'work')!;
+        return w.state === 'running' && p.state === 'Running' ? w : undefined;
+      },
+      30_000,
+      'the container to run again in a new sandbox',
+    );
+    expect(again.restarts).toBe(1);
+    expect(fs.existsSync(`/proc/${first}`)).toBe(false);
+    expect((JSON.parse(await t.ok(['inspect', pod, '--json'])) as { sandbox: { pid: number } }).sandbox.pid).not.toBe(pause1);
+    const second = await pidOf(t, pod, 'work');
+    await killPause();
+    await eventually(async () => (await ps(t, pod)).job?.state === 'Failed', 30_000, 'the Job to fail');
+    const p = await ps(t, pod);
+    expect(p.job).toMatchObject({ state: 'Failed', failures: 2, reason: 'BackoffLimitExceeded' });
+    expect(p.state).toBe('Failed');
+    expect(fs.existsSync(`/proc/${second}`)).toBe(false);
+    const r = await t.bp(['wait', pod, '--for', 'complete']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('its sandbox (pause pid');
+    await t.ok(['down', '-f', file]);
+  }, 120_000);
+
   it('down of a running Job ends its deadline timer; wait --for complete refuses a pod that runs no Job', async () => {
     const pod = t.pod('job-down');
     const file = job(
