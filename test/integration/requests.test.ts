@@ -29,6 +29,7 @@ metadata:
   name: ${pod}
   annotations: {barepod.io/network: none}
 spec:
+  terminationGracePeriodSeconds: 0
   resources: {requests: {cpu: "1"}}
   containers:
     - {name: small, image: busybox, command: [sleep, "600"], resources: {requests: {cpu: 250m, memory: 32Mi}}}
