@@ -245,6 +245,51 @@ export interface ContainerDefinition {
   probes?: ContainerProbes;
   /** a manifest's imagePullPolicy (`up` pulls by it) */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** env taken from ConfigMaps, Secrets and the pod itself (envFrom, env[].valueFrom): resolved at every start, on top of `env` */
+  envRefs?: EnvRefs;
+}
+
+/** One key of a ConfigMap or Secret (configMapKeyRef, secretKeyRef). */
+export interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** An env[].valueFrom, as Kubernetes writes it (exactly one source). */
+export interface EnvVarSource {
+  configMapKeyRef?: KeyRef;
+  secretKeyRef?: KeyRef;
+  fieldRef?: { fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
+}
+
+/** An envFrom[] item, as Kubernetes writes it (exactly one of configMapRef, secretRef). */
+export interface EnvFromSource {
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+  prefix?: string;
+}
+
+/**
+ * A container's env references, applied at every start in Kubernetes'
+ * order: the image's env, then every envFrom in order, then the container's
+ * own env (literal `env` and `vars`; later wins, so a var never has a later
+ * literal of its name).
+ */
+export interface EnvRefs {
+  from?: EnvFromSource[];
+  vars?: EnvVarRef[];
+  /** the names of the container's own literal env (they win over envFrom; the image's env does not) */
+  own?: string[];
+}
+
+/** One env[] entry with a valueFrom. */
+export interface EnvVarRef {
+  name: string;
+  valueFrom: EnvVarSource;
+  /** resourceFieldRef: the container's limit or request (millicores for cpu, bytes for memory) from its manifest; absent: the node's allocatable */
+  amount?: number;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */
@@ -288,7 +333,14 @@ export interface SandboxRecord extends ProcessIdentity {
   network?: NetworkAttachment;
 }
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+/** `waiting`: recorded, but no instance could be made (its ConfigMap or Secret is missing: `waiting` says why) */
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown' | 'waiting';
+
+/** Why a container is `waiting` (Kubernetes' state.waiting): its reason and message. */
+export interface Waiting {
+  reason: 'CreateContainerConfigError';
+  message: string;
+}
 
 /** How a container's previous instance ended (Kubernetes lastState.terminated). */
 export interface Termination {
@@ -330,6 +382,8 @@ export interface ContainerRecord {
   crashLoop?: number;
   backoff?: PendingRestart;
   lastTermination?: Termination;
+  /** state `waiting`: why (Kubernetes' waiting.reason and message) */
+  waiting?: Waiting;
 }
 
 /**

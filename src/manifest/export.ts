@@ -99,7 +99,13 @@ function limitsOf(l: ContainerDefinition['limits']): Obj {
 
 function container(c: ContainerDefinition): Obj {
   const out: Obj = { name: c.name, image: c.image ?? 'busybox', command: c.args };
-  if (c.env.length) out.env = c.env.map((e) => ({ name: e.slice(0, e.indexOf('=')), value: e.slice(e.indexOf('=') + 1) }));
+  // references are exported as written (the ConfigMap, Secret or field), never their values
+  const env: Obj[] = [
+    ...c.env.map((e) => ({ name: e.slice(0, e.indexOf('=')), value: e.slice(e.indexOf('=') + 1) })),
+    ...(c.envRefs?.vars ?? []).map((v) => ({ name: v.name, valueFrom: v.valueFrom })),
+  ];
+  if (env.length) out.env = env;
+  if (c.envRefs?.from?.length) out.envFrom = c.envRefs.from;
   if (c.workdir !== '/') out.workingDir = c.workdir;
   if (c.ports?.length) out.ports = c.ports;
   if (c.mounts?.length) out.volumeMounts = c.mounts;
