@@ -130,6 +130,12 @@ describe.skipIf(skipReason)('env from ConfigMaps, Secrets and the pod', () => {
     const v = await inspect(t, pod);
     const app = v.containers.find((c) => c.name === 'app')!;
     expect(fs.existsSync(app.bundle)).toBe(false);
+    expect(app).toMatchObject({
+      state: 'waiting',
+      pid: null,
+      reason: 'CreateContainerConfigError',
+      message: "couldn't find key wanted in ConfigMap cfg (env WANTED)",
+    });
     expect(fs.existsSync(path.join(t.root, 'runc', `${pod}.app`))).toBe(false);
     expect((await t.ok(['ps', pod])).split('\n').find((l) => l.includes(' app '))).toContain('CreateContainerConfigError');
     // wait fails at once naming it (not at its timeout)
@@ -144,6 +150,28 @@ describe.skipIf(skipReason)('env from ConfigMaps, Secrets and the pod', () => {
     expect((await members(t, pod)).find((m) => m.container === 'app')).toMatchObject({ state: 'running', reason: null, message: null });
     await t.ok(['wait', pod, '--for', 'ready', '--timeout', '30s']);
     await t.ok(['down', pod]);
+  });
+
+  it('an init container whose Secret is missing fails up with CreateContainerConfigError and leaves no pod', async ({ t }) => {
+    const pod = t.pod('initcfg');
+    const file = manifest(
+      t,
+      pod,
+      `  initContainers:
+  - name: setup
+    image: busybox
+    command: ['true']
+    envFrom: [{secretRef: {name: absent}}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sleep, '3600']
+`,
+    );
+    const up = await t.bp(['up', '-f', file]);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain(`pod "${pod}": CreateContainerConfigError: container setup: secret "absent" not found (envFrom)`);
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
   });
 
   it('optional references that are missing leave the variables unset; the container runs', async ({ t }) => {
