@@ -272,22 +272,27 @@ export interface EnvFromSource {
 }
 
 /**
- * A container's env references, applied at every start in Kubernetes'
- * order: the image's env, then every envFrom in order, then the container's
- * own env (literal `env` and `vars`; later wins, so a var never has a later
- * literal of its name).
+ * A container's env references, applied at every start as the kubelet does:
+ * every envFrom in order, then the container's env `entries` in order (a
+ * literal value has its `$(VAR)` references expanded against what is set
+ * before it), later wins; all of it over the image's env. `command` and
+ * `args` are the manifest's, when they hold a `$(VAR)` to expand with that env.
  */
 export interface EnvRefs {
   from?: EnvFromSource[];
-  vars?: EnvVarRef[];
-  /** the names of the container's own literal env (they win over envFrom; the image's env does not) */
-  own?: string[];
+  /** the container's own env, in order */
+  entries?: EnvEntry[];
+  /** the manifest's command, to expand at start (only when it holds a `$`) */
+  command?: string[];
+  /** the manifest's args, to expand at start (only when it holds a `$`) */
+  args?: string[];
 }
 
-/** One env[] entry with a valueFrom. */
-export interface EnvVarRef {
+/** One env[] entry: a literal value, or a valueFrom. */
+export interface EnvEntry {
   name: string;
-  valueFrom: EnvVarSource;
+  value?: string;
+  valueFrom?: EnvVarSource;
   /** resourceFieldRef: the container's limit or request (millicores for cpu, bytes for memory) from its manifest; absent: the node's allocatable */
   amount?: number;
 }

@@ -5,7 +5,7 @@
  * fields, its resources) are kept as written, in `envRefs`, and resolved at
  * every start (src/pod/env.ts), as the kubelet does.
  */
-import type { EnvFromSource, EnvRefs, EnvVarRef, EnvVarSource, KeyRef } from '../model.js';
+import type { EnvEntry, EnvFromSource, EnvRefs, EnvVarSource, KeyRef } from '../model.js';
 import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { bool, checkKeys, isObj, list, obj, str, type Issues, type Obj } from './fields.js';
 
@@ -80,20 +80,69 @@ export function manifestAmount(resources: unknown, resource: EnvResource): numbe
   return read('requests') ?? read('limits') ?? 0;
 }
 
-/** What parseEnv gives: the literal env (`NAME=value`) and the references. */
+/**
+ * Kubernetes' `$(VAR)` expansion (k8s.io/kubernetes third_party expansion):
+ * `$(NAME)` becomes the value `lookup` gives, or stays as written when it
+ * gives none; `$$` is a literal `$` (so `$$(NAME)` stays `$(NAME)`); any
+ * other `$` is kept.
+ */
+export function expand(input: string, lookup: (name: string) => string | undefined): string {
+  if (!input.includes('$')) return input;
+  let out = '';
+  for (let i = 0; i < input.length; i++) {
+    const ch = input[i]!;
+    if (ch !== '$' || i + 1 >= input.length) {
+      out += ch;
+      continue;
+    }
+    const next = input[i + 1]!;
+    if (next === '$') {
+      out += '$';
+      i += 1;
+    } else if (next === '(') {
+      const close = input.indexOf(')', i + 2);
+      if (close < 0) {
+        out += '$(';
+        i += 1;
+      } else {
+        const name = input.slice(i + 2, close);
+        out += lookup(name) ?? `$(${name})`;
+        i = close;
+      }
+    } else {
+      out += `$${next}`;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** What parseEnv gives: the literal env (`NAME=value`, expanded when it refers to nothing resolved at start), the command and args (expanded the same way), and the references. */
 export interface ParsedEnv {
   env: string[];
+  command?: string[] | undefined;
+  args?: string[] | undefined;
   envRefs?: EnvRefs;
 }
 
 /**
- * `env` and `envFrom` of the container at `path`. `resourcesOf` gives the
+ * `env` and `envFrom` of the container at `path`, and its `command` and
+ * `args` with `$(VAR)` expanded as Kubernetes does. `resourcesOf` gives the
  * `resources` a container of the pod writes (undefined when the pod has no
- * container of that name), for resourceFieldRef.
+ * container of that name), for resourceFieldRef. A container with no
+ * reference is expanded here, once; one with references keeps its entries
+ * in order, expanded at every start (src/pod/env.ts) once their values are known.
  */
-export function parseEnv(is: Issues, c: Obj, path: string, self: string | undefined, resourcesOf: (name: string) => unknown): ParsedEnv {
-  const literal: { name: string; value: string }[] = [];
-  const vars: EnvVarRef[] = [];
+export function parseEnv(
+  is: Issues,
+  c: Obj,
+  path: string,
+  self: string | undefined,
+  resourcesOf: (name: string) => unknown,
+  command: string[] | undefined,
+  args: string[] | undefined,
+): ParsedEnv {
+  const entries: EnvEntry[] = [];
   (list(is, c.env, `${path}.env`) ?? []).forEach((e, i) => {
     const at = `${path}.env[${i}]`;
     const eo = obj(is, e, at);
@@ -110,10 +159,10 @@ export function parseEnv(is: Issues, c: Obj, path: string, self: string | undefi
     if (eo.valueFrom !== undefined) {
       if (val !== '') is.error(`${at}.valueFrom`, 'may not be given together with a non-empty value');
       const from = parseValueFrom(is, eo.valueFrom, `${at}.valueFrom`, self, resourcesOf);
-      if (key !== undefined && from) vars.push({ name: key, ...from });
+      if (key !== undefined && from) entries.push({ name: key, ...from });
       return;
     }
-    if (key !== undefined) literal.push({ name: key, value: val });
+    if (key !== undefined) entries.push({ name: key, value: val });
   });
   const from: EnvFromSource[] = [];
   (list(is, c.envFrom, `${path}.envFrom`) ?? []).forEach((e, i) => {
@@ -130,21 +179,34 @@ export function parseEnv(is: Issues, c: Obj, path: string, self: string | undefi
     const ref = parseObjectRef(is, eo[k], `${at}.${k}`);
     if (ref) from.push({ [k]: ref, ...(prefix ? { prefix } : {}) });
   });
-  // later wins (Kubernetes applies env in order): only the last entry of a name counts; literals are applied before vars, so a var is kept only when it is its name's last entry
-  const lastKind = new Map<string, 'literal' | 'var'>();
-  (Array.isArray(c.env) ? c.env : []).forEach((e) => {
-    if (isObj(e) && typeof e.name === 'string') lastKind.set(e.name, e.valueFrom !== undefined ? 'var' : 'literal');
-  });
-  const keptVars = vars.filter((v, i) => lastKind.get(v.name) === 'var' && !vars.slice(i + 1).some((w) => w.name === v.name));
-  const env = literal.map((l) => `${l.name}=${l.value}`);
-  if (!keptVars.length && !from.length) return { env };
-  const own = [...new Set(literal.map((l) => l.name))];
+  const hasRefs = from.length > 0 || entries.some((e) => e.valueFrom);
+  const literal = entries.filter((e) => !e.valueFrom);
+  if (!hasRefs) {
+    // everything is known now: expand once, in order (each value sees what is set before it), then command and args with all of it
+    const known = new Map<string, string>();
+    const env = literal.map((e) => {
+      const v = expand(e.value ?? '', (n) => known.get(n));
+      known.set(e.name, v);
+      return `${e.name}=${v}`;
+    });
+    const lookup = (n: string) => known.get(n);
+    return {
+      env,
+      command: command?.map((a) => expand(a, lookup)),
+      args: args?.map((a) => expand(a, lookup)),
+    };
+  }
+  const dollar = (xs: string[] | undefined) => xs?.some((x) => x.includes('$')) === true;
   return {
-    env,
+    // the literal values as written: the env at start replaces each of them with its expansion
+    env: literal.map((e) => `${e.name}=${e.value ?? ''}`),
+    command,
+    args,
     envRefs: {
       ...(from.length ? { from } : {}),
-      ...(keptVars.length ? { vars: keptVars } : {}),
-      ...(from.length && own.length ? { own } : {}),
+      entries,
+      ...(dollar(command) ? { command } : {}),
+      ...(dollar(args) ? { args } : {}),
     },
   };
 }

@@ -97,12 +97,18 @@ function limitsOf(l: ContainerDefinition['limits']): Obj {
   };
 }
 
+/** A literal for a manifest: `up` expands `$(VAR)` and turns `$$` into `$` (as Kubernetes does), so every `$` is written `$$`. */
+const literal = (s: string): string => s.replaceAll('$', '$$$$');
+
 function container(c: ContainerDefinition): Obj {
-  const out: Obj = { name: c.name, image: c.image ?? 'busybox', command: c.args };
+  const out: Obj = { name: c.name, image: c.image ?? 'busybox', command: c.args.map(literal) };
   // references are exported as written (the ConfigMap, Secret or field), never their values
+  const own = new Set((c.envRefs?.entries ?? []).map((e) => e.name));
   const env: Obj[] = [
-    ...c.env.map((e) => ({ name: e.slice(0, e.indexOf('=')), value: e.slice(e.indexOf('=') + 1) })),
-    ...(c.envRefs?.vars ?? []).map((v) => ({ name: v.name, valueFrom: v.valueFrom })),
+    ...c.env
+      .filter((e) => !own.has(e.slice(0, e.indexOf('='))))
+      .map((e) => ({ name: e.slice(0, e.indexOf('=')), value: literal(e.slice(e.indexOf('=') + 1)) })),
+    ...(c.envRefs?.entries ?? []).map((e) => (e.valueFrom ? { name: e.name, valueFrom: e.valueFrom } : { name: e.name, value: e.value ?? '' })),
   ];
   if (env.length) out.env = env;
   if (c.envRefs?.from?.length) out.envFrom = c.envRefs.from;

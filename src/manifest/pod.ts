@@ -561,9 +561,15 @@ function parseContainer(
     seen.add(name);
   }
   const image = str(is, c.image, `${path}.image`, true);
-  const command = strings(is, c.command, `${path}.command`);
-  const args = strings(is, c.args, `${path}.args`);
-  const { env, envRefs } = parseEnv(is, c, path, name, resourcesOf);
+  const { env, envRefs, command, args } = parseEnv(
+    is,
+    c,
+    path,
+    name,
+    resourcesOf,
+    strings(is, c.command, `${path}.command`),
+    strings(is, c.args, `${path}.args`),
+  );
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
   else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: it is ${procWorkdir(workdir)}`);

@@ -76,7 +76,7 @@ function launchContainer(
 function withResolvedEnv(rt: Runtime, rec: PodRecord, def: ContainerDefinition): ContainerDefinition {
   if (!def.envRefs) return def;
   if (explaining) explain(`env references, resolved now (at every start): ${describeRefs(def.envRefs).join(', ')}`);
-  const { env, skipped } = resolveEnv(
+  const { env, args, skipped } = resolveEnv(
     def,
     envFacts(rec, (kind, name) => readConfig(rt.settings, kind, name)),
   );
@@ -88,7 +88,7 @@ function withResolvedEnv(rt: Runtime, rec: PodRecord, def: ContainerDefinition):
       reason: 'InvalidEnvironmentVariableNames',
       message: `keys [${s.keys.join(', ')}] from the envFrom ${s.source} were skipped since they are not valid environment variable names`,
     });
-  return { ...def, env };
+  return { ...def, env, args };
 }
 
 /** Runs between `runc create` and `runc start` (`run -it` attaches there, so no output of the container is missed). */
@@ -105,6 +105,7 @@ async function launchInSandbox(
   beforeStart?: BeforeStart,
 ): Promise<Launched> {
   verifySandbox(rec);
+  const written = def;
   // read now, at every start (a restarted container sees a changed ConfigMap, as in Kubernetes): before anything is made, so a missing one leaves nothing
   def = withResolvedEnv(rt, rec, def);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
@@ -152,6 +153,8 @@ async function launchInSandbox(
     launchId,
     logSizeMax: rec.def.logSizeMax,
     stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
+    // its $(VAR) references, not the values (a Secret's) they were expanded to
+    ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
   });
   verifyJoined(
     rec,

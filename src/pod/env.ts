@@ -7,8 +7,8 @@
  * optional is a ContainerConfigError (CreateContainerConfigError).
  */
 import os from 'node:os';
-import type { ContainerDefinition, EnvRefs, EnvVarRef, EnvVarSource, PodRecord } from '../model.js';
-import { ENV_NAME, resourceValue, SUBSCRIPTED, type EnvResource } from '../manifest/env.js';
+import type { ContainerDefinition, EnvEntry, EnvRefs, EnvVarSource, PodRecord } from '../model.js';
+import { ENV_NAME, expand, resourceValue, SUBSCRIPTED, type EnvResource } from '../manifest/env.js';
 import { ContainerConfigError, type ConfigKind, type StoredConfig } from './config-store.js';
 
 /** What resolution reads besides the definition: the store, and the pod's and host's facts. */
@@ -59,25 +59,31 @@ export function describeRefs(refs: EnvRefs): string[] {
       const [kind, ref] = f.configMapRef ? ['configmap', f.configMapRef] : ['secret', f.secretRef!];
       return `envFrom ${kind} ${ref.name}${f.prefix ? ` (prefix ${f.prefix})` : ''}${ref.optional ? ' (optional)' : ''}`;
     }),
-    ...(refs.vars ?? []).map((v) => `${v.name}=${describeSource(v.valueFrom)}`),
+    ...(refs.entries ?? []).flatMap((v) => (v.valueFrom ? [`${v.name}=${describeSource(v.valueFrom)}`] : [])),
   ];
 }
 
-/** What resolution gives: the final env and the envFrom keys skipped as invalid names (Kubernetes' InvalidEnvironmentVariableNames event). */
+/** What resolution gives: the final env, the argv (its `$(VAR)` expanded), and the envFrom keys skipped as invalid names (Kubernetes' InvalidEnvironmentVariableNames event). */
 export interface ResolvedEnv {
   env: string[];
+  args: string[];
   skipped: { source: string; keys: string[] }[];
 }
 
-/** Resolves a container's references over its recorded env; throws ContainerConfigError for what is missing and not optional. */
-export function resolveEnv(def: Pick<ContainerDefinition, 'name' | 'env' | 'envRefs'>, facts: EnvFacts): ResolvedEnv {
+/**
+ * Resolves a container's references over its recorded env, as the kubelet
+ * does: envFrom in order, then the container's entries in order (a literal
+ * value expanded against what is set before it), later wins; the image's
+ * env under all of it. The manifest's command and args are expanded with
+ * the container's env (not the image's). Throws ContainerConfigError for
+ * what is missing and not optional.
+ */
+export function resolveEnv(def: Pick<ContainerDefinition, 'name' | 'env' | 'envRefs' | 'args'>, facts: EnvFacts): ResolvedEnv {
   const refs = def.envRefs;
-  if (!refs) return { env: def.env, skipped: [] };
+  if (!refs) return { env: def.env, args: def.args, skipped: [] };
   const fail = (message: string): never => {
     throw new ContainerConfigError(def.name, message);
   };
-  const own = new Set(refs.own ?? []);
-  const overriding = new Set((refs.vars ?? []).map((v) => v.name));
   const values = new Map<string, string>();
   const skipped: ResolvedEnv['skipped'] = [];
   for (const f of refs.from ?? []) {
@@ -98,26 +104,38 @@ export function resolveEnv(def: Pick<ContainerDefinition, 'name' | 'env' | 'envR
     }
     if (bad.length) skipped.push({ source: `${KIND_WORD[kind]} ${ref.name}`, keys: bad.sort() });
   }
-  for (const k of [...values.keys()]) if (own.has(k) || overriding.has(k)) values.delete(k); // the container's own env wins
-  const vars = new Map<string, string>();
-  for (const v of refs.vars ?? []) {
-    const value = varValue(v, facts, fail);
-    if (value !== undefined) vars.set(v.name, value);
+  const lookup = (n: string) => values.get(n);
+  for (const e of refs.entries ?? []) {
+    if (!e.valueFrom) {
+      values.set(e.name, expand(e.value ?? '', lookup));
+      continue;
+    }
+    const value = varValue(e, facts, fail);
+    if (value !== undefined) values.set(e.name, value); // an optional key that is missing sets nothing (an earlier value stays, as in the kubelet)
   }
-  // the recorded env in its order, each name replaced where it is set again; new names after it
+  // the recorded env in its order (the image's, then the container's literal values), each name replaced where it is set again; new names after it
   const out = new Map<string, string>();
   for (const e of def.env) {
     const i = e.indexOf('=');
-    const k = i < 0 ? e : e.slice(0, i);
-    out.set(k, i < 0 ? '' : e.slice(i + 1));
+    out.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
   }
-  for (const [k, v] of [...values, ...vars]) out.set(k, v);
-  return { env: [...out].map(([k, v]) => `${k}=${v}`), skipped };
+  for (const [k, v] of values) out.set(k, v);
+  return { env: [...out].map(([k, v]) => `${k}=${v}`), args: expandArgs(def.args, refs, lookup), skipped };
+}
+
+/** The argv with the manifest's command and args expanded (the image's entrypoint and cmd are not): with `command` the whole argv is the manifest's; `args` alone are its tail. */
+function expandArgs(argv: string[], refs: EnvRefs, lookup: (n: string) => string | undefined): string[] {
+  if (refs.command) return argv.map((a) => expand(a, lookup));
+  if (refs.args) {
+    const head = argv.length - refs.args.length;
+    return argv.map((a, i) => (i >= head ? expand(a, lookup) : a));
+  }
+  return argv;
 }
 
 /** One env[].valueFrom's value; undefined for an optional key that is missing (the variable is not set). */
-function varValue(v: EnvVarRef, facts: EnvFacts, fail: (m: string) => never): string | undefined {
-  const s = v.valueFrom;
+function varValue(v: EnvEntry, facts: EnvFacts, fail: (m: string) => never): string | undefined {
+  const s = v.valueFrom!;
   const keyRef = s.configMapKeyRef ? (['ConfigMap', s.configMapKeyRef] as const) : s.secretKeyRef ? (['Secret', s.secretKeyRef] as const) : undefined;
   if (keyRef) {
     const [kind, ref] = keyRef;

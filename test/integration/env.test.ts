@@ -61,6 +61,7 @@ describe.skipIf(skipReason)('env from ConfigMaps, Secrets and the pod', () => {
     - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
     - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
     - {name: CPU_M, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 1m}}}
+    - {name: GREETING, value: "mode $(MODE) on $(POD_NAME), $$(MODE)"}
     envFrom:
     - configMapRef: {name: app-config}
       prefix: CFG_
@@ -85,6 +86,7 @@ describe.skipIf(skipReason)('env from ConfigMaps, Secrets and the pod', () => {
       CFG_1bad: 'skipped', // a valid name once prefixed
       mode: 'fast',
       LEVEL: 'own-wins', // the container's own env wins over envFrom
+      GREETING: `mode fast on ${pod}, $(MODE)`, // $(VAR) expanded at start, $$ escapes
     });
     expect(env).not.toHaveProperty('1bad');
     // the invalid key is reported, as the kubelet's InvalidEnvironmentVariableNames event

@@ -65,7 +65,7 @@ spec:
   containers:
   - name: app
     image: busybox
-    command: [sleep, '3600']
+    command: [sh, -c, 'exec sleep 3600', '$(PASSWORD)']
     env:
     - {name: PASSWORD, valueFrom: {secretKeyRef: {name: db, key: password}}}
     envFrom: [{secretRef: {name: all}, prefix: S_}]
@@ -81,6 +81,10 @@ spec:
     // the container really has the values
     const env = fs.readFileSync(`/proc/${await pidOf(t, pod, 'app')}/environ`, 'utf8').split('\0');
     expect(env).toEqual(expect.arrayContaining([`PASSWORD=${secret}`, `S_TOKEN=${secret}`]));
+    // $(PASSWORD) in the args was expanded in the container's config.json, while --explain shows the reference
+    const config = JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'containers', 'app', 'config.json'), 'utf8')) as { process: { args: string[] } };
+    expect(config.process.args).toEqual(['sh', '-c', 'exec sleep 3600', secret]);
+    expect(up.stderr).toContain("exec sleep 3600' '$(PASSWORD)'");
 
     const outputs = {
       dry,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from '../../src/manifest/pod.js';
-import { resourceValue } from '../../src/manifest/env.js';
+import { expand, resourceValue } from '../../src/manifest/env.js';
 import { exportPod } from '../../src/manifest/export.js';
 import { describeRefs, resolveEnv, type EnvFacts } from '../../src/pod/env.js';
 import { ContainerConfigError, type ConfigKind, type StoredConfig } from '../../src/pod/config-store.js';
@@ -58,13 +58,13 @@ describe('env: the manifest readers', () => {
     expect(c.env).toEqual(['A=a']);
     expect(c.envRefs).toEqual({
       from: [{ configMapRef: { name: 'cfg' }, prefix: 'CFG_' }, { secretRef: { name: 'sec', optional: true } }],
-      vars: [
+      entries: [
+        { name: 'A', value: 'a' },
         { name: 'B', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'b' } } },
         { name: 'C', valueFrom: { secretKeyRef: { name: 'sec', key: 'c', optional: true } } },
         { name: 'D', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
         { name: 'E', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } }, amount: 100 * 2 ** 20 },
       ],
-      own: ['A'],
     });
   });
 
@@ -127,7 +127,7 @@ describe('env: the manifest readers', () => {
       resources: {limits: {memory: 64Mi}}
 `),
     );
-    expect(r.pods[0]!.containers[0]!.envRefs?.vars?.map((v) => [v.name, v.amount])).toEqual([
+    expect(r.pods[0]!.containers[0]!.envRefs?.entries?.map((v) => [v.name, v.amount])).toEqual([
       ['SIDE_MEM', 64 * 2 ** 20],
       ['OWN_REQ', 0],
       ['OWN_LIM', undefined], // no limit: the node's allocatable, at start
@@ -196,6 +196,71 @@ describe('env: resolution at start', () => {
     const c = one('      env: [{name: V, valueFrom: {configMapKeyRef: {name: cfg, key: bin}}}]\n');
     const e = thrown(() => resolveEnv(c, facts([{ ...cm('cfg', {}), binaryData: { bin: 'AAE=' } }])));
     expect((e as Error).message).toBe("container app: couldn't find key bin in ConfigMap cfg (env V)");
+  });
+});
+
+describe('env: $(VAR) expansion, as Kubernetes does it', () => {
+  const vars: Record<string, string> = { A: 'a', EMPTY: '' };
+  it.each([
+    ['$(A)', 'a'],
+    ['x-$(A)-y', 'x-a-y'],
+    ['$(EMPTY)|', '|'],
+    ['$(UNSET)', '$(UNSET)'],
+    ['$$(A)', '$(A)'],
+    ['$$', '$'],
+    ['$x $', '$x $'],
+    ['$(A', '$(A'],
+    ['$(A)$(A)', 'aa'],
+    ['no dollar', 'no dollar'],
+  ])('%s → %s', (input, want) => {
+    expect(expand(input, (n) => vars[n])).toBe(want);
+  });
+
+  it('without references: expanded once, each value against what is set before it; command and args against all of it', () => {
+    const c = one(`      env:
+      - {name: B, value: "$(A)-b"}
+      - {name: A, value: a}
+      - {name: C, value: "$(A)-c"}
+      - {name: D, value: "$$(A)"}
+      command: [echo, "$(C)", "$(B)", "$(NONE)", "$$"]
+`);
+    expect(c.env).toEqual(['B=$(A)-b', 'A=a', 'C=a-c', 'D=$(A)']);
+    expect(c.args).toEqual(['echo', 'a-c', '$(A)-b', '$(NONE)', '$']);
+    expect(c.envRefs).toBeUndefined();
+  });
+
+  it("with references: at start, against envFrom and earlier entries (never the image's env); args (after the image's entrypoint) with the whole env", () => {
+    const c = one(
+      `      env:
+      - {name: PASSWORD, valueFrom: {secretKeyRef: {name: db, key: pw}}}
+      - {name: URL, value: "postgres://app:$(PASSWORD)@$(HOST)/$(PATH)"}
+      args: [--url, "$(URL)", "--mode=$(MODE)"]
+      envFrom: [{configMapRef: {name: cfg}}]
+`,
+      { imageDefaults: () => ({ entrypoint: ['/app'], env: ['PATH=/bin'] }) },
+    );
+    expect(c.envRefs?.args).toEqual(['--url', '$(URL)', '--mode=$(MODE)']);
+    const r = resolveEnv(c, facts([secret('db', { pw: 'pw1' }), cm('cfg', { HOST: 'db.local', MODE: 'fast' })]));
+    expect(r.env).toContain('URL=postgres://app:pw1@db.local/$(PATH)');
+    expect(r.args).toEqual(['/app', '--url', 'postgres://app:pw1@db.local/$(PATH)', '--mode=fast']);
+    expect(c.args).toEqual(['/app', '--url', '$(URL)', '--mode=$(MODE)']); // the record keeps what was written
+  });
+
+  it("export writes a CLI-made pod's `$` as `$$`, so up gives the very same argv and env back", () => {
+    const p = parseResolved(base(ctr('      command: [sleep, "60"]\n'))).pods[0]!;
+    const def = { ...p.containers[0]!, args: ['sh', '-c', 'echo $$ $(A) $$(B) $'], env: ['A=x', 'P=$(A)$$'] };
+    const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: [{ def }] } as unknown as PodRecord;
+    const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!.containers[0]!;
+    expect(again.args).toEqual(def.args);
+    expect(again.env).toEqual(def.env);
+  });
+
+  it('an optional key that is missing sets nothing: an earlier value of the name stays (the kubelet skips it)', () => {
+    const c = one(`      env:
+      - {name: V, value: first}
+      - {name: V, valueFrom: {configMapKeyRef: {name: cfg, key: k, optional: true}}}
+`);
+    expect(envOf(c, facts())).toEqual({ V: 'first' });
   });
 });
 
