@@ -245,6 +245,7 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
       const made = has(c.name);
       if (!memberKind(c).runsToCompletion) {
         if (!made) await runContainer(rt, name, c);
+        else if (made.state === 'waiting') await startWaiting(rt, name, [c.name]); // a restart of it found its ConfigMap or Secret gone
       } else if (!made) await runInit(rt, name, c, o);
       else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
