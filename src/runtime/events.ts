@@ -16,7 +16,8 @@ export type EventType =
   | 'sandbox-recreated'
   | 'pod-failed'
   | 'job-complete'
-  | 'job-failed';
+  | 'job-failed'
+  | 'warning';
 
 export interface PodEvent {
   time: string;
