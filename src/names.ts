@@ -9,7 +9,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const isValidName = (name: string): boolean => name.length > 0 && name.length <= 63 && LABEL.test(name);
 
 /** Throws a usage error naming the rule when `name` is not a valid DNS-1123 label. */
-export function validateName(kind: 'pod' | 'container', name: string): string {
+export function validateName(kind: 'pod' | 'container' | 'volume', name: string): string {
   if (name.length === 0) throw new BarepodError('invalid-name', `invalid ${kind} name "": must be ${DNS1123_LABEL_RULE}`);
   if (name.length > 63) {
     throw new BarepodError('invalid-name', `invalid ${kind} name "${name}": ${name.length} characters, must be ${DNS1123_LABEL_RULE}`);

@@ -63,6 +63,8 @@ export interface PodStatus {
   createdAt: string;
   /** the pod's hostname (its UTS namespace's) */
   hostname: string | null;
+  /** the workload it came from (`Deployment/web`), null for a bare pod */
+  owner: string | null;
   /** the network: barepod (or another CNI network's name), none, host */
   network: string | null;
   /** the address CNI gave the pod's eth0; null without a CNI network */
@@ -107,6 +109,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
         state: 'Incomplete',
         createdAt: '',
         hostname: null,
+        owner: null,
         network: null,
         ip: null,
         ports: [],
@@ -157,6 +160,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
       state: podState(rec, alive),
       createdAt: rec.createdAt,
       hostname: rec.def.hostname,
+      owner: rec.def.owner ?? null,
       network: networkName(rec.def.network),
       ip: rec.sandbox.network?.ip ?? null,
       ports: hostPortsOf(rec.def.network),
