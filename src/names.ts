@@ -25,3 +25,23 @@ export const SANDBOX_NAME = '_pause';
 export function validateMemberName(name: string): string {
   return name === SANDBOX_NAME ? name : validateName('container', name);
 }
+
+/**
+ * A named volume's name (a PersistentVolumeClaim's): a DNS-1123 label that
+ * is not a state root's tag. Every other state root keeps its volumes in
+ * `<dataDir>/volumes/barepod-<8 hex>`, beside the default root's volumes, so
+ * a default-root volume of that name would be another root's whole set.
+ */
+export function validateVolumeName(name: string): string {
+  validateName('volume', name);
+  if (/^barepod-[0-9a-f]{8}$/.test(name)) {
+    throw new BarepodError(
+      'invalid-name',
+      `invalid volume name "${name}": barepod-<8 hex digits> is reserved (the volumes of another state root are kept under that name)`,
+      {
+        hint: 'pick another claim name',
+      },
+    );
+  }
+  return name;
+}

@@ -3,7 +3,7 @@
  * (pod/named-volumes.ts). What it asks for is recorded with the volume; one
  * host has one storage class, a directory of the data dir.
  */
-import { validateName } from '../names.js';
+import { validateVolumeName } from '../names.js';
 import { parseBytes } from '../quantity.js';
 import { checkKeys, Issues, isObj, obj, oneOf, str, stringMap, strings, type Obj } from './fields.js';
 import type { DocumentResult, ParseOptions } from './pod.js';
@@ -30,7 +30,7 @@ export function readClaim(is: Issues, value: Obj): ({ name: string } & ClaimRequ
   const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
   checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
   const name = str(is, meta.name, 'metadata.name', true);
-  if (name !== undefined) is.attempt('metadata.name', () => validateName('volume', name));
+  if (name !== undefined) is.attempt('metadata.name', () => validateVolumeName(name));
   stringMap(is, meta.labels, 'metadata.labels');
   stringMap(is, meta.annotations, 'metadata.annotations');
   if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');

@@ -27,7 +27,7 @@ import {
   type VolumeOf,
   type VolumeMount,
 } from '../model.js';
-import { validateName } from '../names.js';
+import { validateName, validateVolumeName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
@@ -474,7 +474,7 @@ const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string
     if (!c) return undefined;
     checkKeys(is, c, at, ['claimName', 'readOnly']);
     const claimName = str(is, c.claimName, `${at}.claimName`, true);
-    if (claimName !== undefined) is.attempt(`${at}.claimName`, () => validateName('volume', claimName));
+    if (claimName !== undefined) is.attempt(`${at}.claimName`, () => validateVolumeName(claimName));
     const readOnly = bool(is, c.readOnly, `${at}.readOnly`) ?? false;
     return claimName === undefined ? undefined : { kind: 'persistentVolumeClaim', name, claimName, readOnly, path: '' };
   },

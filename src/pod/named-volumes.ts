@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
 import type { ClaimVolume, PodDefinition } from '../model.js';
-import { validateName } from '../names.js';
+import { validateVolumeName } from '../names.js';
 import { ownDataDir, type Settings } from '../runtime/host.js';
 import { mountsUnder } from '../runtime/mounts.js';
 import { ensurePrivateDir, privateSubdir, writeFileAtomic } from '../runtime/private-fs.js';
@@ -41,7 +41,7 @@ export const volumesDir = (settings: DataSettings): string => ownDataDir(setting
 
 /** One volume's directory, data directory (what pods mount) and metadata file. */
 export function volumePaths(settings: DataSettings, name: string): { dir: string; data: string; meta: string } {
-  validateName('volume', name);
+  validateVolumeName(name);
   const dir = path.join(volumesDir(settings), name);
   return { dir, data: path.join(dir, '_data'), meta: path.join(dir, 'volume.json') };
 }
@@ -88,7 +88,7 @@ export async function ensureVolumeAt(
   o: { claim?: VolumeMeta['claim']; pod?: string; createdBy: VolumeMeta['createdBy'] },
 ): Promise<{ created: boolean }> {
   const name = path.basename(dir);
-  validateName('volume', name);
+  validateVolumeName(name);
   ensurePrivateDir(path.dirname(dir), 'volumes directory');
   return withFileLock(lockOf(dir), `volume "${name}"`, async () => {
     const metaFile = path.join(dir, 'volume.json');

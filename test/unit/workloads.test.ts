@@ -219,6 +219,10 @@ spec:
   it('a claimName is a DNS-1123 label (it names a directory), and required', () => {
     expect(problems(pod('{claimName: ../etc}'))[0]).toMatch(/^spec\.volumes\[0\]\.persistentVolumeClaim\.claimName: invalid volume name "\.\.\/etc"/);
     expect(problems(pod('{readOnly: true}'))).toEqual(['spec.volumes[0].persistentVolumeClaim.claimName: is required']);
+    // another state root's volumes directory sits beside the default root's volumes under that name: volume rm would take it all
+    expect(problems(pod('{claimName: barepod-0123abcd}'))[0]).toMatch(
+      /^spec\.volumes\[0\]\.persistentVolumeClaim\.claimName: invalid volume name "barepod-0123abcd": barepod-<8 hex digits> is reserved/,
+    );
     expect(problems(pod('{claimName: data, size: 1}'))).toEqual([
       'spec.volumes[0].persistentVolumeClaim.size: unknown field (not part of the supported v1/Pod subset)',
     ]);
