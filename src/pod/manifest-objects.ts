@@ -63,10 +63,18 @@ export async function applyObjects(rt: Runtime, objects: ManifestObject[], pods:
   return out;
 }
 
-/** What `down -f` removes of a file's pods: their names, the pods of its workloads included (with replicas 0 too). */
-export function podsOfFile(objects: ManifestObject[], pods: ManifestPod[]): string[] {
+/**
+ * What `down -f` removes of a file's pods: their names, the pods of its
+ * workloads included; a workload with replicas 0 now still has its pod taken
+ * down when it made it (its owner), never a pod of that name it did not make.
+ */
+export function podsOfFile(store: Pick<Runtime['store'], 'tryRead'>, objects: ManifestObject[], pods: ManifestPod[]): string[] {
   const names = pods.map((p) => p.pod.name);
-  for (const obj of objects) if (isWorkloadKind(obj.kind) && !names.includes(workloadPodName(obj.name))) names.push(workloadPodName(obj.name));
+  for (const obj of objects) {
+    if (!isWorkloadKind(obj.kind)) continue;
+    const pod = workloadPodName(obj.name);
+    if (!names.includes(pod) && store.tryRead(pod)?.def.owner === ownerOf(obj.kind, obj.name)) names.push(pod);
+  }
   return names;
 }
 

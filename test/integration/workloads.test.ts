@@ -88,13 +88,16 @@ describe.skipIf(skipReason)('Deployments', () => {
     expect(await podRows(t)).toEqual([]);
   });
 
-  it('replicas 0 leaves alone a pod of that name the Deployment did not make', async () => {
+  it('replicas 0 leaves alone a pod of that name the Deployment did not make (up and down -f)', async () => {
     const name = `${t.prefix}-web`;
     const pod = t.pod('web-pod-0');
     await t.ok(['pod', 'create', pod, '--network', 'none']);
     const r = await t.bp(['up', '-f', write(t, 'zero.yaml', deployment(name, 0))]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`Deployment/${name} has replicas 0, but pod "${pod}" was not made by it (no owner): left as it is`);
+    expect((await podRows(t)).map((p) => p.name)).toEqual([pod]);
+    // and down -f of that file does not take it either: the file makes no pod of that name
+    expect(JSON.parse(await t.ok(['down', '-f', path.join(t.root, 'zero.yaml'), '--json']))).toEqual([]);
     expect((await podRows(t)).map((p) => p.name)).toEqual([pod]);
     await t.ok(['pod', 'rm', pod]);
   });

@@ -212,10 +212,10 @@ export async function downAction(names: string[], o: { file?: string; time?: str
   if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
   if (o.volumes && !o.file) throw new BarepodError('usage', 'down: --volumes goes with -f FILE (the volumes of the claims of that file)');
   const read = o.file ? readManifest(o.file, true) : undefined;
-  // every pod the file makes: its Pods and its workloads' pods
-  const targets = read ? podsOfFile(read.objects, read.pods) : names;
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
+  // every pod the file makes: its Pods and its workloads' pods
+  const targets = read ? podsOfFile(rt.store, read.objects, read.pods) : names;
   const done: ({ pod: string; outcome: 'removed' | 'not-found' } | { object: string; outcome: string; detail?: string })[] = [];
   try {
     for (const name of targets) {
