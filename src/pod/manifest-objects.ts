@@ -15,7 +15,7 @@ import { claimsOf, ensureVolumeAt, removeVolume, usersOf, volumePaths } from './
 export interface ObjectOutcome {
   /** `PersistentVolumeClaim/data`, `Deployment/web` */
   object: string;
-  /** what happened: `created`, `unchanged`, `removed`, `kept`, `not-found`, `scaled to 0` */
+  /** what happened: `created`, `configured`, `unchanged`, `removed`, `kept`, `not-found`, `scaled to 0` */
   outcome: string;
   /** the pod it concerns (a workload's) */
   pod?: string;
@@ -40,8 +40,12 @@ export async function applyObjects(rt: Runtime, objects: ManifestObject[], pods:
     const id = `${obj.kind}/${obj.name}`;
     if (obj.kind === 'PersistentVolumeClaim') {
       const claim = claimRequest(obj.source);
-      const { created } = await ensureVolumeAt(volumePaths(rt.settings, obj.name).dir, { createdBy: 'PersistentVolumeClaim', ...(claim ? { claim } : {}) });
-      out.push({ object: id, outcome: created ? 'created' : 'unchanged' });
+      const { created, changed } = await ensureVolumeAt(volumePaths(rt.settings, obj.name).dir, {
+        createdBy: 'PersistentVolumeClaim',
+        ...(claim ? { claim } : {}),
+      });
+      // kubectl apply's words; a new request is recorded, the data is never touched
+      out.push({ object: id, outcome: created ? 'created' : changed ? 'configured' : 'unchanged' });
     } else if (isWorkloadKind(obj.kind)) {
       const pod = workloadPodName(obj.name);
       if (pods.some((p) => p.pod.name === pod)) continue; // replicas 1: the pod is made with the others

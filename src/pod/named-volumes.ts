@@ -80,13 +80,14 @@ export function listVolumes(settings: DataSettings): string[] {
 
 /**
  * Makes a volume when it is missing (its dirs and metadata) and records what
- * is given: a claim's request, a pod that uses it. Returns whether it was made.
+ * is given: a claim's request, a pod that uses it. Returns whether it was
+ * made, and whether the request recorded changed.
  * `dir` is the volume's directory (the parent of its `_data`).
  */
 export async function ensureVolumeAt(
   dir: string,
   o: { claim?: VolumeMeta['claim']; pod?: string; createdBy: VolumeMeta['createdBy'] },
-): Promise<{ created: boolean }> {
+): Promise<{ created: boolean; changed: boolean }> {
   const name = path.basename(dir);
   validateVolumeName(name);
   ensurePrivateDir(path.dirname(dir), 'volumes directory');
@@ -100,10 +101,11 @@ export async function ensureVolumeAt(
     else if (!st.isDirectory())
       throw new BarepodError('invalid-value', `volume "${name}": ${data} is not a directory`, { hint: `remove it (barepod volume rm ${name})` });
     const meta: VolumeMeta = had ?? { name, createdAt: new Date().toISOString(), createdBy: o.createdBy, pods: [] };
+    const changed = had !== undefined && o.claim !== undefined && JSON.stringify(had.claim) !== JSON.stringify(o.claim);
     if (o.claim) meta.claim = o.claim;
     if (o.pod && !meta.pods.includes(o.pod)) meta.pods.push(o.pod);
     writeFileAtomic(metaFile, JSON.stringify(meta, null, 2) + '\n');
-    return { created: had === undefined };
+    return { created: had === undefined, changed };
   });
 }
 

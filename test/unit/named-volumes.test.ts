@@ -36,16 +36,22 @@ describe('named volumes', () => {
     const s = settings();
     const p = volumePaths(s, 'data');
     expect(p.dir).toBe(path.join(s.dataDir, 'volumes', 'barepod-0123abcd', 'data'));
-    expect(await ensureVolumeAt(p.dir, { createdBy: 'pod', pod: 'web' })).toEqual({ created: true });
+    expect(await ensureVolumeAt(p.dir, { createdBy: 'pod', pod: 'web' })).toEqual({ created: true, changed: false });
     expect(fs.statSync(p.dir).mode & 0o7777).toBe(0o700);
     expect(fs.statSync(p.data).mode & 0o7777).toBe(0o755);
     expect(fs.statSync(p.meta).mode & 0o7777).toBe(0o600);
     expect(
       await ensureVolumeAt(p.dir, { createdBy: 'PersistentVolumeClaim', claim: { accessModes: ['ReadWriteOnce'], storageBytes: 1024 }, pod: 'db' }),
-    ).toEqual({
-      created: false,
-    });
+    ).toEqual({ created: false, changed: true }); // a volume a pod made gets the claim's request
     expect(readVolume(s, 'data')).toMatchObject({ name: 'data', createdBy: 'pod', claim: { storageBytes: 1024 }, pods: ['web', 'db'] });
+    // the same request again: unchanged; a new one is recorded and said (kubectl apply's "configured")
+    const claim = { accessModes: ['ReadWriteOnce'], storageBytes: 1024 };
+    expect(await ensureVolumeAt(p.dir, { createdBy: 'PersistentVolumeClaim', claim })).toEqual({ created: false, changed: false });
+    expect(await ensureVolumeAt(p.dir, { createdBy: 'PersistentVolumeClaim', claim: { ...claim, storageBytes: 2048 } })).toEqual({
+      created: false,
+      changed: true,
+    });
+    expect(readVolume(s, 'data')?.claim?.storageBytes).toBe(2048);
     expect(listVolumes(s)).toEqual(['data']);
     expect(readVolume(s, 'other')).toBeUndefined();
   });
