@@ -10,8 +10,8 @@ import { DEFAULT_BACKOFF_LIMIT, type JobDefinition } from '../model.js';
 import { checkKeys, int, Issues, obj, stringMap, str, type FieldIssue, type Obj } from './fields.js';
 import { parsePod, type DocumentResult, type ManifestPod, type ParseOptions } from './pod.js';
 
-export const SUPPORTED_JOB_SPEC = ['template', 'backoffLimit', 'activeDeadlineSeconds', 'completions', 'parallelism'];
-export const UNSUPPORTED_JOB_SPEC = [
+const SUPPORTED_JOB_SPEC = ['template', 'backoffLimit', 'activeDeadlineSeconds', 'completions', 'parallelism'];
+const UNSUPPORTED_JOB_SPEC = [
   'selector',
   'manualSelector',
   'podFailurePolicy',
@@ -81,11 +81,10 @@ export function parseJob(is: Issues, value: Obj, o: ParseOptions): DocumentResul
   if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');
 
   const spec = obj(is, value.spec, 'spec') ?? (is.error('spec', 'is required'), {});
-  for (const key of Object.keys(spec)) {
-    if (SUPPORTED_JOB_SPEC.includes(key)) continue;
-    if (UNSUPPORTED_JOB_SPEC.includes(key)) is.unsupported(`spec.${key}`, WHY_UNSUPPORTED[key]);
-    else is.unsupported(`spec.${key}`, 'unknown field (not part of the supported batch/v1 Job subset)');
-  }
+  // the fields refused with a reason of their own are reported with it; checkKeys takes the rest
+  const explained = Object.keys(spec).filter((k) => Object.hasOwn(WHY_UNSUPPORTED, k));
+  checkKeys(is, Object.fromEntries(Object.entries(spec).filter(([k]) => !explained.includes(k))), 'spec', SUPPORTED_JOB_SPEC, UNSUPPORTED_JOB_SPEC);
+  for (const key of explained) is.unsupported(`spec.${key}`, WHY_UNSUPPORTED[key]);
   // the pod is one of one: more would need more pods of the same name on one host
   for (const key of ['completions', 'parallelism'] as const) {
     const n = int(is, spec[key], `spec.${key}`, 0, MAX_BACKOFF_LIMIT);
@@ -106,5 +105,6 @@ export function parseJob(is: Issues, value: Obj, o: ParseOptions): DocumentResul
   }
   if (!mp || !validName || is.errors.length) return undefined;
   const job: JobDefinition = { name: podName, backoffLimit, ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}) };
-  return { pods: [{ ...mp, pod: { ...mp.pod, job }, source: value }] };
+  // its owner, as a workload's pod has one (inspect, pod ls --json)
+  return { pods: [{ ...mp, pod: { ...mp.pod, job, owner: `Job/${podName}` }, source: value }] };
 }

@@ -23,6 +23,7 @@ export function registerInspect(program: Command): void {
       if (o.json) return printJson(view);
       const out: string[] = [];
       out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
+      if (view.owner) out.push(`Owner:      ${view.owner}`);
       if (view.job) {
         const j = view.job;
         out.push(`Job:        ${j.name}: ${jobText(j)}${j.activeDeadlineSeconds !== null ? `, activeDeadlineSeconds ${j.activeDeadlineSeconds}` : ''}`);
