@@ -12,6 +12,7 @@
  *   barepod-prober 1
  *   pod NAME
  *   pause PID STARTTIME NETNS          NETNS 1: enter /proc/PID/ns/net
+ *   prober PID STARTTIME               the pod's recorded prober (absent until one is)
  *   runc BIN ROOT                      exec probes: BIN --root ROOT exec ID CMD...
  *   unhealthy ARGV...                  + CONTAINER LAUNCHID WHY on a liveness/startup failure
  *   container NAME LAUNCHID STARTEDMS RUNCID PID STARTTIME
@@ -21,7 +22,8 @@
  *   end
  *
  * (probe lines belong to the container line before them; KIND is startup,
- * liveness or readiness). It writes POD_DIR/probes.json atomically, in the
+ * liveness or readiness). A prober that sees another, newer prober recorded
+ * ends: it was replaced (its starter was killed before it could record it). It writes POD_DIR/probes.json atomically, in the
  * format readProbeStatus reads. It exits when the config is removed, the pod
  * directory is gone or the pause is dead. It reads nothing a container
  * controls: its own config, /proc/PID/stat of recorded processes, and the
@@ -80,6 +82,8 @@ struct container {
 struct config {
 	char *pod, *pause_start, *runc_bin, *runc_root;
 	long pause_pid;
+	long prober_pid;
+	unsigned long long prober_start;
 	int netns;
 	char **unhealthy;
 	int nunhealthy;
@@ -289,6 +293,9 @@ static int parse_config(char *text, struct config *c)
 			c->pause_pid = atol(f[1]);
 			c->pause_start = xstrdup(f[2]);
 			c->netns = atoi(f[3]);
+		} else if (!strcmp(f[0], "prober") && n >= 3) {
+			c->prober_pid = atol(f[1]);
+			c->prober_start = strtoull(f[2], NULL, 10);
 		} else if (!strcmp(f[0], "runc") && n >= 3) {
 			c->runc_bin = xstrdup(f[1]);
 			c->runc_root = xstrdup(f[2]);
@@ -901,6 +908,30 @@ static int enter_netns(void)
 	return 0;
 }
 
+/* This process's start time (/proc/self/stat field 22). */
+static unsigned long long own_start(void)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	for (int i = 0; p && i < 20; i++) {
+		p = strchr(p + 1, ' ');
+	}
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+/* Another prober, started after this one, is the pod's recorded one: this one was replaced. */
+static int replaced(unsigned long long mine)
+{
+	return cfg.prober_pid > 0 && cfg.prober_pid != (long)getpid() && cfg.prober_start > mine;
+}
+
 static void on_term(int sig)
 {
 	(void)sig;
@@ -917,6 +948,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 	setsid(); /* its own process group (already so when barepod started it): its exec probes go with it */
+	if (chdir("/") < 0) /* holds no directory of its starter's busy */
+		return 1;
+	unsigned long long mine = own_start();
 	dirfd_ = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd_ < 0) {
 		fprintf(stderr, "barepod-prober: %s: %s\n", argv[1], strerror(errno));
@@ -936,7 +970,7 @@ int main(int argc, char **argv)
 		if (now >= next) {
 			struct stat st;
 			/* the pod is gone: its directory removed, its config removed, its pause dead */
-			if (fstat(dirfd_, &st) < 0 || st.st_nlink == 0 || reload() || !alive(cfg.pause_pid, cfg.pause_start))
+			if (fstat(dirfd_, &st) < 0 || st.st_nlink == 0 || reload() || !alive(cfg.pause_pid, cfg.pause_start) || replaced(mine))
 				return 0;
 			reap();
 			deadlines();

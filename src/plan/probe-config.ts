@@ -34,13 +34,15 @@ function probeLine(kind: keyof ContainerProbes, p: ProbeDefinition): string {
 
 /**
  * The prober's config for a record: the pause it lives beside (and whether
- * it enters its network namespace), and every running container instance
+ * it enters its network namespace), the prober the record names, and every running container instance
  * that has probes, with its launch, start time, runc id and process.
  */
 export function probeConfigText(rec: PodRecord, ctx: ProbeConfigContext): string {
   let text = line(['barepod-prober', 1]);
   text += line(['pod', rec.def.name]);
   text += line(['pause', rec.sandbox.pid, rec.sandbox.startTime, rec.def.host?.includes('net') ? 0 : 1]);
+  // the recorded prober: an older one still running (its starter killed before it recorded it) sees it and ends
+  if (rec.prober) text += line(['prober', rec.prober.pid, rec.prober.startTime]);
   text += line(['runc', ctx.runcBin, ctx.runcRoot]);
   text += line(['unhealthy', ...ctx.unhealthy]);
   for (const c of rec.containers) {

@@ -118,6 +118,7 @@ export function startProber(rt: Runtime, rec: PodRecord): void {
   tryPlaceMonitor(rt, rec, child.pid); // out of the caller's session, beside the pod's conmons
   const id = child.pid ? identify(child.pid) : undefined;
   if (id) rec.prober = id;
+  syncProbeConfig(rt, rec); // it names the new prober: one an interrupted start left running sees it and ends
   if (explaining)
     explainResult(
       `prober pid ${child.pid}: ${rec.def.host?.includes('net') ? '' : `it enters /proc/${rec.sandbox.pid}/ns/net, `}follows ${probeConfigFile(rt.settings.stateRoot, rec.def.name)} and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`,

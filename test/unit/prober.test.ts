@@ -131,6 +131,26 @@ describe.skipIf(!fs.existsSync(BIN))('barepod-prober (no pod, no root)', () => {
     await until(() => prober!.exitCode === 0, 'the prober ended');
   }, 30_000);
 
+  it('a prober the config does not name ends once it names a newer one (its starter was killed before recording it); an older one named is no reason', async () => {
+    const rec = record(sleeper.pid!, 'L1', ['true']);
+    // the config names an older process as the prober (this test's sleeper): no reason to end
+    write({ ...rec, prober: { pid: sleeper.pid!, startTime: startTime(sleeper.pid!) } });
+    prober = spawn(BIN, [dir], { stdio: 'ignore' });
+    await until(() => status().app?.ready, 'ready');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(prober.exitCode).toBeNull();
+    // a newer prober recorded (a process started after it): it ends
+    const newer = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      // started 300 ms and more after the prober: a later start time (in clock ticks)
+      expect(Number(startTime(newer.pid!))).toBeGreaterThan(Number(startTime(prober.pid!)));
+      write({ ...rec, prober: { pid: newer.pid!, startTime: startTime(newer.pid!) } });
+      await until(() => prober!.exitCode === 0, 'the replaced prober ended');
+    } finally {
+      newer.kill('SIGKILL');
+    }
+  }, 15_000);
+
   it('ends when the pause is gone', async () => {
     write(record(sleeper.pid!, 'L1', ['true']));
     prober = spawn(BIN, [dir], { stdio: 'ignore' });
