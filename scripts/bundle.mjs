@@ -6,11 +6,9 @@ import fs from 'node:fs';
 import { build } from 'esbuild';
 
 // dist/ holds the bundle only (tsc type-checks and emits nothing): drop the last build's chunks (named by content)
-// and anything else an older build left there; the entry and its map are overwritten in place (barepod-prober is
-// replaced by rename below)
+// and anything else an older build left there; the entry and its map are overwritten in place
 fs.mkdirSync('dist', { recursive: true });
-for (const f of fs.readdirSync('dist'))
-  if (f !== 'barepod.mjs' && f !== 'barepod.mjs.map' && f !== 'barepod-prober') fs.rmSync(`dist/${f}`, { recursive: true, force: true });
+for (const f of fs.readdirSync('dist')) if (f !== 'barepod.mjs' && f !== 'barepod.mjs.map') fs.rmSync(`dist/${f}`, { recursive: true, force: true });
 
 await build({
   // the entry is dist/barepod.mjs; what commands load on demand (manifests and YAML, layer unpacking and tar)
@@ -43,8 +41,8 @@ try {
 }
 
 // barepod-prober (bundles/prober): the small static C program that runs a pod's probes (one per probed pod, a few
-// hundred kB resident instead of a Node process). Put in place by rename: a running prober keeps its old file
-// (copying over an executable that runs fails with ETXTBSY).
+// hundred kB resident instead of a Node process). Put in place by rename, never written over: a running prober keeps
+// its old file (the removal above unlinks it; writing into an executable that runs fails with ETXTBSY).
 try {
   execFileSync('make', ['-s', '-C', 'bundles/prober'], { stdio: ['ignore', 'inherit', 'inherit'] });
   fs.copyFileSync('bundles/prober/barepod-prober', 'dist/.barepod-prober.tmp');
