@@ -27,7 +27,7 @@ import {
   type VolumeOf,
   type VolumeMount,
 } from '../model.js';
-import { validateName } from '../names.js';
+import { validateName, validateVolumeName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
@@ -37,6 +37,8 @@ import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { listItems } from './list.js';
+import { parseClaim } from './claims.js';
+import { parseDaemonSet, parseDeployment } from './workloads.js';
 import { parseEnv } from './env.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
@@ -78,6 +80,9 @@ export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
     const pod = parsePod(is, value, o);
     return pod ? { pods: [pod] } : undefined;
   },
+  Deployment: (is, value, o) => parseDeployment(is, value, o),
+  DaemonSet: (is, value, o) => parseDaemonSet(is, value, o),
+  PersistentVolumeClaim: (is, value, o) => parseClaim(is, value, o),
 };
 
 export interface ParseOptions {
@@ -339,10 +344,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
   checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);
   if (value.kind !== 'Pod') {
-    is.error(
-      'kind',
-      `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`,
-    );
+    is.error('kind', `must be "Pod", got ${JSON.stringify(value.kind ?? null)}`);
   }
   const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
   checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
@@ -402,6 +404,9 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
     const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
+  // a claim mounted readOnly (persistentVolumeClaim.readOnly) is read-only in every container that mounts it
+  const readOnlyClaims = new Set(volumes.filter((v) => v.kind === 'persistentVolumeClaim' && v.readOnly).map((v) => v.name));
+  for (const c of containers) for (const m of c.mounts ?? []) if (readOnlyClaims.has(m.name)) m.readOnly = true;
   checkHostPorts(is, containers);
   checkNestedMounts(is, containers);
   checkDeviceMounts(is, containers, volumes);
@@ -469,6 +474,16 @@ const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string
       '';
     return { kind: 'hostPath', name, path: p ?? '', type };
   },
+  // a named local volume (pod/named-volumes.ts): its host path is filled in by up (bindClaims)
+  persistentVolumeClaim: (is, raw, at, name) => {
+    const c = obj(is, raw, at);
+    if (!c) return undefined;
+    checkKeys(is, c, at, ['claimName', 'readOnly']);
+    const claimName = str(is, c.claimName, `${at}.claimName`, true);
+    if (claimName !== undefined) is.attempt(`${at}.claimName`, () => validateVolumeName(claimName));
+    const readOnly = bool(is, c.readOnly, `${at}.readOnly`) ?? false;
+    return claimName === undefined ? undefined : { kind: 'persistentVolumeClaim', name, claimName, readOnly, path: '' };
+  },
 };
 const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
 
@@ -478,7 +493,7 @@ function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
     const path = `spec.volumes[${i}]`;
     const o = obj(is, item, path);
     if (!o) return;
-    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
+    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
     const name = str(is, o.name, `${path}.name`, true);
     if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
     if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);
