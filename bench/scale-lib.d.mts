@@ -19,6 +19,7 @@ export interface KindSum {
   comms: Set<string>;
 }
 export function parseSmapsRollup(text: string): Smaps;
+export function childCpuTicks(statText: string): number;
 export function parseProcStat(text: string): { pid: number; comm: string; state: string; ppid: number };
 export function selectTree(procs: Array<Pick<Proc, 'pid' | 'ppid' | 'cmdline'>>, marker: string, exclude?: number[]): Set<number>;
 export const KINDS: readonly string[];

@@ -20,6 +20,16 @@ export function parseProcStat(text) {
 }
 
 /**
+ * The CPU time, in clock ticks, of a process's waited-for children (cutime + cstime, fields 16 and 17 of
+ * /proc/<pid>/stat): what the commands the bench ran and reaped used, with their own waited-for children
+ * (runc start, CNI plugins), wherever they waited, whatever the load. Not what a daemonized conmon used.
+ */
+export function childCpuTicks(statText) {
+  const rest = statText.slice(statText.lastIndexOf(') ') + 2).split(' ');
+  return Number(rest[13]) + Number(rest[14]);
+}
+
+/**
  * The processes of one side of the bench: every process whose command line names `marker` (a state root or
  * a storage root only that side uses: conmon's bundle and exit-command arguments, a prober's --root, a podman
  * command left running), and all their descendants (the pause or infra and the containers, children of their

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseManifests } from '../../src/manifest/pod.js';
 import {
+  childCpuTicks,
   classify,
   median,
   parseProcStat,
@@ -42,6 +43,13 @@ describe('parseProcStat', () => {
   });
   it('refuses what is not a stat line', () => {
     expect(() => parseProcStat('garbage')).toThrow(/stat/);
+  });
+});
+
+describe('childCpuTicks', () => {
+  it('cutime + cstime (fields 16 and 17), not the process own utime/stime, whatever its comm', () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+    expect(childCpuTicks('8111 (a b) c) R 8109 8109 19051 0 -1 4194304 102 0 0 0 7 3 250 41 20 0 1 0 2157415')).toBe(291);
   });
 });
 
