@@ -23,6 +23,7 @@ import { verifyJoined, verifySandbox } from './sandbox-checks.js';
 import { findContainer, lostExitMessage, reasonOf, reconcile, withPod } from './record.js';
 import { explain, explaining, explainStep } from '../runtime/explain.js';
 import { containerTitle } from '../plan/narration.js';
+import { projectVolumes } from './config-volumes.js';
 
 /**
  * Mounts the container's root filesystem (an overlay on the image) and returns
@@ -80,6 +81,8 @@ async function launchInSandbox(
   beforeStart?: BeforeStart,
 ): Promise<Launched> {
   verifySandbox(rec);
+  // the files of its configMap/secret/downwardAPI/projected volumes, up to date; a missing object is its ContainerConfigError, before anything is made
+  projectVolumes(rt, rec, def);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own

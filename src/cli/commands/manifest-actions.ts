@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 import { BarepodError, withDetails } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
-import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
+import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestObject, type ManifestPod } from '../../manifest/pod.js';
+import { applyConfigObjects, downConfigObjects, madeByFile, type SourcedObject } from '../../pod/config-apply.js';
 import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
@@ -25,8 +26,8 @@ import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
-/** Reads a manifest file ('-' is stdin) into pods, as written. */
-function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
+/** Reads a manifest file ('-' is stdin) into pods and other objects, as written. */
+function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; objects: ManifestObject[]; text: string } {
   let text: string;
   try {
     text = readBounded(file);
@@ -36,7 +37,7 @@ function readManifest(file: string, lenient: boolean, quiet = false): { pods: Ma
       cause: e,
     });
   }
-  return { pods: parseText(text, file, lenient, quiet), text };
+  return { ...parseText(text, file, lenient, quiet), text };
 }
 
 /** A manifest's text, read no further than its size limit: a huge file or an endless pipe is refused, not read into memory. */
@@ -71,10 +72,24 @@ function readBounded(file: string): string {
   }
 }
 
-function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
-  const { pods, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
+function parseText(text: string, file: string, lenient: boolean, quiet: boolean): { pods: ManifestPod[]; objects: ManifestObject[] } {
+  const { pods, objects, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
   if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
-  return pods;
+  return { pods, objects };
+}
+
+/** `up --configmap FILE`: the ConfigMaps and Secrets of another file (as podman kube play --configmap); any other kind there is an error. */
+function readConfigFile(file: string, lenient: boolean): SourcedObject[] {
+  const { pods, objects } = readManifest(file, lenient);
+  const other = [
+    ...pods.map((p) => `Pod/${p.pod.name}`),
+    ...objects.filter((o) => o.kind !== 'ConfigMap' && o.kind !== 'Secret').map((o) => `${o.kind}/${o.name}`),
+  ];
+  if (other.length)
+    throw new BarepodError('invalid-value', `--configmap ${file}: holds ${other.join(', ')}: a --configmap file holds only ConfigMaps and Secrets`, {
+      hint: 'give the pods (and other kinds) with -f FILE',
+    });
+  return objects.map((object) => ({ object, madeBy: madeByFile(file) }));
 }
 
 /** The argv a container would run, for the dry run: by its image's defaults when the image is stored, else as busybox's (up pulls it first). */
@@ -132,13 +147,38 @@ function dryRunView(rt: Runtime, p: PodPlan) {
 }
 
 export async function upAction(
-  o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string },
+  o: {
+    file: string;
+    dryRun?: boolean;
+    replace?: boolean;
+    lenient?: boolean;
+    wait?: boolean;
+    timeout: string;
+    json?: boolean;
+    tlsVerify?: string;
+    configmap?: string[];
+  },
   cmd: Command,
 ): Promise<void> {
-  const { pods } = readManifest(o.file, o.lenient === true);
+  const { pods, objects } = readManifest(o.file, o.lenient === true);
+  const configs = [
+    ...(o.configmap ?? []).flatMap((f) => readConfigFile(f, o.lenient === true)),
+    ...objects.map((object) => ({ object, madeBy: madeByFile(o.file) })),
+  ];
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
   const plans = planUp(rt, pods);
+  if (!o.dryRun) {
+    // before the pods that use them; a running pod whose volume shows a changed one gets its new files now
+    const applied = await applyConfigObjects(rt, configs);
+    if (!o.json) {
+      for (const a of applied.objects) process.stdout.write(`${a.kind.toLowerCase()}/${a.name} ${a.outcome}\n`);
+      for (const r of applied.refreshed)
+        process.stderr.write(
+          r.kept ? `barepod: warning: pod/${r.pod} volume ${r.volume}: ${r.kept}: its files are kept\n` : `pod/${r.pod} volume ${r.volume} updated\n`,
+        );
+    }
+  }
   if (o.dryRun) {
     const views = plans.map((p) => dryRunView(rt, p));
     if (o.json) printJson(views);
@@ -198,7 +238,8 @@ function upView(rt: Runtime, pod: string, outcome: string) {
 export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean }, cmd: Command): Promise<void> {
   if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
   if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
-  const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
+  const file = o.file ? readManifest(o.file, true) : undefined;
+  const targets = file ? file.pods.map((p) => p.pod.name) : names;
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
   const done: { pod: string; outcome: 'removed' | 'not-found' }[] = [];
@@ -211,6 +252,12 @@ export async function downAction(names: string[], o: { file?: string; time?: str
   } catch (e) {
     // with --json, the pods taken down before the failure are in the error's details
     throw o.json && done.length ? withDetails(e, { pods: done }) : e;
+  }
+  // the ConfigMaps and Secrets this very file made (pods that still mount one keep their files)
+  if (file && o.file) {
+    for (const r of downConfigObjects(runtimeFor(cmd), file.objects, madeByFile(o.file)))
+      if (!o.json && r.outcome !== 'not-found')
+        process.stdout.write(`${r.kind.toLowerCase()}/${r.name} ${r.outcome === 'removed' ? 'removed' : 'kept (made by another file or command since)'}\n`);
   }
   if (o.json) printJson(done);
 }
