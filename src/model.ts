@@ -116,6 +116,32 @@ export type VolumeKind = VolumeDefinition['kind'];
 /** The volume member of one kind. */
 export type VolumeOf<K extends VolumeKind> = Extract<VolumeDefinition, { kind: K }>;
 
+/** The kinds of the ConfigMap/Secret store (pod/config-store.ts). */
+export type ConfigKind = 'ConfigMap' | 'Secret';
+
+/** A stored object as its file holds it. */
+export interface StoredConfig {
+  apiVersion: 'v1';
+  kind: ConfigKind;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** ConfigMap: text values; Secret: base64 values */
+  data?: Record<string, string>;
+  /** ConfigMap only: base64 values */
+  binaryData?: Record<string, string>;
+  type?: string;
+  immutable?: boolean;
+  /** barepod's own bookkeeping (not Kubernetes'): who made the object and when */
+  barepod?: ConfigOrigin;
+}
+
+/** Who made a stored object: `up -f FILE` (the file's absolute path, or `(stdin)`), `--configmap FILE`, or a command. */
+export interface ConfigOrigin {
+  /** `file:<absolute path>`, `file:(stdin)` or `cli` (secret create) */
+  madeBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
 /** Kubernetes' hostPath types: what must be at the path (the empty type checks nothing). */
 export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';
 

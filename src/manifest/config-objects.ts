@@ -9,7 +9,7 @@
  */
 import type { DownwardAPIFile, KeyToPath, Projection, VolumeKind, VolumeOf } from '../model.js';
 import type { DocumentResult, ManifestObject, ParseOptions } from './pod.js';
-import type { StoredConfig, ConfigKind } from '../pod/config-store.js';
+import type { StoredConfig, ConfigKind } from '../model.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, str, stringMap, type Obj } from './fields.js';
 
 /** Kubernetes' limit on the data of one ConfigMap or Secret (keys and values). */
@@ -175,8 +175,9 @@ export const DEFAULT_FILE_MODE = 0o644;
 /** A file mode: 0 to 0777 (YAML's 0644 is octal, as in Kubernetes). */
 function fileMode(is: Issues, v: unknown, path: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = int(is, v, path, 0, 0o777);
-  return n;
+  if (typeof v === 'number' && Number.isInteger(v) && (v < 0 || v > 0o777))
+    return is.error(path, `must be a file mode from 0 to 0777 (511), got 0${v.toString(8)} (${v}); YAML's 0644 and 0o644 are octal`);
+  return int(is, v, path, 0, 0o777);
 }
 
 /** A relative path below the volume: no "..", not absolute, not starting with "..". */
@@ -208,7 +209,7 @@ function keyItems(is: Issues, v: unknown, path: string): KeyToPath[] | undefined
   return out;
 }
 
-/** The pod fields a downwardAPI volume can project (Kubernetes' list for volumes; uid is barepod's pod id). */
+/** The pod fields a downwardAPI volume can project (Kubernetes' list for volumes, but metadata.uid: a barepod pod has none). */
 export const DOWNWARD_FIELDS = ['metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.annotations'];
 const RESOURCES = ['limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory'];
 

@@ -478,7 +478,6 @@ function readOnlyProjections(containers: ContainerSpec[], volumes: VolumeDefinit
 const VOLUME_PARSERS: {
   [K in VolumeKind]: (is: Issues, raw: unknown, at: string, name: string, containers?: Set<string>) => VolumeOf<K> | undefined;
 } = {
-  ...PROJECTED_VOLUME_PARSERS,
   emptyDir: (is, raw, at, name) => {
     const e = raw === null ? {} : obj(is, raw, at);
     if (!e) return undefined;
@@ -498,6 +497,7 @@ const VOLUME_PARSERS: {
       '';
     return { kind: 'hostPath', name, path: p ?? '', type };
   },
+  ...PROJECTED_VOLUME_PARSERS,
 };
 const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
 

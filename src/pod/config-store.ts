@@ -15,7 +15,8 @@ import { BarepodError } from '../errors.js';
 import { ownDataDir, type Settings } from '../runtime/host.js';
 import { ensurePrivateDir, writeFileAtomic } from '../runtime/private-fs.js';
 
-export type ConfigKind = 'ConfigMap' | 'Secret';
+import type { ConfigKind, StoredConfig } from '../model.js';
+export type { ConfigKind, ConfigOrigin, StoredConfig } from '../model.js';
 
 /** The directory of one kind for a state root. */
 export const configDir = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, kind: ConfigKind): string =>
@@ -32,29 +33,6 @@ export function validConfigName(kind: ConfigKind, name: string): string {
     'invalid-name',
     `invalid ${kind} name ${JSON.stringify(name)}: must be a DNS-1123 subdomain (at most 253 characters, lower-case letters, digits, '-' and '.')`,
   );
-}
-
-/** A stored object as its file holds it. */
-export interface StoredConfig {
-  apiVersion: 'v1';
-  kind: ConfigKind;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  /** ConfigMap: text values; Secret: base64 values */
-  data?: Record<string, string>;
-  /** ConfigMap only: base64 values */
-  binaryData?: Record<string, string>;
-  type?: string;
-  immutable?: boolean;
-  /** barepod's own bookkeeping (not Kubernetes'): who made the object and when */
-  barepod?: ConfigOrigin;
-}
-
-/** Who made a stored object: `up -f FILE` (the file's absolute path, or `(stdin)`), `--configmap FILE`, or a command. */
-export interface ConfigOrigin {
-  /** `file:<absolute path>`, `file:(stdin)` or `cli` (secret create) */
-  madeBy: string;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /** The stored object, or undefined when there is none. */

@@ -80,6 +80,12 @@ const NOT_NAMES: Record<string, string[]> = {
   'lab run': ['lab', 'yes', 'prefix'],
   'lab check': ['lab', 'json', 'prefix'],
   help: ['command', 'roff'],
+  // ConfigMap and Secret names are DNS-1123 subdomains, checked by config-store's validConfigName before they name a file
+  'configmap inspect': ['names'],
+  'configmap rm': ['names'],
+  'secret inspect': ['names', 'showsecret'],
+  'secret rm': ['names'],
+  'secret create': ['name', 'fromLiteral', 'fromFile', 'type'],
   _exited: ['launch'],
   _restart: ['token'],
 };
@@ -104,6 +110,7 @@ const COMMON = [
   'replace',
   'lenient',
   'tlsVerify',
+  'configmap',
   'wait',
   'timeout',
   'for',
