@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseManifests } from '../../src/manifest/pod.js';
@@ -19,10 +21,15 @@ describe('examples', () => {
     expect(examples.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(examples)('%s validates against the Kubernetes Pod schema', (file) => {
+  /** The kubernetes-models class of each kind an example holds. */
+  const MODELS: Record<string, new (data: never) => { validate(): void }> = { Pod, ConfigMap, Secret };
+
+  it.each(examples)("%s validates against the Kubernetes schema of each document's kind", (file) => {
     for (const doc of parseAllDocuments(fs.readFileSync(path.join(dir, file), 'utf8'))) {
-      const pod = new Pod(doc.toJS() as ConstructorParameters<typeof Pod>[0]);
-      expect(() => pod.validate()).not.toThrow();
+      const value = doc.toJS() as { kind?: string };
+      const Model = MODELS[value.kind ?? ''];
+      expect(Model, `${file}: a ${value.kind}`).toBeDefined();
+      expect(() => new Model!(value as never).validate()).not.toThrow();
     }
   });
 
