@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { ContainerDefinition, DownwardAPIFile, PodRecord, Projection, VolumeDefinition } from '../model.js';
 import { isActive, isProjectedVolume } from '../model.js';
 import { isObj } from '../manifest/fields.js';
@@ -162,14 +163,23 @@ function writeVolume(rt: Runtime, rec: PodRecord, v: ProjectedVolumeDef): { writ
 /**
  * Before a container starts: the files of every configMap, secret,
  * downwardAPI and projected volume it mounts, up to date. A missing object
- * or key that is not optional is a ContainerConfigError (nothing is started).
+ * or key that is not optional is a ContainerConfigError (nothing is
+ * started), unless the volume was written before (a restart, or another
+ * container of the pod): it keeps its files, as a volume the kubelet
+ * mounted stays when its object goes.
  */
 export function projectVolumes(rt: Runtime, rec: PodRecord, def: ContainerDefinition): void {
   const mounted = new Set((def.mounts ?? []).map((m) => m.name));
   for (const v of rec.def.volumes ?? []) {
     if (!isProjectedVolume(v) || !mounted.has(v.name)) continue;
     const r = writeVolume(rt, rec, v);
-    if ('missing' in r) throw new ContainerConfigError(def.name, r.missing);
+    if ('missing' in r) {
+      // written once already (another container, an earlier start): the kubelet keeps a mounted volume as it is when its object goes
+      const dir = volumeSources(rt.settings.stateRoot, rec.def)[v.name]!;
+      if (!fs.existsSync(path.join(dir, '..data'))) throw new ContainerConfigError(def.name, r.missing);
+      if (explaining) explain(`volume ${v.name}: ${r.missing}; its files stay as they were written last`);
+      continue;
+    }
     if (explaining)
       explain(
         `volume ${v.name}: ${v.kind} files ${r.written ? 'written as a new version (..data swapped with rename(2))' : 'up to date'} in ${volumeSources(rt.settings.stateRoot, rec.def)[v.name]}, mounted read-only (values not shown)`,

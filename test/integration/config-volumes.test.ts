@@ -177,6 +177,32 @@ spec:
     await t.ok(['down', pod]);
   });
 
+  test('a ConfigMap removed while the pod runs: the volume keeps its files, and the container starts again with them', async ({ t }) => {
+    const pod = t.pod('gone');
+    const cm = `${t.prefix}-gone`;
+    const file = manifest(
+      t,
+      'gone.yaml',
+      `${configMap(cm, 'kept')}---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${pod}, annotations: {barepod.io/network: none}}
+spec:
+  restartPolicy: Never
+  volumes: [{name: cfg, configMap: {name: ${cm}}}]
+  containers:
+  - {name: app, image: busybox, command: [sleep, '3600'], volumeMounts: [{name: cfg, mountPath: /etc/cfg}]}
+`,
+    );
+    await t.ok(['up', '-f', file]);
+    await t.ok(['configmap', 'rm', cm]);
+    await t.ok(['stop', pod, 'app', '-t', '0']);
+    await t.ok(['start', pod, 'app']);
+    const pid = await pidOf(t, pod, 'app');
+    expect(readInContainer(pid, '/etc/cfg/greeting')).toBe('kept');
+    await t.ok(['down', pod]);
+  });
+
   test('down -f removes the ConfigMaps and Secrets its file made, and keeps one another file made since', async ({ t }) => {
     const a = `${t.prefix}-a`;
     const b = `${t.prefix}-b`;
