@@ -8,7 +8,8 @@
 import path from 'node:path';
 import type { ManifestObject } from '../manifest/pod.js';
 import { isConfigObject, storedForm } from '../manifest/config-objects.js';
-import { checkImmutable, readConfig, removeConfig, writeConfig, type ConfigKind, type StoreOutcome } from './config-store.js';
+import { explain, explaining } from '../runtime/explain.js';
+import { checkImmutable, configFile, readConfig, removeConfig, writeConfig, type ConfigKind, type StoreOutcome } from './config-store.js';
 import { refreshPodsUsing, type RefreshedVolume } from './config-volumes.js';
 import type { Runtime } from './runtime.js';
 
@@ -38,11 +39,15 @@ export interface AppliedObject {
 export async function applyConfigObjects(rt: Runtime, objects: SourcedObject[]): Promise<{ objects: AppliedObject[]; refreshed: RefreshedVolume[] }> {
   const configs = objects.filter((o) => isConfigObject(o.object));
   for (const { object } of configs) checkImmutable(rt.settings, storedForm(object));
-  const applied: AppliedObject[] = configs.map(({ object, madeBy }) => ({
-    kind: object.kind as ConfigKind,
-    name: object.name,
-    outcome: writeConfig(rt.settings, storedForm(object), madeBy),
-  }));
+  const applied: AppliedObject[] = configs.map(({ object, madeBy }) => {
+    const kind = object.kind as ConfigKind;
+    const outcome = writeConfig(rt.settings, storedForm(object), madeBy);
+    if (explaining)
+      explain(
+        `${kind} ${object.name}: ${outcome === 'unchanged' ? 'unchanged in' : `${outcome}: written atomically, 0600, to`} ${configFile(rt.settings, kind, object.name)} (keys: ${Object.keys({ ...storedForm(object).data, ...storedForm(object).binaryData }).join(', ') || 'none'}; values not shown)`,
+      );
+    return { kind, name: object.name, outcome };
+  });
   const refreshed = await refreshPodsUsing(
     rt,
     applied.filter((a) => a.outcome !== 'unchanged'),
