@@ -10,10 +10,11 @@
 import type { DownwardAPIFile, KeyToPath, Projection, VolumeKind, VolumeOf } from '../model.js';
 import type { DocumentResult, ManifestObject, ParseOptions } from './pod.js';
 import type { StoredConfig, ConfigKind } from '../model.js';
-import { bool, checkKeys, int, Issues, isObj, list, obj, str, stringMap, type Obj } from './fields.js';
+import { DNS1123_SUBDOMAIN_RULE, isSubdomain } from '../names.js';
+import { bool, checkKeys, int, Issues, list, obj, str, stringMap, type Obj } from './fields.js';
 
 /** Kubernetes' limit on the data of one ConfigMap or Secret (keys and values). */
-export const CONFIG_MAX_BYTES = 1024 * 1024;
+const CONFIG_MAX_BYTES = 1024 * 1024;
 
 /** Kubernetes' DNS-1123 subdomain: what ConfigMaps and Secrets are named by. */
 export const SUBDOMAIN_RULE =
@@ -42,7 +43,7 @@ function readMeta(is: Issues, value: Obj): StoredConfig['metadata'] | undefined 
   if (!meta) return undefined;
   checkKeys(is, meta, 'metadata', META_KEYS, META_UNSUPPORTED);
   const name = str(is, meta.name, 'metadata.name', true);
-  if (name !== undefined && !isConfigName(name)) is.error('metadata.name', `"${name}" must be ${SUBDOMAIN_RULE}`);
+  if (name !== undefined && !isSubdomain(name)) is.error('metadata.name', `"${name}" must be ${DNS1123_SUBDOMAIN_RULE}`);
   if (meta.namespace !== undefined && meta.namespace !== 'default') is.unsupported('metadata.namespace', 'only the "default" namespace exists on one host');
   const labels = stringMap(is, meta.labels, 'metadata.labels');
   const annotations = stringMap(is, meta.annotations, 'metadata.annotations');
@@ -210,7 +211,7 @@ function keyItems(is: Issues, v: unknown, path: string): KeyToPath[] | undefined
 }
 
 /** The pod fields a downwardAPI volume can project (Kubernetes' list for volumes, but metadata.uid: a barepod pod has none). */
-export const DOWNWARD_FIELDS = ['metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.annotations'];
+const DOWNWARD_FIELDS = ['metadata.name', 'metadata.namespace', 'metadata.labels', 'metadata.annotations'];
 const RESOURCES = ['limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory'];
 
 function downwardItems(is: Issues, v: unknown, path: string, containers?: Set<string>): DownwardAPIFile[] {
@@ -266,7 +267,7 @@ function downwardItems(is: Issues, v: unknown, path: string, containers?: Set<st
 /** A configMap (`name`) or secret (`secretName`) source: its object, items, optional. */
 function configSource(is: Issues, o: Obj, at: string, kind: 'configMap' | 'secret', nameKey: string): Projection | undefined {
   const name = str(is, o[nameKey], `${at}.${nameKey}`, true);
-  if (name !== undefined && !isConfigName(name)) is.error(`${at}.${nameKey}`, `"${name}" must be ${SUBDOMAIN_RULE}`);
+  if (name !== undefined && !isSubdomain(name)) is.error(`${at}.${nameKey}`, `"${name}" must be ${DNS1123_SUBDOMAIN_RULE}`);
   const items = keyItems(is, o.items, `${at}.items`);
   const optional = bool(is, o.optional, `${at}.optional`) ?? false;
   if (name === undefined) return undefined;
@@ -363,8 +364,3 @@ export function projectedManifest(v: VolumeOf<ProjectedKind>): Record<string, un
   const s = v.sources[0]!;
   return { ...source(s, v.kind === 'secret' ? 'secretName' : 'name'), ...mode };
 }
-
-/** Whether a value is a kind this module reads. */
-export const isConfigKind = (kind: unknown): kind is ConfigKind => kind === 'ConfigMap' || kind === 'Secret';
-
-export { isObj };

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { DNS1123_SUBDOMAIN_RULE, isSubdomain } from '../names.js';
 import { ownDataDir, type Settings } from '../runtime/host.js';
 import { ensurePrivateDir, writeFileAtomic } from '../runtime/private-fs.js';
 
@@ -28,11 +29,8 @@ export const configFile = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, k
 
 /** A ConfigMap's or Secret's name (a DNS-1123 subdomain), checked before it names a file: `../x` never leaves the store. */
 export function validConfigName(kind: ConfigKind, name: string): string {
-  if (name.length > 0 && name.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name)) return name;
-  throw new BarepodError(
-    'invalid-name',
-    `invalid ${kind} name ${JSON.stringify(name)}: must be a DNS-1123 subdomain (at most 253 characters, lower-case letters, digits, '-' and '.')`,
-  );
+  if (isSubdomain(name)) return name;
+  throw new BarepodError('invalid-name', `invalid ${kind} name ${JSON.stringify(name)}: must be ${DNS1123_SUBDOMAIN_RULE}`);
 }
 
 /** The stored object, or undefined when there is none. */
