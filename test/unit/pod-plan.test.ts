@@ -156,7 +156,7 @@ describe('planContainerSpec: volumes barepod writes', () => {
       ],
     });
     const spec = planContainerSpec(p, ctr, PAUSE_PID, V1, APP_ROOTFS, undefined, { cfg: '/v/cfg', work: '/v/work' });
-    expect(spec.mounts.filter((m) => m.source.startsWith('/v/')).map((m) => [m.destination, m.options])).toEqual([
+    expect(spec.mounts.filter((m) => m.source?.startsWith('/v/')).map((m) => [m.destination, m.options])).toEqual([
       ['/cfg', ['rbind', 'ro', 'nosuid', 'nodev']],
       ['/work', ['rbind', 'rw', 'nosuid', 'nodev']],
     ]);
