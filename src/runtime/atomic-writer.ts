@@ -52,6 +52,8 @@ function currentFiles(dir: string): Payload | undefined {
   } catch {
     return undefined;
   }
+  // only a version of this very directory (`..<name>`), never a link elsewhere
+  if (target.includes('/') || !target.startsWith('..') || target === '..' || target === DATA) return undefined;
   const root = path.join(dir, target);
   const out: Payload = new Map();
   const walk = (rel: string) => {

@@ -52,6 +52,21 @@ describe('atomic writer (..data)', () => {
     expect(fs.statSync(path.join(dir, 'a')).mode & 0o777).toBe(0o600);
   });
 
+  it('a ..data that leads out of the volume is never read: a new version replaces it', () => {
+    fresh();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-aw-out-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'a'), 'A');
+      fs.symlinkSync(outside, path.join(dir, '..data'));
+      // the same content as the outside dir holds: still written, as a version of its own
+      expect(writeAtomically(dir, payload({ a: ['A', 0o644] }))).toBe(true);
+      expect(fs.readlinkSync(path.join(dir, '..data'))).toMatch(/^\.\.\d{4}_/);
+      expect(fs.readdirSync(outside)).toEqual(['a']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('an empty payload is an empty version (an optional object that is missing); paths out of the volume are refused', () => {
     fresh();
     expect(writeAtomically(dir, new Map())).toBe(true);
