@@ -57,7 +57,8 @@ describe('atomic writer (..data)', () => {
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-aw-out-'));
     try {
       fs.writeFileSync(path.join(outside, 'a'), 'A');
-      fs.symlinkSync(outside, path.join(dir, '..data'));
+      fs.chmodSync(path.join(outside, 'a'), 0o644);
+      fs.symlinkSync(path.relative(dir, outside), path.join(dir, '..data'));
       // the same content as the outside dir holds: still written, as a version of its own
       expect(writeAtomically(dir, payload({ a: ['A', 0o644] }))).toBe(true);
       expect(fs.readlinkSync(path.join(dir, '..data'))).toMatch(/^\.\.\d{4}_/);
