@@ -39,6 +39,7 @@ import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { listItems } from './list.js';
+import { parseEnv } from './env.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
@@ -140,6 +141,7 @@ const SUPPORTED_CONTAINER = [
   'command',
   'args',
   'env',
+  'envFrom',
   'workingDir',
   'ports',
   'volumeMounts',
@@ -154,7 +156,7 @@ const SUPPORTED_CONTAINER = [
   'readinessProbe',
   'startupProbe',
 ];
-const UNSUPPORTED_CONTAINER = ['envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeDevices', 'resizePolicy'];
+const UNSUPPORTED_CONTAINER = ['lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeDevices', 'resizePolicy'];
 
 /** A manifest problem list as one usage error (exit 2): one line per field. */
 export class ManifestError extends BarepodError {
@@ -405,13 +407,17 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
     initItems = [];
     appItems = [];
   }
+  const resourcesOf = (n: string): unknown => {
+    const found = [...initItems, ...(appItems ?? [])].find((x) => isObj(x) && x.name === n);
+    return found === undefined ? undefined : ((found as Obj).resources ?? {});
+  };
   initItems.forEach((c, i) => {
-    const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o);
+    const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
   if (count <= MANIFEST_LIMITS.containers && (!appItems || appItems.length === 0)) is.error('spec.containers', 'must list at least one container');
   (appItems ?? []).forEach((c, i) => {
-    const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o);
+    const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
   checkHostPorts(is, containers);
@@ -588,6 +594,8 @@ function parseContainer(
   volumes: Set<string>,
   seen: Set<string>,
   o: ParseOptions,
+  /** the `resources` a container of the pod writes (resourceFieldRef), undefined for a name the pod has no container of */
+  resourcesOf: (name: string) => unknown = () => undefined,
 ): ContainerSpec | undefined {
   const c = obj(is, item, path);
   if (!c) return undefined;
@@ -598,24 +606,15 @@ function parseContainer(
     seen.add(name);
   }
   const image = str(is, c.image, `${path}.image`, true);
-  const command = strings(is, c.command, `${path}.command`);
-  const args = strings(is, c.args, `${path}.args`);
-  const env: string[] = [];
-  (list(is, c.env, `${path}.env`) ?? []).forEach((e, i) => {
-    const at = `${path}.env[${i}]`;
-    const eo = obj(is, e, at);
-    if (!eo) return;
-    checkKeys(is, eo, at, ['name', 'value'], ['valueFrom']);
-    const key = str(is, eo.name, `${at}.name`, true);
-    if (key !== undefined && !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) is.error(`${at}.name`, `"${key}" is not a valid environment variable name`);
-    const val =
-      eo.value === undefined
-        ? ''
-        : typeof eo.value === 'string'
-          ? eo.value
-          : (is.error(`${at}.value`, `must be a string (quote numbers and booleans), got ${typeof eo.value}`), '');
-    if (key !== undefined) env.push(`${key}=${val}`);
-  });
+  const { env, envRefs, command, args } = parseEnv(
+    is,
+    c,
+    path,
+    name,
+    resourcesOf,
+    strings(is, c.command, `${path}.command`),
+    strings(is, c.args, `${path}.args`),
+  );
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
   else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: it is ${procWorkdir(workdir)}`);
@@ -674,6 +673,7 @@ function parseContainer(
     ...(stdinOnce ? { stdinOnce } : {}),
     ...(Object.keys(probes).length ? { probes } : {}),
     ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+    ...(envRefs ? { envRefs } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface MemberOptions {
   logSizeMax: number;
   /** the container's terminal and stdin (its definition's tty, stdin, stdinOnce) */
   stdio?: { terminal?: boolean; stdin?: boolean; stdinOnce?: boolean };
+  /** the argv --explain shows instead of the spec's (one expanded from Secret values shows its `$(VAR)` references) */
+  shownArgs?: string[];
 }
 
 /**
@@ -74,7 +76,10 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
   writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
-  if (explaining) for (const line of bundleLines(spec, paths.config)) explain(line);
+  if (explaining) {
+    const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;
+    for (const line of bundleLines(shown, paths.config)) explain(line);
+  }
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);

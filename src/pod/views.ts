@@ -179,6 +179,7 @@ export function containerStatus(c: ContainerRecord): string {
   if (c.state === 'running') return isStopped(c.process) ? 'Stopped' : 'Running';
   if (c.state === 'created') return 'Created';
   if (c.state === 'unknown') return 'Unknown';
+  if (c.state === 'waiting') return c.waiting?.reason ?? 'Waiting';
   if (c.backoff) return 'CrashLoopBackOff';
   return c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error');
 }
@@ -205,7 +206,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     id: c.id,
     state: c.state,
     status: containerStatus(c),
-    reason: c.reason ?? null,
+    reason: c.waiting?.reason ?? c.reason ?? null,
     pid: running && c.process ? c.process.pid : null,
     restarts: c.restarts,
     exitCode: c.exitCode ?? null,
@@ -214,7 +215,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
     lastTermination: c.lastTermination ?? null,
     lastExit: lastExitOf(c),
-    message: running && unsupervised(c.conmon) ? unsupervisedMessage(c.conmon!) : (c.message ?? null),
+    message: running && unsupervised(c.conmon) ? unsupervisedMessage(c.conmon!) : (c.waiting?.message ?? c.message ?? null),
     supervised: running ? !unsupervised(c.conmon) : null,
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
@@ -282,7 +283,8 @@ export function inspectPod(rt: Runtime, name: string) {
         pid: running ? (c.process?.pid ?? null) : null,
         status: containerStatus(c),
         exitCode: c.exitCode ?? null,
-        reason: c.reason ?? null,
+        reason: c.waiting?.reason ?? c.reason ?? null,
+        message: c.waiting?.message ?? c.message ?? null,
         restarts: c.restarts,
         restartPolicy: restartPolicyOf(rec.def, c.def),
         backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,

@@ -18,7 +18,7 @@ vi.mock('../../src/manifest/fields.js', async (importOriginal) => {
     ...orig,
     checkKeys: (...args: Parameters<typeof orig.checkKeys>) => {
       const [, , at, known, unsupported = []] = args;
-      const site = /pod\.ts:(\d+)/.exec(new Error().stack ?? '')?.[1] ?? '?';
+      const site = /manifest\/((?:pod|env)\.ts:\d+)/.exec(new Error().stack ?? '')?.[1] ?? '?';
       calls.push({ path: at, known: [...known], unsupported: [...unsupported], site });
       return orig.checkKeys(...args);
     },
@@ -39,7 +39,8 @@ const container = (name: string, extra = '') => `
     image: busybox
     command: [sh]
     args: [-c, 'true']
-    env: [{name: A, value: b}]
+    env: [{name: A, value: b}, {name: B, valueFrom: {configMapKeyRef: {name: c, key: k, optional: true}}}, {name: C, valueFrom: {secretKeyRef: {name: s, key: k}}}, {name: D, valueFrom: {fieldRef: {fieldPath: metadata.name, apiVersion: v1}}}, {name: E, valueFrom: {resourceFieldRef: {resource: limits.cpu, containerName: app, divisor: 1m}}}]
+    envFrom: [{configMapRef: {name: c, optional: true}, prefix: P_}, {secretRef: {name: s, optional: false}}]
     workingDir: /
     ports: [{containerPort: 80, name: http, protocol: TCP}]
     volumeMounts: [{name: scratch, mountPath: /s, readOnly: true, subPath: x}]
@@ -148,12 +149,14 @@ const keyOf = (p: string) => p.slice(p.lastIndexOf('.') + 1).replace(/\[\]$/, ''
 describe('docs/manifests.md field table matches the parser', () => {
   it('the test pod reaches every checkKeys call of the parser (a new kind of object must be added to it)', () => {
     parserObjects();
-    const source = fs.readFileSync(path.join(repo, 'src/manifest/pod.ts'), 'utf8').split('\n');
-    const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [i + 1] : []));
-    expect(sites.length).toBeGreaterThan(5);
     const reached = new Set(calls.map((c) => c.site));
-    const unreached = sites.filter((s) => !reached.has(String(s)));
-    expect(unreached.map((s) => `src/manifest/pod.ts:${s}: ${source[s - 1]?.trim()} ${source[s]?.trim()}`)).toEqual([]);
+    for (const file of ['pod.ts', 'env.ts']) {
+      const source = fs.readFileSync(path.join(repo, 'src/manifest', file), 'utf8').split('\n');
+      const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [i + 1] : []));
+      expect(sites.length).toBeGreaterThan(file === 'pod.ts' ? 5 : 3);
+      const unreached = sites.filter((s) => !reached.has(`${file}:${s}`));
+      expect(unreached.map((s) => `src/manifest/${file}:${s}: ${source[s - 1]?.trim()} ${source[s]?.trim()}`)).toEqual([]);
+    }
   });
 
   it('every field the parser accepts is in the table', () => {

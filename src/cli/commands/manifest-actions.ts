@@ -16,6 +16,7 @@ import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { downPod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { waitForPod } from '../../pod/wait.js';
+import { describeRefs } from '../../pod/env.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
 import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
@@ -141,6 +142,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
         limits: c.limits,
         mounts: (c.mounts ?? []).map((m) => `${m.name} -> ${m.mountPath}${m.readOnly ? ' (ro)' : ''}`),
+        ...(c.envRefs ? { envRefs: describeRefs(c.envRefs) } : {}),
       })),
     ],
   };
