@@ -34,6 +34,8 @@ interface PsRow {
   state: string;
   pid: number | null;
   restarts: number;
+  reason: string | null;
+  message: string | null;
 }
 const psRows = async (t: TestEnv, pod: string): Promise<PsRow[]> =>
   (JSON.parse(await t.ok(['ps', '--json'])) as { pods: { name: string; containers: PsRow[] }[] }).pods.find((p) => p.name === pod)?.containers ?? [];
@@ -150,7 +152,7 @@ spec:
     await t.ok(['down', '-f', file]);
   });
 
-  test('a missing optional ConfigMap: the container runs with an empty volume; a missing one that is not optional: the container is not started', async ({
+  test('a missing optional ConfigMap: the container runs with an empty volume; one that is not optional: the container waits with CreateContainerConfigError until up -f brings it', async ({
     t,
   }) => {
     const pod = t.pod('opt');
@@ -168,13 +170,23 @@ spec:
     expect(fs.readdirSync(`/proc/${pid}/root/etc/cfg`).filter((e) => !e.startsWith('..'))).toEqual([]);
     await t.ok(['down', pod]);
 
-    const r = await t.bp(['up', '-f', manifest(t, 'req.yaml', doc(false))]);
+    const req = manifest(t, 'req.yaml', doc(false));
+    const r = await t.bp(['up', '-f', req]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`container app: configmap "${t.prefix}-absent" not found (volume "cfg")`);
-    // no process of the container was started
-    const rows = await psRows(t, pod);
-    expect(rows.filter((x) => x.container === 'app' && x.state === 'running')).toEqual([]);
-    await t.ok(['down', pod]);
+    expect(r.stderr).toContain(`configmap "${t.prefix}-absent" not found (volume "cfg")`);
+    // the container waits with Kubernetes' reason, nothing of it was started
+    expect((await psRows(t, pod)).find((x) => x.container === 'app')).toMatchObject({
+      state: 'waiting',
+      pid: null,
+      reason: 'CreateContainerConfigError',
+      message: `configmap "${t.prefix}-absent" not found (volume "cfg")`,
+    });
+    // once the ConfigMap exists, up -f of the same file starts it, with its files
+    fs.writeFileSync(req, `${configMap(`${t.prefix}-absent`, 'here')}---\n${fs.readFileSync(req, 'utf8')}`);
+    await t.ok(['up', '-f', req]);
+    const started = await pidOf(t, pod, 'app');
+    expect(readInContainer(started, '/etc/cfg/greeting')).toBe('here');
+    await t.ok(['down', '-f', req]);
   });
 
   test('a ConfigMap removed while the pod runs: the volume keeps its files, and the container starts again with them', async ({ t }) => {
