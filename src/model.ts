@@ -47,7 +47,7 @@ export interface Limits {
  * preparation) and one parser branch (manifest/pod.ts): the compiler finds
  * every table that misses it.
  */
-export type VolumeDefinition = EmptyDirVolume | HostPathVolume | ConfigMapVolume | SecretVolume | DownwardAPIVolume | ProjectedVolume;
+export type VolumeDefinition = EmptyDirVolume | HostPathVolume | ClaimVolume | ConfigMapVolume | SecretVolume | DownwardAPIVolume | ProjectedVolume;
 /** emptyDir: one directory per pod, removed with it (a size-capped tmpfs for medium Memory). */
 export interface EmptyDirVolume {
   kind: 'emptyDir';
@@ -112,6 +112,19 @@ export interface ProjectedVolume extends ProjectedFiles {
 export const PROJECTED_KINDS: readonly VolumeKind[] = ['configMap', 'secret', 'downwardAPI', 'projected'];
 export const isProjectedVolume = (v: VolumeDefinition): v is ConfigMapVolume | SecretVolume | DownwardAPIVolume | ProjectedVolume =>
   PROJECTED_KINDS.includes(v.kind);
+/**
+ * persistentVolumeClaim: a named local volume that outlives the pod
+ * (`<dataDir>/volumes/<claimName>/_data`, pod/named-volumes.ts), made on
+ * first use, kept by `down`, removed by `volume rm` or `down --volumes`.
+ */
+export interface ClaimVolume {
+  kind: 'persistentVolumeClaim';
+  name: string;
+  claimName: string;
+  readOnly: boolean;
+  /** the volume's data directory on the host: '' as parsed, filled in by `up` (bindClaims) before the pod is made */
+  path: string;
+}
 export type VolumeKind = VolumeDefinition['kind'];
 /** The volume member of one kind. */
 export type VolumeOf<K extends VolumeKind> = Extract<VolumeDefinition, { kind: K }>;
@@ -269,6 +282,8 @@ export interface PodDefinition {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   hostAliases?: HostAlias[];
+  /** the workload a manifest's pod comes from, as `Kind/name` (`Deployment/web`); none for a bare Pod */
+  owner?: string;
 }
 
 /**

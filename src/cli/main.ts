@@ -20,6 +20,7 @@ import { registerLab } from './commands/lab.js';
 import { registerHelp } from './commands/help.js';
 import { registerObserve } from './commands/observe.js';
 import { registerConfig } from './commands/config.js';
+import { registerVolume } from './commands/volume.js';
 import { validateNameArgs } from './name-args.js';
 
 export const VERSION = '0.1.0';
@@ -90,6 +91,7 @@ Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).
   registerGenerate(program);
   registerNetwork(program);
   registerConfig(program);
+  registerVolume(program);
   registerDoctor(program);
   registerLab(program);
   registerHelp(program, VERSION);

@@ -29,7 +29,7 @@ import {
   isProjectedVolume,
 } from '../model.js';
 import { configDocument, PROJECTED_VOLUME_PARSERS } from './config-objects.js';
-import { validateName } from '../names.js';
+import { validateName, validateVolumeName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
@@ -39,6 +39,8 @@ import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { listItems } from './list.js';
+import { parseClaim } from './claims.js';
+import { parseDaemonSet, parseDeployment } from './workloads.js';
 import { parseEnv } from './env.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
@@ -82,6 +84,9 @@ export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
   },
   ConfigMap: configDocument('ConfigMap'),
   Secret: configDocument('Secret'),
+  Deployment: (is, value, o) => parseDeployment(is, value, o),
+  DaemonSet: (is, value, o) => parseDaemonSet(is, value, o),
+  PersistentVolumeClaim: (is, value, o) => parseClaim(is, value, o),
 };
 
 export interface ParseOptions {
@@ -357,10 +362,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
   checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);
   if (value.kind !== 'Pod') {
-    is.error(
-      'kind',
-      `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`,
-    );
+    is.error('kind', `must be "Pod", got ${JSON.stringify(value.kind ?? null)}`);
   }
   const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
   checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
@@ -420,6 +422,9 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
     const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
+  // a claim mounted readOnly (persistentVolumeClaim.readOnly) is read-only in every container that mounts it
+  const readOnlyClaims = new Set(volumes.filter((v) => v.kind === 'persistentVolumeClaim' && v.readOnly).map((v) => v.name));
+  for (const c of containers) for (const m of c.mounts ?? []) if (readOnlyClaims.has(m.name)) m.readOnly = true;
   checkHostPorts(is, containers);
   readOnlyProjections(containers, volumes);
   checkNestedMounts(is, containers);
@@ -503,6 +508,16 @@ const VOLUME_PARSERS: {
       '';
     return { kind: 'hostPath', name, path: p ?? '', type };
   },
+  // a named local volume (pod/named-volumes.ts): its host path is filled in by up (bindClaims)
+  persistentVolumeClaim: (is, raw, at, name) => {
+    const c = obj(is, raw, at);
+    if (!c) return undefined;
+    checkKeys(is, c, at, ['claimName', 'readOnly']);
+    const claimName = str(is, c.claimName, `${at}.claimName`, true);
+    if (claimName !== undefined) is.attempt(`${at}.claimName`, () => validateVolumeName(claimName));
+    const readOnly = bool(is, c.readOnly, `${at}.readOnly`) ?? false;
+    return claimName === undefined ? undefined : { kind: 'persistentVolumeClaim', name, claimName, readOnly, path: '' };
+  },
   ...PROJECTED_VOLUME_PARSERS,
 };
 const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
@@ -513,7 +528,7 @@ function parseVolumes(is: Issues, v: unknown, containers: Set<string>): VolumeDe
     const path = `spec.volumes[${i}]`;
     const o = obj(is, item, path);
     if (!o) return;
-    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['persistentVolumeClaim', 'nfs', 'csi', 'ephemeral']);
+    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['nfs', 'csi', 'ephemeral']);
     const name = str(is, o.name, `${path}.name`, true);
     if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
     if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);

@@ -63,6 +63,8 @@ export interface PodStatus {
   createdAt: string;
   /** the pod's hostname (its UTS namespace's) */
   hostname: string | null;
+  /** the workload it came from (`Deployment/web`), null for a bare pod */
+  owner: string | null;
   /** the network: barepod (or another CNI network's name), none, host */
   network: string | null;
   /** the address CNI gave the pod's eth0; null without a CNI network */
@@ -107,6 +109,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
         state: 'Incomplete',
         createdAt: '',
         hostname: null,
+        owner: null,
         network: null,
         ip: null,
         ports: [],
@@ -157,6 +160,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
       state: podState(rec, alive),
       createdAt: rec.createdAt,
       hostname: rec.def.hostname,
+      owner: rec.def.owner ?? null,
       network: networkName(rec.def.network),
       ip: rec.sandbox.network?.ip ?? null,
       ports: hostPortsOf(rec.def.network),
@@ -260,6 +264,9 @@ export function inspectPod(rt: Runtime, name: string) {
     sandboxRestarts: rec.sandboxRestarts ?? 0,
     createdAt: rec.createdAt,
     hostname: rec.def.hostname,
+    owner: rec.def.owner ?? null,
+    labels: rec.def.labels ?? {},
+    annotations: rec.def.annotations ?? {},
     share: rec.def.share,
     network: networkView(rt, rec, alive ? sandboxNs.net : undefined),
     cgroupVersion: rec.cgroupVersion,

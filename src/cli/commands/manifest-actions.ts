@@ -10,6 +10,8 @@ import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestObject, type ManifestPod } from '../../manifest/pod.js';
 import { applyConfigObjects, downConfigObjects, madeByFile, type SourcedObject } from '../../pod/config-apply.js';
+import { applyObjects, downObjects, podsOfFile, type ObjectOutcome } from '../../pod/manifest-objects.js';
+import { bindClaims } from '../../pod/named-volumes.js';
 import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
@@ -93,6 +95,11 @@ function readConfigFile(file: string, lenient: boolean): SourcedObject[] {
   return objects.map((object) => ({ object, madeBy: madeByFile(file) }));
 }
 
+/** An object's outcome for people: `persistentvolumeclaim/data created`. */
+function objectLine(r: ObjectOutcome): string {
+  return `${r.object.replace(/^[^/]+/, (k) => k.toLowerCase())} ${r.outcome}${r.pod ? ` (pod ${r.pod})` : ''}${r.detail ? `: ${r.detail}` : ''}\n`;
+}
+
 /** The argv a container would run, for the dry run: by its image's defaults when the image is stored, else as busybox's (up pulls it first). */
 function dryArgs(settings: Settings, c: ContainerSpec): string[] {
   let defaults: ImageDefaults = { entrypoint: [], cmd: ['sh'], env: [], workdir: '/', user: '' };
@@ -162,13 +169,15 @@ export async function upAction(
   },
   cmd: Command,
 ): Promise<void> {
-  const { pods, objects } = readManifest(o.file, o.lenient === true);
+  const read = readManifest(o.file, o.lenient === true);
   const configs = [
     ...(o.configmap ?? []).flatMap((f) => readConfigFile(f, o.lenient === true)),
-    ...objects.map((object) => ({ object, madeBy: madeByFile(o.file) })),
+    ...read.objects.map((object) => ({ object, madeBy: madeByFile(o.file) })),
   ];
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
+  // a claim's volume is <dataDir>/volumes/<claimName>/_data, per state root
+  const pods = bindClaims(rt.settings, read.pods);
   const plans = planUp(rt, pods);
   if (!o.dryRun) {
     // before the pods that use them; a running pod whose volume shows a changed one gets its new files now
@@ -188,6 +197,9 @@ export async function upAction(
     return;
   }
   const tlsVerify = parseTlsVerify(o.tlsVerify);
+  // the objects pods use first (volumes of the file's claims), and a workload scaled to 0 loses its pod
+  const objects = await applyObjects(rt, read.objects, pods, { say: (l) => process.stderr.write(`${l}\n`) });
+  if (!o.json) for (const r of objects) process.stdout.write(objectLine(r));
   const results = await applyUp(rt, plans, {
     replace: o.replace === true,
     initTimeoutMs: timeoutMs,
@@ -237,29 +249,37 @@ function upView(rt: Runtime, pod: string, outcome: string) {
   };
 }
 
-export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean }, cmd: Command): Promise<void> {
+export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean; volumes?: boolean }, cmd: Command): Promise<void> {
   if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
   if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
-  const file = o.file ? readManifest(o.file, true) : undefined;
-  const targets = file ? file.pods.map((p) => p.pod.name) : names;
+  if (o.volumes && !o.file) throw new BarepodError('usage', 'down: --volumes goes with -f FILE (the volumes of the claims of that file)');
+  const read = o.file ? readManifest(o.file, true) : undefined;
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
-  const done: { pod: string; outcome: 'removed' | 'not-found' }[] = [];
+  // every pod the file makes: its Pods and its workloads' pods
+  const targets = read ? podsOfFile(rt.store, read.objects, read.pods) : names;
+  const done: ({ pod: string; outcome: 'removed' | 'not-found' } | { object: string; outcome: string; detail?: string })[] = [];
   try {
     for (const name of targets) {
       const outcome = await downPod(rt, name, grace);
       done.push({ pod: name, outcome: outcome === 'removed' ? 'removed' : 'not-found' });
       if (!o.json) process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
     }
+    if (read && o.file) {
+      // the claims' data (--volumes), then the ConfigMaps and Secrets this very file made (pods that still mount one keep their files)
+      const configs = downConfigObjects(rt, read.objects, madeByFile(o.file)).map((r): ObjectOutcome => ({
+        object: `${r.kind}/${r.name}`,
+        outcome: r.outcome,
+        ...(r.outcome === 'kept' ? { detail: 'stored since by another file or command' } : {}),
+      }));
+      for (const r of [...(await downObjects(rt, read.objects, read.pods, { volumes: o.volumes === true })), ...configs]) {
+        done.push({ object: r.object, outcome: r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
+        if (!o.json) process.stdout.write(objectLine(r));
+      }
+    }
   } catch (e) {
     // with --json, the pods taken down before the failure are in the error's details
     throw o.json && done.length ? withDetails(e, { pods: done }) : e;
-  }
-  // the ConfigMaps and Secrets this very file made (pods that still mount one keep their files)
-  if (file && o.file) {
-    for (const r of downConfigObjects(runtimeFor(cmd), file.objects, madeByFile(o.file)))
-      if (!o.json && r.outcome !== 'not-found')
-        process.stdout.write(`${r.kind.toLowerCase()}/${r.name} ${r.outcome === 'removed' ? 'removed' : 'kept (made by another file or command since)'}\n`);
   }
   if (o.json) printJson(done);
 }
