@@ -5,13 +5,13 @@ import { formatDuration } from '../../duration.js';
 import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
 import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
-import { runProber } from '../../pod/prober.js';
+import { handleUnhealthy } from '../../pod/prober.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
 import { appendEvent } from '../../runtime/events.js';
 import { explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, printTable } from '../output.js';
 
-/** `barepod events`, `barepod gc`, and the hidden handlers conmon and the backoff timer call. */
+/** `barepod events`, `barepod gc`, and the hidden handlers conmon, the backoff timer and the prober call. */
 export function registerSupervision(program: Command): void {
   program
     .command('events')
@@ -91,10 +91,16 @@ export function registerSupervision(program: Command): void {
     .action((pod: string, member: string, launch: string, _o: unknown, cmd: Command) =>
       quietHandler(cmd, pod, member, () => handleExit(runtimeFor(cmd), pod, member, launch)),
     );
+  // the prober's call when a liveness or startup probe failed: the kill, in a Node start only then
   program
-    .command('_prober', { hidden: true })
+    .command('_unhealthy', { hidden: true })
     .argument('<pod>')
-    .action((pod: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => runProber(runtimeFor(cmd), pod)));
+    .argument('<container>')
+    .argument('<launch>')
+    .argument('<why>')
+    .action((pod: string, name: string, launch: string, why: string, _o: unknown, cmd: Command) =>
+      quietHandler(cmd, pod, name, () => handleUnhealthy(runtimeFor(cmd), pod, name, launch, why)),
+    );
   program
     .command('_restart', { hidden: true })
     .argument('<pod>')
