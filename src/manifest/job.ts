@@ -7,8 +7,9 @@
  */
 import { validateName } from '../names.js';
 import { DEFAULT_BACKOFF_LIMIT, type JobDefinition } from '../model.js';
-import { checkKeys, int, Issues, obj, stringMap, str, type FieldIssue, type Obj } from './fields.js';
-import { parsePod, type DocumentResult, type ManifestPod, type ParseOptions } from './pod.js';
+import { checkKeys, int, obj, stringMap, str, type Issues, type Obj } from './fields.js';
+import type { DocumentResult, ParseOptions } from './pod.js';
+import { parsePodTemplate } from './template.js';
 
 const SUPPORTED_JOB_SPEC = ['template', 'backoffLimit', 'activeDeadlineSeconds', 'completions', 'parallelism'];
 const UNSUPPORTED_JOB_SPEC = [
@@ -34,39 +35,6 @@ const WHY_UNSUPPORTED: Record<string, string> = {
 
 /** Kubernetes' limit on backoffLimit is the int32 range; a real Job uses a handful. */
 const MAX_BACKOFF_LIMIT = 2_147_483_647;
-
-/**
- * A PodTemplateSpec (`metadata` and `spec`) read as the v1/Pod it becomes,
- * named `name`: parsePod's problems are reported at their place under `at`
- * (`spec.template.spec.containers[0].image`).
- */
-export function parsePodTemplate(
-  is: Issues,
-  v: unknown,
-  at: string,
-  name: string,
-  o: ParseOptions,
-  labels: Record<string, string> = {},
-): ManifestPod | undefined {
-  const t = obj(is, v, at);
-  if (!t) return is.error(at, 'is required');
-  checkKeys(is, t, at, ['metadata', 'spec']);
-  const meta = obj(is, t.metadata, `${at}.metadata`) ?? {};
-  const inner = new Issues(is.lenient);
-  // the template's name (if any) is not the pod's: the pod is named after its Job
-  const { name: _ignored, ...rest } = meta;
-  const pod: Obj = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { ...rest, ...(Object.keys(labels).length ? { labels: { ...(stringMap(inner, rest.labels, 'metadata.labels') ?? {}), ...labels } } : {}), name },
-    spec: t.spec,
-  };
-  const mp = parsePod(inner, pod, o);
-  const place = (i: FieldIssue): FieldIssue => ({ ...i, path: `${at}.${i.path}` });
-  is.errors.push(...inner.errors.map(place));
-  is.warnings.push(...inner.warnings.map(place));
-  return inner.errors.length ? undefined : mp;
-}
 
 /** A batch/v1 Job: its one pod, named after the Job. */
 export function parseJob(is: Issues, value: Obj, o: ParseOptions): DocumentResult | undefined {
@@ -95,13 +63,15 @@ export function parseJob(is: Issues, value: Obj, o: ParseOptions): DocumentResul
 
   const podName = validName ? name : 'job';
   // the labels Kubernetes' Job controller gives its pods
-  const mp = parsePodTemplate(is, spec.template, 'spec.template', podName, o, { 'batch.kubernetes.io/job-name': podName, 'job-name': podName });
-  if (mp) {
-    const tspec = (spec.template as Obj).spec as Obj;
-    const policy = mp.pod.restartPolicy;
-    if (tspec.restartPolicy === undefined)
+  const t = parsePodTemplate(is, spec.template, 'spec.template', o, {
+    name: podName,
+    over: { 'batch.kubernetes.io/job-name': podName, 'job-name': podName },
+  });
+  const mp = t?.mp;
+  if (t && mp) {
+    if (t.spec.restartPolicy === undefined)
       is.error('spec.template.spec.restartPolicy', 'is required for a Job: OnFailure or Never (the Pod default, Always, is not allowed)');
-    else if (policy === 'Always') is.error('spec.template.spec.restartPolicy', '"Always" is not allowed for a Job: OnFailure or Never');
+    else if (mp.pod.restartPolicy === 'Always') is.error('spec.template.spec.restartPolicy', '"Always" is not allowed for a Job: OnFailure or Never');
   }
   if (!mp || !validName || is.errors.length) return undefined;
   const job: JobDefinition = { name: podName, backoffLimit, ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}) };

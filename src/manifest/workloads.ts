@@ -6,8 +6,9 @@
  * `<name>-pod-0`.
  */
 import { validateName } from '../names.js';
-import { checkKeys, int, Issues, isObj, obj, oneOf, str, stringMap, type FieldIssue, type Obj } from './fields.js';
-import { parsePod, type DocumentResult, type ManifestPod, type ParseOptions } from './pod.js';
+import { checkKeys, int, Issues, isObj, obj, oneOf, str, stringMap, type Obj } from './fields.js';
+import type { DocumentResult, ManifestPod, ParseOptions } from './pod.js';
+import { parsePodTemplate } from './template.js';
 
 /** The kinds read here: each becomes one pod (or none with replicas 0). */
 export const WORKLOAD_KINDS = ['Deployment', 'DaemonSet'] as const;
@@ -38,12 +39,6 @@ export function parseDeployment(is: Issues, value: Obj, o: ParseOptions): Docume
 
 export function parseDaemonSet(is: Issues, value: Obj, o: ParseOptions): DocumentResult | undefined {
   return parseWorkload(is, value, o, 'DaemonSet');
-}
-
-/** Moves a problem of the template's pod (read as a Pod) under `spec.template.`. */
-function underTemplate(p: FieldIssue): FieldIssue {
-  const at = p.path.startsWith('metadata') || p.path.startsWith('spec') ? p.path : '';
-  return { path: `spec.template${at ? `.${at}` : ''}`, message: p.message };
 }
 
 function parseWorkload(is: Issues, value: Obj, o: ParseOptions, kind: WorkloadKind): DocumentResult | undefined {
@@ -85,44 +80,19 @@ function parseWorkload(is: Issues, value: Obj, o: ParseOptions, kind: WorkloadKi
       is.error('spec.selector.matchLabels', 'must select at least one label (an empty selector is refused by Kubernetes)');
   }
 
-  const template = obj(is, spec.template, 'spec.template') ?? (is.error('spec.template', 'is required'), undefined);
-  if (!template) return undefined;
-  checkKeys(is, template, 'spec.template', ['metadata', 'spec']);
-  const tmeta = obj(is, template.metadata, 'spec.template.metadata') ?? {};
-  // the template's name is ignored, as Kubernetes ignores it: the pod is named after the workload
-  checkKeys(is, tmeta, 'spec.template.metadata', ['labels', 'annotations', 'name']);
-  const tlabels = stringMap(is, tmeta.labels, 'spec.template.metadata.labels') ?? {};
-  const tannotations = stringMap(is, tmeta.annotations, 'spec.template.metadata.annotations') ?? {};
+  // the template, read as the Pod it makes by the very code that reads a Pod (a Job's too)
+  const t = parsePodTemplate(is, spec.template, 'spec.template', o, { name: podName ?? 'pod', under: { labels, annotations } });
+  if (!t) return undefined;
   for (const [k, v] of Object.entries(matchLabels ?? {})) {
-    if (tlabels[k] !== v)
+    if (t.labels[k] !== v)
       is.error(
         'spec.selector.matchLabels',
-        `${k}=${v} is not a label of the pod template (spec.template.metadata.labels${tlabels[k] === undefined ? ` has no ${k}` : `.${k} is "${tlabels[k]}"`}): the selector must match the template's labels`,
+        `${k}=${v} is not a label of the pod template (spec.template.metadata.labels${t.labels[k] === undefined ? ` has no ${k}` : `.${k} is "${t.labels[k]}"`}): the selector must match the template's labels`,
       );
   }
-  const tspec = obj(is, template.spec, 'spec.template.spec');
-  if (!tspec) return is.error('spec.template.spec', 'is required');
-  if (tspec.restartPolicy !== undefined && tspec.restartPolicy !== 'Always')
-    is.error('spec.template.spec.restartPolicy', `${JSON.stringify(tspec.restartPolicy)}: a ${kind}'s pod must have restartPolicy Always (Kubernetes' rule)`);
-
-  // the template, read as the Pod it makes by the very code that reads a Pod
-  const inner = new Issues(is.lenient);
-  const pod = parsePod(
-    inner,
-    {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name: podName ?? 'pod',
-        ...(Object.keys({ ...labels, ...tlabels }).length ? { labels: { ...labels, ...tlabels } } : {}),
-        ...(Object.keys({ ...annotations, ...tannotations }).length ? { annotations: { ...annotations, ...tannotations } } : {}),
-      },
-      spec: tspec,
-    },
-    o,
-  );
-  is.errors.push(...inner.errors.map(underTemplate));
-  is.warnings.push(...inner.warnings.map(underTemplate));
+  if (t.spec.restartPolicy !== undefined && t.spec.restartPolicy !== 'Always')
+    is.error('spec.template.spec.restartPolicy', `${JSON.stringify(t.spec.restartPolicy)}: a ${kind}'s pod must have restartPolicy Always (Kubernetes' rule)`);
+  const pod = t.mp;
   const object = name === undefined ? undefined : { kind, name, source: value };
   if (!pod || is.errors.length || !object) return undefined;
   const mp: ManifestPod = { pod: { ...pod.pod, owner: ownerOf(kind, object.name) }, containers: pod.containers, source: value };

@@ -97,6 +97,12 @@ describe('batch/v1 Job', () => {
     ]);
   });
 
+  it("a template label that is not a string is reported once, at its place (the one PodTemplateSpec reader, a Deployment's too)", () => {
+    expect(problems(JOB().replace('      labels: {app: calc}', '      labels: {app: 3}'))).toEqual([
+      'spec.template.metadata.labels.app: must be a string, got a number',
+    ]);
+  });
+
   it('checks the Job itself: apiVersion, its name, the template, backoffLimit and activeDeadlineSeconds ranges', () => {
     expect(problems(JOB().replace('batch/v1', 'v1'))).toEqual(['apiVersion: must be "batch/v1" for a Job, got "v1"']);
     expect(problems(JOB().replace('name: pi\n  labels', 'name: Pi_1\n  labels'))[0]).toMatch(/^metadata\.name: /);

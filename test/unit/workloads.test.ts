@@ -97,6 +97,19 @@ describe('Deployment', () => {
     expect(warnings).toEqual([{ path: 'spec.template.spec.nodeSelector', message: 'is not supported by barepod' }]);
   });
 
+  it("the template's metadata is read as a Pod's, as a Job's is (the one PodTemplateSpec reader): namespace default, generateName refused", () => {
+    const t = (meta: string) => TEMPLATE.replace('      annotations: {note: hi}\n', `      annotations: {note: hi}\n${meta}`);
+    expect(problems(deployment(`${SELECTOR}${t('      namespace: default\n      name: ignored\n')}`))).toEqual([]);
+    expect(problems(deployment(`${SELECTOR}${t('      generateName: x-\n      namespace: other\n')}`))).toEqual([
+      'spec.template.metadata.generateName: is not supported by barepod',
+      'spec.template.metadata.namespace: only the "default" namespace exists on one host',
+    ]);
+    // a label that is not a string: reported once, at its place
+    expect(problems(deployment(`${SELECTOR}${TEMPLATE.replace('version: "1"', 'version: 1')}`))).toEqual([
+      'spec.template.metadata.labels.version: must be a string, got a number',
+    ]);
+  });
+
   it("a template restartPolicy other than Always is refused (Kubernetes' rule)", () => {
     const t = TEMPLATE.replace('    spec:\n', '    spec:\n      restartPolicy: Never\n');
     expect(problems(deployment(`${SELECTOR}${t}`))).toEqual([
