@@ -5,43 +5,15 @@
  * file barepod wrote (judged on the host, by grep as nobody), not the pod's
  * record, not --explain, a dry run, export, events, ps or inspect.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { it, pidOf, skipReason } from '../helpers/harness.js';
 import { DATA_DIR, storeConfig } from '../helpers/config-store.js';
+import { asNobody, filesHolding } from '../helpers/security.js';
 
-const NOBODY = 65534;
 const octal = (m: number) => m.toString(8).padStart(4, '0');
-
-function asNobody(argv: string[]): { code: number | null; stdout: string } {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv], { cwd: '/', encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout };
-}
-
-/** Every regular file under `top` (as root) whose content holds `needle`; mounted dirs (a rootfs, /dev/shm) are the container's, skipped. */
-function filesHolding(top: string, needle: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        if (!spawnSync('mountpoint', ['-q', p]).status) continue;
-        walk(p);
-      } else if (e.isFile()) {
-        try {
-          if (fs.readFileSync(p).includes(needle)) out.push(p);
-        } catch {
-          // vanished
-        }
-      }
-    }
-  };
-  walk(top);
-  return out;
-}
 
 describe.skipIf(!!skipReason)('security: Secret values in env', () => {
   it('a Secret env value is only in the container (and its 0600 config.json): never in a file nobody reads, the record, --explain, dry run, export, events, ps, inspect', async ({
