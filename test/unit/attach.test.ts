@@ -5,10 +5,10 @@ import { withTerminal } from '../../src/oci/options.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
 import { ManifestError } from '../../src/manifest/pod.js';
 import { exportPod } from '../../src/manifest/export.js';
-import type { PodRecord } from '../../src/model.js';
 import { base, ctr } from '../fixtures/manifests.js';
 import { parseResolved } from '../helpers/resolve.js';
 import { thrown } from '../helpers/thrown.js';
+import { recordOf } from '../helpers/records.js';
 
 describe('detach keys', () => {
   it('parses podman and docker notation', () => {
@@ -76,14 +76,7 @@ describe('manifest: stdin, stdinOnce, tty', () => {
     const p = pods[0]!;
     expect(p.containers[0]).toMatchObject({ stdin: true, stdinOnce: true, tty: true });
     expect(parse('      stdinOnce: true\n').pods[0]!.containers[0]!.stdinOnce).toBeUndefined();
-    const rec = {
-      version: 2,
-      def: p.pod,
-      createdAt: '',
-      cgroupVersion: 1,
-      sandbox: {},
-      containers: p.containers.map((def) => ({ def })),
-    } as unknown as PodRecord;
+    const rec = recordOf(p.pod, p.containers);
     const exported = exportPod(rec) as { spec: { containers: Record<string, unknown>[] } };
     expect(exported.spec.containers[0]).toMatchObject({ stdin: true, stdinOnce: true, tty: true });
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containerDefinition } from '../../src/cli/definitions.js';
 import { BarepodError } from '../../src/errors.js';
-import { NO_NETWORK, type ContainerDefinition, type PodDefinition, type PodRecord } from '../../src/model.js';
+import { NO_NETWORK, type ContainerDefinition, type PodDefinition } from '../../src/model.js';
 import { exportPod } from '../../src/manifest/export.js';
 import { DEFAULT_CAPABILITIES } from '../../src/oci/default-spec.js';
 import { defaultSpec } from '../../src/oci/default-spec.js';
@@ -14,6 +14,7 @@ import { planContainerSpec, type PlanContext } from '../../src/plan/pod-plan.js'
 import { capabilityName, cliSecurity } from '../../src/plan/security.js';
 import { containerDevices, devMajor, devMinor, hostDevice, hostDevices } from '../../src/runtime/devices.js';
 import { thrown } from '../helpers/thrown.js';
+import { recordOf } from '../helpers/records.js';
 
 const TUN = { path: '/dev/net/tun', type: 'c' as const, major: 10, minor: 200, fileMode: 0o600, uid: 0, gid: 0 };
 
@@ -255,7 +256,7 @@ describe('export of a CLI container with capabilities and devices', () => {
   it('writes the capabilities and privileged back as a securityContext, and names a --device it cannot write', () => {
     const def = containerDefinition({ name: 'vpn', command: ['sleep', '60'], capAdd: ['NET_ADMIN'], capDrop: ['MKNOD'], device: ['/dev/net/tun'] });
     const root = containerDefinition({ name: 'root', command: ['sleep', '60'], privileged: true });
-    const rec = { version: 2, def: pod(), createdAt: '', cgroupVersion: 1, sandbox: {}, containers: [{ def }, { def: root }] } as unknown as PodRecord;
+    const rec = recordOf(pod(), [def, root]);
     const out = exportPod(rec) as { metadata: { annotations: Record<string, string> }; spec: { containers: { securityContext?: unknown }[] } };
     // the CLI keeps no_new_privs on: a manifest says so with allowPrivilegeEscalation: false
     expect(out.spec.containers[0]!.securityContext).toEqual({ capabilities: { add: ['NET_ADMIN'], drop: ['MKNOD'] }, allowPrivilegeEscalation: false });

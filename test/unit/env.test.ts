@@ -14,6 +14,7 @@ import type { ContainerDefinition, PodRecord } from '../../src/model.js';
 import { parseResolved } from '../helpers/resolve.js';
 import { thrown } from '../helpers/thrown.js';
 import { base, ctr } from '../fixtures/manifests.js';
+import { recordOf } from '../helpers/records.js';
 
 function problems(text: string, lenient = false): string[] {
   const e = thrown(() => parseResolved(text, { file: 'pod.yaml', lenient }));
@@ -249,7 +250,7 @@ describe('env: $(VAR) expansion, as Kubernetes does it', () => {
   it("export writes a CLI-made pod's `$` as `$$`, so up gives the very same argv and env back", () => {
     const p = parseResolved(base(ctr('      command: [sleep, "60"]\n'))).pods[0]!;
     const def = { ...p.containers[0]!, args: ['sh', '-c', 'echo $$ $(A) $$(B) $'], env: ['A=x', 'P=$(A)$$'] };
-    const rec = { version: 2, def: p.pod, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: [{ def }] } as unknown as PodRecord;
+    const rec = recordOf(p.pod, [def]);
     const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!.containers[0]!;
     expect(again.args).toEqual(def.args);
     expect(again.env).toEqual(def.env);

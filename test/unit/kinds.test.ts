@@ -5,12 +5,13 @@
  */
 import { parseResolved } from '../helpers/resolve.js';
 import { describe, expect, it } from 'vitest';
-import type { ContainerDefinition, PodDefinition, PodRecord, VolumeDefinition } from '../../src/model.js';
+import type { ContainerDefinition, PodDefinition, VolumeDefinition } from '../../src/model.js';
 import { VOLUME_KINDS, volumeKind, volumeSources } from '../../src/plan/volume-kinds.js';
 import { MEMBER_KINDS } from '../../src/plan/members.js';
 import { containerTitle, networkTitle } from '../../src/plan/narration.js';
 import { networkNamed } from '../../src/plan/network.js';
 import { exportPod } from '../../src/manifest/export.js';
+import { recordOf } from '../helpers/records.js';
 
 const volumes: VolumeDefinition[] = [
   { kind: 'emptyDir', name: 'work', medium: '' },
@@ -62,14 +63,7 @@ spec:
 `;
     const p = parseResolved(text).pods[0]!;
     expect(p.pod.volumes).toEqual(volumes);
-    const rec = {
-      version: 2,
-      def: p.pod,
-      createdAt: '',
-      cgroupVersion: 1,
-      sandbox: {},
-      containers: p.containers.map((def) => ({ def })),
-    } as unknown as PodRecord;
+    const rec = recordOf(p.pod, p.containers);
     const exported = exportPod(rec) as { spec: { volumes: unknown[] } };
     expect(exported.spec.volumes).toEqual([
       { name: 'work', emptyDir: {} },
@@ -103,14 +97,7 @@ spec:
     ]);
     // mounted read-only whatever the volumeMount says, as the kubelet does
     expect(p.containers[0]!.mounts).toEqual([{ name: 'cfg', mountPath: '/cfg', readOnly: true }]);
-    const rec = {
-      version: 2,
-      def: p.pod,
-      createdAt: '',
-      cgroupVersion: 1,
-      sandbox: {},
-      containers: p.containers.map((def) => ({ def })),
-    } as unknown as PodRecord;
+    const rec = recordOf(p.pod, p.containers);
     const exported = exportPod(rec) as { spec: { volumes: unknown[] } };
     expect(exported.spec.volumes).toEqual(written);
     expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(p.pod.volumes);

@@ -7,6 +7,7 @@ import { manifestDiff, manifestHash } from '../../src/pod/up.js';
 import type { PodRecord } from '../../src/model.js';
 import { thrown } from '../helpers/thrown.js';
 import { base, ctr, INVALID } from '../fixtures/manifests.js';
+import { recordOf } from '../helpers/records.js';
 
 function problems(text: string, lenient = false): string[] {
   const e = thrown(() => parseResolved(text, { file: 'pod.yaml', lenient }));
@@ -239,14 +240,7 @@ describe('manifest: change detection and export', () => {
       ),
     );
     const p = pods[0]!;
-    const rec = {
-      version: 2,
-      def: p.pod,
-      createdAt: '',
-      cgroupVersion: 1,
-      sandbox: {},
-      containers: p.containers.map((def) => ({ def })),
-    } as unknown as PodRecord;
+    const rec = recordOf(p.pod, p.containers);
     const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod).toEqual(p.pod);
     expect(again.containers).toEqual(p.containers);
@@ -259,7 +253,7 @@ describe('manifest: change detection and export', () => {
       ...p.pod,
       network: { kind: 'cni' as const, name: 'barepod', ports: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' as const, hostIP: '127.0.0.1' }] },
     };
-    const rec = { version: 2, def, createdAt: '', cgroupVersion: 1, sandbox: {}, containers: p.containers.map((d) => ({ def: d })) } as unknown as PodRecord;
+    const rec = recordOf(def, p.containers);
     const again = parseResolved(JSON.stringify(exportPod(rec))).pods[0]!;
     expect(again.pod.network).toEqual(def.network);
     const none = { ...rec, def: { ...p.pod, network: { kind: 'none' } } } as unknown as PodRecord;
