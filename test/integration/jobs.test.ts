@@ -22,6 +22,14 @@ function job(t: TestEnv, name: string, spec: string, template: string): string {
   return file;
 }
 
+/** A Job's template: restartPolicy Never, one container `work` that sleeps 600 s (with this grace period, if any). */
+const sleeper = (grace?: number) => `      restartPolicy: Never
+${grace === undefined ? '' : `      terminationGracePeriodSeconds: ${grace}\n`}      containers:
+        - name: work
+          image: busybox
+          command: [sleep, '600']
+`;
+
 interface PsJob {
   state: string;
   failures: number;
@@ -39,6 +47,9 @@ interface PsView {
   }[];
 }
 const ps = async (t: TestEnv, pod: string) => (JSON.parse(await t.ok(['ps', pod, '--json'])) as PsView).pods[0]!;
+/** `inspect --json` of a pod: its Job and its sandbox. */
+const inspect = async (t: TestEnv, pod: string) =>
+  JSON.parse(await t.ok(['inspect', pod, '--json'])) as { job: PsJob & { startTime: string }; sandbox: { pid: number } };
 
 /** Processes of this state root's timers for a pod (a pending restart or a deadline). */
 function timersOf(root: string, pod: string): number[] {
@@ -88,8 +99,7 @@ describe.skipIf(skipReason)('Jobs', () => {
     // the same manifest again: unchanged, and waiting for it again succeeds at once
     expect(await t.ok(['up', '-f', file, '--wait'])).toBe(`pod/${pod} unchanged\n`);
     expect(await t.ok(['wait', pod, '--for', 'complete'])).toBe(`pod/${pod} complete\n`);
-    const inspect = JSON.parse(await t.ok(['inspect', pod, '--json'])) as { job: PsJob };
-    expect(inspect.job).toMatchObject({ state: 'Complete', failures: 2 });
+    expect((await inspect(t, pod)).job).toMatchObject({ state: 'Complete', failures: 2 });
     expect(await t.ok(['inspect', pod])).toMatch(/^Job: +.*Job Complete \(2 failures\)/m);
     await t.ok(['down', '-f', file]);
   }, 240_000); // 30 s of backoff, and a loaded machine
@@ -161,18 +171,7 @@ describe.skipIf(skipReason)('Jobs', () => {
 
   it('a deadline whose timer was lost: gc sets it again while time is left, and fails the Job once it has passed', async () => {
     const pod = t.pod('job-lost');
-    const file = job(
-      t,
-      pod,
-      '  activeDeadlineSeconds: 8\n',
-      `      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers:
-        - name: work
-          image: busybox
-          command: [sleep, '600']
-`,
-    );
+    const file = job(t, pod, '  activeDeadlineSeconds: 8\n', sleeper(0));
     await t.ok(['up', '-f', file]);
     const pid = await pidOf(t, pod, 'work');
     const kill = () => {
@@ -191,7 +190,7 @@ describe.skipIf(skipReason)('Jobs', () => {
     expect(second).not.toBe(first);
     // lost again, and now past its time: gc applies it
     kill();
-    const until = Date.parse((JSON.parse(await t.ok(['inspect', pod, '--json'])) as { job: { startTime: string } }).job.startTime) + 8000;
+    const until = Date.parse((await inspect(t, pod)).job.startTime) + 8000;
     await eventually(() => Date.now() > until + 100, 20_000, 'the deadline to pass');
     expect((await ps(t, pod)).job).toMatchObject({ state: 'Active' }); // nothing fired it
     expect(await t.ok(['gc', '--json'])).toContain('failed the Job: its activeDeadlineSeconds passed');
@@ -202,21 +201,10 @@ describe.skipIf(skipReason)('Jobs', () => {
 
   it("the pause dies: the Job's pod failed once (counted, a new sandbox, the container runs again, under Never too); once more than backoffLimit: Failed", async () => {
     const pod = t.pod('job-pause');
-    const file = job(
-      t,
-      pod,
-      '  backoffLimit: 1\n',
-      `      restartPolicy: Never
-      terminationGracePeriodSeconds: 0
-      containers:
-        - name: work
-          image: busybox
-          command: [sleep, '600']
-`,
-    );
+    const file = job(t, pod, '  backoffLimit: 1\n', sleeper(0));
     await t.ok(['up', '-f', file]);
     const killPause = async () => {
-      const pause = (JSON.parse(await t.ok(['inspect', pod, '--json'])) as { sandbox: { pid: number } }).sandbox.pid;
+      const pause = (await inspect(t, pod)).sandbox.pid;
       process.kill(pause, 'SIGKILL');
       return pause;
     };
@@ -234,7 +222,7 @@ describe.skipIf(skipReason)('Jobs', () => {
     );
     expect(again.restarts).toBe(1);
     expect(fs.existsSync(`/proc/${first}`)).toBe(false);
-    expect((JSON.parse(await t.ok(['inspect', pod, '--json'])) as { sandbox: { pid: number } }).sandbox.pid).not.toBe(pause1);
+    expect((await inspect(t, pod)).sandbox.pid).not.toBe(pause1);
     const second = await pidOf(t, pod, 'work');
     await killPause();
     await eventually(async () => (await ps(t, pod)).job?.state === 'Failed', 30_000, 'the Job to fail');
@@ -250,17 +238,7 @@ describe.skipIf(skipReason)('Jobs', () => {
 
   it('down of a running Job ends its deadline timer; wait --for complete refuses a pod that runs no Job', async () => {
     const pod = t.pod('job-down');
-    const file = job(
-      t,
-      pod,
-      '  activeDeadlineSeconds: 600\n',
-      `      restartPolicy: Never
-      containers:
-        - name: work
-          image: busybox
-          command: [sleep, '600']
-`,
-    );
+    const file = job(t, pod, '  activeDeadlineSeconds: 600\n', sleeper());
     const plan = JSON.parse(await t.ok(['up', '-f', file, '--dry-run', '--json'])) as { job: unknown; restartPolicy: string }[];
     expect(plan[0]).toMatchObject({ job: { name: pod, backoffLimit: 6, activeDeadlineSeconds: 600 }, restartPolicy: 'Never' });
     await t.ok(['up', '-f', file]);
