@@ -289,26 +289,23 @@ function checkPaths(is: Issues, at: string, sources: Projection[]): void {
 type ProjectedKind = 'configMap' | 'secret' | 'downwardAPI' | 'projected';
 type Parser<K extends VolumeKind> = (is: Issues, raw: unknown, at: string, name: string, containers?: Set<string>) => VolumeOf<K> | undefined;
 
+/** The parser of a configMap or secret volume: one source (its name under `nameKey`), its files under the volume. */
+function oneSource<K extends 'configMap' | 'secret'>(kind: K, nameKey: 'name' | 'secretName'): Parser<K> {
+  return (is, raw, at, name) => {
+    const o = obj(is, raw, at);
+    if (!o) return undefined;
+    checkKeys(is, o, at, [nameKey, 'items', 'defaultMode', 'optional']);
+    const defaultMode = fileMode(is, o.defaultMode, `${at}.defaultMode`) ?? DEFAULT_FILE_MODE;
+    const s = configSource(is, o, at, kind, nameKey);
+    if (s) checkPaths(is, `${at}.items`, [s]);
+    return s ? ({ kind, name, defaultMode, sources: [s] } as VolumeOf<K>) : undefined;
+  };
+}
+
 /** The parsers of the four volume kinds barepod writes files for (manifest/pod.ts's VOLUME_PARSERS takes them). */
 export const PROJECTED_VOLUME_PARSERS: { [K in ProjectedKind]: Parser<K> } = {
-  configMap: (is, raw, at, name) => {
-    const o = obj(is, raw, at);
-    if (!o) return undefined;
-    checkKeys(is, o, at, ['name', 'items', 'defaultMode', 'optional']);
-    const defaultMode = fileMode(is, o.defaultMode, `${at}.defaultMode`) ?? DEFAULT_FILE_MODE;
-    const s = configSource(is, o, at, 'configMap', 'name');
-    if (s) checkPaths(is, `${at}.items`, [s]);
-    return s ? { kind: 'configMap', name, defaultMode, sources: [s] } : undefined;
-  },
-  secret: (is, raw, at, name) => {
-    const o = obj(is, raw, at);
-    if (!o) return undefined;
-    checkKeys(is, o, at, ['secretName', 'items', 'defaultMode', 'optional']);
-    const defaultMode = fileMode(is, o.defaultMode, `${at}.defaultMode`) ?? DEFAULT_FILE_MODE;
-    const s = configSource(is, o, at, 'secret', 'secretName');
-    if (s) checkPaths(is, `${at}.items`, [s]);
-    return s ? { kind: 'secret', name, defaultMode, sources: [s] } : undefined;
-  },
+  configMap: oneSource('configMap', 'name'),
+  secret: oneSource('secret', 'secretName'),
   downwardAPI: (is, raw, at, name, containers) => {
     const o = obj(is, raw, at);
     if (!o) return undefined;
