@@ -11,9 +11,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BarepodError, isNoSpace } from '../errors.js';
+import { isNoSpace } from '../errors.js';
 import { isActive, type ContainerRecord, type PodRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
+import { bundledHelper } from '../runtime/bundled.js';
 import { appendEvent } from '../runtime/events.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { launch } from '../runtime/exec.js';
@@ -61,15 +62,7 @@ export const hasProbes = (rec: PodRecord): boolean => rec.containers.some((c) =>
 export const probeConfigFile = (stateRoot: string, pod: string): string => path.join(podPaths(stateRoot, pod).dir, 'probes.conf');
 
 /** The prober's path: beside the bundle (dist/), where `npm run build` puts it, or where bundles/prober builds it. */
-export function proberHelper(): string {
-  const dir = path.dirname(path.resolve(process.argv[1] ?? ''));
-  for (const candidate of [path.join(dir, 'barepod-prober'), path.join(dir, '..', 'bundles', 'prober', 'barepod-prober')]) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new BarepodError('missing-tool', "barepod-prober not found (the program that runs a pod's probes)", {
-    hint: 'build it: apt-get install gcc make, then npm run build (or scripts/setup)',
-  });
-}
+export const proberHelper = (): string => bundledHelper('barepod-prober', 'prober', "the program that runs a pod's probes");
 
 /**
  * Brings the pod's probes.conf in line with its record: written (atomically,

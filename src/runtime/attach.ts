@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { BarepodError } from '../errors.js';
 import { DetachMatcher } from '../plan/detach-keys.js';
+import { bundledHelper } from './bundled.js';
 import { launch, type Launch } from './exec.js';
 
 /**
@@ -30,15 +30,7 @@ export interface AttachOptions {
 export type AttachEnd = 'ended' | 'detached';
 
 /** The relay's path: beside the bundle (dist/), where `npm run build` puts it. */
-export function attachHelper(): string {
-  const dir = path.dirname(path.resolve(process.argv[1] ?? ''));
-  for (const candidate of [path.join(dir, 'barepod-attach'), path.join(dir, '..', 'bundles', 'attach', 'barepod-attach')]) {
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new BarepodError('missing-tool', "barepod-attach not found (the relay to conmon's attach socket)", {
-    hint: 'build it: apt-get install gcc make, then npm run build (or scripts/setup)',
-  });
-}
+export const attachHelper = (): string => bundledHelper('barepod-attach', 'attach', "the relay to conmon's attach socket");
 
 export interface Attached {
   /** runs the session until the container's output ends or the detach keys come */

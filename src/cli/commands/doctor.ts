@@ -1,5 +1,3 @@
-import { attachHelper } from '../../runtime/attach.js';
-import { proberHelper } from '../../pod/prober.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,6 +6,7 @@ import { BarepodError, ExitCode } from '../../errors.js';
 import { SECCOMP_PROFILE } from '../../pod/runtime.js';
 import { detectCgroupVersion, readCgroupMounts } from '../../runtime/cgroupfs.js';
 import { runTool } from '../../runtime/exec.js';
+import { findBundled } from '../../runtime/bundled.js';
 import { findBinary, resolveSettings } from '../../runtime/host.js';
 import { requireTrustedDir } from '../../runtime/private-fs.js';
 import { pauseRootfs, builtinDir } from '../../runtime/images.js';
@@ -126,32 +125,20 @@ export async function runChecks(root?: string): Promise<Check[]> {
     detail: conmonV ? `${conmon}: ${conmonV}` : 'not found',
     ...(conmonV ? {} : { fix: 'apt-get install conmon (or run scripts/setup)' }),
   });
-  let relay: string | undefined;
-  try {
-    relay = attachHelper();
-  } catch {
-    // reported below
+  const helpers = [
+    ['barepod-attach', 'attach', "run -it and attach need it (the relay to conmon's attach socket)"],
+    ['barepod-prober', 'prober', 'pods with probes need it (the program that runs their probes)'],
+  ] as const;
+  for (const [program, dir, need] of helpers) {
+    const found = findBundled(program, dir);
+    add({
+      name: program,
+      ok: found !== undefined,
+      required: false,
+      detail: found ?? `not built: ${need}`,
+      ...(found ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
+    });
   }
-  add({
-    name: 'barepod-attach',
-    ok: relay !== undefined,
-    required: false,
-    detail: relay ?? "not built: run -it and attach need it (the relay to conmon's attach socket)",
-    ...(relay ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
-  });
-  let prober: string | undefined;
-  try {
-    prober = proberHelper();
-  } catch {
-    // reported below
-  }
-  add({
-    name: 'barepod-prober',
-    ok: prober !== undefined,
-    required: false,
-    detail: prober ?? 'not built: pods with probes need it (the program that runs their probes)',
-    ...(prober ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
-  });
 
   const cgv = detectCgroupVersion();
   const mounts = readCgroupMounts();
