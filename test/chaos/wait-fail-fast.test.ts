@@ -6,17 +6,11 @@
  * so a command that waited them out fails the test (by its timeout, which is
  * a failure, never a timing assertion).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { eventually, podManifest, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
-/** Writes a manifest of one pod into the test's root. */
-function manifest(t: TestEnv, name: string, body: string): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n  terminationGracePeriodSeconds: 1\n${body}`);
-  return file;
-}
+/** Writes a manifest of one pod (grace period 1 s) into the test's root. */
+const manifest = (t: TestEnv, name: string, body: string): string => podManifest(t, name, `  terminationGracePeriodSeconds: 1\n${body}`);
 
 const FAST = 60_000; // well under the 600 s the commands are given
 

@@ -34,16 +34,28 @@ if (skipReason) console.warn(`skipping integration tests: ${skipReason}`);
  */
 export const cgroupVersion: 1 | 2 = detectCgroupVersion();
 
+/** A file of a cgroup path (relative to the hierarchy's root) in the hierarchy of `controller`, read where this host keeps it (v1 `/sys/fs/cgroup/<controller>/<rel>/<file>`, v2 `/sys/fs/cgroup/<rel>/<file>`). */
+export function cgroupRead(rel: string, controller: string, file: string): string {
+  const dir = cgroupVersion === 2 ? path.join('/sys/fs/cgroup', rel) : path.join('/sys/fs/cgroup', controller, rel);
+  return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+}
+
 /**
- * A limit file of a cgroup path (relative to the hierarchy's root), read
- * where this host keeps it: v1 `/sys/fs/cgroup/<controller>/<rel>/<file>`,
- * v2 `/sys/fs/cgroup/<rel>/<file>`; the file name per version from barepod's
- * own table (memoryLimit: memory.limit_in_bytes or memory.max).
+ * A limit file of a cgroup path (relative to the hierarchy's root), the file
+ * name per version from barepod's own table (memoryLimit:
+ * memory.limit_in_bytes or memory.max).
  */
 export function cgroupLimit(rel: string, what: keyof (typeof RESOURCE_FILES)[1]): string {
   const { controller, file } = RESOURCE_FILES[cgroupVersion][what];
-  const dir = cgroupVersion === 2 ? path.join('/sys/fs/cgroup', rel) : path.join('/sys/fs/cgroup', controller, rel);
-  return fs.readFileSync(path.join(dir, file), 'utf8').trim();
+  return cgroupRead(rel, controller, file);
+}
+
+/** Writes a manifest of one pod (`body` is its spec, indented; `meta` more lines of its metadata) into the test's root; returns its path. */
+export function podManifest(t: TestEnv, name: string, body: string, meta = ''): string {
+  const file = path.join(t.root, `${name}.yaml`);
+  fs.mkdirSync(t.root, { recursive: true });
+  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${meta}spec:\n${body}`);
+  return file;
 }
 
 export interface Result {

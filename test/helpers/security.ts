@@ -57,12 +57,8 @@ export function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
-/** Writes a manifest of one pod (`body` is its spec, indented) into the test's root; returns its path. */
-export function podManifest(t: TestEnv, name: string, body: string): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${body}`);
-  return file;
-}
+/** The one-pod manifest writer (harness.ts), for the security tests that took it from here. */
+export { podManifest } from './harness.js';
 
 /** Stores an image of busybox plus one layer of `top` entries (and this config) as NAME:1, laid out under `dir`. */
 export async function hostileImage(

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect } from 'vitest';
-import { eventually, inspect, it, pidOf, skipReason, type TestEnv } from '../helpers/harness.js';
+import { eventually, inspect, it, pidOf, podManifest as manifest, skipReason, type TestEnv } from '../helpers/harness.js';
 import { storeConfig, unstoreConfig } from '../helpers/config-store.js';
 
 /** A process's environment, read on the host. */
@@ -19,12 +19,6 @@ function environ(pid: number): Record<string, string> {
       .filter(Boolean)
       .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
   );
-}
-
-function manifest(t: TestEnv, name: string, body: string, meta = ''): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\n${meta}spec:\n${body}`);
-  return file;
 }
 
 interface PsMember {

@@ -15,6 +15,7 @@ import {
   inspect,
   nsInode,
   pidOf,
+  podManifest as manifest,
   readInContainer,
   REPO,
   run,
@@ -32,13 +33,6 @@ function example(t: TestEnv, file: string, name: string): string {
 }
 
 /** Writes a manifest of one pod into the test's root. */
-function manifest(t: TestEnv, name: string, body: string): string {
-  const file = path.join(t.root, `${name}.yaml`);
-  fs.mkdirSync(t.root, { recursive: true });
-  fs.writeFileSync(file, `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${name}\nspec:\n${body}`);
-  return file;
-}
-
 const status = (pid: number, field: string) => new RegExp(`^${field}:\\s*(.*)$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim();
 
 describe.skipIf(skipReason)('manifests', () => {

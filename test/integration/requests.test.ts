@@ -4,38 +4,25 @@
  * kubelet's conversion, the minimum for a container without a request, the
  * pod-level request on the pod parent, and memory.low on v2 (nothing on v1).
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupVersion, skipReason, useTestEnv } from '../helpers/harness.js';
-
-/** A file of a cgroup (relative to the hierarchy's root) in the hierarchy of `controller`. */
-const cgroupFile = (rel: string, controller: string, file: string): string =>
-  path.join(cgroupVersion === 2 ? '/sys/fs/cgroup' : path.join('/sys/fs/cgroup', controller), rel, file);
-const read = (rel: string, controller: string, file: string) => fs.readFileSync(cgroupFile(rel, controller, file), 'utf8').trim();
+import { cgroupRead as read, cgroupVersion, podManifest, skipReason, useTestEnv } from '../helpers/harness.js';
 
 describe.skipIf(skipReason)('resource requests', () => {
   const t = useTestEnv();
 
   it("requests.cpu is each container's CPU weight, a container without one gets the minimum, the pod-level request is on the pod parent; requests.memory is memory.low on v2 only", async () => {
     const pod = t.pod('req');
-    fs.mkdirSync(t.root, { recursive: true });
-    const file = path.join(t.root, `${pod}.yaml`);
-    fs.writeFileSync(
-      file,
-      `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${pod}
-  annotations: {barepod.io/network: none}
-spec:
-  terminationGracePeriodSeconds: 0
+    const file = podManifest(
+      t,
+      pod,
+      `  terminationGracePeriodSeconds: 0
   resources: {requests: {cpu: "1"}}
   containers:
     - {name: small, image: busybox, command: [sleep, "600"], resources: {requests: {cpu: 250m, memory: 32Mi}}}
     - {name: limited, image: busybox, command: [sleep, "600"], resources: {limits: {cpu: 500m}}}
     - {name: none, image: busybox, command: [sleep, "600"]}
 `,
+      '  annotations: {barepod.io/network: none}\n',
     );
     await t.ok(['up', '-f', file, '--wait']);
     const parent = `${t.cgroupRoot}/${pod}`;
