@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cgroupRootOf, eventually, inspect, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, cgroupRootOf, eventually, inspect, podManifest, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 const isV2 = fs.existsSync('/sys/fs/cgroup/cgroup.controllers');
 
@@ -135,22 +135,17 @@ describe.skipIf(skipReason || isV2 || SESSION_HIERARCHIES.length === 0)("monitor
     const session = SESSION_HIERARCHIES.map((h) => path.join(h, `${t.prefix}-session`));
     for (const d of session) fs.mkdirSync(d);
     try {
-      const file = path.join(t.root, `${pod}.yaml`);
-      fs.writeFileSync(
-        file,
-        `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${pod}
-  annotations: {barepod.io/network: none}
-spec:
-  terminationGracePeriodSeconds: 1
+      const file = podManifest(
+        t,
+        pod,
+        `  terminationGracePeriodSeconds: 1
   containers:
     - name: app
       image: busybox
       command: [sleep, "3600"]
       readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
 `,
+        '  annotations: {barepod.io/network: none}\n',
       );
       const r = await run('sh', ['-c', `for d in "$@"; do echo $$ > "$d/cgroup.procs"; done; exec "${CLI}" up -f ${file}`, 'sh', ...session], t.env);
       expect(r.code, r.stderr).toBe(0);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, expect } from 'vitest';
 import { it, pidOf, skipReason } from '../helpers/harness.js';
 import { DATA_DIR, storeConfig } from '../helpers/config-store.js';
-import { asNobody, filesHolding } from '../helpers/security.js';
+import { asNobody, filesHolding, podManifest } from '../helpers/security.js';
 
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
@@ -26,15 +26,10 @@ describe.skipIf(!!skipReason)('security: Secret values in env', () => {
     storeConfig(t, 'Secret', 'db', { password: secret });
     storeConfig(t, 'Secret', 'all', { TOKEN: secret });
     const pod = t.pod('secretenv');
-    const file = path.join(t.root, 'pod.yaml');
-    fs.writeFileSync(
-      file,
-      `apiVersion: v1
-kind: Pod
-metadata:
-  name: ${pod}
-spec:
-  containers:
+    const file = podManifest(
+      t,
+      pod,
+      `  containers:
   - name: app
     image: busybox
     command: [sh, -c, 'exec sleep 3600', '$(PASSWORD)']
