@@ -8,7 +8,7 @@ import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
 import { conmonCreate, readExitFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
-import { selfArgv } from '../runtime/self.js';
+import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { explain, explaining, explainResult } from '../runtime/explain.js';
 import { bundleLines } from '../plan/narration.js';
@@ -40,7 +40,19 @@ export interface MemberOptions {
  */
 export function exitCommand(rt: Runtime, pod: string, name: string, launchId: string): string[] {
   const marker = containerPaths(rt.settings.stateRoot, pod, name).stopping;
-  return ['/bin/sh', '-c', 'test -e "$0" || exec "$@"', marker, ...selfArgv(), '--root', rt.settings.stateRoot, '_exited', pod, name, launchId];
+  return [
+    '/bin/sh',
+    '-c',
+    `test -e "$0" || { ${HANDLER_ENV_SH}exec "$@"; }`,
+    marker,
+    ...handlerArgv(),
+    '--root',
+    rt.settings.stateRoot,
+    '_exited',
+    pod,
+    name,
+    launchId,
+  ];
 }
 
 /**
@@ -146,9 +158,15 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   let proc = o.process;
   // no record of the process: ask runc (an exit file proves nothing here: a previous instance's conmon may write it
   // after this instance started, as it reaps, lets runc delete go on, then writes)
+  // (runc's own state file first: the pid and start time runc judges by, read without a runc process, which a
+  // restart would otherwise pay for on its critical path; `runc state` only when that file is not readable)
   if (known && !proc) {
-    const state = await rt.runc.state(id);
-    proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
+    const init = rt.runc.initProcess(id);
+    if (init) proc = isAlive(init) ? init : undefined;
+    else {
+      const state = await rt.runc.state(id);
+      proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
+    }
   }
   if (known && isAlive(proc)) {
     // judged by the process itself (pid and start time), never by an exit file, which may be a previous instance's
