@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { BarepodError } from '../errors.js';
+import { trace } from '../runtime/exec.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord, VolumeDefinition } from '../model.js';
 import { inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, sandboxNamespacePath } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
@@ -79,8 +80,11 @@ async function launchInSandbox(
   fresh: boolean,
   beforeStart?: BeforeStart,
 ): Promise<Launched> {
+  const t0 = performance.now();
+  const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
   verifySandbox(rec);
   const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
+  step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
@@ -106,6 +110,7 @@ async function launchInSandbox(
     staged,
     devices,
   );
+  step('spec planned');
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
   verifyRootfs(rootfs, spec, {
     pod: rec.def.name,
@@ -113,6 +118,7 @@ async function launchInSandbox(
     source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
   });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
+  step('rootfs and sandbox checked');
   // privileged: /sys writable, as containerd's WithWriteableSysfs; in the pod's netns its sysfs superblock is the pause's read-only one
   if (def.security?.privileged && joinedNamespaces(rec.def, def).includes('net')) {
     if (explaining)
@@ -131,8 +137,10 @@ async function launchInSandbox(
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  step('created, namespaces checked');
   if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
+  step('started, its program running');
   return launched;
 }
 

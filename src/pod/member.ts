@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { trace } from '../runtime/exec.js';
 import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths } from '../plan/paths.js';
 import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
@@ -85,7 +86,10 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const exits = rt.pod(pod).paths.exits;
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
-  writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
+  // a restart's spec is most often the very last one: leaving an identical file spares the write and its fsync
+  const config = JSON.stringify(spec, null, 2) + '\n';
+  if (readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
+  else trace(`${paths.config}: unchanged, not rewritten`, performance.now());
   if (explaining) for (const line of bundleLines(spec, paths.config)) explain(line);
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) {
@@ -114,6 +118,15 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
   rb.push(`remove container ${id}`, () => terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0 }).then(() => undefined));
   return { id, process: proc, conmon };
+}
+
+/** A file's text, or undefined when it is not there (or not readable as one). */
+function readIfFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A fresh id for one launch of a member. */
