@@ -12,6 +12,7 @@ import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
+import { forgetFresh, noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
@@ -29,18 +30,41 @@ import { containerTitle } from '../plan/narration.js';
  * Mounts the container's root filesystem (an overlay on the image) and returns
  * its path. `fresh` empties the writable layer first: a restart by policy is a
  * new container, as in Kubernetes; `barepod start` keeps it, as podman does.
+ * A fresh restart keeps the last instance's overlay mounted when it is still
+ * a fresh one on the same layers (see fresh-overlay.ts) and nothing of that
+ * instance is left in its cgroup to write there. Says whether the upper dir
+ * began empty (so launchInSandbox may note it as fresh once runc made it).
  */
-async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: ContainerDefinition, fresh: boolean): Promise<string> {
+async function prepareRootfs(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  fresh: boolean,
+): Promise<{ rootfs: string; pristine: boolean }> {
   if (def.rootfs) {
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
       throw new BarepodError('invalid-value', `--rootfs ${def.rootfs}: not a directory`);
     }
     if (explaining) explain(`rootfs ${def.rootfs}, used as-is`);
-    return def.rootfs;
+    return { rootfs: def.rootfs, pristine: false };
   }
+  const pod = rec.def.name;
   const paths = containerPaths(rt.settings.stateRoot, pod, def.name);
   const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
+  const note = freshNote(paths.bundle);
+  const overlay = { lower: image.layers, upper: paths.upper, work: paths.work };
+  if (fresh && stillFresh(note, paths.rootfs, overlay) && rt.cgroups.procs(rt.pod(rec).containerCgroup(def.name)).length === 0) {
+    if (explaining)
+      explain(
+        "rootfs: the last instance's overlay is still mounted on the same layers and nothing has written to its upper dir since runc made its mount points there: kept as the fresh view it is (no umount, no mount)",
+      );
+    rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
+    return { rootfs: paths.rootfs, pristine: true };
+  }
+  forgetFresh(note); // the upper dir changes (or is kept with what the last instance wrote) from here on
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
+  const pristine = fresh || !fs.existsSync(paths.upper);
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
   if (explaining)
     explain(
@@ -48,8 +72,11 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
     );
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
   rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
-  return paths.rootfs;
+  return { rootfs: paths.rootfs, pristine };
 }
+
+/** Where a container's fresh-overlay note lives: its bundle dir, removed with it. */
+const freshNote = (bundle: string): string => `${bundle}/rootfs-fresh.json`;
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(
@@ -83,7 +110,7 @@ async function launchInSandbox(
   const t0 = performance.now();
   const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
   verifySandbox(rec);
-  const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
+  const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh);
   step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
@@ -137,6 +164,8 @@ async function launchInSandbox(
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  // before runc start, so before any of the container's code ran: what the upper dir holds now is runc's alone
+  if (pristine) noteFresh(freshNote(containerPaths(rt.settings.stateRoot, rec.def.name, def.name).bundle), rootfs);
   step('created, namespaces checked');
   if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CLI, eventually, REPO, run, skipReason, useTestEnv } from '../helpers/harness.js';
+import { CLI, eventually, readInContainer, REPO, run, skipReason, useTestEnv } from '../helpers/harness.js';
 import { Runc } from '../../src/runtime/runc.js';
 import { isAlive } from '../../src/runtime/procfs.js';
 
@@ -84,6 +84,66 @@ describe.skipIf(skipReason)('the handler entry (dist/handler.mjs)', () => {
     process.kill(init.pid, 'SIGKILL');
     await eventually(() => state().status === 'stopped', 15_000, 'runc to see it stopped');
     expect(isAlive(runc.initProcess(id))).toBe(false);
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('a restart keeps the overlay mounted while nothing wrote to the upper dir, and mounts a fresh one after the container or the host wrote there', async () => {
+    const pod = t.pod('fr');
+    const traceFile = path.join(t.root, 'trace');
+    const traced = { BAREPOD_TRACE: traceFile }; // conmon and so every exit handler after it inherit it
+    await t.ok(['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '0s']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], traced);
+    const rootfs = path.join(t.root, 'pods', pod, 'containers', 'app', 'rootfs');
+    const upper = path.join(t.root, 'pods', pod, 'containers', 'app', 'upper');
+    let restarts = 0;
+    /** Kills the app and waits for its restart; says whether the handler unmounted and mounted its rootfs again. */
+    const restart = async () => {
+      fs.writeFileSync(traceFile, '');
+      const before = record(pod).containers[0]!;
+      process.kill(before.process.pid, 'SIGKILL');
+      restarts++;
+      const pid = await eventually(
+        () => {
+          const c = record(pod).containers[0]!;
+          return c.restarts === restarts && isAlive(c.process) && c.process.pid;
+        },
+        30_000,
+        `restart ${restarts}`,
+      );
+      const trace = fs.readFileSync(traceFile, 'utf8');
+      expect(trace).toContain(`restart ${pod}/app`);
+      return { pid, remounted: trace.includes(`umount ${rootfs}`) && trace.includes('mount -t overlay') };
+    };
+    // 1. nothing written: the mounted overlay serves the new instance
+    let r = await restart();
+    expect(r.remounted).toBe(false);
+    r = await restart();
+    expect(r.remounted).toBe(false);
+    // 2. the container writes (a file, a whiteout): the next instance gets a new overlay on an empty upper dir
+    await t.ok(['exec', pod, 'app', '--', 'sh', '-c', 'echo dirty > /tmp/dirty && rm /bin/true']);
+    expect(readInContainer(r.pid, '/tmp/dirty')).toBe('dirty\n');
+    r = await restart();
+    expect(r.remounted).toBe(true);
+    expect(readInContainer(r.pid, '/tmp/dirty')).toBeUndefined();
+    expect(fs.existsSync(`/proc/${r.pid}/root/bin/true`)).toBe(true);
+    expect(fs.existsSync(path.join(upper, 'tmp', 'dirty'))).toBe(false);
+    // and the restart after it, with nothing written, keeps that one
+    r = await restart();
+    expect(r.remounted).toBe(false);
+    // 3. the host writes into the rootfs (through the overlay, so into the upper dir): a new overlay again
+    fs.writeFileSync(path.join(rootfs, 'from-host'), 'x');
+    r = await restart();
+    expect(r.remounted).toBe(true);
+    expect(fs.existsSync(`/proc/${r.pid}/root/from-host`)).toBe(false);
+    // 4. stop and start keep the writable layer (as podman does); the restart after them mounts afresh
+    await t.ok(['exec', pod, 'app', '--', 'sh', '-c', 'echo kept > /tmp/kept']);
+    await t.ok(['stop', '--time', '0', pod, 'app']);
+    await t.ok(['start', pod, 'app'], traced);
+    expect(readInContainer(record(pod).containers[0]!.process.pid, '/tmp/kept')).toBe('kept\n');
+    restarts = record(pod).containers[0]!.restarts;
+    r = await restart();
+    expect(r.remounted).toBe(true);
+    expect(readInContainer(r.pid, '/tmp/kept')).toBeUndefined();
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 });
