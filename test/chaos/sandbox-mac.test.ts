@@ -13,8 +13,8 @@ import path from 'node:path';
 import { DEFAULT_SUBNET, defaultConflist } from '../../src/plan/network.js';
 import { eventually, inspect, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
-/** How many times the pause is killed in one test (issue 13 asked for 20; a few keep the suite quick). */
-const RECREATIONS = 6;
+/** How many times the pause is killed in one test (issue 13: 20 recreations with traffic just before). */
+const RECREATIONS = 20;
 
 interface View {
   sandbox: { pid: number; alive: boolean };
