@@ -47,7 +47,7 @@ export interface Limits {
  * preparation) and one parser branch (manifest/pod.ts): the compiler finds
  * every table that misses it.
  */
-export type VolumeDefinition = EmptyDirVolume | HostPathVolume;
+export type VolumeDefinition = EmptyDirVolume | HostPathVolume | ClaimVolume;
 /** emptyDir: one directory per pod, removed with it (a size-capped tmpfs for medium Memory). */
 export interface EmptyDirVolume {
   kind: 'emptyDir';
@@ -61,6 +61,19 @@ export interface HostPathVolume {
   name: string;
   path: string;
   type: HostPathType;
+}
+/**
+ * persistentVolumeClaim: a named local volume that outlives the pod
+ * (`<dataDir>/volumes/<claimName>/_data`, pod/named-volumes.ts), made on
+ * first use, kept by `down`, removed by `volume rm` or `down --volumes`.
+ */
+export interface ClaimVolume {
+  kind: 'persistentVolumeClaim';
+  name: string;
+  claimName: string;
+  readOnly: boolean;
+  /** the volume's data directory on the host: '' as parsed, filled in by `up` (bindClaims) before the pod is made */
+  path: string;
 }
 export type VolumeKind = VolumeDefinition['kind'];
 /** The volume member of one kind. */
@@ -193,6 +206,8 @@ export interface PodDefinition {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   hostAliases?: HostAlias[];
+  /** the workload a manifest's pod comes from, as `Kind/name` (`Deployment/web`); none for a bare Pod */
+  owner?: string;
 }
 
 /**
@@ -245,6 +260,56 @@ export interface ContainerDefinition {
   probes?: ContainerProbes;
   /** a manifest's imagePullPolicy (`up` pulls by it) */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** env taken from ConfigMaps, Secrets and the pod itself (envFrom, env[].valueFrom): resolved at every start, on top of `env` */
+  envRefs?: EnvRefs;
+}
+
+/** One key of a ConfigMap or Secret (configMapKeyRef, secretKeyRef). */
+export interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+
+/** An env[].valueFrom, as Kubernetes writes it (exactly one source). */
+export interface EnvVarSource {
+  configMapKeyRef?: KeyRef;
+  secretKeyRef?: KeyRef;
+  fieldRef?: { fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
+}
+
+/** An envFrom[] item, as Kubernetes writes it (exactly one of configMapRef, secretRef). */
+export interface EnvFromSource {
+  configMapRef?: { name: string; optional?: boolean };
+  secretRef?: { name: string; optional?: boolean };
+  prefix?: string;
+}
+
+/**
+ * A container's env references, applied at every start as the kubelet does:
+ * every envFrom in order, then the container's env `entries` in order (a
+ * literal value has its `$(VAR)` references expanded against what is set
+ * before it), later wins; all of it over the image's env. `command` and
+ * `args` are the manifest's, when they hold a `$(VAR)` to expand with that env.
+ */
+export interface EnvRefs {
+  from?: EnvFromSource[];
+  /** the container's own env, in order */
+  entries?: EnvEntry[];
+  /** the manifest's command, to expand at start (only when it holds a `$`) */
+  command?: string[];
+  /** the manifest's args, to expand at start (only when it holds a `$`) */
+  args?: string[];
+}
+
+/** One env[] entry: a literal value, or a valueFrom. */
+export interface EnvEntry {
+  name: string;
+  value?: string;
+  valueFrom?: EnvVarSource;
+  /** resourceFieldRef: the container's limit or request (millicores for cpu, bytes for memory) from its manifest; absent: the node's allocatable */
+  amount?: number;
 }
 
 /** Identity of a process, so a reused pid is never mistaken for it. */
@@ -288,7 +353,14 @@ export interface SandboxRecord extends ProcessIdentity {
   network?: NetworkAttachment;
 }
 
-export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+/** `waiting`: recorded, but no instance could be made (its ConfigMap or Secret is missing: `waiting` says why) */
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown' | 'waiting';
+
+/** Why a container is `waiting` (Kubernetes' state.waiting): its reason and message. */
+export interface Waiting {
+  reason: 'CreateContainerConfigError';
+  message: string;
+}
 
 /** How a container's previous instance ended (Kubernetes lastState.terminated). */
 export interface Termination {
@@ -330,6 +402,8 @@ export interface ContainerRecord {
   crashLoop?: number;
   backoff?: PendingRestart;
   lastTermination?: Termination;
+  /** state `waiting`: why (Kubernetes' waiting.reason and message) */
+  waiting?: Waiting;
 }
 
 /**

@@ -9,7 +9,7 @@ const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const isValidName = (name: string): boolean => name.length > 0 && name.length <= 63 && LABEL.test(name);
 
 /** Throws a usage error naming the rule when `name` is not a valid DNS-1123 label. */
-export function validateName(kind: 'pod' | 'container', name: string): string {
+export function validateName(kind: 'pod' | 'container' | 'volume', name: string): string {
   if (name.length === 0) throw new BarepodError('invalid-name', `invalid ${kind} name "": must be ${DNS1123_LABEL_RULE}`);
   if (name.length > 63) {
     throw new BarepodError('invalid-name', `invalid ${kind} name "${name}": ${name.length} characters, must be ${DNS1123_LABEL_RULE}`);
@@ -24,4 +24,24 @@ export const SANDBOX_NAME = '_pause';
 /** A member of a pod: a container name, or the sandbox's reserved one. */
 export function validateMemberName(name: string): string {
   return name === SANDBOX_NAME ? name : validateName('container', name);
+}
+
+/**
+ * A named volume's name (a PersistentVolumeClaim's): a DNS-1123 label that
+ * is not a state root's tag. Every other state root keeps its volumes in
+ * `<dataDir>/volumes/barepod-<8 hex>`, beside the default root's volumes, so
+ * a default-root volume of that name would be another root's whole set.
+ */
+export function validateVolumeName(name: string): string {
+  validateName('volume', name);
+  if (/^barepod-[0-9a-f]{8}$/.test(name)) {
+    throw new BarepodError(
+      'invalid-name',
+      `invalid volume name "${name}": barepod-<8 hex digits> is reserved (the volumes of another state root are kept under that name)`,
+      {
+        hint: 'pick another claim name',
+      },
+    );
+  }
+  return name;
 }

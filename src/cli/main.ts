@@ -19,6 +19,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerLab } from './commands/lab.js';
 import { registerHelp } from './commands/help.js';
 import { registerObserve } from './commands/observe.js';
+import { registerVolume } from './commands/volume.js';
 import { validateNameArgs } from './name-args.js';
 
 export const VERSION = '0.1.0';
@@ -88,6 +89,7 @@ Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).
   registerManifest(program);
   registerGenerate(program);
   registerNetwork(program);
+  registerVolume(program);
   registerDoctor(program);
   registerLab(program);
   registerHelp(program, VERSION);

@@ -97,9 +97,21 @@ function limitsOf(l: ContainerDefinition['limits']): Obj {
   };
 }
 
+/** A literal for a manifest: `up` expands `$(VAR)` and turns `$$` into `$` (as Kubernetes does), so every `$` is written `$$`. */
+const literal = (s: string): string => s.replaceAll('$', '$$$$');
+
 function container(c: ContainerDefinition): Obj {
-  const out: Obj = { name: c.name, image: c.image ?? 'busybox', command: c.args };
-  if (c.env.length) out.env = c.env.map((e) => ({ name: e.slice(0, e.indexOf('=')), value: e.slice(e.indexOf('=') + 1) }));
+  const out: Obj = { name: c.name, image: c.image ?? 'busybox', command: c.args.map(literal) };
+  // references are exported as written (the ConfigMap, Secret or field), never their values
+  const own = new Set((c.envRefs?.entries ?? []).map((e) => e.name));
+  const env: Obj[] = [
+    ...c.env
+      .filter((e) => !own.has(e.slice(0, e.indexOf('='))))
+      .map((e) => ({ name: e.slice(0, e.indexOf('=')), value: literal(e.slice(e.indexOf('=') + 1)) })),
+    ...(c.envRefs?.entries ?? []).map((e) => (e.valueFrom ? { name: e.name, valueFrom: e.valueFrom } : { name: e.name, value: e.value ?? '' })),
+  ];
+  if (env.length) out.env = env;
+  if (c.envRefs?.from?.length) out.envFrom = c.envRefs.from;
   if (c.workdir !== '/') out.workingDir = c.workdir;
   if (c.ports?.length) out.ports = c.ports;
   if (c.mounts?.length) out.volumeMounts = c.mounts;

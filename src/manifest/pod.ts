@@ -27,7 +27,7 @@ import {
   type VolumeOf,
   type VolumeMount,
 } from '../model.js';
-import { validateName } from '../names.js';
+import { validateName, validateVolumeName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
 import { procWorkdir } from '../plan/rootfs-paths.js';
@@ -37,6 +37,9 @@ import { parseBytes, parseMilliCpu } from '../quantity.js';
 import { capabilityName } from '../plan/security.js';
 import { deviceDestinationProblem, deviceRequests, isDeviceMount } from '../plan/devices.js';
 import { listItems } from './list.js';
+import { parseClaim } from './claims.js';
+import { parseDaemonSet, parseDeployment } from './workloads.js';
+import { parseEnv } from './env.js';
 import { bool, checkKeys, int, Issues, isObj, list, obj, oneOf, str, stringMap, strings, type FieldIssue, type Obj } from './fields.js';
 
 /** One pod from a manifest, ready for the lifecycle code. */
@@ -77,6 +80,9 @@ export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
     const pod = parsePod(is, value, o);
     return pod ? { pods: [pod] } : undefined;
   },
+  Deployment: (is, value, o) => parseDeployment(is, value, o),
+  DaemonSet: (is, value, o) => parseDaemonSet(is, value, o),
+  PersistentVolumeClaim: (is, value, o) => parseClaim(is, value, o),
 };
 
 export interface ParseOptions {
@@ -136,6 +142,7 @@ const SUPPORTED_CONTAINER = [
   'command',
   'args',
   'env',
+  'envFrom',
   'workingDir',
   'ports',
   'volumeMounts',
@@ -150,7 +157,7 @@ const SUPPORTED_CONTAINER = [
   'readinessProbe',
   'startupProbe',
 ];
-const UNSUPPORTED_CONTAINER = ['envFrom', 'lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeDevices', 'resizePolicy'];
+const UNSUPPORTED_CONTAINER = ['lifecycle', 'terminationMessagePath', 'terminationMessagePolicy', 'volumeDevices', 'resizePolicy'];
 
 /** A manifest problem list as one usage error (exit 2): one line per field. */
 export class ManifestError extends BarepodError {
@@ -337,10 +344,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
   checkKeys(is, value, '', ['apiVersion', 'kind', 'metadata', 'spec'], ['status']);
   if (value.apiVersion !== 'v1') is.error('apiVersion', `must be "v1", got ${JSON.stringify(value.apiVersion ?? null)}`);
   if (value.kind !== 'Pod') {
-    is.error(
-      'kind',
-      `must be "Pod", got ${JSON.stringify(value.kind ?? null)}${value.kind === 'Deployment' ? ' (barepod runs pods; a Deployment is for a cluster)' : ''}`,
-    );
+    is.error('kind', `must be "Pod", got ${JSON.stringify(value.kind ?? null)}`);
   }
   const meta = obj(is, value.metadata, 'metadata') ?? (is.error('metadata', 'is required'), {});
   checkKeys(is, meta, 'metadata', ['name', 'labels', 'annotations', 'namespace'], ['generateName', 'uid', 'ownerReferences', 'finalizers']);
@@ -387,15 +391,22 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
     initItems = [];
     appItems = [];
   }
+  const resourcesOf = (n: string): unknown => {
+    const found = [...initItems, ...(appItems ?? [])].find((x) => isObj(x) && x.name === n);
+    return found === undefined ? undefined : ((found as Obj).resources ?? {});
+  };
   initItems.forEach((c, i) => {
-    const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o);
+    const def = parseContainer(is, c, `spec.initContainers[${i}]`, true, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
   if (count <= MANIFEST_LIMITS.containers && (!appItems || appItems.length === 0)) is.error('spec.containers', 'must list at least one container');
   (appItems ?? []).forEach((c, i) => {
-    const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o);
+    const def = parseContainer(is, c, `spec.containers[${i}]`, false, volumeNames, seen, o, resourcesOf);
     if (def) containers.push(def);
   });
+  // a claim mounted readOnly (persistentVolumeClaim.readOnly) is read-only in every container that mounts it
+  const readOnlyClaims = new Set(volumes.filter((v) => v.kind === 'persistentVolumeClaim' && v.readOnly).map((v) => v.name));
+  for (const c of containers) for (const m of c.mounts ?? []) if (readOnlyClaims.has(m.name)) m.readOnly = true;
   checkHostPorts(is, containers);
   checkNestedMounts(is, containers);
   checkDeviceMounts(is, containers, volumes);
@@ -463,6 +474,16 @@ const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string
       '';
     return { kind: 'hostPath', name, path: p ?? '', type };
   },
+  // a named local volume (pod/named-volumes.ts): its host path is filled in by up (bindClaims)
+  persistentVolumeClaim: (is, raw, at, name) => {
+    const c = obj(is, raw, at);
+    if (!c) return undefined;
+    checkKeys(is, c, at, ['claimName', 'readOnly']);
+    const claimName = str(is, c.claimName, `${at}.claimName`, true);
+    if (claimName !== undefined) is.attempt(`${at}.claimName`, () => validateVolumeName(claimName));
+    const readOnly = bool(is, c.readOnly, `${at}.readOnly`) ?? false;
+    return claimName === undefined ? undefined : { kind: 'persistentVolumeClaim', name, claimName, readOnly, path: '' };
+  },
 };
 const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
 
@@ -472,7 +493,7 @@ function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
     const path = `spec.volumes[${i}]`;
     const o = obj(is, item, path);
     if (!o) return;
-    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'persistentVolumeClaim', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
+    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
     const name = str(is, o.name, `${path}.name`, true);
     if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
     if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);
@@ -543,6 +564,8 @@ function parseContainer(
   volumes: Set<string>,
   seen: Set<string>,
   o: ParseOptions,
+  /** the `resources` a container of the pod writes (resourceFieldRef), undefined for a name the pod has no container of */
+  resourcesOf: (name: string) => unknown = () => undefined,
 ): ContainerSpec | undefined {
   const c = obj(is, item, path);
   if (!c) return undefined;
@@ -553,24 +576,15 @@ function parseContainer(
     seen.add(name);
   }
   const image = str(is, c.image, `${path}.image`, true);
-  const command = strings(is, c.command, `${path}.command`);
-  const args = strings(is, c.args, `${path}.args`);
-  const env: string[] = [];
-  (list(is, c.env, `${path}.env`) ?? []).forEach((e, i) => {
-    const at = `${path}.env[${i}]`;
-    const eo = obj(is, e, at);
-    if (!eo) return;
-    checkKeys(is, eo, at, ['name', 'value'], ['valueFrom']);
-    const key = str(is, eo.name, `${at}.name`, true);
-    if (key !== undefined && !/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) is.error(`${at}.name`, `"${key}" is not a valid environment variable name`);
-    const val =
-      eo.value === undefined
-        ? ''
-        : typeof eo.value === 'string'
-          ? eo.value
-          : (is.error(`${at}.value`, `must be a string (quote numbers and booleans), got ${typeof eo.value}`), '');
-    if (key !== undefined) env.push(`${key}=${val}`);
-  });
+  const { env, envRefs, command, args } = parseEnv(
+    is,
+    c,
+    path,
+    name,
+    resourcesOf,
+    strings(is, c.command, `${path}.command`),
+    strings(is, c.args, `${path}.args`),
+  );
   const workdir = str(is, c.workingDir, `${path}.workingDir`);
   if (workdir !== undefined && !workdir.startsWith('/')) is.error(`${path}.workingDir`, `"${workdir}" must be an absolute path`);
   else if (workdir !== undefined && procWorkdir(workdir)) is.error(`${path}.workingDir`, `"${workdir}" is refused: it is ${procWorkdir(workdir)}`);
@@ -629,6 +643,7 @@ function parseContainer(
     ...(stdinOnce ? { stdinOnce } : {}),
     ...(Object.keys(probes).length ? { probes } : {}),
     ...(pullPolicy ? { imagePullPolicy: pullPolicy } : {}),
+    ...(envRefs ? { envRefs } : {}),
   };
 }
 

@@ -41,6 +41,14 @@ export const VOLUME_KINDS: { [K in VolumeKind]: VolumeKindHandler<VolumeOf<K>> }
         : `volume ${v.name}: hostPath ${dir} (type "${v.type}"), never removed by barepod`,
     manifest: (v) => ({ path: v.path, ...(v.type ? { type: v.type } : {}) }),
   },
+  persistentVolumeClaim: {
+    // the named volume's data directory, filled in by up (bindClaims): a record always has it
+    source: (_root, _pod, v) => v.path,
+    label: (v) => `persistentVolumeClaim (${v.claimName}${v.readOnly ? ', read-only' : ''})`,
+    explain: (v, dir) =>
+      `volume ${v.name}: persistentVolumeClaim ${v.claimName}: the named volume ${dir} (made on first use, mode 0755 in a 0700 directory), kept by down, removed by barepod volume rm or down --volumes`,
+    manifest: (v) => ({ claimName: v.claimName, ...(v.readOnly ? { readOnly: true } : {}) }),
+  },
 };
 
 /** The handler of a volume's kind. */

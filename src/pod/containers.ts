@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { BarepodError } from '../errors.js';
+import { BarepodError, hasCode } from '../errors.js';
 import { trace } from '../runtime/exec.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord, VolumeDefinition } from '../model.js';
 import { inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, sandboxNamespacePath } from '../plan/pod-plan.js';
@@ -25,6 +25,8 @@ import { verifyJoined, verifySandbox } from './sandbox-checks.js';
 import { findContainer, lostExitMessage, reasonOf, reconcile, withPod } from './record.js';
 import { explain, explaining, explainStep } from '../runtime/explain.js';
 import { containerTitle } from '../plan/narration.js';
+import { describeRefs, envFacts, resolveEnv } from './env.js';
+import { readConfig } from './config-store.js';
 
 /**
  * Mounts the container's root filesystem (an overlay on the image) and returns
@@ -94,6 +96,29 @@ function launchContainer(
   );
 }
 
+/**
+ * The definition with its env references resolved from the store and the
+ * pod (a ContainerConfigError when one is missing); skipped envFrom keys are
+ * a warning event. Only names and sources are explained, never values.
+ */
+function withResolvedEnv(rt: Runtime, rec: PodRecord, def: ContainerDefinition): ContainerDefinition {
+  if (!def.envRefs) return def;
+  if (explaining) explain(`env references, resolved now (at every start): ${describeRefs(def.envRefs).join(', ')}`);
+  const { env, args, skipped } = resolveEnv(
+    def,
+    envFacts(rec, (kind, name) => readConfig(rt.settings, kind, name)),
+  );
+  for (const s of skipped)
+    appendEvent(rt.settings.stateRoot, {
+      type: 'warning',
+      pod: rec.def.name,
+      container: def.name,
+      reason: 'InvalidEnvironmentVariableNames',
+      message: `keys [${s.keys.join(', ')}] from the envFrom ${s.source} were skipped since they are not valid environment variable names`,
+    });
+  return { ...def, env, args };
+}
+
 /** Runs between `runc create` and `runc start` (`run -it` attaches there, so no output of the container is missed). */
 export type BeforeStart = (launched: Launched) => Promise<void>;
 
@@ -110,6 +135,9 @@ async function launchInSandbox(
   const t0 = performance.now();
   const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
   verifySandbox(rec);
+  const written = def;
+  // read now, at every start (a restarted container sees a changed ConfigMap, as in Kubernetes): before anything is made, so a missing one leaves nothing
+  def = withResolvedEnv(rt, rec, def);
   const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh);
   step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
@@ -158,6 +186,8 @@ async function launchInSandbox(
     launchId,
     logSizeMax: rec.def.logSizeMax,
     stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
+    // its $(VAR) references, not the values (a Secret's) they were expanded to
+    ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
   });
   verifyJoined(
     rec,
@@ -228,6 +258,12 @@ export async function runContainers(
   attach?: (rec: PodRecord) => { defs: ContainerDefinition[]; volumes: VolumeDefinition[] },
   /** between runc create and runc start of each (`run -it` attaches there) */
   beforeStart?: BeforeStart,
+  /**
+   * `up`'s app containers: one whose ConfigMap or Secret is missing is
+   * recorded `waiting` (CreateContainerConfigError, nothing made for it) and
+   * the others start, as the kubelet does; otherwise such an error fails all
+   */
+  waitOnConfigError = false,
 ): Promise<ContainerRecord[]> {
   return withPod(rt, pod, async (rec) => {
     for (const def of defs) {
@@ -248,13 +284,28 @@ export async function runContainers(
         rb.push(`remove ${bundle}`, () => fs.rmSync(bundle, { recursive: true, force: true }));
       }
       const results = await Promise.allSettled(defs.map((def, i) => launchContainer(rt, rb, rec, def, launchIds[i]!, false, beforeStart)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !(waitOnConfigError && hasCode(r.reason, 'container-config')));
       if (failed) throw failed.reason;
-      return results.map((r) => (r as PromiseFulfilledResult<Launched>).value);
+      return results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as BarepodError)));
     });
     const now = new Date().toISOString();
     const made = defs.map((def, i) => {
       const l = launched[i]!;
+      if (l instanceof Error) {
+        const c: ContainerRecord = {
+          def,
+          id: runcId(pod, def.name),
+          state: 'waiting',
+          createdAt: now,
+          restarts: 0,
+          desired: 'running',
+          crashLoop: 0,
+          waiting: waitingOf(def.name, l),
+        };
+        rec.containers.push(c);
+        appendEvent(rt.settings.stateRoot, { type: 'warning', pod, container: def.name, ...c.waiting! });
+        return c;
+      }
       const c: ContainerRecord = {
         def,
         id: l.id,
@@ -334,6 +385,58 @@ export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord
   delete c.finishedAt;
   delete c.reason;
   delete c.message;
+  delete c.waiting;
+}
+
+/** Kubernetes' waiting state of a ContainerConfigError: its reason, and its message without the container's name (the state is the container's). */
+function waitingOf(container: string, e: unknown): NonNullable<ContainerRecord['waiting']> {
+  const m = (e as Error).message;
+  const prefix = `container ${container}: `;
+  return { reason: 'CreateContainerConfigError', message: m.startsWith(prefix) ? m.slice(prefix.length) : m };
+}
+
+/**
+ * A container whose instance could not be made because its ConfigMap or
+ * Secret (or a key) is missing: `waiting` with Kubernetes' reason
+ * CreateContainerConfigError. The instance it ended before becomes its last
+ * termination.
+ */
+export function markWaiting(c: ContainerRecord, e: unknown): void {
+  if (c.finishedAt) {
+    c.lastTermination = {
+      exitCode: c.exitCode ?? null,
+      reason: c.reason ?? exitReason(c.exitCode, false),
+      ...(c.startedAt ? { startedAt: c.startedAt } : {}),
+      finishedAt: c.finishedAt,
+    };
+  }
+  c.state = 'waiting';
+  c.waiting = waitingOf(c.def.name, e);
+  for (const k of ['exitCode', 'finishedAt', 'reason', 'message'] as const) delete c[k];
+}
+
+/**
+ * Starts containers left waiting (their ConfigMap or Secret was missing):
+ * `up -f` again, once what was missing exists. One still missing something
+ * stays waiting, with the new message.
+ */
+export async function startWaiting(rt: Runtime, pod: string, names: string[]): Promise<void> {
+  await withPod(rt, pod, async (rec) => {
+    if (rec.phase === 'Failed') throw podFailed(rec);
+    for (const c of rec.containers.filter((x) => x.state === 'waiting' && names.includes(x.def.name))) {
+      cancelRestart(c);
+      try {
+        await launchInto(rt, rec, c, true);
+      } catch (e) {
+        if (!hasCode(e, 'container-config')) throw e;
+        markWaiting(c, e);
+        continue;
+      }
+      c.desired = 'running';
+      c.crashLoop = 0;
+      appendEvent(rt.settings.stateRoot, { type: 'started', pod, container: c.def.name });
+    }
+  });
 }
 
 /** The error for changing a pod whose sandbox died for good. */
@@ -350,6 +453,12 @@ function podFailed(rec: PodRecord): BarepodError {
  */
 export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord, graceSeconds: number, byUser = false): Promise<void> {
   cancelRestart(c);
+  if (c.state === 'waiting') {
+    // no instance runs; the one it ended before may still have its rootfs mounted
+    await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
+    await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
+    return;
+  }
   const all = inPodPidNamespace(rec.def, c.def);
   const code = await terminateMember(rt, rec.def.name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);

@@ -32,6 +32,8 @@ export interface MemberOptions {
   logSizeMax: number;
   /** the container's terminal and stdin (its definition's tty, stdin, stdinOnce) */
   stdio?: { terminal?: boolean; stdin?: boolean; stdinOnce?: boolean };
+  /** the argv --explain shows instead of the spec's (one expanded from Secret values shows its `$(VAR)` references) */
+  shownArgs?: string[];
 }
 
 /**
@@ -90,7 +92,10 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const config = JSON.stringify(spec, null, 2) + '\n';
   if (readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
   else trace(`${paths.config}: unchanged, not rewritten`, performance.now());
-  if (explaining) for (const line of bundleLines(spec, paths.config)) explain(line);
+  if (explaining) {
+    const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;
+    for (const line of bundleLines(shown, paths.config)) explain(line);
+  }
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);

@@ -19,7 +19,7 @@ import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
-import { launchInto, stopLocked } from './containers.js';
+import { launchInto, markWaiting, stopLocked } from './containers.js';
 import { markLost, withPod, withRecord } from './record.js';
 import { hasProbes, startProber, stopProber } from './prober.js';
 import { terminateMember, tryPlaceMonitor } from './member.js';
@@ -90,6 +90,8 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     appendEvent(rt.settings.stateRoot, { type: 'restarted', pod, container: c.def.name, restarts: c.restarts, delayMs });
   } catch (e) {
+    // its ConfigMap or Secret is missing: waiting (CreateContainerConfigError), tried again after the back-off as the kubelet does
+    if (hasCode(e, 'container-config')) markWaiting(c, e);
     c.crashLoop = (c.crashLoop ?? 0) + 1;
     const retryMs = Math.max(backoffDelay(rec.def.backoff, c.crashLoop), MIN_RETRY_MS);
     appendEvent(rt.settings.stateRoot, {

@@ -21,7 +21,7 @@ import { BUSYBOX_NAMES, busyboxRootfs, pauseRootfs } from '../runtime/images.js'
 import type { CopyOptions } from '../runtime/skopeo.js';
 import { ensureImage, type PullPolicy } from './images.js';
 import type { Runtime } from './runtime.js';
-import { upPod, type UpOptions, type UpOutcome } from './up.js';
+import { upPod, waitingError, type UpOptions, type UpOutcome } from './up.js';
 
 /** Make an image ready by its pull policy (the built-in busybox is never pulled). */
 export interface PullStep {
@@ -149,5 +149,10 @@ export async function applyUp(rt: Runtime, plans: PodPlan[], o: ApplyOptions = {
     results.push({ pod: p.manifest.pod.name, outcome });
     o.done?.(p.manifest.pod.name, outcome);
   }
+  const waiting = waitingError(
+    rt,
+    results.map((r) => r.pod),
+  );
+  if (waiting) throw waiting;
   return results;
 }

@@ -13,7 +13,7 @@ import type { ManifestPod } from '../manifest/pod.js';
 import { backoffDelay, shouldRestart } from '../plan/restart.js';
 import { resolveImage, type ResolvedImage } from '../runtime/images.js';
 import { resolveContainer } from '../plan/container.js';
-import { runContainer, runContainers, startContainer } from './containers.js';
+import { runContainer, runContainers, startContainer, startWaiting } from './containers.js';
 import { findContainer, reconcile, withPod } from './record.js';
 import type { Runtime } from './runtime.js';
 import { containerReady, readProbeStatus, startProber } from './prober.js';
@@ -185,9 +185,31 @@ export async function upPod(rt: Runtime, mp: ManifestPod, o: UpOptions = {}): Pr
   }
 }
 
+/**
+ * The error `up` ends with when app containers of its pods are waiting on a
+ * missing ConfigMap or Secret (the pods are up, those containers are not):
+ * undefined when none is.
+ */
+export function waitingError(rt: Runtime, pods: string[]): BarepodError | undefined {
+  const lines = pods.flatMap((pod) =>
+    (rt.store.tryRead(pod)?.containers ?? [])
+      .filter((c) => c.state === 'waiting')
+      .map((c) => `pod "${pod}", container "${c.def.name}": ${c.waiting?.reason}: ${c.waiting?.message}`),
+  );
+  if (!lines.length) return undefined;
+  return new BarepodError(
+    'container-config',
+    `${lines.length === 1 ? 'a container did' : `${lines.length} containers did`} not start:\n  ${lines.join('\n  ')}`,
+    {
+      hint: 'the other containers run; create what is missing (a ConfigMap or Secret document in the file, or in the store) and run `barepod up -f FILE` again, or mark the reference optional: true',
+    },
+  );
+}
+
 /** Containers of the manifest the pod's record lacks (of a pod that was complete once, init containers that run to completion do not count). */
 function missingContainers(rec: PodRecord, mp: ManifestPod, complete: boolean): string[] {
-  const have = new Set(rec.containers.map((c) => c.def.name));
+  // a container left waiting (its ConfigMap or Secret was missing) is made now, when it can be
+  const have = new Set(rec.containers.filter((c) => c.state !== 'waiting').map((c) => c.def.name));
   return mp.containers.filter((c) => !have.has(c.name) && !(complete && memberKind(c).runsToCompletion)).map((c) => c.name);
 }
 
@@ -223,12 +245,21 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
       const made = has(c.name);
       if (!memberKind(c).runsToCompletion) {
         if (!made) await runContainer(rt, name, c);
+        else if (made.state === 'waiting') await startWaiting(rt, name, [c.name]); // a restart of it found its ConfigMap or Secret gone
       } else if (!made) await runInit(rt, name, c, o);
       else if (made.state !== 'exited' || made.exitCode !== 0) await runInit(rt, name, c, o, true); // it ran when its up was killed
     }
     const apps = order.apps.filter((x) => !has(x.name));
+    const waiting = order.apps.filter((x) => has(x.name)?.state === 'waiting');
     // without probes the pod is Running from the same lock round that records its app containers
-    if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running);
+    // (an app container whose ConfigMap or Secret is missing is recorded waiting, the others start: as the kubelet does)
+    if (apps.length) await runContainers(rt, name, apps, probes ? undefined : running, undefined, undefined, true);
+    if (waiting.length)
+      await startWaiting(
+        rt,
+        name,
+        waiting.map((c) => c.name),
+      );
     if (probes)
       await explainStep(proberTitle(mp.pod), () =>
         withPod(rt, name, async (rec) => {
@@ -239,6 +270,8 @@ async function makeContainers(rt: Runtime, mp: { pod: PodDefinition; containers:
     else if (!apps.length) await withPod(rt, name, async (rec) => running(rec));
   } catch (e) {
     if (e instanceof InitFailed) throw e.error;
+    // an init container or sidecar whose ConfigMap or Secret is missing: the pod is not made (the kubelet would leave it Pending)
+    if (hasCode(e, 'container-config')) e = wrap(e, `pod "${name}": CreateContainerConfigError`);
     if (complete) await withPod(rt, name, async (rec) => running(rec)).catch(() => undefined);
     else await removePod(rt, name, 0).catch(() => undefined); // nothing of a half-made pod stays
     throw e;
@@ -324,6 +357,7 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
     if (c.state === 'running' && !isAlive(c.process))
       why.push(`${c.def.name} has exited (its exit code is not recorded yet)`); // conmon is still writing it
     else if (c.state === 'running' && now - Date.parse(c.startedAt ?? '') < SETTLE_MS) why.push(`${c.def.name} started less than ${SETTLE_MS / 1000}s ago`);
+    else if (c.state === 'waiting') why.push(`${c.def.name} is waiting: ${c.waiting?.reason ?? ''}: ${c.waiting?.message ?? ''}`);
     else if (c.state !== 'running')
       why.push(`${c.def.name} is ${c.backoff ? 'in CrashLoopBackOff' : c.state}${c.exitCode !== undefined ? ` (exit ${c.exitCode})` : ''}`);
     else {
@@ -344,6 +378,9 @@ export function podReady(rt: Runtime, rec: PodRecord, now = Date.now()): { ready
 export function endedForGood(rt: Runtime, rec: PodRecord): string | undefined {
   reconcile(rt, rec);
   if (rec.phase && rec.phase !== 'Running') return undefined; // the caller reports the phase itself
+  // its ConfigMap or Secret is missing: nothing starts it until that changes (Kubernetes keeps it waiting; so does barepod, without a deadline)
+  const waiting = rec.containers.find((c) => c.state === 'waiting' && c.desired !== 'stopped');
+  if (waiting) return `container "${waiting.def.name}" cannot start: ${waiting.waiting?.reason}: ${waiting.waiting?.message}`;
   const ended = rec.containers.find(
     (c) =>
       !memberKind(c.def).runsToCompletion &&

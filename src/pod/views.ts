@@ -63,6 +63,8 @@ export interface PodStatus {
   createdAt: string;
   /** the pod's hostname (its UTS namespace's) */
   hostname: string | null;
+  /** the workload it came from (`Deployment/web`), null for a bare pod */
+  owner: string | null;
   /** the network: barepod (or another CNI network's name), none, host */
   network: string | null;
   /** the address CNI gave the pod's eth0; null without a CNI network */
@@ -107,6 +109,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
         state: 'Incomplete',
         createdAt: '',
         hostname: null,
+        owner: null,
         network: null,
         ip: null,
         ports: [],
@@ -157,6 +160,7 @@ export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
       state: podState(rec, alive),
       createdAt: rec.createdAt,
       hostname: rec.def.hostname,
+      owner: rec.def.owner ?? null,
       network: networkName(rec.def.network),
       ip: rec.sandbox.network?.ip ?? null,
       ports: hostPortsOf(rec.def.network),
@@ -179,6 +183,7 @@ export function containerStatus(c: ContainerRecord): string {
   if (c.state === 'running') return isStopped(c.process) ? 'Stopped' : 'Running';
   if (c.state === 'created') return 'Created';
   if (c.state === 'unknown') return 'Unknown';
+  if (c.state === 'waiting') return c.waiting?.reason ?? 'Waiting';
   if (c.backoff) return 'CrashLoopBackOff';
   return c.reason ?? (c.exitCode === 0 ? 'Completed' : 'Error');
 }
@@ -205,7 +210,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     id: c.id,
     state: c.state,
     status: containerStatus(c),
-    reason: c.reason ?? null,
+    reason: c.waiting?.reason ?? c.reason ?? null,
     pid: running && c.process ? c.process.pid : null,
     restarts: c.restarts,
     exitCode: c.exitCode ?? null,
@@ -214,7 +219,7 @@ function memberStatus(rec: PodRecord, c: ContainerRecord, ready: boolean): Membe
     backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,
     lastTermination: c.lastTermination ?? null,
     lastExit: lastExitOf(c),
-    message: running && unsupervised(c.conmon) ? unsupervisedMessage(c.conmon!) : (c.message ?? null),
+    message: running && unsupervised(c.conmon) ? unsupervisedMessage(c.conmon!) : (c.waiting?.message ?? c.message ?? null),
     supervised: running ? !unsupervised(c.conmon) : null,
     startedAt: c.startedAt ?? null,
     createdAt: c.createdAt,
@@ -259,6 +264,9 @@ export function inspectPod(rt: Runtime, name: string) {
     sandboxRestarts: rec.sandboxRestarts ?? 0,
     createdAt: rec.createdAt,
     hostname: rec.def.hostname,
+    owner: rec.def.owner ?? null,
+    labels: rec.def.labels ?? {},
+    annotations: rec.def.annotations ?? {},
     share: rec.def.share,
     network: networkView(rt, rec, alive ? sandboxNs.net : undefined),
     cgroupVersion: rec.cgroupVersion,
@@ -282,7 +290,8 @@ export function inspectPod(rt: Runtime, name: string) {
         pid: running ? (c.process?.pid ?? null) : null,
         status: containerStatus(c),
         exitCode: c.exitCode ?? null,
-        reason: c.reason ?? null,
+        reason: c.waiting?.reason ?? c.reason ?? null,
+        message: c.waiting?.message ?? c.message ?? null,
         restarts: c.restarts,
         restartPolicy: restartPolicyOf(rec.def, c.def),
         backoff: c.backoff ? { until: c.backoff.until, delayMs: c.backoff.delayMs } : null,

@@ -11,11 +11,12 @@ import { isMounted, mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { bindOpened, openSubPath, SubPathError } from '../runtime/subpath.js';
 import type { Rollback } from './rollback.js';
 import { explain, explaining } from '../runtime/explain.js';
+import { ensureVolumeAt } from './named-volumes.js';
 
 export { volumeSources };
 
 /** How each kind of volume is made on the host before a container mounts it (a Record over VolumeKind: a new kind must say). */
-const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback) => Promise<void> } = {
+const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback, pod: string) => Promise<void> } = {
   // one directory per pod, world-writable as the kubelet makes it; a size-capped tmpfs for medium Memory
   emptyDir: async (v, dir, rb) => {
     fs.mkdirSync(dir, { recursive: true, mode: 0o777 });
@@ -27,6 +28,15 @@ const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback) 
   },
   // the type checks (…OrCreate creates); a hostPath is never removed
   hostPath: async (v) => checkHostPath(v),
+  // a named volume (named-volumes.ts), made on first use and kept by down; one this up made goes with its rollback while still empty
+  persistentVolumeClaim: async (v, dir, rb, pod) => {
+    if (!path.isAbsolute(dir)) throw new BarepodError('internal', `volume "${v.name}": claim "${v.claimName}" has no host path (up binds it)`);
+    const { created } = await ensureVolumeAt(path.dirname(dir), { pod, createdBy: 'pod' });
+    if (created)
+      rb.push(`remove the new volume ${v.claimName}`, () => {
+        if (fs.readdirSync(dir).length === 0) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
+      });
+  },
 };
 
 /**
@@ -38,7 +48,7 @@ export async function prepareVolumes(stateRoot: string, rb: Rollback, def: Pick<
   for (const v of def.volumes ?? []) {
     const dir = sources[v.name]!;
     if (explaining) explain(volumeKind(v).explain(v, dir));
-    await (PREPARE[v.kind] as (v: VolumeDefinition, dir: string, rb: Rollback) => Promise<void>)(v, dir, rb);
+    await (PREPARE[v.kind] as (v: VolumeDefinition, dir: string, rb: Rollback, pod: string) => Promise<void>)(v, dir, rb, def.name);
   }
 }
 

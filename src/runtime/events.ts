@@ -4,7 +4,18 @@ import { writeFileAtomic } from './private-fs.js';
 
 /** What happened to a pod member; `barepod events` lists them. */
 export type EventType =
-  'started' | 'died' | 'oom' | 'backoff' | 'restarted' | 'restart-failed' | 'stopped' | 'unhealthy' | 'sandbox-died' | 'sandbox-recreated' | 'pod-failed';
+  | 'started'
+  | 'died'
+  | 'oom'
+  | 'backoff'
+  | 'restarted'
+  | 'restart-failed'
+  | 'stopped'
+  | 'unhealthy'
+  | 'sandbox-died'
+  | 'sandbox-recreated'
+  | 'pod-failed'
+  | 'warning';
 
 export interface PodEvent {
   time: string;

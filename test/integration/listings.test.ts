@@ -423,6 +423,9 @@ describe.skipIf(skipReason)('JSON that scripts can live on', () => {
       wait: { args: ['wait', pod, '--timeout', '1s'], code: 3, error: 'not-found' },
       'network ls': { args: ['network', 'ls', '--bogus'], code: 2, error: 'usage' },
       'network inspect': { args: ['network', 'inspect', 'nope'], code: 3, error: 'not-found' },
+      'volume ls': { args: ['volume', 'ls', '--bogus'], code: 2, error: 'usage' },
+      'volume inspect': { args: ['volume', 'inspect', 'nope'], code: 3, error: 'not-found' },
+      'volume rm': { args: ['volume', 'rm', 'Bad_Name'], code: 2, error: 'invalid-name' },
       'lab list': { args: ['lab', 'list', '--bogus'], code: 2, error: 'usage' },
       'lab check': { args: ['lab', 'check', '99'], code: 3, error: 'not-found' },
     };

@@ -17,6 +17,7 @@ const volumes: VolumeDefinition[] = [
   { kind: 'emptyDir', name: 'mem', medium: 'Memory', sizeLimitBytes: 8 << 20 },
   { kind: 'hostPath', name: 'any', path: '/srv/any', type: '' },
   { kind: 'hostPath', name: 'dir', path: '/srv/dir', type: 'Directory' },
+  { kind: 'persistentVolumeClaim', name: 'data', claimName: 'db-data', readOnly: true, path: '' },
 ];
 
 describe('volume kinds', () => {
@@ -26,8 +27,17 @@ describe('volume kinds', () => {
       mem: '/run/bp/pods/web/volumes/mem',
       any: '/srv/any',
       dir: '/srv/dir',
+      data: '', // as parsed: up binds a claim to its named volume (bindClaims)
     });
-    expect(volumes.map((v) => volumeKind(v).label(v))).toEqual(['emptyDir', 'emptyDir (tmpfs)', 'hostPath (no check)', 'hostPath (Directory)']);
+    const bound = { ...volumes[4]!, path: '/var/lib/barepod/volumes/db-data/_data' } as VolumeDefinition;
+    expect(volumeSources('/run/bp', { name: 'web', volumes: [bound] })).toEqual({ data: '/var/lib/barepod/volumes/db-data/_data' });
+    expect(volumes.map((v) => volumeKind(v).label(v))).toEqual([
+      'emptyDir',
+      'emptyDir (tmpfs)',
+      'hostPath (no check)',
+      'hostPath (Directory)',
+      'persistentVolumeClaim (db-data, read-only)',
+    ]);
     expect(volumeKind(volumes[1]!).explain(volumes[1]!, '/d')).toBe('volume mem: emptyDir /d (a tmpfs, capped at 8Mi), mode 0777, removed with the pod');
     expect(volumeKind(volumes[3]!).explain(volumes[3]!, '/srv/dir')).toBe('volume dir: hostPath /srv/dir (type "Directory"), never removed by barepod');
     const tun = { kind: 'hostPath' as const, name: 'tun', path: '/dev/net/tun', type: 'CharDevice' as const };
@@ -37,7 +47,7 @@ describe('volume kinds', () => {
   });
 
   it('the manifest key of a volume source is its kind: parsed, exported and parsed again, every kind is the same', () => {
-    expect(Object.keys(VOLUME_KINDS).sort()).toEqual(['emptyDir', 'hostPath']);
+    expect(Object.keys(VOLUME_KINDS).sort()).toEqual(['emptyDir', 'hostPath', 'persistentVolumeClaim']);
     const text = `apiVersion: v1
 kind: Pod
 metadata: {name: web}
@@ -48,6 +58,7 @@ spec:
     - {name: mem, emptyDir: {medium: Memory, sizeLimit: 8Mi}}
     - {name: any, hostPath: {path: /srv/any}}
     - {name: dir, hostPath: {path: /srv/dir, type: Directory}}
+    - {name: data, persistentVolumeClaim: {claimName: db-data, readOnly: true}}
 `;
     const p = parseResolved(text).pods[0]!;
     expect(p.pod.volumes).toEqual(volumes);
@@ -65,6 +76,7 @@ spec:
       { name: 'mem', emptyDir: { medium: 'Memory', sizeLimit: '8Mi' } },
       { name: 'any', hostPath: { path: '/srv/any' } },
       { name: 'dir', hostPath: { path: '/srv/dir', type: 'Directory' } },
+      { name: 'data', persistentVolumeClaim: { claimName: 'db-data', readOnly: true } },
     ]);
     expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(volumes);
   });

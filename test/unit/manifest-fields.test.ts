@@ -18,7 +18,8 @@ vi.mock('../../src/manifest/fields.js', async (importOriginal) => {
     ...orig,
     checkKeys: (...args: Parameters<typeof orig.checkKeys>) => {
       const [, , at, known, unsupported = []] = args;
-      const site = /pod\.ts:(\d+)/.exec(new Error().stack ?? '')?.[1] ?? '?';
+      // the direct caller: pod.ts:123 (a Pod, or a workload's pod template), env.ts:45, workloads.ts:67, claims.ts:89
+      const site = /manifest\/((?:pod|env|workloads|claims)\.ts:\d+)/.exec(new Error().stack ?? '')?.[1] ?? '?';
       calls.push({ path: at, known: [...known], unsupported: [...unsupported], site });
       return orig.checkKeys(...args);
     },
@@ -39,7 +40,8 @@ const container = (name: string, extra = '') => `
     image: busybox
     command: [sh]
     args: [-c, 'true']
-    env: [{name: A, value: b}]
+    env: [{name: A, value: b}, {name: B, valueFrom: {configMapKeyRef: {name: c, key: k, optional: true}}}, {name: C, valueFrom: {secretKeyRef: {name: s, key: k}}}, {name: D, valueFrom: {fieldRef: {fieldPath: metadata.name, apiVersion: v1}}}, {name: E, valueFrom: {resourceFieldRef: {resource: limits.cpu, containerName: app, divisor: 1m}}}]
+    envFrom: [{configMapRef: {name: c, optional: true}, prefix: P_}, {secretRef: {name: s, optional: false}}]
     workingDir: /
     ports: [{containerPort: 80, name: http, protocol: TCP}]
     volumeMounts: [{name: scratch, mountPath: /s, readOnly: true, subPath: x}]
@@ -64,6 +66,8 @@ spec:
     emptyDir: {medium: Memory, sizeLimit: 1Mi}
   - name: host
     hostPath: {path: /tmp, type: Directory}
+  - name: claim
+    persistentVolumeClaim: {claimName: data, readOnly: true}
   initContainers:${container('side', '\n    restartPolicy: Always')}
   containers:${container('app')}
 `;
@@ -82,11 +86,11 @@ function expand(p: string): string[] {
   return out;
 }
 
-/** The table's paths: supported (every row but "no") and refused ("no" rows). */
-function tablePaths(): { supported: Set<string>; refused: Set<string> } {
+/** The table's paths: supported (every row but "no") and refused ("no" rows); `| field |` is the Pod's, `| Deployment field |` a kind's. */
+function tablePaths(kind = ''): { supported: Set<string>; refused: Set<string> } {
   const text = fs.readFileSync(path.join(repo, 'docs/manifests.md'), 'utf8');
-  const start = text.indexOf('| field | supported | notes |');
-  expect(start, 'docs/manifests.md has the field table').toBeGreaterThan(0);
+  const start = text.indexOf(`| ${kind ? `${kind} ` : ''}field | supported | notes |`);
+  expect(start, `docs/manifests.md has the ${kind || 'Pod'} field table`).toBeGreaterThan(0);
   const rows = text.slice(start).split('\n').slice(2);
   const supported = new Set<string>();
   const refused = new Set<string>();
@@ -105,16 +109,17 @@ function tablePaths(): { supported: Set<string>; refused: Set<string> } {
   return { supported, refused };
 }
 
-/** The parser's checked objects: normalised path (`[0]` → `[]`) → known and refused keys. */
-function parserObjects(): Map<string, { known: Set<string>; unsupported: Set<string> }> {
+/** The parser's checked objects: normalised path (`[0]` → `[]`) → known and refused keys; `own` keeps the calls of one file (a kind's reader, not the Pod's). */
+function parserObjects(text = EVERYTHING, own?: string): Map<string, { known: Set<string>; unsupported: Set<string> }> {
   calls.length = 0;
   try {
-    parseManifests(EVERYTHING, { file: 'every.yaml' });
+    parseManifests(text, { file: 'every.yaml' });
   } catch {
     // only the keys matter here, not whether this pod is valid
   }
   const out = new Map<string, { known: Set<string>; unsupported: Set<string> }>();
   for (const c of calls) {
+    if (own !== undefined && !c.site.startsWith(`${own}:`)) continue;
     const p = c.path.replace(/\[\d+\]/g, '[]');
     const o = out.get(p) ?? { known: new Set(), unsupported: new Set() };
     c.known.forEach((k) => o.known.add(k));
@@ -131,12 +136,14 @@ const keyOf = (p: string) => p.slice(p.lastIndexOf('.') + 1).replace(/\[\]$/, ''
 describe('docs/manifests.md field table matches the parser', () => {
   it('the test pod reaches every checkKeys call of the parser (a new kind of object must be added to it)', () => {
     parserObjects();
-    const source = fs.readFileSync(path.join(repo, 'src/manifest/pod.ts'), 'utf8').split('\n');
-    const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [i + 1] : []));
-    expect(sites.length).toBeGreaterThan(5);
     const reached = new Set(calls.map((c) => c.site));
-    const unreached = sites.filter((s) => !reached.has(String(s)));
-    expect(unreached.map((s) => `src/manifest/pod.ts:${s}: ${source[s - 1]?.trim()} ${source[s]?.trim()}`)).toEqual([]);
+    for (const file of ['pod.ts', 'env.ts']) {
+      const source = fs.readFileSync(path.join(repo, 'src/manifest', file), 'utf8').split('\n');
+      const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [i + 1] : []));
+      expect(sites.length).toBeGreaterThan(file === 'pod.ts' ? 5 : 3);
+      const unreached = sites.filter((s) => !reached.has(`${file}:${s}`));
+      expect(unreached.map((s) => `src/manifest/${file}:${s}: ${source[s - 1]?.trim()} ${source[s]?.trim()}`)).toEqual([]);
+    }
   });
 
   it('every field the parser accepts is in the table', () => {
@@ -181,5 +188,90 @@ describe('docs/manifests.md field table matches the parser', () => {
     const { supported, refused } = tablePaths();
     expect(supported.has('spec.containers[].securityContext.capabilities.add')).toBe(true);
     expect(refused.has('spec.nodeSelector')).toBe(true);
+  });
+});
+
+/** A document of each other kind that holds every object its reader checks (its pod template is the Pod table's). */
+const template = `
+  template:
+    metadata: {name: ignored, labels: {app: x}, annotations: {a: b}}
+    spec:
+      containers: [{name: app, image: busybox}]`;
+const KINDS: { kind: string; file: string; text: string }[] = [
+  {
+    kind: 'Deployment',
+    file: 'workloads.ts',
+    text: `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {a: b}, annotations: {c: d}, namespace: default}
+spec:
+  replicas: 1
+  revisionHistoryLimit: 1
+  minReadySeconds: 0
+  progressDeadlineSeconds: 600
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: x}}${template}
+`,
+  },
+  {
+    kind: 'DaemonSet',
+    file: 'workloads.ts',
+    text: `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, labels: {a: b}, annotations: {c: d}, namespace: default}
+spec:
+  revisionHistoryLimit: 1
+  minReadySeconds: 0
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}
+  selector: {matchLabels: {app: x}}${template}
+`,
+  },
+  {
+    kind: 'PersistentVolumeClaim',
+    file: 'claims.ts',
+    text: `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data, labels: {a: b}, annotations: {c: d}, namespace: default}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: local
+  volumeMode: Filesystem
+  resources: {requests: {storage: 1Gi}}
+`,
+  },
+];
+
+describe.each(KINDS)('docs/manifests.md $kind field table matches its reader', ({ kind, file, text }) => {
+  it('the test document reaches every checkKeys call of its reader', () => {
+    parserObjects(text, file);
+    const source = fs.readFileSync(path.join(repo, 'src/manifest', file), 'utf8').split('\n');
+    const sites = source.flatMap((line, i) => (/\bcheckKeys\(/.test(line) && !/^import/.test(line) ? [`${file}:${i + 1}`] : []));
+    expect(sites.length).toBeGreaterThan(1);
+    const reached = new Set(calls.map((c) => c.site));
+    expect(sites.filter((s) => !reached.has(s))).toEqual([]);
+  });
+
+  it('every field its reader accepts is in the table, every field of the table is accepted, every "no" field refused', () => {
+    const { supported, refused } = tablePaths(kind);
+    const objects = parserObjects(text, file);
+    const prefixes = new Set([...supported].flatMap((p) => p.split('.').map((_, i, a) => a.slice(0, i + 1).join('.'))));
+    const wrong: string[] = [];
+    for (const [obj, { known }] of objects) {
+      for (const k of known) if (![join(obj, k), join(obj, `${k}[]`)].some((p) => prefixes.has(p))) wrong.push(`${join(obj, k)}: not in the table`);
+    }
+    for (const p of supported) {
+      const steps = p.split('.');
+      for (let i = 0; i < steps.length; i++) {
+        const at = steps.slice(0, i + 1).join('.');
+        const o = objects.get(parentOf(at));
+        if (o && !o.known.has(keyOf(at))) wrong.push(`${p}: "${keyOf(at)}" is not accepted at ${parentOf(at) || '(top level)'}`);
+      }
+    }
+    for (const p of refused) {
+      const o = objects.get(parentOf(p));
+      if (!o) wrong.push(`${p}: the reader checks no object ${parentOf(p)}`);
+      else if (o.known.has(keyOf(p))) wrong.push(`${p}: listed as not supported, but the reader accepts it`);
+    }
+    expect([...new Set(wrong)]).toEqual([]);
   });
 });

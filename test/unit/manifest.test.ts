@@ -127,9 +127,9 @@ spec:
   });
 
   it('lenient turns unsupported fields into warnings', () => {
-    const r = parseResolved(base(ctr('      envFrom: [{configMapRef: {name: x}}]\n'), '  nodeName: n1\n'), { lenient: true });
+    const r = parseResolved(base(ctr('      lifecycle: {preStop: {exec: {command: [x]}}}\n'), '  nodeName: n1\n'), { lenient: true });
     expect(r.pods).toHaveLength(1);
-    expect(r.warnings.map((w) => w.path)).toEqual(['spec.nodeName', 'spec.containers[0].envFrom']);
+    expect(r.warnings.map((w) => w.path)).toEqual(['spec.nodeName', 'spec.containers[0].lifecycle']);
   });
 });
 

@@ -80,6 +80,9 @@ const NOT_NAMES: Record<string, string[]> = {
   'lab run': ['lab', 'yes', 'prefix'],
   'lab check': ['lab', 'json', 'prefix'],
   help: ['command', 'roff'],
+  // a named volume's name: a DNS-1123 label checked by pod/named-volumes.ts (volumePaths) before it names a path
+  'volume inspect': ['names'],
+  'volume rm': ['names'],
   _exited: ['launch'],
   _restart: ['token'],
 };
@@ -109,6 +112,7 @@ const COMMON = [
   'for',
   'manifestDir',
   'ignore',
+  'volumes',
 ];
 
 describe('every pod and container name on the command line is checked', () => {

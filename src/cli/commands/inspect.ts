@@ -23,6 +23,7 @@ export function registerInspect(program: Command): void {
       if (o.json) return printJson(view);
       const out: string[] = [];
       out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
+      if (view.owner) out.push(`Owner:      ${view.owner}`);
       out.push(`Cgroup:     ${view.cgroupParent} (v${view.cgroupVersion})`);
       out.push(
         `Limits:     memory=${view.limits.requested.memory ?? 'none'} cpu=${view.limits.requested.cpu ?? 'none'} pids=${view.limits.requested.pids ?? 'none'}`,

@@ -8,13 +8,16 @@ import { stringify } from 'yaml';
 import { BarepodError, withDetails } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
-import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestPod } from '../../manifest/pod.js';
+import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestObject, type ManifestPod } from '../../manifest/pod.js';
+import { applyObjects, downObjects, podsOfFile, type ObjectOutcome } from '../../pod/manifest-objects.js';
+import { bindClaims } from '../../pod/named-volumes.js';
 import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { containerPaths } from '../../plan/paths.js';
 import { volumeKind, volumeSources } from '../../plan/volume-kinds.js';
 import { downPod } from '../../pod/sandbox.js';
 import { listMembers } from '../../pod/views.js';
 import { waitForPod } from '../../pod/wait.js';
+import { describeRefs } from '../../pod/env.js';
 import type { Runtime } from '../../pod/runtime.js';
 import type { Settings } from '../../runtime/host.js';
 import { resolveArgv, type ImageDefaults } from '../../plan/image-ref.js';
@@ -25,8 +28,8 @@ import { parseTlsVerify } from './images.js';
 import { parseSeconds, runtimeFor } from '../common.js';
 import { printJson, progressPrinter } from '../output.js';
 
-/** Reads a manifest file ('-' is stdin) into pods, as written. */
-function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; text: string } {
+/** Reads a manifest file ('-' is stdin) into pods and other objects, as written. */
+function readManifest(file: string, lenient: boolean, quiet = false): { pods: ManifestPod[]; objects: ManifestObject[]; text: string } {
   let text: string;
   try {
     text = readBounded(file);
@@ -36,7 +39,7 @@ function readManifest(file: string, lenient: boolean, quiet = false): { pods: Ma
       cause: e,
     });
   }
-  return { pods: parseText(text, file, lenient, quiet), text };
+  return { ...parseText(text, file, lenient, quiet), text };
 }
 
 /** A manifest's text, read no further than its size limit: a huge file or an endless pipe is refused, not read into memory. */
@@ -71,10 +74,15 @@ function readBounded(file: string): string {
   }
 }
 
-function parseText(text: string, file: string, lenient: boolean, quiet: boolean): ManifestPod[] {
-  const { pods, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
+function parseText(text: string, file: string, lenient: boolean, quiet: boolean): { pods: ManifestPod[]; objects: ManifestObject[] } {
+  const { pods, objects, warnings } = parseManifests(text, { file: file === '-' ? '(stdin)' : file, lenient });
   if (!quiet) for (const w of warnings) process.stderr.write(`barepod: warning: ${file}: ${w.path}: ${w.message} (ignored)\n`);
-  return pods;
+  return { pods, objects };
+}
+
+/** An object's outcome for people: `persistentvolumeclaim/data created`. */
+function objectLine(r: ObjectOutcome): string {
+  return `${r.object.replace(/^[^/]+/, (k) => k.toLowerCase())} ${r.outcome}${r.pod ? ` (pod ${r.pod})` : ''}${r.detail ? `: ${r.detail}` : ''}\n`;
 }
 
 /** The argv a container would run, for the dry run: by its image's defaults when the image is stored, else as busybox's (up pulls it first). */
@@ -126,6 +134,7 @@ function dryRunView(rt: Runtime, p: PodPlan) {
         joins: joinedNamespaces(d, c).map((ns) => `/proc/<pause pid>/ns/${ns}`),
         limits: c.limits,
         mounts: (c.mounts ?? []).map((m) => `${m.name} -> ${m.mountPath}${m.readOnly ? ' (ro)' : ''}`),
+        ...(c.envRefs ? { envRefs: describeRefs(c.envRefs) } : {}),
       })),
     ],
   };
@@ -135,9 +144,11 @@ export async function upAction(
   o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string },
   cmd: Command,
 ): Promise<void> {
-  const { pods } = readManifest(o.file, o.lenient === true);
+  const read = readManifest(o.file, o.lenient === true);
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
+  // a claim's volume is <dataDir>/volumes/<claimName>/_data, per state root
+  const pods = bindClaims(rt.settings, read.pods);
   const plans = planUp(rt, pods);
   if (o.dryRun) {
     const views = plans.map((p) => dryRunView(rt, p));
@@ -146,6 +157,9 @@ export async function upAction(
     return;
   }
   const tlsVerify = parseTlsVerify(o.tlsVerify);
+  // the objects pods use first (volumes of the file's claims), and a workload scaled to 0 loses its pod
+  const objects = await applyObjects(rt, read.objects, pods, { say: (l) => process.stderr.write(`${l}\n`) });
+  if (!o.json) for (const r of objects) process.stdout.write(objectLine(r));
   const results = await applyUp(rt, plans, {
     replace: o.replace === true,
     initTimeoutMs: timeoutMs,
@@ -195,18 +209,27 @@ function upView(rt: Runtime, pod: string, outcome: string) {
   };
 }
 
-export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean }, cmd: Command): Promise<void> {
+export async function downAction(names: string[], o: { file?: string; time?: string; json?: boolean; volumes?: boolean }, cmd: Command): Promise<void> {
   if (!o.file && names.length === 0) throw new BarepodError('usage', 'down: give -f FILE or pod names');
   if (o.file && names.length) throw new BarepodError('usage', 'down: give -f FILE or pod names, not both');
-  const targets = o.file ? readManifest(o.file, true).pods.map((p) => p.pod.name) : names;
+  if (o.volumes && !o.file) throw new BarepodError('usage', 'down: --volumes goes with -f FILE (the volumes of the claims of that file)');
+  const read = o.file ? readManifest(o.file, true) : undefined;
   const grace = o.time === undefined ? undefined : parseSeconds(o.time, '--time');
   const rt = runtimeFor(cmd);
-  const done: { pod: string; outcome: 'removed' | 'not-found' }[] = [];
+  // every pod the file makes: its Pods and its workloads' pods
+  const targets = read ? podsOfFile(rt.store, read.objects, read.pods) : names;
+  const done: ({ pod: string; outcome: 'removed' | 'not-found' } | { object: string; outcome: string; detail?: string })[] = [];
   try {
     for (const name of targets) {
       const outcome = await downPod(rt, name, grace);
       done.push({ pod: name, outcome: outcome === 'removed' ? 'removed' : 'not-found' });
       if (!o.json) process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
+    }
+    if (read) {
+      for (const r of await downObjects(rt, read.objects, read.pods, { volumes: o.volumes === true })) {
+        done.push({ object: r.object, outcome: r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
+        if (!o.json) process.stdout.write(objectLine(r));
+      }
     }
   } catch (e) {
     // with --json, the pods taken down before the failure are in the error's details

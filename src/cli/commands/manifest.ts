@@ -10,7 +10,7 @@ export function registerManifest(program: Command): void {
   program
     .command('up')
     .description(
-      'create and start the pods of a v1/Pod manifest (one or more YAML documents); a no-op for a pod already up from the same manifest (unchanged); a pod of the same manifest that lacks containers (its up was killed) gets them (repaired)',
+      'create and start the pods of a manifest (one or more YAML documents: Pod, Deployment, DaemonSet, PersistentVolumeClaim; objects before pods); a no-op for a pod already up from the same manifest (unchanged); a pod of the same manifest that lacks containers (its up was killed) gets them (repaired)',
     )
     .requiredOption('-f, --file <file>', 'the manifest (- for stdin)')
     .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
@@ -44,16 +44,25 @@ offline (as does image: myimg:1, IfNotPresent).`,
 
   program
     .command('down')
-    .description('stop and remove the pods of a manifest, or pods by name: everything they left goes (runc state, mounts, cgroups, volumes of type emptyDir)')
+    .description(
+      "stop and remove the pods of a manifest (its Pods and its Deployments' and DaemonSets' pods), or pods by name: everything they left goes (runc state, mounts, cgroups, volumes of type emptyDir); a PersistentVolumeClaim's data is kept unless --volumes",
+    )
     .argument('[pods...]', 'pod names (instead of -f)')
     .option('-f, --file <file>', 'the manifest whose pods to remove (- for stdin)')
     .option('-t, --time <seconds>', "grace period (default: each pod's terminationGracePeriodSeconds)")
-    .option('--json', 'print [{pod, outcome: removed|not-found}] as JSON (and an error as the JSON error object)')
+    .option(
+      '--volumes',
+      "with -f: remove the data of the file's PersistentVolumeClaims too (the named volumes its claims made; one another pod still uses is kept)",
+    )
+    .option(
+      '--json',
+      'print [{pod, outcome: removed|not-found}] as JSON, then {object, outcome} for each volume with --volumes (and an error as the JSON error object)',
+    )
     .addOption(explainOption())
     .hook('preAction', explainHook)
     .addHelpText(
       'after',
-      '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir\n  barepod down -f pod.yaml --json',
+      '\nA pod that is not there is already down: not an error.\n\nExamples:\n  barepod down -f pod.yaml\n  barepod down -f app.yaml --volumes  # and the data of its PersistentVolumeClaims\n  barepod down web db --time 5\n  barepod down web --explain         # each signal, runc delete, CNI DEL, umount and rmdir\n  barepod down -f pod.yaml --json',
     )
     .action(async (...a: Parameters<Actions['downAction']>) => (await load()).downAction(...a));
 

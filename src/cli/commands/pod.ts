@@ -160,7 +160,7 @@ that for the pod's own volume, and host paths are bound per container (run -v).`
     .description(
       "list pods: state, READY (app containers and sidecars ready, by their probes; init containers do not count), age; -o wide adds the pod's IP, published ports, hostname and network",
     )
-    .option('--json', 'print as JSON: [{name, state, readyContainers, appContainers, ip, ports, hostname, network, containers, running, createdAt}]')
+    .option('--json', 'print as JSON: [{name, state, readyContainers, appContainers, ip, ports, hostname, network, owner, containers, running, createdAt}]')
     .addOption(outputOption())
     .addHelpText(
       'after',
@@ -185,6 +185,7 @@ Examples:
         ports: p.ports,
         hostname: p.hostname,
         network: p.network,
+        owner: p.owner,
         containers: p.containers.length - 1,
         running: p.containers.filter((c) => c.state === 'running' && c.container !== SANDBOX_NAME).length,
         createdAt: p.createdAt,

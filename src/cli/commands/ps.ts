@@ -7,6 +7,8 @@ import { age, formatPort, printJson, printTable } from '../output.js';
 
 /** "Error (1)", "CrashLoopBackOff (restart in 8s)", "Running". */
 function statusText(c: MemberStatus, now: number): string {
+  // its ConfigMap or Secret is missing: what is missing, as kubectl describe says it
+  if (c.state === 'waiting') return `${c.status}${c.message ? ` (${c.message})` : ''}`;
   if (c.backoff) return `CrashLoopBackOff (restart in ${formatDuration(Math.max(0, Date.parse(c.backoff.until) - now))})`;
   if (c.status === 'Stopped') return 'Stopped (SIGSTOP)';
   if (c.state === 'exited' && c.exitCode !== null) return `${c.status} (${c.exitCode})`;
@@ -36,7 +38,7 @@ export function registerPs(program: Command): void {
     .command('ps')
     .argument('[pod]', 'only this pod')
     .description(
-      'list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, Stopped, Unknown), pid, restarts, last exit, age; init containers and sidecars are marked',
+      'list pods and their containers: status (Running, Completed, Error, OOMKilled, Exited, CrashLoopBackOff, CreateContainerConfigError, Stopped, Unknown), pid, restarts, last exit, age; init containers and sidecars are marked',
     )
     .option(
       '--json',

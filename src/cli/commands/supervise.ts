@@ -16,7 +16,9 @@ export function registerSupervision(program: Command): void {
   program
     .command('events')
     .argument('[pod]', 'only this pod')
-    .description('what happened to pods: started, died (exit code, reason), oom, backoff, restarted, stopped, sandbox-died, sandbox-recreated, pod-failed')
+    .description(
+      'what happened to pods: started, died (exit code, reason), oom, backoff, restarted, stopped, sandbox-died, sandbox-recreated, pod-failed, warning (CreateContainerConfigError, InvalidEnvironmentVariableNames)',
+    )
     .option('--since <time>', 'only events newer than a duration ago (10m) or an RFC3339 time')
     .option('-f, --follow', 'keep printing new events until interrupted')
     .option('--json', 'one JSON object per line')
