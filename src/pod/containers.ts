@@ -11,8 +11,9 @@ import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/m
 import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { fileSystemFull } from '../runtime/state.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
-import { forgetFresh, noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
+import { noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
@@ -43,6 +44,8 @@ async function prepareRootfs(
   rec: PodRecord,
   def: ContainerDefinition,
   fresh: boolean,
+  /** whether a still-fresh overlay may be kept (not on a full file system) */
+  mayKeep: boolean,
 ): Promise<{ rootfs: string; pristine: boolean }> {
   if (def.rootfs) {
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
@@ -56,7 +59,7 @@ async function prepareRootfs(
   const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
   const note = freshNote(paths.bundle);
   const overlay = { lower: image.layers, upper: paths.upper, work: paths.work };
-  if (fresh && stillFresh(note, paths.rootfs, overlay) && rt.cgroups.procs(rt.pod(rec).containerCgroup(def.name)).length === 0) {
+  if (fresh && mayKeep && stillFresh(note, paths.rootfs, overlay) && rt.cgroups.procs(rt.pod(rec).containerCgroup(def.name)).length === 0) {
     if (explaining)
       explain(
         "rootfs: the last instance's overlay is still mounted on the same layers and nothing has written to its upper dir since runc made its mount points there: kept as the fresh view it is (no umount, no mount)",
@@ -64,7 +67,8 @@ async function prepareRootfs(
     rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
     return { rootfs: paths.rootfs, pristine: true };
   }
-  forgetFresh(note); // the upper dir changes (or is kept with what the last instance wrote) from here on
+  // (a note left from an earlier launch stays: it matches only an upper dir whose every entry is still as noted, which an
+  // emptied one, a new inode, is not; and on a full disk its page stays where it was)
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
   const pristine = fresh || !fs.existsSync(paths.upper);
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
@@ -138,7 +142,10 @@ async function launchInSandbox(
   const written = def;
   // read now, at every start (a restarted container sees a changed ConfigMap, as in Kubernetes): before anything is made, so a missing one leaves nothing
   def = withResolvedEnv(rt, rec, def);
-  const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh);
+  // on a full file system a launch takes the whole path (new config.json, new overlay), which reports the full disk
+  // where it stops: the shortcuts below would let a restart go on that can write neither its log nor its exit code
+  const roomy = !fileSystemFull(rt.settings.stateRoot);
+  const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh, roomy);
   step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
@@ -188,6 +195,7 @@ async function launchInSandbox(
     stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
     // its $(VAR) references, not the values (a Secret's) they were expanded to
     ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
+    keepSameConfig: roomy,
   });
   verifyJoined(
     rec,

@@ -34,6 +34,8 @@ export interface MemberOptions {
   stdio?: { terminal?: boolean; stdin?: boolean; stdinOnce?: boolean };
   /** the argv --explain shows instead of the spec's (one expanded from Secret values shows its `$(VAR)` references) */
   shownArgs?: string[];
+  /** leave a config.json identical to the spec as it is (no write, no fsync): a container's launch when its file system has room */
+  keepSameConfig?: boolean;
 }
 
 /**
@@ -90,7 +92,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
   // a restart's spec is most often the very last one: leaving an identical file spares the write and its fsync
   const config = JSON.stringify(spec, null, 2) + '\n';
-  if (readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
+  if (!o.keepSameConfig || readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
   else trace(`${paths.config}: unchanged, not rewritten`, performance.now());
   if (explaining) {
     const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;

@@ -87,8 +87,17 @@ interface FreshNote extends OverlayMount {
 export function noteFresh(note: string, target: string): void {
   const mount = overlayAt(target);
   const fingerprint = mount && treeFingerprint(mount.upper);
-  if (!mount || fingerprint === undefined) return forgetFresh(note);
-  fs.writeFileSync(note, JSON.stringify({ ...mount, fingerprint } satisfies FreshNote), { mode: 0o600 });
+  try {
+    if (!mount || fingerprint === undefined) return forgetFresh(note);
+    fs.writeFileSync(note, JSON.stringify({ ...mount, fingerprint } satisfies FreshNote), { mode: 0o600 });
+  } catch {
+    // a full disk: no note, so the next restart mounts afresh
+    try {
+      forgetFresh(note);
+    } catch {
+      // nothing to remove, or no way to
+    }
+  }
 }
 
 /** Drops the note: the upper dir is about to change, or holds more than runc's mount points. */
