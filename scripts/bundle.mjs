@@ -40,3 +40,15 @@ try {
 } catch (e) {
   console.warn(`bundle: barepod-attach not built (${e.message.split('\n')[0]}): run -it and attach need it (apt-get install gcc make, then npm run build)`);
 }
+
+// barepod-prober (bundles/prober): the small static C program that runs a pod's probes (one per probed pod, a few
+// hundred kB resident instead of a Node process). Put in place by rename, never written over: a running prober keeps
+// its old file (the removal above unlinks it; writing into an executable that runs fails with ETXTBSY).
+try {
+  execFileSync('make', ['-s', '-C', 'bundles/prober'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  fs.copyFileSync('bundles/prober/barepod-prober', 'dist/.barepod-prober.tmp');
+  fs.chmodSync('dist/.barepod-prober.tmp', 0o755);
+  fs.renameSync('dist/.barepod-prober.tmp', 'dist/barepod-prober');
+} catch (e) {
+  console.warn(`bundle: barepod-prober not built (${e.message.split('\n')[0]}): pods with probes need it (apt-get install gcc make, then npm run build)`);
+}

@@ -687,7 +687,7 @@ function parseProbe(is: Issues, v: unknown, path: string, ports: ContainerPort[]
   if (t) {
     checkKeys(is, t, `${path}.tcpSocket`, ['port', 'host']);
     const p = port(t.port, `${path}.tcpSocket.port`);
-    const host = str(is, t.host, `${path}.tcpSocket.host`);
+    const host = probeHost(is, t.host, `${path}.tcpSocket.host`);
     if (p !== undefined) probe.tcpSocket = { port: p, ...(host ? { host } : {}) };
   }
   const h = obj(is, o.httpGet, `${path}.httpGet`);
@@ -697,7 +697,7 @@ function parseProbe(is: Issues, v: unknown, path: string, ports: ContainerPort[]
     const reqPath = str(is, h.path, `${path}.httpGet.path`) ?? '/';
     if (!reqPath.startsWith('/')) is.error(`${path}.httpGet.path`, `"${reqPath}" must start with /`);
     if (h.scheme !== undefined && h.scheme !== 'HTTP') is.unsupported(`${path}.httpGet.scheme`, 'only HTTP is supported');
-    const host = str(is, h.host, `${path}.httpGet.host`);
+    const host = probeHost(is, h.host, `${path}.httpGet.host`);
     const headers: Record<string, string> = {};
     (list(is, h.httpHeaders, `${path}.httpGet.httpHeaders`) ?? []).forEach((hv, i) => {
       const ho = obj(is, hv, `${path}.httpGet.httpHeaders[${i}]`);
@@ -710,6 +710,13 @@ function parseProbe(is: Issues, v: unknown, path: string, ports: ContainerPort[]
     if (p !== undefined) probe.httpGet = { port: p, path: reqPath, ...(host ? { host } : {}), ...(Object.keys(headers).length ? { headers } : {}) };
   }
   return probe;
+}
+
+/** A probe's host: an IP address or localhost (the prober, a small static program, resolves no names). */
+function probeHost(is: Issues, v: unknown, path: string): string | undefined {
+  const host = str(is, v, path);
+  if (host === undefined || host === 'localhost' || isIP(host)) return host;
+  return is.error(path, `"${host}" is not an IP address (or localhost): the prober resolves no host names`);
 }
 
 function parsePorts(is: Issues, v: unknown, path: string): ContainerPort[] {

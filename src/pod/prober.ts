@@ -1,28 +1,29 @@
 /**
- * Probes, as the kubelet runs them: one small prober process per pod that
- * has probes (none otherwise), started inside the pod's network namespace
- * (nsenter), so tcpSocket and httpGet reach 127.0.0.1 of the pod. Startup
- * gates the others; readiness decides Ready (written to the pod's
- * probes.json, read by `ps`, `wait`, `up --wait`); liveness (or startup)
- * failure kills the container, which its restart policy then restarts.
+ * Probes, as the kubelet runs them: one small static C prober per pod that
+ * has probes (none otherwise; bundles/prober), which enters the pod's
+ * network namespace, so tcpSocket and httpGet reach 127.0.0.1 of the pod.
+ * It follows a plain config (probes.conf, plan/probe-config.ts) that barepod
+ * rewrites whenever a container instance starts or goes. Startup gates the
+ * others; readiness decides Ready (written to the pod's probes.json, read by
+ * `ps`, `wait`, `up --wait`); a liveness (or startup) failure runs
+ * `barepod _unhealthy`, which kills the container, and its restart policy
+ * then restarts it.
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { isActive, type ContainerRecord, type PodRecord, type ProbeDefinition } from '../model.js';
+import { BarepodError, isNoSpace } from '../errors.js';
+import { isActive, type ContainerRecord, type PodRecord } from '../model.js';
 import { podPaths } from '../plan/paths.js';
 import { appendEvent } from '../runtime/events.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { launch } from '../runtime/exec.js';
-import { DeadlineError } from '../errors.js';
 import { selfArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { inPodPidNamespace } from '../plan/pod-plan.js';
-import { reconcile } from './record.js';
+import { probeConfigText } from '../plan/probe-config.js';
 import { signalMember, tryPlaceMonitor } from './member.js';
 import type { Runtime } from './runtime.js';
-import { explaining, explainResult, explainRun } from '../runtime/explain.js';
+import { explain, explaining, explainResult, explainRun } from '../runtime/explain.js';
 import { shellWords } from '../plan/narration.js';
 
 /** What the prober last concluded about one container instance. */
@@ -56,175 +57,119 @@ export function containerReady(c: ContainerRecord, status: Record<string, ProbeS
 
 export const hasProbes = (rec: PodRecord): boolean => rec.containers.some((c) => c.def.probes && Object.keys(c.def.probes).length > 0);
 
-/** Starts the pod's prober when a container has probes (in the pod's netns unless it uses the host's); records it. */
+/** The prober's config in the pod directory (plan/probe-config.ts). */
+export const probeConfigFile = (stateRoot: string, pod: string): string => path.join(podPaths(stateRoot, pod).dir, 'probes.conf');
+
+/** The prober's path: beside the bundle (dist/), where `npm run build` puts it, or where bundles/prober builds it. */
+export function proberHelper(): string {
+  const dir = path.dirname(path.resolve(process.argv[1] ?? ''));
+  for (const candidate of [path.join(dir, 'barepod-prober'), path.join(dir, '..', 'bundles', 'prober', 'barepod-prober')]) {
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new BarepodError('missing-tool', "barepod-prober not found (the program that runs a pod's probes)", {
+    hint: 'build it: apt-get install gcc make, then npm run build (or scripts/setup)',
+  });
+}
+
+/**
+ * Brings the pod's probes.conf in line with its record: written (atomically,
+ * only when it changed) while the pod is looked after and has probes, removed
+ * otherwise (its prober then ends by itself). Called where a record is saved
+ * (withRecord), so every start and restart of a container reaches it.
+ */
+export function syncProbeConfig(rt: Runtime, rec: PodRecord): void {
+  const file = probeConfigFile(rt.settings.stateRoot, rec.def.name);
+  if (!isActive(rec) || !hasProbes(rec)) {
+    fs.rmSync(file, { force: true });
+    return;
+  }
+  const text = probeConfigText(rec, {
+    runcBin: rt.runc.bin,
+    runcRoot: rt.runc.root,
+    unhealthy: [...selfArgv(), '--root', rt.settings.stateRoot, '_unhealthy', rec.def.name],
+  });
+  let old: string | undefined;
+  try {
+    old = fs.readFileSync(file, 'utf8');
+  } catch {
+    old = undefined;
+  }
+  if (old === text) return;
+  try {
+    writeFileAtomic(file, text);
+  } catch (e) {
+    if (!isNoSpace(e)) throw e; // a full disk: the prober keeps the last config, the next save tries again
+  }
+}
+
+/** Starts the pod's prober when a container has probes (it enters the pod's netns unless the pod uses the host's); records it. */
 export function startProber(rt: Runtime, rec: PodRecord): void {
   stopProber(rec);
   if (!hasProbes(rec)) return;
-  const self = [...selfArgv(), '--root', rt.settings.stateRoot, '_prober', rec.def.name];
-  const argv = rec.def.host?.includes('net') ? self : ['nsenter', `--net=/proc/${rec.sandbox.pid}/ns/net`, '--', ...self];
+  const helper = proberHelper();
+  syncProbeConfig(rt, rec); // before it starts: it reads the config first
+  const dir = podPaths(rt.settings.stateRoot, rec.def.name).dir;
+  const argv = [helper, dir];
   if (explaining) explainRun(`${shellWords(argv)} &`);
-  // a monitor that lives as long as the pod: no deadline
-  const run = launch(argv, { outlives: true, detached: true, stdio: 'ignore', timeoutMs: 0 });
+  // a monitor that lives as long as the pod: no deadline; its own process group (its exec probes' runc exec join it)
+  const run = launch(argv, { outlives: true, detached: true, stdio: 'ignore', timeoutMs: 0, program: 'barepod-prober' });
   run.release();
   const child = run.child;
   tryPlaceMonitor(rt, rec, child.pid); // out of the caller's session, beside the pod's conmons
   const id = child.pid ? identify(child.pid) : undefined;
   if (id) rec.prober = id;
-  if (explaining) explainResult(`prober pid ${child.pid}: it probes every container with probes and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`);
+  syncProbeConfig(rt, rec); // it names the new prober: one an interrupted start left running sees it and ends
+  if (explaining)
+    explainResult(
+      `prober pid ${child.pid}: ${rec.def.host?.includes('net') ? '' : `it enters /proc/${rec.sandbox.pid}/ns/net, `}follows ${probeConfigFile(rt.settings.stateRoot, rec.def.name)} and writes ${probesFile(rt.settings.stateRoot, rec.def.name)}`,
+    );
 }
 
-/** Ends the pod's prober, if any. */
+/** Ends the pod's prober, if any, with the exec probes it runs (its process group). */
 export function stopProber(rec: PodRecord): void {
   if (rec.prober && isAlive(rec.prober)) {
     try {
-      process.kill(rec.prober.pid, 'SIGKILL');
+      // alive (checked by pid and start time) and a group leader: the group is its
+      process.kill(-rec.prober.pid, 'SIGKILL');
     } catch {
-      // gone meanwhile
+      try {
+        process.kill(rec.prober.pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
     }
   }
   delete rec.prober;
 }
 
-interface Counter {
-  successes: number;
-  failures: number;
-  lastRun: number;
-  busy: boolean;
+/** The next command on a running pod whose prober died (killed, OOM) starts it again, as `gc` does. */
+export function restartDeadProber(rt: Runtime, rec: PodRecord): boolean {
+  if (rec.phase !== 'Running' || !hasProbes(rec) || isAlive(rec.prober) || !isAlive(rec.sandbox)) return false;
+  if (explaining) explain(`the pod's prober${rec.prober ? ` (pid ${rec.prober.pid})` : ''} is gone: start it again`);
+  startProber(rt, rec);
+  return true;
 }
 
-interface Tracked {
-  launchId: string;
-  startedAt: number;
-  started: boolean;
-  ready: boolean;
-  message: string;
-  killed: boolean;
-  counters: Record<'startup' | 'liveness' | 'readiness', Counter>;
-}
-
-/** `_prober`: the loop. Ends when the pod goes, or when another prober replaced this one. */
-export async function runProber(rt: Runtime, pod: string): Promise<void> {
-  const tracked = new Map<string, Tracked>();
-  let written = '';
-  for (;;) {
-    const rec = rt.store.tryRead(pod);
-    if (!rec || !isActive(rec) || rec.prober?.pid !== process.pid) return;
-    reconcile(rt, rec);
-    const now = Date.now();
-    for (const c of rec.containers) {
-      const probes = c.def.probes;
-      if (!probes || c.state !== 'running' || !c.launchId) continue;
-      let t = tracked.get(c.def.name);
-      if (!t || t.launchId !== c.launchId) {
-        const fresh = (): Counter => ({ successes: 0, failures: 0, lastRun: 0, busy: false });
-        t = {
-          launchId: c.launchId,
-          startedAt: Date.parse(c.startedAt ?? new Date().toISOString()),
-          started: !probes.startup,
-          ready: false,
-          message: 'not probed yet',
-          killed: false,
-          counters: { startup: fresh(), liveness: fresh(), readiness: fresh() },
-        };
-        tracked.set(c.def.name, t);
-      }
-      const track = t;
-      const kinds = (track.started ? (['liveness', 'readiness'] as const) : (['startup'] as const)).filter((k) => probes[k]);
-      for (const kind of kinds) {
-        const p = probes[kind]!;
-        const ctr = track.counters[kind];
-        if (ctr.busy || track.killed || now < track.startedAt + p.initialDelaySeconds * 1000 || now < ctr.lastRun + p.periodSeconds * 1000) continue;
-        ctr.busy = true;
-        ctr.lastRun = now;
-        void probe(rt, rec, c, p).then((failure) => {
-          ctr.busy = false;
-          if (track.killed || tracked.get(c.def.name) !== track) return;
-          if (failure === undefined) {
-            ctr.successes += 1;
-            ctr.failures = 0;
-          } else {
-            ctr.failures += 1;
-            ctr.successes = 0;
-          }
-          if (kind === 'readiness') {
-            if (failure === undefined && ctr.successes >= p.successThreshold) track.ready = true;
-            if (failure !== undefined && ctr.failures >= p.failureThreshold) track.ready = false;
-            track.message = failure === undefined ? '' : `readiness probe: ${failure}`;
-          } else if (kind === 'startup' && failure === undefined) {
-            track.started = true;
-            track.message = 'started';
-          } else if (failure !== undefined) {
-            track.message = `${kind} probe: ${failure}`;
-            if (ctr.failures >= p.failureThreshold) {
-              track.killed = true;
-              kill(rt, rec, c, `${kind} probe failed ${ctr.failures} times: ${failure}`);
-            }
-          }
-        });
-      }
-    }
-    const status: Record<string, ProbeStatus> = {};
-    for (const [name, t] of tracked) status[name] = { launchId: t.launchId, started: t.started, ready: t.ready, message: t.message };
-    const text = JSON.stringify(status);
-    if (text !== written) {
-      writeFileAtomic(probesFile(rt.settings.stateRoot, pod), text);
-      written = text;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Runs one probe; undefined on success, else why it failed. */
-function probe(rt: Runtime, rec: PodRecord, c: ContainerRecord, p: ProbeDefinition): Promise<string | undefined> {
-  const timeoutMs = p.timeoutSeconds * 1000;
-  if (p.exec) {
-    // the probe's timeoutSeconds is runc exec's deadline
-    return launch([rt.runc.bin, '--root', rt.runc.root, 'exec', c.id, ...p.exec.command], { stdio: 'ignore', program: 'runc', timeoutMs }).exited.then(
-      ({ code }) => (code === 0 ? undefined : `${p.exec!.command.join(' ')} exited with ${code}`),
-      (e: unknown) => (e instanceof DeadlineError ? `timed out after ${p.timeoutSeconds}s` : (e as Error).message),
-    );
-  }
-  if (p.tcpSocket) {
-    const { port, host = '127.0.0.1' } = p.tcpSocket;
-    return new Promise((resolve) => {
-      const sock = net.connect({ port, host, timeout: timeoutMs });
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(undefined);
-      });
-      sock.once('timeout', () => {
-        sock.destroy();
-        resolve(`tcp ${host}:${port}: timed out`);
-      });
-      sock.once('error', (e) => resolve(`tcp ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
-    });
-  }
-  const g = p.httpGet!;
-  return new Promise((resolve) => {
-    const req = http.get(
-      { host: g.host ?? '127.0.0.1', port: g.port, path: g.path, headers: { 'User-Agent': 'barepod-probe', ...g.headers }, timeout: timeoutMs },
-      (res) => {
-        res.resume();
-        const code = res.statusCode ?? 0;
-        resolve(code >= 200 && code < 400 ? undefined : `HTTP ${code} from ${g.path}`);
-      },
-    );
-    req.once('timeout', () => {
-      req.destroy();
-      resolve(`GET ${g.path}: timed out after ${p.timeoutSeconds}s`);
-    });
-    req.once('error', (e) => resolve(`GET ${g.path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`));
-  });
-}
-
-/** A failed liveness or startup probe: SIGTERM, SIGKILL after the grace period; the exit handler restarts it per policy. */
-function kill(rt: Runtime, rec: PodRecord, c: ContainerRecord, why: string): void {
-  appendEvent(rt.settings.stateRoot, { type: 'unhealthy', pod: rec.def.name, container: c.def.name, message: why });
+/**
+ * `_unhealthy`: the prober saw a liveness or startup probe fail
+ * failureThreshold times for this launch of the container. An event, then
+ * SIGTERM, SIGKILL after the grace period (checked by pid and start time);
+ * the exit handler restarts it per policy. Not under the pod's lock (the
+ * exit handler needs it meanwhile); a launch that is no longer the
+ * container's current one is left alone.
+ */
+export async function handleUnhealthy(rt: Runtime, pod: string, name: string, launchId: string, why: string): Promise<void> {
+  const rec = rt.store.tryRead(pod);
+  if (!rec || !isActive(rec)) return;
+  const c = rec.containers.find((x) => x.def.name === name);
+  if (!c || c.launchId !== launchId) return;
+  appendEvent(rt.settings.stateRoot, { type: 'unhealthy', pod, container: name, message: why });
   const proc = c.process;
   if (!proc || !isAlive(proc)) return;
-  const send = (sig: NodeJS.Signals) => signalMember(rt, c.id, proc, sig, inPodPidNamespace(rec.def, c.def)).catch(() => undefined); // gone meanwhile
-  void send('SIGTERM');
-  setTimeout(() => {
-    if (isAlive(proc)) void send('SIGKILL');
-  }, rec.def.graceSeconds * 1000);
+  const all = inPodPidNamespace(rec.def, c.def);
+  const send = (sig: NodeJS.Signals) => signalMember(rt, c.id, proc, sig, all).catch(() => undefined); // gone meanwhile
+  await send('SIGTERM');
+  const deadline = Date.now() + rec.def.graceSeconds * 1000;
+  while (isAlive(proc) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(proc)) await send('SIGKILL');
 }

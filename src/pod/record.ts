@@ -1,6 +1,6 @@
 // The read side of a pod's record: the record under the pod's lock (withPod), reconciled with what conmon and
-// /proc say (exits recorded as events, strays of crashed commands removed), and lookups in it. `views`, `logs`,
-// `observe` and the prober read pods through this module without importing lifecycle code.
+// /proc say (exits recorded as events, strays of crashed commands removed), and lookups in it. `views`, `logs`
+// and `observe` read pods through this module without importing lifecycle code.
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, isNoSpace } from '../errors.js';
@@ -17,6 +17,7 @@ import { fileSystemFull } from '../runtime/state.js';
 import { terminateMember } from './member.js';
 import type { Runtime } from './runtime.js';
 import { removeSubPathStaging } from './volumes.js';
+import { restartDeadProber, syncProbeConfig } from './prober.js';
 
 /**
  * Runs `fn` on a pod's record under the pod's lock, after reconciling it with
@@ -47,7 +48,16 @@ export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecor
     await removeStrays(rt, rec);
     return await fn(rec);
   } finally {
-    if (rt.store.tryRead(pod)) rt.store.write(rec);
+    if (rt.store.tryRead(pod)) {
+      // a prober that died (killed, OOM) is started again by the next command on the pod, as by `gc`
+      try {
+        restartDeadProber(rt, rec);
+      } catch {
+        // `gc` says why (a missing barepod-prober): the command itself is not about probes
+      }
+      rt.store.write(rec);
+      syncProbeConfig(rt, rec); // a container instance started or went: the prober follows
+    }
   }
 }
 

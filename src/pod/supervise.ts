@@ -283,8 +283,13 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
         actions.push({ pod, action: `${c.def.name} runs ${unsupervisedMessage(c.conmon!)}` });
     }
     if (hasProbes(r) && !isAlive(r.prober)) {
-      startProber(rt, r);
-      actions.push({ pod, action: 'started the prober again' });
+      try {
+        startProber(rt, r);
+        actions.push({ pod, action: 'started the prober again' });
+      } catch (e) {
+        // (a missing barepod-prober): said, and the rest of the pod's sweep goes on
+        actions.push({ pod, action: `could not start the prober: ${describeError(e).message}` });
+      }
     }
     for (const c of r.containers) {
       if (c.backoff) {

@@ -217,7 +217,9 @@ spec:
     expect(checks.map((c) => c.name)).toEqual(expect.arrayContaining(['root', 'runc', 'conmon', 'cgroups', 'pause', 'busybox image', 'CNI plugins']));
     expect(checks.filter((c) => c.required && !c.ok)).toEqual([]);
     // what scripts/setup installs is there too
-    expect(checks.filter((c) => ['busybox image', 'image pulls', 'seccomp profile', 'CNI plugins', 'barepod-attach'].includes(c.name) && !c.ok)).toEqual([]);
+    expect(
+      checks.filter((c) => ['busybox image', 'image pulls', 'seccomp profile', 'CNI plugins', 'barepod-attach', 'barepod-prober'].includes(c.name) && !c.ok),
+    ).toEqual([]);
     const broken = await t.bp(['doctor'], { BAREPOD_RUNC: '/nonexistent/runc' });
     expect(broken.code).toBe(5);
     expect(broken.stdout).toMatch(/FAIL\s+runc\s+not found\n\s+fix: apt-get install runc/);

@@ -356,7 +356,7 @@ describe.skipIf(skipReason)('manifests', () => {
       `  containers:
     - name: web
       image: busybox
-      command: [sh, -c, "mkdir -p /www && sleep 2 && echo ok > /www/healthz && exec httpd -f -p 127.0.0.1:8080 -h /www"]
+      command: [sh, -c, "mkdir -p /www && exec httpd -f -p 127.0.0.1:8080 -h /www"]
       readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1}
     - name: broken
       image: busybox
@@ -366,7 +366,9 @@ describe.skipIf(skipReason)('manifests', () => {
     );
     await t.ok(['up', '-f', file]);
     const notYet = JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: { container: string; ready: boolean }[] }[] };
-    expect(notYet.pods[0]!.containers.find((c) => c.container === 'web')!.ready).toBe(false); // httpd is not up for 2 s
+    expect(notYet.pods[0]!.containers.find((c) => c.container === 'web')!.ready).toBe(false); // no /healthz yet
+    // now it has one (made here, not after a sleep: the prober may probe at once, and a loaded host may take longer than any sleep)
+    await t.ok(['exec', pod, 'web', '--', 'sh', '-c', 'echo ok > /www/healthz']);
     const w = await t.bp(['wait', pod, '--for', 'ready', '--timeout', '8s']);
     expect(w.code).toBe(1);
     expect(w.stderr).toMatch(/not ready after 8s: broken is not ready \(readiness probe: HTTP 404 from \/missing\)/);

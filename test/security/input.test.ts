@@ -79,7 +79,7 @@ describe.skipIf(skipReason)('security: pod and container names never leave the s
     ['down', (b) => ['down', b]],
     ['wait', (b) => ['wait', b, '--for', 'delete', '--timeout', '1s']],
     ['_exited', (b) => ['_exited', b, 'app', '1']],
-    ['_prober', (b) => ['_prober', b]],
+    ['_unhealthy', (b) => ['_unhealthy', b, 'app', '1', 'why']],
     ['_restart', (b) => ['_restart', b, 'app', 'x']],
   ];
 
@@ -112,6 +112,7 @@ describe.skipIf(skipReason)('security: pod and container names never leave the s
     ['exec', (b) => ['exec', 'ok', b, '--', 'true']],
     ['_exited', (b) => ['_exited', 'ok', b, '1']],
     ['_restart', (b) => ['_restart', 'ok', b, 'x']],
+    ['_unhealthy', (b) => ['_unhealthy', 'ok', b, '1', 'why']],
   ];
 
   it.each(containerCommands)('%s: a container name with .. is a usage error (exit 2) and the planted files stay untouched', async (_what, args) => {

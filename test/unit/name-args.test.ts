@@ -85,6 +85,7 @@ const NOT_NAMES: Record<string, string[]> = {
   'volume rm': ['names'],
   _exited: ['launch'],
   _restart: ['token'],
+  _unhealthy: ['launch', 'why'],
 };
 /** Flags every command may have that are never names. */
 const COMMON = [
@@ -148,7 +149,8 @@ describe('every pod and container name on the command line is checked', () => {
       [['pod', 'rm', '-f', 'ok', '../x'], 'pod'],
       [['down', 'a/b'], 'pod'],
       [['events', '..'], 'pod'],
-      [['_prober', '../x'], 'pod'],
+      [['_unhealthy', '../x', 'app', '1', 'why'], 'pod'],
+      [['_unhealthy', 'ok', '../x', '1', 'why'], 'container'],
       [['logs', 'ok', '-c', '../x'], 'container'],
       [['stop', 'ok', '../../x'], 'container'],
       [['_exited', 'ok', '../x', '1'], 'container'],

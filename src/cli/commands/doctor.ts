@@ -1,4 +1,5 @@
 import { attachHelper } from '../../runtime/attach.js';
+import { proberHelper } from '../../pod/prober.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,6 +138,19 @@ export async function runChecks(root?: string): Promise<Check[]> {
     required: false,
     detail: relay ?? "not built: run -it and attach need it (the relay to conmon's attach socket)",
     ...(relay ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
+  });
+  let prober: string | undefined;
+  try {
+    prober = proberHelper();
+  } catch {
+    // reported below
+  }
+  add({
+    name: 'barepod-prober',
+    ok: prober !== undefined,
+    required: false,
+    detail: prober ?? 'not built: pods with probes need it (the program that runs their probes)',
+    ...(prober ? {} : { fix: 'apt-get install gcc make, then npm run build (or run scripts/setup)' }),
   });
 
   const cgv = detectCgroupVersion();

@@ -6,12 +6,12 @@ import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
 import { gc } from '../../pod/supervise.js';
 import { quietly, runHandler } from '../../pod/handlers.js';
-import { runProber } from '../../pod/prober.js';
+import { handleUnhealthy } from '../../pod/prober.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
 import { explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, printTable } from '../output.js';
 
-/** `barepod events`, `barepod gc`, and the hidden handlers conmon and the backoff timer call. */
+/** `barepod events`, `barepod gc`, and the hidden handlers conmon, the backoff timer and the prober call. */
 export function registerSupervision(program: Command): void {
   program
     .command('events')
@@ -91,15 +91,19 @@ export function registerSupervision(program: Command): void {
     .action(async (pod: string, member: string, launch: string, _o: unknown, cmd: Command) => {
       process.exitCode = await runHandler({ kind: '_exited', root: undefined, pod, member, token: launch }, () => runtimeFor(cmd));
     });
+  // the prober's call when a liveness or startup probe failed: the kill, in a Node start only then
   program
-    .command('_prober', { hidden: true })
+    .command('_unhealthy', { hidden: true })
     .argument('<pod>')
-    .action(async (pod: string, _o: unknown, cmd: Command) => {
+    .argument('<container>')
+    .argument('<launch>')
+    .argument('<why>')
+    .action(async (pod: string, name: string, launch: string, why: string, _o: unknown, cmd: Command) => {
       process.exitCode = await quietly(
         () => runtimeFor(cmd),
         pod,
-        '',
-        () => runProber(runtimeFor(cmd), pod),
+        name,
+        () => handleUnhealthy(runtimeFor(cmd), pod, name, launch, why),
       );
     });
   program
