@@ -7,7 +7,7 @@ import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths } from '../plan/paths.js';
 import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
-import { conmonCreate, readExitFile } from '../runtime/conmon.js';
+import { conmonCreate, readExitFile, readPidFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
 import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
@@ -180,6 +180,7 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   // after this instance started, as it reaps, lets runc delete go on, then writes)
   // (runc's own state file first: the pid and start time runc judges by, read without a runc process, which a
   // restart would otherwise pay for on its critical path; `runc state` only when that file is not readable)
+  let conmon = o.conmon;
   if (known && !proc) {
     const init = rt.runc.initProcess(id);
     if (init) proc = isAlive(init) ? init : undefined;
@@ -187,6 +188,9 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
       const state = await rt.runc.state(id);
       proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
     }
+    // an instance no record knows (a killed command's) has a conmon of its own, which writes its exit file after it
+    // reaps: wait for that as for a recorded one below, or the file could land after the next instance cleared it
+    conmon ??= orphanMonitor(bundle.conmonPidFile);
   }
   if (known && isAlive(proc)) {
     // judged by the process itself (pid and start time), never by an exit file, which may be a previous instance's
@@ -210,7 +214,6 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
     }
   }
   // conmon writes the exit file after reaping; give it a moment, then wait it out.
-  const conmon = o.conmon;
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
   if (explaining) {
     const code = readExitFile(exits, id);
@@ -227,6 +230,13 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   // restart handler, which may be waiting for the very lock this caller holds
   if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid), 5_000);
   return readExitFile(exits, id);
+}
+
+/** The conmon a member's pid file names, when it is alive and is a conmon. */
+function orphanMonitor(pidFile: string): ProcessIdentity | undefined {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || readComm(pid) !== 'conmon') return undefined;
+  return identify(pid);
 }
 
 /** Whether a conmon is running barepod's exit handler (`_exited`) rather than the marker's no-op. */
