@@ -47,7 +47,7 @@ export interface Limits {
  * preparation) and one parser branch (manifest/pod.ts): the compiler finds
  * every table that misses it.
  */
-export type VolumeDefinition = EmptyDirVolume | HostPathVolume | ClaimVolume;
+export type VolumeDefinition = EmptyDirVolume | HostPathVolume | ClaimVolume | ConfigMapVolume | SecretVolume | DownwardAPIVolume | ProjectedVolume;
 /** emptyDir: one directory per pod, removed with it (a size-capped tmpfs for medium Memory). */
 export interface EmptyDirVolume {
   kind: 'emptyDir';
@@ -62,6 +62,56 @@ export interface HostPathVolume {
   path: string;
   type: HostPathType;
 }
+/** A key of a ConfigMap or Secret projected to a file (`items[]`): path relative to the volume, mode of its own or the volume's defaultMode. */
+export interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
+/** One file of a downwardAPI volume: a field of the pod, or a resource of a container. */
+export interface DownwardAPIFile {
+  path: string;
+  mode?: number;
+  /** metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations */
+  fieldRef?: { fieldPath: string };
+  /** limits.cpu|memory, requests.cpu|memory of a container, in units of `divisor` (rounded up) */
+  resourceFieldRef?: { containerName: string; resource: string; divisor?: string };
+}
+/**
+ * What one source of a projected volume (or a configMap, secret or
+ * downwardAPI volume, each one source) puts into it.
+ */
+export type Projection =
+  | { kind: 'configMap'; name: string; items?: KeyToPath[]; optional: boolean }
+  | { kind: 'secret'; name: string; items?: KeyToPath[]; optional: boolean }
+  | { kind: 'downwardAPI'; items: DownwardAPIFile[] };
+/**
+ * The volumes whose files barepod writes from ConfigMaps, Secrets and the
+ * pod itself: a directory per pod, its files swapped atomically (Kubernetes'
+ * `..data` symlink), mounted read-only, updated while the pod runs.
+ */
+interface ProjectedFiles {
+  name: string;
+  /** mode of each file without its own (Kubernetes' default 0644) */
+  defaultMode: number;
+  sources: Projection[];
+}
+export interface ConfigMapVolume extends ProjectedFiles {
+  kind: 'configMap';
+}
+export interface SecretVolume extends ProjectedFiles {
+  kind: 'secret';
+}
+export interface DownwardAPIVolume extends ProjectedFiles {
+  kind: 'downwardAPI';
+}
+export interface ProjectedVolume extends ProjectedFiles {
+  kind: 'projected';
+}
+/** The kinds of volume whose files barepod writes (read-only in every container). */
+export const PROJECTED_KINDS: readonly VolumeKind[] = ['configMap', 'secret', 'downwardAPI', 'projected'];
+export const isProjectedVolume = (v: VolumeDefinition): v is ConfigMapVolume | SecretVolume | DownwardAPIVolume | ProjectedVolume =>
+  PROJECTED_KINDS.includes(v.kind);
 /**
  * persistentVolumeClaim: a named local volume that outlives the pod
  * (`<dataDir>/volumes/<claimName>/_data`, pod/named-volumes.ts), made on
@@ -78,6 +128,32 @@ export interface ClaimVolume {
 export type VolumeKind = VolumeDefinition['kind'];
 /** The volume member of one kind. */
 export type VolumeOf<K extends VolumeKind> = Extract<VolumeDefinition, { kind: K }>;
+
+/** The kinds of the ConfigMap/Secret store (pod/config-store.ts). */
+export type ConfigKind = 'ConfigMap' | 'Secret';
+
+/** A stored object as its file holds it. */
+export interface StoredConfig {
+  apiVersion: 'v1';
+  kind: ConfigKind;
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  /** ConfigMap: text values; Secret: base64 values */
+  data?: Record<string, string>;
+  /** ConfigMap only: base64 values */
+  binaryData?: Record<string, string>;
+  type?: string;
+  immutable?: boolean;
+  /** barepod's own bookkeeping (not Kubernetes'): who made the object and when */
+  barepod?: ConfigOrigin;
+}
+
+/** Who made a stored object: `up -f FILE` (the file's absolute path, or `(stdin)`), `--configmap FILE`, or a command. */
+export interface ConfigOrigin {
+  /** `file:<absolute path>`, `file:(stdin)` or `cli` (secret create) */
+  madeBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
 
 /** Kubernetes' hostPath types: what must be at the path (the empty type checks nothing). */
 export type HostPathType = '' | 'DirectoryOrCreate' | 'Directory' | 'FileOrCreate' | 'File' | 'Socket' | 'CharDevice' | 'BlockDevice';

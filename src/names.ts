@@ -18,6 +18,14 @@ export function validateName(kind: 'pod' | 'container' | 'volume', name: string)
   return name;
 }
 
+/** Kubernetes' DNS-1123 subdomain: what ConfigMaps and Secrets are named by (and so their files in the store). */
+export const DNS1123_SUBDOMAIN_RULE =
+  "a DNS-1123 subdomain: at most 253 characters, lower-case letters, digits, '-' and '.', starting and ending with a letter or digit";
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Whether `name` is a DNS-1123 subdomain (no `/`, no `..`: it may name a file). */
+export const isSubdomain = (name: string): boolean => name.length > 0 && name.length <= 253 && SUBDOMAIN.test(name);
+
 /** The sandbox's member name: reserved (not a DNS-1123 label, so no container can take it). */
 export const SANDBOX_NAME = '_pause';
 

@@ -19,6 +19,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerLab } from './commands/lab.js';
 import { registerHelp } from './commands/help.js';
 import { registerObserve } from './commands/observe.js';
+import { registerConfig } from './commands/config.js';
 import { registerVolume } from './commands/volume.js';
 import { validateNameArgs } from './name-args.js';
 
@@ -89,6 +90,7 @@ Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).
   registerManifest(program);
   registerGenerate(program);
   registerNetwork(program);
+  registerConfig(program);
   registerVolume(program);
   registerDoctor(program);
   registerLab(program);

@@ -26,7 +26,9 @@ import {
   type VolumeKind,
   type VolumeOf,
   type VolumeMount,
+  isProjectedVolume,
 } from '../model.js';
+import { configDocument, PROJECTED_VOLUME_PARSERS } from './config-objects.js';
 import { validateName, validateVolumeName } from '../names.js';
 import { HOST_NAME_RULE, isHostName, networkNamed } from '../plan/network.js';
 import type { ContainerSpec } from '../plan/container.js';
@@ -80,6 +82,8 @@ export const DOCUMENT_KINDS: Record<string, DocumentParser> = {
     const pod = parsePod(is, value, o);
     return pod ? { pods: [pod] } : undefined;
   },
+  ConfigMap: configDocument('ConfigMap'),
+  Secret: configDocument('Secret'),
   Deployment: (is, value, o) => parseDeployment(is, value, o),
   DaemonSet: (is, value, o) => parseDaemonSet(is, value, o),
   PersistentVolumeClaim: (is, value, o) => parseClaim(is, value, o),
@@ -231,7 +235,7 @@ function parseYaml(text: string): ParsedDocument[] {
     }
   }
   for (const token of parser.end()) tokens.push(token);
-  return [...new Composer({ uniqueKeys: true }).compose(tokens)].map((doc) => {
+  return [...new Composer({ uniqueKeys: true, customTags: (tags) => [YAML11_OCTAL, ...tags] }).compose(tokens)].map((doc) => {
     for (const e of doc.errors) if (e.pos[0] !== -1) e.message += ` ${where(lc, e.pos[0])}`;
     let firstAlias: string | undefined;
     visit(doc, {
@@ -243,6 +247,20 @@ function parseYaml(text: string): ParsedDocument[] {
     return firstAlias ? { doc, firstAlias } : { doc };
   });
 }
+
+/**
+ * YAML 1.1's octal integers (`0644`), as Kubernetes reads them (its YAML is
+ * 1.1): `defaultMode: 0644` is 0o644 there, and would silently be 644 (0o1204)
+ * in YAML 1.2. A leading 0 and octal digits only; `0o644` works too.
+ */
+const YAML11_OCTAL = {
+  identify: (v: unknown) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'OCT',
+  test: /^0[0-7]+$/,
+  resolve: (s: string) => parseInt(s, 8),
+};
 
 /** A document as plain values; aliases may expand it only so far (an alias bomb is an issue, not a crash). */
 function documentValue({ doc, firstAlias }: ParsedDocument): { value: unknown } | { issue: string } {
@@ -376,7 +394,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
   if (bool(is, spec.hostIPC, 'spec.hostIPC')) host.push('ipc');
   if (host.includes('pid') && share.includes('pid')) is.error('spec.shareProcessNamespace', 'cannot be true together with hostPID');
 
-  const volumes = parseVolumes(is, spec.volumes);
+  const volumes = parseVolumes(is, spec.volumes, containerNames(spec));
   const volumeNames = new Set(volumes.map((v) => v.name));
   const hostAliases = parseHostAliases(is, spec.hostAliases);
   const podLimits = parseResources(is, spec.resources, 'spec.resources');
@@ -408,6 +426,7 @@ export function parsePod(is: Issues, value: unknown, o: ParseOptions): ManifestP
   const readOnlyClaims = new Set(volumes.filter((v) => v.kind === 'persistentVolumeClaim' && v.readOnly).map((v) => v.name));
   for (const c of containers) for (const m of c.mounts ?? []) if (readOnlyClaims.has(m.name)) m.readOnly = true;
   checkHostPorts(is, containers);
+  readOnlyProjections(containers, volumes);
   checkNestedMounts(is, containers);
   checkDeviceMounts(is, containers, volumes);
   const network = podNetwork(is, annotations?.[NETWORK_ANNOTATION], host.includes('net'), containers);
@@ -453,8 +472,23 @@ function podNetwork(is: Issues, annotation: string | undefined, hostNetwork: boo
   return networkNamed(name, ports);
 }
 
+/** The names of a pod spec's containers and init containers as written (a downwardAPI volume's resourceFieldRef names one). */
+function containerNames(spec: Obj): Set<string> {
+  const out = new Set<string>();
+  for (const l of [spec.containers, spec.initContainers]) if (Array.isArray(l)) for (const c of l) if (isObj(c) && typeof c.name === 'string') out.add(c.name);
+  return out;
+}
+
+/** configMap, secret, downwardAPI and projected volumes are mounted read-only, whatever the volumeMount says (as the kubelet does). */
+function readOnlyProjections(containers: ContainerSpec[], volumes: VolumeDefinition[]): void {
+  const projected = new Set(volumes.filter(isProjectedVolume).map((v) => v.name));
+  for (const c of containers) for (const m of c.mounts ?? []) if (projected.has(m.name)) m.readOnly = true;
+}
+
 /** One parser per kind of volume source, under the manifest key that is its kind; undefined when its fields have errors. */
-const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string, name: string) => VolumeOf<K> | undefined } = {
+const VOLUME_PARSERS: {
+  [K in VolumeKind]: (is: Issues, raw: unknown, at: string, name: string, containers?: Set<string>) => VolumeOf<K> | undefined;
+} = {
   emptyDir: (is, raw, at, name) => {
     const e = raw === null ? {} : obj(is, raw, at);
     if (!e) return undefined;
@@ -484,16 +518,17 @@ const VOLUME_PARSERS: { [K in VolumeKind]: (is: Issues, raw: unknown, at: string
     const readOnly = bool(is, c.readOnly, `${at}.readOnly`) ?? false;
     return claimName === undefined ? undefined : { kind: 'persistentVolumeClaim', name, claimName, readOnly, path: '' };
   },
+  ...PROJECTED_VOLUME_PARSERS,
 };
 const VOLUME_KEYS = Object.keys(VOLUME_PARSERS) as VolumeKind[];
 
-function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
+function parseVolumes(is: Issues, v: unknown, containers: Set<string>): VolumeDefinition[] {
   const out: VolumeDefinition[] = [];
   (list(is, v, 'spec.volumes') ?? []).forEach((item, i) => {
     const path = `spec.volumes[${i}]`;
     const o = obj(is, item, path);
     if (!o) return;
-    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['configMap', 'secret', 'projected', 'downwardAPI', 'nfs', 'csi', 'ephemeral']);
+    checkKeys(is, o, path, ['name', ...VOLUME_KEYS], ['nfs', 'csi', 'ephemeral']);
     const name = str(is, o.name, `${path}.name`, true);
     if (name !== undefined) is.attempt(`${path}.name`, () => validateName('container', name));
     if (name !== undefined && out.some((x) => x.name === name)) is.error(`${path}.name`, `"${name}" is already the name of another volume`);
@@ -502,7 +537,17 @@ function parseVolumes(is: Issues, v: unknown): VolumeDefinition[] {
       is.error(path, sources.length ? `must have exactly one source (${VOLUME_KEYS.join(' or ')})` : `needs a source: ${VOLUME_KEYS.join(' or ')}`);
     }
     // every source given is checked by its kind's parser (two are an error above: nothing runs)
-    const vol = sources.map((k): VolumeDefinition | undefined => VOLUME_PARSERS[k](is, o[k], `${path}.${k}`, name ?? '')).find((x) => x !== undefined);
+    const vol = sources
+      .map((k): VolumeDefinition | undefined =>
+        (VOLUME_PARSERS[k] as (is: Issues, raw: unknown, at: string, name: string, c: Set<string>) => VolumeDefinition | undefined)(
+          is,
+          o[k],
+          `${path}.${k}`,
+          name ?? '',
+          containers,
+        ),
+      )
+      .find((x) => x !== undefined);
     out.push(vol ?? { kind: 'emptyDir', name: name ?? '', medium: '' }); // a volume with errors: stands in so mounts of it are checked, never runs
   });
   return out;

@@ -1,4 +1,4 @@
-import type { ContainerDefinition, PodDefinition, SecurityDefinition, SharedNamespace, VolumeMount } from '../model.js';
+import { isProjectedVolume, type ContainerDefinition, type PodDefinition, type SecurityDefinition, type SharedNamespace, type VolumeMount } from '../model.js';
 import { CAPABILITY_NAMES, DEFAULT_CAPABILITIES, defaultSpec } from '../oci/default-spec.js';
 import {
   applyOpts,
@@ -157,6 +157,15 @@ export function volumeMount(m: VolumeMount, sources: Record<string, string>, sta
   };
 }
 
+/**
+ * A mount of a configMap, secret, downwardAPI or projected volume is
+ * read-only whoever asked for it (a manifest, `run -v VOLUME:DIR`): only
+ * barepod writes those files, and a writable mount would let a container
+ * plant links where barepod writes them.
+ */
+const projectedReadOnly = (pod: Pick<PodDefinition, 'volumes'>, m: VolumeMount): VolumeMount =>
+  !m.readOnly && (pod.volumes ?? []).some((v) => v.name === m.name && isProjectedVolume(v)) ? { ...m, readOnly: true } : m;
+
 /** The host's POSIX shared memory directory, bound into the containers of a hostIPC pod. */
 export const HOST_SHM = '/dev/shm';
 
@@ -220,7 +229,9 @@ export function planContainerSpec(
     withNamespace('mount'),
     ...(ctx.cgroupVersion === 2 ? [withNamespace('cgroup')] : []),
     ...shm,
-    ...(ctr.mounts ?? []).flatMap((m, i) => (isDeviceMount(pod, m) ? [] : [withMount(volumeMount(m, volumeSources, stagedSubPaths[i]))])),
+    ...(ctr.mounts ?? []).flatMap((m, i) =>
+      isDeviceMount(pod, m) ? [] : [withMount(volumeMount(projectedReadOnly(pod, m), volumeSources, stagedSubPaths[i]))],
+    ),
     withDevices(devices),
     ...security,
     ...etc,

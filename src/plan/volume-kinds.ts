@@ -10,6 +10,7 @@ import type { VolumeDefinition, VolumeKind, VolumeOf } from '../model.js';
 import { formatBytes } from '../quantity.js';
 import { podPaths } from './paths.js';
 import { isDeviceType } from './devices.js';
+import { projectedManifest } from '../manifest/config-objects.js';
 
 export interface VolumeKindHandler<V extends VolumeDefinition> {
   /** the host path runc binds from */
@@ -22,7 +23,32 @@ export interface VolumeKindHandler<V extends VolumeDefinition> {
   manifest(v: V): Record<string, unknown>;
 }
 
+/** configMap, secret, downwardAPI, projected: files barepod writes under the pod's state dir (runtime/atomic-writer.ts). */
+type ProjectedKind = 'configMap' | 'secret' | 'downwardAPI' | 'projected';
+function projectedHandler<K extends ProjectedKind>(kind: K): VolumeKindHandler<VolumeOf<K>> {
+  const from = (v: VolumeOf<ProjectedKind>) =>
+    v.sources
+      .map((s) =>
+        s.kind === 'downwardAPI'
+          ? `downwardAPI (${s.items.length} file${s.items.length === 1 ? '' : 's'})`
+          : `${s.kind} ${s.name}${s.optional ? ' (optional)' : ''}`,
+      )
+      .join(', ');
+  const h: VolumeKindHandler<VolumeOf<ProjectedKind>> = {
+    source: (stateRoot, pod, v) => path.join(podPaths(stateRoot, pod).volumes, v.name),
+    label: (v) => (kind === 'projected' ? `projected (${from(v)})` : from(v)),
+    explain: (v, dir) =>
+      `volume ${v.name}: ${kind} ${dir}, its files (${from(v)}, mode ${v.defaultMode.toString(8).padStart(4, '0')} unless an item says) written when a container that mounts it starts and again when what it shows changes (a ..data symlink swapped with rename(2)), mounted read-only, removed with the pod`,
+    manifest: (v) => projectedManifest(v),
+  };
+  return h as unknown as VolumeKindHandler<VolumeOf<K>>;
+}
+
 export const VOLUME_KINDS: { [K in VolumeKind]: VolumeKindHandler<VolumeOf<K>> } = {
+  configMap: projectedHandler('configMap'),
+  secret: projectedHandler('secret'),
+  downwardAPI: projectedHandler('downwardAPI'),
+  projected: projectedHandler('projected'),
   emptyDir: {
     source: (stateRoot, pod, v) => path.join(podPaths(stateRoot, pod).volumes, v.name),
     label: (v) => (v.medium === 'Memory' ? 'emptyDir (tmpfs)' : 'emptyDir'),

@@ -12,9 +12,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { DNS1123_SUBDOMAIN_RULE, isSubdomain } from '../names.js';
 import { ownDataDir, type Settings } from '../runtime/host.js';
+import { ensurePrivateDir, writeFileAtomic } from '../runtime/private-fs.js';
 
-export type ConfigKind = 'ConfigMap' | 'Secret';
+import type { ConfigKind, StoredConfig } from '../model.js';
+export type { ConfigKind, ConfigOrigin, StoredConfig } from '../model.js';
 
 /** The directory of one kind for a state root. */
 export const configDir = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, kind: ConfigKind): string =>
@@ -22,19 +25,12 @@ export const configDir = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, ki
 
 /** The file of one object. */
 export const configFile = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, kind: ConfigKind, name: string): string =>
-  path.join(configDir(settings, kind), `${name}.json`);
+  path.join(configDir(settings, kind), `${validConfigName(kind, name)}.json`);
 
-/** A stored object as its file holds it. */
-export interface StoredConfig {
-  apiVersion: 'v1';
-  kind: ConfigKind;
-  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
-  /** ConfigMap: text values; Secret: base64 values */
-  data?: Record<string, string>;
-  /** ConfigMap only: base64 values */
-  binaryData?: Record<string, string>;
-  type?: string;
-  immutable?: boolean;
+/** A ConfigMap's or Secret's name (a DNS-1123 subdomain), checked before it names a file: `../x` never leaves the store. */
+export function validConfigName(kind: ConfigKind, name: string): string {
+  if (isSubdomain(name)) return name;
+  throw new BarepodError('invalid-name', `invalid ${kind} name ${JSON.stringify(name)}: must be ${DNS1123_SUBDOMAIN_RULE}`);
 }
 
 /** The stored object, or undefined when there is none. */
@@ -87,5 +83,65 @@ export class ContainerConfigError extends BarepodError {
     super('container-config', `container ${container}: ${message}`, {
       hint: 'create what is missing (barepod configmap/secret, or the document in the file), or mark the reference optional: true',
     });
+  }
+}
+
+type Where = Pick<Settings, 'dataDir' | 'cgroupRoot'>;
+
+/** What a stored object says, without barepod's bookkeeping: two objects with the same content are the same. */
+const content = (c: StoredConfig): string => {
+  const { barepod: _b, ...rest } = c;
+  const sort = (v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([k, x]) => [k, sort(x)]),
+        )
+      : v;
+  return JSON.stringify(sort(rest));
+};
+
+/** What storing an object did. */
+export type StoreOutcome = 'created' | 'configured' | 'unchanged';
+
+/**
+ * Refuses storing `c` where an immutable object of the same name differs
+ * (Kubernetes: "field is immutable when `immutable` is set"). Separate from
+ * the write so `up -f` checks every object before it changes any.
+ */
+export function checkImmutable(settings: Where, c: StoredConfig): void {
+  const old = readConfig(settings, c.kind, c.metadata.name);
+  if (!old?.immutable || content(old) === content(c)) return;
+  throw new BarepodError('already-exists', `${c.kind} "${c.metadata.name}" is immutable and differs from the one given`, {
+    hint: `an immutable ${c.kind} is never changed: remove it first (barepod ${c.kind === 'Secret' ? 'secret' : 'configmap'} rm ${c.metadata.name}), then store the new one`,
+  });
+}
+
+/**
+ * Stores an object (a new file, written atomically, 0600 in a 0700 dir);
+ * `unchanged` when the stored one says the same (its file is not touched).
+ * `madeBy` records who made it, for `down -f`.
+ */
+export function writeConfig(settings: Where, c: StoredConfig, madeBy: string): StoreOutcome {
+  checkImmutable(settings, c);
+  const old = readConfig(settings, c.kind, c.metadata.name);
+  if (old && content(old) === content(c) && old.barepod?.madeBy === madeBy) return 'unchanged';
+  const now = new Date().toISOString();
+  const stored: StoredConfig = { ...c, barepod: { madeBy, createdAt: old?.barepod?.createdAt ?? now, updatedAt: now } };
+  if (old && content(old) === content(c)) stored.barepod!.updatedAt = old.barepod?.updatedAt ?? now;
+  ensurePrivateDir(configDir(settings, c.kind), `${c.kind} store`);
+  writeFileAtomic(configFile(settings, c.kind, c.metadata.name), JSON.stringify(stored, null, 2) + '\n', 0o600);
+  return !old ? 'created' : content(old) === content(c) ? 'unchanged' : 'configured';
+}
+
+/** Removes a stored object; false when there was none. */
+export function removeConfig(settings: Where, kind: ConfigKind, name: string): boolean {
+  try {
+    fs.unlinkSync(configFile(settings, kind, name));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
   }
 }

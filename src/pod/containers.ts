@@ -26,6 +26,7 @@ import { verifyJoined, verifySandbox } from './sandbox-checks.js';
 import { findContainer, lostExitMessage, reasonOf, reconcile, withPod } from './record.js';
 import { explain, explaining, explainStep } from '../runtime/explain.js';
 import { containerTitle } from '../plan/narration.js';
+import { projectVolumes } from './config-volumes.js';
 import { describeRefs, envFacts, resolveEnv } from './env.js';
 import { readConfig } from './config-store.js';
 
@@ -142,6 +143,8 @@ async function launchInSandbox(
   const written = def;
   // read now, at every start (a restarted container sees a changed ConfigMap, as in Kubernetes): before anything is made, so a missing one leaves nothing
   def = withResolvedEnv(rt, rec, def);
+  // the files of its configMap/secret/downwardAPI/projected volumes, up to date; a missing object is its ContainerConfigError, before anything is made
+  projectVolumes(rt, rec, def);
   // on a full file system a launch takes the whole path (new config.json, new overlay), which reports the full disk
   // where it stops: the shortcuts below would let a restart go on that can write neither its log nor its exit code
   const roomy = !fileSystemFull(rt.settings.stateRoot);

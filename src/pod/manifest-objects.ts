@@ -62,7 +62,7 @@ export async function applyObjects(rt: Runtime, objects: ManifestObject[], pods:
       await downPod(rt, pod, o.graceSeconds);
       out.push({ object: id, outcome: 'scaled to 0', pod, detail: 'its pod was removed' });
     }
-    // ConfigMap, Secret: kube-config's branch
+    // ConfigMap, Secret: pod/config-apply.ts (applyConfigObjects, before this; downConfigObjects, after)
   }
   return out;
 }
@@ -111,6 +111,6 @@ export async function downObjects(
       out.push({ object: `PersistentVolumeClaim/${name}`, outcome: await removeVolume(rt.settings, rt.store, name) });
     }
   }
-  // ConfigMap, Secret: kube-config's branch
+  // ConfigMap, Secret: pod/config-apply.ts (downConfigObjects, called beside this by down -f)
   return out;
 }

@@ -28,6 +28,11 @@ const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback, 
   },
   // the type checks (…OrCreate creates); a hostPath is never removed
   hostPath: async (v) => checkHostPath(v),
+  // the directory only: the files are written when a container that mounts it starts (pod/config-volumes.ts)
+  configMap: async (_v, dir) => projectedDir(dir),
+  secret: async (_v, dir) => projectedDir(dir),
+  downwardAPI: async (_v, dir) => projectedDir(dir),
+  projected: async (_v, dir) => projectedDir(dir),
   // a named volume (named-volumes.ts), made on first use and kept by down; one this up made goes with its rollback while still empty
   persistentVolumeClaim: async (v, dir, rb, pod) => {
     if (!path.isAbsolute(dir)) throw new BarepodError('internal', `volume "${v.name}": claim "${v.claimName}" has no host path (up binds it)`);
@@ -38,6 +43,12 @@ const PREPARE: { [K in VolumeKind]: (v: VolumeOf<K>, dir: string, rb: Rollback, 
       });
   },
 };
+
+/** A projected volume's directory: readable in the container (the pod's 0700 dir keeps other host users out), written by barepod only. */
+function projectedDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  fs.chmodSync(dir, 0o755);
+}
 
 /**
  * Makes the pod's volumes before any container mounts them, each by its

@@ -258,6 +258,9 @@ export function newEnv(): TestEnv {
       for (const m of mountsUnder(root)) runSync('umount', ['-l', m]);
       for (const d of cgroupDirs(prefix)) removeCgroupTree(d);
       for (const d of cgroupTops(cgroupRoot)) removeCgroupTree(d);
+      // what this root stored in the data dir (ownDataDir: <dataDir>/<kind>/<cgroup root>): its ConfigMaps and Secrets
+      for (const kind of ['configmaps', 'secrets'])
+        fs.rmSync(path.join(env.BAREPOD_DATA ?? '/var/lib/barepod', kind, cgroupRoot), { recursive: true, force: true });
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

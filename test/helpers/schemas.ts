@@ -19,13 +19,17 @@ export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.ur
 const LINES = new Set(['logs', 'events']);
 
 /** The commands whose first word groups subcommands: their schema is named by both words. */
-const GROUPS = new Set(['pod', 'network', 'lab', 'image', 'generate', 'volume']);
+const GROUPS = new Set(['pod', 'network', 'lab', 'image', 'generate', 'volume', 'configmap', 'secret']);
 const ALIASES: Record<string, string> = {
   'pod list': 'pod ls',
   'pod remove': 'pod rm',
   'image ls': 'images',
   'volume list': 'volume ls',
   'volume remove': 'volume rm',
+  'configmap list': 'configmap ls',
+  'configmap remove': 'configmap rm',
+  'secret list': 'secret ls',
+  'secret remove': 'secret rm',
 };
 /** Global options that take a value (skipped to find the command's words). */
 const GLOBAL_WITH_VALUE = new Set(['--root']);

@@ -4,10 +4,43 @@
  * type, mode, size, mtime and content), and hostile images and manifests are
  * made the same way.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestEnv } from './harness.js';
 import { tarBuffer, tarDir, writeOciLayout, type TarEntry } from './image-fixtures.js';
+
+/** nobody:nogroup's uid and gid. */
+export const NOBODY = 65534;
+
+/** Runs a system program as nobody:nogroup with no supplementary groups (nothing from the repo: it may be 0700 under /root). */
+export function asNobody(argv: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv], { cwd: '/', encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Every regular file under `top` (as root) whose content holds `needle`. */
+export function filesHolding(top: string, needle: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        // a mounted rootfs or /dev/shm is the container's, not barepod's files
+        if (!spawnSync('mountpoint', ['-q', p]).status) continue;
+        walk(p);
+      } else if (e.isFile()) {
+        try {
+          if (fs.readFileSync(p).includes(needle)) out.push(p);
+        } catch {
+          // a fifo-like or vanished file
+        }
+      }
+    }
+  };
+  walk(top);
+  return out;
+}
 
 /** The built-in busybox rootfs, the base layer of every hostile image. */
 export const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';

@@ -428,6 +428,13 @@ describe.skipIf(skipReason)('JSON that scripts can live on', () => {
       'volume rm': { args: ['volume', 'rm', 'Bad_Name'], code: 2, error: 'invalid-name' },
       'lab list': { args: ['lab', 'list', '--bogus'], code: 2, error: 'usage' },
       'lab check': { args: ['lab', 'check', '99'], code: 3, error: 'not-found' },
+      'configmap ls': { args: ['configmap', 'ls', '--bogus'], code: 2, error: 'usage' },
+      'configmap inspect': { args: ['configmap', 'inspect', `${pod}-cm`], code: 3, error: 'not-found' },
+      'configmap rm': { args: ['configmap', 'rm', `${pod}-cm`], code: 3, error: 'not-found' },
+      'secret ls': { args: ['secret', 'ls', '--bogus'], code: 2, error: 'usage' },
+      'secret inspect': { args: ['secret', 'inspect', `${pod}-s`], code: 3, error: 'not-found' },
+      'secret rm': { args: ['secret', 'rm', `${pod}-s`], code: 3, error: 'not-found' },
+      'secret create': { args: ['secret', 'create', `${pod}-s`], code: 2, error: 'usage' },
     };
   }
 

@@ -11,9 +11,10 @@ import path from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { eventually, pidOf, readInContainer, skipReason, useTestEnv } from '../helpers/harness.js';
 import { tarDir, writeOciLayout } from '../helpers/image-fixtures.js';
+import { asNobody, filesHolding, NOBODY } from '../helpers/security.js';
 
 const BUSYBOX = '/var/lib/barepod/builtin/busybox/rootfs';
-const NOBODY = 65534;
+
 const mode = (p: string) => fs.statSync(p).mode & 0o7777;
 const octal = (m: number) => m.toString(8).padStart(4, '0');
 
@@ -23,35 +24,6 @@ function scratchDir(m = 0o700): string {
   onTestFinished(() => fs.rmSync(d, { recursive: true, force: true }));
   fs.chmodSync(d, m);
   return d;
-}
-
-/** Runs a system program as nobody:nogroup with no supplementary groups (nothing from the repo: it may be 0700 under /root). */
-function asNobody(argv: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv], { cwd: '/', encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Every regular file under `top` (as root) whose content holds `needle`. */
-function filesHolding(top: string, needle: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) {
-        // a mounted rootfs or /dev/shm is the container's, not barepod's files
-        if (!spawnSync('mountpoint', ['-q', p]).status) continue;
-        walk(p);
-      } else if (e.isFile()) {
-        try {
-          if (fs.readFileSync(p).includes(needle)) out.push(p);
-        } catch {
-          // a fifo-like or vanished file
-        }
-      }
-    }
-  };
-  walk(top);
-  return out;
 }
 
 /** The next pids the kernel hands out (from ns_last_pid), where a planted `<file>.<pid>.tmp` would catch barepod. */

@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Pod } from 'kubernetes-models/v1/Pod';
+import { Secret } from 'kubernetes-models/v1/Secret';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
@@ -18,7 +20,7 @@ const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../ex
 const examples = fs.readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 
 /** The kubernetes-models class of each kind an example may hold. */
-const MODELS: Record<string, new (value: never) => { validate(): void }> = { Pod, PersistentVolumeClaim, Deployment, DaemonSet };
+const MODELS: Record<string, new (value: never) => { validate(): void }> = { Pod, PersistentVolumeClaim, Deployment, DaemonSet, ConfigMap, Secret };
 
 describe('examples', () => {
   it('there are examples', () => {

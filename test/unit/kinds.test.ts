@@ -47,7 +47,7 @@ describe('volume kinds', () => {
   });
 
   it('the manifest key of a volume source is its kind: parsed, exported and parsed again, every kind is the same', () => {
-    expect(Object.keys(VOLUME_KINDS).sort()).toEqual(['emptyDir', 'hostPath', 'persistentVolumeClaim']);
+    expect(Object.keys(VOLUME_KINDS).sort()).toEqual(['configMap', 'downwardAPI', 'emptyDir', 'hostPath', 'persistentVolumeClaim', 'projected', 'secret']);
     const text = `apiVersion: v1
 kind: Pod
 metadata: {name: web}
@@ -79,6 +79,41 @@ spec:
       { name: 'data', persistentVolumeClaim: { claimName: 'db-data', readOnly: true } },
     ]);
     expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(volumes);
+  });
+
+  it('configMap, secret, downwardAPI and projected volumes export as written and parse back the same', () => {
+    const written = [
+      { name: 'cfg', configMap: { name: 'app', items: [{ key: 'a', path: 'x/a', mode: 0o600 }], optional: true } },
+      { name: 'sec', secret: { secretName: 'db', defaultMode: 0o400 } },
+      { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+      { name: 'all', projected: { sources: [{ configMap: { name: 'app' } }, { secret: { name: 'db', items: [{ key: 'pw', path: 'pw' }] } }] } },
+    ];
+    const text = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web' },
+      spec: { containers: [{ name: 'app', image: 'busybox', volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }] }], volumes: written },
+    });
+    const p = parseResolved(text).pods[0]!;
+    expect(p.pod.volumes!.map((v) => volumeKind(v).label(v))).toEqual([
+      'configMap app (optional)',
+      'secret db',
+      'downwardAPI (1 file)',
+      'projected (configMap app, secret db)',
+    ]);
+    // mounted read-only whatever the volumeMount says, as the kubelet does
+    expect(p.containers[0]!.mounts).toEqual([{ name: 'cfg', mountPath: '/cfg', readOnly: true }]);
+    const rec = {
+      version: 2,
+      def: p.pod,
+      createdAt: '',
+      cgroupVersion: 1,
+      sandbox: {},
+      containers: p.containers.map((def) => ({ def })),
+    } as unknown as PodRecord;
+    const exported = exportPod(rec) as { spec: { volumes: unknown[] } };
+    expect(exported.spec.volumes).toEqual(written);
+    expect(parseResolved(JSON.stringify(exported)).pods[0]!.pod.volumes).toEqual(p.pod.volumes);
   });
 });
 

@@ -68,6 +68,23 @@ spec:
     hostPath: {path: /tmp, type: Directory}
   - name: claim
     persistentVolumeClaim: {claimName: data, readOnly: true}
+  - name: cfg
+    configMap: {name: c, items: [{key: k, path: p, mode: 0644}], defaultMode: 0644, optional: true}
+  - name: sec
+    secret: {secretName: s, items: [{key: k, path: p, mode: 0600}], defaultMode: 0400, optional: false}
+  - name: info
+    downwardAPI:
+      defaultMode: 0644
+      items:
+      - {path: n, mode: 0644, fieldRef: {fieldPath: metadata.name, apiVersion: v1}}
+      - {path: m, resourceFieldRef: {containerName: app, resource: limits.memory, divisor: 1Mi}}
+  - name: all
+    projected:
+      defaultMode: 0644
+      sources:
+      - configMap: {name: c, items: [{key: k, path: a, mode: 0644}], optional: true}
+      - secret: {name: s, items: [{key: k, path: b}], optional: true}
+      - downwardAPI: {items: [{path: n2, fieldRef: {fieldPath: metadata.name}}, {path: c, resourceFieldRef: {containerName: app, resource: limits.cpu}}]}
   initContainers:${container('side', '\n    restartPolicy: Always')}
   containers:${container('app')}
 `;

@@ -83,6 +83,12 @@ const NOT_NAMES: Record<string, string[]> = {
   // a named volume's name: a DNS-1123 label checked by pod/named-volumes.ts (volumePaths) before it names a path
   'volume inspect': ['names'],
   'volume rm': ['names'],
+  // ConfigMap and Secret names are DNS-1123 subdomains, checked by config-store's validConfigName before they name a file
+  'configmap inspect': ['names'],
+  'configmap rm': ['names'],
+  'secret inspect': ['names', 'showsecret'],
+  'secret rm': ['names'],
+  'secret create': ['name', 'fromLiteral', 'fromFile', 'type'],
   _exited: ['launch'],
   _restart: ['token'],
   _unhealthy: ['launch', 'why'],
@@ -108,6 +114,7 @@ const COMMON = [
   'replace',
   'lenient',
   'tlsVerify',
+  'configmap',
   'wait',
   'timeout',
   'for',

@@ -141,6 +141,28 @@ describe('planContainerSpec: the pod /dev/shm', () => {
   });
 });
 
+describe('planContainerSpec: volumes barepod writes', () => {
+  it('mounts a configMap/secret/downwardAPI/projected volume read-only even when the mount asks for read-write (run -v VOLUME:DIR); an emptyDir as asked', () => {
+    const p = pod(undefined, {
+      volumes: [
+        { kind: 'configMap', name: 'cfg', defaultMode: 0o644, sources: [{ kind: 'configMap', name: 'c', optional: false }] },
+        { kind: 'emptyDir', name: 'work', medium: '' },
+      ],
+    });
+    const ctr = app({
+      mounts: [
+        { name: 'cfg', mountPath: '/cfg', readOnly: false },
+        { name: 'work', mountPath: '/work', readOnly: false },
+      ],
+    });
+    const spec = planContainerSpec(p, ctr, PAUSE_PID, V1, APP_ROOTFS, undefined, { cfg: '/v/cfg', work: '/v/work' });
+    expect(spec.mounts.filter((m) => m.source?.startsWith('/v/')).map((m) => [m.destination, m.options])).toEqual([
+      ['/cfg', ['rbind', 'ro', 'nosuid', 'nodev']],
+      ['/work', ['rbind', 'rw', 'nosuid', 'nodev']],
+    ]);
+  });
+});
+
 describe('planSandboxSpec', () => {
   const sb = planSandboxSpec(pod(), V1, PAUSE_ROOTFS);
 

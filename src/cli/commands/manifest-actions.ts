@@ -9,6 +9,7 @@ import { BarepodError, withDetails } from '../../errors.js';
 import { parseDuration } from '../../duration.js';
 import { exportPod } from '../../manifest/export.js';
 import { MANIFEST_LIMITS, ManifestError, parseManifests, TOO_LARGE, type ManifestObject, type ManifestPod } from '../../manifest/pod.js';
+import { applyConfigObjects, downConfigObjects, madeByFile, type SourcedObject } from '../../pod/config-apply.js';
 import { applyObjects, downObjects, podsOfFile, type ObjectOutcome } from '../../pod/manifest-objects.js';
 import { bindClaims } from '../../pod/named-volumes.js';
 import { joinedNamespaces, runcId, SANDBOX_NAME } from '../../plan/pod-plan.js';
@@ -80,6 +81,20 @@ function parseText(text: string, file: string, lenient: boolean, quiet: boolean)
   return { pods, objects };
 }
 
+/** `up --configmap FILE`: the ConfigMaps and Secrets of another file (as podman kube play --configmap); any other kind there is an error. */
+function readConfigFile(file: string, lenient: boolean): SourcedObject[] {
+  const { pods, objects } = readManifest(file, lenient);
+  const other = [
+    ...pods.map((p) => `Pod/${p.pod.name}`),
+    ...objects.filter((o) => o.kind !== 'ConfigMap' && o.kind !== 'Secret').map((o) => `${o.kind}/${o.name}`),
+  ];
+  if (other.length)
+    throw new BarepodError('invalid-value', `--configmap ${file}: holds ${other.join(', ')}: a --configmap file holds only ConfigMaps and Secrets`, {
+      hint: 'give the pods (and other kinds) with -f FILE',
+    });
+  return objects.map((object) => ({ object, madeBy: madeByFile(file) }));
+}
+
 /** An object's outcome for people: `persistentvolumeclaim/data created`. */
 function objectLine(r: ObjectOutcome): string {
   return `${r.object.replace(/^[^/]+/, (k) => k.toLowerCase())} ${r.outcome}${r.pod ? ` (pod ${r.pod})` : ''}${r.detail ? `: ${r.detail}` : ''}\n`;
@@ -141,15 +156,40 @@ function dryRunView(rt: Runtime, p: PodPlan) {
 }
 
 export async function upAction(
-  o: { file: string; dryRun?: boolean; replace?: boolean; lenient?: boolean; wait?: boolean; timeout: string; json?: boolean; tlsVerify?: string },
+  o: {
+    file: string;
+    dryRun?: boolean;
+    replace?: boolean;
+    lenient?: boolean;
+    wait?: boolean;
+    timeout: string;
+    json?: boolean;
+    tlsVerify?: string;
+    configmap?: string[];
+  },
   cmd: Command,
 ): Promise<void> {
   const read = readManifest(o.file, o.lenient === true);
+  const configs = [
+    ...(o.configmap ?? []).flatMap((f) => readConfigFile(f, o.lenient === true)),
+    ...read.objects.map((object) => ({ object, madeBy: madeByFile(o.file) })),
+  ];
   const timeoutMs = parseDuration(o.timeout, '--timeout');
   const rt = runtimeFor(cmd);
   // a claim's volume is <dataDir>/volumes/<claimName>/_data, per state root
   const pods = bindClaims(rt.settings, read.pods);
   const plans = planUp(rt, pods);
+  if (!o.dryRun) {
+    // before the pods that use them; a running pod whose volume shows a changed one gets its new files now
+    const applied = await applyConfigObjects(rt, configs);
+    if (!o.json) {
+      for (const a of applied.objects) process.stdout.write(`${a.kind.toLowerCase()}/${a.name} ${a.outcome}\n`);
+      for (const r of applied.refreshed)
+        process.stderr.write(
+          r.kept ? `barepod: warning: pod/${r.pod} volume ${r.volume}: ${r.kept}: its files are kept\n` : `pod/${r.pod} volume ${r.volume} updated\n`,
+        );
+    }
+  }
   if (o.dryRun) {
     const views = plans.map((p) => dryRunView(rt, p));
     if (o.json) printJson(views);
@@ -225,8 +265,14 @@ export async function downAction(names: string[], o: { file?: string; time?: str
       done.push({ pod: name, outcome: outcome === 'removed' ? 'removed' : 'not-found' });
       if (!o.json) process.stdout.write(`pod/${name} ${outcome === 'removed' ? 'removed' : 'not found (already down)'}\n`);
     }
-    if (read) {
-      for (const r of await downObjects(rt, read.objects, read.pods, { volumes: o.volumes === true })) {
+    if (read && o.file) {
+      // the claims' data (--volumes), then the ConfigMaps and Secrets this very file made (pods that still mount one keep their files)
+      const configs = downConfigObjects(rt, read.objects, madeByFile(o.file)).map((r): ObjectOutcome => ({
+        object: `${r.kind}/${r.name}`,
+        outcome: r.outcome,
+        ...(r.outcome === 'kept' ? { detail: 'stored since by another file or command' } : {}),
+      }));
+      for (const r of [...(await downObjects(rt, read.objects, read.pods, { volumes: o.volumes === true })), ...configs]) {
         done.push({ object: r.object, outcome: r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
         if (!o.json) process.stdout.write(objectLine(r));
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { explainHook, explainOption } from '../common.js';
+import { collect, explainHook, explainOption } from '../common.js';
 
 /** The commands' work is loaded when one runs (with the YAML parser): other commands start without it. */
 type Actions = typeof import('./manifest-actions.js');
@@ -16,6 +16,11 @@ export function registerManifest(program: Command): void {
     .option('--dry-run', 'validate and print the plan (the steps --explain would narrate, bundles, namespaces, cgroups, volumes) without running anything')
     .option('--replace', 'replace a pod whose manifest changed (down, then up)')
     .option('--lenient', 'unsupported fields are warnings instead of errors')
+    .option(
+      '--configmap <file>',
+      'also store the ConfigMaps and Secrets of this file (repeatable; as podman kube play --configmap); down -f of the manifest does not remove them',
+      collect,
+    )
     .option('--tls-verify <bool>', 'for pulls: false for a local plain-HTTP registry')
     .option('--wait', 'return once every pod is ready (all its app containers running)')
     .option('--timeout <duration>', 'with --wait, and for init containers: give up after this long', '5m')
