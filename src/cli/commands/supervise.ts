@@ -111,7 +111,14 @@ export function registerSupervision(program: Command): void {
     .command('_job-deadline', { hidden: true })
     .argument('<pod>')
     .argument('<token>')
-    .action((pod: string, token: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => handleJobDeadline(runtimeFor(cmd), pod, token)));
+    .action(async (pod: string, token: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await quietly(
+        () => runtimeFor(cmd),
+        pod,
+        '',
+        () => handleJobDeadline(runtimeFor(cmd), pod, token),
+      );
+    });
   program
     .command('_restart', { hidden: true })
     .argument('<pod>')
