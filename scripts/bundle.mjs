@@ -8,12 +8,13 @@ import { build } from 'esbuild';
 // dist/ holds the bundle only (tsc type-checks and emits nothing): drop the last build's chunks (named by content)
 // and anything else an older build left there; the entry and its map are overwritten in place
 fs.mkdirSync('dist', { recursive: true });
-for (const f of fs.readdirSync('dist')) if (f !== 'barepod.mjs' && f !== 'barepod.mjs.map') fs.rmSync(`dist/${f}`, { recursive: true, force: true });
+for (const f of fs.readdirSync('dist')) if (!/^(barepod|handler)\.mjs(\.map)?$/.test(f)) fs.rmSync(`dist/${f}`, { recursive: true, force: true });
 
 await build({
   // the entry is dist/barepod.mjs; what commands load on demand (manifests and YAML, layer unpacking and tar)
   // goes to chunks, so the start-up every command pays compiles only what most commands need
-  entryPoints: { barepod: 'src/cli/main.ts' },
+  // dist/handler.mjs: what conmon's exit command and the backoff timer run (the supervision code without the CLI)
+  entryPoints: { barepod: 'src/cli/main.ts', handler: 'src/cli/handler.ts' },
   outdir: 'dist',
   outExtension: { '.js': '.mjs' },
   chunkNames: 'chunks/[name]-[hash]',

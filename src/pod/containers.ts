@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { BarepodError, hasCode } from '../errors.js';
+import { trace } from '../runtime/exec.js';
 import type { ContainerDefinition, ContainerRecord, PodRecord, VolumeDefinition } from '../model.js';
 import { inPodPidNamespace, joinedNamespaces, NAMESPACES, planContainerSpec, runcId, sandboxNamespacePath } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
@@ -10,7 +11,9 @@ import { attachMounts, nestedMountConflicts, type MountRequest } from '../plan/m
 import { containerPaths, subPathStaging } from '../plan/paths.js';
 import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
+import { fileSystemFull } from '../runtime/state.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
+import { noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
@@ -31,18 +34,44 @@ import { readConfig } from './config-store.js';
  * Mounts the container's root filesystem (an overlay on the image) and returns
  * its path. `fresh` empties the writable layer first: a restart by policy is a
  * new container, as in Kubernetes; `barepod start` keeps it, as podman does.
+ * A fresh restart keeps the last instance's overlay mounted when it is still
+ * a fresh one on the same layers (see fresh-overlay.ts) and nothing of that
+ * instance is left in its cgroup to write there. Says whether the upper dir
+ * began empty (so launchInSandbox may note it as fresh once runc made it).
  */
-async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: ContainerDefinition, fresh: boolean): Promise<string> {
+async function prepareRootfs(
+  rt: Runtime,
+  rb: Rollback,
+  rec: PodRecord,
+  def: ContainerDefinition,
+  fresh: boolean,
+  /** whether a still-fresh overlay may be kept (not on a full file system) */
+  mayKeep: boolean,
+): Promise<{ rootfs: string; pristine: boolean }> {
   if (def.rootfs) {
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
       throw new BarepodError('invalid-value', `--rootfs ${def.rootfs}: not a directory`);
     }
     if (explaining) explain(`rootfs ${def.rootfs}, used as-is`);
-    return def.rootfs;
+    return { rootfs: def.rootfs, pristine: false };
   }
+  const pod = rec.def.name;
   const paths = containerPaths(rt.settings.stateRoot, pod, def.name);
   const image = resolveImage(rt.settings, def.image ?? 'busybox', def.imageId);
+  const note = freshNote(paths.bundle);
+  const overlay = { lower: image.layers, upper: paths.upper, work: paths.work };
+  if (fresh && mayKeep && stillFresh(note, paths.rootfs, overlay) && rt.cgroups.procs(rt.pod(rec).containerCgroup(def.name)).length === 0) {
+    if (explaining)
+      explain(
+        "rootfs: the last instance's overlay is still mounted on the same layers and nothing has written to its upper dir since runc made its mount points there: kept as the fresh view it is (no umount, no mount)",
+      );
+    rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
+    return { rootfs: paths.rootfs, pristine: true };
+  }
+  // (a note left from an earlier launch stays: it matches only an upper dir whose every entry is still as noted, which an
+  // emptied one, a new inode, is not; and on a full disk its page stays where it was)
   await unmountAll(paths.rootfs); // the previous instance's, when it crashed
+  const pristine = fresh || !fs.existsSync(paths.upper);
   if (fresh) for (const d of [paths.upper, paths.work]) fs.rmSync(d, { recursive: true, force: true });
   if (explaining)
     explain(
@@ -50,8 +79,11 @@ async function prepareRootfs(rt: Runtime, rb: Rollback, pod: string, def: Contai
     );
   await mountOverlay(image.layers, paths.upper, paths.work, paths.rootfs);
   rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
-  return paths.rootfs;
+  return { rootfs: paths.rootfs, pristine };
 }
+
+/** Where a container's fresh-overlay note lives: its bundle dir, removed with it. */
+const freshNote = (bundle: string): string => `${bundle}/rootfs-fresh.json`;
 
 /** CreateContainer + StartContainer in the pod's sandbox, guarded against a dead or replaced sandbox. */
 function launchContainer(
@@ -105,13 +137,19 @@ async function launchInSandbox(
   fresh: boolean,
   beforeStart?: BeforeStart,
 ): Promise<Launched> {
+  const t0 = performance.now();
+  const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
   verifySandbox(rec);
   const written = def;
   // read now, at every start (a restarted container sees a changed ConfigMap, as in Kubernetes): before anything is made, so a missing one leaves nothing
   def = withResolvedEnv(rt, rec, def);
   // the files of its configMap/secret/downwardAPI/projected volumes, up to date; a missing object is its ContainerConfigError, before anything is made
   projectVolumes(rt, rec, def);
-  const rootfs = await prepareRootfs(rt, rb, rec.def.name, def, fresh);
+  // on a full file system a launch takes the whole path (new config.json, new overlay), which reports the full disk
+  // where it stops: the shortcuts below would let a restart go on that can write neither its log nor its exit code
+  const roomy = !fileSystemFull(rt.settings.stateRoot);
+  const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh, roomy);
+  step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
   const podEtc = fs.existsSync(etc) ? etc : undefined;
@@ -137,6 +175,7 @@ async function launchInSandbox(
     staged,
     devices,
   );
+  step('spec planned');
   // an image (or rootfs dir) must not lead runc's writes out of the rootfs: /dev, /proc, /sys as symlinks, links climbing out
   verifyRootfs(rootfs, spec, {
     pod: rec.def.name,
@@ -144,6 +183,7 @@ async function launchInSandbox(
     source: def.rootfs ? `rootfs directory ${def.rootfs}` : `image ${def.image ?? 'busybox'}`,
   });
   verifySandbox(rec, true); // again, right before runc joins /proc/<pid>/ns/*
+  step('rootfs and sandbox checked');
   // privileged: /sys writable, as containerd's WithWriteableSysfs; in the pod's netns its sysfs superblock is the pause's read-only one
   if (def.security?.privileged && joinedNamespaces(rec.def, def).includes('net')) {
     if (explaining)
@@ -158,14 +198,19 @@ async function launchInSandbox(
     stdio: { terminal: def.tty === true, stdin: def.stdin === true, stdinOnce: def.stdinOnce === true },
     // its $(VAR) references, not the values (a Secret's) they were expanded to
     ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
+    keepSameConfig: roomy,
   });
   verifyJoined(
     rec,
     launched.process.pid,
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
+  // before runc start, so before any of the container's code ran: what the upper dir holds now is runc's alone
+  if (pristine) noteFresh(freshNote(containerPaths(rt.settings.stateRoot, rec.def.name, def.name).bundle), rootfs);
+  step('created, namespaces checked');
   if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon
+  step('started, its program running');
   return launched;
 }
 

@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError } from '../errors.js';
+import { trace } from '../runtime/exec.js';
 import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths } from '../plan/paths.js';
 import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
-import { conmonCreate, readExitFile } from '../runtime/conmon.js';
+import { conmonCreate, readExitFile, readPidFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
-import { selfArgv } from '../runtime/self.js';
+import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { explain, explaining, explainResult } from '../runtime/explain.js';
 import { bundleLines } from '../plan/narration.js';
@@ -33,6 +34,8 @@ export interface MemberOptions {
   stdio?: { terminal?: boolean; stdin?: boolean; stdinOnce?: boolean };
   /** the argv --explain shows instead of the spec's (one expanded from Secret values shows its `$(VAR)` references) */
   shownArgs?: string[];
+  /** leave a config.json identical to the spec as it is (no write, no fsync): a container's launch when its file system has room */
+  keepSameConfig?: boolean;
 }
 
 /**
@@ -42,7 +45,19 @@ export interface MemberOptions {
  */
 export function exitCommand(rt: Runtime, pod: string, name: string, launchId: string): string[] {
   const marker = containerPaths(rt.settings.stateRoot, pod, name).stopping;
-  return ['/bin/sh', '-c', 'test -e "$0" || exec "$@"', marker, ...selfArgv(), '--root', rt.settings.stateRoot, '_exited', pod, name, launchId];
+  return [
+    '/bin/sh',
+    '-c',
+    `test -e "$0" || { ${HANDLER_ENV_SH}exec "$@"; }`,
+    marker,
+    ...handlerArgv(),
+    '--root',
+    rt.settings.stateRoot,
+    '_exited',
+    pod,
+    name,
+    launchId,
+  ];
 }
 
 /**
@@ -75,7 +90,10 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const exits = rt.pod(pod).paths.exits;
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
-  writeFileAtomic(paths.config, JSON.stringify(spec, null, 2) + '\n');
+  // a restart's spec is most often the very last one: leaving an identical file spares the write and its fsync
+  const config = JSON.stringify(spec, null, 2) + '\n';
+  if (!o.keepSameConfig || readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
+  else trace(`${paths.config}: unchanged, not rewritten`, performance.now());
   if (explaining) {
     const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;
     for (const line of bundleLines(shown, paths.config)) explain(line);
@@ -107,6 +125,15 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
   rb.push(`remove container ${id}`, () => terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0 }).then(() => undefined));
   return { id, process: proc, conmon };
+}
+
+/** A file's text, or undefined when it is not there (or not readable as one). */
+function readIfFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** A fresh id for one launch of a member. */
@@ -151,9 +178,19 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   let proc = o.process;
   // no record of the process: ask runc (an exit file proves nothing here: a previous instance's conmon may write it
   // after this instance started, as it reaps, lets runc delete go on, then writes)
+  // (runc's own state file first: the pid and start time runc judges by, read without a runc process, which a
+  // restart would otherwise pay for on its critical path; `runc state` only when that file is not readable)
+  let conmon = o.conmon;
   if (known && !proc) {
-    const state = await rt.runc.state(id);
-    proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
+    const init = rt.runc.initProcess(id);
+    if (init) proc = isAlive(init) ? init : undefined;
+    else {
+      const state = await rt.runc.state(id);
+      proc = state && state.status !== 'stopped' ? identify(state.pid) : undefined;
+    }
+    // an instance no record knows (a killed command's) has a conmon of its own, which writes its exit file after it
+    // reaps: wait for that as for a recorded one below, or the file could land after the next instance cleared it
+    conmon ??= orphanMonitor(bundle.conmonPidFile);
   }
   if (known && isAlive(proc)) {
     // judged by the process itself (pid and start time), never by an exit file, which may be a previous instance's
@@ -177,7 +214,6 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
     }
   }
   // conmon writes the exit file after reaping; give it a moment, then wait it out.
-  const conmon = o.conmon;
   if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
   if (explaining) {
     const code = readExitFile(exits, id);
@@ -194,6 +230,13 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   // restart handler, which may be waiting for the very lock this caller holds
   if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid), 5_000);
   return readExitFile(exits, id);
+}
+
+/** The conmon a member's pid file names, when it is alive and is a conmon. */
+function orphanMonitor(pidFile: string): ProcessIdentity | undefined {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined || readComm(pid) !== 'conmon') return undefined;
+  return identify(pid);
 }
 
 /** Whether a conmon is running barepod's exit handler (`_exited`) rather than the marker's no-op. */

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BarepodError, isNoSpace } from '../errors.js';
+import { trace } from '../runtime/exec.js';
 import type { ContainerRecord, PodRecord } from '../model.js';
 import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
@@ -29,6 +30,7 @@ export async function withPod<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) 
 
 /** withPod's work for a caller that already holds the pod's lock (`gc`). */
 export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecord) => Promise<T>): Promise<T> {
+  const t0 = performance.now();
   const rec = rt.store.read(pod);
   const changed = reconcile(rt, rec);
   // the record first, then the events: a command killed in between (an exit handler) must not have the next one record the same exit again
@@ -41,6 +43,7 @@ export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecor
     }
   }
   recordExits(rt, rec, changed);
+  trace(`pod ${pod}: record read and reconciled${changed.length ? ', exits recorded' : ''}`, t0);
   try {
     await removeStrays(rt, rec);
     return await fn(rec);

@@ -110,6 +110,25 @@ export class Runc {
     return fs.existsSync(path.join(this.root, id, 'state.json'));
   }
 
+  /**
+   * The init process runc recorded for a container (its state.json's pid and
+   * start time, the very pair `runc state` judges "stopped" by), read without
+   * running runc: undefined when runc does not know the container or the file
+   * is not one this reader understands (a caller then asks `runc state`).
+   */
+  initProcess(id: string): { pid: number; startTime: string } | undefined {
+    try {
+      const s = JSON.parse(fs.readFileSync(path.join(this.root, id, 'state.json'), 'utf8')) as { init_process_pid?: unknown; init_process_start?: unknown };
+      const pid = s.init_process_pid;
+      const start = s.init_process_start;
+      if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) return undefined;
+      if (typeof start !== 'number' || !Number.isInteger(start) || start < 0) return undefined;
+      return { pid, startTime: String(start) };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Every container id under this root (runc's own state directories; no process spawned). */
   ids(): string[] {
     try {

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { BarepodError, describeError, hasCode, type ErrorCode } from '../../errors.js';
+import { BarepodError, type ErrorCode } from '../../errors.js';
 import { formatDuration } from '../../duration.js';
 import { parseSince } from '../../pod/logs.js';
 import { eventsFile } from '../../plan/paths.js';
-import { gc, handleDelayedRestart, handleExit } from '../../pod/supervise.js';
+import { gc } from '../../pod/supervise.js';
+import { quietly, runHandler } from '../../pod/handlers.js';
 import { handleUnhealthy } from '../../pod/prober.js';
 import { handleJobDeadline } from '../../pod/job.js';
 import { parseEvents, readEvents, type PodEvent } from '../../runtime/events.js';
-import { appendEvent } from '../../runtime/events.js';
 import { explainHook, explainOption, runtimeFor } from '../common.js';
 import { printJson, printTable } from '../output.js';
 
@@ -89,9 +89,9 @@ export function registerSupervision(program: Command): void {
     // the narration of what the handler does (a restart's runc and conmon calls): for the chaos suite, which kills it at each step
     .addOption(explainOption().hideHelp())
     .hook('preAction', explainHook)
-    .action((pod: string, member: string, launch: string, _o: unknown, cmd: Command) =>
-      quietHandler(cmd, pod, member, () => handleExit(runtimeFor(cmd), pod, member, launch)),
-    );
+    .action(async (pod: string, member: string, launch: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await runHandler({ kind: '_exited', root: undefined, pod, member, token: launch }, () => runtimeFor(cmd));
+    });
   // the prober's call when a liveness or startup probe failed: the kill, in a Node start only then
   program
     .command('_unhealthy', { hidden: true })
@@ -99,38 +99,34 @@ export function registerSupervision(program: Command): void {
     .argument('<container>')
     .argument('<launch>')
     .argument('<why>')
-    .action((pod: string, name: string, launch: string, why: string, _o: unknown, cmd: Command) =>
-      quietHandler(cmd, pod, name, () => handleUnhealthy(runtimeFor(cmd), pod, name, launch, why)),
-    );
+    .action(async (pod: string, name: string, launch: string, why: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await quietly(
+        () => runtimeFor(cmd),
+        pod,
+        name,
+        () => handleUnhealthy(runtimeFor(cmd), pod, name, launch, why),
+      );
+    });
   program
     .command('_job-deadline', { hidden: true })
     .argument('<pod>')
     .argument('<token>')
-    .action((pod: string, token: string, _o: unknown, cmd: Command) => quietHandler(cmd, pod, '', () => handleJobDeadline(runtimeFor(cmd), pod, token)));
+    .action(async (pod: string, token: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await quietly(
+        () => runtimeFor(cmd),
+        pod,
+        '',
+        () => handleJobDeadline(runtimeFor(cmd), pod, token),
+      );
+    });
   program
     .command('_restart', { hidden: true })
     .argument('<pod>')
     .argument('<container>')
     .argument('<token>')
-    .action((pod: string, name: string, token: string, _o: unknown, cmd: Command) =>
-      quietHandler(cmd, pod, name, () => handleDelayedRestart(runtimeFor(cmd), pod, name, token)),
-    );
-}
-
-/** Handlers run with no one watching (conmon gives them /dev/null): a failure becomes an event. A pod removed meanwhile is not one. */
-async function quietHandler(cmd: Command, pod: string, container: string, fn: () => Promise<void>): Promise<void> {
-  try {
-    await fn();
-  } catch (e) {
-    if (hasCode(e, 'not-found')) return;
-    const d = describeError(e);
-    try {
-      appendEvent(runtimeFor(cmd).settings.stateRoot, { type: 'restart-failed', pod, container, message: d.message });
-    } catch {
-      // nowhere left to report it
-    }
-    process.exitCode = d.exitCode;
-  }
+    .action(async (pod: string, name: string, token: string, _o: unknown, cmd: Command) => {
+      process.exitCode = await runHandler({ kind: '_restart', root: undefined, pod, member: name, token }, () => runtimeFor(cmd));
+    });
 }
 
 function fileSize(file: string): number {

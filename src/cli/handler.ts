@@ -1,0 +1,40 @@
+/**
+ * The entry conmon's exit command and the backoff timer run (dist/handler.mjs):
+ * `--root ROOT _exited POD MEMBER LAUNCH` or `--root ROOT _restart POD
+ * CONTAINER TOKEN`, exactly as barepod writes them (src/pod/member.ts,
+ * src/pod/backoff.ts). It loads the supervision code only, not the CLI
+ * (commander and every command's definitions): a restart's Node start is on its
+ * critical path. Any other argv (another order, --explain, a name the CLI would
+ * refuse) goes to the whole CLI, which then behaves exactly as `barepod ARGV`.
+ */
+import { isValidName, SANDBOX_NAME } from '../names.js';
+import type { HandlerCall } from '../pod/handlers.js';
+
+/** The handler call an argv is, when it has exactly the shape barepod writes; undefined for anything else. */
+export function handlerCall(args: readonly string[]): HandlerCall | undefined {
+  if (args.length !== 6 || args[0] !== '--root') return undefined;
+  const [, root, kind, pod, member, token] = args as [string, string, string, string, string, string];
+  if (kind !== '_exited' && kind !== '_restart') return undefined;
+  if (root === '' || root.startsWith('-') || token === '' || token.startsWith('-')) return undefined;
+  if (!isValidName(pod) || !(member === SANDBOX_NAME || isValidName(member))) return undefined;
+  return { kind, root, pod, member, token };
+}
+
+async function run(argv: string[]): Promise<number> {
+  const call = handlerCall(argv.slice(2));
+  if (!call) {
+    const { main } = await import('./main.js');
+    return main(argv);
+  }
+  const { runHandler } = await import('../pod/handlers.js');
+  return runHandler(call);
+}
+
+// Run when this module is the program (the bundle's handler entry), not when a test imports it.
+if (process.argv[1] && /handler\.mjs$/.test(process.argv[1])) {
+  if (process.env.BAREPOD_EXTRA_CA_CERTS) {
+    process.env.NODE_EXTRA_CA_CERTS = process.env.BAREPOD_EXTRA_CA_CERTS;
+    delete process.env.BAREPOD_EXTRA_CA_CERTS;
+  }
+  process.exitCode = await run(process.argv);
+}

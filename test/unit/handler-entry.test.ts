@@ -1,0 +1,121 @@
+/**
+ * The small entry conmon's exit command and the backoff timer run
+ * (dist/handler.mjs): which argv it handles itself, how barepod points the
+ * exit command at it, and how Node's extra-CA load is kept off its start.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { handlerCall } from '../../src/cli/handler.js';
+import { HANDLER_ENV_SH, handlerArgv, selfArgv } from '../../src/runtime/self.js';
+import { Runc } from '../../src/runtime/runc.js';
+
+describe('handlerCall', () => {
+  it('takes exactly the argv barepod writes for _exited and _restart', () => {
+    expect(handlerCall(['--root', '/run/bp', '_exited', 'web', 'app', 'abc123'])).toEqual({
+      kind: '_exited',
+      root: '/run/bp',
+      pod: 'web',
+      member: 'app',
+      token: 'abc123',
+    });
+    expect(handlerCall(['--root', '/r', '_exited', 'web', '_pause', 'x'])?.member).toBe('_pause');
+    expect(handlerCall(['--root', '/r', '_restart', 'web', 'app', 'tok'])?.kind).toBe('_restart');
+  });
+
+  it.each([
+    ['no --root', ['_exited', 'web', 'app', 'x']],
+    ['another command', ['--root', '/r', 'ps', 'a', 'b', 'c']],
+    ['--explain (the chaos suite narrates the handler)', ['--root', '/r', '_exited', 'web', 'app', 'x', '--explain']],
+    ['an invalid pod name', ['--root', '/r', '_exited', '../etc', 'app', 'x']],
+    ['an invalid container name', ['--root', '/r', '_exited', 'web', 'A_B', 'x']],
+    ['an option as the token', ['--root', '/r', '_exited', 'web', 'app', '--help']],
+    ['an option as the root', ['--root', '--debug', '_exited', 'web', 'app', 'x']],
+    ['_prober (not on the critical path)', ['--root', '/r', '_prober', 'web', 'app', 'x']],
+  ])('leaves anything else to the whole CLI: %s', (_what, args) => {
+    expect(handlerCall(args)).toBeUndefined();
+  });
+});
+
+describe('handlerArgv', () => {
+  const argv1 = process.argv[1];
+  const saved = process.env.BAREPOD_SELF;
+  let dir: string | undefined;
+  afterEach(() => {
+    process.argv[1] = argv1!;
+    if (saved === undefined) delete process.env.BAREPOD_SELF;
+    else process.env.BAREPOD_SELF = saved;
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  const bundle = (withHandler: boolean) => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-handler-'));
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist', 'barepod.mjs'), '');
+    if (withHandler) fs.writeFileSync(path.join(dir, 'dist', 'handler.mjs'), '');
+    process.argv[1] = path.join(dir, 'dist', 'barepod.mjs');
+    delete process.env.BAREPOD_SELF;
+    return dir;
+  };
+
+  it('is this Node on dist/handler.mjs beside the running bundle', () => {
+    const d = bundle(true);
+    expect(handlerArgv()).toEqual([process.execPath, path.join(d, 'dist', 'handler.mjs')]);
+  });
+  it('falls back to how barepod runs itself when the build has no handler entry (an older dist/)', () => {
+    const d = bundle(false);
+    expect(handlerArgv()).toEqual(selfArgv());
+    expect(handlerArgv()).toEqual([process.execPath, path.join(d, 'dist', 'barepod.mjs')]);
+  });
+  it('is BAREPOD_SELF when set', () => {
+    bundle(true);
+    process.env.BAREPOD_SELF = '/opt/bp/bin/barepod';
+    expect(handlerArgv()).toEqual(['/opt/bp/bin/barepod']);
+  });
+});
+
+describe('HANDLER_ENV_SH', () => {
+  const envAfter = (env: NodeJS.ProcessEnv) =>
+    execFileSync('/bin/sh', ['-c', `${HANDLER_ENV_SH}exec env`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => /EXTRA_CA_CERTS=/.test(l))
+      .sort();
+  it('moves NODE_EXTRA_CA_CERTS aside as bin/barepod does (the handler puts it back for what it runs)', () => {
+    expect(envAfter({ NODE_EXTRA_CA_CERTS: '/etc/my ca.pem' })).toEqual(['BAREPOD_EXTRA_CA_CERTS=/etc/my ca.pem']);
+  });
+  it('changes nothing without it', () => {
+    expect(envAfter({})).toEqual([]);
+    expect(envAfter({ BAREPOD_EXTRA_CA_CERTS: '/x' })).toEqual(['BAREPOD_EXTRA_CA_CERTS=/x']);
+  });
+});
+
+describe("Runc.initProcess: runc's state file read without a runc process", () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  const runcWith = (id: string, state: string | undefined) => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-runc-'));
+    if (state !== undefined) {
+      fs.mkdirSync(path.join(dir, id));
+      fs.writeFileSync(path.join(dir, id, 'state.json'), state);
+    }
+    return new Runc('/usr/sbin/runc', dir);
+  };
+  it('is the init pid and its start time', () => {
+    const r = runcWith('p.app', JSON.stringify({ id: 'p.app', init_process_pid: 4242, init_process_start: 987654, created: 'x' }));
+    expect(r.initProcess('p.app')).toEqual({ pid: 4242, startTime: '987654' });
+  });
+  it.each([
+    ['no state', undefined],
+    ['torn JSON', '{"init_process_pid": 12'],
+    ['no start time', JSON.stringify({ init_process_pid: 12 })],
+    ['a pid that is not one', JSON.stringify({ init_process_pid: 0, init_process_start: 5 })],
+    ['a start time as a string', JSON.stringify({ init_process_pid: 12, init_process_start: '5' })],
+  ])('is undefined for %s (the caller then asks runc state)', (_what, state) => {
+    expect(runcWith('p.app', state).initProcess('p.app')).toBeUndefined();
+  });
+});
