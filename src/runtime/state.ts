@@ -130,7 +130,7 @@ export async function tryWithPodLock<T>(
 /** Takes a lock file (a stale one is taken over); 'mine', or who holds it once `waitMs` has passed. */
 async function acquire(lockFile: string, waitMs: number): Promise<'mine' | ProcessIdentity | undefined> {
   const me = identify(process.pid);
-  const deadline = Date.now() + waitMs;
+  let deadline = Date.now() + waitMs;
   let said = false;
   fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });
   for (;;) {
@@ -151,7 +151,14 @@ async function acquire(lockFile: string, waitMs: number): Promise<'mine' | Proce
             );
           }
         }
+        // the wait may have been long: remove the lock only if it still names the dead holder (another command,
+        // an exit handler, may have taken it over meanwhile), and give a live holder the whole wait again
+        if (owner && sameOwner(inspectLock(lockFile).owner, owner) === false) {
+          deadline = Math.max(deadline, Date.now() + waitMs);
+          continue;
+        }
         fs.rmSync(lockFile, { force: true });
+        deadline = Math.max(deadline, Date.now() + waitMs);
         continue;
       }
       if (Date.now() >= deadline) return owner;
@@ -161,6 +168,12 @@ async function acquire(lockFile: string, waitMs: number): Promise<'mine' | Proce
       await new Promise((r) => setTimeout(r, 25));
     }
   }
+}
+
+/** Whether a lock still names `owner`: undefined when it is gone (or unreadable), which the next attempt sorts out. */
+function sameOwner(now: ProcessIdentity | undefined, owner: ProcessIdentity): boolean | undefined {
+  if (now === undefined) return undefined;
+  return now.pid === owner.pid && now.startTime === owner.startTime;
 }
 
 /** Runs `fn` holding a lock just taken, and releases it however `fn` ends. */

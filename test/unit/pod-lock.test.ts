@@ -3,12 +3,12 @@
  * tryWithPodLock (gc's) runs nothing while a live command holds the lock
  * and says who does; both take over a lock whose holder is dead.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { identify } from '../../src/runtime/procfs.js';
+import { CALLER_VAR, callerMarkOf, identify } from '../../src/runtime/procfs.js';
 import { inspectLock, tryWithPodLock, withPodLock } from '../../src/runtime/state.js';
 
 describe('pod lock', () => {
@@ -49,6 +49,52 @@ describe('pod lock', () => {
     expect(ran).toBe(false);
     expect(r).toEqual({ ran: false, owner: me });
     expect(JSON.parse(fs.readFileSync(lock, 'utf8'))).toEqual(me);
+  });
+
+  describe('taking over from a dead holder whose programs still run (it waits for them first)', () => {
+    const dead = { pid: 999_999_998, startTime: `${process.pid}${Date.now()}` };
+    const orphan = (seconds: number) =>
+      spawn('sleep', [String(seconds)], { env: { ...process.env, [CALLER_VAR]: callerMarkOf(dead) }, detached: true, stdio: 'ignore' });
+    const later = (ms: number, fn: () => void) => new Promise<void>((r) => setTimeout(() => (fn(), r()), ms));
+
+    it('never removes the lock of a live command that took it over meanwhile (an exit handler that won the race)', async () => {
+      hold(dead);
+      const prog = orphan(0.6);
+      const live = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const other = identify(live.pid!)!;
+      try {
+        let ran = false;
+        const attempt = tryWithPodLock(lock, async () => {
+          ran = true;
+        });
+        // while the taker waits for the dead holder's program, another command takes the lock over
+        await later(200, () => hold(other));
+        const r = await attempt;
+        expect(ran, 'two holders at once').toBe(false);
+        expect(r).toEqual({ ran: false, owner: other });
+        expect(JSON.parse(fs.readFileSync(lock, 'utf8')), "the other command's lock").toEqual(other);
+      } finally {
+        live.kill('SIGKILL');
+        prog.kill('SIGKILL');
+      }
+    });
+
+    it('the wait for the programs does not eat the time given to wait for a live holder', async () => {
+      hold(dead);
+      const prog = orphan(0.6);
+      const live = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const other = identify(live.pid!)!;
+      try {
+        const attempt = tryWithPodLock(lock, async () => 'mine', 700);
+        // another command takes the lock while the programs run, and holds it for a short round after they end
+        await later(200, () => hold(other));
+        await later(900, () => fs.rmSync(lock, { force: true }));
+        expect(await attempt).toEqual({ ran: true, value: 'mine' });
+      } finally {
+        live.kill('SIGKILL');
+        prog.kill('SIGKILL');
+      }
+    });
   });
 
   it('a lock whose holder is dead is taken over by both', async () => {
