@@ -29,9 +29,16 @@ export const configFile = (settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, k
 
 /** A ConfigMap's or Secret's name (a DNS-1123 subdomain), checked before it names a file: `../x` never leaves the store. */
 export function validConfigName(kind: ConfigKind, name: string): string {
-  if (isSubdomain(name)) return name;
-  throw new BarepodError('invalid-name', `invalid ${kind} name ${JSON.stringify(name)}: must be ${DNS1123_SUBDOMAIN_RULE}`);
+  if (!isSubdomain(name)) throw new BarepodError('invalid-name', `invalid ${kind} name ${JSON.stringify(name)}: must be ${DNS1123_SUBDOMAIN_RULE}`);
+  if (name.length > MAX_STORED_NAME)
+    throw new BarepodError('invalid-name', `${kind} name "${name.slice(0, 40)}…" is ${name.length} characters: barepod stores at most ${MAX_STORED_NAME}`, {
+      hint: `its store file (<name>.json, written through a temporary .<name>.json.<16 hex>.tmp) must fit in 255 bytes: use a shorter name`,
+    });
+  return name;
 }
+
+/** The longest name whose store file's temporary name (`.<name>.json.<16 hex>.tmp`, private-fs.ts) fits in NAME_MAX (255). */
+const MAX_STORED_NAME = 255 - '.'.length - '.json'.length - '.'.length - 16 - '.tmp'.length;
 
 /** The stored object, or undefined when there is none. */
 export function readConfig(settings: Pick<Settings, 'dataDir' | 'cgroupRoot'>, kind: ConfigKind, name: string): StoredConfig | undefined {
