@@ -166,3 +166,75 @@ describe.skipIf(skipReason)("an exit file a previous instance's conmon wrote lat
     });
   }
 });
+
+interface PsMember {
+  container: string;
+  state: string;
+  pid: number | null;
+  exitCode: number | null;
+  restarts: number;
+}
+const psMember = async (t: TestEnv, pod: string, name: string): Promise<PsMember> =>
+  (JSON.parse(await t.ok(['ps', pod, '--json'])) as { pods: { containers: PsMember[] }[] }).pods[0]!.containers.find((c) => c.container === name)!;
+
+describe.skipIf(skipReason)('the exit file of one launch is never read as the next launch’s', () => {
+  const t = useTestEnv();
+
+  it("a previous instance's conmon writing its exit file after the restart: ps and inspect still show the new instance running; gc removes it", async () => {
+    const pod = t.pod('late');
+    await t.ok(['pod', 'create', pod, '--restart', 'always', '--backoff', '0s']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    const first = record(t, pod).containers[0]!;
+    process.kill(first.process!.pid, 'SIGKILL');
+    const next = await eventually(
+      () => {
+        const c = record(t, pod).containers[0]!;
+        return c.restarts === 1 && c.state === 'running' && alive(c.conmon!.pid) && c;
+      },
+      30_000,
+      'the restart',
+    );
+    await eventually(() => !alive(first.conmon!.pid), 15_000, 'the first conmon to end');
+    // what a late old conmon writes, after the restart cleared its file: where it was told to write (its own launch's dir,
+    // `exits/<launch>/<id>`; an older build's `exits/<id>`), both written here
+    const exits = path.join(t.root, 'pods', pod, 'exits');
+    const stale = [path.join(exits, first.launchId, `${pod}.app`), path.join(exits, `${pod}.app`)];
+    for (const file of stale) {
+      fs.mkdirSync(path.dirname(file), { recursive: true });
+      fs.writeFileSync(file, '137');
+    }
+    const ps = await psMember(t, pod, 'app');
+    expect([ps.state, ps.pid, ps.exitCode, ps.restarts], 'ps --json: the new instance, running').toEqual(['running', next.process!.pid, null, 1]);
+    const v = JSON.parse(await t.ok(['inspect', pod, '--json'])) as View;
+    expect([v.containers[0]!.state, v.containers[0]!.pid], 'inspect --json: the new instance, running').toEqual(['running', next.process!.pid]);
+    await t.ok(['gc']);
+    const after = record(t, pod).containers[0]!;
+    expect([after.state, after.process!.pid, after.restarts], 'gc: still the same running instance').toEqual(['running', next.process!.pid, 1]);
+    expect(alive(next.process!.pid)).toBe(true);
+    expect(
+      stale.filter((f) => fs.existsSync(f)),
+      'gc removed the stale exit files',
+    ).toEqual([]);
+    expect(fs.existsSync(path.join(exits, first.launchId)), "gc removed the old launch's exit dir").toBe(false);
+    await t.ok(['pod', 'rm', '-f', pod]);
+    expect(t.leaks()).toEqual([]);
+  }, 120_000);
+
+  it('a container an older build launched (its exit file at exits/<id>, no dir of its launch) has its exit read there', async () => {
+    const pod = t.pod('old');
+    await t.ok(['pod', 'create', pod, '--restart', 'never']);
+    await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
+    const c = record(t, pod).containers[0]!;
+    const exits = path.join(t.root, 'pods', pod, 'exits');
+    // as an older build leaves it: one exit dir for the pod, the file named by the runc id
+    fs.rmSync(path.join(exits, c.launchId), { recursive: true, force: true });
+    fs.writeFileSync(path.join(t.root, 'pods', pod, 'containers', 'app', 'stopping'), '');
+    process.kill(c.process!.pid, 'SIGKILL');
+    await eventually(() => !alive(c.conmon!.pid), 15_000, 'its conmon to end');
+    fs.writeFileSync(path.join(exits, `${pod}.app`), '137');
+    const ps = await psMember(t, pod, 'app');
+    expect([ps.state, ps.exitCode]).toEqual(['exited', 137]);
+    await t.ok(['pod', 'rm', pod]);
+    expect(t.leaks()).toEqual([]);
+  }, 60_000);
+});
