@@ -16,6 +16,7 @@ import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
+import { exitDirOf } from '../runtime/conmon.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
 import { DEFAULT_CONTAINER_ANNOTATION, defaultContainer } from '../plan/members.js';
 import type { ExecOptions } from '../runtime/runc.js';
@@ -94,10 +95,11 @@ function launchContainer(
   launchId: string,
   fresh = false,
   beforeStart?: BeforeStart,
+  replaces?: string,
 ): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart, replaces),
   );
 }
 
@@ -136,6 +138,8 @@ async function launchInSandbox(
   launchId: string,
   fresh: boolean,
   beforeStart?: BeforeStart,
+  /** the record's launch this one replaces (its exit dir goes) */
+  replaces?: string,
 ): Promise<Launched> {
   const t0 = performance.now();
   const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
@@ -199,6 +203,7 @@ async function launchInSandbox(
     // its $(VAR) references, not the values (a Secret's) they were expanded to
     ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
     keepSameConfig: roomy,
+    ...(replaces !== undefined ? { replaces } : {}),
   });
   verifyJoined(
     rec,
@@ -382,7 +387,7 @@ export async function startContainer(rt: Runtime, pod: string, name: string): Pr
  */
 export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord, fresh: boolean): Promise<void> {
   const launchId = newLaunchId();
-  const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def, launchId, fresh));
+  const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def, launchId, fresh, undefined, c.launchId));
   if (c.finishedAt) {
     c.lastTermination = {
       exitCode: c.exitCode ?? null,
@@ -471,7 +476,13 @@ export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord
     return;
   }
   const all = inPodPidNamespace(rec.def, c.def);
-  const code = await terminateMember(rt, rec.def.name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all });
+  const code = await terminateMember(rt, rec.def.name, c.def.name, {
+    process: liveOrAsk(c.process),
+    conmon: c.conmon,
+    graceSeconds,
+    all,
+    launchId: c.launchId,
+  });
   await unmountAll(containerPaths(rt.settings.stateRoot, rec.def.name, c.def.name).rootfs);
   await removeSubPathStaging(subPathStaging(rt.settings.stateRoot, rec.def.name, c.def.name));
   if (c.state !== 'exited' || c.exitCode === undefined) {
@@ -480,7 +491,7 @@ export async function stopLocked(rt: Runtime, rec: PodRecord, c: ContainerRecord
     if (code !== undefined) c.exitCode = code;
     c.reason = reasonOf(rt, rec, c, code, byUser && running);
     c.finishedAt = new Date().toISOString();
-    if (code === undefined && running) c.message = lostExitMessage(rt.pod(rec.def.name).paths.exits, c.id);
+    if (code === undefined && running) c.message = lostExitMessage(exitDirOf(rt.pod(rec.def.name).paths.exits, c.launchId), c.id);
   }
 }
 
@@ -512,7 +523,9 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     const left = await rt.cgroups.removeTree(rt.pod(rec).containerCgroup(name));
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
-    fs.rmSync(`${rt.pod(pod).paths.exits}/${runcId(pod, name)}`, { force: true });
+    const exits = rt.pod(pod).paths.exits;
+    if (c.launchId !== undefined) fs.rmSync(exitDirOf(exits, c.launchId), { recursive: true, force: true });
+    fs.rmSync(`${exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
     await removeOwnVolumes(rt, rec, c.def);
   });

@@ -7,7 +7,7 @@ import type { PodRecord, ProcessIdentity } from '../model.js';
 import { containerPaths } from '../plan/paths.js';
 import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
-import { conmonCreate, readExitFile, readPidFile } from '../runtime/conmon.js';
+import { conmonCreate, exitDirOf, readExitFile, readPidFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
 import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
@@ -24,6 +24,8 @@ export interface Launched {
   id: string;
   process: ProcessIdentity;
   conmon: ProcessIdentity | undefined;
+  /** where its conmon writes its exit file (this launch's own dir) */
+  exitDir: string;
 }
 
 export interface MemberOptions {
@@ -36,6 +38,8 @@ export interface MemberOptions {
   shownArgs?: string[];
   /** leave a config.json identical to the spec as it is (no write, no fsync): a container's launch when its file system has room */
   keepSameConfig?: boolean;
+  /** the launch this one replaces (the record's): its instance is removed first, then its exit dir */
+  replaces?: string;
 }
 
 /**
@@ -88,8 +92,9 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   const id = runcId(pod, name);
   const paths = containerPaths(rt.settings.stateRoot, pod, name);
   const exits = rt.pod(pod).paths.exits;
+  // one exit dir per launch: a previous instance's conmon writing late can never write where this one is read
+  const exitDir = `${exits}/${o.launchId}`;
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(exits, { recursive: true, mode: 0o700 });
   // a restart's spec is most often the very last one: leaving an identical file spares the write and its fsync
   const config = JSON.stringify(spec, null, 2) + '\n';
   if (!o.keepSameConfig || readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
@@ -101,9 +106,12 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
-    await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0 });
+    await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, launchId: o.replaces });
   }
-  for (const stale of [`${exits}/${id}`, paths.pidFile, paths.conmonPidFile, paths.oom, paths.stopping]) fs.rmSync(stale, { force: true });
+  // the previous launch is done with: its exit dir goes (its code is in the record), and an older build's exit file
+  if (o.replaces !== undefined && o.replaces !== o.launchId) fs.rmSync(exitDirOf(exits, o.replaces), { recursive: true, force: true });
+  fs.mkdirSync(exitDir, { recursive: true, mode: 0o700 });
+  for (const stale of [`${exits}/${id}`, `${exitDir}/${id}`, paths.pidFile, paths.conmonPidFile, paths.oom, paths.stopping]) fs.rmSync(stale, { force: true });
   const created = await conmonCreate({
     conmon: rt.conmon,
     runc: rt.runc.bin,
@@ -113,7 +121,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     bundle: paths.bundle,
     pidFile: paths.pidFile,
     conmonPidFile: paths.conmonPidFile,
-    exitDir: exits,
+    exitDir,
     logPath: paths.log,
     logSizeMax: o.logSizeMax,
     ...o.stdio,
@@ -123,8 +131,11 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   });
   const proc = identify(created.pid) ?? { pid: created.pid, startTime: '' };
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
-  rb.push(`remove container ${id}`, () => terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0 }).then(() => undefined));
-  return { id, process: proc, conmon };
+  rb.push(`remove container ${id}`, async () => {
+    await terminateMember(rt, pod, name, { process: proc, conmon, graceSeconds: 0, launchId: o.launchId });
+    fs.rmSync(exitDir, { recursive: true, force: true });
+  });
+  return { id, process: proc, conmon, exitDir };
 }
 
 /** A file's text, or undefined when it is not there (or not readable as one). */
@@ -160,6 +171,8 @@ export interface TerminateOptions {
   graceSeconds: number;
   /** signal every process of the member's cgroup (a container in a shared pid namespace) */
   all?: boolean;
+  /** the launch the record knows (its exit file is in that launch's dir); none for an instance no record knows */
+  launchId?: string | undefined;
 }
 
 /**
@@ -169,7 +182,7 @@ export interface TerminateOptions {
  */
 export async function terminateMember(rt: Runtime, pod: string, name: string, o: TerminateOptions): Promise<number | undefined> {
   const id = runcId(pod, name);
-  const exits = rt.pod(pod).paths.exits;
+  const exits = exitDirOf(rt.pod(pod).paths.exits, o.launchId);
   const known = rt.runc.knows(id);
   const bundle = containerPaths(rt.settings.stateRoot, pod, name);
   // tell the exit command this exit is ours, not a crash to restart

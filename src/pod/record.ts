@@ -10,7 +10,7 @@ import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import { exitReason } from '../plan/restart.js';
 import { containerPaths } from '../plan/paths.js';
 import { appendEvent } from '../runtime/events.js';
-import { readExitFile } from '../runtime/conmon.js';
+import { exitDirOf, readExitFile } from '../runtime/conmon.js';
 import { unmountAll } from '../runtime/mounts.js';
 import { isAlive } from '../runtime/procfs.js';
 import { fileSystemFull } from '../runtime/state.js';
@@ -57,6 +57,7 @@ export async function withRecord<T>(rt: Runtime, pod: string, fn: (rec: PodRecor
       }
       rt.store.write(rec);
       syncProbeConfig(rt, rec); // a container instance started or went: the prober follows
+      sweepExitDirs(rt, rec);
     }
   }
 }
@@ -80,10 +81,12 @@ export function findContainer(rec: PodRecord, name: string): ContainerRecord {
  * whose state changed.
  */
 export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
-  const exits = rt.pod(rec.def.name).paths.exits;
+  const podExits = rt.pod(rec.def.name).paths.exits;
   const changed: ContainerRecord[] = [];
   for (const c of rec.containers) {
     if (c.state !== 'running' && c.state !== 'created') continue;
+    // this launch's own exit file: a previous instance's conmon writes its own dir, even when it writes after this one started
+    const exits = exitDirOf(podExits, c.launchId);
     const code = readExitFile(exits, c.id);
     if (code !== undefined) {
       c.state = 'exited';
@@ -136,6 +139,31 @@ function recordExits(rt: Runtime, rec: PodRecord, changed: ContainerRecord[]): v
     if (c.reason === 'OOMKilled') appendEvent(rt.settings.stateRoot, { ...base, type: 'oom', message: 'killed by its cgroup memory limit' });
     appendEvent(rt.settings.stateRoot, { ...base, type: 'died', exitCode: c.exitCode ?? null, ...(c.reason ? { reason: c.reason } : {}) });
   }
+}
+
+/**
+ * Removes the exit files no launch of the record will read: the dirs of
+ * launches done with (a previous instance's, whose conmon may have written it
+ * after the restart; one a killed command made and never recorded), and an
+ * older build's `exits/<id>` of a member now launched with a dir of its own.
+ * Under the pod's lock only, once the record names every launch that runs.
+ */
+export function sweepExitDirs(rt: Runtime, rec: PodRecord): void {
+  const exits = rt.pod(rec.def.name).paths.exits;
+  let names: string[];
+  try {
+    names = fs.readdirSync(exits);
+  } catch {
+    return;
+  }
+  const current = [rec.sandbox, ...rec.containers];
+  const keep = new Set<string>();
+  for (const m of current) {
+    if (m.launchId !== undefined) keep.add(m.launchId);
+    // an older build's launch (no dir of its own) has its exit file here
+    if (exitDirOf(exits, m.launchId) === exits) keep.add(m.id);
+  }
+  for (const name of names) if (!keep.has(name)) fs.rmSync(path.join(exits, name), { recursive: true, force: true });
 }
 
 /**

@@ -7,7 +7,7 @@ import { requirePause } from '../runtime/images.js';
 import { mountTmpfs, unmountAll } from '../runtime/mounts.js';
 import { identify, liveOrAsk, namespaceInodes } from '../runtime/procfs.js';
 import { createMember, newLaunchId, startMember, terminateMember } from './member.js';
-import { readExitFile } from '../runtime/conmon.js';
+import { exitDirOf, readExitFile } from '../runtime/conmon.js';
 import { transaction, type Rollback } from './rollback.js';
 import { attachNetwork, detachNetwork, prepareNetwork } from './network.js';
 import { memberKind } from '../plan/members.js';
@@ -108,7 +108,7 @@ export async function launchSandbox(
   def: PodDefinition,
   preferIp?: string,
   preferMac?: string,
-  rec?: Pick<PodRecord, 'cgroupRoot'>,
+  rec?: Pick<PodRecord, 'cgroupRoot'> & Partial<Pick<PodRecord, 'sandbox'>>,
 ): Promise<SandboxRecord> {
   const paths = rt.pod(def.name).paths;
   const pauseRoot = requirePause(rt.settings.dataDir);
@@ -117,9 +117,11 @@ export async function launchSandbox(
   const launched = await explainStep(
     () => sandboxTitle(spec),
     async () => {
-      const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax });
+      // a recreated sandbox replaces the record's launch: its exit dir goes
+      const replaces = rec?.sandbox?.launchId;
+      const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax, ...(replaces ? { replaces } : {}) });
       if (!(await startMember(rt, launched))) {
-        const code = readExitFile(paths.exits, launched.id);
+        const code = readExitFile(exitDirOf(paths.exits, launchId), launched.id);
         throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
           hint: `check ${pauseRoot}/pause (rebuild it with scripts/setup)`,
         });
@@ -203,7 +205,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
     const all = rec ? inPodPidNamespace(rec.def, c.def) : false;
     return attempt(
       `stop ${c.id}`,
-      () => terminateMember(rt, name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all }),
+      () => terminateMember(rt, name, c.def.name, { process: liveOrAsk(c.process), conmon: c.conmon, graceSeconds, all, launchId: c.launchId }),
       () =>
         `Container ${c.def.name}: stop it (SIGTERM${all ? ' to every process of its cgroup' : ''}, up to ${graceSeconds}s, then SIGKILL), then runc delete (its state and its leaf cgroup)`,
     );
@@ -231,7 +233,13 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   );
   await attempt(
     'stop the sandbox',
-    () => terminateMember(rt, name, SANDBOX_NAME, { process: liveOrAsk(rec?.sandbox), conmon: rec?.sandbox.conmon, graceSeconds: Math.min(graceSeconds, 10) }),
+    () =>
+      terminateMember(rt, name, SANDBOX_NAME, {
+        process: liveOrAsk(rec?.sandbox),
+        conmon: rec?.sandbox.conmon,
+        graceSeconds: Math.min(graceSeconds, 10),
+        launchId: rec?.sandbox.launchId,
+      }),
     () => `Sandbox: stop the pause${rec ? ` (pid ${rec.sandbox.pid})` : ''}; the pod's namespaces go when their last process does`,
   );
   await attempt(

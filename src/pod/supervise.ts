@@ -10,7 +10,7 @@ import { describeError, hasCode, isNoSpace } from '../errors.js';
 import { isActive, restartPolicyOf, type ContainerRecord, type PodRecord } from '../model.js';
 import { isValidName, validateMemberName } from '../names.js';
 import { locksDir } from '../plan/paths.js';
-import { readExitFile } from '../runtime/conmon.js';
+import { exitDirOf, readExitFile } from '../runtime/conmon.js';
 import { SANDBOX_NAME } from '../plan/pod-plan.js';
 import { backoffDelay, crashLoopAfter, shouldRestart } from '../plan/restart.js';
 import { memberKind } from '../plan/members.js';
@@ -46,7 +46,7 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
     }
     const c = rec.containers.find((x) => x.def.name === member);
     if (!c || c.launchId !== launchId) return; // an older instance, or one never recorded
-    const exits = rt.pod(pod).paths.exits;
+    const exits = exitDirOf(rt.pod(pod).paths.exits, launchId);
     // conmon runs this only once the container has exited: without an exit file, it could not write one (a full disk)
     if (c.state === 'running' && !isAlive(c.process) && readExitFile(exits, c.id) === undefined) markLost(c, exits);
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
@@ -128,7 +128,12 @@ export async function sandboxDied(rt: Runtime, rec: PodRecord): Promise<void> {
       if (wasRunning) appendEvent(root, { type: 'stopped', pod, container: c.def.name, exitCode: c.exitCode ?? null, message: 'its sandbox died' });
     }),
   );
-  await terminateMember(rt, pod, SANDBOX_NAME, { process: liveOrAsk(rec.sandbox), conmon: rec.sandbox.conmon, graceSeconds: 0 });
+  await terminateMember(rt, pod, SANDBOX_NAME, {
+    process: liveOrAsk(rec.sandbox),
+    conmon: rec.sandbox.conmon,
+    graceSeconds: 0,
+    launchId: rec.sandbox.launchId,
+  });
   stopProber(rec);
   // the old netns is still pinned: DEL it now (a new sandbox is a new netns, as in Kubernetes), or the pod cannot go on
   const oldIp = rec.sandbox.network?.ip;

@@ -214,6 +214,21 @@ export function readPidFile(file: string): number | undefined {
   }
 }
 
+/**
+ * Where conmon writes the exit file of one launch of a member: the launch's
+ * own directory, `<exits>/<launch id>`, so a previous instance's conmon, which
+ * may write its file late (it reaps, lets `runc delete` go on, then writes),
+ * never writes where the current instance is read. A launch an older build
+ * made (no launch id, or no directory of its own) wrote `<exits>/<runc id>`.
+ */
+export function exitDirOf(exits: string, launchId: string | undefined): string {
+  if (launchId !== undefined && /^[0-9a-f]+$/.test(launchId)) {
+    const dir = `${exits}/${launchId}`;
+    if (fs.existsSync(dir)) return dir;
+  }
+  return exits;
+}
+
 /** The exit code conmon recorded for a container, or undefined while it has not exited. */
 export function readExitFile(exitDir: string, id: string): number | undefined {
   try {

@@ -59,7 +59,8 @@ async function killDisarmed(t: TestEnv, pod: string, member: string): Promise<st
   const pid = 'pid' in m ? m.pid : m.process!.pid;
   fs.writeFileSync(path.join(t.root, 'pods', pod, 'containers', member, 'stopping'), '');
   process.kill(pid, 'SIGKILL');
-  const exitFile = path.join(t.root, 'pods', pod, 'exits', `${pod}.${member}`);
+  // in the dir of its launch (one exit dir per launch)
+  const exitFile = path.join(t.root, 'pods', pod, 'exits', m.launchId, `${pod}.${member}`);
   await eventually(() => fs.existsSync(exitFile) && !alive(m.conmon!.pid), 15_000, `conmon of ${member} to record its exit and end`);
   return m.launchId;
 }

@@ -4,7 +4,7 @@ import { containerPaths, podPaths } from '../../plan/paths.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../plan/detach-keys.js';
 import { runcId } from '../../plan/pod-plan.js';
 import { connectAttach, type Attached } from '../../runtime/attach.js';
-import { readExitFile } from '../../runtime/conmon.js';
+import { exitDirOf, readExitFile } from '../../runtime/conmon.js';
 import { findContainer, reconcile } from '../../pod/record.js';
 import { waitFor } from '../../pod/member.js';
 import type { Runtime } from '../../pod/runtime.js';
@@ -34,17 +34,16 @@ export function openAttach(rt: Runtime, pod: string, name: string, o: { tty: boo
  * container's exit code when it ended (from conmon's exit file, or from the
  * record when a restart by policy has come first), 0 on detach.
  */
-export async function runAttached(rt: Runtime, pod: string, name: string, attached: Attached): Promise<void> {
+export async function runAttached(rt: Runtime, pod: string, name: string, attached: Attached, exitDir: string): Promise<void> {
   const end = await attached.run();
   if (end === 'detached') {
     process.stderr.write(`\r\ndetached from ${pod}/${name} (still running): barepod attach ${pod} ${name} to come back\r\n`);
     return;
   }
-  const exits = podPaths(rt.settings.stateRoot, pod).exits;
   const id = runcId(pod, name);
   let code: number | undefined;
-  // conmon writes the exit file once the container's output is drained: usually already there
-  await waitFor(() => (code = readExitFile(exits, id)) !== undefined, 5_000);
+  // conmon writes the exit file (in the dir of the launch attached to) once the container's output is drained: usually already there
+  await waitFor(() => (code = readExitFile(exitDir, id)) !== undefined, 5_000);
   if (code === undefined) {
     try {
       const c = findContainer(rt.store.read(pod), name);
@@ -99,6 +98,6 @@ Examples:
       const stdin = o.stdin !== false && c.def.stdin === true;
       const attached = await openAttach(rt, pod, container, { tty, stdin, detachKeys: o.detachKeys ?? DEFAULT_DETACH_KEYS });
       if (tty && stdin && process.stderr.isTTY) process.stderr.write("If you don't see a command prompt, try pressing enter.\r\n");
-      await runAttached(rt, pod, container, attached);
+      await runAttached(rt, pod, container, attached, exitDirOf(podPaths(rt.settings.stateRoot, pod).exits, c.launchId));
     });
 }

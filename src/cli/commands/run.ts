@@ -174,15 +174,17 @@ its stdin open (stdin: true; without -t and -d also stdinOnce: true).`,
       if (attach) {
         // attached between runc create and runc start: nothing the container writes is missed
         let attached: Attached | undefined;
+        let exitDir = '';
         try {
-          await runContainer(rt, pod, def, mounts, async () => {
+          await runContainer(rt, pod, def, mounts, async (launched) => {
+            exitDir = launched.exitDir;
             attached = await openAttach(rt, pod, def.name, { tty, stdin, detachKeys });
           });
         } catch (e) {
           attached?.close();
           throw e;
         }
-        await runAttached(rt, pod, def.name, attached!);
+        await runAttached(rt, pod, def.name, attached!, exitDir);
         return;
       }
       const c = await runContainer(rt, pod, def, mounts);
