@@ -16,7 +16,7 @@ import { verifyRootfs } from '../runtime/rootfs-check.js';
 import { noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
-import { exitDirOf } from '../runtime/conmon.js';
+import { exitDirOf, removeLaunchExitDir } from '../runtime/conmon.js';
 import { DEFAULT_PATH, findProgram } from '../runtime/in-root.js';
 import { DEFAULT_CONTAINER_ANNOTATION, defaultContainer } from '../plan/members.js';
 import type { ExecOptions } from '../runtime/runc.js';
@@ -524,7 +524,7 @@ export async function removeContainer(rt: Runtime, pod: string, name: string, op
     if (left.length) throw new BarepodError('tool-failed', `could not remove cgroup ${left.join(', ')}`);
     fs.rmSync(paths.bundle, { recursive: true, force: true });
     const exits = rt.pod(pod).paths.exits;
-    if (c.launchId !== undefined) fs.rmSync(exitDirOf(exits, c.launchId), { recursive: true, force: true });
+    removeLaunchExitDir(exits, c.launchId);
     fs.rmSync(`${exits}/${runcId(pod, name)}`, { force: true });
     rec.containers = rec.containers.filter((x) => x !== c);
     await removeOwnVolumes(rt, rec, c.def);

@@ -38,7 +38,7 @@ export interface MemberOptions {
   shownArgs?: string[];
   /** leave a config.json identical to the spec as it is (no write, no fsync): a container's launch when its file system has room */
   keepSameConfig?: boolean;
-  /** the launch this one replaces (the record's): its instance is removed first, then its exit dir */
+  /** the launch this one replaces (the record's): where its exit file is, when its instance is still to remove */
   replaces?: string;
 }
 
@@ -108,8 +108,8 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
     await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, launchId: o.replaces });
   }
-  // the previous launch is done with: its exit dir goes (its code is in the record), and an older build's exit file
-  if (o.replaces !== undefined && o.replaces !== o.launchId) fs.rmSync(exitDirOf(exits, o.replaces), { recursive: true, force: true });
+  // the replaced launch's exit dir stays until the record no longer names it (withRecord's sweep): a command killed
+  // before it saves the record leaves the exit code there for the next one; an older build's exit file goes now
   fs.mkdirSync(exitDir, { recursive: true, mode: 0o700 });
   for (const stale of [`${exits}/${id}`, `${exitDir}/${id}`, paths.pidFile, paths.conmonPidFile, paths.oom, paths.stopping]) fs.rmSync(stale, { force: true });
   const created = await conmonCreate({

@@ -52,6 +52,13 @@ export async function handleExit(rt: Runtime, pod: string, member: string, launc
     if (!isAlive(rec.sandbox)) return sandboxDied(rt, rec); // the pod is dead: its own handler may not have run yet
     await afterExit(rt, rec, c);
   });
+  trace(`exit handler ${pod}/${member}: done, ${cpuMs()} ms of CPU since node started`, started);
+}
+
+/** The process's CPU time (user + system) so far, in ms, for the trace: steadier than wall time on a loaded machine. */
+function cpuMs(): string {
+  const { user, system } = process.cpuUsage();
+  return ((user + system) / 1000).toFixed(1);
 }
 
 /** `_restart`: a crash-loop delay has passed. */

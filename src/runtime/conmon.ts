@@ -222,11 +222,18 @@ export function readPidFile(file: string): number | undefined {
  * made (no launch id, or no directory of its own) wrote `<exits>/<runc id>`.
  */
 export function exitDirOf(exits: string, launchId: string | undefined): string {
-  if (launchId !== undefined && /^[0-9a-f]+$/.test(launchId)) {
-    const dir = `${exits}/${launchId}`;
-    if (fs.existsSync(dir)) return dir;
-  }
-  return exits;
+  const dir = launchExitDir(exits, launchId);
+  return dir !== undefined && fs.existsSync(dir) ? dir : exits;
+}
+
+/** A launch's own exit dir (whether or not it exists); undefined without a launch id barepod made (hex). */
+export const launchExitDir = (exits: string, launchId: string | undefined): string | undefined =>
+  launchId !== undefined && /^[0-9a-f]+$/.test(launchId) ? `${exits}/${launchId}` : undefined;
+
+/** Removes a launch's own exit dir (never the pod's `exits` itself, which an older build's launches write). */
+export function removeLaunchExitDir(exits: string, launchId: string | undefined): void {
+  const dir = launchExitDir(exits, launchId);
+  if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** The exit code conmon recorded for a container, or undefined while it has not exited. */
