@@ -89,7 +89,11 @@ export function noteFresh(note: string, target: string): void {
   const fingerprint = mount && treeFingerprint(mount.upper);
   try {
     if (!mount || fingerprint === undefined) return forgetFresh(note);
-    fs.writeFileSync(note, JSON.stringify({ ...mount, fingerprint } satisfies FreshNote), { mode: 0o600 });
+    const text = JSON.stringify({ ...mount, fingerprint } satisfies FreshNote);
+    // a kept overlay (a restart that found it fresh) most often notes exactly what its note already says: no write then,
+    // on the restart's critical path between runc create and runc start
+    if (readText(note) === text) return;
+    fs.writeFileSync(note, text, { mode: 0o600 });
   } catch {
     // a full disk: no note, so the next restart mounts afresh
     try {
@@ -97,6 +101,15 @@ export function noteFresh(note: string, target: string): void {
     } catch {
       // nothing to remove, or no way to
     }
+  }
+}
+
+/** A file's text, or undefined when it cannot be read. */
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
   }
 }
 
