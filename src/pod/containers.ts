@@ -13,7 +13,7 @@ import { resolveImage, withRootfsUser } from '../runtime/images.js';
 import { isMounted, makeSysfsWritable, mountOverlay, unmountAll } from '../runtime/mounts.js';
 import { fileSystemFull } from '../runtime/state.js';
 import { verifyRootfs } from '../runtime/rootfs-check.js';
-import { noteFresh, stillFresh } from '../runtime/fresh-overlay.js';
+import { noteFresh, stillFresh, type OverlayMount } from '../runtime/fresh-overlay.js';
 import { containerDevices } from '../runtime/devices.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { exitDirOf, removeLaunchExitDir } from '../runtime/conmon.js';
@@ -48,7 +48,7 @@ async function prepareRootfs(
   fresh: boolean,
   /** whether a still-fresh overlay may be kept (not on a full file system) */
   mayKeep: boolean,
-): Promise<{ rootfs: string; pristine: boolean }> {
+): Promise<{ rootfs: string; pristine: boolean; kept?: OverlayMount }> {
   if (def.rootfs) {
     if (!fs.statSync(def.rootfs, { throwIfNoEntry: false })?.isDirectory()) {
       throw new BarepodError('invalid-value', `--rootfs ${def.rootfs}: not a directory`);
@@ -67,7 +67,7 @@ async function prepareRootfs(
         "rootfs: the last instance's overlay is still mounted on the same layers and nothing has written to its upper dir since runc made its mount points there: kept as the fresh view it is (no umount, no mount)",
       );
     rb.push(`unmount ${paths.rootfs}`, () => unmountAll(paths.rootfs));
-    return { rootfs: paths.rootfs, pristine: true };
+    return { rootfs: paths.rootfs, pristine: true, kept: overlay };
   }
   // (a note left from an earlier launch stays: it matches only an upper dir whose every entry is still as noted, which an
   // emptied one, a new inode, is not; and on a full disk its page stays where it was)
@@ -152,7 +152,7 @@ async function launchInSandbox(
   // on a full file system a launch takes the whole path (new config.json, new overlay), which reports the full disk
   // where it stops: the shortcuts below would let a restart go on that can write neither its log nor its exit code
   const roomy = !fileSystemFull(rt.settings.stateRoot);
-  const { rootfs, pristine } = await prepareRootfs(rt, rb, rec, def, fresh, roomy);
+  const { rootfs, pristine, kept } = await prepareRootfs(rt, rb, rec, def, fresh, roomy);
   step('rootfs mounted');
   const { shm, etc } = rt.pod(rec.def.name).paths;
   // pods made before per-pod /etc files keep the rootfs's own
@@ -211,7 +211,8 @@ async function launchInSandbox(
     joinedNamespaces(rec.def, def).map((ns) => NAMESPACES[ns].proc),
   );
   // before runc start, so before any of the container's code ran: what the upper dir holds now is runc's alone
-  if (pristine) noteFresh(freshNote(containerPaths(rt.settings.stateRoot, rec.def.name, def.name).bundle), rootfs);
+  // (a kept overlay is the one stillFresh just found mounted there: mountinfo is not read again)
+  if (pristine) noteFresh(freshNote(containerPaths(rt.settings.stateRoot, rec.def.name, def.name).bundle), rootfs, kept);
   step('created, namespaces checked');
   if (beforeStart) await beforeStart(launched);
   await startMember(rt, launched); // a container may exit at once: that is its business, recorded by conmon

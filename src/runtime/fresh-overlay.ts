@@ -81,11 +81,12 @@ interface FreshNote extends OverlayMount {
 
 /**
  * Notes that the overlay at `target` holds only what runc made on an empty
- * upper dir (call it between `runc create` and `runc start`). A plain write:
+ * upper dir (call it between `runc create` and `runc start`); `known`: the
+ * overlay a caller found mounted there just before. A plain write:
  * a lost or torn note only means the next restart mounts afresh.
  */
-export function noteFresh(note: string, target: string): void {
-  const mount = overlayAt(target);
+export function noteFresh(note: string, target: string, known?: OverlayMount): void {
+  const mount = known ?? overlayAt(target);
   const fingerprint = mount && treeFingerprint(mount.upper);
   try {
     if (!mount || fingerprint === undefined) return forgetFresh(note);
