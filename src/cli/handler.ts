@@ -9,6 +9,7 @@
  */
 import { isValidName, SANDBOX_NAME } from '../names.js';
 import type { HandlerCall } from '../pod/handlers.js';
+import { restoreExtraCaCerts } from '../runtime/self.js';
 
 /** The handler call an argv is, when it has exactly the shape barepod writes; undefined for anything else. */
 export function handlerCall(args: readonly string[]): HandlerCall | undefined {
@@ -20,7 +21,7 @@ export function handlerCall(args: readonly string[]): HandlerCall | undefined {
   return { kind, root, pod, member, token };
 }
 
-async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   const call = handlerCall(argv.slice(2));
   if (!call) {
     const { main } = await import('./main.js');
@@ -30,11 +31,11 @@ async function run(argv: string[]): Promise<number> {
   return runHandler(call);
 }
 
-// Run when this module is the program (the bundle's handler entry), not when a test imports it.
+// Run when this module is the program (the bundle's handler entry), not when a test imports it or a startup
+// snapshot is built from it (src/cli/snapshot.ts). No top-level await: the snapshot's bundle is CommonJS.
 if (process.argv[1] && /handler\.mjs$/.test(process.argv[1])) {
-  if (process.env.BAREPOD_EXTRA_CA_CERTS) {
-    process.env.NODE_EXTRA_CA_CERTS = process.env.BAREPOD_EXTRA_CA_CERTS;
-    delete process.env.BAREPOD_EXTRA_CA_CERTS;
-  }
-  process.exitCode = await run(process.argv);
+  restoreExtraCaCerts();
+  void run(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }
