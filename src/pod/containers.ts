@@ -96,10 +96,11 @@ function launchContainer(
   fresh = false,
   beforeStart?: BeforeStart,
   replaces?: string,
+  removing?: Promise<void>,
 ): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart, replaces),
+    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart, replaces, removing),
   );
 }
 
@@ -138,8 +139,10 @@ async function launchInSandbox(
   launchId: string,
   fresh: boolean,
   beforeStart?: BeforeStart,
-  /** the record's launch this one replaces (its exit dir goes) */
+  /** the record's launch this one replaces (where its exit file is) */
   replaces?: string,
+  /** the previous instance's removal, under way (see launchInto) */
+  removing?: Promise<void>,
 ): Promise<Launched> {
   const t0 = performance.now();
   const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
@@ -204,6 +207,7 @@ async function launchInSandbox(
     ...(written.envRefs?.command || written.envRefs?.args ? { shownArgs: written.args } : {}),
     keepSameConfig: roomy,
     ...(replaces !== undefined ? { replaces } : {}),
+    ...(removing ? { removing } : {}),
   });
   verifyJoined(
     rec,
@@ -388,7 +392,14 @@ export async function startContainer(rt: Runtime, pod: string, name: string): Pr
  */
 export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord, fresh: boolean): Promise<void> {
   const launchId = newLaunchId();
-  const launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def, launchId, fresh, undefined, c.launchId));
+  const { removing } = await removePrevious(rt, rec, c);
+  let launched: Launched;
+  try {
+    launched = await transaction((rb) => launchContainer(rt, rb, rec, c.def, launchId, fresh, undefined, c.launchId, removing));
+  } finally {
+    // a launch that failed before it waited for the removal: nothing of it runs on once the lock is released
+    await removing?.catch(() => {});
+  }
   if (c.finishedAt) {
     c.lastTermination = {
       exitCode: c.exitCode ?? null,
@@ -403,6 +414,23 @@ export async function launchInto(rt: Runtime, rec: PodRecord, c: ContainerRecord
   delete c.reason;
   delete c.message;
   delete c.waiting;
+}
+
+/**
+ * Starts removing the previous instance of a container (its process is gone,
+ * runc still has it: a restart, a start after an exit): `runc delete` then
+ * runs on the other core while this process works out the rootfs and the
+ * spec, off the restart's critical path. createMember waits for it before
+ * conmon; a failure is reported there. Resolves once `runc delete` has been
+ * started (its pending steps are microtasks: one turn of the event loop runs them).
+ */
+async function removePrevious(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<{ removing?: Promise<void> }> {
+  if (isAlive(c.process) || !rt.runc.knows(c.id)) return {};
+  if (explaining) explain(`runc still knows ${c.id} (the previous instance, exited): remove it while the new one is planned`);
+  const removing = terminateMember(rt, rec.def.name, c.def.name, { process: undefined, graceSeconds: 0, launchId: c.launchId }).then(() => undefined);
+  removing.catch(() => {}); // awaited by createMember (or launchInto's finally), which reports a failure
+  await new Promise((resolve) => setImmediate(resolve));
+  return { removing }; // (in an object: a promise returned as such would be awaited)
 }
 
 /** Kubernetes' waiting state of a ContainerConfigError: its reason, and its message without the container's name (the state is the container's). */

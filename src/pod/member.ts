@@ -40,6 +40,8 @@ export interface MemberOptions {
   keepSameConfig?: boolean;
   /** the launch this one replaces (the record's): where its exit file is, when its instance is still to remove */
   replaces?: string;
+  /** the previous instance's removal, started early by the caller: awaited before runc is asked about the id */
+  removing?: Promise<void>;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;
     for (const line of bundleLines(shown, paths.config)) explain(line);
   }
+  if (o.removing) await o.removing;
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
