@@ -1,14 +1,15 @@
 // Bundles the CLI into one ESM file: Node 20 resolves and loads each module
 // file separately, and a single file halves barepod's start-up (measured in
 // bench/pod-lifecycle, which runs the CLI several times per pod).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
 // dist/ holds the bundle only (tsc type-checks and emits nothing): drop the last build's chunks (named by content)
 // and anything else an older build left there; the entry and its map are overwritten in place
 fs.mkdirSync('dist', { recursive: true });
-for (const f of fs.readdirSync('dist')) if (!/^(barepod|handler)\.mjs(\.map)?$/.test(f)) fs.rmSync(`dist/${f}`, { recursive: true, force: true });
+for (const f of fs.readdirSync('dist')) if (!/^(barepod|handler)\.(mjs|mjs\.map|blob)$/.test(f)) fs.rmSync(`dist/${f}`, { recursive: true, force: true });
 
 await build({
   // the entry is dist/barepod.mjs; what commands load on demand (manifests and YAML, layer unpacking and tar)
@@ -51,4 +52,98 @@ try {
   fs.renameSync('dist/.barepod-prober.tmp', 'dist/barepod-prober');
 } catch (e) {
   console.warn(`bundle: barepod-prober not built (${e.message.split('\n')[0]}): pods with probes need it (apt-get install gcc make, then npm run build)`);
+}
+
+// V8 startup snapshots (dist/barepod.blob for the CLI, dist/handler.blob for the exit handler): Node 20 has no
+// compile cache for ES modules, so each call spent ~50 ms loading and compiling the bundle before barepod did
+// anything; from a snapshot it deserializes a heap where every module is already evaluated. Node builds one from
+// a single CommonJS script, so each entry is bundled again as CommonJS (dist/snapshot/*.cjs, no chunks: what
+// commands load on demand is in it too, evaluated only when called). Everything a module does at its top level
+// runs once, here: src/ keeps its top levels free of environment, clock and terminal reads (a unit test guards
+// it). A blob only fits the Node that built it: it gets that Node's mtime, and bin/barepod and the exit command
+// use it only while the `node` they run has the same (else they run the plain bundle). Without a blob, or when
+// this build fails, everything works as before, only slower to start.
+const LAZY_BUILTINS = [
+  'child_process',
+  'tty',
+  'dgram',
+  'async_hooks',
+  'crypto',
+  'zlib',
+  'net',
+  'http',
+  'https',
+  'dns',
+  'perf_hooks',
+  'readline',
+  'worker_threads',
+  'stream',
+  'stream/promises',
+  'timers/promises',
+];
+const builtinRequire = createRequire(import.meta.url);
+/**
+ * Node warns that these built-ins are not verified in user snapshots: they are loaded at their first use at run
+ * time, not at build time (a module importing one gets an object whose properties load it).
+ */
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    b.onResolve({ filter }, (a) =>
+      a.namespace === 'lazy-builtin'
+        ? { path: `node:${a.path.replace(/^node:/, '')}`, external: true }
+        : { path: a.path.replace(/^node:/, ''), namespace: 'lazy-builtin' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => {
+      const names = Object.keys(builtinRequire(`node:${a.path}`));
+      return {
+        loader: 'js',
+        contents:
+          `let m; const load = () => (m ??= require('node:${a.path}'));\n` +
+          `for (const k of ${JSON.stringify(names)}) Object.defineProperty(module.exports, k, { enumerable: true, get: () => load()[k] });\n`,
+      };
+    });
+  },
+};
+
+fs.mkdirSync('dist/snapshot', { recursive: true });
+for (const [name, entry] of [
+  ['barepod', 'src/cli/snapshot.ts'],
+  ['handler', 'src/cli/handler-snapshot.ts'],
+]) {
+  const script = `dist/snapshot/${name}.cjs`;
+  const blob = `dist/${name}.blob`;
+  const tmp = `dist/.${name}.blob.tmp`;
+  try {
+    await build({
+      entryPoints: [entry],
+      outfile: script,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      // no comments and no whitespace: a smaller heap to deserialize, and an ASCII source (one non-ASCII character
+      // in a comment makes V8 keep the whole source as two-byte); names are kept, so a --debug stack still reads
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      define: { 'import.meta.url': 'globalThis.__barepodModuleUrl' },
+      plugins: [lazyBuiltins],
+      logLevel: 'error',
+    });
+    const made = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', script], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const warnings = (made.stderr ?? '').trim();
+    if (made.status !== 0 || warnings !== '') throw new Error(`node --build-snapshot ${script}: ${made.error?.message ?? (warnings || `exit ${made.status}`)}`);
+    // the blob carries the mtime of the Node that built it: the launchers' test that it fits the Node they run
+    execFileSync('touch', ['-r', process.execPath, tmp]);
+    fs.renameSync(tmp, blob);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    fs.rmSync(blob, { force: true });
+    console.warn(`bundle: ${blob} not built (${e.message.split('\n').slice(0, 6).join(' ')}): barepod works, but starts ~50 ms slower per call`);
+  }
 }

@@ -7,20 +7,12 @@
  * critical path. Any other argv (another order, --explain, a name the CLI would
  * refuse) goes to the whole CLI, which then behaves exactly as `barepod ARGV`.
  */
-import { isValidName, SANDBOX_NAME } from '../names.js';
-import type { HandlerCall } from '../pod/handlers.js';
+import { restoreExtraCaCerts } from '../runtime/self.js';
+import { handlerCall } from './handler-call.js';
 
-/** The handler call an argv is, when it has exactly the shape barepod writes; undefined for anything else. */
-export function handlerCall(args: readonly string[]): HandlerCall | undefined {
-  if (args.length !== 6 || args[0] !== '--root') return undefined;
-  const [, root, kind, pod, member, token] = args as [string, string, string, string, string, string];
-  if (kind !== '_exited' && kind !== '_restart') return undefined;
-  if (root === '' || root.startsWith('-') || token === '' || token.startsWith('-')) return undefined;
-  if (!isValidName(pod) || !(member === SANDBOX_NAME || isValidName(member))) return undefined;
-  return { kind, root, pod, member, token };
-}
+export { handlerCall };
 
-async function run(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
   const call = handlerCall(argv.slice(2));
   if (!call) {
     const { main } = await import('./main.js');
@@ -30,11 +22,11 @@ async function run(argv: string[]): Promise<number> {
   return runHandler(call);
 }
 
-// Run when this module is the program (the bundle's handler entry), not when a test imports it.
+// Run when this module is the program (the bundle's handler entry), not when a test imports it or a startup
+// snapshot is built from it (src/cli/snapshot.ts). No top-level await: the snapshot's bundle is CommonJS.
 if (process.argv[1] && /handler\.mjs$/.test(process.argv[1])) {
-  if (process.env.BAREPOD_EXTRA_CA_CERTS) {
-    process.env.NODE_EXTRA_CA_CERTS = process.env.BAREPOD_EXTRA_CA_CERTS;
-    delete process.env.BAREPOD_EXTRA_CA_CERTS;
-  }
-  process.exitCode = await run(process.argv);
+  restoreExtraCaCerts();
+  void run(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -22,6 +22,7 @@ import { registerObserve } from './commands/observe.js';
 import { registerConfig } from './commands/config.js';
 import { registerVolume } from './commands/volume.js';
 import { validateNameArgs } from './name-args.js';
+import { restoreExtraCaCerts } from '../runtime/self.js';
 
 export const VERSION = '0.1.0';
 
@@ -45,8 +46,53 @@ function wantsJson(program: Command, argv: string[]): boolean {
   );
 }
 
-/** Builds the command tree; commands are thin: parse, call the pod layer, print. */
-export function buildProgram(): Command {
+/**
+ * Each function that adds top-level commands, with the names (and aliases) it adds, in the order `--help` lists
+ * them; test/unit/command-groups.test.ts checks the names against what each one adds.
+ */
+export const COMMAND_GROUPS: ReadonlyArray<readonly [register: (program: Command) => void, names: readonly string[]]> = [
+  [registerPod, ['pod']],
+  [registerRun, ['run']],
+  [registerPs, ['ps']],
+  [registerInspect, ['inspect']],
+  [registerObserve, ['ns', 'cgroups', 'top', 'stats']],
+  [registerSpec, ['spec']],
+  [registerContainerVerbs, ['stop', 'start', 'rm']],
+  [registerLogs, ['logs']],
+  [registerImages, ['pull', 'images', 'rmi', 'import', 'image']],
+  [registerExec, ['exec']],
+  [registerAttach, ['attach']],
+  [registerSupervision, ['events', 'gc', '_exited', '_unhealthy', '_job-deadline', '_restart']],
+  [registerManifest, ['up', 'down', 'export', 'wait']],
+  [registerGenerate, ['generate']],
+  [registerNetwork, ['network']],
+  [registerConfig, ['configmap', 'secret']],
+  [registerVolume, ['volume']],
+  [registerDoctor, ['doctor']],
+  [registerLab, ['lab']],
+  [(program) => registerHelp(program, VERSION), ['help']],
+];
+
+/**
+ * The command an argv names: its first word after the program's own options (`--root DIR`, `--root=DIR`,
+ * `--debug`); undefined when another option comes first (`--help`, `--version`, a mistake) or there is none.
+ */
+export function commandWord(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '--root') i++;
+    else if (w.startsWith('--root=') || w === '--debug') continue;
+    else return w.startsWith('-') ? undefined : w;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree; commands are thin: parse, call the pod layer, print. Given the argv it will parse,
+ * only the command group that argv names (the whole tree when it names none, or `help`).
+ */
+export function buildProgram(argv?: readonly string[]): Command {
   const program = new Command('barepod')
     .description('Kubernetes-style pods on one Linux host, on runc and conmon: no Docker, no Kubernetes.')
     .version(VERSION, '-V, --version')
@@ -55,6 +101,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride()
+    // `barepod help` is barepod's own (registerHelp), also when only another command's group is registered
+    .helpCommand(false)
     // every pod and container name on the command line is a DNS-1123 label before any command runs
     .hook('preAction', (_program, action) => {
       running.set(program, action);
@@ -75,26 +123,13 @@ Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
 
 Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).`,
   );
-  registerPod(program);
-  registerRun(program);
-  registerPs(program);
-  registerInspect(program);
-  registerObserve(program);
-  registerSpec(program);
-  registerContainerVerbs(program);
-  registerLogs(program);
-  registerImages(program);
-  registerExec(program);
-  registerAttach(program);
-  registerSupervision(program);
-  registerManifest(program);
-  registerGenerate(program);
-  registerNetwork(program);
-  registerConfig(program);
-  registerVolume(program);
-  registerDoctor(program);
-  registerLab(program);
-  registerHelp(program, VERSION);
+  // `barepod --version` needs no command at all
+  const versionOnly = argv !== undefined && argv.length === 3 && (argv[2] === '-V' || argv[2] === '--version');
+  const word = argv === undefined ? undefined : commandWord(argv);
+  const only = word === undefined || word === 'help' ? undefined : COMMAND_GROUPS.find(([, names]) => names.includes(word));
+  // the command named on the line is all a call needs (its definitions are a third of a read command's start);
+  // help, a usage error's suggestions and anything else get the whole tree
+  for (const [register] of versionOnly ? [] : only ? [only] : COMMAND_GROUPS) register(program);
   return program;
 }
 
@@ -115,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
       throw e;
     });
   }
-  const program = buildProgram();
+  const program = buildProgram(argv);
   try {
     await program.parseAsync(argv);
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
@@ -163,11 +198,11 @@ function causeChainEnd(err: unknown): unknown {
   return chain[chain.length - 1];
 }
 
-// Run when this module is the program (the bundle's entry), not when a test imports it.
+// Run when this module is the program (the bundle's entry), not when a test imports it or a startup snapshot is
+// built from it (src/cli/snapshot.ts runs main itself). No top-level await: the snapshot's bundle is CommonJS.
 if (process.argv[1] && /barepod\.mjs$/.test(process.argv[1])) {
-  if (process.env.BAREPOD_EXTRA_CA_CERTS) {
-    process.env.NODE_EXTRA_CA_CERTS = process.env.BAREPOD_EXTRA_CA_CERTS;
-    delete process.env.BAREPOD_EXTRA_CA_CERTS;
-  }
-  process.exitCode = await main(process.argv);
+  restoreExtraCaCerts();
+  void main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ContainerRecord, PendingRestart, PendingTimer } from '../model.js';
 import { identify, isAlive } from '../runtime/procfs.js';
 import { launch } from '../runtime/exec.js';
-import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
+import { HANDLER_PRELUDE_SH, handlerArgv } from '../runtime/self.js';
 import { explaining, explainRun } from '../runtime/explain.js';
 import { shellWords } from '../plan/narration.js';
 
@@ -35,7 +35,7 @@ export function startTimer(stateRoot: string, command: (token: string) => string
   const argv = [...handlerArgv(), '--root', stateRoot, ...command(token)];
   // `read` holds the shell until its stdin closes, so that it is moved (below) before it forks its sleep:
   // a child forked earlier would stay in the caller's cgroup (as conmon waits on its start pipe)
-  const shArgs = ['-c', `read _; sleep "$0" && { ${HANDLER_ENV_SH}exec "$@" </dev/null; }`, (delayMs / 1000).toFixed(3), ...argv];
+  const shArgs = ['-c', `read _; sleep "$0" && { ${HANDLER_PRELUDE_SH}exec "$@" </dev/null; }`, (delayMs / 1000).toFixed(3), ...argv];
   if (explaining) explainRun(`${shellWords(['/bin/sh', ...shArgs])} &`);
   // a timer, not a tool: its deadline is the delay itself
   const run = launch(['/bin/sh', ...shArgs], { outlives: true, detached: true, stdio: ['pipe', 'ignore', 'ignore'], timeoutMs: 0 });

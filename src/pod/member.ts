@@ -9,7 +9,7 @@ import { monitorCgroupOf, runcId } from '../plan/pod-plan.js';
 import type { Spec } from '../oci/types.js';
 import { conmonCreate, readExitFile, readPidFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
-import { HANDLER_ENV_SH, handlerArgv } from '../runtime/self.js';
+import { HANDLER_PRELUDE_SH, handlerArgv } from '../runtime/self.js';
 import { writeFileAtomic } from '../runtime/state.js';
 import { explain, explaining, explainResult } from '../runtime/explain.js';
 import { bundleLines } from '../plan/narration.js';
@@ -48,7 +48,7 @@ export function exitCommand(rt: Runtime, pod: string, name: string, launchId: st
   return [
     '/bin/sh',
     '-c',
-    `test -e "$0" || { ${HANDLER_ENV_SH}exec "$@"; }`,
+    `test -e "$0" || { ${HANDLER_PRELUDE_SH}exec "$@"; }`,
     marker,
     ...handlerArgv(),
     '--root',

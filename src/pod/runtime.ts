@@ -41,7 +41,9 @@ export function openRuntime(settings: Settings): Runtime {
   requireRoot();
   const runcBin = requireBinary('runc', 'BAREPOD_RUNC');
   const conmon = requireBinary('conmon', 'BAREPOD_CONMON');
-  const cgroups = CgroupFs.forHost();
+  // the cgroup hierarchies, read from /proc/self/mountinfo when first needed (ps and pod ls never need them)
+  let cgroups: CgroupFs | undefined;
+  const cgroupFs = (): CgroupFs => (cgroups ??= CgroupFs.forHost());
   let seccomp: LinuxSeccomp | undefined;
   let profile: unknown; // the profile file, read once per command
   const converted = new Map<string, LinuxSeccomp>();
@@ -63,12 +65,14 @@ export function openRuntime(settings: Settings): Runtime {
     settings,
     runc: new Runc(runcBin, runcRoot(settings.stateRoot)),
     conmon,
-    cgroups,
+    get cgroups() {
+      return cgroupFs();
+    },
     store: new StateStore(settings.stateRoot),
     planContext(needSeccomp, rec) {
       if (needSeccomp && !seccomp) seccomp = seccompFor(DEFAULT_CAPABILITIES);
       return {
-        cgroupVersion: cgroups.version,
+        cgroupVersion: cgroupFs().version,
         cgroupRoot: cgroupRootOf(settings.cgroupRoot, rec),
         hostCapabilities: (hostCapabilities ??= boundingCapabilities()),
         ...(needSeccomp ? { seccomp: seccomp!, seccompFor } : {}),

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { BarepodError, DeadlineError, ToolError } from '../errors.js';
 import { formatDuration, parseDuration } from '../duration.js';
@@ -10,17 +10,19 @@ import { CALLER_VAR, callerMarkOf, readStartTime } from './procfs.js';
  * With BAREPOD_TRACE=1, every external program and its duration go to stderr
  * (what barepod really does, and what it costs); BAREPOD_TRACE=FILE appends
  * them to that file instead, which also traces the exit handlers conmon runs.
+ * Read when a line is written, never at module load: a V8 startup snapshot would freeze a value read at load
+ * (test/unit/no-load-time-env.test.ts).
  */
-const traceTo = process.env.BAREPOD_TRACE ?? '';
-export const tracing = traceTo !== '' && traceTo !== '0';
-const t0 = performance.now();
+const traceTo = (): string => process.env.BAREPOD_TRACE ?? '';
+export const tracing = (): boolean => traceTo() !== '' && traceTo() !== '0';
 
-/** Writes one trace line: ms since start, duration, what ran. */
+/** Writes one trace line: ms since the process started, duration, what ran. */
 export function trace(what: string, startedAt: number): void {
-  if (!tracing) return;
-  const line = `[trace ${process.pid} ${(performance.now() - t0).toFixed(1)}ms +${(performance.now() - startedAt).toFixed(1)}ms] ${what}\n`;
-  if (traceTo === '1') process.stderr.write(line);
-  else fs.appendFileSync(traceTo, line);
+  if (!tracing()) return;
+  const now = performance.now(); // ms since the process's time origin (a startup snapshot's run resets it)
+  const line = `[trace ${process.pid} ${now.toFixed(1)}ms +${(now - startedAt).toFixed(1)}ms] ${what}\n`;
+  if (traceTo() === '1') process.stderr.write(line);
+  else fs.appendFileSync(traceTo(), line);
 }
 
 /**
@@ -121,7 +123,8 @@ export function launch(argv: string[], o: LaunchOptions = {}): Launch {
   const env: NodeJS.ProcessEnv = { ...(o.env ?? process.env) };
   if (o.outlives) delete env[CALLER_VAR];
   else env[CALLER_VAR] = callerMark();
-  const child = spawn(file, args, {
+  // child_process loaded on first use, not at module load: Node does not verify it in a V8 startup snapshot
+  const child = process.getBuiltinModule('node:child_process').spawn(file, args, {
     stdio: o.stdio ?? ['ignore', 'pipe', 'pipe'],
     env,
     ...(o.cwd ? { cwd: o.cwd } : {}),

@@ -8,7 +8,7 @@
  * containers, its stops) are printed whole, one after the other, in the
  * order they began: an AsyncLocalStorage tells whose line is whose.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 
 /** Whether the narration is on: call sites test it before building a line. */
 export let explaining = false;
@@ -102,7 +102,8 @@ export function enableExplain(
   colour = process.stderr.isTTY === true && !process.env.NO_COLOR,
 ): void {
   narrator = new Narrator(write, colour);
-  current = new AsyncLocalStorage<Section>();
+  // async_hooks loaded here, not at module load: Node does not verify it in a V8 startup snapshot
+  current = new (process.getBuiltinModule('node:async_hooks').AsyncLocalStorage)<Section>();
   explaining = true;
 }
 

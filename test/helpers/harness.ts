@@ -185,8 +185,9 @@ export const it = test;
 /**
  * A copy of the built CLI that any local user can run, for the tests that run
  * barepod as another user: a checkout in a 0700 home (`/root/barepod`) is out
- * of reach of `nobody`. The copy is the launcher and the bundle (entry and its
- * chunks), which is all the CLI loads; the returned function removes it.
+ * of reach of `nobody`. The copy is the launcher and the bundle (entry, its
+ * chunks and the start-up snapshot), which is all the CLI loads; the returned
+ * function removes it.
  */
 export function cliForAnyUser(): { cli: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-cli-'));
@@ -197,6 +198,9 @@ export function cliForAnyUser(): { cli: string; remove: () => void } {
   fs.mkdirSync(path.join(dir, 'dist'), { mode: 0o755 });
   fs.copyFileSync(path.join(REPO, 'dist', 'barepod.mjs'), path.join(dir, 'dist', 'barepod.mjs'));
   fs.cpSync(path.join(REPO, 'dist', 'chunks'), path.join(dir, 'dist', 'chunks'), { recursive: true });
+  // the start-up snapshot, with its mtime (bin/barepod uses it only while it carries that of the Node on PATH)
+  const blob = path.join(REPO, 'dist', 'barepod.blob');
+  if (fs.existsSync(blob)) fs.cpSync(blob, path.join(dir, 'dist', 'barepod.blob'), { preserveTimestamps: true });
   for (const f of fs.readdirSync(path.join(dir, 'dist'), { recursive: true, withFileTypes: true })) {
     fs.chmodSync(path.join(f.parentPath, f.name), f.isDirectory() ? 0o755 : 0o644);
   }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handlerCall } from '../../src/cli/handler.js';
-import { HANDLER_ENV_SH, handlerArgv, selfArgv } from '../../src/runtime/self.js';
+import { HANDLER_PRELUDE_SH, handlerArgv, selfArgv } from '../../src/runtime/self.js';
 import { Runc } from '../../src/runtime/runc.js';
 
 describe('handlerCall', () => {
@@ -76,9 +76,9 @@ describe('handlerArgv', () => {
   });
 });
 
-describe('HANDLER_ENV_SH', () => {
+describe('HANDLER_PRELUDE_SH', () => {
   const envAfter = (env: NodeJS.ProcessEnv) =>
-    execFileSync('/bin/sh', ['-c', `${HANDLER_ENV_SH}exec env`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
+    execFileSync('/bin/sh', ['-c', `${HANDLER_PRELUDE_SH}exec env`], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' })
       .split('\n')
       .filter((l) => /EXTRA_CA_CERTS=/.test(l))
       .sort();
@@ -88,6 +88,49 @@ describe('HANDLER_ENV_SH', () => {
   it('changes nothing without it', () => {
     expect(envAfter({})).toEqual([]);
     expect(envAfter({ BAREPOD_EXTRA_CA_CERTS: '/x' })).toEqual(['BAREPOD_EXTRA_CA_CERTS=/x']);
+  });
+});
+
+describe('HANDLER_PRELUDE_SH: the startup snapshot, chosen when the handler runs', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+  /** A stand-in "node" that prints the argv it got, a handler.mjs beside a handler.blob; the argv the prelude execs. */
+  const argvExeced = (blob: 'same-mtime' | 'other-mtime' | 'none', env: NodeJS.ProcessEnv = {}, entry = 'handler.mjs') => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-prelude-'));
+    const node = path.join(dir, 'node');
+    fs.writeFileSync(node, '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n', { mode: 0o755 });
+    fs.utimesSync(node, new Date('2026-03-24T10:00:00Z'), new Date('2026-03-24T10:00:00Z'));
+    fs.writeFileSync(path.join(dir, 'handler.mjs'), '');
+    if (blob !== 'none') {
+      fs.writeFileSync(path.join(dir, 'handler.blob'), '');
+      if (blob === 'same-mtime') execFileSync('touch', ['-r', node, path.join(dir, 'handler.blob')]);
+    }
+    return execFileSync(
+      '/bin/sh',
+      ['-c', `${HANDLER_PRELUDE_SH}exec "$@"`, 'marker', node, path.join(dir, entry), '--root', '/run/x y', '_exited', 'p', 'c', 'l1'],
+      {
+        env: { PATH: process.env.PATH, ...env },
+        encoding: 'utf8',
+      },
+    )
+      .trimEnd()
+      .split('\n')
+      .map((a) => a.replace(dir!, 'DIR'));
+  };
+  const plain = ['DIR/handler.mjs', '--root', '/run/x y', '_exited', 'p', 'c', 'l1'];
+  it("starts Node from dist/handler.blob when it carries that Node's mtime", () => {
+    expect(argvExeced('same-mtime')).toEqual(['--snapshot-blob', 'DIR/handler.blob', ...plain]);
+  });
+  it('runs the plain bundle when the blob was built by another Node, is missing, or BAREPOD_NO_SNAPSHOT is set', () => {
+    expect(argvExeced('other-mtime')).toEqual(plain);
+    expect(argvExeced('none')).toEqual(plain);
+    expect(argvExeced('same-mtime', { BAREPOD_NO_SNAPSHOT: '1' })).toEqual(plain);
+  });
+  it('leaves any other argv (BAREPOD_SELF, the launcher) as it is', () => {
+    expect(argvExeced('same-mtime', {}, 'barepod')).toEqual(['DIR/barepod', ...plain.slice(1)]);
   });
 });
 

@@ -1,4 +1,3 @@
-import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { execInContainer } from '../../pod/containers.js';
@@ -7,6 +6,9 @@ import { procWorkdir } from '../../plan/rootfs-paths.js';
 import { collect, runtimeFor } from '../common.js';
 import { DEFAULT_CONTAINER_ANNOTATION } from '../../plan/members.js';
 import { validateMemberName } from '../../names.js';
+
+/** tty loaded on first use, not at module load: Node does not verify it in a V8 startup snapshot. */
+const isatty = (fd: number): boolean => process.getBuiltinModule('node:tty').isatty(fd);
 
 interface ExecFlags {
   container?: string;

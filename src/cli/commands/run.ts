@@ -1,4 +1,3 @@
-import { isatty } from 'node:tty';
 import type { Command } from 'commander';
 import { BarepodError } from '../../errors.js';
 import { containerDefinition } from '../definitions.js';
@@ -12,6 +11,9 @@ import { parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from '../../plan/moun
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../plan/detach-keys.js';
 import type { Attached } from '../../runtime/attach.js';
 import { openAttach, runAttached } from './attach.js';
+
+/** tty loaded on first use, not at module load: Node does not verify it in a V8 startup snapshot. */
+const isatty = (fd: number): boolean => process.getBuiltinModule('node:tty').isatty(fd);
 
 /** `barepod run`: CreateContainer + StartContainer in an existing pod. */
 export function registerRun(program: Command): void {

@@ -2,7 +2,6 @@
  * Host-port probing: a pod's host ports are refused before anything is
  * created when a process binds them or a portmap rule forwards them already.
  */
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { BarepodError } from '../../errors.js';
 import type { PortMapping } from '../../model.js';
@@ -37,7 +36,8 @@ function probe(p: PortMapping): Promise<string | undefined> {
     const fail = (e: NodeJS.ErrnoException) =>
       resolve(e.code === 'EADDRINUSE' ? 'bound by a process on the host' : e.code === 'EADDRNOTAVAIL' ? `${host} is not an address of this host` : undefined);
     if (p.protocol === 'udp') {
-      const s = dgram.createSocket('udp4');
+      // dgram loaded on first use, not at module load: Node does not verify it in a V8 startup snapshot
+      const s = process.getBuiltinModule('node:dgram').createSocket('udp4');
       s.once('error', (e) => {
         s.close();
         fail(e);
