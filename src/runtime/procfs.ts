@@ -57,6 +57,17 @@ export function identify(pid: number): ProcessIdentity | undefined {
   return startTime === undefined ? undefined : { pid, startTime };
 }
 
+let self: ProcessIdentity | undefined;
+
+/**
+ * This process's identity (pid and start time), read from /proc once: a lock names it, and `gc` takes one lock
+ * per pod. Keyed by the pid, so a value from another process (a startup snapshot's build) is never reused.
+ */
+export function selfIdentity(): ProcessIdentity | undefined {
+  if (self?.pid !== process.pid) self = identify(process.pid);
+  return self;
+}
+
 /** True while the very process recorded (not a reuse of its pid) is alive and not a zombie. */
 export function isAlive(id: ProcessIdentity | undefined): boolean {
   if (!id || id.pid <= 0) return false;

@@ -13,6 +13,7 @@ import {
   parseProcStatus,
   readProcStatus,
   readStartTime,
+  selfIdentity,
   withProcessSnapshot,
 } from '../../src/runtime/procfs.js';
 
@@ -129,5 +130,16 @@ describe('withProcessSnapshot', () => {
     const spy = vi.spyOn(fs, 'readFileSync');
     expect([isAlive(id), isAlive(id)]).toEqual([true, true]);
     expect(statReads(spy)).toBe(2); // no snapshot left behind: each asks /proc again
+  });
+});
+
+describe('selfIdentity', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("is this process's pid and start time, read from /proc once however often a lock asks", () => {
+    expect(selfIdentity()).toEqual(identify(process.pid));
+    const spy = vi.spyOn(fs, 'readFileSync');
+    for (let i = 0; i < 50; i++) expect(selfIdentity()).toEqual({ pid: process.pid, startTime: readStartTime(process.pid) });
+    expect(spy.mock.calls.filter(([p]) => String(p) === `/proc/${process.pid}/stat`).length).toBe(50); // readStartTime's own reads only
   });
 });
