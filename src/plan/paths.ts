@@ -74,14 +74,23 @@ export const eventsFile = (stateRoot: string): string => path.join(stateRoot, 'e
 export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'runc');
 
 /**
+ * podPaths made so far in this process (state root and pod → its paths, frozen): `ps` and `gc` ask for a
+ * pod's paths several times each (12 joins and a name check), for every pod. Only valid names get here.
+ */
+const podPathsMade = new Map<string, PodPaths>();
+
+/**
  * The one way from a pod name to a path: a name that is not a DNS-1123 label
  * (`../../etc`, `a/b`) is refused here, so no command (read, remove or
  * hidden handler) can reach outside the state root with it.
  */
 export function podPaths(stateRoot: string, pod: string): PodPaths {
+  const key = `${stateRoot}\0${pod}`;
+  const known = podPathsMade.get(key);
+  if (known) return known;
   validateName('pod', pod);
   const dir = path.join(podsDir(stateRoot), pod);
-  return {
+  const made = Object.freeze({
     dir,
     record: path.join(dir, 'pod.json'),
     lock: path.join(locksDir(stateRoot), pod),
@@ -94,7 +103,9 @@ export function podPaths(stateRoot: string, pod: string): PodPaths {
     etc: path.join(dir, 'etc'),
     subpaths: path.join(dir, 'subpaths'),
     removing: path.join(dir, 'removing'),
-  };
+  });
+  podPathsMade.set(key, made);
+  return made;
 }
 
 /** Paths of one container (or of the sandbox, under its reserved name). */

@@ -176,9 +176,9 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   const scope = rt.pod(rec);
   const names = new Set([SANDBOX_NAME, ...rec.containers.map((c) => c.def.name)]);
   const prefix = `${pod}.`;
-  for (const id of rt.runc.ids()) {
+  for (const id of rt.runc.ids(prefix)) {
     const name = id.slice(prefix.length);
-    if (id.startsWith(prefix) && !names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });
+    if (!names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });
   }
   const dir = scope.paths.containers;
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {

@@ -216,7 +216,7 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   for (const c of members.filter((x) => memberKind(x.def).stopsAfterApps)) await stop(c);
   // Members the record does not know: left by a command killed between create and record.
   const prefix = `${name}.`;
-  for (const id of rt.runc.ids().filter((i) => i.startsWith(prefix) && !known.has(i))) {
+  for (const id of rt.runc.ids(prefix).filter((i) => !known.has(i))) {
     await attempt(
       `remove leftover ${id}`,
       () => terminateMember(rt, name, id.slice(prefix.length), { process: undefined, graceSeconds: 0, all: true }),

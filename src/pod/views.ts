@@ -13,7 +13,7 @@ import { exitReason } from '../plan/restart.js';
 import { inPodPidNamespace, SANDBOX_NAME } from '../plan/pod-plan.js';
 import { containerPaths } from '../plan/paths.js';
 import { formatBytes } from '../quantity.js';
-import { isAlive, isStopped, NAMESPACE_TYPES, namespaceInodes } from '../runtime/procfs.js';
+import { isAlive, isStopped, NAMESPACE_TYPES, namespaceInodes, withProcessSnapshot } from '../runtime/procfs.js';
 import { findContainer, reconcile } from './record.js';
 import { containerReady, readProbeStatus } from './prober.js';
 import type { Runtime } from './runtime.js';
@@ -140,8 +140,12 @@ export function sandboxAlive(rec: PodRecord): boolean {
   return isAlive(rec.sandbox);
 }
 
-/** `ps`: every member of every pod (or of one), reconciled with reality. */
+/** `ps`: every member of every pod (or of one), reconciled with reality; each process's /proc entry read once. */
 export function listMembers(rt: Runtime, only?: string): { pods: PodStatus[] } {
+  return withProcessSnapshot(() => membersNow(rt, only));
+}
+
+function membersNow(rt: Runtime, only?: string): { pods: PodStatus[] } {
   const names = only ? [only] : rt.store.list();
   const pods: PodStatus[] = [];
   for (const name of names) {

@@ -1,15 +1,37 @@
 import fs from 'node:fs';
 import type { ProcessIdentity } from '../model.js';
 
+/** While withProcessSnapshot runs: each pid's /proc/<pid>/stat fields as first read (undefined: no such process). */
+let snapshot: Map<number, string[] | undefined> | undefined;
+
 /** Fields of /proc/<pid>/stat after the command name; field N of proc(5) is at index N-3. */
 function statFields(pid: number): string[] | undefined {
-  let text: string;
+  if (snapshot?.has(pid)) return snapshot.get(pid);
+  let fields: string[] | undefined;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return undefined;
+    fields = undefined;
   }
-  return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  snapshot?.set(pid, fields);
+  return fields;
+}
+
+/**
+ * Runs `fn` (synchronous) with each process's /proc/<pid>/stat read at most once: isAlive, isStopped and
+ * readStartTime answer from the first read. For a read-only view of many pods (`ps`, `pod ls`), which asks
+ * about each member, its conmon and its prober several times (15 reads a pod); never around a change, which
+ * must see a process die.
+ */
+export function withProcessSnapshot<T>(fn: () => T): T {
+  const outer = snapshot;
+  snapshot = outer ?? new Map();
+  try {
+    return fn();
+  } finally {
+    snapshot = outer;
+  }
 }
 
 /** The process start time (field 22), or undefined when no such process exists. */
@@ -33,6 +55,17 @@ export function isStopped(id: ProcessIdentity | undefined): boolean {
 export function identify(pid: number): ProcessIdentity | undefined {
   const startTime = readStartTime(pid);
   return startTime === undefined ? undefined : { pid, startTime };
+}
+
+let self: ProcessIdentity | undefined;
+
+/**
+ * This process's identity (pid and start time), read from /proc once: a lock names it, and `gc` takes one lock
+ * per pod. Keyed by the pid, so a value from another process (a startup snapshot's build) is never reused.
+ */
+export function selfIdentity(): ProcessIdentity | undefined {
+  if (self?.pid !== process.pid) self = identify(process.pid);
+  return self;
 }
 
 /** True while the very process recorded (not a reuse of its pid) is alive and not a zombie. */

@@ -11,7 +11,8 @@ export function markStartedFromSnapshot(): void {
   fromSnapshot = true;
   // import.meta.url of the bundle's modules: the CommonJS snapshot bundle has none, so esbuild reads this instead
   // (scripts/bundle.mjs `define`); bin/barepod passes the ESM bundle's path as argv[1], so paths resolve as there
-  (globalThis as { __barepodModuleUrl?: string }).__barepodModuleUrl = pathToFileURL(process.argv[1] ?? '').href;
+  // (a getter: only `barepod help` reads it, and a URL costs ~1 ms to make)
+  Object.defineProperty(globalThis, '__barepodModuleUrl', { configurable: true, get: () => pathToFileURL(process.argv[1] ?? '').href });
 }
 
 export function startedFromSnapshot(): boolean {

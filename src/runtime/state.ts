@@ -4,7 +4,7 @@ import { BarepodError, diskFull, isNoSpace } from '../errors.js';
 import { isValidName } from '../names.js';
 import { POD_DEFAULTS, type PodRecord, type ProcessIdentity } from '../model.js';
 import { podPaths, podsDir } from '../plan/paths.js';
-import { endProgramsOf, identify, isAlive } from './procfs.js';
+import { endProgramsOf, isAlive, selfIdentity } from './procfs.js';
 import { timeoutFor } from './exec.js';
 import { upgradeRecord } from './record-version.js';
 import { explain, explaining } from './explain.js';
@@ -129,7 +129,7 @@ export async function tryWithPodLock<T>(
 
 /** Takes a lock file (a stale one is taken over); 'mine', or who holds it once `waitMs` has passed. */
 async function acquire(lockFile: string, waitMs: number): Promise<'mine' | ProcessIdentity | undefined> {
-  const me = identify(process.pid);
+  const me = selfIdentity();
   let deadline = Date.now() + waitMs;
   let said = false;
   fs.mkdirSync(path.dirname(lockFile), { recursive: true, mode: 0o700 });

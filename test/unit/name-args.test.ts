@@ -195,6 +195,15 @@ describe('podPaths() and containerPaths(): the chokepoint from a name to a path'
     expect(thrown(() => podPaths('/run/barepod', SANDBOX_NAME))).toBeInstanceOf(BarepodError);
   });
 
+  it("a pod's paths are made once per state root and pod (ps and gc ask for them several times a pod), frozen; a bad name is refused every time", () => {
+    const first = podPaths('/tmp/bp-paths', 'web');
+    expect(podPaths('/tmp/bp-paths', 'web')).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(podPaths('/tmp/bp-paths-2', 'web').dir).toBe('/tmp/bp-paths-2/pods/web');
+    expect(podPaths('/tmp/bp-paths', 'web-2').lock).toBe('/tmp/bp-paths/locks/web-2');
+    for (let i = 0; i < 2; i++) expect((thrown(() => podPaths('/tmp/bp-paths', '../web')) as BarepodError).code).toBe('invalid-name');
+  });
+
   it('isValidName and validateMemberName', () => {
     expect(isValidName('web-1')).toBe(true);
     expect(isValidName('..')).toBe(false);

@@ -2,8 +2,20 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { CALLER_VAR, callerMarkOf, endProgramsOf, parseProcStatus, readProcStatus } from '../../src/runtime/procfs.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  CALLER_VAR,
+  callerMarkOf,
+  endProgramsOf,
+  identify,
+  isAlive,
+  isStopped,
+  parseProcStatus,
+  readProcStatus,
+  readStartTime,
+  selfIdentity,
+  withProcessSnapshot,
+} from '../../src/runtime/procfs.js';
 
 const STATUS = `Name:\tsleep
 Umask:\t0022
@@ -81,5 +93,53 @@ describe('endProgramsOf: the programs a dead command left running', () => {
     } finally {
       other.kill('SIGKILL');
     }
+  });
+});
+
+describe('withProcessSnapshot', () => {
+  afterEach(() => vi.restoreAllMocks());
+  const statReads = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.filter(([p]) => /^\/proc\/\d+\/stat$/.test(String(p))).length;
+
+  it("reads a process's /proc/<pid>/stat once however often it is asked about, and fresh again after", async () => {
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const id = identify(child.pid!)!;
+      const spy = vi.spyOn(fs, 'readFileSync');
+      const seen = withProcessSnapshot(() => [isAlive(id), isStopped(id), isAlive(id), readStartTime(child.pid!) === id.startTime, isAlive(id)]);
+      expect(seen).toEqual([true, false, true, true, true]);
+      expect(statReads(spy)).toBe(1);
+      spy.mockClear();
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      expect(isAlive(id)).toBe(false); // outside a snapshot: what /proc says now
+      expect(withProcessSnapshot(() => [isAlive(id), isAlive(id)])).toEqual([false, false]);
+      expect(statReads(spy)).toBe(2);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('a snapshot inside another shares it, and the outer one ends with its function, even on a throw', () => {
+    const id = identify(process.pid)!;
+    expect(() =>
+      withProcessSnapshot(() => {
+        expect(withProcessSnapshot(() => isAlive(id))).toBe(true);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    const spy = vi.spyOn(fs, 'readFileSync');
+    expect([isAlive(id), isAlive(id)]).toEqual([true, true]);
+    expect(statReads(spy)).toBe(2); // no snapshot left behind: each asks /proc again
+  });
+});
+
+describe('selfIdentity', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("is this process's pid and start time, read from /proc once however often a lock asks", () => {
+    expect(selfIdentity()).toEqual(identify(process.pid));
+    const spy = vi.spyOn(fs, 'readFileSync');
+    for (let i = 0; i < 50; i++) expect(selfIdentity()).toEqual({ pid: process.pid, startTime: readStartTime(process.pid) });
+    expect(spy.mock.calls.filter(([p]) => String(p) === `/proc/${process.pid}/stat`).length).toBe(50); // readStartTime's own reads only
   });
 });

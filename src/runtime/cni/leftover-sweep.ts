@@ -48,8 +48,8 @@ export async function removeRulesOf(network: string, containerId: string, chains
  * left when a DEL ran without the result (a CLI killed mid-ADD by an older
  * barepod). The firewall adds its rules after the address is reserved and
  * DEL removes them before it is released, so a rule of a free address is
- * stale. The rules are read before the reservations, and each is checked
- * again right before it goes.
+ * stale. The rules are read before the reservations, and a rule whose
+ * address is free is checked again right before it goes.
  */
 export async function removeStaleFirewallRules(subnets: string[], reserved: () => Set<string>): Promise<string[]> {
   const cidrs = subnets.map(parseCidr4).filter((c): c is Cidr4 => c !== undefined);
@@ -61,8 +61,11 @@ export async function removeStaleFirewallRules(subnets: string[], reserved: () =
     if (ip && addr && cidrs.some((c) => overlaps(c, addr))) candidates.push([ip, rule]);
   }
   const removed: string[] = [];
+  // one read of the reservations for every rule (a directory scan, one file per address: per rule it made gc
+  // O(pods²)); an address reserved then is skipped, one free then is checked again right before its rule goes
+  const before = candidates.length ? reserved() : new Set<string>();
   for (const [ip, rule] of candidates) {
-    if (reserved().has(ip)) continue;
+    if (before.has(ip) || reserved().has(ip)) continue;
     if (await deleteSavedRule('filter', rule)) removed.push(`filter: ${rule}`);
   }
   return removed;
