@@ -139,6 +139,14 @@ for (const [name, entry] of [
     });
     const warnings = (made.stderr ?? '').trim();
     if (made.status !== 0 || warnings !== '') throw new Error(`node --build-snapshot ${script}: ${made.error?.message ?? (warnings || `exit ${made.status}`)}`);
+    // a blob Node cannot load would make every call fail (Node checks it before any JavaScript runs): it must
+    // start and answer before it replaces the last one (a full disk, a cut write)
+    const tried = spawnSync(process.execPath, ['--snapshot-blob', tmp, `dist/${name}.mjs`, '--version'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    if (tried.status !== 0 || !/^\d+\.\d+\.\d+\n$/.test(tried.stdout ?? ''))
+      throw new Error(`the blob does not start: ${tried.error?.message ?? (tried.stderr || `exit ${tried.status}`)}`);
     // the blob carries the mtime of the Node that built it: the launchers' test that it fits the Node they run
     execFileSync('touch', ['-r', process.execPath, tmp]);
     fs.renameSync(tmp, blob);
