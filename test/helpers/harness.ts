@@ -4,6 +4,7 @@
  * that it left nothing on the host (runc containers, cgroups, mounts,
  * processes, state).
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -594,4 +595,27 @@ export function background(t: TestEnv, args: string[]): Background {
       await closed;
     },
   };
+}
+
+/**
+ * `barepod run --pod POD --name NAME -- sleep 3600` SIGKILLed between `runc create` and `runc start`: a runc
+ * wrapper holds the start until the CLI is killed, so runc knows a container the pod's record never got.
+ */
+export async function killRunAtRuncStart(t: TestEnv, pod: string, name: string): Promise<void> {
+  const mark = path.join(t.root, 'start-called');
+  const wrapper = path.join(t.root, 'runc-wrapper');
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh\ncase "$*" in *" start ${pod}.${name}"*) touch ${mark}; while :; do sleep 0.1; done;; esac\nexec /usr/sbin/runc "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
+  const child = spawn(CLI, ['run', '--pod', pod, '--name', name, '--', 'sleep', '3600'], { env: { ...t.env, BAREPOD_RUNC: wrapper }, stdio: 'ignore' });
+  try {
+    await eventually(() => fs.existsSync(mark), 30_000, 'the CLI to reach runc start');
+  } finally {
+    child.kill('SIGKILL');
+    await run('pkill', ['-KILL', '-f', wrapper]);
+  }
 }

@@ -4,11 +4,10 @@
  * including pods whose names share a prefix ("web", "web-1"). gc and every command look at one pod's runc
  * ids only (Runc.ids(prefix)); the firewall sweep reads the IPAM reservations once.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, eventually, run, skipReason, useTestEnv } from '../helpers/harness.js';
+import { eventually, killRunAtRuncStart, skipReason, useTestEnv } from '../helpers/harness.js';
 
 interface PsView {
   pods: { name: string; state: string; containers: { container: string; state: string; pid: number | null; restarts: number }[] }[];
@@ -58,23 +57,7 @@ describe.skipIf(skipReason)('many pods', () => {
     process.kill(lost.process.pid, 'SIGKILL');
     await eventually(() => !alive(lost.process.pid));
     // web: a runc container its record never got (a run killed between runc create and start)
-    const mark = path.join(t.root, 'start-called');
-    const wrapper = path.join(t.root, 'runc-wrapper');
-    fs.writeFileSync(
-      wrapper,
-      `#!/bin/sh\ncase "$*" in *" start ${web}.stray"*) touch ${mark}; while :; do sleep 0.1; done;; esac\nexec /usr/sbin/runc "$@"\n`,
-      {
-        mode: 0o755,
-      },
-    );
-    const child = spawn(CLI, ['run', '--pod', web, '--name', 'stray', '--', 'sleep', '3600'], { env: { ...t.env, BAREPOD_RUNC: wrapper }, stdio: 'ignore' });
-    try {
-      await eventually(() => fs.existsSync(mark), 30_000, 'the CLI to reach runc start');
-      child.kill('SIGKILL');
-    } finally {
-      child.kill('SIGKILL');
-      await run('pkill', ['-KILL', '-f', wrapper]);
-    }
+    await killRunAtRuncStart(t, web, 'stray');
     expect(fs.existsSync(path.join(t.root, 'runc', `${web}.stray`, 'state.json'))).toBe(true);
 
     const actions = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, eventually, inspect, nsInode, pidOf, readInContainer, run, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { CLI, eventually, inspect, killRunAtRuncStart, nsInode, pidOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
 
 interface PsContainer {
   container: string;
@@ -325,20 +325,8 @@ describe.skipIf(skipReason)('supervision', () => {
   it('SIGKILL of the CLI in the middle of run: the next command removes the half-made container', async () => {
     const pod = t.pod('killrun');
     await t.ok(['pod', 'create', pod]);
-    // a runc wrapper that holds `runc start` of the app, so the CLI can be killed between create and start
-    const mark = path.join(t.root, 'start-called');
-    const wrapper = path.join(t.root, 'runc-wrapper');
-    fs.writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *" start ${pod}.app"*) touch ${mark}; while :; do sleep 0.1; done;; esac\nexec /usr/sbin/runc "$@"\n`, {
-      mode: 0o755,
-    });
-    const child = spawn(CLI, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], { env: { ...t.env, BAREPOD_RUNC: wrapper }, stdio: 'ignore' });
-    try {
-      await eventually(() => fs.existsSync(mark), 30_000, 'the CLI to reach runc start');
-      child.kill('SIGKILL');
-    } finally {
-      child.kill('SIGKILL');
-      await run('pkill', ['-KILL', '-f', wrapper]);
-    }
+    // a runc wrapper holds `runc start` of the app, so the CLI is killed between create and start
+    await killRunAtRuncStart(t, pod, 'app');
     expect(fs.existsSync(path.join(t.root, 'runc', `${pod}.app`))).toBe(true); // created, never recorded
     const v = await ps(t, pod); // a read: changes nothing
     expect(v.containers.map((c) => c.container)).toEqual(['_pause']);
