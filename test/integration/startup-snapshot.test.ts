@@ -4,6 +4,7 @@
  * environment says is read at every call, never frozen into the blob at build time; conmon's exit command starts
  * the handler from its blob and restarts a killed container.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,6 +35,12 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
     expect(check).toMatchObject({ ok: true, detail: expect.stringContaining('this call started from the snapshot') });
     // and off when asked
     expect((await startupCheck(CLI, { ...t.env, BAREPOD_NO_SNAPSHOT: '1' })).detail).toMatch(/snapshot off/);
+  });
+
+  it('is found when bin/barepod is run by a relative path too', () => {
+    const out = execFileSync('bin/barepod', ['doctor', '--json'], { cwd: REPO, env: t.env, encoding: 'utf8' });
+    const check = (JSON.parse(out) as Check[]).find((c) => c.name === 'start-up')!;
+    expect(check.detail).toBe(`this call started from the snapshot ${path.join(REPO, 'dist', 'barepod.blob')}`);
   });
 
   it('reads the environment at each call, not at build time: BAREPOD_TRACE, BAREPOD_ROOT', async () => {
