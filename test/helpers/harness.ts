@@ -202,6 +202,7 @@ export function cliForAnyUser(): { cli: string; remove: () => void } {
   // the start-up snapshot, with its mtime (bin/barepod uses it only while it carries that of the Node on PATH)
   const blob = path.join(REPO, 'dist', 'barepod.blob');
   if (fs.existsSync(blob)) fs.cpSync(blob, path.join(dir, 'dist', 'barepod.blob'), { preserveTimestamps: true });
+  if (fs.existsSync(`${blob}.ok`)) fs.cpSync(`${blob}.ok`, path.join(dir, 'dist', 'barepod.blob.ok'));
   for (const f of fs.readdirSync(path.join(dir, 'dist'), { recursive: true, withFileTypes: true })) {
     fs.chmodSync(path.join(f.parentPath, f.name), f.isDirectory() ? 0o755 : 0o644);
   }

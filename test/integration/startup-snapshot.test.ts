@@ -87,6 +87,31 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
     }
   });
 
+  it("is not used where this machine's Node cannot load it (built on another CPU): tried once a boot, then the plain bundle", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-refused-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.copyFileSync(CLI, path.join(dir, 'bin', 'barepod'));
+      fs.chmodSync(path.join(dir, 'bin', 'barepod'), 0o755);
+      fs.cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
+      // a blob with this Node's mtime that Node refuses (as a QEMU guest's Node refused one built on its host)
+      const blob = path.join(dir, 'dist', 'barepod.blob');
+      fs.writeFileSync(blob, 'not a snapshot V8 loads here');
+      fs.utimesSync(blob, fs.statSync(process.execPath).atime, fs.statSync(process.execPath).mtime);
+      fs.rmSync(`${blob}.ok`, { force: true });
+      const cli = path.join(dir, 'bin', 'barepod');
+      expect(await run(cli, ['--version'], t.env)).toMatchObject({ code: 0, stdout: '0.1.0\n', stderr: '' });
+      const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      expect(fs.readFileSync(`${blob}.ok`, 'utf8')).toBe(`no ${boot}\n`);
+      const check = await startupCheck(cli, t.env);
+      expect(check.ok).toBe(false);
+      expect(check.detail).toMatch(/cannot load the start-up snapshot/);
+      expect(check.fix).toMatch(/npm run build/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("is what conmon's exit command starts the handler from, and that handler restarts a killed container", async () => {
     const pod = t.pod('hx');
     const traceFile = path.join(t.root, 'trace');

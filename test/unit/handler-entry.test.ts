@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handlerCall } from '../../src/cli/handler.js';
-import { HANDLER_PRELUDE_SH, handlerArgv, selfArgv } from '../../src/runtime/self.js';
+import { HANDLER_PRELUDE_SH, handlerArgv, selfArgv, SNAPSHOT_FITS_SH } from '../../src/runtime/self.js';
 import { Runc } from '../../src/runtime/runc.js';
 
 describe('handlerCall', () => {
@@ -97,20 +97,32 @@ describe('HANDLER_PRELUDE_SH: the startup snapshot, chosen when the handler runs
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     dir = undefined;
   });
-  /** A stand-in "node" that prints the argv it got, a handler.mjs beside a handler.blob; the argv the prelude execs. */
-  const argvExeced = (blob: 'same-mtime' | 'other-mtime' | 'none', env: NodeJS.ProcessEnv = {}, entry = 'handler.mjs') => {
+  const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  /**
+   * A stand-in "node" that prints the argv it got (and logs the launchers' try of the blob, `… --version`, which
+   * exits TRY_EXIT), a handler.mjs beside a handler.blob; the argv the prelude execs.
+   */
+  const setup = (blob: 'same-mtime' | 'other-mtime' | 'none', mark?: string) => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-prelude-'));
     const node = path.join(dir, 'node');
-    fs.writeFileSync(node, '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n', { mode: 0o755 });
+    fs.writeFileSync(
+      node,
+      `#!/bin/sh\ncase "$*" in *" --version") echo "$*" >> ${dir}/tries; exit \${TRY_EXIT:-0};; esac\nfor a in "$@"; do echo "$a"; done\n`,
+      { mode: 0o755 },
+    );
     fs.utimesSync(node, new Date('2026-03-24T10:00:00Z'), new Date('2026-03-24T10:00:00Z'));
     fs.writeFileSync(path.join(dir, 'handler.mjs'), '');
     if (blob !== 'none') {
       fs.writeFileSync(path.join(dir, 'handler.blob'), '');
       if (blob === 'same-mtime') execFileSync('touch', ['-r', node, path.join(dir, 'handler.blob')]);
     }
-    return execFileSync(
+    if (mark !== undefined) fs.writeFileSync(path.join(dir, 'handler.blob.ok'), `${mark}\n`);
+    return node;
+  };
+  const argvExeced = (env: NodeJS.ProcessEnv = {}, entry = 'handler.mjs') =>
+    execFileSync(
       '/bin/sh',
-      ['-c', `${HANDLER_PRELUDE_SH}exec "$@"`, 'marker', node, path.join(dir, entry), '--root', '/run/x y', '_exited', 'p', 'c', 'l1'],
+      ['-c', `${HANDLER_PRELUDE_SH}exec "$@"`, 'marker', path.join(dir!, 'node'), path.join(dir!, entry), '--root', '/run/x y', '_exited', 'p', 'c', 'l1'],
       {
         env: { PATH: process.env.PATH, ...env },
         encoding: 'utf8',
@@ -119,18 +131,50 @@ describe('HANDLER_PRELUDE_SH: the startup snapshot, chosen when the handler runs
       .trimEnd()
       .split('\n')
       .map((a) => a.replace(dir!, 'DIR'));
-  };
+  const tries = () => (fs.existsSync(path.join(dir!, 'tries')) ? fs.readFileSync(path.join(dir!, 'tries'), 'utf8').trimEnd().split('\n').length : 0);
+  const mark = () => fs.readFileSync(path.join(dir!, 'handler.blob.ok'), 'utf8');
   const plain = ['DIR/handler.mjs', '--root', '/run/x y', '_exited', 'p', 'c', 'l1'];
-  it("starts Node from dist/handler.blob when it carries that Node's mtime", () => {
-    expect(argvExeced('same-mtime')).toEqual(['--snapshot-blob', 'DIR/handler.blob', ...plain]);
+  const snap = ['--snapshot-blob', 'DIR/handler.blob', ...plain];
+
+  it("starts Node from dist/handler.blob when it carries that Node's mtime and loaded in this boot", () => {
+    setup('same-mtime', `ok ${boot}`);
+    expect(argvExeced()).toEqual(snap);
+    expect(tries()).toBe(0);
+  });
+  it('tries a blob once per boot: it loads, so it is used, and the answer is kept for the next calls', () => {
+    setup('same-mtime', 'ok 00000000-another-boot');
+    expect(argvExeced()).toEqual(snap);
+    expect(mark()).toBe(`ok ${boot}\n`);
+    expect(argvExeced()).toEqual(snap);
+    expect(tries()).toBe(1);
+  });
+  it("runs the plain bundle when this machine's Node refuses the blob (built where V8 differs), and tries it no more this boot", () => {
+    setup('same-mtime');
+    expect(argvExeced({ TRY_EXIT: '14' })).toEqual(plain);
+    expect(mark()).toBe(`no ${boot}\n`);
+    expect(argvExeced()).toEqual(plain);
+    expect(tries()).toBe(1);
   });
   it('runs the plain bundle when the blob was built by another Node, is missing, or BAREPOD_NO_SNAPSHOT is set', () => {
-    expect(argvExeced('other-mtime')).toEqual(plain);
-    expect(argvExeced('none')).toEqual(plain);
-    expect(argvExeced('same-mtime', { BAREPOD_NO_SNAPSHOT: '1' })).toEqual(plain);
+    setup('other-mtime', `ok ${boot}`);
+    expect(argvExeced()).toEqual(plain);
+    setup('none');
+    expect(argvExeced()).toEqual(plain);
+    setup('same-mtime', `ok ${boot}`);
+    expect(argvExeced({ BAREPOD_NO_SNAPSHOT: '1' })).toEqual(plain);
+    expect(tries()).toBe(0);
   });
   it('leaves any other argv (BAREPOD_SELF, the launcher) as it is', () => {
-    expect(argvExeced('same-mtime', {}, 'barepod')).toEqual(['DIR/barepod', ...plain.slice(1)]);
+    setup('same-mtime', `ok ${boot}`);
+    expect(argvExeced({}, 'barepod')).toEqual(['DIR/barepod', ...plain.slice(1)]);
+  });
+});
+
+describe('bin/barepod', () => {
+  it('asks the same bp_snapshot_fits as the handler prelude (SNAPSHOT_FITS_SH)', () => {
+    const launcher = fs.readFileSync(path.resolve(import.meta.dirname, '../../bin/barepod'), 'utf8');
+    expect(launcher).toContain(SNAPSHOT_FITS_SH.trimEnd());
+    expect(launcher).toMatch(/if bp_snapshot_fits "\$node" "\$blob" "\$dist\/barepod\.mjs"; then\n\s+exec "\$node" --snapshot-blob "\$blob"/);
   });
 });
 

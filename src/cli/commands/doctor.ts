@@ -277,7 +277,25 @@ function snapshotCheck(): Check {
       detail: `the start-up snapshot ${blob} was built by another Node than ${process.execPath}: not used, each call starts ~50 ms slower`,
       fix,
     };
+  // the launchers' answer for this boot (bp_snapshot_fits, src/runtime/self.ts): "no" when this Node refused it
+  const boot = readIfThere('/proc/sys/kernel/random/boot_id')?.trim();
+  if (readIfThere(`${blob}.ok`)?.trim() === `no ${boot}`)
+    return {
+      name,
+      ok: false,
+      required: false,
+      detail: `this machine's Node cannot load the start-up snapshot ${blob} (built on another machine or CPU?): not used, each call starts ~50 ms slower`,
+      fix,
+    };
   return { name, ok: true, required: false, detail: `the start-up snapshot ${blob} fits this Node (this call ran the plain bundle: bin/barepod uses it)` };
+}
+
+function readIfThere(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** `barepod doctor`: is this host ready, and what to do where it is not. */
