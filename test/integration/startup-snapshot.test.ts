@@ -23,6 +23,16 @@ const startupCheck = async (cli: string, env: NodeJS.ProcessEnv): Promise<Check>
   return (JSON.parse(r.stdout) as Check[]).find((c) => c.name === 'start-up')!;
 };
 
+/** A copy of the built CLI (the launcher and dist/, times kept), whose blob a test may then spoil; the caller removes it. */
+function copyOfCheckout(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-snap-'));
+  fs.mkdirSync(path.join(dir, 'bin'));
+  fs.copyFileSync(CLI, path.join(dir, 'bin', 'barepod'));
+  fs.chmodSync(path.join(dir, 'bin', 'barepod'), 0o755);
+  fs.cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
+  return dir;
+}
+
 describe.skipIf(skipReason)('the start-up snapshot', () => {
   const t = useTestEnv();
 
@@ -67,12 +77,8 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
   });
 
   it('is not used when it was built by another Node: the plain bundle runs, and doctor says how to rebuild', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-stale-'));
+    const dir = copyOfCheckout();
     try {
-      fs.mkdirSync(path.join(dir, 'bin'));
-      fs.copyFileSync(CLI, path.join(dir, 'bin', 'barepod'));
-      fs.chmodSync(path.join(dir, 'bin', 'barepod'), 0o755);
-      fs.cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
       // another Node's blob: here, one whose mtime is not this Node's (a real one would make Node exit 14 at start)
       const blob = path.join(dir, 'dist', 'barepod.blob');
       fs.writeFileSync(blob, 'not a snapshot of this Node');
@@ -88,12 +94,8 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
   });
 
   it("is not used where this machine's Node cannot load it (built on another CPU): tried once a boot, then the plain bundle", async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'barepod-it-refused-'));
+    const dir = copyOfCheckout();
     try {
-      fs.mkdirSync(path.join(dir, 'bin'));
-      fs.copyFileSync(CLI, path.join(dir, 'bin', 'barepod'));
-      fs.chmodSync(path.join(dir, 'bin', 'barepod'), 0o755);
-      fs.cpSync(path.join(REPO, 'dist'), path.join(dir, 'dist'), { recursive: true, preserveTimestamps: true });
       // a blob with this Node's mtime that Node refuses (as a QEMU guest's Node refused one built on its host)
       const blob = path.join(dir, 'dist', 'barepod.blob');
       fs.writeFileSync(blob, 'not a snapshot V8 loads here');
