@@ -10,7 +10,7 @@ import type { Spec } from '../oci/types.js';
 import { conmonCreate, exitDirOf, readExitFile, readPidFile } from '../runtime/conmon.js';
 import { catchesSignal, childrenOf, identify, innermostPid, isAlive, readCmdline, readComm } from '../runtime/procfs.js';
 import { HANDLER_PRELUDE_SH, handlerArgv } from '../runtime/self.js';
-import { writeFileAtomic } from '../runtime/state.js';
+import { readTextIfThere, writeFileAtomic } from '../runtime/state.js';
 import { explain, explaining, explainResult } from '../runtime/explain.js';
 import { bundleLines } from '../plan/narration.js';
 import type { Rollback } from './rollback.js';
@@ -99,7 +99,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   fs.mkdirSync(paths.bundle, { recursive: true, mode: 0o700 });
   // a restart's spec is most often the very last one: leaving an identical file spares the write and its fsync
   const config = JSON.stringify(spec, null, 2) + '\n';
-  if (!o.keepSameConfig || readIfFile(paths.config) !== config) writeFileAtomic(paths.config, config);
+  if (!o.keepSameConfig || readTextIfThere(paths.config) !== config) writeFileAtomic(paths.config, config);
   else trace(`${paths.config}: unchanged, not rewritten`, performance.now());
   if (explaining) {
     const shown = o.shownArgs ? { ...spec, process: { ...spec.process, args: o.shownArgs } } : spec;
@@ -147,15 +147,6 @@ function unlinkIfThere(file: string): void {
     fs.unlinkSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}
-
-/** A file's text, or undefined when it is not there (or not readable as one). */
-function readIfFile(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
   }
 }
 

@@ -30,7 +30,7 @@ import { commentedIds, removeRulesOf, removeStaleFirewallRules } from '../runtim
 import { checkPrerequisites, cniAdd, cniDel } from '../runtime/cni/plugin-invocation.js';
 import { isMounted, pinNetns, unpinNetns } from '../runtime/mounts.js';
 import { forgetStaleNeighbours } from '../runtime/neighbour.js';
-import { writeFileAtomic } from '../runtime/state.js';
+import { readTextIfThere, writeFileAtomic } from '../runtime/state.js';
 import type { Rollback } from './rollback.js';
 import type { Runtime } from './runtime.js';
 import { explain, explaining, explainResult, explainStep } from '../runtime/explain.js';
@@ -212,13 +212,7 @@ export async function detachNetwork(rt: Runtime, pod: string): Promise<void> {
 export function writePodFiles(rt: Runtime, def: PodDefinition, ip: string | undefined): void {
   const dir = rt.pod(def.name).paths.etc;
   fs.mkdirSync(dir, { recursive: true });
-  const read = (f: string) => {
-    try {
-      return fs.readFileSync(f, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
+  const read = readTextIfThere;
   const hostNet = def.host?.includes('net') ?? false;
   const aliases = def.hostAliases ?? [];
   // a host-network pod sees the host's names (as the kubelet does), plus its aliases

@@ -15,6 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { unescapeMount } from './cgroupfs.js';
+import { readTextIfThere } from './state.js';
 
 /** The overlay mounted at a path: its layers, upper and work dirs (from mountinfo's super options). */
 export interface OverlayMount {
@@ -93,7 +94,7 @@ export function noteFresh(note: string, target: string, known?: OverlayMount): v
     const text = JSON.stringify({ ...mount, fingerprint } satisfies FreshNote);
     // a kept overlay (a restart that found it fresh) most often notes exactly what its note already says: no write then,
     // on the restart's critical path between runc create and runc start
-    if (readText(note) === text) return;
+    if (readTextIfThere(note) === text) return;
     fs.writeFileSync(note, text, { mode: 0o600 });
   } catch {
     // a full disk: no note, so the next restart mounts afresh
@@ -102,15 +103,6 @@ export function noteFresh(note: string, target: string, known?: OverlayMount): v
     } catch {
       // nothing to remove, or no way to
     }
-  }
-}
-
-/** A file's text, or undefined when it cannot be read. */
-function readText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
   }
 }
 

@@ -14,6 +14,15 @@ import { writeFileAtomic } from './private-fs.js';
 export { writeFileAtomic };
 
 /** Whether a path's file system has no free block left (as root sees it): a failure there is most likely a full disk. */
+/** A file's text, or undefined when it is not there (or cannot be read as one). */
+export function readTextIfThere(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 export function fileSystemFull(dir: string): boolean {
   try {
     return fs.statfsSync(dir).bfree === 0;

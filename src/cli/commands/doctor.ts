@@ -12,6 +12,7 @@ import { requireTrustedDir } from '../../runtime/private-fs.js';
 import { pauseRootfs, builtinDir } from '../../runtime/images.js';
 import { printJson } from '../output.js';
 import { startedFromSnapshot } from '../../runtime/startup.js';
+import { readTextIfThere } from '../../runtime/state.js';
 import { DEFAULT_NETWORK } from '../../model.js';
 import { DEFAULT_SUBNET, defaultConflist, subnetsOf } from '../../plan/network.js';
 import { checkRoutes, listNetworks, netConfDir, type NetworkConfig } from '../../runtime/cni/conflist-store.js';
@@ -278,8 +279,8 @@ function snapshotCheck(): Check {
       fix,
     };
   // the launchers' answer for this boot (bp_snapshot_fits, src/runtime/self.ts): "no" when this Node refused it
-  const boot = readIfThere('/proc/sys/kernel/random/boot_id')?.trim();
-  if (readIfThere(`${blob}.ok`)?.trim() === `no ${boot}`)
+  const boot = readTextIfThere('/proc/sys/kernel/random/boot_id')?.trim();
+  if (readTextIfThere(`${blob}.ok`)?.trim() === `no ${boot}`)
     return {
       name,
       ok: false,
@@ -288,14 +289,6 @@ function snapshotCheck(): Check {
       fix,
     };
   return { name, ok: true, required: false, detail: `the start-up snapshot ${blob} fits this Node (this call ran the plain bundle: bin/barepod uses it)` };
-}
-
-function readIfThere(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** `barepod doctor`: is this host ready, and what to do where it is not. */
