@@ -47,6 +47,23 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
     expect((await startupCheck(CLI, { ...t.env, BAREPOD_NO_SNAPSHOT: '1' })).detail).toMatch(/snapshot off/);
   });
 
+  it("keeps nothing of the builder's environment: a blob anyone can read holds no value of it", () => {
+    // the blobs are world-readable (as the bundle is): whoever ran npm run build must not leave a token there
+    const canary = `zq${Math.random().toString(36).slice(2)}canary`;
+    for (const name of ['barepod', 'handler']) {
+      const blob = path.join(t.root, `${name}.blob`);
+      execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', path.join(REPO, 'dist', 'snapshot', `${name}.cjs`)], {
+        env: { ...process.env, BAREPOD_TEST_TOKEN: canary, NODE_OPTIONS: '' },
+        stdio: 'ignore',
+      });
+      const bytes = fs.readFileSync(blob);
+      expect(bytes.length, name).toBeGreaterThan(1_000_000);
+      expect(bytes.includes(canary), name).toBe(false);
+      expect(bytes.includes('BAREPOD_TEST_TOKEN'), name).toBe(false);
+      fs.rmSync(blob);
+    }
+  });
+
   it('is found when bin/barepod is run by a relative path too', () => {
     const out = execFileSync('bin/barepod', ['doctor', '--json'], { cwd: REPO, env: t.env, encoding: 'utf8' });
     const check = (JSON.parse(out) as Check[]).find((c) => c.name === 'start-up')!;
