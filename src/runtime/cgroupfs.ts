@@ -6,6 +6,7 @@ import type { CgroupLimit, CgroupReading, CgroupResources } from '../plan/pod-vi
 import { CPU_PERIOD, cpuQuota, milliCpuToShares, sharesToWeight } from '../oci/options.js';
 import { monitorCgroupOf } from '../plan/pod-plan.js';
 import { explain, explaining } from './explain.js';
+import { readProcCgroups } from './procfs.js';
 
 /** One mounted cgroup hierarchy: v1 has one per controller group, v2 a single unified one. */
 export interface CgroupMount {
@@ -49,6 +50,10 @@ export function readCgroupMounts(mountinfo = '/proc/self/mountinfo'): CgroupMoun
   }
   return out;
 }
+
+/** Whether a /proc/<pid>/cgroup line's controller list names the same v1 hierarchy as a mount's (in any order). */
+const sameControllers = (listed: string[], mounted: string[]): boolean =>
+  mounted.length > 0 && listed.length === mounted.length && listed.every((c) => mounted.includes(c));
 
 /** Mount points in mountinfo escape spaces and the like as octal (\040). */
 export function unescapeMount(p: string): string {
@@ -225,16 +230,29 @@ export class CgroupFs {
    * v1 each mounted one (name=systemd, which session tracking uses, and every
    * controller's, as runc joins them), on v2 the unified one. A v1 cpuset
    * directory gets its parent's cpus and mems first (empty ones admit no task).
+   * A hierarchy where the process already is in that cgroup (`current`: its
+   * /proc/<pid>/cgroup, read unless given) gets no write: every write to
+   * cgroup.procs, a no-op one too, takes the kernel's cgroup_threadgroup_rwsem
+   * for writing, and the first such write after a quiet moment waits for an RCU
+   * grace period (7-25 ms measured here, bench/README.md "Supervision"). A
+   * restart's conmon is born in the leaf its exit handler runs in.
    */
-  placeProcess(cgroupPath: string, pid: number): void {
+  placeProcess(cgroupPath: string, pid: number, current: Record<string, string> = readProcCgroups(pid)): void {
+    const target = path.posix.join('/', cgroupPath);
+    const there = (m: CgroupMount): boolean => {
+      const key = m.version === 2 ? '' : Object.keys(current).find((k) => k !== '' && sameControllers(k.split(','), m.controllers));
+      return key !== undefined && current[key] === target;
+    };
     if (this.version === 2) {
       const unified = this.mounts.find((m) => m.version === 2);
       if (!unified) throw new BarepodError('missing-tool', 'no cgroup2 hierarchy is mounted at /sys/fs/cgroup');
+      if (there(unified)) return;
       this.createV2(unified.mountpoint, cgroupPath, []);
       writeCgroupFile(path.join(unified.mountpoint, cgroupPath, 'cgroup.procs'), String(pid));
       return;
     }
     for (const m of this.mounts) {
+      if (there(m)) continue;
       const dir = path.join(m.mountpoint, cgroupPath);
       fs.mkdirSync(dir, { recursive: true });
       if (m.controllers.includes('cpuset')) inheritCpuset(m.mountpoint, cgroupPath);

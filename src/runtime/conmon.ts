@@ -104,6 +104,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
     missingHint: 'run scripts/setup (installs conmon)',
   });
   const child = run.child;
+  trace(`conmon ${o.id}: spawned`, started);
   const sync = child.stdio[3] as Readable;
   const start = child.stdio[4] as Writable;
   start.on('error', () => {}); // conmon gone before reading it: its exit tells why
@@ -121,6 +122,7 @@ export async function conmonCreate(o: ConmonCreate): Promise<Created> {
         }
         throw e;
       }
+      trace(`conmon ${o.id}: placed in the monitor cgroup`, started);
     }
     start.end();
     const line = await Promise.race([readLine(sync), failed]).catch((e: unknown) => {

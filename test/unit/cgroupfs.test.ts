@@ -470,6 +470,41 @@ describe("CgroupFs.placeProcess and evacuate (the pod's monitor leaf)", () => {
     expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([['barepod/_conmon/web/cgroup.procs', '77']]);
   });
 
+  it('v1: a hierarchy where the process already is in the leaf gets no write (each move waits for an RCU grace period)', () => {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'systemd'), version: 1 as const, controllers: ['name=systemd'] },
+      { mountpoint: path.join(tmp, 'cpu,cpuacct'), version: 1 as const, controllers: ['cpu', 'cpuacct'] },
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
+    ];
+    for (const m of mounts) fs.mkdirSync(m.mountpoint);
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    // as /proc/<pid>/cgroup lists them: a restart's conmon is born in the leaf its exit handler runs in
+    const current = { 'name=systemd': '/barepod/_conmon/web', 'cpuacct,cpu': '/barepod/_conmon/web', pids: '/user.slice', '': '/barepod/_conmon/web' };
+    new CgroupFs(1, mounts).placeProcess('/barepod/_conmon/web', 4242, current);
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([['pids/barepod/_conmon/web/cgroup.procs', '4242']]);
+  });
+
+  it('v1 and v2: nothing is written when the process is already in the leaf everywhere', () => {
+    const v1 = [
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
+    ];
+    for (const m of v1) fs.mkdirSync(m.mountpoint);
+    fs.writeFileSync(path.join(tmp, 'cgroup.controllers'), 'memory pids\n');
+    const writes = vi.spyOn(fs, 'writeFileSync');
+    new CgroupFs(1, v1).placeProcess('/barepod/_conmon/web', 7, { pids: '/barepod/_conmon/web', '': '/barepod/_conmon/web' });
+    new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]).placeProcess('/barepod/_conmon/web', 7, { '': '/barepod/_conmon/web' });
+    expect(writes).not.toHaveBeenCalled();
+    // elsewhere (or unknown: the process's file unreadable) it is moved
+    new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]).placeProcess('/barepod/_conmon/web', 7, { '': '/barepod/_conmon' });
+    new CgroupFs(2, [{ mountpoint: tmp, version: 2, controllers: [] }]).placeProcess('/barepod/_conmon/web', 7, {});
+    expect(writes.mock.calls.map(([file, value]) => [rel(String(file)), value])).toEqual([
+      ['barepod/_conmon/web/cgroup.procs', '7'],
+      ['barepod/_conmon/web/cgroup.procs', '7'],
+    ]);
+  });
+
   it('evacuate moves what is left in the leaf to the root of each hierarchy', async () => {
     fs.mkdirSync(path.join(tmp, 'barepod/_conmon/web'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'barepod/_conmon/web/cgroup.procs'), '11\n12\n');
