@@ -100,7 +100,11 @@ function launchContainer(
 ): Promise<Launched> {
   return explainStep(
     () => containerTitle(def, joinedNamespaces(rec.def, def), rt.pod(rec).containerCgroup(def.name)),
-    () => launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart, replaces, removing),
+    () => {
+      // the kernel's cgroup moves made fast before runc create needs them (CgroupFs.warmMoves), until the create is done
+      const warmed = rt.cgroups.warmMoves();
+      return launchInSandbox(rt, rb, rec, def, launchId, fresh, beforeStart, replaces, removing, warmed).finally(warmed);
+    },
   );
 }
 
@@ -143,6 +147,8 @@ async function launchInSandbox(
   replaces?: string,
   /** the previous instance's removal, under way (see launchInto) */
   removing?: Promise<void>,
+  /** ends the warming of cgroup moves once runc create is done */
+  warmed?: () => void,
 ): Promise<Launched> {
   const t0 = performance.now();
   const step = (what: string) => trace(`container ${rec.def.name}/${def.name}: ${what}`, t0);
@@ -209,6 +215,7 @@ async function launchInSandbox(
     ...(replaces !== undefined ? { replaces } : {}),
     ...(removing ? { removing } : {}),
   });
+  warmed?.();
   verifyJoined(
     rec,
     launched.process.pid,

@@ -114,12 +114,15 @@ export async function launchSandbox(
   const pauseRoot = requirePause(rt.settings.dataDir);
   const spec = planSandboxSpec(def, rt.planContext(true, rec), pauseRoot);
   const launchId = newLaunchId();
+  // the kernel's cgroup moves made fast before runc create needs them (CgroupFs.warmMoves), until the create is done
+  const warmed = rt.cgroups.warmMoves();
   const launched = await explainStep(
     () => sandboxTitle(spec),
     async () => {
       // a recreated sandbox replaces the record's launch: its exit dir goes
       const replaces = rec?.sandbox?.launchId;
       const launched = await createMember(rt, rb, def.name, SANDBOX_NAME, spec, { launchId, logSizeMax: def.logSizeMax, ...(replaces ? { replaces } : {}) });
+      warmed();
       if (!(await startMember(rt, launched))) {
         const code = readExitFile(exitDirOf(paths.exits, launchId), launched.id);
         throw new BarepodError('tool-failed', `pod "${def.name}": pause exited right after it started${code === undefined ? '' : ` (exit code ${code})`}`, {
@@ -129,7 +132,7 @@ export async function launchSandbox(
       if (explaining) explain(`the pod's namespaces are now /proc/${launched.process.pid}/ns/*: every container joins them by that path`);
       return launched;
     },
-  );
+  ).finally(warmed);
   const network = await attachNetwork(rt, rb, def, launched.process.pid, preferIp, preferMac);
   return {
     id: launched.id,

@@ -505,6 +505,35 @@ describe("CgroupFs.placeProcess and evacuate (the pod's monitor leaf)", () => {
     ]);
   });
 
+  it('warmMoves writes this process to its own cgroup, again and again until stopped; an error ends it', async () => {
+    const mounts = [
+      { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
+      { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
+    ];
+    fs.mkdirSync(path.join(tmp, 'pids', 'user.slice', 's'), { recursive: true });
+    const writes = vi.spyOn(fs, 'writeFile');
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const stop = new CgroupFs(1, mounts).warmMoves(1, () => ({ pids: '/user.slice/s', '': '/elsewhere' }));
+    await sleep(40);
+    stop();
+    const n = writes.mock.calls.length;
+    expect(n).toBeGreaterThan(2);
+    expect(writes.mock.calls.every(([file]) => rel(String(file)) === 'pids/user.slice/s/cgroup.procs')).toBe(true);
+    expect(fs.readFileSync(path.join(tmp, 'pids/user.slice/s/cgroup.procs'), 'utf8')).toBe(String(process.pid));
+    await sleep(20);
+    expect(writes.mock.calls.length).toBe(n);
+    // a cgroup it cannot write (here: not there): one try, then nothing
+    writes.mockClear();
+    const stop2 = new CgroupFs(1, mounts).warmMoves(1, () => ({ pids: '/gone' }));
+    await sleep(30);
+    stop2();
+    expect(writes.mock.calls.length).toBe(1);
+    // no line for the hierarchy: nothing written at all
+    writes.mockClear();
+    new CgroupFs(2, [mounts[1]!]).warmMoves(1, () => ({ pids: '/user.slice/s' }))();
+    expect(writes).not.toHaveBeenCalled();
+  });
+
   it('evacuate moves what is left in the leaf to the root of each hierarchy', async () => {
     fs.mkdirSync(path.join(tmp, 'barepod/_conmon/web'), { recursive: true });
     fs.writeFileSync(path.join(tmp, 'barepod/_conmon/web/cgroup.procs'), '11\n12\n');
