@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { inspectPod, jobText } from '../../pod/views.js';
 import { viewRuntimeFor } from '../common.js';
 import type { NetworkKind } from '../../model.js';
-import { formatPort, printJson } from '../output.js';
+import { formatPort, printJson, writeOut } from '../output.js';
 
 /** Each network mode in inspect's words. */
 const NETWORK_WORDS: Record<NetworkKind, string> = { cni: ' (CNI)', host: " (the host's network namespace)", none: ' (loopback only)' };
@@ -73,7 +73,7 @@ export function registerInspect(program: Command): void {
         );
       }
       if (view.containers.length === 0) out.push('  (none)');
-      process.stdout.write(out.join('\n') + '\n');
+      writeOut(out.join('\n') + '\n');
     });
 }
 
