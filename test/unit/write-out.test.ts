@@ -88,6 +88,18 @@ describe('writeOut', () => {
     expect(write).toHaveBeenCalledWith('after\n');
   });
 
+  it('goes through process.stdout when it is not fd 1 (a stand-in put there: the snapshot warm-up, a test)', () => {
+    const seen: string[] = [];
+    const d = Object.getOwnPropertyDescriptor(process, 'stdout')!;
+    Object.defineProperty(process, 'stdout', { configurable: true, value: { write: (s: string) => seen.push(s), writableLength: 0 } });
+    try {
+      writeOut('table\n');
+    } finally {
+      Object.defineProperty(process, 'stdout', d);
+    }
+    expect(seen).toEqual(['table\n']);
+  });
+
   it('prints tables and JSON on stdout, after what went through process.stdout, in a process whose stdout is a pipe', () => {
     const entry = path.join(dir, 'entry.ts');
     fs.writeFileSync(
