@@ -1,5 +1,6 @@
 /** Printing helpers shared by every command: JSON for scripts, aligned tables for people. */
 import fs from 'node:fs';
+import { stdioMade } from './stdio.js';
 
 /**
  * Writes all of `text` to `fd` with write(2) while it takes it; on any error (EAGAIN on a non-blocking pipe or
@@ -23,9 +24,15 @@ export function writeAllOr(fd: number, text: string, rest: (left: Buffer) => voi
  * on EAGAIN; EPIPE: the reader went away, which the CLI's handler takes quietly).
  */
 export function writeOut(text: string): void {
-  const out = process.stdout;
-  if (out.fd !== 1 || out.writableLength > 0) out.write(text);
-  else writeAllOr(1, text, (left) => process.stdout.write(left));
+  // (not made yet: nothing went through it, and it is not made just to ask)
+  if (stdioMade('stdout')) {
+    const out = process.stdout;
+    if (out.fd !== 1 || out.writableLength > 0) {
+      out.write(text);
+      return;
+    }
+  }
+  writeAllOr(1, text, (left) => process.stdout.write(left));
 }
 
 export function printJson(value: unknown): void {
