@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { eventually, inspect, processesOf, readInContainer, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
-import { alive, podCgroups, runcIdle, record, reservationsOf, runcIds, runUntilStep, servingPod } from '../helpers/chaos.js';
+import { alive, background, podCgroups, runcIdle, record, reservationsOf, runcIds, runcPid, runUntilStep, servingPod } from '../helpers/chaos.js';
 
 /** Runs `up -f file` and SIGKILLs it as it starts the first app container; checks where it was cut. */
 async function killedUp(t: TestEnv, pod: string, file: string): Promise<void> {
@@ -142,6 +142,58 @@ describe.skipIf(skipReason)('chaos: up killed between its record and its contain
       }
     },
   );
+
+  it('the exit handler of a container the killed up made but never recorded holds the pod only for its round: gc right after is not told busy', async () => {
+    const pod = t.pod('orphanexit');
+    // one container: a second one's creation cut by the kill may end in its own exit handler first, which removes app
+    const file = servingPod(t, pod, ['app']);
+    // hold up at `runc start` of app (created by its conmon, never started, never recorded), then SIGKILL it there
+    const mark = path.join(t.root, 'start-reached');
+    const wrapper = path.join(t.root, 'runc-hold-start');
+    fs.writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *" start ${pod}.app") echo $$ > ${mark}; exec sleep 3600;; esac\nexec /usr/sbin/runc "$@"\n`, {
+      mode: 0o755,
+    });
+    // the trace reaches the exit handler too (conmon passes up's environment on): it shows the handler really ran
+    const traceFile = path.join(t.root, 'trace');
+    const up = background(t, ['up', '-f', file], { BAREPOD_RUNC: wrapper, BAREPOD_TRACE: traceFile });
+    const held = await eventually(() => fs.existsSync(mark) && Number(fs.readFileSync(mark, 'utf8')), 30_000, 'up to reach runc start of app');
+    up.child.kill('SIGKILL');
+    await up.result;
+    process.kill(held, 'SIGKILL'); // the held `runc start` (a sleep by now): only the container is left to end
+    await runcIdle(t);
+    expect(record(t, pod).containers).toEqual([]);
+    expect(runcIds(t)).toContain(`${pod}.app`);
+
+    // the container's process dies: its conmon writes the exit code and runs barepod's exit handler, which takes over the dead up's lock
+    const appDir = path.join(t.root, 'pods', pod, 'containers', 'app');
+    const conmonPid = Number(fs.readFileSync(path.join(appDir, 'conmon.pid'), 'utf8'));
+    process.kill(runcPid(t, `${pod}.app`), 'SIGKILL');
+    const lock = path.join(t.root, 'locks', pod);
+    const handlerHolds = () => {
+      try {
+        const owner = JSON.parse(fs.readlinkSync(lock)) as { pid: number };
+        return cmdlineOf(owner.pid).includes(' _exited ');
+      } catch {
+        return false;
+      }
+    };
+    // from the moment the handler holds the pod (or has already let it go: its conmon ends after it)
+    await eventually(() => handlerHolds() || !alive(conmonPid), 30_000, 'the exit handler of app to take the pod');
+    const actions = JSON.parse(await t.ok(['gc', '--json'])) as { pod: string; action: string }[];
+    expect(actions.filter((a) => a.pod === pod).map((a) => a.action)).toEqual([expect.stringMatching(/^removed a pod its up left incomplete/)]);
+    expect(fs.readFileSync(traceFile, 'utf8')).toContain(`exit handler ${pod}/app: done`);
+    expect(fs.existsSync(path.join(t.root, 'pods', pod))).toBe(false);
+    expect(runcIds(t)).toEqual([]);
+    expect(podCgroups(t, pod)).toEqual([]);
+    expect(reservationsOf(t)).toEqual([]);
+    await eventually(() => processesOf(t.root, t.prefix).length === 0, 15_000, 'no processes of the pod left');
+
+    expect(await t.ok(['up', '-f', file])).toBe(`pod/${pod} created\n`);
+    const v = await inspect(t, pod);
+    expect(v.containers.map((c) => [c.name, c.state])).toEqual([['app', 'running']]);
+    expect(readInContainer(v.containers[0]!.pid!, '/served')).toBe('app serving\n');
+    await t.ok(['down', pod]);
+  });
 
   it('gc removes the Creating pod whose up is gone, everything of it, and a following up makes it whole', async () => {
     const pod = t.pod('killedgc');
