@@ -5,11 +5,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
+import { oneNamespacePerModule } from './snapshot-text.mjs';
 
 // dist/ holds the bundle only (tsc type-checks and emits nothing): drop the last build's chunks (named by content)
 // and anything else an older build left there; the entry and its map are overwritten in place
 fs.mkdirSync('dist', { recursive: true });
-for (const f of fs.readdirSync('dist')) if (!/^(barepod|handler)\.(mjs|mjs\.map|blob)$/.test(f)) fs.rmSync(`dist/${f}`, { recursive: true, force: true });
+for (const f of fs.readdirSync('dist')) if (!/^(barepod|core|handler)\.(mjs|mjs\.map|blob)$/.test(f)) fs.rmSync(`dist/${f}`, { recursive: true, force: true });
 
 await build({
   // the entry is dist/barepod.mjs; what commands load on demand (manifests and YAML, layer unpacking and tar)
@@ -109,9 +110,11 @@ const lazyBuiltins = {
 };
 
 fs.mkdirSync('dist/snapshot', { recursive: true });
-for (const [name, entry] of [
-  ['barepod', 'src/cli/snapshot.ts'],
-  ['handler', 'src/cli/handler-snapshot.ts'],
+for (const [name, entry, bundle] of [
+  // [blob, its entry, the bundle the launcher names beside it]
+  ['barepod', 'src/cli/snapshot.ts', 'barepod.mjs'],
+  ['core', 'src/cli/snapshot-core.ts', 'barepod.mjs'],
+  ['handler', 'src/cli/handler-snapshot.ts', 'handler.mjs'],
 ]) {
   const script = `dist/snapshot/${name}.cjs`;
   const blob = `dist/${name}.blob`;
@@ -133,6 +136,7 @@ for (const [name, entry] of [
       plugins: [lazyBuiltins],
       logLevel: 'error',
     });
+    fs.writeFileSync(script, oneNamespacePerModule(fs.readFileSync(script, 'utf8'), script));
     const made = spawnSync(process.execPath, ['--snapshot-blob', tmp, '--build-snapshot', script], {
       encoding: 'utf8',
       env: { ...process.env, NODE_OPTIONS: '' },
@@ -141,7 +145,7 @@ for (const [name, entry] of [
     if (made.status !== 0 || warnings !== '') throw new Error(`node --build-snapshot ${script}: ${made.error?.message ?? (warnings || `exit ${made.status}`)}`);
     // a blob Node cannot load would make every call fail (Node checks it before any JavaScript runs): it must
     // start and answer before it replaces the last one (a full disk, a cut write)
-    const tried = spawnSync(process.execPath, ['--snapshot-blob', tmp, `dist/${name}.mjs`, '--version'], {
+    const tried = spawnSync(process.execPath, ['--snapshot-blob', tmp, `dist/${bundle}`, '--version'], {
       encoding: 'utf8',
       env: { ...process.env, NODE_OPTIONS: '' },
     });

@@ -10,6 +10,12 @@ export function runtimeFor(cmd: Command): Runtime {
   return openRuntime(resolveSettings({ root: opts.root }));
 }
 
+/** The runtime for a command that only reads (ps, pod ls, inspect): runc and conmon are looked up when first used. */
+export function viewRuntimeFor(cmd: Command): Runtime {
+  const opts = cmd.optsWithGlobals<{ root?: string }>();
+  return openRuntime(resolveSettings({ root: opts.root }), { tools: 'when-used' });
+}
+
 /** Parses a --time value in whole seconds. */
 export function parseSeconds(text: string, flag: string): number;
 export function parseSeconds(text: string | undefined, flag: string, fallback: number): number;

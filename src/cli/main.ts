@@ -1,17 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
-import { causeChain, describeChain, describeError, errorJson, ExitCode, isUnexpected } from '../errors.js';
-import { disableExplain, explaining } from '../runtime/explain.js';
+/**
+ * The whole CLI: every command group, in the order `--help` lists them. The plain bundle's entry
+ * (dist/barepod.mjs) and dist/barepod.blob (src/cli/snapshot.ts) run it; see ./program.ts for the program itself.
+ */
 import { registerDoctor } from './commands/doctor.js';
-import { registerExec } from './commands/exec.js';
 import { registerAttach } from './commands/attach.js';
 import { registerImages } from './commands/images.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerLogs } from './commands/logs.js';
 import { registerNetwork } from './commands/network.js';
-import { registerContainerVerbs } from './commands/container.js';
-import { registerPod } from './commands/pod.js';
-import { registerPs } from './commands/ps.js';
-import { registerRun } from './commands/run.js';
 import { registerSpec } from './commands/spec.js';
 import { registerSupervision } from './commands/supervise.js';
 import { registerManifest } from './commands/manifest.js';
@@ -21,46 +15,27 @@ import { registerHelp } from './commands/help.js';
 import { registerObserve } from './commands/observe.js';
 import { registerConfig } from './commands/config.js';
 import { registerVolume } from './commands/volume.js';
-import { validateNameArgs } from './name-args.js';
 import { restoreExtraCaCerts } from '../runtime/self.js';
+import { CONTAINER_VERBS_GROUP, EXEC_GROUP, INSPECT_GROUP, LOGS_GROUP, POD_GROUP, PS_GROUP, RUN_GROUP } from './core-groups.js';
+import { buildProgram as buildProgramOf, runProgram, VERSION, type CommandGroup } from './program.js';
 
-export const VERSION = '0.1.0';
-
-/** The command that runs, per program, kept by the preAction hook (for its --json when it fails). */
-const running = new WeakMap<Command, Command>();
-
-/**
- * Whether the failed command was asked for JSON: the running command's own
- * --json, or (for an error commander found while parsing, before any command
- * ran) a `--json` word before `--`.
- */
-function wantsJson(program: Command, argv: string[]): boolean {
-  const action = running.get(program);
-  if (action) return action.opts().json === true || action.opts().output === 'json';
-  const words = argv.slice(2);
-  const end = words.indexOf('--');
-  const before = end < 0 ? words : words.slice(0, end);
-  return (
-    before.includes('--json') ||
-    before.some((w, i) => w === '--output=json' || w === '-ojson' || ((w === '-o' || w === '--output') && before[i + 1] === 'json'))
-  );
-}
+export { commandWord, VERSION } from './program.js';
 
 /**
  * Each function that adds top-level commands, with the names (and aliases) it adds, in the order `--help` lists
  * them; test/unit/command-groups.test.ts checks the names against what each one adds.
  */
-export const COMMAND_GROUPS: ReadonlyArray<readonly [register: (program: Command) => void, names: readonly string[]]> = [
-  [registerPod, ['pod']],
-  [registerRun, ['run']],
-  [registerPs, ['ps']],
-  [registerInspect, ['inspect']],
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  POD_GROUP,
+  RUN_GROUP,
+  PS_GROUP,
+  INSPECT_GROUP,
   [registerObserve, ['ns', 'cgroups', 'top', 'stats']],
   [registerSpec, ['spec']],
-  [registerContainerVerbs, ['stop', 'start', 'rm']],
-  [registerLogs, ['logs']],
+  CONTAINER_VERBS_GROUP,
+  LOGS_GROUP,
   [registerImages, ['pull', 'images', 'rmi', 'import', 'image']],
-  [registerExec, ['exec']],
+  EXEC_GROUP,
   [registerAttach, ['attach']],
   [registerSupervision, ['events', 'gc', '_exited', '_unhealthy', '_job-deadline', '_restart']],
   [registerManifest, ['up', 'down', 'export', 'wait']],
@@ -73,129 +48,14 @@ export const COMMAND_GROUPS: ReadonlyArray<readonly [register: (program: Command
   [(program) => registerHelp(program, VERSION), ['help']],
 ];
 
-/**
- * The command an argv names: its first word after the program's own options (`--root DIR`, `--root=DIR`,
- * `--debug`); undefined when another option comes first (`--help`, `--version`, a mistake) or there is none.
- */
-export function commandWord(argv: readonly string[]): string | undefined {
-  const words = argv.slice(2);
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]!;
-    if (w === '--root') i++;
-    else if (w.startsWith('--root=') || w === '--debug') continue;
-    else return w.startsWith('-') ? undefined : w;
-  }
-  return undefined;
+/** The whole CLI's command tree (only the group `argv` names, when given: see buildProgram in ./program.ts). */
+export function buildProgram(argv?: readonly string[]) {
+  return buildProgramOf(COMMAND_GROUPS, argv);
 }
 
-/**
- * Builds the command tree; commands are thin: parse, call the pod layer, print. Given the argv it will parse,
- * only the command group that argv names (the whole tree when it names none, or `help`).
- */
-export function buildProgram(argv?: readonly string[]): Command {
-  const program = new Command('barepod')
-    .description('Kubernetes-style pods on one Linux host, on runc and conmon: no Docker, no Kubernetes.')
-    .version(VERSION, '-V, --version')
-    .addOption(new Option('--root <dir>', 'state root (default /run/barepod; env BAREPOD_ROOT)'))
-    .option('--debug', "on an error, show its chain of causes, a failed program's argv and stderr, and the stack")
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (str, write) => write(str) })
-    .exitOverride()
-    // `barepod help` is barepod's own (registerHelp), also when only another command's group is registered
-    .helpCommand(false)
-    // every pod and container name on the command line is a DNS-1123 label before any command runs
-    .hook('preAction', (_program, action) => {
-      running.set(program, action);
-      validateNameArgs(action);
-    });
-  program.addHelpText(
-    'after',
-    `
-Examples:
-  barepod pod create web -p 8080:80
-  barepod run --pod web --name app --image busybox -- httpd -f -p 8080
-  barepod ps
-  barepod inspect web
-  barepod pod rm web
-
-Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found,
-4 conflict (exists, busy, wrong state), 5 missing prerequisite, 6 sandbox gone.
-
-Manual pages: barepod help COMMAND (or man barepod-COMMAND after scripts/setup).`,
-  );
-  // `barepod --version` needs no command at all
-  const versionOnly = argv !== undefined && argv.length === 3 && (argv[2] === '-V' || argv[2] === '--version');
-  const word = argv === undefined ? undefined : commandWord(argv);
-  const only = word === undefined || word === 'help' ? undefined : COMMAND_GROUPS.find(([, names]) => names.includes(word));
-  // the command named on the line is all a call needs (its definitions are a third of a read command's start);
-  // help, a usage error's suggestions and anything else get the whole tree
-  for (const [register] of versionOnly ? [] : only ? [only] : COMMAND_GROUPS) register(program);
-  return program;
-}
-
-/** The one top-level handler: runs the CLI and sets the exit code; commands never call process.exit. */
-export async function main(argv: string[]): Promise<number> {
-  // `barepod ps | head`: a reader that goes away is not an error
-  let narrationLost = false;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      // but `up --explain 2>&1 | head` must not stop a pod change half-way: only the narration stops
-      // (and the writes already under way fail quietly)
-      if (stream === process.stderr && (explaining || narrationLost) && (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED')) {
-        narrationLost = true;
-        disableExplain();
-        return;
-      }
-      if (e.code === 'EPIPE') process.exit(0);
-      throw e;
-    });
-  }
-  const program = buildProgram(argv);
-  try {
-    await program.parseAsync(argv);
-    return process.exitCode === undefined ? 0 : Number(process.exitCode);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      // commander already said it on stderr; a script asked for JSON gets the object too
-      if (wantsJson(program, argv)) {
-        printErrorJson({ error: { code: 'usage', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', exitCode: ExitCode.usage } });
-      }
-      return ExitCode.usage;
-    }
-    const debug = program.opts().debug === true || process.env.BAREPOD_DEBUG === '1';
-    const d = describeError(err);
-    process.stderr.write(`barepod: error: ${d.message}\n`);
-    if (d.hint) process.stderr.write(`barepod: hint: ${d.hint}\n`);
-    if (debug) {
-      // the whole chain: each cause, a failed program's argv and stderr, each failed undo; then where it was thrown
-      process.stderr.write(
-        describeChain(err)
-          .map((l) => `barepod: debug: ${l}`)
-          .join('\n') + '\n',
-      );
-      const innermost = causeChainEnd(err);
-      if (innermost instanceof Error && innermost.stack) process.stderr.write(innermost.stack + '\n');
-    }
-    if (isUnexpected(err) && !debug) process.stderr.write('barepod: (an unexpected error: run with --debug for details)\n');
-    if (wantsJson(program, argv)) printErrorJson(errorJson(err));
-    return d.exitCode;
-  }
-}
-
-/** The --json error object, one line on stdout (after whatever the command printed before it failed). */
-function printErrorJson(value: ReturnType<typeof errorJson>): void {
-  try {
-    process.stdout.write(JSON.stringify(value) + '\n');
-  } catch {
-    // stdout is gone: the exit status still says it
-  }
-}
-
-/** The deepest error of the chain: its stack says where the failure began. */
-function causeChainEnd(err: unknown): unknown {
-  const chain = causeChain(err);
-  return chain[chain.length - 1];
+/** Runs the whole CLI on `argv` and gives the exit code; commands never call process.exit. */
+export function main(argv: string[]): Promise<number> {
+  return runProgram(COMMAND_GROUPS, argv);
 }
 
 // Run when this module is the program (the bundle's entry), not when a test imports it or a startup snapshot is

@@ -229,8 +229,11 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
       }
     }
   }
-  // conmon writes the exit file after reaping; give it a moment, then wait it out.
-  if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon), 5_000);
+  // conmon writes the exit file after reaping; give it a moment, then wait it out. Once conmon runs its exit command,
+  // the file is written (or never will be: a failed create), and that command may be an exit handler waiting for the
+  // lock this caller holds, or this very handler (an instance no record knows, whose exit file is in a launch dir
+  // not known here): waiting for such a conmon to end would hold the pod for the whole wait
+  if (conmon) await waitFor(() => readExitFile(exits, id) !== undefined || !isAlive(conmon) || runsExitHandler(conmon.pid, pod, name), 5_000);
   if (explaining) {
     const code = readExitFile(exits, id);
     explainResult(
@@ -244,7 +247,7 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
   if (known) await rt.runc.delete(id);
   // conmon ends once its exit command has: wait for that, unless the command is a
   // restart handler, which may be waiting for the very lock this caller holds
-  if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid), 5_000);
+  if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid, pod, name), 5_000);
   return readExitFile(exits, id);
 }
 
@@ -255,9 +258,17 @@ function orphanMonitor(pidFile: string): ProcessIdentity | undefined {
   return identify(pid);
 }
 
-/** Whether a conmon is running barepod's exit handler (`_exited`) rather than the marker's no-op. */
-function runsExitHandler(conmonPid: number): boolean {
-  return childrenOf(conmonPid).some((child) => readCmdline(child).includes('_exited'));
+/**
+ * Whether a conmon is running its exit command for this member (`… _exited POD NAME LAUNCH`: the shell that tests the
+ * `stopping` marker, or barepod's handler it became). Matched on the member's own words, not on a bare `_exited` a
+ * container's program could carry in its argv.
+ */
+function runsExitHandler(conmonPid: number, pod: string, name: string): boolean {
+  return childrenOf(conmonPid).some((child) => {
+    const argv = readCmdline(child);
+    const at = argv.indexOf('_exited');
+    return at >= 0 && argv[at + 1] === pod && argv[at + 2] === name;
+  });
 }
 
 /** SIGTERM to a PID 1 without a handler is dropped by the kernel: waiting the grace period out would change nothing. */

@@ -81,7 +81,8 @@ export function findContainer(rec: PodRecord, name: string): ContainerRecord {
  * whose state changed.
  */
 export function reconcile(rt: Runtime, rec: PodRecord): ContainerRecord[] {
-  const podExits = rt.pod(rec.def.name).paths.exits;
+  // the record's scope: paths only, so the state root's cgroup root (a hash, see resolveSettings) is never worked out for ps
+  const podExits = rt.pod(rec).paths.exits;
   const changed: ContainerRecord[] = [];
   for (const c of rec.containers) {
     if (c.state !== 'running' && c.state !== 'created') continue;

@@ -36,11 +36,22 @@ export interface Runtime {
   pod(pod: PodRef): PodScope;
 }
 
-/** Opens the runtime: checks root and the tools, without touching any pod. */
-export function openRuntime(settings: Settings): Runtime {
+/**
+ * Opens the runtime: checks root and the tools, without touching any pod. With `tools: 'when-used'` (the read
+ * commands: ps, pod ls, inspect), runc and conmon are looked up when first used, not at every call (~0.6 ms of
+ * its start: a walk of PATH); a command that changes pods finds a missing tool before it starts (the default).
+ */
+export function openRuntime(settings: Settings, o: { tools?: 'now' | 'when-used' } = {}): Runtime {
   requireRoot();
-  const runcBin = requireBinary('runc', 'BAREPOD_RUNC');
-  const conmon = requireBinary('conmon', 'BAREPOD_CONMON');
+  let runcBin: string | undefined;
+  let conmon: string | undefined;
+  const findRunc = (): string => (runcBin ??= requireBinary('runc', 'BAREPOD_RUNC'));
+  const findConmon = (): string => (conmon ??= requireBinary('conmon', 'BAREPOD_CONMON'));
+  if (o.tools !== 'when-used') {
+    findRunc();
+    findConmon();
+  }
+  let runc: Runc | undefined;
   // the cgroup hierarchies, read from /proc/self/mountinfo when first needed (ps and pod ls never need them)
   let cgroups: CgroupFs | undefined;
   const cgroupFs = (): CgroupFs => (cgroups ??= CgroupFs.forHost());
@@ -63,8 +74,12 @@ export function openRuntime(settings: Settings): Runtime {
   if (fs.existsSync(settings.dataDir)) requireTrustedDir(settings.dataDir, 'data dir');
   return {
     settings,
-    runc: new Runc(runcBin, runcRoot(settings.stateRoot)),
-    conmon,
+    get runc() {
+      return (runc ??= new Runc(findRunc(), runcRoot(settings.stateRoot)));
+    },
+    get conmon() {
+      return findConmon();
+    },
     get cgroups() {
       return cgroupFs();
     },

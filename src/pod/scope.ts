@@ -40,7 +40,8 @@ export function podScopes(settings: { stateRoot: string; cgroupRoot: string }): 
   const made = new Map<string, PodScope>();
   return (pod) => {
     const name = typeof pod === 'string' ? pod : pod.def.name;
-    const cgroupRoot = typeof pod === 'string' ? settings.cgroupRoot : cgroupRootOf(settings.cgroupRoot, pod);
+    // a record names its own: the state root's (a hash worked out on first read, see resolveSettings) is not read then
+    const cgroupRoot = typeof pod === 'string' ? settings.cgroupRoot : (pod.cgroupRoot ?? LEGACY_CGROUP_ROOT);
     const key = `${cgroupRoot}\0${name}`;
     let scope = made.get(key);
     if (!scope) made.set(key, (scope = makeScope(settings.stateRoot, cgroupRoot, name)));

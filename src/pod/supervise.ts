@@ -17,7 +17,7 @@ import { memberKind } from '../plan/members.js';
 import { appendEvent } from '../runtime/events.js';
 import { inspectLock } from '../runtime/state.js';
 import { trace } from '../runtime/exec.js';
-import { startedFromSnapshot } from '../runtime/startup.js';
+import { startupNote } from '../runtime/startup.js';
 import { isAlive, liveOrAsk } from '../runtime/procfs.js';
 import { cancelRestart, scheduleRestart } from './backoff.js';
 import { jobAfterExit, jobPodFailed, lostJobDeadline } from './job.js';
@@ -37,7 +37,7 @@ const MIN_RETRY_MS = 1000;
 /** `_exited`: conmon's exit command for one launch of a member. */
 export async function handleExit(rt: Runtime, pod: string, member: string, launchId: string): Promise<void> {
   const started = performance.now();
-  trace(`exit handler ${pod}/${member}: node up ${process.uptime().toFixed(3)}s${startedFromSnapshot() ? ' (from the start-up snapshot)' : ''}`, started);
+  trace(`exit handler ${pod}/${member}: node up ${process.uptime().toFixed(3)}s${startupNote()}`, started);
   await withPod(rt, pod, async (rec) => {
     trace(`exit handler ${pod}/${member}: locked`, started);
     if (!isActive(rec)) return;

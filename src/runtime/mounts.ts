@@ -43,9 +43,14 @@ export async function mountTmpfs(target: string, sizeBytes: number | undefined, 
   await runTool(['mount', '-t', 'tmpfs', '-o', options.join(','), o.source ?? 'shm', target]);
 }
 
-/** Unmounts everything at or below `target` (deepest first) but `keep`; a no-op when nothing is mounted. */
+/**
+ * Unmounts everything at or below `target` (deepest first) but `keep`; a no-op when nothing is mounted. One umount
+ * takes them all, in that order (a pod's rootfs overlays and /dev/shm: one program, not one each); it goes on past
+ * one it cannot unmount and then fails, naming it.
+ */
 export async function unmountAll(target: string, keep: string[] = []): Promise<void> {
-  for (const mp of mountsUnder(target)) if (!keep.includes(mp)) await runTool(['umount', mp]);
+  const mounted = mountsUnder(target).filter((mp) => !keep.includes(mp));
+  if (mounted.length) await runTool(['umount', ...mounted]);
 }
 
 /** Pins a process's netns with a bind mount, so it outlives the process (and CNI DEL can enter it). */

@@ -58,10 +58,17 @@ const trustedOwner = (uid: number): boolean => uid === 0 || uid === (process.get
  * owned by someone else than root (or the user running barepod), or writable
  * by group or others; an ancestor may be world-writable only with the sticky
  * bit and root as owner (/tmp). A directory that does not exist yet is judged
- * by its nearest existing ancestor. `what` names it in the error.
+ * by its nearest existing ancestor. `what` names it in the error. Says whether
+ * the dir itself was there to judge (false: only its nearest ancestor was).
  */
-export function requireTrustedDir(dir: string, what: string): void {
+export function requireTrustedDir(dir: string, what: string): boolean {
   const abs = path.resolve(dir);
+  // a dir whose real path is itself has no symlink on the way (the usual case: every call's state root), so the
+  // walk below would find none: one realpath(3) instead of an lstat per component
+  if (realPathOrUndefined(abs) === abs) {
+    judgeChain(abs, abs, abs, what);
+    return true;
+  }
   // judge the real path: a symlinked component is judged where it leads
   let existing = abs;
   for (;;) {
@@ -90,13 +97,27 @@ export function requireTrustedDir(dir: string, what: string): void {
   }
   let real: string;
   try {
-    real = fs.realpathSync(existing);
+    real = fs.realpathSync.native(existing);
   } catch (e) {
     throw new BarepodError('unsafe-dir', `the ${what} ${abs}: ${existing} is a symlink that leads nowhere (${(e as Error).message})`, {
       hint: `remove it, or pick another ${what}`,
       cause: e,
     });
   }
+  judgeChain(abs, existing, real, what);
+  return existing === abs;
+}
+
+function realPathOrUndefined(p: string): string | undefined {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner and mode test of requireTrustedDir, on `real` (the real path of `existing`, `abs` or its nearest ancestor) and each of its ancestors. */
+function judgeChain(abs: string, existing: string, real: string, what: string): void {
   const chain: string[] = [];
   for (let p = real; ; p = path.dirname(p)) {
     chain.push(p);
@@ -138,10 +159,13 @@ export function requireTrustedDir(dir: string, what: string): void {
  * an older barepod (or a user) made it readable by others.
  */
 export function ensurePrivateDir(dir: string, what: string): void {
-  requireTrustedDir(dir, what);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // again, now that it exists: another user may have made it (or a symlink there) between the check and mkdir
-  requireTrustedDir(dir, what);
+  // a dir that was there and passed stays barepod's: it and every ancestor are root's, not writable by others (a
+  // sticky ancestor lets no one else rename it away), so it is judged once (every call opens its state root)
+  if (!requireTrustedDir(dir, what)) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // again, now that it exists: another user may have made it (or a symlink there) between the check and mkdir
+    requireTrustedDir(dir, what);
+  }
   tighten(dir);
 }
 

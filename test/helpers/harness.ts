@@ -199,10 +199,12 @@ export function cliForAnyUser(): { cli: string; remove: () => void } {
   fs.mkdirSync(path.join(dir, 'dist'), { mode: 0o755 });
   fs.copyFileSync(path.join(REPO, 'dist', 'barepod.mjs'), path.join(dir, 'dist', 'barepod.mjs'));
   fs.cpSync(path.join(REPO, 'dist', 'chunks'), path.join(dir, 'dist', 'chunks'), { recursive: true });
-  // the start-up snapshot, with its mtime (bin/barepod uses it only while it carries that of the Node on PATH)
-  const blob = path.join(REPO, 'dist', 'barepod.blob');
-  if (fs.existsSync(blob)) fs.cpSync(blob, path.join(dir, 'dist', 'barepod.blob'), { preserveTimestamps: true });
-  if (fs.existsSync(`${blob}.ok`)) fs.cpSync(`${blob}.ok`, path.join(dir, 'dist', 'barepod.blob.ok'));
+  // the start-up snapshots, with their mtime (bin/barepod uses one only while it carries that of the Node on PATH)
+  for (const name of ['barepod.blob', 'core.blob']) {
+    const blob = path.join(REPO, 'dist', name);
+    if (fs.existsSync(blob)) fs.cpSync(blob, path.join(dir, 'dist', name), { preserveTimestamps: true });
+    if (fs.existsSync(`${blob}.ok`)) fs.cpSync(`${blob}.ok`, path.join(dir, 'dist', `${name}.ok`));
+  }
   for (const f of fs.readdirSync(path.join(dir, 'dist'), { recursive: true, withFileTypes: true })) {
     fs.chmodSync(path.join(f.parentPath, f.name), f.isDirectory() ? 0o755 : 0o644);
   }

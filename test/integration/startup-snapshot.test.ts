@@ -37,7 +37,7 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
   const t = useTestEnv();
 
   it('is built by npm run build for this Node, and bin/barepod starts from it', async () => {
-    for (const blob of ['barepod.blob', 'handler.blob']) {
+    for (const blob of ['barepod.blob', 'core.blob', 'handler.blob']) {
       const st = fs.statSync(path.join(REPO, 'dist', blob));
       expect(st.mtimeMs, blob).toBe(fs.statSync(process.execPath).mtimeMs);
     }
@@ -50,7 +50,7 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
   it("keeps nothing of the builder's environment: a blob anyone can read holds no value of it", () => {
     // the blobs are world-readable (as the bundle is): whoever ran npm run build must not leave a token there
     const canary = `zq${Math.random().toString(36).slice(2)}canary`;
-    for (const name of ['barepod', 'handler']) {
+    for (const name of ['barepod', 'core', 'handler']) {
       const blob = path.join(t.root, `${name}.blob`);
       execFileSync(process.execPath, ['--snapshot-blob', blob, '--build-snapshot', path.join(REPO, 'dist', 'snapshot', `${name}.cjs`)], {
         env: { ...process.env, BAREPOD_TEST_TOKEN: canary, NODE_OPTIONS: '' },
@@ -62,6 +62,32 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
       expect(bytes.includes('BAREPOD_TEST_TOKEN'), name).toBe(false);
       fs.rmSync(blob);
     }
+  });
+
+  it('starts the everyday commands from dist/core.blob and every other call from dist/barepod.blob, with the same output', async () => {
+    const blobOf = async (args: string[]) => {
+      const r = await run(CLI, args, { ...t.env, BAREPOD_TRACE: '1' });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return /node up [\d.]+s \(from the start-up snapshot (\S+)\)/.exec(r.stderr)?.[1];
+    };
+    const dist = path.join(REPO, 'dist');
+    for (const args of [['ps'], ['pod', 'ls'], ['--version'], ['logs', '--help'], ['--root', t.root, 'inspect', '--help']])
+      expect(await blobOf(args), args.join(' ')).toBe(path.join(dist, 'core.blob'));
+    for (const args of [
+      ['network', 'ls'],
+      ['gc', '--help'],
+      ['help', 'ps'],
+      ['up', '--help'],
+    ])
+      expect(await blobOf(args), args.join(' ')).toBe(path.join(dist, 'barepod.blob'));
+    // a core command's output is the same from either blob and from the plain bundle
+    const pod = t.pod('core');
+    await t.ok(['pod', 'create', pod, '--network', 'none']);
+    const fromCore = await t.ok(['pod', 'ls', '--json']);
+    expect(JSON.parse(fromCore)).toEqual([expect.objectContaining({ name: pod })]);
+    expect(await t.ok(['pod', 'ls', '--json'], { BAREPOD_NO_SNAPSHOT: '1' })).toBe(fromCore);
+    expect((await run(CLI, ['pod', '--help'], t.env)).stdout).toBe((await run(CLI, ['pod', '--help'], { ...t.env, BAREPOD_NO_SNAPSHOT: '1' })).stdout);
+    await t.ok(['pod', 'rm', '-f', pod]);
   });
 
   it('is found when bin/barepod is run by a relative path too', () => {
@@ -110,11 +136,31 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
     }
   });
 
+  it('dist/core.blob of another Node is not used either: the everyday commands run the plain bundle, and doctor names it', async () => {
+    const dir = copyOfCheckout();
+    try {
+      const blob = path.join(dir, 'dist', 'core.blob');
+      fs.writeFileSync(blob, 'not a snapshot of this Node');
+      const cli = path.join(dir, 'bin', 'barepod');
+      const r = await run(cli, ['pod', 'ls', '--json'], { ...t.env, BAREPOD_TRACE: '1' });
+      expect(r).toMatchObject({ code: 0, stdout: '[]\n' });
+      expect(r.stderr).toMatch(/barepod pod: node up [\d.]+s\n/);
+      const check = await startupCheck(cli, t.env);
+      expect(check.ok).toBe(false);
+      expect(check.detail).toBe(
+        `the start-up snapshot ${blob} was built by another Node than ${process.execPath}: not used, the calls it serves start ~25-50 ms slower`,
+      );
+      expect(check.fix).toMatch(/npm run build/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("is not used where this machine's Node cannot load it (built on another CPU): tried once a boot, then the plain bundle", async () => {
     const dir = copyOfCheckout();
     try {
       // a blob with this Node's mtime that Node refuses (as a QEMU guest's Node refused one built on its host)
-      const blob = path.join(dir, 'dist', 'barepod.blob');
+      const blob = path.join(dir, 'dist', 'core.blob');
       fs.writeFileSync(blob, 'not a snapshot V8 loads here');
       fs.utimesSync(blob, fs.statSync(process.execPath).atime, fs.statSync(process.execPath).mtime);
       fs.rmSync(`${blob}.ok`, { force: true });
@@ -147,7 +193,9 @@ describe.skipIf(skipReason)('the start-up snapshot', () => {
     process.kill(before.process.pid, 'SIGKILL');
     const after = await eventually(() => rec().restarts === 1 && isAlive(rec().process) && rec(), 30_000, 'the app to be restarted');
     expect(after.process.pid).not.toBe(before.process.pid);
-    expect(fs.readFileSync(traceFile, 'utf8')).toMatch(new RegExp(`exit handler ${pod}/app: node up [\\d.]+s \\(from the start-up snapshot\\)`));
+    expect(fs.readFileSync(traceFile, 'utf8')).toMatch(
+      new RegExp(`exit handler ${pod}/app: node up [\\d.]+s \\(from the start-up snapshot ${path.join(REPO, 'dist', 'handler.blob')}\\)`),
+    );
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 });

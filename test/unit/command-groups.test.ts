@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, COMMAND_GROUPS, commandWord } from '../../src/cli/main.js';
+import { CORE_GROUPS, CORE_WORDS } from '../../src/cli/core-groups.js';
+import { buildProgram as buildProgramOf } from '../../src/cli/program.js';
 
 /** The top-level words (names and aliases) a command tree has. */
 const wordsOf = (program: Command): string[] => program.commands.flatMap((c) => [c.name(), ...c.aliases()]);
@@ -46,6 +48,19 @@ describe('command groups (a call registers only the command it names)', () => {
     expect(wordsOf(buildProgram(['node', 'barepod', '--root', '/x', 'volume', 'ls']))).toEqual(['volume']);
     const all = wordsOf(buildProgram()).sort();
     for (const argv of [['help', 'ps'], ['--help'], ['pss'], []]) expect(wordsOf(buildProgram(['node', 'barepod', ...argv])).sort()).toEqual(all);
+  });
+
+  it('has the everyday groups (dist/core.blob) among the whole tree, and gives their commands the same help there', () => {
+    for (const group of CORE_GROUPS) expect(COMMAND_GROUPS, group[1].join(' ')).toContain(group);
+    expect(CORE_WORDS).toEqual(['pod', 'run', 'ps', 'inspect', 'stop', 'start', 'rm', 'logs', 'exec']);
+    const whole = helpTexts(buildProgram());
+    for (const word of CORE_WORDS) {
+      const alone = helpTexts(buildProgramOf(CORE_GROUPS, ['node', 'barepod', word]));
+      expect(alone.size, word).toBeGreaterThan(0);
+      for (const [p, text] of alone) expect(text, p).toBe(whole.get(p));
+    }
+    // `--version` from the core program: no command is needed
+    expect(wordsOf(buildProgramOf(CORE_GROUPS, ['node', 'barepod', '--version']))).toEqual([]);
   });
 
   it('gives every command the same help text alone as in the whole tree', () => {

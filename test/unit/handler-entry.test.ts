@@ -10,6 +10,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { handlerCall } from '../../src/cli/handler.js';
 import { HANDLER_PRELUDE_SH, handlerArgv, selfArgv, SNAPSHOT_FITS_SH } from '../../src/runtime/self.js';
+import { CORE_WORDS } from '../../src/cli/core-groups.js';
+import { commandWord } from '../../src/cli/program.js';
 import { Runc } from '../../src/runtime/runc.js';
 
 describe('handlerCall', () => {
@@ -175,6 +177,55 @@ describe('bin/barepod', () => {
     const launcher = fs.readFileSync(path.resolve(import.meta.dirname, '../../bin/barepod'), 'utf8');
     expect(launcher).toContain(SNAPSHOT_FITS_SH.trimEnd());
     expect(launcher).toMatch(/if bp_snapshot_fits "\$node" "\$blob" "\$dist\/barepod\.mjs"; then\n\s+exec "\$node" --snapshot-blob "\$blob"/);
+  });
+
+  it('starts the everyday commands (CORE_WORDS) and --version from dist/core.blob, every other call from dist/barepod.blob', () => {
+    // a checkout with both blobs fitting a stand-in "node" (first on PATH) that prints the argv it got
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-launcher-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'bin'));
+      fs.mkdirSync(path.join(dir, 'dist'));
+      fs.mkdirSync(path.join(dir, 'path'));
+      fs.copyFileSync(path.resolve(import.meta.dirname, '../../bin/barepod'), path.join(dir, 'bin', 'barepod'));
+      const node = path.join(dir, 'path', 'node');
+      fs.writeFileSync(node, '#!/bin/sh\nfor a in "$@"; do echo "$a"; done\n', { mode: 0o755 });
+      const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      for (const blob of ['barepod.blob', 'core.blob']) {
+        fs.writeFileSync(path.join(dir, 'dist', blob), '');
+        execFileSync('touch', ['-r', node, path.join(dir, 'dist', blob)]);
+        fs.writeFileSync(path.join(dir, 'dist', `${blob}.ok`), `ok ${boot}\n`);
+      }
+      const blobFor = (args: string[]) => {
+        const out = execFileSync('/bin/sh', [path.join(dir, 'bin', 'barepod'), ...args], {
+          env: { PATH: `${path.join(dir, 'path')}:/usr/bin:/bin` },
+          encoding: 'utf8',
+        }).split('\n');
+        expect(out.slice(2, 2 + args.length + 1)).toEqual([`${dir}/bin/../dist/barepod.mjs`, ...args]);
+        return path.basename(out[1]!);
+      };
+      const cases: string[][] = [
+        ...CORE_WORDS.map((w) => [w, 'x']),
+        ['--version'],
+        ['-V'],
+        ['--root', '/r', 'ps'],
+        ['--root=/r', '--debug', 'logs', 'p', 'c'],
+        ['--root', 'ps', 'network'],
+        ['network', 'ls'],
+        ['up', '-f', 'ps'],
+        ['help', 'ps'],
+        ['--help'],
+        ['ps2'],
+        ['--debug'],
+        [],
+      ];
+      for (const args of cases) {
+        const word = commandWord(['node', 'barepod', ...args]);
+        const core = (word !== undefined && CORE_WORDS.includes(word)) || args[0] === '--version' || args[0] === '-V';
+        expect(blobFor(args), args.join(' ')).toBe(core ? 'core.blob' : 'barepod.blob');
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BarepodError } from '../../src/errors.js';
 import { ensurePrivateDir, requireTrustedDir } from '../../src/runtime/private-fs.js';
 import { writeFileAtomic } from '../../src/runtime/state.js';
@@ -129,5 +129,72 @@ describe('ensurePrivateDir', () => {
     fs.chmodSync(dir, 0o777);
     expect(err(() => ensurePrivateDir(path.join(dir, 'm'), 'manifest dir')).code).toBe('unsafe-dir');
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('judges a dir that appeared between its check and the mkdir again (another user made it, or a symlink there)', () => {
+    fs.chmodSync(dir, 0o1777); // /tmp-like: anyone may make an entry
+    const target = path.join(dir, 'state');
+    const real = fs.mkdirSync.bind(fs);
+    // someone else's dir, made just before barepod's mkdir (which then finds it there and makes nothing)
+    const spy = vi.spyOn(fs, 'mkdirSync').mockImplementation(((p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
+      if (!fs.existsSync(target)) {
+        real(target, { mode: 0o777 });
+        fs.chmodSync(target, 0o777);
+      }
+      return real(p, o);
+    }) as typeof fs.mkdirSync);
+    try {
+      expect(err(() => ensurePrivateDir(target, 'state root')).code).toBe('unsafe-dir');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(mode(target)).toBe(0o777); // refused, not made private as if it were barepod's
+  });
+
+  it('an existing trusted dir is checked once and not made again; a missing one is made, then checked where it stands', () => {
+    const target = path.join(dir, 'state');
+    const mkdir = vi.spyOn(fs, 'mkdirSync');
+    try {
+      ensurePrivateDir(target, 'state root');
+      expect(mkdir).toHaveBeenCalledTimes(1);
+      fs.chmodSync(target, 0o750);
+      mkdir.mockClear();
+      ensurePrivateDir(target, 'state root');
+      expect(mkdir).not.toHaveBeenCalled();
+      expect(mode(target)).toBe(0o700);
+    } finally {
+      mkdir.mockRestore();
+    }
+  });
+});
+
+describe('requireTrustedDir: whether the dir itself was judged', () => {
+  it('true for an existing dir (and a symlink to one), false for a missing one judged by its nearest ancestor', () => {
+    const sub = path.join(dir, 'sub');
+    expect(requireTrustedDir(sub, 'state root')).toBe(false);
+    fs.mkdirSync(sub, { mode: 0o700 });
+    expect(requireTrustedDir(sub, 'state root')).toBe(true);
+    fs.symlinkSync(sub, path.join(dir, 'link'));
+    expect(requireTrustedDir(path.join(dir, 'link'), 'state root')).toBe(true);
+  });
+
+  it('a dir with no symlink on the way is judged with one realpath, no lstat walk; the verdicts are the same', () => {
+    const sub = path.join(dir, 'sub');
+    fs.mkdirSync(sub, { mode: 0o700 });
+    fs.symlinkSync(sub, path.join(dir, 'link'));
+    const lstat = vi.spyOn(fs, 'lstatSync');
+    try {
+      requireTrustedDir(sub, 'state root');
+      expect(lstat).not.toHaveBeenCalled();
+      requireTrustedDir(path.join(dir, 'link'), 'state root');
+      expect(lstat).toHaveBeenCalled();
+      fs.chmodSync(sub, 0o770);
+      expect(err(() => requireTrustedDir(sub, 'state root')).message).toBe(
+        `the state root ${sub} is writable by its group (mode 0770): another user could plant files or symlinks there`,
+      );
+      expect(err(() => requireTrustedDir(path.join(dir, 'link'), 'state root')).message).toContain(`its real path ${sub} is writable by its group`);
+    } finally {
+      lstat.mockRestore();
+    }
   });
 });

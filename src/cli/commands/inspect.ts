@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { inspectPod, jobText } from '../../pod/views.js';
-import { runtimeFor } from '../common.js';
+import { viewRuntimeFor } from '../common.js';
 import type { NetworkKind } from '../../model.js';
-import { formatPort, printJson } from '../output.js';
+import { formatPort, printJson, writeOut } from '../output.js';
 
 /** Each network mode in inspect's words. */
 const NETWORK_WORDS: Record<NetworkKind, string> = { cni: ' (CNI)', host: " (the host's network namespace)", none: ' (loopback only)' };
@@ -19,7 +19,7 @@ export function registerInspect(program: Command): void {
       '\nExamples:\n  barepod inspect web\n  barepod inspect web --json | jq .containers[0].namespaces\n  barepod inspect web --json | jq -r .network.ip',
     )
     .action((pod: string, o: { json?: boolean }, cmd: Command) => {
-      const view = inspectPod(runtimeFor(cmd), pod);
+      const view = inspectPod(viewRuntimeFor(cmd), pod);
       if (o.json) return printJson(view);
       const out: string[] = [];
       out.push(`Pod:        ${view.name}`, `State:      ${view.state}`, `Hostname:   ${view.hostname}`, `Shares:     ${view.share.join(', ')}`);
@@ -73,7 +73,7 @@ export function registerInspect(program: Command): void {
         );
       }
       if (view.containers.length === 0) out.push('  (none)');
-      process.stdout.write(out.join('\n') + '\n');
+      writeOut(out.join('\n') + '\n');
     });
 }
 

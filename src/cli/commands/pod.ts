@@ -6,7 +6,7 @@ import { createPod, removePod } from '../../pod/sandbox.js';
 import { jobText, listMembers } from '../../pod/views.js';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { networkName } from '../../model.js';
-import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, outputOption, parseSeconds, runtimeFor } from '../common.js';
+import { collect, DEFAULT_GRACE_SECONDS, explainHook, explainOption, outputOption, parseSeconds, runtimeFor, viewRuntimeFor } from '../common.js';
 import { formatPort } from '../output.js';
 import { age, printJson, printTable } from '../output.js';
 
@@ -175,7 +175,7 @@ Examples:
   barepod pod ls --json | jq -r '.[] | "\\(.name) \\(.ip)"'`,
     )
     .action((o: { json?: boolean; output?: string }, cmd: Command) => {
-      const { pods } = listMembers(runtimeFor(cmd));
+      const { pods } = listMembers(viewRuntimeFor(cmd));
       const rows = pods.map((p) => ({
         name: p.name,
         state: p.state,

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { SANDBOX_NAME } from '../../plan/pod-plan.js';
 import { jobText, listMembers, type MemberStatus } from '../../pod/views.js';
 import { formatDuration } from '../../duration.js';
-import { outputOption, runtimeFor } from '../common.js';
+import { outputOption, viewRuntimeFor } from '../common.js';
 import { age, formatPort, printJson, printTable } from '../output.js';
 
 /** "Error (1)", "CrashLoopBackOff (restart in 8s)", "Running". */
@@ -60,7 +60,7 @@ Examples:
   barepod ps web --json | jq '.pods[0].ip'`,
     )
     .action((pod: string | undefined, o: { json?: boolean; output?: string }, cmd: Command) => {
-      const view = listMembers(runtimeFor(cmd), pod);
+      const view = listMembers(viewRuntimeFor(cmd), pod);
       if (o.json || o.output === 'json') return printJson(view);
       const wide = o.output === 'wide';
       const now = Date.now();

@@ -1,0 +1,2 @@
+/** See snapshot-text.mjs. */
+export function oneNamespacePerModule(text: string, script: string): string;
