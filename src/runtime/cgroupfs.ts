@@ -280,7 +280,8 @@ export class CgroupFs {
    * write, so a move of this process by someone else is never undone.
    */
   warmMoves(everyMs = 3, current: () => Record<string, string> = () => readProcCgroups(process.pid)): () => void {
-    const m = this.version === 2 ? this.mounts.find((x) => x.version === 2) : this.mounts[0];
+    // the rwsem is one for all hierarchies: a controller-less one (cgroup2, a hybrid's unified, name=systemd) is the quietest to write
+    const m = this.mounts.find((x) => x.version === 2) ?? this.mounts.find((x) => x.controllers.every((c) => c.startsWith('name='))) ?? this.mounts[0];
     let stopped = m === undefined;
     let timer: NodeJS.Timeout | undefined;
     const move = (): void => {

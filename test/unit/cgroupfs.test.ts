@@ -505,27 +505,35 @@ describe("CgroupFs.placeProcess and evacuate (the pod's monitor leaf)", () => {
     ]);
   });
 
-  it('warmMoves writes this process to its own cgroup, again and again until stopped; an error ends it', async () => {
+  it('warmMoves writes this process to its own cgroup (a controller-less hierarchy), again and again until stopped; an error ends it', async () => {
     const mounts = [
       { mountpoint: path.join(tmp, 'pids'), version: 1 as const, controllers: ['pids'] },
       { mountpoint: path.join(tmp, 'unified'), version: 2 as const, controllers: [] },
     ];
-    fs.mkdirSync(path.join(tmp, 'pids', 'user.slice', 's'), { recursive: true });
+    fs.mkdirSync(path.join(tmp, 'unified', 'user.slice', 's'), { recursive: true });
     const writes = vi.spyOn(fs, 'writeFile');
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const stop = new CgroupFs(1, mounts).warmMoves(1, () => ({ pids: '/user.slice/s', '': '/elsewhere' }));
+    const stop = new CgroupFs(1, mounts).warmMoves(1, () => ({ pids: '/elsewhere', '': '/user.slice/s' }));
     // no wall-time assumption: until it has written three times (or 5 s)
     for (let i = 0; i < 500 && writes.mock.calls.length < 3; i++) await sleep(10);
     stop();
     const n = writes.mock.calls.length;
     expect(n).toBeGreaterThan(2);
-    expect(writes.mock.calls.every(([file]) => rel(String(file)) === 'pids/user.slice/s/cgroup.procs')).toBe(true);
-    expect(fs.readFileSync(path.join(tmp, 'pids/user.slice/s/cgroup.procs'), 'utf8')).toBe(String(process.pid));
+    expect(writes.mock.calls.every(([file]) => rel(String(file)) === 'unified/user.slice/s/cgroup.procs')).toBe(true);
+    expect(fs.readFileSync(path.join(tmp, 'unified/user.slice/s/cgroup.procs'), 'utf8')).toBe(String(process.pid));
     await sleep(20);
     expect(writes.mock.calls.length).toBe(n);
+    // v1 alone: the named hierarchy, not a controller's
+    writes.mockClear();
+    const v1 = [
+      { mountpoint: path.join(tmp, 'cpuset'), version: 1 as const, controllers: ['cpuset'] },
+      { mountpoint: path.join(tmp, 'systemd'), version: 1 as const, controllers: ['name=systemd'] },
+    ];
+    new CgroupFs(1, v1).warmMoves(1, () => ({ cpuset: '/', 'name=systemd': '/gone' }))();
+    expect(writes.mock.calls.map(([file]) => rel(String(file)))).toEqual(['systemd/gone/cgroup.procs']);
     // a cgroup it cannot write (here: not there): one try, then nothing
     writes.mockClear();
-    const stop2 = new CgroupFs(1, mounts).warmMoves(1, () => ({ pids: '/gone' }));
+    const stop2 = new CgroupFs(1, mounts).warmMoves(1, () => ({ '': '/gone' }));
     await sleep(30);
     stop2();
     expect(writes.mock.calls.length).toBe(1);
