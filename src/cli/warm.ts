@@ -16,7 +16,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_BACKOFF, DEFAULT_GRACE_SECONDS, DEFAULT_LOG_SIZE_MAX, RECORD_VERSION, type PodRecord } from '../model.js';
-import { readStartTime } from '../runtime/procfs.js';
+import { forgetPodPaths } from '../plan/paths.js';
+import { forgetCallerMark } from '../runtime/exec.js';
+import { forgetSelfIdentity, readStartTime } from '../runtime/procfs.js';
 
 /** The pod the warm-up's state root holds. */
 export const WARM_POD = 'warm';
@@ -150,6 +152,10 @@ export async function warmReadCommands(
     for (const [name, d] of streams) if (d) Object.defineProperty(process, name, d);
     process.exitCode = exitCode;
     if (root) fs.rmSync(root, { recursive: true, force: true });
+    // and nothing of the builder's process or of the throwaway root stays in the heap the blob keeps
+    forgetSelfIdentity();
+    forgetCallerMark();
+    forgetPodPaths();
   }
   return done;
 }

@@ -79,6 +79,11 @@ export const runcRoot = (stateRoot: string): string => path.join(stateRoot, 'run
  */
 const podPathsMade = new Map<string, PodPaths>();
 
+/** Drops the podPaths made so far (a start-up snapshot's warm-up, src/cli/warm.ts: its throwaway state root's). */
+export function forgetPodPaths(): void {
+  podPathsMade.clear();
+}
+
 /**
  * The one way from a pod name to a path: a name that is not a DNS-1123 label
  * (`../../etc`, `a/b`) is refused here, so no command (read, remove or

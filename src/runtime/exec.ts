@@ -196,11 +196,19 @@ function killProcess(child: ChildProcess, group: boolean): void {
  * Programs that outlive their command by design (conmon, the prober, a
  * restart timer: LaunchOptions.outlives) do not carry it.
  */
-let mark: string | undefined;
-/** This process's mark: its pid and start time, so a reused pid is never taken for it. */
+let mark: { pid: number; mark: string } | undefined;
+/**
+ * This process's mark: its pid and start time, so a reused pid is never taken for it (kept per pid: one made while a
+ * start-up snapshot was built is never this process's).
+ */
 function callerMark(): string {
-  mark ??= callerMarkOf({ pid: process.pid, startTime: readStartTime(process.pid) ?? '' });
-  return mark;
+  if (mark?.pid !== process.pid) mark = { pid: process.pid, mark: callerMarkOf({ pid: process.pid, startTime: readStartTime(process.pid) ?? '' }) };
+  return mark.mark;
+}
+
+/** Drops the mark kept (a start-up snapshot's warm-up, src/cli/warm.ts). */
+export function forgetCallerMark(): void {
+  mark = undefined;
 }
 
 export interface RunToolOptions {

@@ -68,6 +68,15 @@ export function selfIdentity(): ProcessIdentity | undefined {
   return self;
 }
 
+/**
+ * Drops what this module keeps of the running process (its identity): for a start-up snapshot's warm-up
+ * (src/cli/warm.ts), which runs commands at build time, so the blob keeps none of the builder's (whose pid a later
+ * process may have).
+ */
+export function forgetSelfIdentity(): void {
+  self = undefined;
+}
+
 /** True while the very process recorded (not a reuse of its pid) is alive and not a zombie. */
 export function isAlive(id: ProcessIdentity | undefined): boolean {
   if (!id || id.pid <= 0) return false;

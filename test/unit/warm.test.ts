@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { WARM_CALLS, WARM_POD, warmReadCommands } from '../../src/cli/warm.js';
+import { podPaths } from '../../src/plan/paths.js';
+import { selfIdentity } from '../../src/runtime/procfs.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -54,5 +56,17 @@ describe('warmReadCommands', () => {
     ]);
     expect(Object.getOwnPropertyDescriptor(process, 'stdout')).toEqual(before);
     expect(process.exitCode).toBeUndefined();
+  });
+
+  it("keeps nothing of the builder's process or of its throwaway root: a later process with the builder's pid makes its own", async () => {
+    let made: { paths?: object; self?: object } = {};
+    const done = await warmReadCommands(async (argv) => {
+      made = { paths: podPaths(argv[3]!, WARM_POD), self: selfIdentity() };
+      return 0;
+    });
+    // what the calls made is forgotten: asked again, each is made anew
+    expect(podPaths(done[0]!.argv[3]!, WARM_POD)).not.toBe(made.paths);
+    expect(selfIdentity()).not.toBe(made.self);
+    expect(selfIdentity()).toEqual(made.self);
   });
 });
