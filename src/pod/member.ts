@@ -75,7 +75,9 @@ export function exitCommand(rt: Runtime, pod: string, name: string, launchId: st
 export function placeMonitor(rt: Runtime, podCgroupPath: string, pid: number): void {
   const cgroup = monitorCgroupOf(podCgroupPath);
   if (explaining)
-    explain(`echo ${pid} > cgroup.procs of ${cgroup} (in every hierarchy): the monitor leaves the caller's cgroup, so it outlives the caller's session`);
+    explain(
+      `echo ${pid} > cgroup.procs of ${cgroup} (in every hierarchy where it is not there already): the monitor leaves the caller's cgroup, so it outlives the caller's session`,
+    );
   rt.cgroups.placeProcess(cgroup, pid);
 }
 
