@@ -95,8 +95,10 @@ describe('HANDLER_PRELUDE_SH', () => {
 
 describe('HANDLER_PRELUDE_SH: the startup snapshot, chosen when the handler runs', () => {
   let dir: string | undefined;
+  // every dir a test made (a test may set up several), removed after it
+  const made: string[] = [];
   afterEach(() => {
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
     dir = undefined;
   });
   const boot = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
@@ -106,6 +108,7 @@ describe('HANDLER_PRELUDE_SH: the startup snapshot, chosen when the handler runs
    */
   const setup = (blob: 'same-mtime' | 'other-mtime' | 'none', mark?: string) => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-prelude-'));
+    made.push(dir);
     const node = path.join(dir, 'node');
     fs.writeFileSync(
       node,
