@@ -75,8 +75,15 @@ export async function handleDelayedRestart(rt: Runtime, pod: string, name: strin
   });
 }
 
+/**
+ * What a restart does when the disk is full. The exit handler `leave`s it: `gc` retries once there is space (a full
+ * disk could not keep a timer's token either). `gc` itself `throw`s: its sweep then says the pod could not be finished
+ * and why, and exits 1, instead of reporting nothing to do.
+ */
+type NoSpace = 'leave' | 'throw';
+
 /** The restart policy applied to a container that has exited: restart now, after a delay, or not at all. */
-async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promise<void> {
+async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord, noSpace: NoSpace = 'leave'): Promise<void> {
   if (c.state === 'running' || c.state === 'created' || c.backoff || c.desired === 'stopped') return;
   if (memberKind(c.def).runsToCompletion) return; // init containers run to completion under `up`, which retries them itself
   if (rec.def.job) {
@@ -86,13 +93,13 @@ async function afterExit(rt: Runtime, rec: PodRecord, c: ContainerRecord): Promi
   const ranMs = c.startedAt && c.finishedAt ? Date.parse(c.finishedAt) - Date.parse(c.startedAt) : 0;
   c.crashLoop = crashLoopAfter(rec.def.backoff, c.crashLoop ?? 0, ranMs);
   const delayMs = backoffDelay(rec.def.backoff, c.crashLoop);
-  if (delayMs === 0) return restartNow(rt, rec, c, 0);
+  if (delayMs === 0) return restartNow(rt, rec, c, 0, noSpace);
   scheduleRestart(rt.settings.stateRoot, rec.def.name, c, delayMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   appendEvent(rt.settings.stateRoot, { type: 'backoff', pod: rec.def.name, container: c.def.name, delayMs, restarts: c.restarts, reason: 'CrashLoopBackOff' });
 }
 
 /** Starts a new instance of an exited container in the same sandbox; a failure is retried after a delay. */
-async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delayMs: number): Promise<void> {
+async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delayMs: number, noSpace: NoSpace = 'leave'): Promise<void> {
   const pod = rec.def.name;
   try {
     const started = performance.now();
@@ -113,8 +120,11 @@ async function restartNow(rt: Runtime, rec: PodRecord, c: ContainerRecord, delay
       message: describeError(e).message,
       ...(isNoSpace(e) ? {} : { delayMs: retryMs }),
     });
-    // a full disk could not keep the timer's token either: `gc` retries once there is space again
-    if (isNoSpace(e)) return;
+    // a full disk could not keep the timer's token either: `gc` retries once there is space again (and says so when it fails itself)
+    if (isNoSpace(e)) {
+      if (noSpace === 'throw') throw e;
+      return;
+    }
     if (!hasCode(e, 'sandbox-gone')) scheduleRestart(rt.settings.stateRoot, pod, c, retryMs, (pid) => tryPlaceMonitor(rt, rec, pid));
   }
 }
@@ -327,12 +337,12 @@ async function gcPod(rt: Runtime, pod: string, actions: GcAction[]): Promise<voi
         if (isAlive(c.backoff.sleeper) || Date.now() < Date.parse(c.backoff.until)) continue;
         const delayMs = c.backoff.delayMs;
         cancelRestart(c);
-        await restartNow(rt, r, c, delayMs);
+        await restartNow(rt, r, c, delayMs, 'throw');
         actions.push({ pod, action: `restarted ${c.def.name} (its delayed restart was lost)` });
       } else if (c.state === 'exited' || c.state === 'unknown') {
         if (isAlive(c.conmon)) continue; // its exit handler is still to run
         const before = c.restarts;
-        await afterExit(rt, r, c);
+        await afterExit(rt, r, c, 'throw');
         if (c.restarts !== before) actions.push({ pod, action: `restarted ${c.def.name} (its exit handler was lost)` });
         else if (c.backoff) actions.push({ pod, action: `scheduled a restart of ${c.def.name}` });
       }

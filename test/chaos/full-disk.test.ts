@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, pidOf, skipReason, type TestEnv, useTestEnv } from '../helpers/harness.js';
+import { isAlive } from '../../src/runtime/procfs.js';
+import type { ProcessIdentity } from '../../src/model.js';
 
 interface Member {
   container: string;
@@ -156,6 +158,9 @@ describe.skipIf(skipReason)('a full state root', () => {
     await t.ok(['pod', 'create', pod, '--network', 'none', '--restart', 'always', '--backoff', '0s', '--grace-period', '1']);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
     const app = await pidOf(t, pod, 'app');
+    // the app's conmon, which runs its exit handler once the app is gone
+    const conmon = (JSON.parse(fs.readFileSync(path.join(t.root, 'pods', pod, 'pod.json'), 'utf8')) as { containers: { conmon: ProcessIdentity }[] })
+      .containers[0]!.conmon;
     fill(path.join(t.root, 'filler'));
     process.kill(app, 'SIGKILL');
     const lost = await eventually(
@@ -173,6 +178,8 @@ describe.skipIf(skipReason)('a full state root', () => {
     // no exit file anywhere (each launch has its own dir)
     expect((fs.readdirSync(exits, { recursive: true }) as string[]).filter((f) => path.basename(f) === `${pod}.app`)).toEqual([]);
 
+    // (a view says unknown as soon as the app is dead; until its exit handler has run, gc leaves the container to it)
+    await eventually(() => !isAlive(conmon), 30_000, 'the exit handler to have run');
     // still full: gc cannot restart it, says so naming the pod and the full disk, and goes on
     const stuck = await t.bp(['gc']);
     expect(stuck.code).toBe(1);

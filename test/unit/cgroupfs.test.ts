@@ -520,7 +520,10 @@ describe("CgroupFs.placeProcess and evacuate (the pod's monitor leaf)", () => {
     const n = writes.mock.calls.length;
     expect(n).toBeGreaterThan(2);
     expect(writes.mock.calls.every(([file]) => rel(String(file)) === 'unified/user.slice/s/cgroup.procs')).toBe(true);
-    expect(fs.readFileSync(path.join(tmp, 'unified/user.slice/s/cgroup.procs'), 'utf8')).toBe(String(process.pid));
+    // the last write may still be under way (its file truncated, not yet written): read once it has landed
+    const procs = path.join(tmp, 'unified/user.slice/s/cgroup.procs');
+    for (let i = 0; i < 500 && fs.readFileSync(procs, 'utf8') !== String(process.pid); i++) await sleep(10);
+    expect(fs.readFileSync(procs, 'utf8')).toBe(String(process.pid));
     await sleep(20);
     expect(writes.mock.calls.length).toBe(n);
     // v1 alone: the named hierarchy, not a controller's
