@@ -5,16 +5,13 @@ import { enableExplain } from '../runtime/explain.js';
 import { resolveSettings } from '../runtime/host.js';
 
 /** The runtime for a command, from the global --root flag. */
-export function runtimeFor(cmd: Command): Runtime {
+export function runtimeFor(cmd: Command, tools: 'now' | 'when-used' = 'now'): Runtime {
   const opts = cmd.optsWithGlobals<{ root?: string }>();
-  return openRuntime(resolveSettings({ root: opts.root }));
+  return openRuntime(resolveSettings({ root: opts.root }), { tools });
 }
 
 /** The runtime for a command that only reads (ps, pod ls, inspect): runc and conmon are looked up when first used. */
-export function viewRuntimeFor(cmd: Command): Runtime {
-  const opts = cmd.optsWithGlobals<{ root?: string }>();
-  return openRuntime(resolveSettings({ root: opts.root }), { tools: 'when-used' });
-}
+export const viewRuntimeFor = (cmd: Command): Runtime => runtimeFor(cmd, 'when-used');
 
 /** Parses a --time value in whole seconds. */
 export function parseSeconds(text: string, flag: string): number;
