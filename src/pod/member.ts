@@ -112,7 +112,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
     await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, launchId: o.replaces });
-  }
+  } else await rt.runc.clearLeftovers(id); // a state dir runc no longer knows would make it refuse the id
   // the replaced launch's exit dir stays until the record no longer names it (withRecord's sweep): a command killed
   // before it saves the record leaves the exit code there for the next one; an older build's exit file goes now
   fs.mkdirSync(exitDir, { recursive: true, mode: 0o700 });
@@ -133,6 +133,10 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
     exitCommand: exitCommand(rt, pod, name, o.launchId),
     // the pod's cgroup is the parent of the member's (the record's top dir: an older pod keeps /barepod)
     place: (pid) => placeMonitor(rt, spec.linux?.cgroupsPath ? path.dirname(spec.linux.cgroupsPath) : rt.pod(pod).cgroup, pid),
+  }).catch(async (e: unknown) => {
+    // runc create failed or was cut off: a runc init killed inside its copy guard leaves the id's state dir behind
+    await rt.runc.clearLeftovers(id).catch(() => undefined);
+    throw e;
   });
   const proc = identify(created.pid) ?? { pid: created.pid, startTime: '' };
   const conmon = created.conmonPid > 0 ? identify(created.conmonPid) : undefined;
@@ -246,7 +250,11 @@ export async function terminateMember(rt: Runtime, pod: string, name: string, o:
           : `${id} exited: conmon wrote ${code} to ${exits}/${id}`,
     );
   }
-  if (known) await rt.runc.delete(id);
+  if (known) {
+    await rt.runc.clearLeftovers(id); // a killed exec's guard mount would keep runc delete from removing the dir
+    await rt.runc.delete(id);
+  }
+  await rt.runc.clearLeftovers(id);
   // conmon ends once its exit command has: wait for that, unless the command is a
   // restart handler, which may be waiting for the very lock this caller holds
   if (conmon) await waitFor(() => !isAlive(conmon) || runsExitHandler(conmon.pid, pod, name), 5_000);

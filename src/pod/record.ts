@@ -181,6 +181,7 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
     const name = id.slice(prefix.length);
     if (!names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });
   }
+  for (const id of rt.runc.leftovers(prefix)) if (!names.has(id.slice(prefix.length))) await rt.runc.clearLeftovers(id);
   const dir = scope.paths.containers;
   for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     if (names.has(name)) continue;

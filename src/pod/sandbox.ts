@@ -226,6 +226,14 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
       () => `Leftover ${id}: runc knows it, the pod's record does not (a command killed half-way): remove it`,
     );
   }
+  // state dirs runc no longer knows, which would make it refuse the id: left by a runc killed inside its copy guard
+  for (const id of rt.runc.leftovers(prefix).filter((i) => !known.has(i))) {
+    await attempt(
+      `clear ${id}`,
+      () => rt.runc.clearLeftovers(id).then(() => undefined),
+      () => `Leftover ${id}: a state dir runc no longer knows (a runc killed mid-way): unmount what it left and remove it`,
+    );
+  }
   // CNI DEL while the pinned netns exists (the pause may be gone: the pin holds it); a failure keeps the pin for gc's retry
   let networkDown = true;
   await attempt('network teardown', () =>

@@ -225,22 +225,27 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   }
   // runc containers of pods this state root no longer has (and did not have when gc started: a pod made since is its maker's)
   const known = new Set(pods);
-  for (const id of rt.runc.ids()) {
+  // (and state dirs runc no longer knows, which would make it refuse the id: left by a runc killed inside its copy guard)
+  for (const id of [...rt.runc.ids(), ...rt.runc.leftovers()]) {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
     if (dot <= 0 || known.has(pod)) continue;
     if (!isValidName(pod) || !isValidMember(id.slice(dot + 1))) continue; // not one barepod made: never a path
     const scope = rt.pod(pod);
     if (fs.existsSync(scope.paths.dir)) continue;
-    const remove = async () => {
-      // under the lock, again: no pod made it meanwhile, and runc still has it
-      if (fs.existsSync(scope.paths.dir) || !rt.runc.knows(id)) return false;
-      await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
-      await rt.cgroups.removeTree(scope.cgroup, `/${rt.settings.cgroupRoot}`);
-      return true;
+    const remove = async (): Promise<string | undefined> => {
+      // under the lock, again: no pod made it meanwhile
+      if (fs.existsSync(scope.paths.dir)) return undefined;
+      let what: string | undefined;
+      if (rt.runc.knows(id)) {
+        await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });
+        what = `removed runc container ${id}`;
+      } else if (await rt.runc.clearLeftovers(id)) what = `removed what a killed runc left of ${id} (its state dir)`;
+      if (what) await rt.cgroups.removeTree(scope.cgroup, `/${rt.settings.cgroupRoot}`);
+      return what;
     };
     const held = await scope.tryLock(remove);
-    if (held.ran && held.value) actions.push({ pod, action: `removed runc container ${id}` });
+    if (held.ran && held.value) actions.push({ pod, action: held.value });
   }
   // network leftovers of this root's pods that no longer exist (a reboot empties the state root, not /var/lib/cni)
   const claim = async (pod: string, fn: () => Promise<void>) => {

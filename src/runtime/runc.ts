@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
 import { launch, runTool, trace } from './exec.js';
+import { mountsUnder } from './mounts.js';
 import { shellWords } from '../plan/narration.js';
 import { explaining, explainRun } from './explain.js';
 
@@ -89,6 +90,43 @@ export class Runc {
   /** Deletes a stopped container's state and leaf cgroup (plain delete: no -f, which sleeps 100 ms first). */
   async delete(id: string): Promise<void> {
     await this.run(['delete', id]);
+  }
+
+  /**
+   * Clears what a runc killed mid-way leaves in a container's state dir. At every start (`runc create`, `runc exec`)
+   * runc init bind-mounts the runc binary read-only on a runc.XXXXXX file there, opens it and unmounts it again (its
+   * guard against CVE-2019-5736); killed in between (a probe's exec as its prober is stopped, an OOM kill), it leaves
+   * the mount and the file. `runc delete` then leaves the dir, and runc refuses the id for good ("container with given
+   * ID already exists"). The guard's mounts are detached (lazily: a live runc init in that window fails its own
+   * unmount and gives up, as a killed one would) and their files removed; a dir runc no longer knows (no state.json)
+   * goes whole. The dir is runc's, under barepod's private root: no container can put a path there. One readdir when
+   * there is nothing (on every stop and start). True when there was something to clear.
+   */
+  async clearLeftovers(id: string): Promise<boolean> {
+    const dir = path.join(this.root, id);
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(dir);
+    } catch {
+      return false; // no dir: nothing left
+    }
+    const guards = entries.filter((e) => /^runc\.[A-Za-z0-9]{6}$/.test(e));
+    const stale = !entries.includes('state.json');
+    if (guards.length === 0 && !stale) return false;
+    const mounted = mountsUnder(dir);
+    if (mounted.length) await runTool(['umount', '--lazy', ...mounted]);
+    if (stale) fs.rmSync(dir, { recursive: true, force: true });
+    else for (const g of guards) fs.rmSync(path.join(dir, g), { force: true });
+    return true;
+  }
+
+  /** Ids (starting with `prefix`) whose state dir runc no longer knows (no state.json): what a runc killed mid-way left (clearLeftovers). */
+  leftovers(prefix = ''): string[] {
+    try {
+      return fs.readdirSync(this.root).filter((id) => id.startsWith(prefix) && !fs.existsSync(path.join(this.root, id, 'state.json')));
+    } catch {
+      return [];
+    }
   }
 
   /** The container's state, or undefined when runc does not know it. */

@@ -262,3 +262,64 @@ export function sample(n: number): number[] {
   const day = Math.floor(Date.now() / 86_400_000);
   return all.filter((i) => (i + day) % Math.ceil(n / want) === 0);
 }
+
+/**
+ * A runc whose `runc init` stops inside its copy guard: at every start (create or exec) runc init bind-mounts the runc
+ * binary read-only on a runc.XXXXXX file in the container's state dir, opens it, and unmounts it (runc's guard against
+ * CVE-2019-5736). Under strace, the first umount2 of each process of a `runc VERB` is held for a minute, so the mount
+ * is there for as long as the test wants: a kill then leaves exactly what a runc killed at that point leaves. Given as
+ * BAREPOD_RUNC; other runc calls run the real runc directly. `held(id)` waits for that mount of a container id.
+ */
+export function runcHeldInGuard(t: TestEnv, verb: 'create' | 'exec'): { env: NodeJS.ProcessEnv; held(id: string): Promise<string>; release(): void } {
+  const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
+  const strace = spawnSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).stdout.trim();
+  if (!strace) throw new Error('strace is missing: scripts/setup installs it (apt-get install strace)');
+  const wrapper = path.join(t.root, `runc-held-${verb}`);
+  fs.mkdirSync(t.root, { recursive: true });
+  fs.writeFileSync(
+    wrapper,
+    `#!/bin/sh\nfor a in "$@"; do if [ "$a" = ${verb} ]; then exec '${strace}' -f -qq -o /dev/null -e trace=umount2 -e inject=umount2:delay_enter=60000000:when=1 -- '${real}' "$@"; fi; done\nexec '${real}' "$@"\n`,
+    { mode: 0o755 },
+  );
+  const runcRoot = path.join(t.root, 'runc');
+  return {
+    env: { BAREPOD_RUNC: wrapper },
+    held: (id) =>
+      eventually(
+        () =>
+          fs
+            .readFileSync('/proc/self/mountinfo', 'utf8')
+            .split('\n')
+            .map((l) => l.split(' ')[4] ?? '')
+            .find((mp) => mp.startsWith(`${runcRoot}/${id}/runc.`)),
+        30_000,
+        `runc init's bind mount in ${runcRoot}/${id}`,
+      ),
+    // the tracer gone, what it held goes on at once (runc's own later umount2 calls are held too, the parent's included)
+    release: () => {
+      for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+        try {
+          const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+          if (path.basename(argv[0] ?? '') === 'strace' && argv.includes(runcRoot)) process.kill(Number(p), 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    },
+  };
+}
+
+/** The runc init processes of a container's state dir (runc passes the dir to each in _LIBCONTAINER_STATEDIR). */
+export function runcInitsOf(dir: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`_LIBCONTAINER_STATEDIR=${dir}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}

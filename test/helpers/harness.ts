@@ -475,6 +475,10 @@ function leaksOf(root: string, prefix: string, podNames: string[], cgroupRoot: s
   const leaks: string[] = [];
   const runcRoot = path.join(root, 'runc');
   if (fs.existsSync(runcRoot)) leaks.push(...listRunc(runcRoot).map((id) => `runc container ${id}`));
+  // a state dir runc no longer lists (no state.json): what a runc killed mid-way leaves, which makes runc refuse the id
+  if (fs.existsSync(runcRoot))
+    for (const id of fs.readdirSync(runcRoot))
+      if (!fs.existsSync(path.join(runcRoot, id, 'state.json'))) leaks.push(`runc state dir ${path.join(runcRoot, id)}`);
   leaks.push(...cgroupDirs(prefix).map((d) => `cgroup ${d}`));
   // the root's own top dir goes with its last pod (anything left in it, whatever its name, is this root's)
   leaks.push(...cgroupTops(cgroupRoot).map((d) => `cgroup ${d} (this state root's top dir)`));
