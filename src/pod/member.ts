@@ -109,6 +109,7 @@ export async function createMember(rt: Runtime, rb: Rollback, pod: string, name:
   }
   if (o.removing) await o.removing;
   // a leftover of a crashed command (or the previous instance) under the same id would make runc create fail: clear it first
+  await rt.runc.settle(id);
   if (rt.runc.knows(id)) {
     if (explaining) explain(`runc still knows ${id} (a previous instance): remove it first`);
     await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, launchId: o.replaces });

@@ -177,6 +177,8 @@ async function removeStrays(rt: Runtime, rec: PodRecord): Promise<void> {
   const scope = rt.pod(rec);
   const names = new Set([SANDBOX_NAME, ...rec.containers.map((c) => c.def.name)]);
   const prefix = `${pod}.`;
+  // a killed command's conmon may still run its runc create: let it end, so runc knows what it made (removed below)
+  for (const id of rt.runc.leftovers(prefix)) await rt.runc.settle(id);
   for (const id of rt.runc.ids(prefix)) {
     const name = id.slice(prefix.length);
     if (!names.has(name)) await terminateMember(rt, pod, name, { process: undefined, graceSeconds: 0, all: true });

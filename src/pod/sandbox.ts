@@ -219,6 +219,8 @@ export async function removePodLocked(rt: Runtime, name: string, grace?: number)
   for (const c of members.filter((x) => memberKind(x.def).stopsAfterApps)) await stop(c);
   // Members the record does not know: left by a command killed between create and record.
   const prefix = `${name}.`;
+  // a killed command's conmon may still run its runc create: let it end, so runc knows what it made (removed below)
+  for (const id of rt.runc.leftovers(prefix)) await rt.runc.settle(id);
   for (const id of rt.runc.ids(prefix).filter((i) => !known.has(i))) {
     await attempt(
       `remove leftover ${id}`,

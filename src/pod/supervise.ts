@@ -236,6 +236,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
     const remove = async (): Promise<string | undefined> => {
       // under the lock, again: no pod made it meanwhile
       if (fs.existsSync(scope.paths.dir)) return undefined;
+      await rt.runc.settle(id); // a runc create still at work (a killed command's conmon runs it on): let it end
       let what: string | undefined;
       if (rt.runc.knows(id)) {
         await terminateMember(rt, pod, id.slice(dot + 1), { process: undefined, graceSeconds: 0, all: true });

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
 import { launch, runTool, trace } from './exec.js';
 import { mountsUnder } from './mounts.js';
+import { readCmdline } from './procfs.js';
 import { shellWords } from '../plan/narration.js';
-import { explaining, explainRun } from './explain.js';
+import { explain, explaining, explainRun } from './explain.js';
 
 /** What `runc state` reports for one container. */
 export interface RuncState {
@@ -104,13 +105,25 @@ export class Runc {
    */
   async clearLeftovers(id: string): Promise<boolean> {
     const dir = path.join(this.root, id);
-    let entries: string[];
-    try {
-      entries = fs.readdirSync(dir);
-    } catch {
-      return false; // no dir: nothing left
+    const look = (): string[] | undefined => {
+      try {
+        return fs.readdirSync(dir);
+      } catch {
+        return undefined; // no dir: nothing left
+      }
+    };
+    let entries = look();
+    const isGuard = (e: string) => /^runc\.[A-Za-z0-9]{6}$/.test(e);
+    if (!entries || (entries.includes('state.json') && !entries.some(isGuard))) return false;
+    // no state.json is also how a runc create looks until it is done (a killed command's conmon runs it on): let it end
+    if (!entries.includes('state.json')) {
+      await this.settle(id);
+      entries = look();
+      if (!entries) return false;
     }
-    const guards = entries.filter((e) => /^runc\.[A-Za-z0-9]{6}$/.test(e));
+    // a runc at work here owns what is there (a live runc init's guard goes with its own unmount)
+    if (this.atWorkOn(id)) return false;
+    const guards = entries.filter(isGuard);
     const stale = !entries.includes('state.json');
     if (guards.length === 0 && !stale) return false;
     const mounted = mountsUnder(dir);
@@ -118,6 +131,40 @@ export class Runc {
     if (stale) fs.rmSync(dir, { recursive: true, force: true });
     else for (const g of guards) fs.rmSync(path.join(dir, g), { force: true });
     return true;
+  }
+
+  /**
+   * Waits while a runc still works on a container it does not know yet: a killed command's conmon runs its
+   * `runc create` on (the lock the command held was taken over). Then the caller finds it known (and replaces it, as
+   * any leftover) or gone, rather than racing it for the same id. Up to `ms`; a stat when there is no such dir.
+   */
+  async settle(id: string, ms = 10_000): Promise<void> {
+    const dir = path.join(this.root, id);
+    if (!fs.existsSync(dir) || this.knows(id) || !this.atWorkOn(id)) return;
+    if (explaining) explain(`runc is still at work on ${id} (a killed command's runc create): wait for it`);
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && fs.existsSync(dir) && !this.knows(id) && this.atWorkOn(id)) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  /**
+   * Whether a runc process works on this container now: a `runc … --root ROOT … ID` (create, exec, delete; a wrapper
+   * BAREPOD_RUNC names runs one) or a runc init of its state dir (_LIBCONTAINER_STATEDIR). One /proc scan: only
+   * where a state dir has no state.json, which is rare.
+   */
+  private atWorkOn(id: string): boolean {
+    const dir = path.join(this.root, id);
+    for (const p of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+      const argv = readCmdline(Number(p));
+      if (argv[1] === 'init') {
+        try {
+          if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`_LIBCONTAINER_STATEDIR=${dir}`)) return true;
+        } catch {
+          // gone
+        }
+      } else if (path.basename(argv[0] ?? '') !== 'conmon' && argv.includes(this.root) && argv.includes(id)) return true;
+    }
+    return false;
   }
 
   /** Ids (starting with `prefix`) whose state dir runc no longer knows (no state.json): what a runc killed mid-way left (clearLeftovers). */

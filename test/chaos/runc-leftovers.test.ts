@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect } from 'vitest';
-import { inspect, it, mountsUnder, podManifest, skipReason, type TestEnv } from '../helpers/harness.js';
+import { eventually, inspect, it, mountsUnder, podManifest, skipReason, type TestEnv } from '../helpers/harness.js';
 import { alive, background, runcInitsOf, runcHeldInGuard } from '../helpers/chaos.js';
 
 /** What the state root's runc/ holds: runc's state dirs, by container id. */
@@ -77,6 +77,31 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
     expect(runcDirs(t)).toEqual([`${pod}._pause`]);
     await t.ok(['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600']);
     await runs(t, pod, 'app');
+    await t.ok(['pod', 'rm', '-f', pod]);
+  });
+
+  it('a run killed while its runc create is held there: the next run of the name waits for that create, then replaces it', async ({ t }) => {
+    const pod = t.pod('orphan');
+    await t.ok(['pod', 'create', pod, '--network', 'none']);
+    const runc = runcHeldInGuard(t, 'create');
+    const first = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
+    await runc.held(`${pod}.app`);
+    // the command only: its conmon and the runc create it runs go on, and its lock is free to take over
+    first.child.kill('SIGKILL');
+    await first.result;
+    const runcDir = path.join(t.root, 'runc', `${pod}.app`);
+    expect(fs.existsSync(path.join(runcDir, 'state.json'))).toBe(false);
+    const next = background(t, ['run', '--pod', pod, '--name', 'app', '--explain', '--', 'sleep', '3600']);
+    await eventually(() => /runc is still at work on \S+\.app/.test(next.stderr()), 30_000, 'the next run to see the held create').catch((e: unknown) => {
+      console.error(`the next run's narration so far:\n${next.stderr()}`);
+      throw e;
+    });
+    // the create goes on: runc knows the container, which the next run then replaces with its own
+    runc.release();
+    const r = await next.result;
+    expect(r.code, r.stderr).toBe(0);
+    await runs(t, pod, 'app');
+    expect(mountsUnder(path.join(t.root, 'runc'))).toEqual([]);
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 

@@ -130,15 +130,15 @@ export async function runcIdle(t: TestEnv): Promise<void> {
   await eventually(() => !fs.readdirSync('/proc').some((p) => /^\d+$/.test(p) && mine(p)), 30_000, 'runc calls of a killed command to finish');
 }
 
-/** Runs the CLI in the background with extra environment; its result once it ends. */
-export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result> } {
+/** Runs the CLI in the background with extra environment; its result once it ends, and its stderr so far. */
+export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<Result>; stderr(): string } {
   const child = spawn(CLI, args, { env: { ...t.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const result = new Promise<Result>((resolve) => child.once('close', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err })));
-  return { child, result };
+  return { child, result, stderr: () => err };
 }
 
 /**
