@@ -30,7 +30,7 @@ async function runs(t: TestEnv, pod: string, name: string): Promise<void> {
 }
 
 describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => {
-  it("a probe's runc exec killed there as the pod is taken down: nothing stays mounted, and the pod comes up again", async ({ t }) => {
+  it("a probe's runc exec killed there as the pod is taken down: nothing stays mounted, and the pod comes up again", async ({ t, onTestFinished }) => {
     const pod = t.pod('probed');
     const file = podManifest(
       t,
@@ -45,6 +45,7 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
       '  annotations: {barepod.io/network: none}\n',
     );
     const runc = runcHeldInGuard(t, 'exec');
+    onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
     await t.ok(['up', '-f', file], runc.env);
     // the prober's first exec probe: its runc init holds the guard's mount
     const guard = await runc.held(`${pod}.app`);
@@ -59,10 +60,11 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
     await t.ok(['down', pod]);
   });
 
-  it('runc init killed there during `run`: run fails and rolls back, nothing stays mounted, and the name works again', async ({ t }) => {
+  it('runc init killed there during `run`: run fails and rolls back, nothing stays mounted, and the name works again', async ({ t, onTestFinished }) => {
     const pod = t.pod('created');
     await t.ok(['pod', 'create', pod, '--network', 'none']);
     const runc = runcHeldInGuard(t, 'create');
+    onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
     const run = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
     await runc.held(`${pod}.app`);
     // what an OOM kill or a stray kill -9 does: runc init dies, runc create fails, conmon reports it
@@ -80,10 +82,11 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  it('a run killed while its runc create is held there: the next run of the name waits for that create, then replaces it', async ({ t }) => {
+  it('a run killed while its runc create is held there: the next run of the name waits for that create, then replaces it', async ({ t, onTestFinished }) => {
     const pod = t.pod('orphan');
     await t.ok(['pod', 'create', pod, '--network', 'none']);
     const runc = runcHeldInGuard(t, 'create');
+    onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
     const first = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
     await runc.held(`${pod}.app`);
     // the command only: its conmon and the runc create it runs go on, and its lock is free to take over

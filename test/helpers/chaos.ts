@@ -270,7 +270,10 @@ export function sample(n: number): number[] {
  * is there for as long as the test wants: a kill then leaves exactly what a runc killed at that point leaves. Given as
  * BAREPOD_RUNC; other runc calls run the real runc directly. `held(id)` waits for that mount of a container id.
  */
-export function runcHeldInGuard(t: TestEnv, verb: 'create' | 'exec'): { env: NodeJS.ProcessEnv; held(id: string): Promise<string>; release(): void } {
+export function runcHeldInGuard(
+  t: TestEnv,
+  verb: 'create' | 'exec',
+): { env: NodeJS.ProcessEnv; held(id: string): Promise<string>; release(): void; end(): void } {
   const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
   const strace = spawnSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).stdout.trim();
   if (!strace) throw new Error('strace is missing: scripts/setup installs it (apt-get install strace)');
@@ -296,17 +299,51 @@ export function runcHeldInGuard(t: TestEnv, verb: 'create' | 'exec'): { env: Nod
         `runc init's bind mount in ${runcRoot}/${id}`,
       ),
     // the tracer gone, what it held goes on at once (runc's own later umount2 calls are held too, the parent's included)
-    release: () => {
-      for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-        try {
-          const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
-          if (path.basename(argv[0] ?? '') === 'strace' && argv.includes(runcRoot)) process.kill(Number(p), 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    },
+    release: () => killHolding(runcRoot, false),
+    // for a test's end: what is still held never goes on after it (a released runc create would make a container)
+    end: () => killHolding(runcRoot, true),
   };
+}
+
+/** SIGKILL to the strace processes of a runc root (and, with `held`, to the runc processes they trace first). */
+function killHolding(runcRoot: string, held: boolean): void {
+  const tracers: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      if (!argv.includes(runcRoot)) continue;
+      if (path.basename(argv[0] ?? '') === 'strace') tracers.push(Number(p));
+      else if (held && fs.readFileSync(`/proc/${p}/status`, 'utf8').match(/^TracerPid:\s+(\d+)/m)?.[1] !== '0') process.kill(Number(p), 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const pid of [...(held ? runcInitsUnder(runcRoot) : []), ...tracers]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** runc init processes of any state dir under a runc root (traced ones included). */
+function runcInitsUnder(runcRoot: string): number[] {
+  const out: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (
+        fs
+          .readFileSync(`/proc/${p}/environ`, 'utf8')
+          .split('\0')
+          .some((e) => e.startsWith(`_LIBCONTAINER_STATEDIR=${runcRoot}/`))
+      )
+        out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /** The runc init processes of a container's state dir (runc passes the dir to each in _LIBCONTAINER_STATEDIR). */
