@@ -226,7 +226,7 @@ export async function gc(rt: Runtime): Promise<GcAction[]> {
   // runc containers of pods this state root no longer has (and did not have when gc started: a pod made since is its maker's)
   const known = new Set(pods);
   // (and state dirs runc no longer knows, which would make it refuse the id: left by a runc killed inside its copy guard)
-  for (const id of [...rt.runc.ids(), ...rt.runc.leftovers()]) {
+  for (const id of rt.runc.allIds()) {
     const dot = id.indexOf('.');
     const pod = id.slice(0, dot);
     if (dot <= 0 || known.has(pod)) continue;

@@ -48,9 +48,9 @@ export async function mountTmpfs(target: string, sizeBytes: number | undefined, 
  * takes them all, in that order (a pod's rootfs overlays and /dev/shm: one program, not one each); it goes on past
  * one it cannot unmount and then fails, naming it.
  */
-export async function unmountAll(target: string, keep: string[] = []): Promise<void> {
+export async function unmountAll(target: string, keep: string[] = [], o: { lazy?: boolean } = {}): Promise<void> {
   const mounted = mountsUnder(target).filter((mp) => !keep.includes(mp));
-  if (mounted.length) await runTool(['umount', ...mounted]);
+  if (mounted.length) await runTool(['umount', ...(o.lazy ? ['--lazy'] : []), ...mounted]);
 }
 
 /** Pins a process's netns with a bind mount, so it outlives the process (and CNI DEL can enter it). */

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BarepodError, ToolError } from '../errors.js';
 import { launch, runTool, trace } from './exec.js';
-import { mountsUnder } from './mounts.js';
+import { unmountAll } from './mounts.js';
 import { readCmdline } from './procfs.js';
 import { shellWords } from '../plan/narration.js';
 import { explain, explaining, explainRun } from './explain.js';
@@ -126,8 +126,7 @@ export class Runc {
     const guards = entries.filter(isGuard);
     const stale = !entries.includes('state.json');
     if (guards.length === 0 && !stale) return false;
-    const mounted = mountsUnder(dir);
-    if (mounted.length) await runTool(['umount', '--lazy', ...mounted]);
+    await unmountAll(dir, [], { lazy: true });
     if (stale) fs.rmSync(dir, { recursive: true, force: true });
     else for (const g of guards) fs.rmSync(path.join(dir, g), { force: true });
     return true;
@@ -169,11 +168,12 @@ export class Runc {
 
   /** Ids (starting with `prefix`) whose state dir runc no longer knows (no state.json): what a runc killed mid-way left (clearLeftovers). */
   leftovers(prefix = ''): string[] {
-    try {
-      return fs.readdirSync(this.root).filter((id) => id.startsWith(prefix) && !fs.existsSync(path.join(this.root, id, 'state.json')));
-    } catch {
-      return [];
-    }
+    return this.stateDirs(prefix, false);
+  }
+
+  /** Every container id with a state dir under this root, known to runc or not (gc's sweep). */
+  allIds(): string[] {
+    return this.stateDirs('', 'either');
   }
 
   /** The container's state, or undefined when runc does not know it. */
@@ -220,8 +220,15 @@ export class Runc {
    * does not stat every container of the state root.
    */
   ids(prefix = ''): string[] {
+    return this.stateDirs(prefix, true);
+  }
+
+  /** The container ids (starting with `prefix`) of the state dirs under this root: those runc knows (a state.json), or not. */
+  private stateDirs(prefix: string, known: boolean | 'either'): string[] {
     try {
-      return fs.readdirSync(this.root).filter((id) => id.startsWith(prefix) && fs.existsSync(path.join(this.root, id, 'state.json')));
+      return fs
+        .readdirSync(this.root)
+        .filter((id) => id.startsWith(prefix) && (known === 'either' || fs.existsSync(path.join(this.root, id, 'state.json')) === known));
     } catch {
       return [];
     }

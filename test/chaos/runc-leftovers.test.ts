@@ -13,7 +13,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect } from 'vitest';
 import { eventually, inspect, it, mountsUnder, podManifest, skipReason, type TestEnv } from '../helpers/harness.js';
-import { alive, background, runcInitsOf, runcHeldInGuard } from '../helpers/chaos.js';
+import { alive, background, realRunc, runcInitsOf, runcHeldInGuard } from '../helpers/chaos.js';
 
 /** What the state root's runc/ holds: runc's state dirs, by container id. */
 const runcDirs = (t: TestEnv): string[] => {
@@ -27,6 +27,16 @@ async function runs(t: TestEnv, pod: string, name: string): Promise<void> {
   const c = v.containers.find((x) => x.name === name);
   expect(c?.state).toBe('running');
   expect(alive(c!.pid!)).toBe(true);
+}
+
+/** A pod, and `run --name app` in it held inside runc init's guard of its `runc create` (held until the test ends). */
+async function runHeldAtCreate(t: TestEnv, pod: string, onTestFinished: (fn: () => void) => void) {
+  await t.ok(['pod', 'create', pod, '--network', 'none']);
+  const runc = runcHeldInGuard(t, 'create');
+  onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
+  const run = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
+  await runc.held(`${pod}.app`);
+  return { runc, run };
 }
 
 describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => {
@@ -62,11 +72,7 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
 
   it('runc init killed there during `run`: run fails and rolls back, nothing stays mounted, and the name works again', async ({ t, onTestFinished }) => {
     const pod = t.pod('created');
-    await t.ok(['pod', 'create', pod, '--network', 'none']);
-    const runc = runcHeldInGuard(t, 'create');
-    onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
-    const run = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
-    await runc.held(`${pod}.app`);
+    const { runc, run } = await runHeldAtCreate(t, pod, onTestFinished);
     // what an OOM kill or a stray kill -9 does: runc init dies, runc create fails, conmon reports it
     const inits = runcInitsOf(path.join(t.root, 'runc', `${pod}.app`));
     expect(inits.length).toBeGreaterThan(0);
@@ -84,11 +90,7 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
 
   it('a run killed while its runc create is held there: the next run of the name waits for that create, then replaces it', async ({ t, onTestFinished }) => {
     const pod = t.pod('orphan');
-    await t.ok(['pod', 'create', pod, '--network', 'none']);
-    const runc = runcHeldInGuard(t, 'create');
-    onTestFinished(() => runc.end()); // before the leak check: nothing it held goes on after the test
-    const first = background(t, ['run', '--pod', pod, '--name', 'app', '--', 'sleep', '3600'], runc.env);
-    await runc.held(`${pod}.app`);
+    const { runc, run: first } = await runHeldAtCreate(t, pod, onTestFinished);
     // the command only: its conmon and the runc create it runs go on, and its lock is free to take over
     first.child.kill('SIGKILL');
     await first.result;
@@ -115,9 +117,8 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
       fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
       const guard = path.join(dir, 'runc.Qx7bZ2');
       fs.writeFileSync(guard, '', { mode: 0o600 });
-      const runcBin = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim();
       for (const argv of [
-        ['--bind', runcBin, guard],
+        ['--bind', realRunc(), guard],
         ['-o', 'remount,bind,ro', guard],
       ]) {
         const m = spawnSync('mount', argv, { encoding: 'utf8' });

@@ -141,6 +141,9 @@ export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessE
   return { child, result, stderr: () => err };
 }
 
+/** The runc on PATH (what barepod runs when BAREPOD_RUNC is unset). */
+export const realRunc = (): string => spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
+
 /**
  * A runc that waits while `gate` exists (and says it got there with
  * `<gate>.reached`), then runs the real runc: given as BAREPOD_RUNC to one
@@ -148,7 +151,7 @@ export function background(t: TestEnv, args: string[], extraEnv: NodeJS.ProcessE
  * test wants, with no timing involved.
  */
 export function runcGate(t: TestEnv): { env: NodeJS.ProcessEnv; reached(): Promise<void>; open(): void } {
-  const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
+  const real = realRunc();
   const gate = path.join(t.root, 'runc-gate');
   const wrapper = path.join(t.root, 'gated-runc');
   fs.writeFileSync(gate, '');
@@ -274,7 +277,7 @@ export function runcHeldInGuard(
   t: TestEnv,
   verb: 'create' | 'exec',
 ): { env: NodeJS.ProcessEnv; held(id: string): Promise<string>; release(): void; end(): void } {
-  const real = spawnSync('sh', ['-c', 'command -v runc'], { encoding: 'utf8' }).stdout.trim() || '/usr/sbin/runc';
+  const real = realRunc();
   const strace = spawnSync('sh', ['-c', 'command -v strace'], { encoding: 'utf8' }).stdout.trim();
   if (!strace) throw new Error('strace is missing: scripts/setup installs it (apt-get install strace)');
   const wrapper = path.join(t.root, `runc-held-${verb}`);
@@ -318,7 +321,7 @@ function killHolding(runcRoot: string, held: boolean): void {
       // gone
     }
   }
-  for (const pid of [...(held ? runcInitsUnder(runcRoot) : []), ...tracers]) {
+  for (const pid of [...(held ? runcInitsOf(`${runcRoot}/`) : []), ...tracers]) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
@@ -327,33 +330,18 @@ function killHolding(runcRoot: string, held: boolean): void {
   }
 }
 
-/** runc init processes of any state dir under a runc root (traced ones included). */
-function runcInitsUnder(runcRoot: string): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-    try {
-      if (
-        fs
-          .readFileSync(`/proc/${p}/environ`, 'utf8')
-          .split('\0')
-          .some((e) => e.startsWith(`_LIBCONTAINER_STATEDIR=${runcRoot}/`))
-      )
-        out.push(Number(p));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
-
-/** The runc init processes of a container's state dir (runc passes the dir to each in _LIBCONTAINER_STATEDIR). */
+/**
+ * The runc init processes of a container's state dir (runc passes the dir to each in _LIBCONTAINER_STATEDIR), or with
+ * a trailing slash, of every state dir under a runc root.
+ */
 export function runcInitsOf(dir: string): number[] {
+  const matches = (e: string) => (dir.endsWith('/') ? e.startsWith(`_LIBCONTAINER_STATEDIR=${dir}`) : e === `_LIBCONTAINER_STATEDIR=${dir}`);
   return fs
     .readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`_LIBCONTAINER_STATEDIR=${dir}`);
+        return fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').some(matches);
       } catch {
         return false;
       }
