@@ -147,21 +147,34 @@ export class Runc {
 
   /**
    * Whether a runc process works on this container now: a `runc … --root ROOT … ID` (create, exec, delete; a wrapper
-   * BAREPOD_RUNC names runs one) or a runc init of its state dir (_LIBCONTAINER_STATEDIR). One /proc scan: only
-   * where a state dir has no state.json, which is rare.
+   * BAREPOD_RUNC names runs one) or a runc init of its state dir (_LIBCONTAINER_STATEDIR). Only root's processes of
+   * this mount namespace count, where barepod's runc runs (runc init makes its guard before it enters any namespace):
+   * a container's process (root, in a mount namespace of its own) or another user's can carry that argv or variable,
+   * and must not hold the clearing up. One /proc scan: only where a state dir has no state.json, which is rare.
    */
   private atWorkOn(id: string): boolean {
     const dir = path.join(this.root, id);
+    let ownMounts: string | undefined;
+    const ours = (p: string): boolean => {
+      try {
+        ownMounts ??= fs.readlinkSync('/proc/self/ns/mnt');
+        return fs.statSync(`/proc/${p}`).uid === 0 && fs.readlinkSync(`/proc/${p}/ns/mnt`) === ownMounts;
+      } catch {
+        return false; // gone
+      }
+    };
     for (const p of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
       const argv = readCmdline(Number(p));
+      let looksAtWork: boolean;
       if (argv[1] === 'init') {
         try {
-          if (fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`_LIBCONTAINER_STATEDIR=${dir}`)) return true;
+          looksAtWork = fs.readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`_LIBCONTAINER_STATEDIR=${dir}`);
         } catch {
-          // gone
+          looksAtWork = false; // gone
         }
-      } else if (path.basename(argv[0] ?? '') !== 'conmon' && argv.includes(this.root) && argv.includes(id)) return true;
+      } else looksAtWork = path.basename(argv[0] ?? '') !== 'conmon' && argv.includes(this.root) && argv.includes(id);
+      if (looksAtWork && ours(p)) return true;
     }
     return false;
   }

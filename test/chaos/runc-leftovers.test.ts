@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, expect } from 'vitest';
 import { eventually, inspect, it, mountsUnder, podManifest, skipReason, type TestEnv } from '../helpers/harness.js';
 import { alive, background, realRunc, runcInitsOf, runcHeldInGuard } from '../helpers/chaos.js';
@@ -27,6 +27,22 @@ async function runs(t: TestEnv, pod: string, name: string): Promise<void> {
   const c = v.containers.find((x) => x.name === name);
   expect(c?.state).toBe('running');
   expect(alive(c!.pid!)).toBe(true);
+}
+
+/** The leftover as runc leaves it: a runc.XXXXXX file in the container's state dir, the runc binary bound on it read-only. */
+function leftover(t: TestEnv, id: string): string {
+  const dir = path.join(t.root, 'runc', id);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
+  const guard = path.join(dir, 'runc.Qx7bZ2');
+  fs.writeFileSync(guard, '', { mode: 0o600 });
+  for (const argv of [
+    ['--bind', realRunc(), guard],
+    ['-o', 'remount,bind,ro', guard],
+  ]) {
+    const m = spawnSync('mount', argv, { encoding: 'utf8' });
+    expect(m.status, m.stderr).toBe(0);
+  }
+  return guard;
 }
 
 /** A pod, and `run --name app` in it held inside runc init's guard of its `runc create` (held until the test ends). */
@@ -110,23 +126,46 @@ describe.skipIf(skipReason)('chaos: a runc killed inside its copy guard', () => 
     await t.ok(['pod', 'rm', '-f', pod]);
   });
 
-  describe('what an older barepod left (the dir and its mount, no state.json)', () => {
-    /** The leftover as runc leaves it: a runc.XXXXXX file in the container's state dir, the runc binary bound on it read-only. */
-    function leftover(t: TestEnv, id: string): string {
-      const dir = path.join(t.root, 'runc', id);
-      fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
-      const guard = path.join(dir, 'runc.Qx7bZ2');
-      fs.writeFileSync(guard, '', { mode: 0o600 });
-      for (const argv of [
-        ['--bind', realRunc(), guard],
-        ['-o', 'remount,bind,ro', guard],
-      ]) {
-        const m = spawnSync('mount', argv, { encoding: 'utf8' });
-        expect(m.status, m.stderr).toBe(0);
-      }
-      return guard;
-    }
+  it("a process that only looks like a runc at work (a container's, another local user's) keeps nothing from being cleared", async ({ t, onTestFinished }) => {
+    const victim = t.pod('victim');
+    const runcRoot = path.join(t.root, 'runc');
+    const dir = path.join(runcRoot, `${victim}.app`);
+    leftover(t, `${victim}.app`);
+    // a hostile image's processes: the runc root and the id in its argv; a runc init's name and state dir in another's
+    const fake = t.pod('fake');
+    await t.ok(['pod', 'create', fake, '--network', 'none']);
+    await t.ok(['run', '--pod', fake, '--name', 'argv', '--', 'sh', '-c', 'sleep 3600; :', runcRoot, `${victim}.app`]);
+    await t.ok([
+      'run',
+      '--pod',
+      fake,
+      '--name',
+      'init',
+      '--env',
+      `_LIBCONTAINER_STATEDIR=${dir}`,
+      '--',
+      'sh',
+      '-c',
+      'cd /tmp && echo "sleep 3600; :" > init && exec sh init',
+    ]);
+    // another local user's process, on the host, with the same argv
+    const other = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-c', 'sleep 3600; :', runcRoot, `${victim}.app`], {
+      stdio: 'ignore',
+    });
+    onTestFinished(() => void other.kill('SIGKILL'));
+    await eventually(
+      () => other.pid !== undefined && fs.readFileSync(`/proc/${other.pid}/cmdline`, 'utf8').includes(`${victim}.app`),
+      5_000,
+      "the other user's process",
+    );
+    const out = await t.ok(['gc']);
+    expect(out).toContain(`${victim}.app`);
+    expect(mountsUnder(runcRoot)).toEqual([]);
+    expect(fs.existsSync(dir)).toBe(false);
+    await t.ok(['pod', 'rm', '-f', fake]);
+  });
 
+  describe('what an older barepod left (the dir and its mount, no state.json)', () => {
     it('of a pod that is gone: gc removes it and says so', async ({ t }) => {
       const pod = t.pod('gone');
       const guard = leftover(t, `${pod}.app`);
